@@ -1,0 +1,302 @@
+"""A Session: tracks, tempo, bank and model, driven by statements of the language.
+
+>>> s = Session()                                        # doctest: +SKIP
+>>> s.eval('t1 $ "bell*2" # stretch 4')                 # doctest: +SKIP
+>>> s.render(cycles=8, path="out.wav", seed=1)          # doctest: +SKIP
+
+``eval`` is atomic: a block of statements is parsed and every new pattern is test-queried
+(and the sounds it names looked up) before anything changes; on any error nothing changes and
+one :class:`~latentcode.errors.LatentcodeError` says what went wrong. A new pattern starts at
+the next cycle boundary of what is playing, or at once with ``now``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentcode import language
+from latentcode.bank import Bank
+from latentcode.clock import DEFAULT_CPS, as_fraction
+from latentcode.errors import LanguageError, LatentcodeError
+from latentcode.resources import data_path
+from latentcode.scheduler import Scheduler, Track
+from latentcode.trajectory import make_framing, make_voice
+
+DEFAULT_TRACKS = 8
+DEFAULT_FRAMING = "ola"
+
+
+class Session:
+    """The state a performance plays from, and the way to play or render it."""
+
+    def __init__(
+        self,
+        model: Any = None,
+        bank: Bank | None = None,
+        *,
+        tracks: int = DEFAULT_TRACKS,
+        framing: str = DEFAULT_FRAMING,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        if model is None or isinstance(model, str | Path):
+            from latentcode.vae import load_model
+
+            model = load_model(model)
+        self.model = model
+        self.bank = bank if bank is not None else Bank(model)
+        self.slots = tracks
+        self.framing = make_framing(framing, model.segment)
+        self.tracks: dict[str, Track] = {}
+        self.env: dict[str, Any] = {}
+        self.cps: Fraction = DEFAULT_CPS
+        self.muted: set[str] = set()
+        self.soloed: set[str] = set()
+        self.messages: deque[str] = deque(maxlen=200)
+        self._report = report
+        self.live: Scheduler | None = None
+        self.engine: Any = None
+        self.loaded: list[str] = []  # names of pattern libraries already `use`d
+
+    # -- messages ---------------------------------------------------------------------------
+    def report(self, message: str) -> None:
+        """Pass a one-line message to whoever listens (the REPL prints them above the prompt)."""
+        self.messages.append(message)
+        if self._report is not None:
+            self._report(message)
+
+    # -- evaluating statements --------------------------------------------------------------
+    def eval(self, text: str) -> None:
+        """Run a block of statements, all or nothing.
+
+        Raises :class:`LanguageError` (with line and column) when a statement cannot be
+        parsed or evaluated; then nothing has changed.
+        """
+        statements = language.parse(text)
+        plan = _Plan(env=dict(self.env))
+        for st in statements:
+            self._stage(st, plan, text)
+        self._commit(plan)
+
+    def _stage(self, st: Any, plan: _Plan, text: str) -> None:
+        """Check one statement and add what it does to ``plan`` (nothing changes yet)."""
+        try:
+            if isinstance(st, language.Let):
+                plan.env[st.name] = language.evaluate(st.expr, plan.env)
+            elif isinstance(st, language.Play):
+                pattern = language.evaluate(st.expr, plan.env)
+                self._check(pattern)
+                plan.plays.append((st.track, pattern, st.now))
+            elif isinstance(st, language.Tempo):
+                if not (st.cps > 0 and math.isfinite(st.cps)):
+                    raise LatentcodeError("tempo must be a positive number of cycles per second")
+                plan.ops.append(("tempo", as_fraction(st.cps)))
+            elif isinstance(st, language.Bank):
+                self.bank.add_folder(st.path)  # adding sounds never disturbs what plays
+            elif isinstance(st, language.Use):
+                self._stage_use(st.name, plan)
+            else:
+                track = getattr(st, "track", None)
+                if track is not None and track not in self.tracks and not any(
+                    track == name for name, _, _ in plan.plays
+                ):
+                    raise LatentcodeError(f"no track {track!r}: {self._track_list()}")
+                plan.ops.append((type(st).__name__.lower(), track))
+        except LanguageError:
+            raise
+        except LatentcodeError as e:
+            lines = text.splitlines() or [""]
+            line = lines[st.line - 1] if 0 < st.line <= len(lines) else None
+            raise LanguageError(str(e), line=st.line, column=st.column, source_line=line) from e
+        except Exception as e:  # noqa: BLE001 - a user's pattern may raise anything
+            raise LanguageError(
+                f"{type(e).__name__}: {e}", line=st.line, column=st.column
+            ) from e
+
+    def _stage_use(self, name: str, plan: _Plan) -> None:
+        path = data_path("patterns") / f"{name}.lc"
+        if not path.is_file():
+            have = sorted(p.stem for p in data_path("patterns").glob("*.lc"))
+            raise LatentcodeError(f"no pattern library {name!r}: there are {', '.join(have)}")
+        text = path.read_text()
+        for st in language.parse(text):
+            self._stage(st, plan, text)
+
+    def _check(self, pattern: Any) -> None:
+        """Query the cycle to come and look up its sounds: errors surface now, not on stage."""
+        start = self.live.next_cycle() if self.live is not None else Fraction(0)
+        for e in pattern.query(start, start + 1):
+            if e.whole is not None and e.has_onset():
+                make_voice(e.value, bank=self.bank, track=0, start=0, duration=1024,
+                           framing=self.framing)
+
+    def _commit(self, plan: _Plan) -> None:
+        self.env = plan.env
+        for name, pattern, now in plan.plays:
+            self.play(name, pattern, now=now)
+        for op, arg in plan.ops:
+            getattr(self, op)(arg) if arg is not None else getattr(self, op)()
+
+    # -- the actions behind statements (also the Python API) ----------------------------------
+    def play(self, name: str, pattern: Any, *, now: bool = False) -> None:
+        """Give track ``name`` a new pattern, from the next cycle (or at once with ``now``)."""
+        track = self.tracks.get(name)
+        if track is None:
+            if len(self.tracks) >= self.slots:
+                raise LatentcodeError(
+                    f"all {self.slots} tracks are in use: reuse a track name or start with more"
+                )
+            track = self.tracks[name] = Track(name, len(self.tracks))
+        at = None if now or self.live is None else self.live.next_cycle()
+        track.pending = (pattern, at)
+
+    def tempo(self, cps: float | Fraction) -> None:
+        """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5)."""
+        self.cps = as_fraction(cps)
+        if self.live is not None:
+            self.live.set_tempo(self.cps)
+
+    def hush(self) -> None:
+        """Stop scheduling on every track at once; sounding voices ring out."""
+        for track in self.tracks.values():
+            track.pending = (None, None)
+
+    def panic(self) -> None:
+        """Silence now: hush, and drop every sounding voice and everything queued."""
+        self.hush()
+        if self.live is not None:
+            self.live.panic()
+        if self.engine is not None:
+            self.engine.panic()
+
+    def solo(self, name: str) -> None:
+        self._need(name)
+        self.soloed.add(name)
+
+    def unsolo(self, name: str | None = None) -> None:
+        self.soloed.clear() if name is None else self.soloed.discard(name)
+
+    def mute(self, name: str) -> None:
+        self._need(name)
+        self.muted.add(name)
+
+    def unmute(self, name: str) -> None:
+        self.muted.discard(name)
+
+    def _need(self, name: str) -> None:
+        if name not in self.tracks:
+            raise LatentcodeError(f"no track {name!r}: {self._track_list()}")
+
+    def _track_list(self) -> str:
+        if not self.tracks:
+            return "no track plays yet"
+        return f"the tracks are {', '.join(self.tracks)}"
+
+    def audible(self, track: Track) -> bool:
+        """Whether a track may start voices now (mute and solo)."""
+        if track.name in self.muted:
+            return False
+        return not self.soloed or track.name in self.soloed
+
+    # -- playing ------------------------------------------------------------------------------
+    def scheduler(self, *, seed: int = 0, snapshot: bool = False) -> Scheduler:
+        """A scheduler over this session's tracks; ``snapshot`` freezes the latest patterns."""
+        tracks = self.tracks
+        if snapshot:
+            tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
+        return Scheduler(
+            tracks,
+            bank=self.bank,
+            decode=self.model.decode,
+            slots=self.slots,
+            sample_rate=self.model.sample_rate,
+            segment=self.model.segment,
+            framing=self.framing,
+            cps=self.cps,
+            seed=seed,
+            audible=self.audible,
+            report=self.report,
+        )
+
+    def samples_for(self, cycles: float) -> int:
+        """How many samples ``cycles`` cycles last at the current tempo."""
+        return math.ceil(as_fraction(cycles) * self.model.sample_rate / self.cps)
+
+    def render_dry(self, cycles: float, *, seed: int = 0, block: int = 1024) -> np.ndarray:
+        """The tracks mixed to stereo without the engine's effects: (2, n) float32.
+
+        Quick to compute and free of pyo; used by tests and by the benchmarks of the decoder.
+        """
+        sched = self.scheduler(seed=seed, snapshot=True)
+        total = self.samples_for(cycles)
+        out = np.zeros((2, total), dtype=np.float32)
+        buf = np.zeros((self.slots, 2, block), dtype=np.float32)
+        for start in range(0, total, block):
+            buf[:] = 0
+            sched.fill(buf, start)
+            n = min(block, total - start)
+            out[:, start : start + n] = buf.sum(axis=0)[:, :n]
+        return out
+
+    def render(
+        self,
+        cycles: float,
+        path: str | Path,
+        seed: int = 0,
+        *,
+        progress: bool = False,
+        tail: float = 0.0,
+    ) -> Path:
+        """Render ``cycles`` cycles (plus ``tail`` seconds) offline to a WAV file.
+
+        The same session and seed give a bit-identical file.
+        """
+        from latentcode.engine import Engine
+
+        path = Path(path)
+        frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
+        engine = Engine("manual", tracks=self.slots, sr=self.model.sample_rate)
+        try:
+            engine.render(self.scheduler(seed=seed, snapshot=True), frames, path,
+                          progress=progress)
+        finally:
+            engine.close()
+        return path
+
+    def start(self, backend: str = "jack", **engine_options: Any) -> None:
+        """Start playing live through ``backend`` (jack, portaudio)."""
+        from latentcode.engine import Engine
+
+        if self.engine is not None:
+            return
+        self.live = self.scheduler()
+        engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate, **engine_options)
+        try:
+            engine.start(self.live)
+        except BaseException:
+            engine.close()
+            self.live = None
+            raise
+        self.engine = engine
+
+    def stop(self) -> None:
+        """Stop live audio and release the engine."""
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+        self.live = None
+
+
+class _Plan:
+    """What a block of statements will do, gathered before anything changes."""
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.env = env
+        self.plays: list[tuple[str, Any, bool]] = []
+        self.ops: list[tuple[str, Any]] = []

@@ -1,0 +1,304 @@
+"""Latent trajectories: each onset starts a voice that walks a sound's latent frames.
+
+A voice reads frames of its sound from ``begin`` to ``end`` at a rate set by ``stretch`` (the
+paper's "interpolation with extensions": 8 = eight times slower; fractional positions interpolate
+neighbouring latent frames), optionally interpolates towards a second sound with ``mix`` and
+``alpha`` (z = (1-α)·z_a + α·z_b on mu and logvar, α may leave [0, 1] and may be a continuous
+signal sampled every frame), then samples z with ``noise`` times the model's noise, adds
+``jitter``, and applies ``scale`` and ``bias`` to the latent dimensions chosen by ``dim``.
+
+:class:`Voices` renders blocks: every frame of every voice that starts inside the block goes
+through ONE batched decode call, then the frames are windowed, enveloped, panned and added into
+per-track stereo buffers. Two framings are available (see :data:`FRAMINGS`): the paper's plain
+concatenation of whole segments, and windowed overlap-add at a quarter of the segment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from latentcode.bank import Bank, Sound
+from latentcode.errors import LatentcodeError
+
+FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
+FADE_OUT = 256
+MAX_VOICES = 512
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How decoded segments become a stream: frames ``hop`` apart, each multiplied by ``window``."""
+
+    name: str
+    hop: int
+    window: np.ndarray
+
+
+def make_framing(name: str, segment: int) -> Framing:
+    """``concat`` (the paper: segments end to end) or ``ola`` (Hann windows at segment/4).
+
+    >>> f = make_framing("ola", 1024); f.hop, round(float(f.window.max()), 3)
+    (256, 0.5)
+    """
+    if name == "concat":
+        return Framing(name, segment, np.ones(segment, dtype=np.float32))
+    if name == "ola":
+        hop = segment // 4
+        # periodic Hann sums to 2 at 75% overlap: halve it so the overlap-add has unit gain
+        window = 0.5 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(segment) / segment))
+        return Framing(name, hop, window.astype(np.float32))
+    raise LatentcodeError(f"unknown framing {name!r}: use 'ola' or 'concat'")
+
+
+FRAMINGS = ("ola", "concat")
+
+
+def _num(value: Any, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise LatentcodeError(f"control {name} needs a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise LatentcodeError(f"control {name} needs a finite number, got {value!r}")
+    return x
+
+
+@dataclass
+class Voice:
+    """One sounding trajectory. Positions are in latent frames of sound ``a``."""
+
+    track: int
+    start: int  # absolute sample of the onset
+    a: Sound
+    b: Sound | None
+    pos0: float
+    step: float  # latent frames advanced per output frame
+    frames: int  # output frames this voice decodes
+    length: int  # samples until the voice has faded out
+    alpha: Any  # a float, or a value with .at(cycle) for a continuous signal
+    noise: float
+    jitter: float
+    scale: float
+    bias: float
+    dims: Any  # slice or index array of latent dimensions that scale/bias act on
+    gains: tuple[float, float]
+    controls: dict = field(default_factory=dict)
+
+    def frames_in(self, begin: int, end: int, hop: int) -> range:
+        """Indices of this voice's output frames that start in samples [begin, end)."""
+        lo = max(0, -((self.start - begin) // hop))
+        hi = min(self.frames, -((self.start - end) // hop))
+        return range(lo, hi)
+
+
+def pan_gains(pan: float, gain: float) -> tuple[float, float]:
+    """Equal-power pan, 0 = left, 0.5 = centre, 1 = right.
+
+    >>> [round(g, 3) for g in pan_gains(0.5, 1.0)]
+    [0.707, 0.707]
+    """
+    p = min(1.0, max(0.0, pan)) * math.pi / 2
+    return gain * math.cos(p), gain * math.sin(p)
+
+
+def _dims(value: Any, latent: int) -> Any:
+    if value is None:
+        return slice(None)
+    idx = np.atleast_1d(np.asarray(value, dtype=float)).astype(int) % latent
+    return idx
+
+
+def make_voice(
+    value: Any,
+    *,
+    bank: Bank,
+    track: int,
+    start: int,
+    duration: int,
+    framing: Framing,
+) -> Voice:
+    """The voice an onset event starts; ``duration`` is the event's length in samples.
+
+    ``value`` is a sound name or a dict of controls with a ``sound`` key.
+    """
+    controls = value if isinstance(value, dict) else {"sound": value}
+    name = controls.get("sound", controls.get("s"))
+    if name is None:
+        raise LatentcodeError(
+            f"no sound in {controls!r}: start the pattern with a sound, e.g. \"bell\" # ..."
+        )
+    if not isinstance(name, str):
+        raise LatentcodeError(f"{name!r} is not a sound name: sounds are words like bell:3")
+    a = bank.resolve(name)
+    mix = controls.get("mix")
+    b = bank.resolve(str(mix)) if mix is not None else None
+
+    stretch = _num(controls.get("stretch"), "stretch", 1.0)
+    if abs(stretch) < 1 / 64:
+        raise LatentcodeError("stretch must not be 0: use e.g. 64 for a near freeze")
+    begin = min(1.0, max(0.0, _num(controls.get("begin"), "begin", 0.0)))
+    end = min(1.0, max(0.0, _num(controls.get("end"), "end", 1.0)))
+    last = max(a.frames - 1, 0)
+    pos0, pos1 = begin * last, end * last
+    direction = math.copysign(1.0, stretch) * (1.0 if pos1 >= pos0 else -1.0)
+    if direction < 0 and pos1 >= pos0:
+        pos0, pos1 = pos1, pos0  # negative stretch plays the sound backwards
+    step = direction * framing.hop / (a.hop * abs(stretch))
+    frames = int(abs(pos1 - pos0) // abs(step)) + 1
+    natural = (frames - 1) * framing.hop + len(framing.window)
+
+    legato = controls.get("legato")
+    length = natural
+    if legato is not None:
+        length = min(natural, max(FADE_OUT, int(_num(legato, "legato", 1.0) * duration)))
+        frames = min(frames, -(-length // framing.hop))
+
+    alpha = controls.get("alpha", 0.0 if b is None else 0.5)
+    if not hasattr(alpha, "at"):
+        alpha = _num(alpha, "alpha", 0.5)
+    gain = max(0.0, _num(controls.get("gain"), "gain", 1.0))
+    pan = _num(controls.get("pan"), "pan", 0.5)
+    return Voice(
+        track=track,
+        start=start,
+        a=a,
+        b=b,
+        pos0=pos0,
+        step=step,
+        frames=frames,
+        length=length,
+        alpha=alpha,
+        noise=_num(controls.get("noise"), "noise", 1.0),
+        jitter=_num(controls.get("jitter"), "jitter", 0.0),
+        scale=_num(controls.get("scale"), "scale", 1.0),
+        bias=_num(controls.get("bias"), "bias", 0.0),
+        dims=_dims(controls.get("dim"), a.mu.shape[1]),
+        gains=pan_gains(pan, gain),
+        controls=controls,
+    )
+
+
+def _lerp_frames(sound: Sound, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mu and logvar at fractional frame positions (linear between neighbours)."""
+    last = sound.frames - 1
+    pos = np.clip(pos, 0, last)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, last)
+    w = (pos - i0).astype(np.float32)[:, None]
+    mu = sound.mu[i0] * (1 - w) + sound.mu[i1] * w
+    logvar = sound.logvar[i0] * (1 - w) + sound.logvar[i1] * w
+    return mu, logvar
+
+
+class Voices:
+    """The playing voices of all tracks, rendered block by block.
+
+    ``decode`` is the model's batched decode: (n, latent) -> (n, segment).
+    """
+
+    def __init__(
+        self,
+        decode: Callable[[np.ndarray], np.ndarray],
+        *,
+        tracks: int,
+        segment: int,
+        framing: Framing,
+        seed: int = 0,
+    ) -> None:
+        self.decode = decode
+        self.framing = framing
+        self.segment = segment
+        self.voices: list[Voice] = []
+        self.rng = np.random.default_rng(seed)
+        self._carry = np.zeros((tracks, 2, segment), dtype=np.float32)
+        self.frames_decoded = 0
+
+    def add(self, voice: Voice) -> None:
+        """Start a voice; past MAX_VOICES the oldest is dropped (its tail already rang)."""
+        self.voices.append(voice)
+        if len(self.voices) > MAX_VOICES:
+            del self.voices[0]
+
+    def clear(self, track: int | None = None) -> None:
+        """Stop voices at once (all, or one track's), and drop what is already mixed ahead."""
+        if track is None:
+            self.voices.clear()
+            self._carry[:] = 0
+        else:
+            self.voices = [v for v in self.voices if v.track != track]
+            self._carry[track] = 0
+
+    def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
+        """Add the audio of samples [start, start+n) into ``out`` (tracks, 2, n)."""
+        n = out.shape[2]
+        hop, seg = self.framing.hop, self.segment
+        acc = np.zeros((out.shape[0], 2, n + seg), dtype=np.float32)
+        acc[:, :, :seg] += self._carry
+
+        plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
+        plan = [(v, js) for v, js in plan if len(js)]
+        if plan:
+            audio = self._decode(plan, cycle_at, hop)
+            row = 0
+            for v, js in plan:
+                offsets = np.arange(js.start, js.stop) * hop
+                env = self._envelope(v, offsets, seg)
+                frames = audio[row : row + len(js)] * env
+                row += len(js)
+                gl, gr = v.gains
+                for k, j in enumerate(js):
+                    o = v.start + j * hop - start
+                    acc[v.track, 0, o : o + seg] += gl * frames[k]
+                    acc[v.track, 1, o : o + seg] += gr * frames[k]
+        out += acc[:, :, :n]
+        self._carry = acc[:, :, n:].copy()
+        self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
+
+    def _envelope(self, v: Voice, offsets: np.ndarray, seg: int) -> np.ndarray:
+        """Window times the fade in/out of the voice, per frame: shape (frames, seg)."""
+        t = offsets[:, None] + np.arange(seg)[None, :]
+        fade = np.minimum(t / FADE_IN, (v.length - t) / FADE_OUT)
+        return self.framing.window * np.clip(fade, 0.0, 1.0).astype(np.float32)
+
+    def _decode(self, plan: list, cycle_at: Callable[[int], Fraction], hop: int) -> np.ndarray:
+        """One batched decode for every frame of every voice in ``plan``."""
+        zs = []
+        for v, js in plan:
+            j = np.arange(js.start, js.stop, dtype=np.float64)
+            pos = v.pos0 + j * v.step
+            mu, logvar = _lerp_frames(v.a, pos)
+            if v.b is not None:
+                rel = pos / max(v.a.frames - 1, 1)
+                mu_b, logvar_b = _lerp_frames(v.b, rel * (v.b.frames - 1))
+                alpha = self._alpha(v, js, cycle_at, hop, self.segment // 2)
+                mu = (1 - alpha) * mu + alpha * mu_b
+                logvar = (1 - alpha) * logvar + alpha * logvar_b
+            eps = self.rng.standard_normal(mu.shape, dtype=np.float32)
+            z = mu + v.noise * eps * np.exp(0.5 * logvar)
+            if v.jitter:
+                z = z + v.jitter * self.rng.standard_normal(mu.shape, dtype=np.float32)
+            if v.scale != 1.0 or v.bias != 0.0:
+                z[:, v.dims] = z[:, v.dims] * v.scale + v.bias
+            zs.append(z)
+        z = np.concatenate(zs).astype(np.float32, copy=False)
+        self.frames_decoded += len(z)
+        audio = np.asarray(self.decode(z), dtype=np.float32)
+        return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+
+    @staticmethod
+    def _alpha(
+        v: Voice, js: range, cycle_at: Callable[[int], Fraction], hop: int, centre: int
+    ) -> np.ndarray:
+        """α per frame: a constant, or a continuous signal sampled at each frame's centre."""
+        if not hasattr(v.alpha, "at"):
+            return np.float32(v.alpha)
+        values = [float(v.alpha.at(cycle_at(v.start + j * hop + centre))) for j in js]
+        return np.asarray(values, dtype=np.float32)[:, None]
