@@ -15,7 +15,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "mini": "latentcode.mini",
+    "mini": "latentcode.mininotation",
     "Pattern": "latentcode.pattern",
     "Event": "latentcode.pattern",
     "Span": "latentcode.pattern",

@@ -24,11 +24,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def add_repl_options(parser: argparse.ArgumentParser) -> None:
+    """The flags of the REPL (``latentcode`` with no command) and of ``--pipe``."""
+    from latentcode.live import add_audio_options  # a light module: argparse only
+
+    add_audio_options(parser)
+    parser.add_argument("--list-devices", action="store_true",
+                        help="list the audio backends and output devices, then exit")
+    parser.add_argument("--pipe", action="store_true",
+                        help="evaluate blocks read from standard input (separated by blank "
+                             "lines or ;; lines) instead of the REPL")
+    parser.add_argument("--osc", type=int, metavar="PORT", default=None,
+                        help="also evaluate code sent to OSC address /eval on 127.0.0.1:PORT")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand's module is imported."""
     parser = argparse.ArgumentParser(
-        prog="latentcode", description="live coding in the latent space of a raw-audio VAE"
+        prog="latentcode",
+        description="live coding in the latent space of a raw-audio VAE; "
+                    "with no command, the REPL",
     )
+    add_repl_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -43,13 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     from latentcode.errors import LatentcodeError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in argv if not a.startswith("-")), None)
+    command = next((a for a in argv if a in COMMANDS), None)
     try:
         parser = build_parser(command if command in COMMANDS else None)
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 0
+            return _no_command(args)
         module = importlib.import_module(args._module)
         return int(module.run(args) or 0)
     except LatentcodeError as e:
@@ -58,6 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("latentcode: interrupted", file=sys.stderr)
         return 130
+
+
+def _no_command(args: argparse.Namespace) -> int:
+    """``latentcode`` alone: the REPL, or ``--pipe``, or ``--list-devices``."""
+    if args.list_devices:
+        from latentcode.live import list_devices
+
+        return list_devices()
+    if args.pipe:
+        from latentcode.pipe import run
+    else:
+        from latentcode.repl import run
+    return int(run(args) or 0)
 
 
 if __name__ == "__main__":

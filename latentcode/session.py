@@ -261,7 +261,7 @@ class Session:
 
         path = Path(path)
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
-        engine = Engine("manual", tracks=self.slots, sr=self.model.sample_rate)
+        engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate)
         try:
             engine.render(self.scheduler(seed=seed, snapshot=True), frames, path,
                           progress=progress)

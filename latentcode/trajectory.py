@@ -91,6 +91,7 @@ class Voice:
     dims: Any  # slice or index array of latent dimensions that scale/bias act on
     gains: tuple[float, float]
     controls: dict = field(default_factory=dict)
+    rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
 
     def frames_in(self, begin: int, end: int, hop: int) -> range:
         """Indices of this voice's output frames that start in samples [begin, end)."""
@@ -217,12 +218,14 @@ class Voices:
         self.framing = framing
         self.segment = segment
         self.voices: list[Voice] = []
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self._carry = np.zeros((tracks, 2, segment), dtype=np.float32)
         self.frames_decoded = 0
 
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest is dropped (its tail already rang)."""
+        # Seeded by where the voice starts, so its noise is the same whatever else plays.
+        voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
         self.voices.append(voice)
         if len(self.voices) > MAX_VOICES:
             del self.voices[0]
@@ -281,10 +284,10 @@ class Voices:
                 alpha = self._alpha(v, js, cycle_at, hop, self.segment // 2)
                 mu = (1 - alpha) * mu + alpha * mu_b
                 logvar = (1 - alpha) * logvar + alpha * logvar_b
-            eps = self.rng.standard_normal(mu.shape, dtype=np.float32)
+            eps = v.rng.standard_normal(mu.shape, dtype=np.float32)
             z = mu + v.noise * eps * np.exp(0.5 * logvar)
             if v.jitter:
-                z = z + v.jitter * self.rng.standard_normal(mu.shape, dtype=np.float32)
+                z = z + v.jitter * v.rng.standard_normal(mu.shape, dtype=np.float32)
             if v.scale != 1.0 or v.bias != 0.0:
                 z[:, v.dims] = z[:, v.dims] * v.scale + v.bias
             zs.append(z)

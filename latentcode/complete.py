@@ -1,0 +1,153 @@
+"""Completion for the REPL: functions, controls, tracks, sounds and :commands, by context.
+
+What is offered depends on where the cursor is:
+
+- inside a mini-notation string: the bank's sounds and groups (``bell:`` offers ``bell:0`` …);
+- right after ``#`` (or an operator such as ``|+|``): the controls;
+- at the start of a statement: track names and statement keywords;
+- anywhere else: functions, signals, keywords and the names made with ``let``;
+- on a ``:`` line: the commands, then for ``:help`` every word and for ``:load`` paths.
+
+>>> c = LatentCompleter(tracks=lambda: ["t1"], sounds=lambda: {"bell": ["bell_00", "bell_01"]})
+>>> [x.text for x in c.candidates('t1 $ "be')]
+['bell', 'bell_00', 'bell_01']
+>>> [x.text for x in c.candidates('t1 $ "a" # ga')]
+['gain']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+
+from latentcode.vocab import Vocabulary
+
+# command -> what it does; the REPL's dispatch table lives in latentcode.commands
+COMMAND_HELP: dict[str, str] = {
+    ":help": ":help [NAME]  list everything, or explain one function, control or command",
+    ":load": ":load FILE    evaluate a file (all or nothing)",
+    ":reload": ":reload      evaluate the last loaded file again (the clock keeps running)",
+    ":tracks": ":tracks      the tracks, what they play, muted and soloed",
+    ":bank": ":bank        the sounds of the bank and their groups",
+    ":latency": ":latency [MS] show or set how far ahead audio is decoded, live",
+    ":record": ":record FILE record the output to a WAV file",
+    ":stop": ":stop        stop recording",
+    ":quit": ":quit        stop the music and leave (also Ctrl-D)",
+}
+_MINI_WORD = re.compile(r"[\w:]*$")
+_CODE_WORD = re.compile(r"[A-Za-z_][\w']*$|$")
+_AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])\s*$")
+_STATEMENT_START = re.compile(r"(?:^|;)\s*$")
+STATEMENT_STARTERS = ("tempo", "bpm", "bank", "let", "use", "hush", "panic", "solo", "unsolo",
+                      "mute", "unmute")
+
+
+def _in_string(text: str) -> bool:
+    """Whether the end of ``text`` is inside a string literal (comments aside).
+
+    >>> _in_string('t1 $ "a b'), _in_string('t1 $ "a" # gain ')
+    (True, False)
+    """
+    return text.split("\n")[-1].count('"') % 2 == 1
+
+
+class LatentCompleter(Completer):
+    """Completes latentcode by context; every source of names is a callable read live."""
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        *,
+        tracks: Callable[[], Iterable[str]] = list,
+        sounds: Callable[[], Mapping[str, list[str]]] = dict,
+        names: Callable[[], Iterable[str]] = list,
+    ) -> None:
+        self.vocabulary = vocabulary or Vocabulary.of_language()
+        self.tracks = tracks
+        self.sounds = sounds  # group -> sound names, as Bank.groups()
+        self.names = names  # names bound with let
+        self.paths = PathCompleter(expanduser=True)
+
+    def get_completions(self, document: Document, event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        if text.lstrip().startswith(":"):
+            yield from self._command(document, event)
+        else:
+            yield from self.candidates(text)
+
+    def candidates(self, text: str) -> list[Completion]:
+        """The completions for code ending in ``text`` (sorted, each with a meta line)."""
+        if _in_string(text):
+            word = _MINI_WORD.search(text).group()
+            return self._sounds(word)
+        word = _CODE_WORD.search(text).group()
+        before = text[: len(text) - len(word)]
+        if _AFTER_HASH.search(before):
+            return self._words(word, self.vocabulary.names("control"))
+        if _STATEMENT_START.search(before.split("\n")[-1]):
+            if "\n" not in text:
+                return self._statement_start(word)
+            # a later line may continue a statement or start one: offer both
+            return self._statement_start(word) + self._words(
+                word, self.vocabulary.names("function", "signal", "control"))
+        return self._words(word, [*self.vocabulary.names("function", "signal", "control"),
+                                  *self._keywords(), *self.names()])
+
+    def _keywords(self) -> list[str]:
+        return self.vocabulary.names("keyword")
+
+    def _statement_start(self, word: str) -> list[Completion]:
+        tracks = list(self.tracks())
+        out = [Completion(t, -len(word), display_meta="track") for t in tracks
+               if t.startswith(word)]
+        return out + self._words(word, self._keywords())
+
+    def _words(self, word: str, names: Iterable[str]) -> list[Completion]:
+        out = []
+        for name in sorted(set(names)):
+            if not name.startswith(word) or name == word and not word:
+                continue
+            entry = self.vocabulary.words.get(name)
+            if entry is None:
+                meta = COMMAND_HELP.get(name, "let").split("  ")[-1].strip()
+            else:
+                meta = entry.signature if entry.kind == "function" else entry.summary
+            out.append(Completion(name, -len(word), display_meta=meta))
+        return out
+
+    def _sounds(self, word: str) -> list[Completion]:
+        groups = self.sounds()
+        group, colon, _ = word.partition(":")
+        if colon:
+            members = groups.get(group, [])
+            return [Completion(f"{group}:{i}", -len(word), display_meta=stem)
+                    for i, stem in enumerate(members) if f"{group}:{i}".startswith(word)]
+        out: dict[str, Completion] = {}
+        for g, members in groups.items():
+            if g.startswith(word):
+                out[g] = Completion(g, -len(word), display_meta=f"group, {len(members)} sounds")
+            for stem in members:
+                if stem.startswith(word) and stem not in out:
+                    out[stem] = Completion(stem, -len(word), display_meta=f"in {g}")
+        for special, what in (("cluster", "cluster:N of the bank's frames"),
+                              ("prior", "a path through the latent prior")):
+            if special.startswith(word) and special not in out:
+                out[special] = Completion(special, -len(word), display_meta=what)
+        return [out[k] for k in sorted(out)]
+
+    def _command(self, document: Document, event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor.lstrip()
+        command, space, arg = text.partition(" ")
+        if not space:
+            for name, what in COMMAND_HELP.items():
+                if name.startswith(command):
+                    yield Completion(name, -len(command), display_meta=what.split("  ")[-1])
+            return
+        if command == ":help":
+            names: Collection[str] = [*self.vocabulary.names(), *COMMAND_HELP]
+            yield from self._words(arg, names)
+        elif command in (":load", ":record"):
+            yield from self.paths.get_completions(Document(arg, len(arg)), event)

@@ -1,0 +1,168 @@
+"""Encoding audio to latent sequences, cached on disk.
+
+``encode_file(path, model, hop)`` returns (mu, logvar), float32 (frames, latent_dim): frame i
+covers samples ``i*hop .. i*hop+segment`` of the file at the model's rate (the end is padded
+with zeros so every sample is covered). Results are cached under ``user_data_dir()/cache``,
+keyed by the file's content, the model's fingerprint and the hop, so renaming a file keeps its
+cache and retraining the model invalidates it. A damaged cache entry is silently re-encoded.
+
+>>> mu, logvar = encode_file("bell.wav", load_model(), hop=128)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from latentcode.errors import LatentcodeError
+
+CACHE_VERSION = "enc1"  # bump when framing or padding changes, to orphan old entries
+_BATCH = 4096  # frames per encoder call: bounds the hidden layer to 4096 x n_units floats
+
+
+@dataclass
+class CacheStats:
+    """Counts of cache hits and misses of :func:`encode_file` in this process."""
+
+    hits: int = 0
+    misses: int = 0
+
+    def reset(self) -> None:
+        self.hits = self.misses = 0
+
+
+cache_stats = CacheStats()
+
+
+def encode_audio(x: np.ndarray, model, hop: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Encode mono float32 audio at the model's rate: (mu, logvar), each (frames, latent).
+
+    >>> mu, logvar = encode_audio(np.zeros(4096, np.float32) + 0.1, m, hop=1024)  # doctest: +SKIP
+    >>> mu.shape                                                                    # doctest: +SKIP
+    (4, 256)
+    """
+    from latentcode.audio import frame
+
+    if int(hop) < 1:
+        raise LatentcodeError(f"hop must be a positive number of samples, got {hop}")
+    frames = frame(np.asarray(x, np.float32), model.segment, int(hop), pad_end=True)
+    n = len(frames)
+    mu = np.empty((n, model.latent_dim), np.float32)
+    logvar = np.empty((n, model.latent_dim), np.float32)
+    for i in range(0, n, _BATCH):
+        mu[i:i + _BATCH], logvar[i:i + _BATCH] = model.encode(frames[i:i + _BATCH])
+    return mu, logvar
+
+
+def file_digest(path: str | Path) -> str:
+    """sha1 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_path(path: str | Path, model, hop: int = 128) -> Path:
+    """Where the encoding of ``path`` by ``model`` at ``hop`` is cached."""
+    from latentcode.resources import user_data_dir
+
+    key = f"{file_digest(path)[:24]}-{model.fingerprint}-h{int(hop)}-{CACHE_VERSION}"
+    return user_data_dir() / "cache" / f"{key}.npz"
+
+
+def _read_cache(p: Path, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached arrays, or None when missing or unusable (any damage means re-encode)."""
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            mu, logvar = z["mu"], z["logvar"]
+    except Exception:
+        return None
+    ok = (mu.ndim == 2 and mu.shape == logvar.shape and mu.shape[1] == latent_dim
+          and len(mu) > 0 and mu.dtype == np.float32 and logvar.dtype == np.float32
+          and np.isfinite(mu).all() and np.isfinite(logvar).all())
+    return (mu, logvar) if ok else None
+
+
+def _write_cache(p: Path, mu: np.ndarray, logvar: np.ndarray) -> None:
+    """Write atomically; a cache that cannot be written only costs a re-encode later."""
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f"{p.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, mu=mu, logvar=logvar)
+        os.replace(tmp, p)
+    except OSError:
+        pass
+
+
+def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Like :func:`encode_file` and also says whether the result came from the cache."""
+    from latentcode.audio import load_audio
+
+    p = Path(path)
+    if not p.is_file():
+        load_audio(p)  # raises the one-line error for a missing path or a folder
+    cp = cache_path(p, model, hop) if cache else None
+    if cp is not None and cp.exists():
+        hit = _read_cache(cp, model.latent_dim)
+        if hit is not None:
+            cache_stats.hits += 1
+            return hit[0], hit[1], True
+    x = load_audio(p, model.sample_rate, min_samples=model.segment)
+    mu, logvar = encode_audio(x, model, hop)
+    cache_stats.misses += 1
+    if cp is not None:
+        _write_cache(cp, mu, logvar)
+    return mu, logvar, False
+
+
+def encode_file(path: str | Path, model, hop: int = 128, *, cache: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Encode an audio file: (mu, logvar), float32 (frames, latent_dim), cached on disk.
+
+    >>> mu, logvar = encode_file("bell.wav", load_model())    # doctest: +SKIP
+    """
+    mu, logvar, _ = encode_file_info(path, model, hop, cache=cache)
+    return mu, logvar
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    """Flags of ``latentcode encode``."""
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files to encode")
+    parser.add_argument("--hop", type=int, default=128, help="frame hop in samples (128)")
+    parser.add_argument("--model", metavar="PATH", help="checkpoint (default: the shipped one)")
+    parser.add_argument("-o", "--out", metavar="DIR",
+                        help="write STEM.npz (mu, logvar, hop, sample_rate) per file here")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write cache")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``latentcode encode FILES... [--hop N] [--model PATH] [-o DIR]``."""
+    from latentcode.vae import load_model
+
+    if args.hop < 1:
+        raise LatentcodeError(f"--hop must be a positive number of samples, got {args.hop}")
+    model = load_model(args.model)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    for f in args.files:
+        mu, logvar, cached = encode_file_info(f, model, args.hop, cache=not args.no_cache)
+        note = "cached" if cached else "encoded"
+        line = f"{f}: {len(mu)} frames x {mu.shape[1]} (hop {args.hop}), {note}"
+        if out is not None:
+            dst = out / f"{Path(f).stem}.npz"
+            np.savez(dst, mu=mu, logvar=logvar, hop=args.hop, sample_rate=model.sample_rate,
+                     model=model.fingerprint)
+            line += f" -> {dst}"
+        print(line)
+    return 0

@@ -1,0 +1,138 @@
+"""Syntax highlighting for the REPL: a prompt_toolkit lexer built from the language's words.
+
+Which identifiers are keywords, functions, signals or controls comes from
+:class:`~latentcode.vocab.Vocabulary` (the grammar's keywords and the function registry), so a
+new library function is coloured the day it is registered. Inside mini-notation strings, names
+the bank knows are coloured as sounds.
+
+>>> lex = LatentLexer(sounds=lambda: {"bell"})
+>>> [(style, text) for style, text in lex.tokens('t1 $ fast 2 "bell ~"') if text.strip()]
+... # doctest: +NORMALIZE_WHITESPACE
+[('class:track', 't1'), ('class:operator', '$'), ('class:function', 'fast'),
+ ('class:number', '2'), ('class:string', '"'), ('class:sound', 'bell'),
+ ('class:rest', '~'), ('class:string', '"')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+
+from prompt_toolkit.document import Document
+from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.styles import Style
+
+from latentcode.vocab import Vocabulary
+
+Tokens = list[tuple[str, str]]
+
+_CODE = re.compile(
+    r"""(?P<comment>--.*$)
+      | (?P<string>"[^"]*"?)
+      | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?(?:%\d+)?)
+      | (?P<word>[A-Za-z_][\w']*)
+      | (?P<operator><~|~>|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>]|[$#.=+*/<>|-])
+      | (?P<bracket>[()\[\],])
+      | (?P<space>\s+)
+      | (?P<other>.)""",
+    re.VERBOSE,
+)
+_MINI = re.compile(
+    r"""(?P<rest>[~]|(?<![\w.])-(?![\d.]))
+      | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?)
+      | (?P<word>[A-Za-z_][\w]*(?::\d+)?)
+      | (?P<operator>[*/!@?%:_|,.<>{}\[\]()])
+      | (?P<space>\s+)
+      | (?P<other>.)""",
+    re.VERBOSE,
+)
+_TRACK = re.compile(r"^(?:t|d)\d+$")
+
+STYLE = Style.from_dict({
+    "keyword": "bold ansimagenta",
+    "function": "ansicyan",
+    "signal": "ansiblue",
+    "control": "ansiyellow",
+    "track": "bold",
+    "number": "ansibrightmagenta",
+    "string": "ansigreen",
+    "sound": "bold ansigreen",
+    "rest": "ansigray",
+    "operator": "ansired",
+    "comment": "italic ansigray",
+    "bottom-toolbar": "noreverse bg:#222222 #cccccc",
+    "bottom-toolbar.playing": "bold #88ff88",
+    "bottom-toolbar.muted": "#888888",
+    "bottom-toolbar.alert": "bold #ff6666",
+})
+
+
+class LatentLexer(Lexer):
+    """Colours latentcode, line by line (a statement's strings do not span lines)."""
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        *,
+        sounds: Callable[[], Collection[str]] = frozenset,
+        tracks: Callable[[], Collection[str]] = frozenset,
+    ) -> None:
+        self.vocabulary = vocabulary or Vocabulary.of_language()
+        self.sounds = sounds
+        self.tracks = tracks
+
+    def lex_document(self, document: Document) -> Callable[[int], Tokens]:
+        lines = document.lines
+        sounds, tracks = set(self.sounds()), set(self.tracks())
+
+        def get_line(lineno: int) -> Tokens:
+            if not 0 <= lineno < len(lines):
+                return []
+            return self.tokens(lines[lineno], sounds, tracks)
+
+        return get_line
+
+    def tokens(self, line: str, sounds: Collection[str] | None = None,
+               tracks: Collection[str] | None = None) -> Tokens:
+        """The (style, text) fragments of one line."""
+        sounds = set(self.sounds()) if sounds is None else sounds
+        tracks = set(self.tracks()) if tracks is None else tracks
+        out: Tokens = []
+        for m in _CODE.finditer(line):
+            kind, text = m.lastgroup or "other", m.group()
+            if kind == "string":
+                out += self._string(text, sounds)
+            elif kind == "word":
+                out.append((self._word_style(text, tracks), text))
+            elif kind in ("space", "other", "bracket"):
+                out.append(("", text))
+            else:
+                out.append((f"class:{kind}", text))
+        return out
+
+    def _word_style(self, word: str, tracks: Collection[str]) -> str:
+        kind = self.vocabulary.kind(word)
+        if kind is not None:
+            return f"class:{kind}"
+        if word in tracks or _TRACK.match(word):
+            return "class:track"
+        return ""
+
+    def _string(self, text: str, sounds: Collection[str]) -> Tokens:
+        """A mini-notation string: sounds the bank knows, rests and numbers stand out."""
+        closed = len(text) > 1 and text.endswith('"')
+        body = text[1:-1] if closed else text[1:]
+        out: Tokens = [("class:string", '"')]
+        for m in _MINI.finditer(body):
+            kind, word = m.lastgroup or "other", m.group()
+            if kind == "word":
+                known = word.split(":")[0] in sounds or word in sounds
+                style = "class:sound" if known else "class:string"
+            elif kind in ("rest", "number"):
+                style = f"class:{kind}"
+            else:
+                style = "class:string"
+            out.append((style, word))
+        if closed:
+            out.append(("class:string", '"'))
+        return out

@@ -1,0 +1,589 @@
+"""The statement language: ``grammar/latentcode.lark`` beside a Transformer and an evaluator.
+
+Text becomes statements (:func:`parse`, pure: an error changes nothing), an expression becomes a
+Pattern (:func:`evaluate`)::
+
+    >>> [type(s).__name__ for s in parse('tempo 0.5\\nt1 $ "bell*2" # stretch 4\\nhush')]
+    ['Tempo', 'Play', 'Hush']
+
+Operators, tightest first: application, ``.`` (composition, right), ``* /``, ``+ -``,
+``<~ ~>``, ``#`` and the ``|+ +| |+|`` family (left), ``$`` (right). A binary minus needs a
+space after it (``-1`` is a number).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
+
+from latentcode.errors import LanguageError
+from latentcode.library import FUNCTIONS, Curried, early, late
+from latentcode.mininotation import mini
+from latentcode.parsing import lark_error, load_grammar
+from latentcode.pattern import MERGE_OPERATORS, Pattern, merge_op, reify
+
+KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
+            "unmute", "bank", "use", "now")
+OPERATORS = ("$", ".", "<~", "~>", "+", "-", "*", "/", *MERGE_OPERATORS)
+
+_WORDS = {"NUMBER": "a number", "STRING": "a pattern string", "NAME": "a function name",
+          "OP": "an operator", "DOLLAR": "'$'"}
+
+
+# ---------------------------------------------------------------------------------------------
+# expressions
+
+
+@dataclass(frozen=True)
+class Node:
+    """An expression node; ``line``/``column`` (1-based) say where it starts."""
+
+    line: int = field(default=0, kw_only=True, compare=False)
+    column: int = field(default=0, kw_only=True, compare=False)
+    source: str = field(default="", kw_only=True, compare=False, repr=False)  # its line
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: int | float
+
+
+@dataclass(frozen=True)
+class Str(Node):
+    text: str  # mini-notation, without the quotes
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class App(Node):
+    function: Node
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class BinOp(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Section(Node):
+    """``(# speed 2)`` (left is None) or ``(0.25 <~)`` (right is None)."""
+
+    op: str
+    left: Node | None
+    right: Node | None
+
+
+@dataclass(frozen=True)
+class ListOf(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class TupleOf(Node):
+    items: tuple[Node, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# statements
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement, with where it starts (1-based) and its source text."""
+
+    line: int = field(default=0, kw_only=True)
+    column: int = field(default=0, kw_only=True)
+    text: str = field(default="", kw_only=True)
+
+
+@dataclass(frozen=True)
+class Play(Statement):
+    """``t1 $ expr`` (or ``t1 silence``); ``now`` makes it take effect at once."""
+
+    track: str
+    expr: Node
+    now: bool = False
+
+
+@dataclass(frozen=True)
+class Let(Statement):
+    name: str
+    expr: Node
+
+
+@dataclass(frozen=True)
+class Tempo(Statement):
+    """Cycles per second (``bpm X`` arrives as ``Tempo(X / 240)``)."""
+
+    cps: float
+
+
+@dataclass(frozen=True)
+class Hush(Statement):
+    pass
+
+
+@dataclass(frozen=True)
+class Panic(Statement):
+    pass
+
+
+@dataclass(frozen=True)
+class Solo(Statement):
+    track: str
+
+
+@dataclass(frozen=True)
+class Unsolo(Statement):
+    pass
+
+
+@dataclass(frozen=True)
+class Mute(Statement):
+    track: str
+
+
+@dataclass(frozen=True)
+class Unmute(Statement):
+    track: str
+
+
+@dataclass(frozen=True)
+class Bank(Statement):
+    path: str
+
+
+@dataclass(frozen=True)
+class Use(Statement):
+    name: str
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+_PRECEDENCE = {"$": (0, "right"), "<~": (5, "left"), "~>": (5, "left"), "+": (6, "left"),
+               "-": (6, "left"), "*": (7, "left"), "/": (7, "left"), ".": (9, "right")}
+_MERGE = (1, "left")
+
+
+def _precedence(op: str) -> tuple[int, str]:
+    return _PRECEDENCE.get(op, _MERGE)
+
+
+class _Continuations:
+    """Post-lexer: a new line ends a statement unless inside brackets, after an operator, or
+    before a line that starts with an operator (``# gain 1``)."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        pending: Token | None = None
+        prev: Token | None = None
+        for tok in stream:
+            if tok.type == "_NL":
+                if prev is not None and depth == 0 and prev.type not in ("OP", "DOLLAR",
+                                                                         "EQUAL"):
+                    pending = pending or tok
+                continue
+            if pending is not None and tok.type not in ("OP", "DOLLAR"):
+                yield pending
+            pending = None
+            if tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB") and depth:
+                depth -= 1
+            prev = tok
+            yield tok
+
+
+@functools.cache
+def _parser() -> Any:
+    return load_grammar("latentcode.lark", lexer="basic", postlex=_Continuations(),
+                        propagate_positions=True, maybe_placeholders=True,
+                        start=["start", "expression"])
+
+
+def _number(text: str) -> int | float:
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _const(node: Node) -> int | float | Fraction | None:
+    """The value of a node made only of numbers and arithmetic, else None."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, BinOp) and node.op in "+-*/" and len(node.op) == 1:
+        a, b = _const(node.left), _const(node.right)
+        if a is not None and b is not None:
+            return _arith(node.op, a, b)
+    return None
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    if op == "/":
+        if b == 0:
+            raise LanguageError("division by zero")
+        if isinstance(a, int) and isinstance(b, int):
+            q = Fraction(a, b)
+            return int(q) if q.denominator == 1 else q
+        return a / b
+    return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](a, b)
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Parse tree -> statements with expression trees."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.lines = text.split("\n")
+
+    def _at(self, tok: Token) -> dict:
+        return {"line": tok.line, "column": tok.column, "source": self.lines[tok.line - 1]}
+
+    def _stmt(self, meta: Any) -> dict:
+        return {"line": meta.line, "column": meta.column,
+                "text": self.text[meta.start_pos:meta.end_pos]}
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def number(self, meta: Any, children: list) -> Num:
+        tok = children[0]
+        return Num(_number(str(tok)), **self._at(tok))
+
+    def string(self, meta: Any, children: list) -> Str:
+        tok = children[0]
+        text = str(tok)[1:-1]
+        # Parse now so that an error in the string is a parse error, at its place in the line.
+        try:
+            mini(text, tok.line, tok.column + 1)
+        except LanguageError as exc:
+            if exc.line == tok.line:
+                exc.source_line = self.lines[tok.line - 1]
+            raise
+        return Str(text, **self._at(tok))
+
+    def name(self, meta: Any, children: list) -> Name:
+        tok = children[0]
+        return Name(str(tok), **self._at(tok))
+
+    def paren(self, meta: Any, children: list) -> Node:
+        return children[1]
+
+    def right_section(self, meta: Any, children: list) -> Section:
+        _, op, expr, _ = children
+        return Section(str(op), None, expr, **self._at(op))
+
+    def left_section(self, meta: Any, children: list) -> Section:
+        lpar, chain, op, _ = children
+        return Section(str(op), self._resolve(chain), None, **self._at(lpar))
+
+    def tuple(self, meta: Any, children: list) -> TupleOf:
+        items = [c for c in children if isinstance(c, Node)]
+        return TupleOf(tuple(items), **self._at(children[0]))
+
+    def list(self, meta: Any, children: list) -> ListOf:
+        items = [c for c in children if isinstance(c, Node)]
+        return ListOf(tuple(items), **self._at(children[0]))
+
+    def operand(self, meta: Any, children: list) -> Node:
+        if len(children) == 1:
+            return children[0]
+        head = children[0]
+        return App(head, tuple(children[1:]), line=head.line, column=head.column,
+                   source=head.source)
+
+    def chain(self, meta: Any, children: list) -> list:
+        if len(children) == 1:
+            return [children[0]]
+        return [*children[0], children[1], children[2]]
+
+    def expr(self, meta: Any, children: list) -> Node:
+        return self._resolve(children[0])
+
+    def _resolve(self, chain: list) -> Node:
+        """Operator precedence over a flat [operand, op, operand, ...] list."""
+        pos = 0
+
+        def parse(min_prec: int) -> Node:
+            nonlocal pos
+            left = chain[pos]
+            pos += 1
+            while pos < len(chain):
+                op = chain[pos]
+                prec, assoc = _precedence(str(op))
+                if prec < min_prec:
+                    break
+                pos += 1
+                right = parse(prec + 1 if assoc == "left" else prec)
+                left = BinOp(str(op), left, right, **self._at(op))
+            return left
+
+        return parse(0)
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def start(self, meta: Any, children: list) -> list:
+        return [c for c in children if isinstance(c, Statement)]
+
+    def expression(self, meta: Any, children: list) -> Node:
+        return children[0]
+
+    def play(self, meta: Any, children: list) -> Play:
+        now, track, _, expr = children
+        return Play(str(track), expr, now is not None, **self._stmt(meta))
+
+    def play_silence(self, meta: Any, children: list) -> Play:
+        now, track, tok = children
+        return Play(str(track), Name("silence", **self._at(tok)), now is not None,
+                    **self._stmt(meta))
+
+    def let(self, meta: Any, children: list) -> Let:
+        return Let(str(children[0]), children[1], **self._stmt(meta))
+
+    def _cps(self, meta: Any, node: Node, word: str) -> float:
+        value = _const(node)
+        if value is None or value < 0:
+            raise LanguageError(f"{word} needs a number of at least 0", line=meta.line,
+                                column=node.column or meta.column,
+                                source_line=self.lines[meta.line - 1])
+        return float(value)
+
+    def tempo(self, meta: Any, children: list) -> Tempo:
+        return Tempo(self._cps(meta, children[0], "tempo"), **self._stmt(meta))
+
+    def bpm(self, meta: Any, children: list) -> Tempo:
+        return Tempo(self._cps(meta, children[0], "bpm") / 240, **self._stmt(meta))
+
+    def hush(self, meta: Any, children: list) -> Hush:
+        return Hush(**self._stmt(meta))
+
+    def panic(self, meta: Any, children: list) -> Panic:
+        return Panic(**self._stmt(meta))
+
+    def solo(self, meta: Any, children: list) -> Solo:
+        return Solo(str(children[0]), **self._stmt(meta))
+
+    def unsolo(self, meta: Any, children: list) -> Unsolo:
+        return Unsolo(**self._stmt(meta))
+
+    def mute(self, meta: Any, children: list) -> Mute:
+        return Mute(str(children[0]), **self._stmt(meta))
+
+    def unmute(self, meta: Any, children: list) -> Unmute:
+        return Unmute(str(children[0]), **self._stmt(meta))
+
+    def bank(self, meta: Any, children: list) -> Bank:
+        return Bank(str(children[0])[1:-1], **self._stmt(meta))
+
+    def use(self, meta: Any, children: list) -> Use:
+        name = str(children[0])
+        return Use(name[1:-1] if name.startswith('"') else name, **self._stmt(meta))
+
+
+def _parse(text: str, start: str) -> Any:
+    parser = _parser()
+    try:
+        tree = parser.parse(text, start=start)
+    except UnexpectedInput as exc:
+        words = dict(_WORDS)
+        if "LET" in getattr(exc, "expected", ()) or "LET" in (getattr(exc, "allowed", ()) or ()):
+            words["NAME"] = "a track name"
+        raise lark_error(exc, text, parser, words) from None
+    try:
+        return _Builder(text).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, LanguageError):
+            raise exc.orig_exc from None
+        raise
+
+
+def parse(text: str) -> list[Statement]:
+    """The statements of a block of text. Raises LanguageError (naming line and column).
+
+    >>> parse("bpm 120")
+    [Tempo(line=1, column=1, text='bpm 120', cps=0.5)]
+    """
+    return _parse(text, "start")
+
+
+def parse_expression(text: str) -> Node:
+    """One expression, e.g. ``fast 2 $ "a b"``."""
+    return _parse(text, "expression")
+
+
+def is_complete(text: str) -> bool:
+    """Whether ``text`` is a whole block, or needs more lines (open bracket or quote, or a
+    trailing operator). A block with an error is complete: submitting it shows the error.
+
+    >>> is_complete('t1 $ "a b"'), is_complete('t1 $ (fast 2'), is_complete('t1 $')
+    (True, False, False)
+    """
+    try:
+        _parser().parse(text, start="start")
+    except UnexpectedCharacters as exc:
+        return text[exc.pos_in_stream] != '"'
+    except UnexpectedInput as exc:
+        token = getattr(exc, "token", None)
+        return token is not None and token.type != "$END"
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+class _Function:
+    """A function value made by the language (a section or a composition)."""
+
+    __slots__ = ("fn", "description")
+
+    def __init__(self, fn: Callable[[Any], Any], description: str) -> None:
+        self.fn = fn
+        self.description = description
+
+    def __call__(self, arg: Any) -> Any:
+        return self.fn(arg)
+
+    def __repr__(self) -> str:
+        return self.description
+
+
+def _fail(node: Node, message: str) -> LanguageError:
+    return LanguageError(message, line=node.line or None, column=node.column or None,
+                         source_line=node.source or None)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Pattern):
+        return "a pattern"
+    if isinstance(value, Curried):
+        return f"the function '{value.spec.name}'"
+    if callable(value):
+        return "a function"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"the number {value}" if isinstance(value, int | float | Fraction) else repr(value)
+
+
+def _operate(node: BinOp | Section, op: str, left: Any, right: Any) -> Any:
+    if op == "$":
+        return _apply(node, left, right, None)
+    if op == ".":
+        for side in (left, right):
+            if not callable(side) or isinstance(side, Pattern):
+                raise _fail(node, f"'.' joins two functions, but got {_describe(side)}")
+        return _Function(lambda x: left(right(x)), f"({left} . {right})")
+    if op in ("+", "-", "*", "/") and isinstance(left, int | float | Fraction) and isinstance(
+            right, int | float | Fraction):
+        return _arith(op, left, right)
+    for side in (left, right):
+        if callable(side) and not isinstance(side, Pattern):
+            raise _fail(node, f"'{op}' needs a pattern on each side, but got {_describe(side)}")
+        if isinstance(side, list | tuple):
+            raise _fail(node, f"'{op}' needs a pattern on each side, but got a list")
+    if op == "<~":
+        return early(left, right)
+    if op == "~>":
+        return late(left, right)
+    if op in ("+", "-", "*", "/"):
+        a, b = reify(left), reify(right)
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul,
+                "/": operator.truediv}[op](a, b)
+    return merge_op(op, reify(left), reify(right))
+
+
+def _apply(node: Node, f: Any, arg: Any, name: str | None) -> Any:
+    if isinstance(f, Curried) or (callable(f) and not isinstance(f, Pattern)):
+        return f(arg)
+    if name is not None:
+        spec = FUNCTIONS[name]
+        raise _fail(node, f"too many arguments: {name} takes {len(spec.params)} "
+                          f"({', '.join(p.name for p in spec.params) or 'none'})")
+    raise _fail(node, f"{_describe(f)} is not a function and cannot be applied to "
+                      f"{_describe(arg)} (a missing '$' or '#'?)")
+
+
+def _lookup(node: Name, env: Mapping[str, Any]) -> Any:
+    if node.name in env:
+        return env[node.name]
+    spec = FUNCTIONS.get(node.name)
+    if spec is None:
+        known = sorted(set(env) | set(FUNCTIONS))
+        close = difflib.get_close_matches(node.name, known, n=1)
+        hint = f": did you mean '{close[0]}'?" if close else ""
+        raise _fail(node, f"unknown function '{node.name}'{hint}")
+    return spec.function() if not spec.params else Curried(spec, ())
+
+
+def _value(node: Node, env: Mapping[str, Any]) -> Any:
+    try:
+        return _eval(node, env)
+    except LanguageError as exc:
+        if exc.line is None and node.line:
+            exc.line, exc.column, exc.source_line = node.line, node.column, node.source
+        raise
+
+
+def _eval(node: Node, env: Mapping[str, Any]) -> Any:
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Str):
+        return mini(node.text, node.line, node.column + 1)
+    if isinstance(node, Name):
+        return _lookup(node, env)
+    if isinstance(node, App):
+        f = _value(node.function, env)
+        name = node.function.name if isinstance(node.function, Name) else None
+        for arg in node.args:
+            f = _apply(arg, f, _value(arg, env), name)
+        return f
+    if isinstance(node, BinOp):
+        return _operate(node, node.op, _value(node.left, env), _value(node.right, env))
+    if isinstance(node, Section):
+        if node.left is not None:
+            left = _value(node.left, env)
+            return _Function(lambda x: _operate(node, node.op, left, x), f"({node.op} section)")
+        right = _value(node.right, env)
+        return _Function(lambda x: _operate(node, node.op, x, right), f"({node.op} section)")
+    if isinstance(node, ListOf):
+        return [_value(item, env) for item in node.items]
+    if isinstance(node, TupleOf):
+        return tuple(_value(item, env) for item in node.items)
+    raise LanguageError(f"cannot evaluate {node!r}")
+
+
+def evaluate(expr: Node, env: Mapping[str, Any] | None = None, *, value: bool = False) -> Any:
+    """The Pattern an expression describes; ``env`` holds the ``let`` bindings.
+
+    With ``value=True`` any value is returned (a function for ``let f = fast 2``), otherwise
+    the result must be a pattern (a number or string becomes one).
+
+    >>> evaluate(parse_expression('fast 2 $ "a b"')).query(0, 1)[1].value
+    'b'
+    """
+    result = _value(expr, env or {})
+    if value or isinstance(result, Pattern):
+        return result
+    if isinstance(result, int | float | Fraction | str):
+        return reify(result)
+    if isinstance(result, Curried):
+        missing = ", ".join(p.name for p in result.missing)
+        raise _fail(expr, f"{result.spec.name} needs more arguments: {missing}")
+    raise _fail(expr, f"expected a pattern, got {_describe(result)} (apply it with '$')")

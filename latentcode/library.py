@@ -1,0 +1,907 @@
+"""The function library: one registry for the language and the Python API.
+
+Every function is a small Python function of the same name as in the language, decorated with
+:func:`register`. The decorator reads the parameter annotations:
+
+========================  =====================================================================
+annotation                meaning
+========================  =====================================================================
+``Pattern``               a pattern; a string is mini-notation, a number a constant
+``Time`` ``float`` ``int``  a value, *patternable*: a constant takes a fast path, a pattern is
+                          joined (the function is applied per event of it, structure from the
+                          result)
+``Fn``                    a function from pattern to pattern, e.g. ``(fast 2)``
+``list[...]``             a list of patterns, functions or ``(weight, pattern)`` pairs
+========================  =====================================================================
+
+Called with fewer arguments than it takes, a function returns a :class:`Curried` waiting for
+the rest, as in Haskell: ``every(4, fast(2), p)``. ``FUNCTIONS`` maps each name to a
+:class:`FunctionSpec` (signature and docstring for ``:help`` and completion). Every docstring
+has an ``lc>`` line, an equation in the language that the tests check.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from latentcode.errors import LanguageError
+from latentcode.pattern import (
+    Event,
+    Pattern,
+    PatternError,
+    Span,
+    Time,
+    _floor,
+    fastcat,
+    merge_op,
+    pure,
+    reify,
+    signal,
+    slowcat,
+    time_to_rand,
+    timecat,
+    to_number,
+    to_time,
+)
+from latentcode.pattern import (
+    silence as _silence,
+)
+from latentcode.pattern import (
+    stack as _stack,
+)
+
+Fn = Callable[[Pattern], Pattern]
+
+_KINDS = {
+    "Pattern": "pattern", "Time": "time", "float": "number", "int": "int", "Fn": "function",
+    "list[Pattern]": "patterns", "list[Fn]": "functions", "list[tuple[Time, Pattern]]": "pairs",
+    "list": "values", "tuple[Time, Time]": "span",
+}
+PATTERNABLE = frozenset({"time", "number", "int"})
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # one of _KINDS' values
+
+
+@dataclass
+class FunctionSpec:
+    """One library function: its name, parameters, documentation and callable."""
+
+    name: str
+    params: tuple[Param, ...]
+    doc: str
+    function: Callable[..., Any] = field(repr=False)
+    impl: Callable[..., Any] = field(repr=False)
+
+    @property
+    def signature(self) -> str:
+        """``fast factor pat``: how it is called in the language."""
+        return " ".join([self.name, *(p.name for p in self.params)])
+
+    @property
+    def summary(self) -> str:
+        """The first line of the docstring."""
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    @property
+    def examples(self) -> list[tuple[str, str]]:
+        """The ``lc>`` equations of the docstring, as (left, right) source pairs."""
+        out = []
+        for line in self.doc.splitlines():
+            line = line.strip()
+            if line.startswith("lc> "):
+                left, right = line[4:].split("  ==  ")
+                out.append((left.strip(), right.strip()))
+        return out
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {}
+
+
+class Curried:
+    """A library function given some of its arguments; call it with the rest.
+
+    >>> f = fast(2)
+    >>> f("a b") .query(0, 1)[1].value
+    'b'
+    """
+
+    __slots__ = ("spec", "args")
+
+    def __init__(self, spec: FunctionSpec, args: Sequence[Any]) -> None:
+        self.spec = spec
+        self.args = tuple(args)
+
+    @property
+    def missing(self) -> tuple[Param, ...]:
+        return self.spec.params[len(self.args):]
+
+    def __call__(self, *more: Any) -> Any:
+        return self.spec.function(*self.args, *more)
+
+    def __repr__(self) -> str:
+        return f"<{self.spec.name} waiting for {', '.join(p.name for p in self.missing)}>"
+
+
+def _convert(spec: FunctionSpec, param: Param, value: Any) -> Any:
+    """A value taken from a pattern's event, as the parameter's kind needs it."""
+    try:
+        if param.kind == "time":
+            return to_time(value)
+        if param.kind == "int":
+            return math.floor(to_number(value))
+        return to_number(value)
+    except (PatternError, TypeError, ValueError, OverflowError):
+        raise PatternError(
+            f"{spec.name}: argument '{param.name}' needs a number, got {value!r}") from None
+
+
+def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
+    """An argument as given (Python or language) made ready for the implementation."""
+    kind = param.kind
+
+    def bad(wanted: str) -> LanguageError:
+        got = "a function" if callable(value) and not isinstance(value, Pattern) else (
+            "a pattern" if isinstance(value, Pattern) else f"{value!r}")
+        return LanguageError(f"{spec.name}: argument '{param.name}' must be {wanted}, not {got}")
+
+    if kind == "pattern":
+        if isinstance(value, Pattern | str | int | float | Fraction | dict):
+            return reify(value)
+        raise bad("a pattern, a string or a number")
+    if kind in PATTERNABLE:
+        if isinstance(value, Pattern):
+            return value
+        if isinstance(value, str):
+            return reify(value)
+        if isinstance(value, int | float | Fraction):
+            return _convert(spec, param, value)
+        raise bad("a number or a pattern")
+    if kind == "function":
+        if callable(value) and not isinstance(value, Pattern):
+            return _checked_function(spec, param, value)
+        raise bad("a function such as (fast 2)")
+    if kind == "span":
+        if isinstance(value, tuple | list) and len(value) == 2:
+            return tuple(_convert(spec, Param(param.name, "time"), v) for v in value)
+        raise bad("a pair such as (0, 0.5)")
+    if not isinstance(value, list | tuple):
+        raise bad("a list such as [\"a\", \"b\"]")
+    if kind == "patterns":
+        return [_coerce(spec, Param(param.name, "pattern"), v) for v in value]
+    if kind == "functions":
+        return [_coerce(spec, Param(param.name, "function"), v) for v in value]
+    if kind == "pairs":
+        out = []
+        for v in value:
+            if not (isinstance(v, tuple | list) and len(v) == 2):
+                raise bad("a list of pairs such as [(1, \"a\"), (2, \"b\")]")
+            out.append((_convert(spec, Param(param.name, "time"), v[0]),
+                        _coerce(spec, Param(param.name, "pattern"), v[1])))
+        return out
+    return [v.sample(0) if isinstance(v, Pattern) else v for v in value]  # "values"
+
+
+def _checked_function(spec: FunctionSpec, param: Param, f: Callable) -> Fn:
+    def call(p: Pattern) -> Pattern:
+        result = f(p)
+        if isinstance(result, Pattern):
+            return result
+        if isinstance(result, Curried):
+            raise LanguageError(f"{spec.name}: the function given as '{param.name}' still needs "
+                                f"{', '.join(q.name for q in result.missing)}")
+        raise LanguageError(f"{spec.name}: the function given as '{param.name}' must return a "
+                            f"pattern")
+
+    return call
+
+
+def register(impl: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Make ``impl`` a library function: patternable arguments, currying, an entry in FUNCTIONS.
+
+    The implementation receives constants only; patterned arguments are joined around it.
+    """
+    if impl is None:
+        return lambda f: register(f, name=name)
+    fname = name or impl.__name__.rstrip("_")
+    params = tuple(Param(p.name.rstrip("_"), _KINDS[str(p.annotation)])
+                   for p in inspect.signature(impl).parameters.values())
+    arity = len(params)
+    spec = FunctionSpec(fname, params, inspect.cleandoc(impl.__doc__ or ""), impl, impl)
+    patternable = [i for i, p in enumerate(params) if p.kind in PATTERNABLE]
+
+    def function(*args: Any) -> Any:
+        if len(args) < arity:
+            return Curried(spec, args)
+        if len(args) > arity:
+            raise LanguageError(f"{fname} takes {arity} argument{'s' * (arity != 1)} "
+                                f"({', '.join(p.name for p in params)}), got {len(args)}")
+        values = [_coerce(spec, p, a) for p, a in zip(params, args, strict=True)]
+        joined = [i for i in patternable if isinstance(values[i], Pattern)]
+        if not joined:
+            return impl(*values)
+        return _join_arguments(spec, impl, values, joined)
+
+    function.__name__ = fname
+    function.__doc__ = spec.doc
+    spec.function = function
+    FUNCTIONS[fname] = spec
+    return function
+
+
+def _join_arguments(spec: FunctionSpec, impl: Callable, values: list, joined: list[int]) -> Pattern:
+    """Apply ``impl`` per event of the patterned arguments (Tidal's tParam and innerJoin)."""
+    args = list(values)
+    tuples = values[joined[0]].fmap(lambda v: (v,))
+    for i in joined[1:]:
+        tuples = tuples.app_both(values[i], lambda t, v: (*t, v))
+
+    def build(vs: tuple) -> Pattern:
+        call = list(args)
+        for i, v in zip(joined, vs, strict=True):
+            call[i] = _convert(spec, spec.params[i], v)
+        return impl(*call)
+
+    return tuples.fmap(build).inner_join()
+
+
+def register_value(fname: str, pattern: Pattern, doc: str) -> Pattern:
+    """A name for a pattern taking no arguments (signals, ``silence``)."""
+    FUNCTIONS[fname] = FunctionSpec(fname, (), inspect.cleandoc(doc), lambda: pattern,
+                                    lambda: pattern)
+    return pattern
+
+
+# ---------------------------------------------------------------------------------------------
+# time
+
+
+def _scale(pat: Pattern, factor: Fraction) -> Pattern:
+    q = pat._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for e in q(Span(span.begin * factor, span.end * factor)):
+            w = e.whole
+            out.append(Event(None if w is None else Span(w.begin / factor, w.end / factor),
+                             Span(e.part.begin / factor, e.part.end / factor), e.value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+def _shift(pat: Pattern, offset: Fraction) -> Pattern:
+    """Events moved ``offset`` cycles earlier."""
+    if offset == 0:
+        return pat
+    q = pat._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for e in q(Span(span.begin + offset, span.end + offset)):
+            w = e.whole
+            out.append(Event(None if w is None else Span(w.begin - offset, w.end - offset),
+                             Span(e.part.begin - offset, e.part.end - offset), e.value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+@register
+def fast(factor: Time, pat: Pattern) -> Pattern:
+    """Speed a pattern up by a factor (0 is silence; a negative factor also reverses it).
+
+    lc> fast 2 $ "a b"  ==  "a b a b"
+    lc> fast "1 2" $ "a b"  ==  "a [a b]"
+    """
+    if factor == 0:
+        return _silence
+    if factor < 0:
+        return rev(_scale(pat, -factor))
+    return pat if factor == 1 else _scale(pat, factor)
+
+
+@register
+def slow(factor: Time, pat: Pattern) -> Pattern:
+    """Slow a pattern down by a factor (0 is silence).
+
+    lc> slow 2 $ "a b c d"  ==  "<[a b] [c d]>"
+    """
+    return _silence if factor == 0 else fast(1 / factor, pat)
+
+
+@register
+def hurry(factor: Time, pat: Pattern) -> Pattern:
+    """Speed up a pattern and its sounds: ``fast`` and divide ``stretch`` by the factor.
+
+    lc> hurry 2 $ "a"  ==  "a*2" # stretch 0.5
+    """
+
+    def faster(v: Any) -> dict:
+        d = dict(v) if isinstance(v, dict) else {"sound": v}
+        d["stretch"] = d.get("stretch", 1) / factor
+        if isinstance(d["stretch"], Fraction):
+            d["stretch"] = float(d["stretch"])
+        return d
+
+    return fast(factor, pat).fmap(faster) if factor != 0 else _silence
+
+
+@register
+def early(offset: Time, pat: Pattern) -> Pattern:
+    """Shift a pattern earlier in time by ``offset`` cycles (the operator ``<~``).
+
+    lc> early 0.25 $ "a b c d"  ==  "b c d a"
+    lc> "<0 0.25>" <~ "a b c d"  ==  "<[a b c d] [b c d a]>"
+    """
+    return _shift(pat, offset)
+
+
+@register
+def late(offset: Time, pat: Pattern) -> Pattern:
+    """Shift a pattern later in time by ``offset`` cycles (the operator ``~>``).
+
+    lc> late 0.25 $ "a b c d"  ==  "d a b c"
+    lc> 0.25 ~> "a b c d"  ==  "d a b c"
+    """
+    return _shift(pat, -offset)
+
+
+@register
+def rev(pat: Pattern) -> Pattern:
+    """Reverse each cycle.
+
+    lc> rev "a b c"  ==  "c b a"
+    lc> rev "a [b c]"  ==  "[c b] a"
+    """
+    q = pat._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for cs in span.cycles():
+            mirror = 2 * _floor(cs.begin) + 1  # t -> mirror - t reflects within the cycle
+            for e in q(Span(mirror - cs.end, mirror - cs.begin)):
+                w = e.whole
+                out.append(Event(None if w is None else Span(mirror - w.end, mirror - w.begin),
+                                 Span(mirror - e.part.end, mirror - e.part.begin),
+                                 e.value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+def _per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
+    """A pattern that plays ``choose(cycle)`` in each cycle."""
+
+    def query(span: Span) -> list[Event]:
+        return [e for cs in span.cycles() for e in choose(_floor(cs.begin))._q(cs)]
+
+    return Pattern(query)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditionals
+
+
+@register
+def every(n: int, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function every ``n``-th cycle, starting with cycle 0.
+
+    lc> every 2 (fast 2) $ "a"  ==  "<[a a] a>"
+    """
+    if n <= 0:
+        return pat
+    changed = f(pat)
+    return _per_cycle(lambda c: changed if c % n == 0 else pat)
+
+
+@register
+def whenmod(a: int, b: int, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function in the cycles whose number modulo ``a`` is at least ``b``.
+
+    lc> whenmod 4 2 rev $ "a b"  ==  "<[a b] [a b] [b a] [b a]>"
+    """
+    if a <= 0:
+        return pat
+    changed = f(pat)
+    return _per_cycle(lambda c: changed if c % a >= b else pat)
+
+
+def _rand_filter(pat: Pattern, amount: float, keep_above: bool, seed: int = 0) -> Pattern:
+    def keep(e: Event) -> bool:
+        r = time_to_rand(float(e.whole_or_part().begin), seed)
+        return (r >= amount) == keep_above
+
+    return pat.filter_events(keep)
+
+
+@register
+def degradeBy(amount: float, pat: Pattern) -> Pattern:
+    """Drop events at random with probability ``amount`` (seeded by time: repeatable).
+
+    lc> degradeBy 0 $ "a b"  ==  "a b"
+    lc> degradeBy 1 $ "a b"  ==  "~"
+    """
+    return _rand_filter(pat, amount, True)
+
+
+@register
+def unDegradeBy(amount: float, pat: Pattern) -> Pattern:
+    """Keep exactly the events ``degradeBy`` would drop.
+
+    lc> unDegradeBy 1 $ "a b"  ==  "a b"
+    """
+    return _rand_filter(pat, amount, False)
+
+
+@register
+def degrade(pat: Pattern) -> Pattern:
+    """Drop half the events at random: ``degradeBy 0.5``.
+
+    lc> stack [degrade "a*8", unDegradeBy 0.5 "a*8"]  ==  "a*8"
+    """
+    return _rand_filter(pat, 0.5, True)
+
+
+@register
+def sometimesBy(amount: float, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function to each event with probability ``amount``.
+
+    lc> sometimesBy 1 (# gain 0) $ "a b"  ==  "a b" # gain 0
+    lc> sometimesBy 0 (# gain 0) $ "a b"  ==  "a b"
+    """
+    return _stack([_rand_filter(pat, amount, True), f(_rand_filter(pat, amount, False))])
+
+
+def _sometimes(name: str, amount: float, word: str) -> None:
+    def impl(f: Fn, pat: Pattern) -> Pattern:
+        return sometimesBy(amount, f, pat)
+
+    impl.__doc__ = (f"Apply a function to {word} of the events: ``sometimesBy {amount}``.\n\n"
+                    f"lc> {name} (fast 1) $ \"a b\"  ==  \"a b\"")
+    impl.__signature__ = inspect.Signature([
+        inspect.Parameter("f", inspect.Parameter.POSITIONAL_ONLY, annotation="Fn"),
+        inspect.Parameter("pat", inspect.Parameter.POSITIONAL_ONLY, annotation="Pattern")])
+    globals()[name] = register(impl, name=name)
+
+
+for _name, _amount, _word in (
+        ("sometimes", 0.5, "half"), ("often", 0.75, "three quarters"),
+        ("rarely", 0.25, "a quarter"), ("almostNever", 0.1, "a tenth"),
+        ("almostAlways", 0.9, "nine tenths"), ("always", 1.0, "all"), ("never", 0.0, "none")):
+    _sometimes(_name, _amount, _word)
+
+
+@register
+def someCyclesBy(amount: float, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function to whole cycles, each with probability ``amount``.
+
+    lc> someCyclesBy 1 rev $ "a b"  ==  "b a"
+    """
+    changed = f(pat)
+    return _per_cycle(lambda c: changed if time_to_rand(float(c)) < amount else pat)
+
+
+@register
+def someCycles(f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function to half the cycles, chosen at random: ``someCyclesBy 0.5``.
+
+    lc> someCycles (fast 1) $ "a"  ==  "a"
+    """
+    return someCyclesBy(0.5, f, pat)
+
+
+@register
+def within(span: tuple[Time, Time], f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function only to the events that start within part of each cycle.
+
+    lc> within (0, 0.5) (# gain 0) $ "a b"  ==  stack ["a ~" # gain 0, "~ b"]
+    """
+    begin, end = span
+    changed = f(pat)
+
+    def inside(e: Event) -> bool:
+        t = e.whole_or_part().begin
+        pos = t - _floor(t)
+        return begin <= pos < end
+
+    return _stack([changed.filter_events(inside),
+                   pat.filter_events(lambda e: not inside(e))])
+
+
+# ---------------------------------------------------------------------------------------------
+# restructuring
+
+
+@register
+def iter_(n: int, pat: Pattern) -> Pattern:
+    """Shift the pattern earlier by a further 1/n of a cycle each cycle.
+
+    lc> iter 4 $ "a b c d"  ==  "<[a b c d] [b c d a] [c d a b] [d a b c]>"
+    """
+    if n == 0:
+        return pat
+    shifted = [_shift(pat, Fraction(i, n)) for i in range(abs(n))]
+    return _per_cycle(lambda c: shifted[c % abs(n)])
+
+
+@register
+def palindrome(pat: Pattern) -> Pattern:
+    """Play the pattern forwards, then backwards, in alternate cycles.
+
+    lc> palindrome "a b c"  ==  "<[a b c] [c b a]>"
+    """
+    return slowcat([pat, rev(pat)])
+
+
+@register
+def chunk(n: int, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function to one n-th of each cycle, a different part each cycle.
+
+    lc> chunk 2 (# gain 0) $ "a b"  ==  stack ["<[a ~] [~ b]>" # gain 0, "<[~ b] [a ~]>"]
+    """
+    if n <= 0:
+        return pat
+    parts = [within((Fraction(i, n), Fraction(i + 1, n)), f, pat) for i in range(n)]
+    return _per_cycle(lambda c: parts[c % n])
+
+
+@register
+def ply(n: Time, pat: Pattern) -> Pattern:
+    """Repeat each event ``n`` times within its own time span.
+
+    lc> ply 2 $ "a b"  ==  "[a a] [b b]"
+    """
+    return pat.fmap(lambda v: fast(n, pure(v))).squeeze_join()
+
+
+@register
+def linger(fraction: Time, pat: Pattern) -> Pattern:
+    """Repeat the first ``fraction`` of each cycle to fill it (negative: the last part).
+
+    lc> linger 0.25 $ "a b c d"  ==  "a a a a"
+    lc> linger -0.25 $ "a b c d"  ==  "d d d d"
+    """
+    if fraction == 0:
+        return _silence
+    width = abs(fraction)
+    start = 0 if fraction > 0 else 1 - width
+    q = pat._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for cs in span.cycles():
+            c = _floor(cs.begin)
+            k = _floor((cs.begin - c) / width)
+            while c + k * width < cs.end or (k == 0 and cs.begin == cs.end):
+                seg_b = c + k * width
+                seg_e = min(seg_b + width, Fraction(c + 1))
+                b, e = max(seg_b, cs.begin), min(seg_e, cs.end)
+                if b < e or cs.begin == cs.end:
+                    shift = k * width - start  # source time + shift = output time
+                    for ev in q(Span(b - shift, e - shift)):
+                        w = ev.whole
+                        out.append(Event(
+                            None if w is None else Span(w.begin + shift, w.end + shift),
+                            Span(ev.part.begin + shift, ev.part.end + shift),
+                            ev.value, ev.sources))
+                if cs.begin == cs.end:
+                    break
+                k += 1
+        return out
+
+    return Pattern(query)
+
+
+@register
+def segment(n: Time, pat: Pattern) -> Pattern:
+    """Sample a pattern ``n`` times a cycle: discrete events from a continuous signal.
+
+    lc> segment 4 $ saw  ==  "0 0.25 0.5 0.75"
+    """
+    return fast(n, pure(True)).app_left(pat, lambda _, v: v)
+
+
+@register
+def range_(low: float, high: float, pat: Pattern) -> Pattern:
+    """Scale a pattern of numbers in 0..1 to ``low``..``high``.
+
+    lc> segment 2 $ range 1 5 saw  ==  "1 3"
+    lc> segment 2 $ range -1 1 $ saw  ==  "-1 0"
+    """
+    span = high - low
+    return pat.fmap(lambda v: low + span * to_number(v))
+
+
+def _truthy(v: Any) -> bool:
+    if isinstance(v, str):
+        return v not in ("f", "false", "0", "F")
+    return bool(v)
+
+
+@register
+def struct(bools: Pattern, pat: Pattern) -> Pattern:
+    """Impose a rhythm of true values (``t``, ``1``) on a pattern.
+
+    lc> struct "t ~ t t" $ "a"  ==  "a ~ a a"
+    lc> struct "t(3,8)" $ "a"  ==  "a(3,8)"
+    """
+    return bools.app_left(pat, lambda b, v: (b, v)).filter_values(
+        lambda bv: _truthy(bv[0])).fmap(lambda bv: bv[1])
+
+
+@register
+def mask(bools: Pattern, pat: Pattern) -> Pattern:
+    """Keep only the parts of a pattern where the mask is true (``1``/``t``).
+
+    lc> mask "1 0 1 1" $ "a*8"  ==  "[a a] ~ [a a] [a a]"
+    """
+    return pat.app_left(bools.filter_values(_truthy), lambda v, _: v)
+
+
+def bjorklund(k: int, n: int) -> list[bool]:
+    """The euclidean rhythm of ``k`` onsets in ``n`` steps (Bjorklund's algorithm).
+
+    >>> "".join("x" if b else "." for b in bjorklund(5, 8))
+    'x.xx.xx.'
+    """
+    if n <= 0:
+        return []
+    if k <= 0:
+        return [False] * n
+    if k >= n:
+        return [True] * n
+    heads, tails = [[True] for _ in range(k)], [[False] for _ in range(n - k)]
+    while min(len(heads), len(tails)) > 1:
+        m = min(len(heads), len(tails))
+        heads, tails = ([h + t for h, t in zip(heads[:m], tails[:m], strict=True)],
+                        heads[m:] if len(heads) > m else tails[m:])
+    return [b for group in heads + tails for b in group]
+
+
+def _euclid(k: int, n: int, rot: int, pat: Pattern, invert: bool = False) -> Pattern:
+    if n <= 0:
+        return _silence
+    hits = bjorklund(abs(k), n)
+    if (k < 0) != invert:
+        hits = [not h for h in hits]
+    seq = fastcat([pat if h else _silence for h in hits])
+    return _shift(seq, Fraction(rot, n)) if rot % n else seq
+
+
+@register
+def euclid(k: int, n: int, pat: Pattern) -> Pattern:
+    """Play a pattern in a euclidean rhythm: ``k`` onsets spread over ``n`` steps.
+
+    lc> euclid 3 8 $ "a"  ==  "a ~ ~ a ~ ~ a ~"
+    """
+    return _euclid(k, n, 0, pat)
+
+
+@register
+def euclidOff(k: int, n: int, rotation: int, pat: Pattern) -> Pattern:
+    """A euclidean rhythm rotated left by ``rotation`` steps.
+
+    lc> euclidOff 3 8 1 $ "a"  ==  "~ ~ a ~ ~ a ~ a"
+    """
+    return _euclid(k, n, rotation, pat)
+
+
+@register
+def euclidInv(k: int, n: int, pat: Pattern) -> Pattern:
+    """The steps a euclidean rhythm leaves empty.
+
+    lc> euclidInv 3 8 $ "a"  ==  "~ a a ~ a a ~ a"
+    """
+    return _euclid(k, n, 0, pat, invert=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# layering
+
+
+@register
+def off(time: Time, f: Fn, pat: Pattern) -> Pattern:
+    """Stack a pattern with a copy shifted later by ``time`` and transformed by a function.
+
+    lc> off 0.25 (# gain 0) $ "a ~"  ==  stack ["a ~", "~ a@2 ~" # gain 0]
+    """
+    return _stack([pat, f(_shift(pat, -time))])
+
+
+@register
+def superimpose(f: Fn, pat: Pattern) -> Pattern:
+    """Stack a pattern with a transformed copy of itself.
+
+    lc> superimpose (fast 2) $ "a"  ==  stack ["a", "a*2"]
+    """
+    return _stack([pat, f(pat)])
+
+
+@register
+def layer(fs: list[Fn], pat: Pattern) -> Pattern:
+    """Stack the results of several functions applied to one pattern.
+
+    lc> layer [rev, fast 2] $ "a b"  ==  stack ["b a", "a b a b"]
+    """
+    return _stack([f(pat) for f in fs])
+
+
+@register
+def jux(f: Fn, pat: Pattern) -> Pattern:
+    """Stereo: the pattern on the left (``pan 0``), the function applied to it on the right.
+
+    lc> jux rev $ "a b"  ==  stack ["a b" # pan 0, "b a" # pan 1]
+    """
+    return _stack([merge_op("#", pat, pure({"pan": 0})),
+                   merge_op("#", f(pat), pure({"pan": 1}))])
+
+
+@register
+def id_(pat: Pattern) -> Pattern:
+    """The pattern unchanged (useful in ``layer`` and ``every``).
+
+    lc> layer [id, rev] $ "a b"  ==  stack ["a b", "b a"]
+    """
+    return pat
+
+
+@register
+def stack(pats: list[Pattern]) -> Pattern:
+    """Play patterns at the same time.
+
+    lc> stack ["a", "b c"]  ==  "[a, b c]"
+    """
+    return _stack(pats)
+
+
+@register
+def overlay(a: Pattern, b: Pattern) -> Pattern:
+    """Play two patterns at the same time.
+
+    lc> overlay "a" "b c"  ==  "[a, b c]"
+    """
+    return _stack([a, b])
+
+
+@register
+def cat(pats: list[Pattern]) -> Pattern:
+    """One pattern per cycle, in turn.
+
+    lc> cat ["a", "b c"]  ==  "<a [b c]>"
+    """
+    return slowcat(pats)
+
+
+@register
+def slowcat_(pats: list[Pattern]) -> Pattern:
+    """Same as ``cat``.
+
+    lc> slowcat ["a", "b"]  ==  "<a b>"
+    """
+    return slowcat(pats)
+
+
+@register
+def fastcat_(pats: list[Pattern]) -> Pattern:
+    """Patterns one after another, all in one cycle.
+
+    lc> fastcat ["a", "b c"]  ==  "a [b c]"
+    """
+    return fastcat(pats)
+
+
+@register
+def timeCat(pairs: list[tuple[Time, Pattern]]) -> Pattern:
+    """Patterns one after another in one cycle, each taking a share given by its weight.
+
+    lc> timeCat [(1, "a"), (3, "b")]  ==  "a b@3"
+    """
+    return timecat(pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers and randomness
+
+
+@register
+def run(n: int) -> Pattern:
+    """The numbers 0 to n-1 in one cycle.
+
+    lc> run 4  ==  "0 1 2 3"
+    lc> run "<2 3>"  ==  "<[0 1] [0 1 2]>"
+    """
+    return fastcat([pure(i) for i in range(n)]) if n > 0 else _silence
+
+
+@register
+def irand(n: int) -> Pattern:
+    """A continuous random integer from 0 to n-1.
+
+    lc> segment 4 $ irand 1  ==  "0*4"
+    """
+    return signal(lambda t: math.floor(time_to_rand(t) * n))
+
+
+@register
+def choose(values: list) -> Pattern:
+    """A continuous random choice from a list of values.
+
+    lc> segment 2 $ choose ["a"]  ==  "a a"
+    """
+    if not values:
+        return _silence
+    n = len(values)
+    return signal(lambda t: values[math.floor(time_to_rand(t) * n)])
+
+
+register_value("silence", _silence, """Nothing at all.
+
+lc> silence  ==  "~"
+""")
+
+
+# ---------------------------------------------------------------------------------------------
+# signals
+
+
+def _frac(t: float) -> float:
+    return t - math.floor(t)
+
+
+def _perlin(t: float) -> float:
+    floor = math.floor(t)
+    x = t - floor
+    smooth = 6.0 * x**5 - 15.0 * x**4 + 10.0 * x**3
+    a, b = time_to_rand(float(floor)), time_to_rand(float(floor + 1))
+    return a + smooth * (b - a)
+
+
+_SIGNALS: dict[str, tuple[Callable[[float], float], str, str]] = {
+    "sine": (lambda t: (math.sin(2 * math.pi * t) + 1) / 2, "a sine wave from 0 to 1",
+             '"0.5 1 0.5 0"'),
+    "cosine": (lambda t: (math.sin(2 * math.pi * (t + 0.25)) + 1) / 2,
+               "a cosine wave from 0 to 1 (sine a quarter cycle earlier)", '"1 0.5 0 0.5"'),
+    "saw": (_frac, "a ramp from 0 up to 1 each cycle", '"0 0.25 0.5 0.75"'),
+    "isaw": (lambda t: 1 - _frac(t), "a ramp from 1 down to 0 each cycle", '"1 0.75 0.5 0.25"'),
+    "tri": (lambda t: 2 * _frac(t) if _frac(t) < 0.5 else 2 - 2 * _frac(t),
+            "a triangle wave from 0 up to 1 and back", '"0 0.5 1 0.5"'),
+    "square": (lambda t: float(math.floor(t * 2) % 2), "a square wave: 0, then 1 each cycle",
+               '"0 0 1 1"'),
+    "rand": (time_to_rand, "a continuous random number from 0 to 1 (repeatable)", None),
+    "perlin": (_perlin, "Perlin noise from 0 to 1: smooth randomness, a new value each cycle",
+               None),
+}
+
+
+def _define_signals() -> None:
+    for sname, (f, what, quarters) in _SIGNALS.items():
+        example = (f"lc> segment 4 $ {sname}  ==  {quarters}" if quarters else
+                   f"lc> segment 1 $ {sname}  ==  segment 1 $ {sname}")
+        globals()[sname] = register_value(sname, signal(f), f"{what.capitalize()}.\n\n{example}")
+        if sname in ("rand", "perlin"):
+            continue
+
+        def bipolar(t: float, f: Callable[[float], float] = f) -> float:
+            return f(t) * 2 - 1
+
+        q2 = quarters and '"' + " ".join(
+            str(float(x) * 2 - 1) for x in quarters.strip('"').split()) + '"'
+        globals()[sname + "2"] = register_value(
+            sname + "2", signal(bipolar),
+            f"{what.capitalize().replace('from 0 to 1', 'from -1 to 1')}, bipolar (-1..1).\n\n"
+            f"lc> segment 4 $ {sname}2  ==  {q2}")
+
+
+_define_signals()
+
+# Controls live in their own module but belong to the same registry.
+from latentcode import controls as _controls  # noqa: E402,F401

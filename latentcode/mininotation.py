@@ -1,0 +1,294 @@
+"""Mini-notation: Tidal's pattern strings, parsed by ``grammar/mini.lark``.
+
+>>> [e.value for e in mini("bd*2 [sd sd] <hh cp>").query(0, 1)]
+['bd', 'bd', 'sd', 'sd', 'hh']
+
+Words are ``str`` (``bell:3`` stays the string "bell:3"; the bank resolves it); numbers are
+``int`` when written as an integer, ``float`` otherwise. Each event keeps the (line, column,
+end column) of the atoms that made it. Every ``?`` and ``|`` has its own seed, numbered in order
+of appearance, so two of them in one string make independent choices. A string is parsed once:
+patterns are cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
+
+from latentcode.errors import LanguageError
+from latentcode.parsing import lark_error, load_grammar
+from latentcode.pattern import (
+    Event,
+    Pattern,
+    Span,
+    _floor,
+    pure,
+    silence,
+    stack,
+    time_to_rand,
+    timecat,
+    to_time,
+)
+
+_WORDS = {
+    "NUMBER": "a number", "WORD": "a word", "REST": "'~'", "REPLICATE": "'!' and a count",
+    "DEGRADE": "'?'",
+}
+
+_SHORT = {"w": Fraction(1), "h": Fraction(1, 2), "q": Fraction(1, 4), "e": Fraction(1, 8),
+          "s": Fraction(1, 16), "t": Fraction(1, 3), "f": Fraction(1, 5), "x": Fraction(1, 6)}
+
+
+def parse_number(text: str) -> tuple[int | float, Fraction]:
+    """A mini-notation number as (value, exact Fraction).
+
+    >>> parse_number("3h"), parse_number("1%3t")[1], parse_number("-2")
+    ((1.5, Fraction(3, 2)), Fraction(1, 9), (-2, Fraction(-2, 1)))
+    """
+    body, factor = text, Fraction(1)
+    if body[-1] in _SHORT:
+        body, factor = body[:-1], _SHORT[body[-1]]
+    if body in ("", "-"):
+        body += "1"
+    num, _, den = body.partition("%")
+    exact = Fraction(num) * factor
+    if den:
+        if Fraction(den) == 0:
+            raise ValueError(f"division by zero in '{text}'")
+        exact /= Fraction(den)
+    value = int(exact) if re.fullmatch(r"-?\d+", text) else float(exact)
+    return value, exact
+
+
+@dataclass
+class Step:
+    """One step of a sequence: a pattern, its weight and its ``?`` degradations."""
+
+    pattern: Pattern
+    weight: Fraction = Fraction(1)
+    filters: tuple[tuple[int, float], ...] = ()
+    constant: Any = None  # the number, when the step is a plain number (for patterned args)
+
+
+@dataclass
+class Layers:
+    """Sequences separated by ``,`` (played together) or ``|`` (one chosen per cycle)."""
+
+    sequences: list[list[Step]]
+    choice_seed: int | None = None
+
+
+def _weight(steps: list[Step]) -> Fraction:
+    return sum((s.weight for s in steps), Fraction(0))
+
+
+def _sequence_pattern(steps: list[Step]) -> Pattern:
+    if len(steps) == 1 and steps[0].weight > 0 and not steps[0].filters:
+        return steps[0].pattern
+    return timecat([(s.weight, s.pattern) for s in steps], [s.filters for s in steps])
+
+
+def choose_cycle(pats: list[Pattern], seed: int) -> Pattern:
+    """One of ``pats`` each cycle, chosen at random (seeded)."""
+    qs = [p._q for p in pats]
+    n = len(qs)
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for cs in span.cycles():
+            i = int(time_to_rand(float(_floor(cs.begin)), seed) * n)
+            out.extend(qs[i](cs))
+        return out
+
+    return Pattern(query)
+
+
+def _combine(layers: Layers, pats: list[Pattern]) -> Pattern:
+    if layers.choice_seed is not None:
+        return choose_cycle(pats, layers.choice_seed)
+    return stack(pats)
+
+
+def _step_count(steps: list[Step], factor: Fraction | Pattern) -> Pattern:
+    """A sequence played at ``factor`` steps a cycle (polymeter)."""
+    from latentcode.library import fast
+
+    total = _weight(steps)
+    if total == 0:
+        return silence
+    base = _sequence_pattern(steps) if len(steps) != 1 else timecat([(1, steps[0].pattern)],
+                                                                      [steps[0].filters])
+    if isinstance(factor, Pattern):
+        return fast(factor.fmap(lambda n: to_time(n) / total), base)
+    return fast(factor / total, base)
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """Builds a Pattern bottom-up from the mini-notation tree."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__()
+        self.line = line
+        self.column = column
+        self.seeds = 0
+
+    def _seed(self) -> int:
+        self.seeds += 1
+        return self.seeds - 1
+
+    def _source(self, tok: Token) -> tuple[int, int, int]:
+        if tok.line == 1:
+            col = self.column + tok.column - 1
+            return (self.line, col, col + len(tok))
+        return (self.line + tok.line - 1, tok.column, tok.column + len(tok))
+
+    # -- atoms: each returns a one-step list --------------------------------------------------
+
+    def number(self, tok: Token) -> Step:
+        value, _ = parse_number(str(tok))
+        return Step(pure(value, (self._source(tok),)), constant=value)
+
+    def word(self, tok: Token) -> Step:
+        return Step(pure(str(tok), (self._source(tok),)))
+
+    def rest(self, _tok: Token) -> Step:
+        return Step(silence)
+
+    def group(self, layers: Layers) -> Step:
+        return Step(_combine(layers, [_sequence_pattern(s) if s else silence
+                                      for s in layers.sequences]))
+
+    def alternation(self, layers: Layers) -> Step:
+        return Step(_combine(layers, [_step_count(s, Fraction(1)) for s in layers.sequences]))
+
+    def polymeter(self, layers: Layers, steps: Step | None = None) -> Step:
+        if steps is None:
+            count: Fraction | Pattern = _weight(layers.sequences[0])
+        elif steps.constant is not None:
+            count = to_time(steps.constant)
+        else:
+            count = steps.pattern
+        return Step(_combine(layers, [_step_count(s, count) for s in layers.sequences]))
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def step(self, term: Step, *mods: tuple[str, Any]) -> list[Step]:
+        from latentcode.library import euclidOff, fast, slow
+
+        pattern, weight, filters, copies = term.pattern, Fraction(1), [], 1
+        constant = term.constant if not mods else None
+        for kind, arg in mods:
+            if kind in ("fast", "slow"):
+                factor = to_time(arg.constant) if arg.constant is not None else arg.pattern
+                pattern = (fast if kind == "fast" else slow)(factor, pattern)
+            elif kind == "replicate":
+                copies *= arg
+            elif kind == "weight":
+                weight = arg
+            elif kind == "degrade":
+                filters.append((self._seed(), arg))
+            else:  # euclid
+                args = [s[0].constant if len(s) == 1 and s[0].constant is not None
+                        else _sequence_pattern(s) for s in arg]
+                pattern = euclidOff(*args, *([0] if len(args) == 2 else []), pattern)
+        one = Step(pattern, weight, tuple(filters), constant)
+        return [one] * copies
+
+    def fast(self, term: Step) -> tuple[str, Step]:
+        return ("fast", term)
+
+    def slow(self, term: Step) -> tuple[str, Step]:
+        return ("slow", term)
+
+    def replicate(self, tok: Token) -> tuple[str, int]:
+        return ("replicate", int(tok[1:]))
+
+    def weight(self, tok: Token) -> tuple[str, Fraction]:
+        return ("weight", parse_number(str(tok))[1])
+
+    def degrade(self, tok: Token) -> tuple[str, float]:
+        return ("degrade", float(tok[1:]) if len(tok) > 1 else 0.5)
+
+    def euclid(self, *seqs: list[Step]) -> tuple[str, list]:
+        return ("euclid", list(seqs))
+
+    def range(self, a: Step, b: Step) -> list[Step]:
+        if a.constant is None or b.constant is None:
+            raise ValueError("'..' needs a number on each side")
+        lo, hi = int(a.constant), int(b.constant)
+        values = range(lo, hi + 1) if lo <= hi else range(lo, hi - 1, -1)
+        return [Step(timecat([(1, pure(v)) for v in values]))]
+
+    def elongate(self) -> str:
+        return "_"
+
+    def repeat(self) -> str:
+        return "!"
+
+    def steps(self, *items: list[Step] | str) -> list[Step]:
+        out: list[Step] = []
+        for item in items:
+            if isinstance(item, list):
+                out.extend(item)
+            elif not out:
+                raise ValueError(f"'{item}' needs a step before it")
+            elif item == "_":
+                out[-1] = replace(out[-1], weight=out[-1].weight + 1)
+            else:
+                out.append(out[-1])
+        return out
+
+    def sequence(self, *feet: list[Step]) -> list[Step]:
+        if len(feet) == 1:
+            return feet[0]
+        return [Step(_sequence_pattern(f) if f else silence) for f in feet]
+
+    def stack(self, *sequences: list[Step]) -> Layers:
+        return Layers(list(sequences))
+
+    def choice(self, *sequences: list[Step]) -> Layers:
+        return Layers(list(sequences), choice_seed=self._seed())
+
+
+@functools.cache
+def _parser() -> Any:
+    return load_grammar("mini.lark", propagate_positions=False, maybe_placeholders=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _build(text: str, line: int, column: int) -> Pattern:
+    parser = _parser()
+    try:
+        tree = parser.parse(text)
+    except UnexpectedInput as exc:
+        raise lark_error(exc, text, parser, _WORDS, what="in pattern string", base_line=line,
+                         base_column=column) from None
+    try:
+        result = _Builder(line, column).transform(tree)
+    except VisitError as exc:
+        raise LanguageError(f"in pattern string: {exc.orig_exc}", line=line, column=column,
+                            source_line=text.split("\n")[0]) from None
+    if isinstance(result, Layers):
+        return _Builder(line, column).group(result).pattern
+    return result.pattern
+
+
+def mini(text: str, line: int = 1, column: int = 1) -> Pattern:
+    """The Pattern a mini-notation string describes (cached: a string is parsed once).
+
+    ``line`` and ``column`` say where the string's first character sits in a larger source,
+    so errors and event sources point into it.
+
+    >>> [(str(e.whole), e.value) for e in mini("a <b c>").query(1, 2)]
+    [('1→3/2', 'a'), ('3/2→2', 'c')]
+    """
+    if not isinstance(text, str):
+        raise LanguageError(f"mini-notation must be a string, not {type(text).__name__}")
+    return _build(text, line, column)

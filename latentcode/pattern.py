@@ -1,0 +1,783 @@
+"""The pattern core: rational time, spans, events and patterns as functions of time.
+
+A :class:`Pattern` is a function from a query span (in cycles, ``fractions.Fraction``) to the
+events active in it. An :class:`Event` has a ``whole`` (the span of the complete event; None for
+a continuous signal), a ``part`` (the fragment inside the query) and a ``value``. Only a fragment
+whose part begins where its whole begins starts a sound (:meth:`Event.has_onset`).
+
+>>> from latentcode import mini
+>>> [(str(e.whole), e.value) for e in mini("a b").query(0, 1)]
+[('0→1/2', 'a'), ('1/2→1', 'b')]
+
+Continuous signals are sampled at the *start* of the query span, so a one-cycle query of ``saw``
+gives 0 and ``Pattern.sample(t)`` reads a signal at one instant. Randomness is a pure function
+of time and seed (:func:`time_to_rand`), so querying a pattern twice gives the same events.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from fractions import Fraction
+from typing import Any
+
+from latentcode.errors import LanguageError
+
+Time = Fraction
+Source = tuple[int, int, int]  # (line, column, end column), 1-based, end exclusive
+
+_ZERO = Fraction(0)
+_ONE = Fraction(1)
+
+
+class PatternError(LanguageError):
+    """A pattern met a value it cannot use while being queried (e.g. ``fast "bd"``)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# time
+
+
+def to_time(x: Any) -> Fraction:
+    """A time or factor as an exact Fraction; floats snap to the nearest simple ratio.
+
+    >>> to_time(0.25), to_time(1 / 3), to_time("3h")
+    (Fraction(1, 4), Fraction(1, 3), Fraction(3, 2))
+    """
+    if type(x) is Fraction:
+        return x
+    if isinstance(x, int):
+        return Fraction(int(x))
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise PatternError(f"expected a finite number, got {x}")
+        return Fraction(x).limit_denominator(1 << 20)
+    if isinstance(x, Fraction):
+        return x
+    return to_time(to_number(x))
+
+
+_SHORTHANDS = {
+    "w": Fraction(1), "h": Fraction(1, 2), "q": Fraction(1, 4), "e": Fraction(1, 8),
+    "s": Fraction(1, 16), "t": Fraction(1, 3), "f": Fraction(1, 5), "x": Fraction(1, 6),
+}
+
+
+def to_number(x: Any) -> int | float:
+    """A pattern value as a number; words ``w h q e s t f x`` are the ratio shorthands.
+
+    Mini-notation keeps a bare ``h`` as the word "h" (it may be a sound name); anything that
+    needs a number reads it as ½.
+
+    >>> to_number("h"), to_number(-0.5), to_number(True)
+    (0.5, -0.5, 1)
+    """
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int | float):
+        return x
+    if isinstance(x, Fraction):
+        return float(x)
+    if isinstance(x, str):
+        sign = -1 if x.startswith("-") else 1
+        short = _SHORTHANDS.get(x.lstrip("-"))
+        if short is not None:
+            return sign * float(short)
+        try:
+            return float(x)
+        except ValueError:
+            pass
+    raise PatternError(f"expected a number, got {x!r}")
+
+
+def _floor(t: Fraction) -> int:
+    return t.numerator // t.denominator
+
+
+def sam(t: Fraction) -> Fraction:
+    """The start of the cycle ``t`` is in."""
+    return Fraction(_floor(t))
+
+
+# ---------------------------------------------------------------------------------------------
+# spans and events
+
+
+class Span:
+    """A time span [begin, end) in cycles.
+
+    >>> Span(Fraction(1, 2), Fraction(5, 2)).cycles()
+    [Span(1/2, 1), Span(1, 2), Span(2, 5/2)]
+    """
+
+    __slots__ = ("begin", "end")
+
+    def __init__(self, begin: Fraction, end: Fraction) -> None:
+        self.begin = begin
+        self.end = end
+
+    def cycles(self) -> list[Span]:
+        """Split at cycle boundaries; a zero-width span stays one span."""
+        begin, end = self.begin, self.end
+        if begin >= end:
+            return [self] if begin == end else []
+        out = []
+        while begin < end:
+            nxt = Fraction(_floor(begin) + 1)
+            if nxt >= end:
+                out.append(Span(begin, end))
+                break
+            out.append(Span(begin, nxt))
+            begin = nxt
+        return out
+
+    def sect(self, other: Span) -> Span | None:
+        """The intersection, or None when they do not meet (touching zero-width spans meet)."""
+        b = self.begin if self.begin > other.begin else other.begin
+        e = self.end if self.end < other.end else other.end
+        if b > e:
+            return None
+        if b == e and (b == self.end and self.begin < self.end
+                       or b == other.end and other.begin < other.end):
+            return None
+        return Span(b, e)
+
+    def with_time(self, f: Callable[[Fraction], Fraction]) -> Span:
+        return Span(f(self.begin), f(self.end))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Span) and self.begin == other.begin
+                and self.end == other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.begin, self.end))
+
+    def __repr__(self) -> str:
+        return f"Span({self.begin}, {self.end})"
+
+    def __str__(self) -> str:
+        return f"{self.begin}→{self.end}"
+
+
+class Event:
+    """A value active over ``part``, a fragment of its ``whole`` (None for signals).
+
+    ``sources`` are the (line, column, end column) positions of the mini-notation atoms that made
+    it, for highlighting. Equality ignores sources.
+    """
+
+    __slots__ = ("whole", "part", "value", "sources")
+
+    def __init__(self, whole: Span | None, part: Span, value: Any,
+                 sources: tuple[Source, ...] = ()) -> None:
+        self.whole = whole
+        self.part = part
+        self.value = value
+        self.sources = sources
+
+    def has_onset(self) -> bool:
+        """True when this fragment starts the event (a sound should begin here)."""
+        return self.whole is not None and self.whole.begin == self.part.begin
+
+    def with_value(self, value: Any) -> Event:
+        return Event(self.whole, self.part, value, self.sources)
+
+    def whole_or_part(self) -> Span:
+        return self.whole if self.whole is not None else self.part
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Event) and self.whole == other.whole
+                and self.part == other.part and self.value == other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.whole, self.part))
+
+    def __repr__(self) -> str:
+        whole = "~" if self.whole is None else str(self.whole)
+        return f"Event({whole}, {self.part}, {self.value!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# sampled values
+
+
+class Sampled(float):
+    """A number taken from a continuous signal: the value at the event's onset, re-samplable.
+
+    It is a ``float`` (compares and prints as one); ``at(cycle)`` reads the signal at any other
+    cycle, which the engine uses for controls that vary along a long voice.
+
+    >>> from latentcode.library import saw
+    >>> s = Sampled(0.0, saw, None)
+    >>> s, s.at(2.25)
+    (0.0, 0.25)
+    """
+
+    __slots__ = ("source", "key", "_fn")
+
+    def __new__(cls, value: float, source: Pattern | None, key: str | None = None) -> Sampled:
+        obj = super().__new__(cls, value)
+        obj.source = source
+        obj.key = key
+        obj._fn = None
+        return obj
+
+    @classmethod
+    def derived(cls, value: float, fn: Callable[[Any], float]) -> Sampled:
+        """A sampled value computed from others (e.g. ``|+ alpha sine``)."""
+        obj = cls(value, None, None)
+        obj._fn = fn
+        return obj
+
+    def at(self, cycle: Any) -> float:
+        """The signal's value at ``cycle`` (a number or Fraction)."""
+        if self._fn is not None:
+            return float(self._fn(cycle))
+        value = self.source.sample(cycle)
+        if self.key is not None and isinstance(value, dict):
+            value = value.get(self.key, float(self))
+        return float(to_number(value))
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+    __str__ = __repr__
+
+
+def sample_at(value: Any, cycle: Any) -> Any:
+    """``value.at(cycle)`` for a :class:`Sampled`, the value itself otherwise."""
+    return value.at(cycle) if isinstance(value, Sampled) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# randomness
+
+
+def time_to_rand(t: float, seed: int = 0) -> float:
+    """A pseudo-random number in [0, 1) that depends only on time and seed.
+
+    Tidal's scheme: xorshift of frac(t/300)·2^29; a seed shifts time by 0.0001 cycles a step.
+
+    >>> time_to_rand(1.5) == time_to_rand(1.5) and 0 <= time_to_rand(1.5) < 1
+    True
+    """
+    x = (t + seed * 0.0001) / 300.0
+    a = int((x - math.floor(x)) * 536870912)
+    a ^= a << 13
+    a ^= a >> 17
+    a ^= a << 5
+    return (a % 536870912) / 536870912
+
+
+# ---------------------------------------------------------------------------------------------
+# patterns
+
+
+class Pattern:
+    """A function from a time span to the events active in it.
+
+    Library functions are also methods: ``p.fast(2)``, ``p.every(4, lambda x: x.rev())``.
+    ``p.merge(q)`` is the language's ``#`` (structure from ``p``, values from ``q``),
+    ``p.combine("|+", q)`` any of the merge operators, and ``+ - * /`` combine numbers with
+    structure from both sides.
+    """
+
+    __slots__ = ("_q",)
+
+    def __init__(self, query: Callable[[Span], list[Event]]) -> None:
+        self._q = query
+
+    # -- querying ---------------------------------------------------------------------------
+
+    def query(self, begin: Any, end: Any) -> list[Event]:
+        """Events in [begin, end) (numbers or Fractions)."""
+        return self._q(Span(to_time(begin), to_time(end)))
+
+    def query_span(self, span: Span) -> list[Event]:
+        return self._q(span)
+
+    def onsets(self, begin: Any, end: Any) -> list[Event]:
+        """The events that start in [begin, end)."""
+        return [e for e in self.query(begin, end) if e.has_onset()]
+
+    def sample(self, t: Any) -> Any:
+        """The value at time ``t`` (a zero-width query), or None when nothing is there."""
+        t = t if type(t) is Fraction else Fraction(t)
+        events = self._q(Span(t, t))
+        return events[0].value if events else None
+
+    def __getattr__(self, name: str) -> Any:
+        # Library functions become methods without pattern.py importing the library.
+        from latentcode.library import FUNCTIONS
+
+        spec = FUNCTIONS.get(name)
+        if spec is None or not spec.params or spec.params[-1].kind != "pattern":
+            raise AttributeError(f"'Pattern' object has no attribute {name!r}")
+        fn = spec.function
+        return lambda *args: fn(*args, self)
+
+    # -- transformations ---------------------------------------------------------------------
+
+    def split_queries(self) -> Pattern:
+        """The same pattern, queried one cycle at a time."""
+        q = self._q
+
+        def query(span: Span) -> list[Event]:
+            if span.begin >= span.end or _floor(span.begin) == _floor(span.end) or (
+                    span.end.denominator == 1 and span.end.numerator == _floor(span.begin) + 1):
+                return q(span)
+            return [e for s in span.cycles() for e in q(s)]
+
+        return Pattern(query)
+
+    def with_query_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
+        q = self._q
+        return Pattern(lambda span: q(Span(f(span.begin), f(span.end))))
+
+    def with_event_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
+        q = self._q
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            for e in q(span):
+                w = e.whole
+                out.append(Event(None if w is None else Span(f(w.begin), f(w.end)),
+                                 Span(f(e.part.begin), f(e.part.end)), e.value, e.sources))
+            return out
+
+        return Pattern(query)
+
+    def fmap(self, f: Callable[[Any], Any]) -> Pattern:
+        """Apply ``f`` to every value."""
+        q = self._q
+        return Pattern(lambda span: [Event(e.whole, e.part, f(e.value), e.sources)
+                                     for e in q(span)])
+
+    def filter_values(self, keep: Callable[[Any], bool]) -> Pattern:
+        q = self._q
+        return Pattern(lambda span: [e for e in q(span) if keep(e.value)])
+
+    def filter_events(self, keep: Callable[[Event], bool]) -> Pattern:
+        q = self._q
+        return Pattern(lambda span: [e for e in q(span) if keep(e)])
+
+    def filter_onsets(self) -> Pattern:
+        return self.filter_events(Event.has_onset)
+
+    # -- applicative and monadic combination --------------------------------------------------
+
+    def app_left(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
+        """Structure from ``self``; ``other`` is queried over each event's whole."""
+        q, oq = self._q, other._q
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            for e in q(span):
+                whole, part = e.whole, e.part
+                for o in oq(whole if whole is not None else part):
+                    p = part.sect(o.part)
+                    if p is not None:
+                        out.append(Event(whole, p, f(e.value, o.value), e.sources + o.sources))
+            return out
+
+        return Pattern(query)
+
+    def app_right(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
+        """Structure from ``other``."""
+        return other.app_left(self, lambda b, a: f(a, b))
+
+    def app_both(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
+        """Structure from both: events where both are active, wholes intersected."""
+        q, oq = self._q, other._q
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            right = oq(span)
+            for e in q(span):
+                for o in right:
+                    p = e.part.sect(o.part)
+                    if p is None:
+                        continue
+                    if e.whole is None or o.whole is None:
+                        w = e.whole if o.whole is None else o.whole
+                    else:
+                        w = e.whole.sect(o.whole)
+                        if w is None:
+                            continue
+                    out.append(Event(w, p, f(e.value, o.value), e.sources + o.sources))
+            return out
+
+        return Pattern(query)
+
+    def inner_join(self) -> Pattern:
+        """A pattern of patterns flattened, structure from the inner patterns."""
+        q = self._q
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            for outer in q(span):
+                for e in outer.value._q(outer.part):
+                    p = span.sect(e.part)
+                    if p is not None:
+                        out.append(Event(e.whole, p, e.value, e.sources))
+            return out
+
+        return Pattern(query)
+
+    def squeeze_join(self) -> Pattern:
+        """A pattern of patterns flattened, each inner cycle squeezed into its outer event."""
+        q = self._q
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            for outer in q(span):
+                w = outer.whole_or_part()
+                for e in _compress_cycle(w, outer.value)._q(outer.part):
+                    out.append(Event(e.whole, e.part, e.value, e.sources + outer.sources))
+            return out
+
+        return Pattern(query)
+
+    # -- merging controls ---------------------------------------------------------------------
+
+    def combine(self, op: str, other: Any) -> Pattern:
+        """A merge operator of the language: ``#``, ``|+``, ``+|``, ``|+|``, ``|<`` ...
+
+        >>> from latentcode import mini
+        >>> mini("a").combine("#", {"gain": 1}).query(0, 1)[0].value
+        {'sound': 'a', 'gain': 1}
+        """
+        return merge_op(op, self, reify(other))
+
+    def merge(self, other: Any) -> Pattern:
+        """The language's ``#``: structure from self, control values from ``other``."""
+        return merge_op("#", self, reify(other))
+
+    hash = merge
+
+    def set(self, **controls: Any) -> Pattern:
+        """``p.set(gain=0.8, alpha=sine)`` = ``p # gain 0.8 # alpha sine``."""
+        from latentcode.library import FUNCTIONS
+
+        out = self
+        for name, value in controls.items():
+            out = out.merge(FUNCTIONS[name].function(value))
+        return out
+
+    def _arith(self, other: Any, op: Callable[[Any, Any], Any], flip: bool = False) -> Pattern:
+        f = (lambda a, b: _apply_op(op, b, a)) if flip else (lambda a, b: _apply_op(op, a, b))
+        if isinstance(other, int | float | Fraction):
+            return self.fmap(lambda v: f(v, other))
+        return self.app_both(reify(other), f)
+
+    def __add__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.add)
+
+    def __radd__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.add, True)
+
+    def __sub__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.sub)
+
+    def __rsub__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.sub, True)
+
+    def __mul__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.mul)
+
+    def __rmul__(self, other: Any) -> Pattern:
+        return self._arith(other, operator.mul, True)
+
+    def __truediv__(self, other: Any) -> Pattern:
+        return self._arith(other, _div)
+
+    def __rtruediv__(self, other: Any) -> Pattern:
+        return self._arith(other, _div, True)
+
+    def __repr__(self) -> str:
+        return "Pattern(" + ", ".join(repr(e) for e in self.query(0, 1)[:8]) + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# constructors
+
+
+def pure(value: Any, sources: tuple[Source, ...] = ()) -> Pattern:
+    """``value`` once a cycle."""
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for s in span.cycles():
+            c = _floor(s.begin)
+            if s.begin == s.end and c == s.begin and out:
+                continue
+            out.append(Event(Span(Fraction(c), Fraction(c + 1)), s, value, sources))
+        return out
+
+    return Pattern(query)
+
+
+def _silent(span: Span) -> list[Event]:
+    return []
+
+
+silence = Pattern(_silent)
+
+
+def signal(f: Callable[[float], Any]) -> Pattern:
+    """A continuous pattern: ``f`` of the (float) time at the start of each query."""
+    return Pattern(lambda span: [Event(None, span, f(float(span.begin)))])
+
+
+def reify(x: Any) -> Pattern:
+    """A Pattern from a pattern, a mini-notation string, a number or a dict."""
+    if isinstance(x, Pattern):
+        return x
+    if isinstance(x, str):
+        from latentcode.mininotation import mini
+
+        return mini(x)
+    if isinstance(x, int | float | Fraction | dict | bool):
+        return pure(x)
+    raise PatternError(f"expected a pattern, a string or a number, got {_describe(x)}")
+
+
+def _describe(x: Any) -> str:
+    if callable(x) and not isinstance(x, Pattern):
+        return "a function"
+    return type(x).__name__
+
+
+def _compress_cycle(span: Span, pat: Pattern) -> Pattern:
+    """Cycle c of ``pat`` squeezed into ``span`` (for squeeze_join): c = cycle of span.begin."""
+    c = sam(span.begin)
+    width = span.end - span.begin
+    if width <= 0:
+        return silence
+    offset = span.begin - c
+    q = pat._q
+
+    def query(qspan: Span) -> list[Event]:
+        b = max(qspan.begin, span.begin)
+        e = min(qspan.end, span.end)
+        if b > e or (b == e and qspan.begin != qspan.end):
+            return []
+        out = []
+        for ev in q(Span(c + (b - span.begin) / width, c + (e - span.begin) / width)):
+            w = ev.whole
+            out.append(Event(
+                None if w is None else Span(c + offset + (w.begin - c) * width,
+                                            c + offset + (w.end - c) * width),
+                Span(c + offset + (ev.part.begin - c) * width,
+                     c + offset + (ev.part.end - c) * width),
+                ev.value, ev.sources))
+        return out
+
+    return Pattern(query)
+
+
+def timecat(steps: Sequence[tuple[Any, Pattern]],
+            filters: Sequence[tuple[tuple[int, float], ...]] | None = None) -> Pattern:
+    """Patterns side by side in one cycle, each taking a share proportional to its weight.
+
+    ``filters`` optionally gives each step ``(seed, amount)`` degradations applied in this
+    pattern's time (mini-notation's ``?``), so ``a!8?`` and ``[a!8]?`` agree.
+
+    >>> [str(e.whole) for e in timecat([(1, pure("a")), (3, pure("b"))]).query(0, 1)]
+    ['0→1/4', '1/4→1']
+    """
+    weights = [to_time(w) for w, _ in steps]
+    total = sum(weights, _ZERO)
+    if total <= 0:
+        return silence
+    table = []
+    pos = _ZERO
+    for i, ((_, pat), w) in enumerate(zip(steps, weights, strict=True)):
+        if w > 0:
+            begin, end = pos / total, (pos + w) / total
+            table.append((begin, end, end - begin, (end - begin) ** -1, pat._q,
+                          filters[i] if filters else ()))
+        pos += w
+    if len(table) == 1 and table[0][2] == 1 and not table[0][5]:
+        return Pattern(table[0][4])
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        zero_width = span.begin == span.end
+        for cs in span.cycles():
+            c = _floor(cs.begin)
+            qb, qe = cs.begin, cs.end
+            for begin, end, width, inv, q, filt in table:
+                sb = c + begin
+                se = c + end
+                lo = qb if qb > sb else sb
+                hi = qe if qe < se else se
+                if lo > hi or (lo == hi and not (zero_width and lo < se)):
+                    continue
+                # child time ct = c + (t - sb) / width;  t = ct * width + k
+                k = sb - c * width
+                events = q(Span((lo - k) * inv, (hi - k) * inv))
+                for e in events:
+                    w = e.whole
+                    whole = None if w is None else Span(w.begin * width + k, w.end * width + k)
+                    ev = Event(whole, Span(e.part.begin * width + k, e.part.end * width + k),
+                               e.value, e.sources)
+                    if filt and not _keep(ev, filt):
+                        continue
+                    out.append(ev)
+        return out
+
+    return Pattern(query)
+
+
+def _keep(e: Event, filt: tuple[tuple[int, float], ...]) -> bool:
+    t = float(e.whole_or_part().begin)
+    return all(time_to_rand(t, seed) >= amount for seed, amount in filt)
+
+
+def fastcat(pats: Sequence[Pattern]) -> Pattern:
+    """Patterns one after another within a cycle."""
+    return timecat([(1, p) for p in pats])
+
+
+def slowcat(pats: Sequence[Pattern]) -> Pattern:
+    """One pattern a cycle, in turn; each sees only the cycles it plays (Tidal's ``cat``)."""
+    pats = list(pats)
+    n = len(pats)
+    if n == 0:
+        return silence
+    if n == 1:
+        return pats[0]
+    qs = [p._q for p in pats]
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for cs in span.cycles():
+            cyc = _floor(cs.begin)
+            i = cyc % n
+            offset = cyc - (cyc - i) // n
+            if offset == 0:
+                out.extend(qs[i](cs))
+                continue
+            for e in qs[i](Span(cs.begin - offset, cs.end - offset)):
+                w = e.whole
+                out.append(Event(None if w is None else Span(w.begin + offset, w.end + offset),
+                                 Span(e.part.begin + offset, e.part.end + offset),
+                                 e.value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+def stack(pats: Iterable[Pattern]) -> Pattern:
+    """Patterns played at the same time."""
+    qs = [p._q for p in pats]
+    if not qs:
+        return silence
+    if len(qs) == 1:
+        return Pattern(qs[0])
+    return Pattern(lambda span: [e for q in qs for e in q(span)])
+
+
+# ---------------------------------------------------------------------------------------------
+# merge operators (# and the |op| family)
+
+
+def _div(a: Any, b: Any) -> Any:
+    if b == 0:
+        return 0
+    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+        return a // b
+    return a / b
+
+
+def _mod(a: Any, b: Any) -> Any:
+    return 0 if b == 0 else a % b
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, str) or isinstance(b, str):
+        return f"{a}{b}"
+    return a + b
+
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">": lambda a, b: b, "<": lambda a, b: a, "+": _add, "-": operator.sub,
+    "*": operator.mul, "/": _div, "%": _mod,
+}
+
+MERGE_OPERATORS = ("#",) + tuple(
+    f"{left}{op}{right}" for op in _OPS for left, right in (("|", ""), ("", "|"), ("|", "|")))
+
+
+def _apply_op(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    if isinstance(a, Sampled) or isinstance(b, Sampled):
+        value = op(float(a), float(b))
+        return Sampled.derived(value, lambda c: op(sample_at(a, c), sample_at(b, c)))
+    if isinstance(a, dict) or isinstance(b, dict):
+        a, b = as_controls(a), as_controls(b)
+        out = dict(a)
+        for key, v in b.items():
+            out[key] = _apply_op(op, a[key], v) if key in a else v
+        return out
+    if isinstance(a, str) != isinstance(b, str) and op is not _add and op not in _PICKS:
+        raise PatternError(f"cannot combine {a!r} and {b!r} with an arithmetic operator")
+    return op(a, b)
+
+
+_PICKS = (_OPS[">"], _OPS["<"])
+
+
+def as_controls(value: Any) -> dict:
+    """A value as a dict of controls: a bare value is a sound name."""
+    return value if isinstance(value, dict) else {"sound": value}
+
+
+def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
+    """``left <name> right`` for a merge operator such as ``#``, ``|+``, ``+|`` or ``|*|``.
+
+    Where a value comes from a continuous right-hand event it becomes :class:`Sampled`, so the
+    engine can re-sample it along a long voice.
+    """
+    if name == "#":
+        name = "|>"
+    if name not in MERGE_OPERATORS:
+        raise LanguageError(f"unknown operator {name!r}")
+    structure = ("both" if name[0] == "|" and name[-1] == "|"
+                 else "left" if name[0] == "|" else "right")
+    op = _OPS[name.strip("|")]
+
+    def sampled_right(right_events_value: Any, source: Pattern) -> Any:
+        v = right_events_value
+        if isinstance(v, dict):
+            return {k: (Sampled(x, source, k) if _is_plain_number(x) else x)
+                    for k, x in v.items()}
+        return Sampled(v, source, None) if _is_plain_number(v) else v
+
+    def combine(a: Any, b: Any) -> Any:
+        return _apply_op(op, as_controls(a), as_controls(b))
+
+    if structure == "both":
+        return left.app_both(right, combine)
+    if structure == "right":
+        return right.app_left(left, lambda b, a: combine(a, b))
+    lq, rq = left._q, right._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for e in lq(span):
+            whole, part = e.whole, e.part
+            for o in rq(whole if whole is not None else part):
+                p = part.sect(o.part)
+                if p is None:
+                    continue
+                b = o.value if o.whole is not None else sampled_right(o.value, right)
+                out.append(Event(whole, p, combine(e.value, b), e.sources + o.sources))
+        return out
+
+    return Pattern(query)
+
+
+def _is_plain_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool | Sampled)

@@ -1,0 +1,176 @@
+"""The REPL: ``latentcode`` with no subcommand.
+
+A prompt_toolkit loop on one :class:`~latentcode.session.Session`: the language coloured
+(:mod:`latentcode.highlight`), completed (:mod:`latentcode.complete`), Enter decided by the
+grammar (:mod:`latentcode.keys`), a live toolbar (:mod:`latentcode.toolbar`), ``:commands``
+(:mod:`latentcode.commands`), suggestions from a history file in the user's data folder
+(``$LATENTCODE_HISTORY`` to put it elsewhere). Messages from the engine, the scheduler and the
+OSC port are printed above the prompt without breaking the line being typed. No error ends the
+REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from latentcode.commands import Commands, is_command
+from latentcode.complete import LatentCompleter
+from latentcode.highlight import STYLE, LatentLexer
+from latentcode.keys import grammar_is_complete, repl_bindings
+from latentcode.live import Evaluator
+from latentcode.toolbar import status
+
+PROMPT = "lc> "
+CONTINUATION = "... "
+REFRESH = 0.25  # s between toolbar redraws
+
+
+def history_path() -> Path:
+    """Where the REPL keeps its history: ``$LATENTCODE_HISTORY`` or the user's data folder."""
+    explicit = os.environ.get("LATENTCODE_HISTORY")
+    if explicit:
+        return Path(explicit).expanduser()
+    from latentcode.resources import user_data_dir
+
+    return user_data_dir() / "history"
+
+
+def open_history(path: Path | None) -> History:
+    """A file history, or one in memory when the file cannot be written (said once)."""
+    if path is None:
+        return InMemoryHistory()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return FileHistory(str(path))
+    except OSError as e:
+        print(f"history not saved ({path}: {e.strerror})")
+        return InMemoryHistory()
+
+
+class Repl:
+    """The read-eval-print loop over ``session``; :meth:`handle` is the logic, testable alone."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        audio: str = "none",
+        history: History | None = None,
+        color: bool | None = None,
+        **prompt_options: Any,
+    ) -> None:
+        self.session = session
+        self.audio = audio
+        self.color = sys.stdout.isatty() if color is None else color
+        self.evaluator = Evaluator(session, self.say)
+        self.commands = Commands(session, self.evaluator, self.say)
+        self.prompt = PromptSession(
+            PROMPT,
+            lexer=LatentLexer(sounds=self._sound_names, tracks=self._track_names),
+            completer=LatentCompleter(tracks=self._track_names, sounds=session.bank.groups,
+                                      names=lambda: list(getattr(session, "env", {}))),
+            complete_while_typing=True,
+            auto_suggest=AutoSuggestFromHistory(),
+            history=history if history is not None else InMemoryHistory(),
+            key_bindings=repl_bindings(grammar_is_complete),
+            multiline=True,
+            prompt_continuation=lambda width, line, wrap: CONTINUATION.rjust(width),
+            bottom_toolbar=self.toolbar,
+            refresh_interval=REFRESH,
+            style=STYLE,
+            include_default_pygments_style=False,
+            **prompt_options,
+        )
+
+    def _track_names(self) -> list[str]:
+        return list(self.session.tracks)
+
+    def _sound_names(self) -> list[str]:
+        return self.session.bank.names()
+
+    def toolbar(self) -> list[tuple[str, str]]:
+        try:
+            return status(self.session, audio=self.audio, recording=self.commands.recording)
+        except Exception as e:  # noqa: BLE001 - a toolbar must never break the prompt
+            return [("", f" toolbar: {type(e).__name__}")]
+
+    def say(self, message: str) -> None:
+        """Print a message above the prompt (errors in red on a terminal)."""
+        if self.color and message.startswith("error"):
+            message = f"\x1b[31m{message}\x1b[0m"
+        print(message, flush=True)
+
+    def handle(self, text: str) -> bool:
+        """Act on one accepted input: a command or code. False means quit."""
+        if not text.strip():
+            return True
+        if is_command(text):
+            return self.commands.run(text)
+        self.evaluator.run(text)
+        return True
+
+    def run_block(self, text: str) -> bool:
+        """What the OSC port calls: like typing ``text`` at the prompt."""
+        return self.handle(text)
+
+    def loop(self) -> None:
+        """Prompt until Ctrl-D or :quit. Ctrl-C clears the line; nothing else ends it."""
+        with patch_stdout(raw=True):
+            while True:
+                try:
+                    text = self.prompt.prompt()
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                try:
+                    if not self.handle(text):
+                        break
+                except KeyboardInterrupt:
+                    self.say("interrupted")
+
+
+def banner(session: Any, audio: str) -> str:
+    """The one line printed before the first prompt."""
+    groups = session.bank.groups()
+    sounds = len({s for members in groups.values() for s in members})
+    where = {"none": "no audio device: silent, keeping time", "off": "no audio"}.get(audio, audio)
+    return (f"latentcode: {sounds} sounds in {len(groups)} groups, audio: {where}. "
+            f":help lists everything; Ctrl-D quits.")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the REPL with the options of the command line."""
+    from latentcode.live import start_session
+
+    t0 = time.perf_counter()
+    session = start_session(args, print)
+    repl = Repl(session, audio=args.audio_used, history=open_history(history_path()))
+    osc = None
+    try:
+        if getattr(args, "osc", None) is not None:
+            from latentcode.osc import OscServer
+
+            osc = OscServer(args.osc, repl.run_block, repl.say).start()
+            print(f"listening for OSC /eval on 127.0.0.1:{osc.port}")
+        print(banner(session, args.audio_used))
+        if os.environ.get("LATENTCODE_TIMING"):
+            print(f"ready in {time.perf_counter() - t0:.2f} s")
+        repl.loop()
+    finally:
+        if osc is not None:
+            osc.close()
+        session.stop()
+    print("bye")
+    return 0

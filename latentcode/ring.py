@@ -1,0 +1,116 @@
+"""A lock-free ring of multichannel audio between one producer thread and the audio thread.
+
+The producer (the thread that decodes) pushes blocks; the audio callback pulls one hardware
+buffer at a time. Each pushed block may carry a payload (the audio controls returned with it);
+the payload comes out of :meth:`AudioRing.pull` in the call that plays the block's first sample,
+so controls take effect when their audio is heard, not when it was computed.
+
+Positions are absolute sample indices (Python ints, they never wrap): ``write_pos`` is only
+changed by the producer, ``read_pos`` only by the consumer, so under the GIL no lock is needed.
+The data is written before ``write_pos`` is published, so the consumer never reads a half-written
+block.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+
+class AudioRing:
+    """Single-producer single-consumer ring of float32 audio, ``channels`` rows.
+
+    >>> r = AudioRing(channels=2, capacity=8)
+    >>> r.push(np.ones((2, 3), np.float32), payload="lpf 500")
+    >>> outs = [np.zeros(4, np.float32), np.zeros(4, np.float32)]
+    >>> r.pull(outs, 4)          # 3 samples were there: the 4th stays silent
+    (3, ['lpf 500'])
+    >>> outs[0].tolist(), r.read_pos, r.available()
+    ([1.0, 1.0, 1.0, 0.0], 3, 0)
+    """
+
+    def __init__(self, channels: int, capacity: int) -> None:
+        self.channels = channels
+        self.capacity = capacity
+        self.data = np.zeros((channels, capacity), np.float32)
+        self.write_pos = 0
+        self.read_pos = 0
+        # (absolute position of a block's first sample, payload); deque append/popleft are
+        # atomic, which is all the two threads share besides the positions.
+        self._payloads: deque[tuple[int, Any]] = deque()
+
+    def available(self) -> int:
+        """Samples queued and not yet played."""
+        return self.write_pos - self.read_pos
+
+    def free(self) -> int:
+        """Samples that can be pushed without overwriting unplayed audio."""
+        return self.capacity - (self.write_pos - self.read_pos)
+
+    def push(self, block: np.ndarray, payload: Any = None) -> None:
+        """Producer: append ``block`` (channels, n); ``payload`` rides with its first sample.
+
+        The caller makes sure ``free() >= n`` (an overfull ring would overwrite audio).
+
+        >>> r = AudioRing(1, 4); r.push(np.arange(3, dtype=np.float32)); r.available()
+        3
+        """
+        n = block.shape[1]
+        if n > self.free():
+            raise ValueError(f"ring overflow: {n} samples pushed, {self.free()} free")
+        start = self.write_pos
+        a = start % self.capacity
+        first = min(n, self.capacity - a)
+        self.data[:, a : a + first] = block[:, :first]
+        if first < n:
+            self.data[:, : n - first] = block[:, first:]
+        if payload is not None:
+            self._payloads.append((start, payload))
+        self.write_pos = start + n  # publish last
+
+    def pull(self, outs: list[np.ndarray], n: int) -> tuple[int, list[Any]]:
+        """Consumer: copy up to ``n`` samples into the rows ``outs``; zero what is missing.
+
+        Returns how many samples were there and the payloads of the blocks that began in
+        them.
+        """
+        got = min(n, self.write_pos - self.read_pos)
+        a = self.read_pos % self.capacity
+        first = min(got, self.capacity - a)
+        rows = self.data
+        for ch, out in enumerate(outs):
+            out[:first] = rows[ch, a : a + first]
+            if first < got:
+                out[first:got] = rows[ch, : got - first]
+            if got < n:
+                out[got:n] = 0.0
+        self.read_pos += got
+        return got, self._due()
+
+    def skip(self, upto: int) -> tuple[int, list[Any]]:
+        """Consumer: drop queued audio up to position ``upto`` (or all that is there).
+
+        Returns how many samples were dropped and the payloads passed over, which still count:
+        a filter setting made during the dropped audio should hold afterwards.
+
+        >>> r = AudioRing(1, 8); r.push(np.ones((1, 5), np.float32), payload=1); r.skip(99)
+        (5, [1])
+        """
+        target = min(upto, self.write_pos)
+        dropped = max(0, target - self.read_pos)
+        self.read_pos += dropped
+        return dropped, self._due()
+
+    def reset(self) -> None:
+        """Forget everything queued (only while neither side is running)."""
+        self.read_pos = self.write_pos
+        self._payloads.clear()
+
+    def _due(self) -> list[Any]:
+        due = []
+        q = self._payloads
+        while q and q[0][0] < self.read_pos:
+            due.append(q.popleft()[1])
+        return due

@@ -1,0 +1,67 @@
+"""The REPL's bottom toolbar: where the music is, redrawn a few times a second.
+
+Cycle position (from the engine's clock: what is being heard, not what is being decoded),
+tempo, the tracks (playing, muted, soloed), the decoder's load, underruns and recording.
+
+>>> class S:
+...     cps, tracks, muted, soloed, live, engine = 0.5, {}, set(), set(), None, None
+>>> "".join(text for _, text in status(S(), audio="off"))
+' no audio | 0.5 cps (120 bpm) | no tracks '
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Fragments = list[tuple[str, str]]
+
+
+def _cycle(session: Any) -> float | None:
+    live = session.live
+    if live is None:
+        return None
+    stats = getattr(session.engine, "stats", None)
+    position = getattr(stats, "position", None)
+    if position is None:
+        position = live.position
+    return float(live.clock.cycle_at(position))
+
+
+def _tracks(session: Any) -> Fragments:
+    out: Fragments = []
+    for name, track in session.tracks.items():
+        pattern = track.latest() if hasattr(track, "latest") else track.pattern
+        if name in session.muted:
+            out.append(("class:bottom-toolbar.muted", f" ({name})"))
+        elif pattern is None:
+            continue
+        else:
+            solo = "*" if name in session.soloed else ""
+            out.append(("class:bottom-toolbar.playing", f" {name}{solo}"))
+    return out or [("", " no tracks")]
+
+
+def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragments:
+    """The toolbar's fragments for the session as it is now."""
+    out: Fragments = []
+    cycle = _cycle(session)
+    if cycle is not None:
+        beat = "".join("●" if i == int(cycle % 1 * 4) else "·" for i in range(4))
+        out.append(("", f" cycle {cycle:7.2f} {beat} |"))
+    if audio in ("none", "off"):
+        out.append(("class:bottom-toolbar.alert", " no audio" if audio == "off" else " silent"))
+        out.append(("", " |"))
+    cps = float(session.cps)
+    out.append(("", f" {cps:g} cps ({cps * 240:g} bpm) |"))
+    out += _tracks(session)
+    stats = getattr(session.engine, "stats", None)
+    if stats is not None:
+        load = getattr(stats, "producer_load_recent", 0.0)
+        underruns = getattr(stats, "underruns", 0)
+        out.append(("", f" | decode {load * 100:3.0f}%"))
+        style = "class:bottom-toolbar.alert" if underruns else ""
+        out.append((style, f" | underruns {underruns}"))
+    if recording is not None:
+        out.append(("class:bottom-toolbar.alert", f" | ● rec {recording.name}"))
+    out.append(("", " "))
+    return out

@@ -1,0 +1,126 @@
+"""The words of the language, for the tools around it: highlighting, completion and ``:help``.
+
+Everything is read from the language itself — the grammar's keywords, the function registry
+(:data:`latentcode.library.FUNCTIONS`) and the controls (:data:`latentcode.controls.CONTROLS`) —
+so a function added to the library is coloured, completed and documented with no change here.
+
+>>> v = Vocabulary.of_language()
+>>> v.kind("fast"), v.kind("gain"), v.kind("sine")
+('function', 'control', 'signal')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+# Statements of the language, documented here because the grammar has no docstrings; only the
+# ones the grammar really has (language.KEYWORDS) are shown.
+STATEMENT_DOCS: dict[str, tuple[str, str, str]] = {
+    "tempo": ("tempo CPS", "Set the tempo in cycles per second (bpm 120 at 4 beats = 0.5).",
+              "tempo 0.5"),
+    "bpm": ("bpm BPM", "Set the tempo in beats per minute, 4 beats a cycle.", "bpm 120"),
+    "bank": ("bank \"FOLDER\"", "Add a folder of audio files to the bank (encoded once, cached).",
+             'bank "~/sounds"'),
+    "let": ("let NAME = EXPR", "Name a pattern or a value for later statements.",
+            'let groove = "bell*2 ~ pad"'),
+    "use": ("use NAME", "Load a library of patterns written in latentcode.", "use basics"),
+    "hush": ("hush", "Stop scheduling on every track; sounding voices ring out.", "hush"),
+    "panic": ("panic", "Silence everything now: hush, drop every voice and every echo.",
+              "panic"),
+    "solo": ("solo TRACK", "Play only the soloed tracks.", "solo t2"),
+    "unsolo": ("unsolo [TRACK]", "Undo solo (for one track or all).", "unsolo"),
+    "mute": ("mute TRACK", "Silence a track's new sounds; its pattern keeps time.", "mute t3"),
+    "unmute": ("unmute TRACK", "Let a muted track sound again.", "unmute t3"),
+    "silence": ("TRACK silence", "A pattern with no events: `t1 silence` stops track t1.",
+                "t1 silence"),
+    "now": ("TRACK $ now $ PAT", "Start the new pattern at once, not at the next cycle.",
+            't1 $ now $ "bell"'),
+}
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of the language and what ``:help`` says about it."""
+
+    name: str
+    kind: str  # keyword, function, signal or control
+    signature: str
+    doc: str
+    example: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The first line of the documentation."""
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+
+class Vocabulary:
+    """Name -> :class:`Word` for every keyword, function, signal and control."""
+
+    def __init__(self, words: dict[str, Word]) -> None:
+        self.words = words
+
+    @classmethod
+    def of_language(cls) -> Vocabulary:
+        """The vocabulary of the language as installed (cached; the library is static)."""
+        return _language_vocabulary()
+
+    def kind(self, name: str) -> str | None:
+        """keyword, function, signal, control, or None for a word the language does not know."""
+        word = self.words.get(name)
+        return word.kind if word else None
+
+    def names(self, *kinds: str) -> list[str]:
+        """Sorted names of the given kinds (all kinds when none is given)."""
+        return sorted(n for n, w in self.words.items() if not kinds or w.kind in kinds)
+
+    def help(self, name: str) -> str | None:
+        """What ``:help NAME`` prints: signature, documentation and an example."""
+        word = self.words.get(name)
+        if word is None:
+            return None
+        lines = [f"{word.signature}    ({word.kind})", ""]
+        doc = [line for line in word.doc.strip().splitlines() if not line.strip().startswith("lc>")]
+        lines += [f"  {line}" if line.strip() else "" for line in doc]
+        if word.example:
+            lines += ["", f"  example: {word.example}"]
+        text = "\n".join(line.rstrip() for line in lines).rstrip()
+        return re.sub(r"\n{3,}", "\n\n", text)  # the lc> lines leave blank runs behind
+
+
+def _keywords() -> list[str]:
+    from latentcode import language
+
+    return sorted(getattr(language, "KEYWORDS", STATEMENT_DOCS))
+
+
+def _example(spec: object) -> str:
+    examples = getattr(spec, "examples", [])
+    if not examples:
+        return ""
+    left, right = examples[0]
+    return left if left == right else f"{left}   -- same as {right}"
+
+
+@cache
+def _language_vocabulary() -> Vocabulary:
+    from latentcode import controls, library
+
+    words: dict[str, Word] = {}
+    for name in _keywords():
+        sig, doc, example = STATEMENT_DOCS.get(name, (name, "A statement of the language.", ""))
+        words[name] = Word(name, "keyword", sig, doc, example)
+    control_names = set(controls.CONTROLS) | set(getattr(controls, "ALIASES", {}))
+    for name, spec in library.FUNCTIONS.items():
+        if name in words:
+            continue
+        if name in control_names:
+            kind, sig = "control", f"# {name} PATTERN"
+        elif not spec.params:
+            kind, sig = "signal", name
+        else:
+            kind, sig = "function", spec.signature
+        words[name] = Word(name, kind, sig, spec.doc, _example(spec))
+    return Vocabulary(words)

@@ -1,0 +1,37 @@
+"""Shared fixtures. Each area keeps its fixtures in its own clearly named block."""
+
+from __future__ import annotations
+
+import pytest
+
+# --------------------------------------------------------------------------- model/corpus area
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory):
+    """The builtin corpus (seed 0), built once per test session (about a second)."""
+    from latentcode.corpus import build_corpus
+
+    d = tmp_path_factory.mktemp("corpus")
+    build_corpus(d, seed=0)
+    return d
+
+
+@pytest.fixture
+def tiny_model():
+    """A small random VAE (segment 1024, 32 units, latent 8) wrapped as a LatentModel."""
+    import torch
+
+    from latentcode.vae import VAE, LatentModel, ModelConfig
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(segment=1024, n_units=32, latent_dim=8)
+    return LatentModel(VAE(cfg.segment, cfg.n_units, cfg.latent_dim), cfg)
+
+
+@pytest.fixture
+def latentcode_home(tmp_path, monkeypatch):
+    """A private LATENTCODE_HOME (caches, the default corpus) for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("LATENTCODE_HOME", str(home))
+    return home

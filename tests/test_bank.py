@@ -1,0 +1,90 @@
+"""The bank: names, groups, indices, clusters and the prior, on real audio files."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentcode.bank import Bank, kmeans
+from latentcode.errors import LatentcodeError
+
+
+def tone(path, freq, seconds=0.5, sr=44100):
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32), sr)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "mysounds"
+    d.mkdir()
+    tone(d / "kick_1.wav", 60)
+    tone(d / "kick_2.wav", 80, seconds=0.8)
+    tone(d / "pad.wav", 220, seconds=1.0)
+    (d / "notes.txt").write_text("not audio")
+    return d
+
+
+@pytest.fixture
+def bank(tiny_model, folder, latentcode_home):
+    b = Bank(tiny_model, default=False)
+    b.add_folder(folder)
+    return b
+
+
+def test_groups_come_from_file_names_and_the_folder(bank):
+    groups = bank.groups()
+    assert groups["kick"] == ["kick_1", "kick_2"]
+    assert groups["pad"] == ["pad"]
+    assert set(groups["mysounds"]) == {"kick_1", "kick_2", "pad"}
+
+
+def test_indices_pick_within_a_group_and_wrap(bank):
+    assert bank.resolve("kick").name == "kick_1"
+    assert bank.resolve("kick:1").name == "kick_2"
+    assert bank.resolve("kick:2").name == "kick_1"  # wraps, as in Tidal
+    assert bank.resolve("kick_2").name == "kick_2"
+    pad = bank.resolve("pad")
+    # 1 s at hop 128: one frame per hop over the whole file
+    assert pad.frames == pytest.approx(44100 / 128, abs=9)
+    assert pad.mu.shape == pad.logvar.shape == (pad.frames, 8)
+
+
+def test_unknown_names_suggest_the_nearest(bank):
+    with pytest.raises(LatentcodeError, match="did you mean 'kick'"):
+        bank.resolve("kik:1")
+    with pytest.raises(LatentcodeError, match="bad sound index"):
+        bank.resolve("kick:x")
+
+
+def test_bad_folders_are_one_clear_line(tiny_model, tmp_path):
+    b = Bank(tiny_model, default=False)
+    with pytest.raises(LatentcodeError, match="no folder"):
+        b.add_folder(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LatentcodeError, match="no audio files"):
+        b.add_folder(tmp_path / "empty")
+
+
+def test_clusters_partition_every_frame_of_the_bank(bank):
+    clusters = bank.clusters(k=4)
+    total = sum(bank.resolve(n).frames for n in ("kick_1", "kick_2", "pad"))
+    assert sum(c.frames for c in clusters) == total
+    assert bank.resolve("cluster:1").name == clusters[1].name
+    assert bank.resolve("cluster:5").name == clusters[5 % len(clusters)].name
+
+
+def test_prior_paths_are_seeded_and_smooth(bank):
+    a, b, a2 = bank.resolve("prior"), bank.resolve("prior:1"), Bank(bank.model, default=False)
+    assert np.array_equal(a.mu, a2.resolve("prior:0").mu)
+    assert not np.array_equal(a.mu, b.mu)
+    step = np.abs(np.diff(a.mu, axis=0)).mean()
+    assert step < 0.2 * np.abs(a.mu).mean()  # a path, not white noise
+    assert 0.7 < a.mu.std() < 1.3  # drawn from the unit prior
+
+
+def test_kmeans_separates_clear_clusters():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.1, (50, 2)) for c in (0, 5, 10)]).astype(np.float32)
+    labels = kmeans(x, 3)
+    assert len(set(labels[:50])) == len(set(labels[50:100])) == len(set(labels[100:])) == 1
+    assert len(set(labels)) == 3

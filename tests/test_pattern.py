@@ -1,0 +1,206 @@
+"""The pattern core: time, events, queries, signals, merging and Sampled."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+from pattern_helpers import events, values
+
+from latentcode import Event, Pattern, Span, mini
+from latentcode.library import fast, rand, saw, sine
+from latentcode.pattern import (
+    Sampled,
+    merge_op,
+    pure,
+    silence,
+    slowcat,
+    stack,
+    time_to_rand,
+    to_time,
+)
+
+
+def test_design_section_7_api():
+    p = mini("a b*2 <c d>")
+    es = p.query(0, 2)
+    assert all(isinstance(e, Event) for e in es)
+    e = es[0]
+    assert (e.whole.begin, e.whole.end) == (F(0), F(1, 3))
+    assert (e.part.begin, e.part.end) == (F(0), F(1, 3))
+    assert isinstance(e.whole.begin, F) and e.value == "a" and e.has_onset()
+    assert [x.value for x in es] == ["a", "b", "b", "c", "a", "b", "b", "d"]
+
+
+def test_query_accepts_numbers_and_fractions():
+    p = mini("a b")
+    assert p.query(0, 1) == p.query(F(0), F(1)) == p.query(0.0, 1.0)
+
+
+def test_fragments_only_the_first_has_an_onset():
+    es = mini("a").query(F(1, 2), F(3, 2))
+    assert [(e.has_onset(), str(e.part)) for e in es] == [(False, "1/2→1"), (True, "1→3/2")]
+    assert es[0].whole == Span(F(0), F(1))
+
+
+def test_span_cycles_and_sect():
+    assert Span(F(0), F(2)).cycles() == [Span(F(0), F(1)), Span(F(1), F(2))]
+    assert Span(F(1), F(1)).cycles() == [Span(F(1), F(1))]
+    assert Span(F(0), F(1)).sect(Span(F(1), F(2))) is None
+    assert Span(F(0), F(1)).sect(Span(F(1, 2), F(2))) == Span(F(1, 2), F(1))
+
+
+def test_signals_have_no_whole_and_sample_at_query_start():
+    es = saw.query(F(1, 4), F(3, 4))
+    assert len(es) == 1
+    e = es[0]
+    assert e.whole is None and not e.has_onset()
+    assert e.part == Span(F(1, 4), F(3, 4))
+    assert e.value == 0.25  # the start of the query span, not its middle
+
+
+def test_signal_is_one_sample_per_query_even_across_cycles():
+    es = saw.query(F(1, 2), F(3, 2))
+    assert [(e.value, e.part) for e in es] == [(0.5, Span(F(1, 2), F(3, 2)))]
+
+
+def test_sample_one_instant():
+    assert saw.sample(2.75) == 0.75
+    assert mini("a b").sample(F(1, 2)) == "b"
+    assert silence.sample(0) is None
+
+
+def test_randomness_is_a_pure_function_of_time():
+    assert time_to_rand(12.5) == time_to_rand(12.5)
+    assert time_to_rand(12.5, 1) != time_to_rand(12.5)
+    assert rand.query(0, 10) == rand.query(0, 10)
+    samples = [time_to_rand(i / 7) for i in range(7000)]
+    assert all(0 <= x < 1 for x in samples)
+    assert abs(sum(samples) / len(samples) - 0.5) < 0.02
+
+
+def test_to_time():
+    assert to_time(0.1) == F(1, 10)
+    assert to_time(1 / 3) == F(1, 3)
+    assert to_time(2) == F(2)
+
+
+def test_pure_and_slowcat():
+    assert [e.value for e in slowcat([pure(1), pure(2)]).query(0, 3)] == [1, 2, 1]
+    assert stack([pure(1), pure(2)]).query(0, 1)[1].value == 2
+
+
+def test_slowcat_children_see_only_their_cycles():
+    p = slowcat([mini("<a b>"), pure("x")])
+    assert [e.value for e in p.query(0, 4)] == ["a", "x", "b", "x"]
+
+
+# -- merging -----------------------------------------------------------------------------------
+
+
+def test_hash_takes_structure_from_the_left():
+    p = merge_op("#", mini("a b"), mini("1 2 3"))
+    assert [(str(e.whole), str(e.part), e.value) for e in p.query(0, 1)] == [
+        ("0→1/2", "0→1/3", {"sound": "a"} | {"sound": 1}),
+        ("0→1/2", "1/3→1/2", {"sound": 2}),
+        ("1/2→1", "1/2→2/3", {"sound": 2}),
+        ("1/2→1", "2/3→1", {"sound": 3}),
+    ]
+
+
+def test_merge_controls_and_methods():
+    p = mini("bell*2").merge({"stretch": 8}).set(gain=0.5)
+    assert p.query(0, 1)[0].value == {"sound": "bell", "stretch": 8, "gain": 0.5}
+    assert p.hash({"gain": 1}).query(0, 1)[0].value["gain"] == 1
+
+
+def test_arithmetic_merges():
+    base = mini("a").merge({"gain": 2})
+    assert base.combine("|+", {"gain": 1}).query(0, 1)[0].value["gain"] == 3
+    assert base.combine("|*", {"gain": 3}).query(0, 1)[0].value["gain"] == 6
+    assert base.combine("|<", {"gain": 9, "pan": 1}).query(0, 1)[0].value == {
+        "sound": "a", "gain": 2, "pan": 1}
+    assert base.combine("|-", {"gain": 1}).query(0, 1)[0].value["gain"] == 1
+    assert base.combine("|/", {"gain": 4}).query(0, 1)[0].value["gain"] == 0.5
+
+
+def test_structure_from_the_right_and_both():
+    right = merge_op("+|", mini("a").merge({"n": 1}), mini("[x x]").merge({"n": 1}))
+    assert len(right.query(0, 1)) == 2 and all(e.has_onset() for e in right.query(0, 1))
+    both = merge_op("|+|", mini("a b"), mini("x y z").merge({"n": 1}))
+    assert len(both.query(0, 1)) == 4
+
+
+def test_string_addition_concatenates():
+    p = merge_op("|+", mini("bell"), mini("<:1 :2>".replace(":", "x")))
+    assert p.query(0, 1)[0].value == {"sound": "bellx1"}
+
+
+def test_pattern_arithmetic():
+    assert values(mini("1 2") + 10) == [11, 12]
+    assert values(mini("1 2") + mini("10 20 30")) == [11, 21, 22, 32]
+    assert values(10 - mini("1")) == [9]
+    assert values(mini("1 2") * 2) == [2, 4]
+
+
+# -- Sampled -----------------------------------------------------------------------------------
+
+
+def test_continuous_control_values_are_sampled():
+    from latentcode.controls import alpha
+
+    p = mini("bell*2").merge(alpha(saw))
+    es = p.query(0, 1)
+    a = es[1].value["alpha"]
+    assert isinstance(a, Sampled) and isinstance(a, float)
+    assert a == 0.5 and repr(a) == "0.5" and str(a) == "0.5"
+    assert a.at(F(3, 4)) == 0.75
+    assert a.at(1.25) == 0.25
+
+
+def test_sampled_follows_transformed_signals():
+    from latentcode.controls import alpha
+
+    p = mini("x").merge(alpha(fast(2, saw) * 2))
+    a = p.query(0, 1)[0].value["alpha"]
+    assert a == 0.0 and a.at(0.25) == 1.0
+
+
+def test_sampled_through_arithmetic_merges():
+    from latentcode.controls import alpha
+
+    p = mini("x").merge({"alpha": 1}).combine("|+", alpha(saw))
+    a = p.query(0, 1)[0].value["alpha"]
+    assert a == 1.0 and a.at(0.5) == 1.5
+
+
+def test_discrete_values_are_plain():
+    from latentcode.controls import alpha
+
+    v = mini("x").merge(alpha("0.5")).query(0, 1)[0].value["alpha"]
+    assert type(v) is float
+
+
+def test_sampled_of_sine_at_onset():
+    from latentcode.controls import pan
+
+    es = mini("x*4").merge(pan(sine)).query(0, 1)
+    assert [round(e.value["pan"], 6) for e in es] == [0.5, 1.0, 0.5, 0.0]
+
+
+# -- methods from the registry ------------------------------------------------------------------
+
+
+def test_library_functions_are_methods():
+    p = mini("a b")
+    assert events(p.fast(2)) == events(mini("a b a b"))
+    assert events(p.every(2, lambda x: x.rev())) == events(mini("<[b a] [a b]>"))
+    assert events(p.jux(lambda x: x.rev())) == events(
+        stack([p.merge({"pan": 0}), mini("b a").merge({"pan": 1})]))
+    with pytest.raises(AttributeError):
+        p.no_such_function  # noqa: B018
+
+
+def test_pattern_repr():
+    assert "a" in repr(mini("a"))
+    assert isinstance(mini("a"), Pattern)

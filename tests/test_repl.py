@@ -1,0 +1,451 @@
+"""The REPL's logic through prompt_toolkit's pipe input: Enter, completion, :commands, errors.
+
+A real Session on a tiny random model and a bank of four generated sounds (no audio device,
+no default model), so these tests are quick and exercise the real language.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from latentcode.complete import LatentCompleter
+from latentcode.highlight import LatentLexer
+from latentcode.keys import should_evaluate
+from latentcode.repl import Repl
+from latentcode.toolbar import status
+from latentcode.vocab import Vocabulary
+
+ENTER, ALT_ENTER, TAB, RIGHT = "\r", "\x1b\r", "\t", "\x1b[C"
+
+
+@pytest.fixture
+def bank_dir(tmp_path):
+    import soundfile
+
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    t = np.arange(4410) / 44100
+    for stem, f in (("bell_00", 880), ("bell_01", 990), ("pad", 220), ("drone", 55)):
+        soundfile.write(folder / f"{stem}.wav", 0.3 * np.sin(2 * np.pi * f * t), 44100)
+    return folder
+
+
+@pytest.fixture
+def session(tiny_model, bank_dir, latentcode_home):
+    from latentcode.bank import Bank
+    from latentcode.session import Session
+
+    s = Session(tiny_model, Bank(tiny_model, [bank_dir], default=False))
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def repl(session):
+    """A Repl whose messages are collected in ``repl.said``."""
+    said: list[str] = []
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        r = Repl(session, audio="none", color=False, history=InMemoryHistory(),
+                 input=inp, output=DummyOutput())
+        r.say = said.append
+        r.evaluator.say = said.append
+        r.commands.say = said.append
+        r.said = said
+        r.inp = inp
+        yield r
+
+
+def typed(repl: Repl, keys: str) -> str:
+    """What one prompt returns after ``keys`` are typed."""
+    repl.inp.send_text(keys)
+    return repl.prompt.prompt()
+
+
+def typed_in_steps(repl: Repl, *chunks: str, gap: float = 0.25) -> str:
+    """Like :func:`typed`, pausing between chunks: completion and suggestions are computed in
+    the event loop, after the keys that asked for them."""
+
+    def feed() -> None:
+        for chunk in chunks:
+            time.sleep(gap)
+            repl.inp.send_text(chunk)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        return repl.prompt.prompt()
+    finally:
+        feeder.join(timeout=5)
+
+
+def text_of(said: list[str]) -> str:
+    return "\n".join(said)
+
+
+# -- Enter asks the grammar -----------------------------------------------------------------
+
+
+def test_enter_evaluates_a_complete_statement(repl):
+    assert typed(repl, 't1 $ "bell*2"' + ENTER) == 't1 $ "bell*2"'
+
+
+@pytest.mark.parametrize("first,rest", [
+    ('t1 $ (fast 2', ' "bell")'),        # open bracket
+    ('t1 $ "bell', ' pad"'),             # open quote
+    ('t1 $', ' "bell"'),                 # trailing $
+    ('t1 $ "bell" #', ' gain 0.5'),      # trailing #
+])
+def test_enter_continues_an_incomplete_statement(repl, first, rest):
+    assert typed(repl, first + ENTER + rest + ENTER) == f"{first}\n{rest}"
+
+
+def test_enter_on_an_empty_continuation_line_evaluates_anyway(repl):
+    text = typed(repl, 't1 $ (fast 2' + ENTER + ENTER)
+    assert text == "t1 $ (fast 2\n"
+    repl.handle(text)
+    assert "error" in text_of(repl.said) and "t1" not in repl.session.tracks
+
+
+def test_alt_enter_adds_a_line_to_a_complete_statement(repl):
+    assert typed(repl, 'tempo 0.5' + ALT_ENTER + 't1 $ "pad"' + ENTER) == 'tempo 0.5\nt1 $ "pad"'
+
+
+def test_commands_are_always_complete():
+    assert should_evaluate(":help fast(", lambda t: False)
+    assert should_evaluate("   ", lambda t: False)
+
+
+def test_ctrl_c_clears_the_line_and_ctrl_d_quits(repl):
+    repl.inp.send_text('t1 $ "bell' + "\x03")
+    with pytest.raises(KeyboardInterrupt):
+        repl.prompt.prompt()
+    repl.inp.send_text("\x04")
+    with pytest.raises(EOFError):
+        repl.prompt.prompt()
+
+
+def test_loop_evaluates_and_ends_on_ctrl_d(repl):
+    repl.inp.send_text('t1 $ "bell*2"' + ENTER + "\x03" + 'mute t1' + ENTER + "\x04")
+    repl.loop()
+    assert repl.session.tracks["t1"].latest() is not None
+    assert repl.session.muted == {"t1"}
+
+
+def test_quit_command_ends_the_loop(repl):
+    repl.inp.send_text(":quit" + ENTER + 't1 $ "bell"' + ENTER)
+    repl.loop()
+    assert "t1" not in repl.session.tracks
+
+
+# -- completion --------------------------------------------------------------------------------
+
+
+def completions(repl: Repl, text: str) -> dict[str, str]:
+    doc = Document(text, len(text))
+    found = repl.prompt.completer.get_completions(doc, None)
+    return {c.text: c.display_meta_text for c in found}
+
+
+def test_completes_functions_with_their_signature(repl):
+    got = completions(repl, 't1 $ fa')
+    assert got["fast"] == "fast factor pat"
+    assert "gain" not in got and "bell" not in got
+
+
+def test_completes_controls_after_hash(repl):
+    got = completions(repl, 't1 $ "bell" # st')
+    assert list(got) == ["stretch"]
+    assert set(completions(repl, 't1 $ "bell" # ')) >= {"alpha", "mix", "gain", "lpf", "noise"}
+
+
+def test_completes_sounds_and_groups_inside_strings(repl):
+    got = completions(repl, 't1 $ "pad be')
+    assert got["bell"] == "group, 2 sounds"
+    assert got["bell_01"] == "in bell"
+    assert completions(repl, 't1 $ "bell:') == {"bell:0": "bell_00", "bell:1": "bell_01"}
+    assert "fast" not in completions(repl, 't1 $ "f')
+
+
+def test_completes_track_names_and_statements_at_the_start(repl):
+    repl.handle('t1 $ "bell"\ntrack2 $ "pad"')
+    got = completions(repl, 't')
+    assert got["t1"] == "track" and got["track2"] == "track" and "tempo" in got
+    assert "hush" in completions(repl, 'hu')
+
+
+def test_completes_let_names(repl):
+    repl.handle('let groove = "bell*2 pad"')
+    assert "groove" in completions(repl, 't1 $ fast 2 $ gro')
+
+
+def test_completes_commands_and_help_topics(repl):
+    assert set(completions(repl, ":re")) == {":record", ":reload"}
+    assert "fast" in completions(repl, ":help fa")
+
+
+def test_tab_inserts_the_completion_in_the_prompt(repl):
+    got = typed_in_steps(repl, 't1 $ "pad" # stre', TAB, " 4" + ENTER)
+    assert got == 't1 $ "pad" # stretch 4'
+
+
+def test_suggestions_come_from_history(session):
+    history = InMemoryHistory()
+    history.append_string('t1 $ every 4 (fast 2) $ "bell*2 pad"')
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        r = Repl(session, history=history, color=False, input=inp, output=DummyOutput())
+        r.inp = inp
+        got = typed_in_steps(r, "t1 $ ev", RIGHT, ENTER)
+        assert got == 't1 $ every 4 (fast 2) $ "bell*2 pad"'
+
+
+def test_history_file_lives_where_latentcode_history_says(tmp_path, monkeypatch):
+    from latentcode.repl import history_path, open_history
+
+    monkeypatch.setenv("LATENTCODE_HISTORY", str(tmp_path / "h" / "hist"))
+    assert history_path() == tmp_path / "h" / "hist"
+    history = open_history(history_path())
+    history.store_string("tempo 0.5")
+    assert "tempo 0.5" in (tmp_path / "h" / "hist").read_text()
+
+
+def test_history_defaults_to_the_user_data_dir(monkeypatch, latentcode_home):
+    from latentcode.repl import history_path
+
+    monkeypatch.delenv("LATENTCODE_HISTORY", raising=False)
+    assert history_path() == latentcode_home / "history"
+
+
+# -- highlighting --------------------------------------------------------------------------------
+
+
+def styles(repl: Repl, line: str) -> dict[str, str]:
+    lexer = repl.prompt.lexer
+    return {text: style for style, text in lexer.lex_document(Document(line))(0) if text.strip()}
+
+
+def test_highlights_keywords_functions_controls_sounds(repl):
+    got = styles(repl, 't1 $ every 4 (fast 2) $ "bell ~ nosuch" # gain sine -- loud')
+    assert got["t1"] == "class:track" and got["every"] == "class:function"
+    assert got["gain"] == "class:control" and got["sine"] == "class:signal"
+    assert got["bell"] == "class:sound" and got["nosuch"] == "class:string"
+    assert got["~"] == "class:rest" and got["4"] == "class:number"
+    assert got["-- loud"] == "class:comment"
+    assert styles(repl, "hush")["hush"] == "class:keyword"
+
+
+def test_a_new_library_function_colours_and_completes_itself(monkeypatch):
+    from latentcode import library, vocab
+    from latentcode.pattern import Pattern
+
+    monkeypatch.setattr(library, "FUNCTIONS", dict(library.FUNCTIONS))
+    vocab._language_vocabulary.cache_clear()
+
+    def wobble(amount: float, pat: Pattern) -> Pattern:
+        """Wobble a pattern.
+
+        lc> wobble 1 "a"  ==  wobble 1 "a"
+        """
+        return pat
+
+    library.register(wobble)
+    try:
+        v = Vocabulary.of_language()
+        assert LatentLexer(v).tokens("wobble 2 x")[0] == ("class:function", "wobble")
+        got = LatentCompleter(v).candidates("t1 $ wob")
+        assert [c.text for c in got] == ["wobble"]
+        assert "Wobble a pattern." in v.help("wobble")
+    finally:
+        vocab._language_vocabulary.cache_clear()
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def test_help_lists_functions_controls_and_commands(repl):
+    repl.handle(":help")
+    out = text_of(repl.said)
+    for word in ("fast", "every", "stretch", "alpha", "sine", "hush", "panic", ":load", ":record"):
+        assert word in out
+
+
+def test_help_name_shows_signature_doc_and_example(repl):
+    repl.handle(":help fast")
+    out = text_of(repl.said)
+    assert out.startswith("fast factor pat") and "example:" in out
+    repl.said.clear()
+    repl.handle(":help stretch")
+    assert "stretch" in text_of(repl.said) and "control" in text_of(repl.said)
+    repl.said.clear()
+    repl.handle(":help :load")
+    assert ":load FILE" in text_of(repl.said)
+
+
+def test_help_of_an_unknown_name_suggests_one(repl):
+    repl.handle(":help fsat")
+    assert "did you mean fast" in text_of(repl.said)
+
+
+def test_unknown_command_lists_the_commands(repl):
+    assert repl.handle(":dance") is True
+    assert "no command :dance" in text_of(repl.said) and ":help" in text_of(repl.said)
+
+
+def test_tracks_shows_state_and_code(repl):
+    repl.handle('t1 $ "bell*2"\nt2 $ "pad"')
+    repl.handle("mute t2")
+    repl.said.clear()
+    repl.handle(":tracks")
+    out = text_of(repl.said)
+    assert 't1       playing            t1 $ "bell*2"' in out
+    assert "t2       playing, muted" in out
+
+
+def test_bank_lists_groups_and_sounds(repl):
+    repl.handle(":bank")
+    out = text_of(repl.said)
+    assert "bell" in out and "bell_00 bell_01" in out and "cluster:N" in out
+    repl.said.clear()
+    repl.handle(":bank bell")
+    assert "bell:0 .. bell:1" in text_of(repl.said)
+
+
+def test_load_and_reload_a_file(repl, tmp_path):
+    piece = tmp_path / "piece.lc"
+    piece.write_text('tempo 1\n\nt1 $ "bell*2"\n')
+    repl.handle(f":load {piece}")
+    assert repl.session.cps == 1 and "t1" in repl.session.tracks
+    piece.write_text('tempo 0.25\nt2 $ "pad"\n')
+    repl.handle(":reload")
+    assert repl.session.cps == 0.25 and "t2" in repl.session.tracks
+    assert f"loaded {piece}" in text_of(repl.said)
+
+
+def test_load_reports_missing_files_and_bad_code_in_one_line(repl, tmp_path):
+    repl.handle(":reload")
+    repl.handle(f":load {tmp_path / 'nope.lc'}")
+    bad = tmp_path / "bad.lc"
+    bad.write_text("tempo 1\nt1 $ (fast 2\n")
+    repl.handle(f":load {bad}")
+    said = repl.said
+    assert said[0].startswith("error: nothing loaded yet")
+    assert said[1].startswith("error: cannot read") and "\n" not in said[1]
+    assert said[2].startswith("error: ") and repl.session.cps == 0.5  # all or nothing
+
+
+def test_audio_commands_without_an_engine_say_so(repl):
+    for command in (":latency 50", ":record take.wav", ":latency"):
+        repl.said.clear()
+        assert repl.handle(command)
+        assert text_of(repl.said).startswith("error: no audio engine")
+    repl.said.clear()
+    repl.handle(":stop")
+    assert repl.said == ["not recording"]
+
+
+class FakeEngine:
+    """The engine calls the audio commands make (the real ones are tested with the engine)."""
+
+    sample_rate, latency = 44100, 0.05
+
+    def __init__(self):
+        self.lookahead, self.calls = 4096, []
+
+    def set_lookahead(self, samples):
+        self.calls.append(("lookahead", samples))
+        self.lookahead = samples
+
+    def record(self, path):
+        self.calls.append(("record", str(path)))
+
+    def stop_record(self):
+        self.calls.append(("stop_record",))
+
+
+def test_latency_and_record_drive_the_engine(repl, tmp_path):
+    repl.session.engine = engine = FakeEngine()
+    try:
+        repl.handle(":latency 50")
+        repl.handle(f":record {tmp_path / 'take'}")
+        assert repl.commands.recording == tmp_path / "take.wav"
+        assert any("rec take.wav" in text for _, text in repl.toolbar())
+        repl.handle(":stop")
+        repl.handle(":latency fast")
+    finally:
+        repl.session.engine = None
+    assert engine.calls == [("lookahead", 2205), ("record", str(tmp_path / "take.wav")),
+                            ("stop_record",)]
+    assert "decoding 50 ms ahead" in repl.said[0]
+    assert repl.said[-2] == f"wrote {tmp_path / 'take.wav'}"
+    assert repl.said[-1].startswith("error: :latency takes milliseconds")
+
+
+# -- errors at the prompt ------------------------------------------------------------------------
+
+
+def test_a_parse_error_shows_a_caret_under_the_line_and_changes_nothing(repl):
+    repl.handle('t1 $ "bell"')
+    before = repl.session.tracks["t1"].latest()
+    repl.handle('t1 $ fast 2 ) "pad"')
+    out = text_of(repl.said)
+    lines = out.splitlines()
+    assert lines[0].startswith("error: line 1, column 13")
+    assert lines[1] == '  t1 $ fast 2 ) "pad"'
+    assert lines[2] == "  " + " " * 12 + "^"
+    assert repl.session.tracks["t1"].latest() is before
+
+
+def test_an_evaluation_error_names_the_function_and_argument(repl):
+    repl.handle('t1 $ "bell"')
+    before = repl.session.tracks["t1"].latest()
+    repl.handle('t1 $ fast "pad" "bell"')
+    out = text_of(repl.said)
+    assert out.startswith("error: ") and "fast" in out and "factor" in out
+    assert repl.session.tracks["t1"].latest() is before
+
+
+def test_an_unknown_sound_is_an_error_with_a_suggestion(repl):
+    repl.handle('t1 $ "bel"')
+    assert "did you mean 'bell'" in text_of(repl.said)
+
+
+def test_errors_are_red_on_a_terminal(session, capsys):
+    with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+        r = Repl(session, color=True, input=inp, output=DummyOutput())
+        r.say("error: x")
+        r.say("fine")
+    assert capsys.readouterr().out == "\x1b[31merror: x\x1b[0m\nfine\n"
+
+
+# -- toolbar -------------------------------------------------------------------------------------
+
+
+def test_toolbar_shows_tempo_tracks_and_mutes(repl):
+    repl.handle('tempo 0.5\nt1 $ "bell"\nt2 $ "pad"\nmute t2\nsolo t1')
+    text = "".join(t for _, t in repl.toolbar())
+    assert "0.5 cps (120 bpm)" in text and " t1*" in text and "(t2)" in text
+    assert "silent" in text
+
+
+def test_toolbar_reads_the_engine_clock_and_stats(session):
+    class Stats:
+        position, producer_load_recent, underruns = 44100 * 3, 0.25, 2
+
+    class Engine:
+        stats = Stats()
+
+    session.live = session.scheduler()
+    session.engine = Engine()
+    try:
+        text = "".join(t for _, t in status(session, audio="jack"))
+    finally:
+        session.live = session.engine = None
+    assert "cycle    1.50 ··●·" in text and "decode  25%" in text and "underruns 2" in text
