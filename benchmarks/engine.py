@@ -86,6 +86,18 @@ def live(seconds: float, period: int, lookahead: int, server: str) -> dict:
     return result
 
 
+def idle(seconds: float, server: str) -> int:
+    """JACK xruns over ``seconds`` with only the watcher connected: the machine's own share."""
+    import jack
+
+    xruns = []
+    watcher = jack.Client("lc-xrun-watch", servername=server, no_start_server=True)
+    watcher.set_xrun_callback(lambda delay: xruns.append(delay))
+    with watcher:
+        time.sleep(seconds)
+    return len(xruns)
+
+
 def offline(seconds: float) -> float:
     """Render ``seconds`` of the 8-track source; return the speed in multiples of real time."""
     from latentcode.engine import Engine
@@ -104,6 +116,9 @@ def main() -> int:
     ap.add_argument("--periods", type=int, nargs="+", default=[256, 128])
     ap.add_argument("--lookaheads", type=int, nargs="+", default=[1024, 2048, 4096])
     ap.add_argument("--offline-seconds", type=float, default=60.0)
+    ap.add_argument("--realtime", action="store_true", help="jackd -R -P 70 (where allowed)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also count JACK xruns with no engine running (the machine's share)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -114,13 +129,17 @@ def main() -> int:
 
     print(f"engine benchmark: {TRACKS} tracks, filters + reverb + delay, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"\nlive through jackd (dummy driver, 44.1 kHz), {args.seconds:g} s each")
+    mode = "real-time" if args.realtime else "not real-time"
+    print(f"\nlive through jackd (dummy driver, 44.1 kHz, {mode}), {args.seconds:g} s each")
     header = (f"{'period':>6} {'lookahead':>9} {'underruns':>9} {'jack xruns':>10} "
               f"{'cpu':>6} {'load':>7} {'peak':>7} {'latency ms':>10}")
     print(header)
     print("-" * len(header))
     for period in args.periods:
-        with running_jackd(period=period) as server:
+        with running_jackd(period=period, realtime=args.realtime) as server:
+            if args.baseline:
+                print(f"{period:>6} {'no engine':>9} {'':>9} {idle(args.seconds, server):>10}",
+                      flush=True)
             for lookahead in args.lookaheads:
                 r = live(args.seconds, period, lookahead, server)
                 s = r["stats"]

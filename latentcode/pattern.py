@@ -120,8 +120,12 @@ class Span:
     def cycles(self) -> list[Span]:
         """Split at cycle boundaries; a zero-width span stays one span."""
         begin, end = self.begin, self.end
-        if begin >= end:
-            return [self] if begin == end else []
+        # Most queries lie within one cycle: decide that with integer arithmetic only.
+        bn, bd, en, ed = begin.numerator, begin.denominator, end.numerator, end.denominator
+        if bn * ed >= en * bd:
+            return [self] if bn * ed == en * bd else []
+        if en <= (bn // bd + 1) * ed:
+            return [self]
         out = []
         while begin < end:
             nxt = Fraction(_floor(begin) + 1)
@@ -503,19 +507,36 @@ class Pattern:
 # constructors
 
 
+class Pure(Pattern):
+    """A constant: ``value`` once a cycle. Knowing it is constant lets ``#`` skip queries."""
+
+    __slots__ = ("value", "sources")
+
+    def __init__(self, value: Any, sources: tuple[Source, ...] = ()) -> None:
+        self.value = value
+        self.sources = sources
+
+        def query(span: Span) -> list[Event]:
+            out = []
+            for s in span.cycles():
+                b, e = s.begin, s.end
+                if (b.denominator == 1 and e.denominator == 1
+                        and e.numerator == b.numerator + 1):
+                    out.append(Event(s, s, value, sources))  # the query is this cycle
+                else:
+                    c = b.numerator // b.denominator
+                    out.append(Event(Span(Fraction(c), Fraction(c + 1)), s, value, sources))
+            return out
+
+        super().__init__(query)
+
+    def fmap(self, f: Callable[[Any], Any]) -> Pattern:
+        return Pure(f(self.value), self.sources)
+
+
 def pure(value: Any, sources: tuple[Source, ...] = ()) -> Pattern:
     """``value`` once a cycle."""
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for s in span.cycles():
-            c = _floor(s.begin)
-            if s.begin == s.end and c == s.begin and out:
-                continue
-            out.append(Event(Span(Fraction(c), Fraction(c + 1)), s, value, sources))
-        return out
-
-    return Pattern(query)
+    return Pure(value, sources)
 
 
 def _silent(span: Span) -> list[Event]:
@@ -594,35 +615,50 @@ def timecat(steps: Sequence[tuple[Any, Pattern]],
     table = []
     pos = _ZERO
     for i, ((_, pat), w) in enumerate(zip(steps, weights, strict=True)):
-        if w > 0:
+        if w > 0 and pat is not silence:  # a rest takes its time but makes nothing
             begin, end = pos / total, (pos + w) / total
-            table.append((begin, end, end - begin, (end - begin) ** -1, pat._q,
-                          filters[i] if filters else ()))
+            table.append((begin, end, float(begin), float(end), end - begin, 1 / (end - begin),
+                          pat._q, filters[i] if filters else ()))
         pos += w
-    if len(table) == 1 and table[0][2] == 1 and not table[0][5]:
-        return Pattern(table[0][4])
+    if len(table) == 1 and table[0][4] == 1 and not table[0][7]:
+        return Pattern(table[0][6])
 
     def query(span: Span) -> list[Event]:
         out = []
         zero_width = span.begin == span.end
         for cs in span.cycles():
-            c = _floor(cs.begin)
             qb, qe = cs.begin, cs.end
-            for begin, end, width, inv, q, filt in table:
+            c = _floor(qb)
+            rbf, ref = float(qb) - c, float(qe) - c
+            cycle = cycle_end = None
+            for begin, end, fb, fe, width, inv, q, filt in table:
+                if fe < rbf - 1e-9 or fb > ref + 1e-9:
+                    continue  # clearly outside the query: skip the exact arithmetic
                 sb = c + begin
                 se = c + end
                 lo = qb if qb > sb else sb
                 hi = qe if qe < se else se
                 if lo > hi or (lo == hi and not (zero_width and lo < se)):
                     continue
-                # child time ct = c + (t - sb) / width;  t = ct * width + k
+                # child time ct = (t - k) / width, with child cycle c filling this step
                 k = sb - c * width
-                events = q(Span((lo - k) * inv, (hi - k) * inv))
+                if cycle is None:
+                    cycle, cycle_end = Fraction(c), Fraction(c + 1)
+                step_whole = None
+                events = q(Span(cycle if lo is sb else (lo - k) * inv,
+                                cycle_end if hi is se else (hi - k) * inv))
                 for e in events:
-                    w = e.whole
-                    whole = None if w is None else Span(w.begin * width + k, w.end * width + k)
-                    ev = Event(whole, Span(e.part.begin * width + k, e.part.end * width + k),
-                               e.value, e.sources)
+                    w, p = e.whole, e.part
+                    if w is None:
+                        whole = None
+                    elif (w.begin.denominator == 1 and w.begin.numerator == c
+                          and w.end.denominator == 1 and w.end.numerator == c + 1):
+                        # the child's whole cycle is this whole step (an atom, usually)
+                        whole = step_whole = step_whole or Span(sb, se)
+                    else:
+                        whole = Span(w.begin * width + k, w.end * width + k)
+                    part = whole if p is w else Span(p.begin * width + k, p.end * width + k)
+                    ev = Event(whole, part, e.value, e.sources)
                     if filt and not _keep(ev, filt):
                         continue
                     out.append(ev)
@@ -672,11 +708,12 @@ def slowcat(pats: Sequence[Pattern]) -> Pattern:
 
 def stack(pats: Iterable[Pattern]) -> Pattern:
     """Patterns played at the same time."""
-    qs = [p._q for p in pats]
-    if not qs:
+    pats = list(pats)
+    if not pats:
         return silence
-    if len(qs) == 1:
-        return Pattern(qs[0])
+    if len(pats) == 1:
+        return pats[0]
+    qs = [p._q for p in pats]
     return Pattern(lambda span: [e for q in qs for e in q(span)])
 
 
@@ -763,6 +800,11 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
     if structure == "right":
         return right.app_left(left, lambda b, a: combine(a, b))
     lq, rq = left._q, right._q
+    if isinstance(right, Pure):
+        # A constant on the right (``# gain 0.8``): no need to query it per event.
+        value, extra = right.value, right.sources
+        return Pattern(lambda span: [Event(e.whole, e.part, combine(e.value, value),
+                                           e.sources + extra) for e in lq(span)])
 
     def query(span: Span) -> list[Event]:
         out = []

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,8 +40,10 @@ def wait_for_server(name: str, timeout: float = 10.0) -> bool:
 
 
 @contextlib.contextmanager
-def running_jackd(period: int = 256, rate: int = 44100) -> Iterator[str]:
+def running_jackd(period: int = 256, rate: int = 44100, realtime: bool = False) -> Iterator[str]:
     """Run ``jackd -n NAME -r -d dummy -r RATE -p PERIOD -C 2 -P 2``; yield NAME.
+
+    ``realtime=True`` asks for real-time scheduling instead (``-R -P 70``), where allowed.
 
     >>> with running_jackd() as name:       # doctest: +SKIP
     ...     subprocess.run(["jack_lsp"], env=dict(os.environ, JACK_DEFAULT_SERVER=name))
@@ -49,13 +52,19 @@ def running_jackd(period: int = 256, rate: int = 44100) -> Iterator[str]:
     if exe is None:
         raise RuntimeError(INSTALL_HINT)
     name = f"lc-test-{uuid.uuid4().hex[:8]}"
-    cmd = [exe, "-n", name, "-r", "-d", "dummy", "-r", str(rate), "-p", str(period),
+    scheduling = ["-R", "-P", "70"] if realtime else ["-r"]
+    cmd = [exe, "-n", name, *scheduling, "-d", "dummy", "-r", str(rate), "-p", str(period),
            "-C", "2", "-P", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # jackd writes a line per xrun: into a pipe nobody reads, the pipe fills and jackd hangs
+    # (seen at -p 128 under load), so its output goes to a file, read only if it fails.
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         if not wait_for_server(name):
             proc.kill()
-            raise RuntimeError(f"jackd did not start: {proc.communicate()[1][-2000:]}")
+            proc.wait()
+            log.seek(0)
+            raise RuntimeError(f"jackd did not start: {log.read()[-2000:]}")
         yield name
     finally:
         if proc.poll() is None:
@@ -65,3 +74,4 @@ def running_jackd(period: int = 256, rate: int = 44100) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        log.close()

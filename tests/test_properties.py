@@ -76,7 +76,7 @@ def _groups(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(seq, seq).map(lambda t: f"{{{t[0]}, {t[1]}}}"),
         seq.map(lambda s: f"{{{s}}}%3"),
         st.tuples(seq, seq, seq).map(lambda t: f"[{t[0]} | {t[1]} | {t[2]}]"),
-        st.tuples(seq, seq).map(lambda t: f"{t[0]} . {t[1]}"),
+        st.tuples(seq, seq).map(lambda t: f"[{t[0]} . {t[1]}]"),
     )
 
 
@@ -87,7 +87,7 @@ FUNCTIONS = st.sampled_from([
     "linger 0.25 $ ", "off 0.125 (# gain 1) $ ", "chunk 4 (hurry 2) $ ", "jux rev $ ",
     "degradeBy 0.3 $ ", "sometimes (fast 2) $ ", "palindrome $ ", "euclid 3 8 $ ",
     'struct "t ~ t t" $ ', 'mask "1 0 1 1" $ ', "0.25 <~ ", '"<0 0.25>" ~> ',
-    "someCycles rev $ ", "whenmod 4 2 (# speed 2) $ ", "superimpose (fast 2) $ ",
+    "someCycles rev $ ", "whenmod 4 2 (# gain 2) $ ", "superimpose (fast 2) $ ",
     "segment 4 $ ", 'fast "<1 2>" $ ', 'within (0, 0.5) (fast 2) $ ',
 ])
 CONTROLS = st.sampled_from(["", " # gain 0.5", " # alpha sine", ' # pan "0 1"', " |+ n 1"])

@@ -1,0 +1,166 @@
+"""Live capacity and latency under a real JACK server (dummy driver).
+
+1. The largest number of simultaneous voices that plays for SECONDS with zero ring underruns,
+   for plain concatenation and overlap-add, at stretch 1 and stretch 8. N voices are held
+   steady by ``"prior*N" # legato N`` (N staggered onsets a cycle, each lasting one cycle).
+2. The time from ``Session.eval`` of an immediate change (``now t1 $ ...``) to its first
+   sample leaving the engine, plus JACK's own output latency (2 periods).
+3. The CPU share of the process while a 4-track piece plays.
+
+Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
+
+    python benchmarks/realtime.py [--seconds 30] [--max-voices 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+PERIOD = 256
+PIECE = """
+tempo 0.5
+t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # pan 0.2
+t2 $ every 4 (fast 2) $ "bell(3,8)" # stretch 2 # room 0.3 # pan 0.8
+t3 $ "pluck*4 [hit hit:2]" # lpf 2400 # delay 0.2
+t4 $ "sine2/2" # stretch 8 # gain 0.6 # hpf 200
+"""
+
+
+def trial(args: argparse.Namespace) -> dict:
+    """One run in this process: play, then report stats as a dict."""
+    import dataclasses
+
+    from latentcode.session import Session
+
+    session = Session(tracks=5, framing=args.framing)
+    session.bank.resolve("prior:0")
+    if args.voices:
+        n = args.voices
+        session.eval(f'tempo 0.5\nt1 $ "prior*{n}" # legato {n} # stretch {args.stretch} '
+                     f'# gain {1 / n:.6f}')
+    else:
+        session.eval(PIECE)
+        session.render_dry(1)  # encode the piece's sounds before the clock starts
+    session.start("jack", buffersize=PERIOD, jack_client="lc-bench")
+    time.sleep(2)  # let the voice count reach its steady state
+    before = session.engine.stats
+    t0, c0 = time.monotonic(), time.process_time()
+    peak_voices = 0
+    latency = None
+    while time.monotonic() - t0 < args.seconds:
+        time.sleep(0.25)
+        peak_voices = max(peak_voices, len(session.live.voices.voices))
+    if args.latency:
+        latency = measure_latency(session)
+    cpu = (time.process_time() - c0) / (time.monotonic() - t0)
+    after = session.engine.stats
+    session.stop()
+    return {
+        "underruns": after.underruns - before.underruns,
+        "voices": peak_voices,
+        "load": after.producer_load_recent,
+        "load_peak": after.producer_load_peak,
+        "cpu": cpu,
+        "latency_ms": latency,
+        "stats": dataclasses.asdict(after),
+    }
+
+
+def measure_latency(session, repeats: int = 10) -> float:
+    """Median ms from eval of an immediate change to its first sample leaving the engine.
+
+    The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
+    second), so about 8 ms of the figure is the wait for the pattern's next onset.
+    """
+    samples = []
+    for _ in range(repeats):
+        old = {id(v) for v in session.live.voices.voices}
+        t0 = time.monotonic()
+        session.eval('now t9 $ "bell*128" # gain 0.05 # legato 1')
+        slot = session.tracks["t9"].slot
+        onset = None
+        while onset is None:
+            new = [v.start for v in list(session.live.voices.voices)
+                   if v.track == slot and id(v) not in old]
+            onset = min(new, default=None)
+            time.sleep(0.0002)
+        while session.engine.stats.position < onset:
+            time.sleep(0.0002)
+        samples.append((time.monotonic() - t0) * 1000)
+        session.eval("now t9 silence")
+        time.sleep(0.3)
+    samples.sort()
+    return samples[len(samples) // 2] + 1000 * 2 * PERIOD / 44100
+
+
+def run_trial(server: str, **kw) -> dict:
+    cmd = [sys.executable, __file__, "--trial"]
+    for key, value in kw.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    env = {"JACK_DEFAULT_SERVER": server, "PYO_GUI_WX": "0"}
+    import os
+
+    done = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=600)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": done.stderr[-500:] or f"exit {done.returncode}"}
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--max-voices", type=int, default=512)
+    ap.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--voices", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--framing", default="ola")
+    ap.add_argument("--stretch", type=float, default=1)
+    ap.add_argument("--latency", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.trial:
+        print(json.dumps(trial(args)), flush=True)
+        return
+
+    from jackd import running_jackd
+
+    with running_jackd(period=PERIOD) as server:
+        print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial")
+        print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
+              f"{'peak':>6} {'cpu':>5}")
+        for framing in ("concat", "ola"):
+            for stretch in (1, 8):
+                best = 0
+                n = 16
+                while n <= args.max_voices:
+                    r = run_trial(server, voices=n, framing=framing, stretch=stretch,
+                                  seconds=args.seconds)
+                    if "error" in r:
+                        print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
+                        break
+                    print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} "
+                          f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f}", flush=True)
+                    if r["underruns"]:
+                        break
+                    best = r["voices"]
+                    n *= 2 if n < 128 else 1.5
+                    n = int(n)
+                print(f"=> {framing}, stretch {stretch}: {best} voices with zero underruns")
+        r = run_trial(server, voices=0, framing="ola", seconds=args.seconds, latency=1)
+        if "error" in r:
+            print(f"4-track piece: error: {r['error']}")
+        else:
+            print(f"4-track piece (ola): cpu {r['cpu']:.2f} of one core, underruns "
+                  f"{r['underruns']}, decode load {r['load']:.2f}; eval -> first sample "
+                  f"{r['latency_ms']:.1f} ms (incl. JACK's 2 periods)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Play a 4-track session live through JACK; print the engine's stats as JSON on stdout.
+
+Usage: session_jack.py SECONDS. The JACK server comes from $JACK_DEFAULT_SERVER; the engine's
+JACK client is called lc-session. Tracks 1-3 play on the left, track 4 (short bells, four a
+cycle) alone on the right, so a listener can check the onsets of track 4 on the right channel.
+Run by tests/test_realtime.py in a subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+
+from latentcode.session import Session
+
+PIECE = """
+tempo 0.5
+t1 $ "drone" # mix "voice" # alpha (slow 4 $ sine) # pan 0 # gain 0.5
+t2 $ "bell(3,8)" # stretch 2 # pan 0 # gain 0.5
+t3 $ "sine2/2" # stretch 8 # pan 0 # lpf 2000 # gain 0.5
+t4 $ "bell*4" # legato 0.3 # noise 0 # pan 1
+"""
+
+
+def main() -> int:
+    seconds = float(sys.argv[1])
+    session = Session(tracks=4)
+    session.eval(PIECE)
+    session.start("jack", jack_client="lc-session")
+    print(json.dumps({"ready": True}), flush=True)
+    t0, c0 = time.monotonic(), time.process_time()
+    time.sleep(seconds)
+    stats = dataclasses.asdict(session.engine.stats)
+    cpu = (time.process_time() - c0) / (time.monotonic() - t0)
+    session.stop()
+    print(json.dumps({"stats": stats, "cpu": cpu, "messages": list(session.messages)}),
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

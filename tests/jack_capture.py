@@ -1,0 +1,83 @@
+"""Hear what a JACK client plays: run a script that plays, capture its output ports.
+
+A listener's view of the engine: our own JACK client (the JACK-Client package) connects to the
+playing client's output ports and copies every period into a numpy buffer, and notes where JACK
+reported xruns. pyo runs in the script's process, never in the test's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SR = 44100
+
+
+@dataclass
+class Capture:
+    audio: np.ndarray  # (2, n) what arrived at our input ports
+    xruns: list[int] = field(default_factory=list)  # capture positions of JACK xruns
+    result: dict = field(default_factory=dict)  # the script's last JSON line
+    returncode: int = 0
+    stderr: str = ""
+
+
+def capture_script(server: str, script: str, args: list[str], *, source: str,
+                   seconds: float = 30, timeout: float = 120) -> Capture:
+    """Run ``script`` (which prints a JSON line with "ready" once its client is up) and capture
+    the output ports of JACK client ``source`` until the script exits."""
+    import jack
+
+    client = jack.Client("lc-capture", servername=server, no_start_server=True)
+    ports = [client.inports.register(f"in_{i}") for i in (1, 2)]
+    buf = np.zeros((2, int(SR * seconds)), np.float32)
+    state = {"pos": 0, "on": False}
+    xruns: list[int] = []
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        pos = state["pos"]
+        if state["on"] and pos + frames <= buf.shape[1]:
+            buf[0, pos : pos + frames] = ports[0].get_array()
+            buf[1, pos : pos + frames] = ports[1].get_array()
+            state["pos"] = pos + frames
+
+    @client.set_xrun_callback
+    def xrun(delay: float) -> None:
+        xruns.append(state["pos"])
+
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server, PYO_GUI_WX="0")
+    with client:
+        proc = subprocess.Popen([sys.executable, script, *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready = json.loads(proc.stdout.readline() or "{}")
+            if not ready.get("ready"):
+                proc.kill()
+                return Capture(buf[:, :0], xruns, {}, proc.wait(), proc.stderr.read())
+            for src, dst in zip(client.get_ports(source, is_output=True, is_audio=True), ports,
+                                strict=False):
+                client.connect(src, dst)
+            state["on"] = True
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        state["on"] = False
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    return Capture(buf[:, : state["pos"]].copy(), xruns, lines[-1] if lines else {},
+                   proc.returncode, err)
+
+
+def spacings_clear_of_xruns(found: np.ndarray, xruns: list[int], period: int = 256) -> list[int]:
+    """Distances between consecutive onsets, leaving out those that span a JACK xrun (a lost
+    period of the capture is JACK's loss, not the player's)."""
+    near = np.asarray(xruns)
+    return [int(b - a) for a, b in zip(found, found[1:], strict=False)
+            if not ((near > a - 2 * period) & (near <= b + 2 * period)).any()]
