@@ -87,6 +87,7 @@ class Bank:
         self._groups: dict[str, list[str]] = {}
         self._sounds: dict[str, Sound] = {}
         self._clusters: list[Sound] | None = None
+        self.folder_groups: set[str] = set()  # groups named after a whole folder
         self._lock = threading.Lock()
         if default:
             from latentcode.corpus import default_corpus_dir
@@ -117,8 +118,8 @@ class Bank:
             if f.stem not in self._groups[group_of(f.stem)]:
                 self._groups[group_of(f.stem)].append(f.stem)
             names.append(f.stem)
-        self._groups.setdefault(path.name, [])
-        self._groups[path.name] = sorted(set(self._groups[path.name]) | set(names))
+        self._groups[path.name] = sorted(set(self._groups.get(path.name, [])) | set(names))
+        self.folder_groups.add(path.name)
         self._clusters = None
         return names
 

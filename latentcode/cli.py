@@ -82,6 +82,10 @@ def _no_command(args: argparse.Namespace) -> int:
         from latentcode.live import list_devices
 
         return list_devices()
+    if not args.pipe and not sys.stdin.isatty():
+        print("latentcode: standard input is not a terminal: reading blocks as with --pipe",
+              file=sys.stderr)
+        args.pipe = True
     if args.pipe:
         from latentcode.pipe import run
     else:

@@ -126,12 +126,14 @@ class LatentCompleter(Completer):
             return [Completion(f"{group}:{i}", -len(word), display_meta=stem)
                     for i, stem in enumerate(members) if f"{group}:{i}".startswith(word)]
         out: dict[str, Completion] = {}
-        for g, members in groups.items():
+        home: dict[str, str] = {}  # a sound's own group: the smallest group holding it
+        for g, members in sorted(groups.items(), key=lambda item: -len(item[1])):
             if g.startswith(word):
                 out[g] = Completion(g, -len(word), display_meta=f"group, {len(members)} sounds")
-            for stem in members:
-                if stem.startswith(word) and stem not in out:
-                    out[stem] = Completion(stem, -len(word), display_meta=f"in {g}")
+            home.update((stem, g) for stem in members if stem.startswith(word))
+        for stem, g in home.items():
+            if stem not in out:
+                out[stem] = Completion(stem, -len(word), display_meta=f"in {g}")
         for special, what in (("cluster", "cluster:N of the bank's frames"),
                               ("prior", "a path through the latent prior")):
             if special.startswith(word) and special not in out:

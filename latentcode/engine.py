@@ -133,9 +133,10 @@ def _quiet_stderr() -> Iterator[None]:
 def check_portaudio(device: int | None = None) -> None:
     """Raise a one-line :class:`LatentcodeError` unless PortAudio has an output to play on.
 
-    pyo 1.1.0 segfaults booting PortAudio without an output device, so this runs first.
+    pyo 1.1.0 segfaults booting PortAudio without an output device, so this runs first. On a
+    machine without a sound card:
 
-    >>> check_portaudio()  # doctest: +SKIP  (on a machine without a sound card)
+    >>> check_portaudio()  # doctest: +SKIP
     Traceback (most recent call last):
     latentcode.errors.LatentcodeError: no audio output device found by PortAudio ...
     """
@@ -152,6 +153,21 @@ def check_portaudio(device: int | None = None) -> None:
     if device is not None and device not in indexes:
         listing = ", ".join(f"{i}: {n}" for i, n in zip(indexes, names, strict=False))
         raise LatentcodeError(f"audio device {device} is not an output device (outputs: {listing})")
+
+
+def output_devices() -> list[tuple[int, str, bool]]:
+    """PortAudio's output devices as (index for ``device=``, name, is default); [] if none.
+
+    >>> output_devices()  # doctest: +SKIP
+    [(0, 'HDA Intel PCH: ALC3246 Analog (hw:0,0)', True)]
+    """
+    pyo = _pyo()
+    with _quiet_stderr():
+        if pyo.pa_count_devices() <= 0:
+            return []
+        names, indexes = pyo.pa_get_output_devices()
+        default = pyo.pa_get_default_output()
+    return [(i, n, i == default) for i, n in zip(indexes, names, strict=False)]
 
 
 def _libjack() -> ctypes.CDLL | None:
@@ -399,6 +415,7 @@ class Engine:
         self._closed = False
         self._recording = False
         self._saved_switch = sys.getswitchinterval()
+        self._generation = 0
         self._reset_counters()
         self._capacity = max(1 << 16, 1 << math.ceil(math.log2(2 * lookahead + 4 * self.block)))
         self._ring = AudioRing(2 * self.tracks, self._capacity)
@@ -415,8 +432,12 @@ class Engine:
                 )
         else:
             check_portaudio(device)
-        self._boot_live()
         _LIVE_ENGINES.add(self)
+        try:
+            self._boot_live()
+        except BaseException:
+            self.close()
+            raise
 
     # -- properties -------------------------------------------------------------------------
 
@@ -466,7 +487,7 @@ class Engine:
 
         >>> Engine("offline", lookahead=4096).set_lookahead(1 << 30)
         Traceback (most recent call last):
-        latentcode.errors.LatentcodeError: lookahead must be between 256 and 122880 samples
+        latentcode.errors.LatentcodeError: lookahead must be between 256 and 63488 samples
         """
         top = self._capacity - 2 * self.block
         if not self._bs <= int(samples) <= top:
@@ -491,12 +512,12 @@ class Engine:
             raise LatentcodeError("this audio engine is closed")
         self.stop()
         self._attach(source)
-        self._prime_from = None
         while self._ring.available() < self._lookahead:
             self._produce()
         self._halt.clear()
-        self._thread = threading.Thread(target=self._producer_loop, name="latentcode-producer",
-                                        daemon=True)
+        self._generation += 1
+        self._thread = threading.Thread(target=self._producer_loop, args=(self._generation,),
+                                        name="latentcode-producer", daemon=True)
         self._saved_switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.collect()
@@ -534,8 +555,10 @@ class Engine:
         """Write the master output (what is heard, after the limiter) to a 32-bit float WAV."""
         if self._server is None:
             raise LatentcodeError("recording needs a live engine (offline: use render())")
+        path = str(path)
+        if not path.lower().endswith(".wav"):
+            raise LatentcodeError(f"record to a .wav file, not {path!r}")
         self.stop_record()
-        path = str(Path(path).with_suffix(".wav"))
         self._server.recordOptions(dur=-1, filename=path, fileformat=0, sampletype=3)
         self._server.recstart(path)
         self._recording = True
@@ -586,53 +609,60 @@ class Engine:
                 "render with Engine('offline') in another process: an offline render in the "
                 "live process stalls the live audio"
             )
-        pyo = _pyo()
-        sr, bs = self._sr, self._bs
-        server = pyo.Server(sr=sr, nchnls=2, buffersize=bs, duplex=0, audio="manual",
-                            verbosity=1)
-        server.deactivateMidi()
-        server.boot()
-        if not server.getIsBooted():
-            raise LatentcodeError("pyo could not boot its offline server")
-        self._server = server
+        wav = _open_wav(path, self._sr, subtype)
         try:
+            server = _pyo().Server(sr=self._sr, nchnls=2, buffersize=self._bs, duplex=0,
+                                   audio="manual", verbosity=1)
+            server.deactivateMidi()
+            server.boot()
+            if not server.getIsBooted():
+                raise LatentcodeError("pyo could not boot its offline server")
+            self._server = server
             self._build(server)
             self._reset_counters()
             self._ring = AudioRing(2 * self.tracks, self._capacity)
             self._attach(source)
-            self._prime_from = None
             self._playing = True
-            skip = OFFLINE_PREROLL * bs + self._limiter_delay()
-            result = np.empty((frames, 2), np.float32)
-            server.start()
-            address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
-            output = np.ctypeslib.as_array(address, shape=(bs, 2))
-            steps = -(-(frames + skip) // bs)
-            bar = _progress(steps, progress)
-            done = -skip
-            for step in range(steps):
-                if step < OFFLINE_PREROLL:
-                    self._preroll = True
-                else:
-                    self._preroll = False
-                    while self._ring.available() < bs:
-                        self._produce()
-                server.process()
-                lo, hi = max(done, 0), min(done + bs, frames)
-                if hi > lo:
-                    result[lo:hi] = output[lo - done : hi - done]
-                done += bs
-                bar.update(1)
-            bar.close()
-            del output, address
+            self._render_into(wav, frames, progress)
+        except BaseException:
+            wav.close()
+            Path(path).unlink(missing_ok=True)  # no half-written file that looks like a render
+            raise
         finally:
             self._playing = False
             self._preroll = False
             self._teardown()
+        wav.close()
         self._forward_audio_errors()
-        np.nan_to_num(result, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        np.clip(result, -1.0, 1.0, out=result)
-        _write_wav(path, result, sr, subtype)
+
+    def _render_into(self, wav: Any, frames: int, progress: bool) -> None:
+        """Run the manual server one buffer at a time, producing blocks just in time, and
+        write the output from the first sample of the source on, in chunks."""
+        server, bs = self._server, self._bs
+        skip = OFFLINE_PREROLL * bs + self._limiter_delay()
+        server.start()
+        address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
+        output = np.ctypeslib.as_array(address, shape=(bs, 2))  # pyo's interleaved buffer
+        chunk = np.empty((64 * bs, 2), np.float32)
+        filled = 0
+        steps = -(-(frames + skip) // bs)
+        bar = _progress(steps, progress)
+        done = -skip  # source position of the buffer being computed
+        for step in range(steps):
+            self._preroll = step < OFFLINE_PREROLL
+            while not self._preroll and self._ring.available() < bs:
+                self._produce()
+            server.process()
+            lo, hi = max(done, 0), min(done + bs, frames)
+            if hi > lo:
+                chunk[filled : filled + hi - lo] = output[lo - done : hi - done]
+                filled += hi - lo
+            if filled > len(chunk) - bs or step == steps - 1:
+                _write_checked(wav, chunk[:filled])
+                filled = 0
+            done += bs
+            bar.update(1)
+        bar.close()
 
     # -- internals: setup -------------------------------------------------------------------
 
@@ -643,7 +673,7 @@ class Engine:
         self._producing_end = self._drop_target = 0
         self._panic_request = False
         self._panic_left = 0
-        self._prime_from: int | None = None
+        self._priming = False  # after panic: silent until the ring is full again
         self._preroll = False
         self._delay_settings: tuple[float, float] | None = getattr(self, "_delay_settings", None)
 
@@ -664,8 +694,8 @@ class Engine:
             raise LatentcodeError(f"pyo could not start the {self.backend} audio backend")
         self._server = server
         self._sr = int(server.getSamplingRate())
-        self._bs = int(server.getBufferSize())
         self._build(server)
+        self._lookahead = max(self._lookahead, self._bs)  # JACK may impose a longer period
 
     def _build(self, server: Any) -> None:
         """Build the graph on a booted server and install the audio callback."""
@@ -701,6 +731,9 @@ class Engine:
         self._fresh = True
         self._scratch = np.zeros((self.tracks, 2, self.block), np.float32)
         self._ring.reset()
+        self._panic_request = False
+        self._panic_left = 0
+        self._priming = False
 
     def _limiter_delay(self) -> int:
         """Samples by which the limiter's lookahead delays the output."""
@@ -708,22 +741,25 @@ class Engine:
 
     # -- internals: the producer (not the audio thread) -------------------------------------
 
-    def _producer_loop(self) -> None:
-        """Keep ``lookahead`` samples queued; sleep until the audio thread wants more."""
+    def _producer_loop(self, generation: int) -> None:
+        """Keep ``lookahead`` samples queued; sleep until the audio thread wants more.
+
+        ``generation`` retires a thread that outlived stop() inside a slow fill: once a newer
+        start() happened, it may not push into the ring (it would be a second producer)."""
         ring = self._ring
-        while not self._halt.is_set():
+        while not self._halt.is_set() and generation == self._generation:
             self._wake.wait(0.05)
             self._wake.clear()
             try:
                 while (not self._halt.is_set() and ring.available() < self._lookahead
                        and ring.free() >= self.block):
-                    self._produce()
+                    self._produce(generation)
                 self._forward_audio_errors()
             except Exception as exc:  # an engine bug: say so, keep the thread alive
                 self._report_exception("the audio producer failed", exc)
                 time.sleep(0.01)
 
-    def _produce(self) -> None:
+    def _produce(self, generation: int | None = None) -> None:
         """Ask the source for one block and queue it with its controls."""
         out = self._scratch
         out.fill(0.0)
@@ -750,6 +786,8 @@ class Engine:
         # is already filtered/sent; later changes glide.
         payload = (self._fresh, changes) if changes else None
         self._fresh = False
+        if generation is not None and generation != self._generation:
+            return
         self._ring.push(out.reshape(2 * self.tracks, self.block), payload)
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
@@ -826,13 +864,13 @@ class Engine:
             dropped, due = ring.skip(self._drop_target)
             self._dropped += dropped
             self._apply(due)
-        if self._prime_from is not None:  # after panic: wait for a full ring, then play
+        if self._priming:  # after panic: wait for a full ring, then play
             if ring.available() < min(self._lookahead, ring.capacity - self.block):
                 for view in views:
                     view.fill(0.0)
                 self._wake.set()
                 return
-            self._prime_from = None
+            self._priming = False
         got, due = ring.pull(views, n)
         if due:
             self._apply(due)
@@ -864,7 +902,7 @@ class Engine:
         if self._panic_left == 0:
             mixer.clear_tails()
             mixer.fade(1.0, 0.005)
-            self._prime_from = ring.read_pos
+            self._priming = True
         self._wake.set()
 
     def _apply(self, due: list[tuple[bool, list[tuple[int, str, float]]]]) -> None:
@@ -917,19 +955,28 @@ def _sanitize(block: np.ndarray) -> None:
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050  # from sndfile.h
 
 
-def _write_wav(path: str | os.PathLike[str], data: np.ndarray, sr: int, subtype: str) -> None:
-    """Write a WAV that depends on the samples only.
+def _open_wav(path: str | os.PathLike[str], sr: int, subtype: str) -> Any:
+    """A stereo WAV open for writing whose bytes depend on the samples only.
 
     libsndfile adds a PEAK chunk with a timestamp to float WAVs, which would make two renders
     of the same piece differ; it is turned off (soundfile has no public switch for it).
     """
     import soundfile
 
-    with soundfile.SoundFile(str(path), "w", sr, data.shape[1], subtype=subtype,
-                             format="WAV") as f:
-        with contextlib.suppress(AttributeError):
-            soundfile._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
-        f.write(data)
+    try:
+        wav = soundfile.SoundFile(str(path), "w", sr, 2, subtype=subtype, format="WAV")
+    except (soundfile.LibsndfileError, ValueError, OSError) as e:
+        raise LatentcodeError(f"cannot write {str(path)!r}: {e}") from None
+    with contextlib.suppress(AttributeError):
+        soundfile._snd.sf_command(wav._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+    return wav
+
+
+def _write_checked(wav: Any, data: np.ndarray) -> None:
+    """Append ``data`` to ``wav``: finite and within ±1 whatever happened upstream."""
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(data, -1.0, 1.0, out=data)
+    wav.write(data)
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -34,6 +34,7 @@ from latentcode.pattern import (
     Event,
     Pattern,
     PatternError,
+    Pure,
     Span,
     Time,
     _floor,
@@ -244,11 +245,19 @@ def _join_arguments(spec: FunctionSpec, impl: Callable, values: list, joined: li
     for i in joined[1:]:
         tuples = tuples.app_both(values[i], lambda t, v: (*t, v))
 
+    built: dict[tuple, Pattern] = {}  # the same argument values come back cycle after cycle
+
     def build(vs: tuple) -> Pattern:
-        call = list(args)
-        for i, v in zip(joined, vs, strict=True):
-            call[i] = _convert(spec, spec.params[i], v)
-        return impl(*call)
+        key = tuple(_convert(spec, spec.params[i], v) for i, v in zip(joined, vs, strict=True))
+        pat = built.get(key)
+        if pat is None:
+            if len(built) >= 64:
+                built.clear()
+            call = list(args)
+            for i, v in zip(joined, key, strict=True):
+                call[i] = v
+            pat = built[key] = impl(*call)
+        return pat
 
     return tuples.fmap(build).inner_join()
 
@@ -265,14 +274,17 @@ def register_value(fname: str, pattern: Pattern, doc: str) -> Pattern:
 
 
 def _scale(pat: Pattern, factor: Fraction) -> Pattern:
+    if isinstance(pat, Pure) and factor.denominator == 1 and factor <= 64:
+        return fastcat([pat] * factor.numerator)  # "a*4": cheaper as four steps
     q = pat._q
+    inv = 1 / factor
 
     def query(span: Span) -> list[Event]:
         out = []
         for e in q(Span(span.begin * factor, span.end * factor)):
             w = e.whole
-            out.append(Event(None if w is None else Span(w.begin / factor, w.end / factor),
-                             Span(e.part.begin / factor, e.part.end / factor), e.value, e.sources))
+            out.append(Event(None if w is None else Span(w.begin * inv, w.end * inv),
+                             Span(e.part.begin * inv, e.part.end * inv), e.value, e.sources))
         return out
 
     return Pattern(query)

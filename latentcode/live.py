@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -158,6 +159,16 @@ class Watcher:
         return done
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM (how editors stop the programs they started) end like Ctrl-C: cleanly,
+    closing the audio engine in its safe order."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | None = None,
                 say: Say = print) -> str:
     """Start ``session`` on ``backend``, falling back to ``none``; returns the backend used.
@@ -166,19 +177,28 @@ def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | 
     ``say`` tells why in one line: a front end always starts.
     """
     try:
-        session.start(backend, buffersize=buffer, device=device)
+        _start(session, backend, say, buffersize=buffer, device=device)
         return backend
     except (LatentcodeError, OSError) as e:
         reason = str(e)
     if backend != "none":
         try:
-            session.start("none", buffersize=buffer)
+            _start(session, "none", say, buffersize=buffer)
             say(f"no audio output ({reason}); playing silently (--audio none)")
             return "none"
         except (LatentcodeError, OSError) as e:
             reason = f"{reason}; none: {e}"
     say(f"no audio at all ({reason}); patterns are checked but not played")
     return "off"
+
+
+def _start(session: Any, backend: str, say: Say, **options: Any) -> None:
+    """Start the session's engine with its messages told through ``say``."""
+    try:
+        session.start(backend, on_message=say, **options)
+    except TypeError:
+        # an engine (or a Session.start) that wires its messages itself takes no on_message
+        session.start(backend, **options)
 
 
 def start_session(args: argparse.Namespace, say: Say = print) -> Any:
@@ -225,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(message, flush=True)
 
+    stop_on_sigterm()
     session = start_session(args, say)
     evaluator = Evaluator(session, say)
     try:

@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from latentcode.errors import LanguageError
 from latentcode.parsing import lark_error, load_grammar
 from latentcode.pattern import (
+    SHORTHANDS,
     Event,
     Pattern,
     Span,
@@ -41,9 +42,6 @@ _WORDS = {
     "DEGRADE": "'?'",
 }
 
-_SHORT = {"w": Fraction(1), "h": Fraction(1, 2), "q": Fraction(1, 4), "e": Fraction(1, 8),
-          "s": Fraction(1, 16), "t": Fraction(1, 3), "f": Fraction(1, 5), "x": Fraction(1, 6)}
-
 
 def parse_number(text: str) -> tuple[int | float, Fraction]:
     """A mini-notation number as (value, exact Fraction).
@@ -52,8 +50,8 @@ def parse_number(text: str) -> tuple[int | float, Fraction]:
     ((1.5, Fraction(3, 2)), Fraction(1, 9), (-2, Fraction(-2, 1)))
     """
     body, factor = text, Fraction(1)
-    if body[-1] in _SHORT:
-        body, factor = body[:-1], _SHORT[body[-1]]
+    if body[-1] in SHORTHANDS:
+        body, factor = body[:-1], SHORTHANDS[body[-1]]
     if body in ("", "-"):
         body += "1"
     num, _, den = body.partition("%")
@@ -122,8 +120,7 @@ def _step_count(steps: list[Step], factor: Fraction | Pattern) -> Pattern:
     total = _weight(steps)
     if total == 0:
         return silence
-    base = _sequence_pattern(steps) if len(steps) != 1 else timecat([(1, steps[0].pattern)],
-                                                                      [steps[0].filters])
+    base = _sequence_pattern(steps)
     if isinstance(factor, Pattern):
         return fast(factor.fmap(lambda n: to_time(n) / total), base)
     return fast(factor / total, base)
@@ -268,7 +265,7 @@ def _build(text: str, line: int, column: int) -> Pattern:
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:
-        raise lark_error(exc, text, parser, _WORDS, what="in pattern string", base_line=line,
+        raise lark_error(exc, text, parser, _WORDS, what="pattern string", base_line=line,
                          base_column=column) from None
     try:
         result = _Builder(line, column).transform(tree)

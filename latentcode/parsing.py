@@ -23,6 +23,7 @@ def load_grammar(name: str, **options: object) -> Lark:
 
 def describe_expected(parser: Lark, names: Iterable[str], words: dict[str, str]) -> list[str]:
     """Terminal names as words: ``words`` for regex terminals, quoted text for literal ones."""
+    names = list(names)
     patterns = {t.name: t.pattern for t in parser.terminals}
     out = []
     for name in names:
@@ -36,6 +37,8 @@ def describe_expected(parser: Lark, names: Iterable[str], words: dict[str, str])
             continue  # an internal terminal nobody types (e.g. a new line inside a statement)
         if described and described not in out:
             out.append(described)
+    if names and set(names) <= {"NAME"}:
+        return ["a name"]
     return sorted(out, key=lambda d: (d.startswith("'"), d))
 
 
@@ -63,7 +66,8 @@ def lark_error(exc: UnexpectedInput, text: str, parser: Lark, words: dict[str, s
         expected = describe_expected(parser, exc.allowed or (), words)
     elif isinstance(exc, UnexpectedEOF) or (
             isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        message = "unexpected end of input"
+        message = f"unexpected end of {what}" if what else "unexpected end of input"
+        what = ""
         expected = describe_expected(parser, exc.expected, words)
         lines = text.split("\n")
         line, column = len(lines), len(lines[-1]) + 1
@@ -81,7 +85,7 @@ def lark_error(exc: UnexpectedInput, text: str, parser: Lark, words: dict[str, s
         own_line = source_line if source_line is not None else own_line
     line = base_line + line - 1
     if what:
-        message = f"{message} {what}"
+        message = f"{message} in {what}"
     return LanguageError(message, line=line, column=column,
                          source_line=own_line,
                          expected=expected)

@@ -28,7 +28,6 @@ Time = Fraction
 Source = tuple[int, int, int]  # (line, column, end column), 1-based, end exclusive
 
 _ZERO = Fraction(0)
-_ONE = Fraction(1)
 
 
 class PatternError(LanguageError):
@@ -42,8 +41,8 @@ class PatternError(LanguageError):
 def to_time(x: Any) -> Fraction:
     """A time or factor as an exact Fraction; floats snap to the nearest simple ratio.
 
-    >>> to_time(0.25), to_time(1 / 3), to_time("3h")
-    (Fraction(1, 4), Fraction(1, 3), Fraction(3, 2))
+    >>> to_time(0.25), to_time(1 / 3), to_time("h")
+    (Fraction(1, 4), Fraction(1, 3), Fraction(1, 2))
     """
     if type(x) is Fraction:
         return x
@@ -58,7 +57,7 @@ def to_time(x: Any) -> Fraction:
     return to_time(to_number(x))
 
 
-_SHORTHANDS = {
+SHORTHANDS = {  # mini-notation's ratio shorthands
     "w": Fraction(1), "h": Fraction(1, 2), "q": Fraction(1, 4), "e": Fraction(1, 8),
     "s": Fraction(1, 16), "t": Fraction(1, 3), "f": Fraction(1, 5), "x": Fraction(1, 6),
 }
@@ -81,7 +80,7 @@ def to_number(x: Any) -> int | float:
         return float(x)
     if isinstance(x, str):
         sign = -1 if x.startswith("-") else 1
-        short = _SHORTHANDS.get(x.lstrip("-"))
+        short = SHORTHANDS.get(x.lstrip("-"))
         if short is not None:
             return sign * float(short)
         try:
@@ -146,9 +145,6 @@ class Span:
                        or b == other.end and other.begin < other.end):
             return None
         return Span(b, e)
-
-    def with_time(self, f: Callable[[Fraction], Fraction]) -> Span:
-        return Span(f(self.begin), f(self.end))
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Span) and self.begin == other.begin
@@ -323,35 +319,6 @@ class Pattern:
 
     # -- transformations ---------------------------------------------------------------------
 
-    def split_queries(self) -> Pattern:
-        """The same pattern, queried one cycle at a time."""
-        q = self._q
-
-        def query(span: Span) -> list[Event]:
-            if span.begin >= span.end or _floor(span.begin) == _floor(span.end) or (
-                    span.end.denominator == 1 and span.end.numerator == _floor(span.begin) + 1):
-                return q(span)
-            return [e for s in span.cycles() for e in q(s)]
-
-        return Pattern(query)
-
-    def with_query_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
-        q = self._q
-        return Pattern(lambda span: q(Span(f(span.begin), f(span.end))))
-
-    def with_event_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
-        q = self._q
-
-        def query(span: Span) -> list[Event]:
-            out = []
-            for e in q(span):
-                w = e.whole
-                out.append(Event(None if w is None else Span(f(w.begin), f(w.end)),
-                                 Span(f(e.part.begin), f(e.part.end)), e.value, e.sources))
-            return out
-
-        return Pattern(query)
-
     def fmap(self, f: Callable[[Any], Any]) -> Pattern:
         """Apply ``f`` to every value."""
         q = self._q
@@ -365,9 +332,6 @@ class Pattern:
     def filter_events(self, keep: Callable[[Event], bool]) -> Pattern:
         q = self._q
         return Pattern(lambda span: [e for e in q(span) if keep(e)])
-
-    def filter_onsets(self) -> Pattern:
-        return self.filter_events(Event.has_onset)
 
     # -- applicative and monadic combination --------------------------------------------------
 
@@ -386,10 +350,6 @@ class Pattern:
             return out
 
         return Pattern(query)
-
-    def app_right(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
-        """Structure from ``other``."""
-        return other.app_left(self, lambda b, a: f(a, b))
 
     def app_both(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from both: events where both are active, wholes intersected."""
@@ -766,6 +726,11 @@ def _apply_op(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
 _PICKS = (_OPS[">"], _OPS["<"])
 
 
+def _union(a: Any, b: Any) -> dict:
+    """``a # b`` for two values: the right's controls win (the common case, kept fast)."""
+    return {**(a if type(a) is dict else {"sound": a}), **(b if type(b) is dict else {"sound": b})}
+
+
 def as_controls(value: Any) -> dict:
     """A value as a dict of controls: a bare value is a sound name."""
     return value if isinstance(value, dict) else {"sound": value}
@@ -792,8 +757,8 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
                     for k, x in v.items()}
         return Sampled(v, source, None) if _is_plain_number(v) else v
 
-    def combine(a: Any, b: Any) -> Any:
-        return _apply_op(op, as_controls(a), as_controls(b))
+    combine = _union if op is _PICKS[0] else (
+        lambda a, b: _apply_op(op, as_controls(a), as_controls(b)))
 
     if structure == "both":
         return left.app_both(right, combine)

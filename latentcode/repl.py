@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,9 @@ class Repl:
         return True
 
     def run_block(self, text: str) -> bool:
-        """What the OSC port calls: like typing ``text`` at the prompt."""
+        """What the OSC port calls: like typing ``text`` at the prompt, shown as typed."""
+        lines = text.strip().splitlines() or [""]
+        self.say("\n".join([f"osc> {lines[0]}", *(f"...  {line}" for line in lines[1:])]))
         return self.handle(text)
 
     def loop(self) -> None:
@@ -150,11 +152,23 @@ def banner(session: Any, audio: str) -> str:
             f":help lists everything; Ctrl-D quits.")
 
 
+def warm_up() -> None:
+    """Build the parsers now, so the first line typed is evaluated as fast as the next ones."""
+    try:
+        from latentcode import language
+
+        language.is_complete("hush")
+        for st in language.parse('t1 $ fast 2 "a b"'):
+            language.evaluate(st.expr, {})
+    except Exception:  # noqa: BLE001 - only a head start; the real evaluation reports errors
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the REPL with the options of the command line."""
     from latentcode.live import start_session
 
-    t0 = time.perf_counter()
+    threading.Thread(target=warm_up, name="latentcode-warm-up", daemon=True).start()
     session = start_session(args, print)
     repl = Repl(session, audio=args.audio_used, history=open_history(history_path()))
     osc = None
@@ -165,12 +179,12 @@ def run(args: argparse.Namespace) -> int:
             osc = OscServer(args.osc, repl.run_block, repl.say).start()
             print(f"listening for OSC /eval on 127.0.0.1:{osc.port}")
         print(banner(session, args.audio_used))
-        if os.environ.get("LATENTCODE_TIMING"):
-            print(f"ready in {time.perf_counter() - t0:.2f} s")
         repl.loop()
     finally:
         if osc is not None:
             osc.close()
+        if repl.commands.recording is not None:
+            repl.commands.stop("")
         session.stop()
     print("bye")
     return 0

@@ -54,7 +54,7 @@ class AudioRing:
 
         The caller makes sure ``free() >= n`` (an overfull ring would overwrite audio).
 
-        >>> r = AudioRing(1, 4); r.push(np.arange(3, dtype=np.float32)); r.available()
+        >>> r = AudioRing(1, 4); r.push(np.zeros((1, 3), np.float32)); r.available()
         3
         """
         n = block.shape[1]

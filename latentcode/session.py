@@ -205,15 +205,24 @@ class Session:
         return not self.soloed or track.name in self.soloed
 
     # -- playing ------------------------------------------------------------------------------
-    def scheduler(self, *, seed: int = 0, snapshot: bool = False) -> Scheduler:
-        """A scheduler over this session's tracks; ``snapshot`` freezes the latest patterns."""
+    def scheduler(
+        self,
+        *,
+        seed: int = 0,
+        snapshot: bool = False,
+        decode: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Scheduler:
+        """A scheduler over this session's tracks; ``snapshot`` freezes the latest patterns.
+
+        ``decode`` replaces the model's decode (e.g. to watch the latent frames go by).
+        """
         tracks = self.tracks
         if snapshot:
             tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
         return Scheduler(
             tracks,
             bank=self.bank,
-            decode=self.model.decode,
+            decode=decode or self.model.decode,
             slots=self.slots,
             sample_rate=self.model.sample_rate,
             segment=self.model.segment,

@@ -18,8 +18,8 @@ Fragments = list[tuple[str, str]]
 
 def _cycle(session: Any) -> float | None:
     live = session.live
-    if live is None:
-        return None
+    if live is None or session.engine is None:
+        return None  # no clock runs without an engine
     stats = getattr(session.engine, "stats", None)
     position = getattr(stats, "position", None)
     if position is None:

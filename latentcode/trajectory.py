@@ -221,6 +221,7 @@ class Voices:
         self.seed = seed
         self._carry = np.zeros((tracks, 2, segment), dtype=np.float32)
         self.frames_decoded = 0
+        self.planned: list[tuple[int, int]] = []  # (track, frames) per voice of the last decode
 
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest is dropped (its tail already rang)."""
@@ -283,7 +284,10 @@ class Voices:
                 mu_b, logvar_b = _lerp_frames(v.b, rel * (v.b.frames - 1))
                 alpha = self._alpha(v, js, cycle_at, hop, self.segment // 2)
                 mu = (1 - alpha) * mu + alpha * mu_b
-                logvar = (1 - alpha) * logvar + alpha * logvar_b
+                # Extrapolating logvar (alpha outside [0, 1]) can ask for a standard deviation
+                # of e^13; never let the noise exceed that of the noisier endpoint.
+                ceiling = np.maximum(logvar, logvar_b)
+                logvar = np.minimum((1 - alpha) * logvar + alpha * logvar_b, ceiling)
             eps = v.rng.standard_normal(mu.shape, dtype=np.float32)
             z = mu + v.noise * eps * np.exp(0.5 * logvar)
             if v.jitter:
@@ -291,6 +295,7 @@ class Voices:
             if v.scale != 1.0 or v.bias != 0.0:
                 z[:, v.dims] = z[:, v.dims] * v.scale + v.bias
             zs.append(z)
+        self.planned = [(v.track, len(js)) for v, js in plan]
         z = np.concatenate(zs).astype(np.float32, copy=False)
         self.frames_decoded += len(z)
         audio = np.asarray(self.decode(z), dtype=np.float32)

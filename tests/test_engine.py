@@ -145,17 +145,32 @@ def test_live_jack_clicks_arrive_on_time(jackd: str) -> None:
     assert not off, f"spacings off the grid: {off} (all: {np.diff(found).tolist()})"
 
 
-def test_live_record_and_panic(jackd: str, tmp_path: Path) -> None:
-    """The recorder writes what is played; panic drops queued audio and playing goes on."""
+def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
+    """Recorded live: every click lands at its source sample (+ the limiter's fixed delay), and
+    a gain change returned with the block at sample 44032 silences the clicks from there on,
+    not 4096 samples early (when it was produced, a lookahead ahead of the audio)."""
     wav = tmp_path / "live.wav"
+    mute = 43 * 1024
+    done = run_script("live_jack.py", "2.5", "--period", "4410", "--record", str(wav),
+                      "--mute-at", str(mute), server=jackd)
+    assert json_lines(done.stdout)[-1]["stats"]["underruns"] == 0
+    data, sr = sf.read(wav, dtype="float32")
+    assert sr == SR and len(data) > 2 * SR
+    assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
+    delay = int(0.005 * SR)  # the limiter's lookahead
+    found = onsets(data.sum(axis=1))
+    assert found.tolist() == [k * 4410 + delay for k in range(10)], found.tolist()
+
+
+def test_live_panic_drops_queued_audio_and_goes_on(jackd: str, tmp_path: Path) -> None:
+    wav = tmp_path / "panic.wav"
     done = run_script("live_jack.py", "3", "--period", "4410", "--record", str(wav),
                       "--panic-at", "1.5", server=jackd)
     stats = json_lines(done.stdout)[-1]["stats"]
-    assert stats["dropped"] > 0, stats
+    assert stats["dropped"] >= 2048, stats  # about the lookahead (4096) was thrown away
     assert stats["underruns"] == 0, stats
-    data, sr = sf.read(wav, dtype="float32")
-    assert sr == SR and len(data) > 2.5 * SR
-    found = onsets(data.sum(axis=1), gap=1000)
+    data, _ = sf.read(wav, dtype="float32")
+    found = onsets(data.sum(axis=1))
     assert (found < 1.4 * SR).any() and (found > 1.7 * SR).any(), found.tolist()
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
 

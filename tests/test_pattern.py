@@ -204,3 +204,13 @@ def test_library_functions_are_methods():
 def test_pattern_repr():
     assert "a" in repr(mini("a"))
     assert isinstance(mini("a"), Pattern)
+
+
+def test_docstring_examples_of_the_pattern_modules():
+    import doctest
+
+    from latentcode import controls, language, library, mininotation, parsing, pattern
+
+    for module in (pattern, library, controls, mininotation, language, parsing):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__

@@ -128,3 +128,26 @@ def test_one_cycle_at_a_time_equals_one_long_query(text, start):
     for c in range(start, start + 3):
         pieces += _starting(p.query(c, c + 1), c, c + 1)
     assert sorted(pieces) == whole
+
+
+NUMBERS = st.sampled_from(["0", "1", "2", "-1", "0.5", "1.5", "3", "-0.25", "100", "1/3",
+                           '"<0 2>"', '"1 0.5"', '"bd"', "sine"])
+CALLS = st.sampled_from([
+    "fast {0}", "slow {0}", "hurry {0}", "early {0}", "late {0}", "ply {0}", "linger {0}",
+    "segment {0}", "range {0} {1}", "euclid {0} {1}", "euclidOff {0} {1} {0}", "iter {0}",
+    "every {0} (fast {1})", "whenmod {0} {1} rev", "chunk {0} (# gain {1})", "off {0} rev",
+    "degradeBy {0}", "sometimesBy {0} (fast 2)", "someCyclesBy {0} rev",
+    "within ({0}, {1}) rev", "struct \"t ~ t\"", "mask \"1 0\"", "({0} <~)", "({0} ~>)",
+])
+
+
+@SETTINGS
+@given(CALLS, NUMBERS, NUMBERS, MINI)
+def test_functions_with_odd_arguments_fail_only_with_language_errors(call, x, y, text):
+    source = f'{call.format(x, y)} $ "{text}"'
+    try:
+        p = evaluate(parse_expression(source))
+        p.query(0, 2)
+        p.query(F(1, 3), F(7, 5))
+    except LanguageError:
+        pass

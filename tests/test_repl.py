@@ -449,3 +449,16 @@ def test_toolbar_reads_the_engine_clock_and_stats(session):
     finally:
         session.live = session.engine = None
     assert "cycle    1.50 ··●·" in text and "decode  25%" in text and "underruns 2" in text
+
+
+def test_a_sound_is_listed_in_its_own_group_not_the_folder_group(session, tmp_path):
+    completer = LatentCompleter(sounds=lambda: {"sounds": ["bell_00", "bell_01", "pad"],
+                                                "bell": ["bell_00", "bell_01"]})
+    got = {c.text: c.display_meta_text for c in completer.candidates('"bell_')}
+    assert got == {"bell_00": "in bell", "bell_01": "in bell"}
+
+
+def test_code_from_osc_is_shown_as_if_typed(repl):
+    repl.run_block('t1 $ "bell"\n  # gain 0.5')
+    assert repl.said[0] == 'osc> t1 $ "bell"\n...    # gain 0.5'
+    assert "t1" in repl.session.tracks

@@ -206,3 +206,14 @@ def test_clear_stops_everything_at_once():
     render(vs, 3000)
     vs.clear()
     assert np.all(render(vs, 3000, start=3000) == 0.0)
+
+
+def test_extrapolating_never_makes_the_noise_larger_than_at_either_end():
+    quiet = const_sound("quiet", 0.0, logvar=-30.0)
+    loud = const_sound("loud", 1.0, logvar=0.0)
+    BANK["quiet"], BANK["loud"] = quiet, loud
+    vs = voices()
+    vs.add(voice({"sound": "loud", "mix": "quiet", "alpha": -1.0, "pan": 0}))
+    out = render(vs, 8000)[0, 0][3000:6000]
+    # alpha -1 asks for logvar 30 (std e^15); it is held at the louder end's 0 (std 1)
+    assert np.abs(out - 2.0).max() < 8.0

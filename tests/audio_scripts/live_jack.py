@@ -1,6 +1,7 @@
 """Play clicks live through JACK for a while; print the engine's stats as JSON on stdout.
 
-Usage: live_jack.py SECONDS [--tracks N] [--period P] [--record PATH] [--fail-block K]
+Usage: live_jack.py SECONDS [--tracks N] [--period P] [--record PATH] [--panic-at SECONDS]
+                    [--mute-at SAMPLE]
 The JACK server comes from $JACK_DEFAULT_SERVER. Run by tests/test_engine.py in a subprocess.
 """
 
@@ -13,11 +14,24 @@ import os
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 from sources import Clicks  # noqa: E402
 
 from latentcode.engine import Engine  # noqa: E402
+
+
+class MuteAt:
+    """Wraps a source: returns gain 0 for all tracks with the block that starts at ``at``."""
+
+    def __init__(self, inner: Clicks, at: int) -> None:
+        self.inner, self.at, self.tracks = inner, at, inner.tracks
+
+    def fill(self, out: np.ndarray, start: int) -> list[dict] | None:
+        self.inner.fill(out, start)
+        return [{"gain": 0.0}] * self.tracks if start == self.at else None
 
 
 def main() -> int:
@@ -29,12 +43,15 @@ def main() -> int:
     ap.add_argument("--lookahead", type=int, default=4096)
     ap.add_argument("--record")
     ap.add_argument("--panic-at", type=float)
+    ap.add_argument("--mute-at", type=int, help="gain 0 on every track from this block start")
     args = ap.parse_args()
     engine = Engine("jack", tracks=args.tracks, buffersize=args.buffersize,
                     lookahead=args.lookahead, jack_client="lc-engine")
     print(json.dumps({"ready": True, "sr": engine.sample_rate, "buffersize": engine.buffersize}),
           flush=True)
     source = Clicks(tracks=args.tracks, period=args.period)
+    if args.mute_at is not None:
+        source = MuteAt(source, args.mute_at)
     if args.record:
         engine.record(args.record)
     t0, c0 = time.monotonic(), time.process_time()

@@ -1,0 +1,224 @@
+"""The other front ends' parts, without a model: OSC decoding and server, --pipe blocks,
+watch, the audio fallback and the command line's routing."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import pytest
+
+from latentcode import cli
+from latentcode.errors import LanguageError, LatentcodeError
+from latentcode.live import Evaluator, Watcher, blocks, describe_error, start_audio
+from latentcode.osc import OscError, OscServer, message, parse
+from latentcode.pipe import read_blocks
+
+# -- OSC -----------------------------------------------------------------------------------------
+
+
+def osc_string(s: str) -> bytes:
+    raw = s.encode() + b"\0"
+    return raw + b"\0" * (-len(raw) % 4)
+
+
+def test_osc_message_roundtrip_with_every_padding():
+    for code in ("", "a", "ab", "abc", "abcd", 't1 $ "bell*2" # gain 0.8'):
+        assert parse(message("/eval", code)) == [("/eval", [code])]
+
+
+def test_osc_decodes_numbers_blobs_and_constants():
+    data = (osc_string("/x") + osc_string(",ifdbTFNhs")
+            + struct.pack(">i", -3) + struct.pack(">f", 0.5) + struct.pack(">d", 0.25)
+            + struct.pack(">i", 3) + b"abc\0" + struct.pack(">q", 2**40) + osc_string("z"))
+    assert parse(data) == [("/x", [-3, 0.5, 0.25, b"abc", True, False, None, 2**40, "z"])]
+
+
+def test_osc_bundles_nest():
+    inner = message("/eval", "hush")
+    bundle = b"#bundle\0" + bytes(8) + struct.pack(">i", len(inner)) + inner
+    outer = b"#bundle\0" + bytes(8) + struct.pack(">i", len(bundle)) + bundle \
+        + struct.pack(">i", len(inner)) + inner
+    assert parse(outer) == [("/eval", ["hush"]), ("/eval", ["hush"])]
+
+
+@pytest.mark.parametrize("data", [
+    b"",                                           # nothing
+    b"eval\0\0\0\0",                               # no leading slash
+    osc_string("/eval") + osc_string(",s"),        # the string is missing
+    osc_string("/eval") + osc_string(",i") + b"\0",  # truncated int
+    osc_string("/eval") + osc_string(",q"),        # unknown tag
+    b"#bundle\0" + bytes(8) + struct.pack(">i", 99) + b"abc",  # element too long
+])
+def test_osc_rejects_bad_packets(data):
+    with pytest.raises(OscError):
+        parse(data)
+
+
+def test_osc_server_listens_on_localhost_only_and_evaluates():
+    got, said = [], []
+    server = OscServer(0, got.append, said.append).start()
+    try:
+        assert server.sock.getsockname()[0] == "127.0.0.1"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.sendto(message("/eval", 't1 $ "bell"'), ("127.0.0.1", server.port))
+            udp.sendto(b"garbage", ("127.0.0.1", server.port))
+            udp.sendto(message("/eval", 1, 2), ("127.0.0.1", server.port))
+        deadline = time.monotonic() + 5
+        while len(said) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        server.close()
+    assert got == ['t1 $ "bell"']
+    assert said[0].startswith("osc: ignored a bad packet")
+    assert said[1].startswith("osc: ignored /eval [1, 2]: send /eval with one string")
+
+
+def test_osc_port_in_use_is_one_clear_error():
+    first = OscServer(0, print)
+    try:
+        where = f"cannot listen for OSC on 127.0.0.1:{first.port}"
+        with pytest.raises(LatentcodeError, match=where):
+            OscServer(first.port, print)
+    finally:
+        first.close()
+
+
+# -- blocks: --pipe and watch --------------------------------------------------------------------
+
+
+def test_pipe_blocks_end_at_blank_lines_and_double_semicolons():
+    lines = ['t1 $ "a"\n', "  # gain 1\n", "\n", "\n", "hush\n", ";;\n", "tempo 1\n", "  ;;  \n",
+             ":tracks\n"]
+    assert list(read_blocks(iter(lines))) == ['t1 $ "a"\n  # gain 1', "hush", "tempo 1", ":tracks"]
+
+
+def test_pipe_yields_a_block_before_the_next_one_is_read():
+    def lines():
+        yield 't1 $ "a"\n'
+        yield "\n"
+        raise AssertionError("read past the block that was ready")
+
+    assert next(read_blocks(lines())) == 't1 $ "a"'
+
+
+def test_watch_blocks_split_like_pipe_blocks():
+    assert blocks('a\n;;\nb\n\n\nc\n  d') == ["a", "b", "c\n  d"]
+
+
+class Recorder:
+    """A session that records what it evaluates and fails on 'bad'."""
+
+    def __init__(self):
+        self.evaluated = []
+
+    def eval(self, text):
+        if "bad" in text:
+            raise LanguageError("unexpected 'bad'", line=1, column=6, source_line=text)
+        self.evaluated.append(text)
+
+
+def test_watcher_evaluates_only_changed_blocks(tmp_path):
+    piece = tmp_path / "p.lc"
+    piece.write_text('tempo 1\n\nt1 $ "a"\n')
+    said, session = [], Recorder()
+    w = Watcher(session, piece, said.append)
+    assert w.poll() == 2 and w.poll() == 0
+    piece.write_text('tempo 1\n\nt1 $ "b"\n\nt2 $ bad\n')
+    assert w.poll() == 1
+    assert session.evaluated == ["tempo 1", 't1 $ "a"', 't1 $ "b"']
+    assert said[-1] == "error: line 1, column 6: unexpected 'bad'\n  t2 $ bad\n       ^"
+
+
+def test_evaluator_never_raises_and_names_internal_errors():
+    class Broken:
+        def eval(self, text):
+            raise ZeroDivisionError("boom")
+
+    said = []
+    assert Evaluator(Broken(), said.append).run("t1 $ 1") is False
+    assert said == ["error: ZeroDivisionError: boom"]
+    assert describe_error(LatentcodeError("x")) == "error: x"
+
+
+# -- audio fallback ------------------------------------------------------------------------------
+
+
+class Starts:
+    """A session whose start succeeds only for the backends given."""
+
+    def __init__(self, *working, wires_messages=False):
+        self.working, self.calls, self.wires = working, [], wires_messages
+
+    def start(self, backend, **options):
+        if self.wires and "on_message" in options:
+            raise TypeError("unexpected keyword argument 'on_message'")
+        self.calls.append((backend, sorted(options)))
+        if backend not in self.working:
+            raise LatentcodeError(f"no {backend} here")
+
+
+def test_audio_falls_back_to_none_in_one_line():
+    said, s = [], Starts("none")
+    assert start_audio(s, "jack", say=said.append) == "none"
+    assert said == ["no audio output (no jack here); playing silently (--audio none)"]
+    assert [c[0] for c in s.calls] == ["jack", "none"]
+    assert ("jack", ["buffersize", "device", "on_message"]) in s.calls
+
+
+def test_without_any_backend_the_front_end_still_starts():
+    said = []
+    assert start_audio(Starts(), "portaudio", say=said.append) == "off"
+    assert len(said) == 1 and said[0].startswith("no audio at all (no portaudio here; none:")
+
+
+def test_engine_messages_go_to_say_unless_the_session_wires_them():
+    s = Starts("jack", wires_messages=True)
+    assert start_audio(s, "jack") == "jack"
+    assert s.calls == [("jack", ["buffersize", "device"])]
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def test_no_command_starts_the_repl_with_its_flags(monkeypatch):
+    import latentcode.repl
+
+    seen = {}
+    monkeypatch.setattr(latentcode.repl, "run", lambda args: seen.setdefault("args", args) and 0)
+    monkeypatch.setattr(cli.sys, "stdin", type("TTY", (), {"isatty": lambda self: True})())
+    assert cli.main(["--audio", "none", "--buffer", "512", "--osc", "7000"]) == 0
+    args = seen["args"]
+    assert (args.audio, args.buffer, args.osc, args.pipe, args.device) == ("none", 512, 7000,
+                                                                          False, None)
+
+
+def test_pipe_flag_starts_the_pipe(monkeypatch):
+    import latentcode.pipe
+
+    seen = []
+    monkeypatch.setattr(latentcode.pipe, "run", lambda args: seen.append(args.audio) or 0)
+    assert cli.main(["--pipe", "--audio", "none"]) == 0 and seen == ["none"]
+
+
+def test_input_from_a_pipe_is_read_as_blocks(monkeypatch, capsys):
+    import latentcode.pipe
+
+    seen = []
+    monkeypatch.setattr(latentcode.pipe, "run", lambda args: seen.append(args.pipe) or 0)
+    monkeypatch.setattr(cli.sys, "stdin", type("Pipe", (), {"isatty": lambda self: False})())
+    assert cli.main(["--audio", "none"]) == 0 and seen == [True]
+    assert "not a terminal" in capsys.readouterr().err
+
+
+def test_subcommands_keep_their_own_flags():
+    args = cli.build_parser("run").parse_args(["run", "x.lc", "--audio", "none"])
+    assert args.command == "run" and args.audio == "none" and args.piece == "x.lc"
+
+
+def test_bad_flags_are_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--audio", "alsa"])
+    assert e.value.code == 2
+    assert "invalid choice: 'alsa'" in capsys.readouterr().err
