@@ -555,7 +555,14 @@ def _eval(node: Node, env: Mapping[str, Any]) -> Any:
             f = _apply(arg, f, _value(arg, env), name)
         return f
     if isinstance(node, BinOp):
-        return _operate(node, node.op, _value(node.left, env), _value(node.right, env))
+        left, right = _value(node.left, env), _value(node.right, env)
+        try:
+            return _operate(node, node.op, left, right)
+        except LanguageError as exc:
+            if exc.line is None and node.op == "$":  # blame the function, not the '$'
+                exc.line, exc.column, exc.source_line = (node.left.line, node.left.column,
+                                                         node.left.source)
+            raise
     if isinstance(node, Section):
         if node.left is not None:
             left = _value(node.left, env)

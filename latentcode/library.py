@@ -159,10 +159,12 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
             return reify(value)
         raise bad("a pattern, a string or a number")
     if kind in PATTERNABLE:
+        if isinstance(value, str):
+            value = reify(value)
+        if isinstance(value, Pure):  # "2" is as constant as 2: take the fast path
+            return _convert(spec, param, value.value)
         if isinstance(value, Pattern):
             return value
-        if isinstance(value, str):
-            return reify(value)
         if isinstance(value, int | float | Fraction):
             return _convert(spec, param, value)
         raise bad("a number or a pattern")
@@ -188,7 +190,8 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
             out.append((_convert(spec, Param(param.name, "time"), v[0]),
                         _coerce(spec, Param(param.name, "pattern"), v[1])))
         return out
-    return [v.sample(0) if isinstance(v, Pattern) else v for v in value]  # "values"
+    # "values": plain values; a string such as "a" arrives as a one-atom pattern
+    return [v.sample(0) if isinstance(v, Pattern) else v for v in value]
 
 
 def _checked_function(spec: FunctionSpec, param: Param, f: Callable) -> Fn:

@@ -30,6 +30,13 @@ BLOCK_SEPARATOR = ";;"
 Say = Callable[[str], None]
 
 
+def say(message: str) -> None:
+    """Print one message, its newline in the same write: a Ctrl-C or SIGTERM arriving in the
+    middle can never glue the next message onto it."""
+    sys.stdout.write(f"{message}\n")
+    sys.stdout.flush()
+
+
 def add_audio_options(parser: argparse.ArgumentParser) -> None:
     """The flags every live front end shares."""
     parser.add_argument("--audio", choices=BACKENDS, default="jack",
@@ -201,7 +208,7 @@ def _start(session: Any, backend: str, say: Say, **options: Any) -> None:
         session.start(backend, **options)
 
 
-def start_session(args: argparse.Namespace, say: Say = print) -> Any:
+def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     """A Session on the chosen model, playing through the chosen backend (see start_audio)."""
     from latentcode.session import Session
 
@@ -241,10 +248,6 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.piece)
     text = read_piece(path)
-
-    def say(message: str) -> None:
-        print(message, flush=True)
-
     stop_on_sigterm()
     session = start_session(args, say)
     evaluator = Evaluator(session, say)

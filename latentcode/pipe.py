@@ -64,10 +64,7 @@ def make_block_runner(session: Any, say: Callable[[str], None]) -> tuple[Any, Ca
 
 def run(args: argparse.Namespace) -> int:
     """Play from standard input until it ends."""
-    from latentcode.live import start_session, stop_on_sigterm
-
-    def say(message: str) -> None:
-        print(message, flush=True)
+    from latentcode.live import say, start_session, stop_on_sigterm
 
     stop_on_sigterm()
     session = start_session(args, say)

@@ -109,7 +109,8 @@ class Repl:
         """Print a message above the prompt (errors in red on a terminal)."""
         if self.color and message.startswith("error"):
             message = f"\x1b[31m{message}\x1b[0m"
-        print(message, flush=True)
+        sys.stdout.write(f"{message}\n")
+        sys.stdout.flush()
 
     def handle(self, text: str) -> bool:
         """Act on one accepted input: a command or code. False means quit."""
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     from latentcode.live import start_session
 
     threading.Thread(target=warm_up, name="latentcode-warm-up", daemon=True).start()
-    session = start_session(args, print)
+    session = start_session(args)
     repl = Repl(session, audio=args.audio_used, history=open_history(history_path()))
     osc = None
     try:

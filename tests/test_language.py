@@ -248,8 +248,11 @@ def test_unknown_function_suggests_the_nearest():
 
 
 def test_wrong_argument_type_names_function_and_argument():
-    err = error('t1 $ every "a" 2 "b"')
+    err = error('t1 $ every 2 "a" "b"')
     assert "every" in err.message and "'f'" in err.message
+    err = error('t1 $ every "a" rev $ "b"')
+    assert err.message == "every: argument 'n' needs a number, got 'a'"
+    assert err.column == 6
     err = error('t1 $ fast rev "a"')
     assert "fast" in err.message and "'factor'" in err.message
 
