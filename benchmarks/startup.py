@@ -45,7 +45,7 @@ def once(audio: str, env: dict[str, str], folder: Path) -> tuple[float, float, f
     take.unlink(missing_ok=True)
     t0 = time.monotonic()
     tmux(sock, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40",
-         f"{LATENTCODE} --audio {audio}; sleep 30")
+         f"{LATENTCODE} --audio {audio}; echo EXIT=$?; sleep 30")
     try:
         prompt = wait(sock, "lc>") - t0
         tmux(sock, "send-keys", "-t", "b", "-l", f":record {take}")
@@ -55,9 +55,10 @@ def once(audio: str, env: dict[str, str], folder: Path) -> tuple[float, float, f
         t_enter = time.monotonic()
         tmux(sock, "send-keys", "-t", "b", "Enter")
         time.sleep(2.0)
-        tmux(sock, "send-keys", "-t", "b", "-l", ":quit")
-        tmux(sock, "send-keys", "-t", "b", "Enter")
-        wait(sock, "bye", 20)
+        tmux(sock, "send-keys", "-t", "b", "C-d")
+        wait(sock, "EXIT=", 20)
+        if "EXIT=0" not in tmux(sock, "capture-pane", "-p", "-t", "b"):
+            raise SystemExit("Ctrl-D did not exit cleanly:\n" + tmux(sock, "capture-pane", "-p"))
     finally:
         tmux(sock, "kill-server")
     audio_data, sr = soundfile.read(take)
@@ -66,7 +67,7 @@ def once(audio: str, env: dict[str, str], folder: Path) -> tuple[float, float, f
         raise SystemExit("the recording is silent")
     # the recording started at most ~the print before t_rec; the first sound is relative to it
     t_sound = t_rec + loud[0] / sr
-    return prompt, t_sound - t_enter, prompt + (t_sound - t_rec) - (t_enter - t_rec)
+    return prompt, t_sound - t_enter, prompt + (t_sound - t_enter)
 
 
 def main() -> None:
@@ -89,8 +90,8 @@ def main() -> None:
                 os.environ["JACK_DEFAULT_SERVER"] = server
             for run in range(args.runs):
                 prompt, enter_to_sound, launch_to_sound = once(args.audio, env, Path(tmp))
-                print(f"run {run}: first prompt {prompt:.2f} s after launch; first sound "
-                      f"{enter_to_sound * 1000:.0f} ms after Enter "
+                print(f"run {run} (exit 0 on Ctrl-D): first prompt {prompt:.2f} s after "
+                      f"launch; first sound {enter_to_sound * 1000:.0f} ms after Enter "
                       f"({launch_to_sound:.2f} s after launch when typed at the prompt)")
 
 

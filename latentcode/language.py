@@ -412,6 +412,8 @@ def _parse(text: str, start: str) -> Any:
         if isinstance(exc.orig_exc, LanguageError):
             raise exc.orig_exc from None
         raise
+    except RecursionError:
+        raise LanguageError("nested too deeply", line=1, column=1) from None
 
 
 def parse(text: str) -> list[Statement]:

@@ -272,6 +272,9 @@ def _build(text: str, line: int, column: int) -> Pattern:
     except VisitError as exc:
         raise LanguageError(f"in pattern string: {exc.orig_exc}", line=line, column=column,
                             source_line=text.split("\n")[0]) from None
+    except RecursionError:
+        raise LanguageError("pattern string nested too deeply", line=line, column=column,
+                            source_line=text.split("\n")[0]) from None
     if isinstance(result, Layers):
         return _Builder(line, column).group(result).pattern
     return result.pattern

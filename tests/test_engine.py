@@ -147,10 +147,11 @@ def test_live_jack_clicks_arrive_on_time(jackd: str) -> None:
 
 def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
     """Recorded live: every click lands at its source sample (+ the limiter's fixed delay), and
-    a gain change returned with the block at sample 44032 silences the clicks from there on,
-    not 4096 samples early (when it was produced, a lookahead ahead of the audio)."""
+    a gain change returned with the block at sample 43008 silences the clicks from there on
+    (after its 20 ms glide), not a lookahead early, when the block was produced: the click at
+    39690 still plays, the one at 44100 does not."""
     wav = tmp_path / "live.wav"
-    mute = 43 * 1024
+    mute = 42 * 1024
     done = run_script("live_jack.py", "2.5", "--period", "4410", "--record", str(wav),
                       "--mute-at", str(mute), server=jackd)
     assert json_lines(done.stdout)[-1]["stats"]["underruns"] == 0
