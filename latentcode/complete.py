@@ -23,19 +23,23 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from latentcode.highlight import ends_in_string
 from latentcode.vocab import Vocabulary
 
-# command -> what it does; the REPL's dispatch table lives in latentcode.commands
+# command -> (arguments, what it does); the dispatch table lives in latentcode.commands
+COMMANDS: dict[str, tuple[str, str]] = {
+    ":help": ("[NAME]", "list everything, or explain one function, control or command"),
+    ":load": ("FILE", "evaluate a file (all or nothing)"),
+    ":reload": ("", "evaluate the last loaded file again (the clock keeps running)"),
+    ":tracks": ("", "the tracks, what they play, muted and soloed"),
+    ":bank": ("[GROUP]", "the sounds of the bank and their groups"),
+    ":latency": ("[MS]", "show or set how far ahead audio is decoded, live"),
+    ":record": ("FILE", "record the output to a WAV file"),
+    ":stop": ("", "stop recording"),
+    ":quit": ("", "stop the music and leave (also Ctrl-D)"),
+}
 COMMAND_HELP: dict[str, str] = {
-    ":help": ":help [NAME]  list everything, or explain one function, control or command",
-    ":load": ":load FILE    evaluate a file (all or nothing)",
-    ":reload": ":reload      evaluate the last loaded file again (the clock keeps running)",
-    ":tracks": ":tracks      the tracks, what they play, muted and soloed",
-    ":bank": ":bank        the sounds of the bank and their groups",
-    ":latency": ":latency [MS] show or set how far ahead audio is decoded, live",
-    ":record": ":record FILE record the output to a WAV file",
-    ":stop": ":stop        stop recording",
-    ":quit": ":quit        stop the music and leave (also Ctrl-D)",
+    name: f"{(name + ' ' + args).strip():<16} {what}" for name, (args, what) in COMMANDS.items()
 }
 _MINI_WORD = re.compile(r"[\w:]*$")
 _CODE_WORD = re.compile(r"[A-Za-z_][\w']*$|$")
@@ -43,15 +47,6 @@ _AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])\s*$")
 _STATEMENT_START = re.compile(r"(?:^|;)\s*$")
 STATEMENT_STARTERS = ("tempo", "bpm", "bank", "let", "use", "hush", "panic", "solo", "unsolo",
                       "mute", "unmute")
-
-
-def _in_string(text: str) -> bool:
-    """Whether the end of ``text`` is inside a string literal (comments aside).
-
-    >>> _in_string('t1 $ "a b'), _in_string('t1 $ "a" # gain ')
-    (True, False)
-    """
-    return text.split("\n")[-1].count('"') % 2 == 1
 
 
 class LatentCompleter(Completer):
@@ -80,7 +75,7 @@ class LatentCompleter(Completer):
 
     def candidates(self, text: str) -> list[Completion]:
         """The completions for code ending in ``text`` (sorted, each with a meta line)."""
-        if _in_string(text):
+        if ends_in_string(text):
             word = _MINI_WORD.search(text).group()
             return self._sounds(word)
         word = _CODE_WORD.search(text).group()
@@ -112,7 +107,7 @@ class LatentCompleter(Completer):
                 continue
             entry = self.vocabulary.words.get(name)
             if entry is None:
-                meta = COMMAND_HELP.get(name, "let").split("  ")[-1].strip()
+                meta = COMMANDS[name][1] if name in COMMANDS else "let"
             else:
                 meta = entry.signature if entry.kind == "function" else entry.summary
             out.append(Completion(name, -len(word), display_meta=meta))
@@ -144,9 +139,9 @@ class LatentCompleter(Completer):
         text = document.text_before_cursor.lstrip()
         command, space, arg = text.partition(" ")
         if not space:
-            for name, what in COMMAND_HELP.items():
+            for name, (_, what) in COMMANDS.items():
                 if name.startswith(command):
-                    yield Completion(name, -len(command), display_meta=what.split("  ")[-1])
+                    yield Completion(name, -len(command), display_meta=what)
             return
         if command == ":help":
             names: Collection[str] = [*self.vocabulary.names(), *COMMAND_HELP]

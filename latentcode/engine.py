@@ -74,6 +74,9 @@ class Source(Protocol):
     - ``lpf`` / ``hpf``: cutoff in Hz; ``None`` or 0 opens the filter
     - ``room`` / ``delay``: send level 0–1 to the shared reverb / delay
 
+    ``None`` as a value resets that control to its default. Values are clamped to their range;
+    unknown keys and non-numbers are ignored and reported once on ``Engine.messages``.
+
     >>> class Clicks:
     ...     tracks = 1
     ...     def fill(self, out, start):
@@ -277,12 +280,11 @@ class _Mixer:
         self.table = keep(pyo.DataTable(size=buffersize, chnls=channels))
         self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels)]
         scan = keep(pyo.TableScan(self.table))
-        self.open_lpf = min(20000.0, 0.45 * sr)
-        self.defaults = {"gain": 1.0, "lpf": self.open_lpf, "hpf": OPEN_HPF, "room": 0.0,
-                         "delay": 0.0}
+        defaults = {"gain": 1.0, "lpf": min(20000.0, 0.45 * sr), "hpf": OPEN_HPF, "room": 0.0,
+                    "delay": 0.0}
         self.sigs = {
             key: [keep(pyo.SigTo(value, time=CONTROL_GLIDE, init=value)) for _ in range(tracks)]
-            for key, value in self.defaults.items()
+            for key, value in defaults.items()
         }
 
         def per_channel(key: str) -> list[Any]:
@@ -809,14 +811,18 @@ class Engine:
         return changes or None
 
     def _control_value(self, key: str, raw: Any) -> float | None:
-        """A control's value clamped to its range, or None (ignored, reported once)."""
+        """A control's value clamped to its range, or None (ignored, reported once).
+
+        ``None`` resets a control to its default (gain 1, filters open, sends 0); so does 0
+        for a filter.
+        """
         if key not in CONTROLS:
             self._report_once(f"key-{key}", f"unknown audio control {key!r} ignored "
                               f"(known: {', '.join(CONTROLS)})")
             return None
-        open_lpf = self._mixer.open_lpf if self._mixer else 20000.0
+        open_lpf = min(20000.0, 0.45 * self._sr)
         if raw is None or (key in ("lpf", "hpf") and raw == 0):
-            return open_lpf if key == "lpf" else OPEN_HPF if key == "hpf" else None
+            return {"gain": 1.0, "lpf": open_lpf, "hpf": OPEN_HPF}.get(key, 0.0)
         try:
             value = float(raw)
         except (TypeError, ValueError):

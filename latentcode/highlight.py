@@ -67,8 +67,29 @@ STYLE = Style.from_dict({
 })
 
 
+def ends_in_string(text: str) -> bool:
+    """Whether the end of ``text`` is inside a string literal (quotes in comments do not count;
+    a string may span lines).
+
+    >>> ends_in_string('t1 $ "a\\nb'), ends_in_string('t1 $ "a" -- "'), ends_in_string('"--"')
+    (True, False, False)
+    """
+    inside, i = False, 0
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            inside = not inside
+        elif not inside and text.startswith("--", i):
+            end = text.find("\n", i)
+            if end < 0:
+                break
+            i = end
+        i += 1
+    return inside
+
+
 class LatentLexer(Lexer):
-    """Colours latentcode, line by line (a statement's strings do not span lines)."""
+    """Colours latentcode line by line, knowing which lines start inside a string."""
 
     def __init__(
         self,
@@ -85,19 +106,27 @@ class LatentLexer(Lexer):
         lines = document.lines
         sounds, tracks = set(self.sounds()), set(self.tracks())
 
+        in_string = [False]
+        for line in lines[:-1]:
+            in_string.append(ends_in_string(('"' if in_string[-1] else "") + line))
+
         def get_line(lineno: int) -> Tokens:
             if not 0 <= lineno < len(lines):
                 return []
-            return self.tokens(lines[lineno], sounds, tracks)
+            return self.tokens(lines[lineno], sounds, tracks, in_string=in_string[lineno])
 
         return get_line
 
     def tokens(self, line: str, sounds: Collection[str] | None = None,
-               tracks: Collection[str] | None = None) -> Tokens:
-        """The (style, text) fragments of one line."""
+               tracks: Collection[str] | None = None, *, in_string: bool = False) -> Tokens:
+        """The (style, text) fragments of one line (``in_string``: it continues a string)."""
         sounds = set(self.sounds()) if sounds is None else sounds
         tracks = set(self.tracks()) if tracks is None else tracks
         out: Tokens = []
+        if in_string:
+            end = line.find('"') + 1 or len(line)
+            out += self._string(line[:end], sounds, opened=True)
+            line = line[end:]
         for m in _CODE.finditer(line):
             kind, text = m.lastgroup or "other", m.group()
             if kind == "string":
@@ -118,11 +147,13 @@ class LatentLexer(Lexer):
             return "class:track"
         return ""
 
-    def _string(self, text: str, sounds: Collection[str]) -> Tokens:
-        """A mini-notation string: sounds the bank knows, rests and numbers stand out."""
-        closed = len(text) > 1 and text.endswith('"')
-        body = text[1:-1] if closed else text[1:]
-        out: Tokens = [("class:string", '"')]
+    def _string(self, text: str, sounds: Collection[str], *, opened: bool = False) -> Tokens:
+        """A mini-notation string: sounds the bank knows, rests and numbers stand out.
+        ``opened``: the text continues a string from an earlier line (no opening quote)."""
+        start = 0 if opened else 1
+        closed = len(text) > start and text.endswith('"')
+        body = text[start:-1] if closed else text[start:]
+        out: Tokens = [] if opened else [("class:string", '"')]
         for m in _MINI.finditer(body):
             kind, word = m.lastgroup or "other", m.group()
             if kind == "word":

@@ -38,8 +38,11 @@ from latentcode.pattern import (
     Span,
     Time,
     _floor,
+    as_controls,
+    choose_cycle,
     fastcat,
     merge_op,
+    per_cycle,
     pure,
     reify,
     signal,
@@ -341,7 +344,7 @@ def hurry(factor: Time, pat: Pattern) -> Pattern:
     """
 
     def faster(v: Any) -> dict:
-        d = dict(v) if isinstance(v, dict) else {"sound": v}
+        d = dict(as_controls(v))
         d["stretch"] = d.get("stretch", 1) / factor
         if isinstance(d["stretch"], Fraction):
             d["stretch"] = float(d["stretch"])
@@ -393,15 +396,6 @@ def rev(pat: Pattern) -> Pattern:
     return Pattern(query)
 
 
-def _per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
-    """A pattern that plays ``choose(cycle)`` in each cycle."""
-
-    def query(span: Span) -> list[Event]:
-        return [e for cs in span.cycles() for e in choose(_floor(cs.begin))._q(cs)]
-
-    return Pattern(query)
-
-
 # ---------------------------------------------------------------------------------------------
 # conditionals
 
@@ -415,7 +409,7 @@ def every(n: int, f: Fn, pat: Pattern) -> Pattern:
     if n <= 0:
         return pat
     changed = f(pat)
-    return _per_cycle(lambda c: changed if c % n == 0 else pat)
+    return per_cycle(lambda c: changed if c % n == 0 else pat)
 
 
 @register
@@ -427,7 +421,7 @@ def whenmod(a: int, b: int, f: Fn, pat: Pattern) -> Pattern:
     if a <= 0:
         return pat
     changed = f(pat)
-    return _per_cycle(lambda c: changed if c % a >= b else pat)
+    return per_cycle(lambda c: changed if c % a >= b else pat)
 
 
 def _rand_filter(pat: Pattern, amount: float, keep_above: bool, seed: int = 0) -> Pattern:
@@ -502,7 +496,7 @@ def someCyclesBy(amount: float, f: Fn, pat: Pattern) -> Pattern:
     lc> someCyclesBy 1 rev $ "a b"  ==  "b a"
     """
     changed = f(pat)
-    return _per_cycle(lambda c: changed if time_to_rand(float(c)) < amount else pat)
+    return per_cycle(lambda c: changed if time_to_rand(float(c)) < amount else pat)
 
 
 @register
@@ -545,7 +539,7 @@ def iter_(n: int, pat: Pattern) -> Pattern:
     if n == 0:
         return pat
     shifted = [_shift(pat, Fraction(i, n)) for i in range(abs(n))]
-    return _per_cycle(lambda c: shifted[c % abs(n)])
+    return per_cycle(lambda c: shifted[c % abs(n)])
 
 
 @register
@@ -566,7 +560,7 @@ def chunk(n: int, f: Fn, pat: Pattern) -> Pattern:
     if n <= 0:
         return pat
     parts = [within((Fraction(i, n), Fraction(i + 1, n)), f, pat) for i in range(n)]
-    return _per_cycle(lambda c: parts[c % n])
+    return per_cycle(lambda c: parts[c % n])
 
 
 @register
@@ -717,6 +711,192 @@ def euclidInv(k: int, n: int, pat: Pattern) -> Pattern:
     lc> euclidInv 3 8 $ "a"  ==  "~ a a ~ a a ~ a"
     """
     return _euclid(k, n, 0, pat, invert=True)
+
+
+@register
+def zoom(span: tuple[Time, Time], pat: Pattern) -> Pattern:
+    """Play only part of each cycle (from ``begin`` to ``end``), stretched to fill the cycle.
+
+    lc> zoom (0.25, 0.75) $ "a b c d"  ==  "b c"
+    """
+    begin, end = span
+    width = end - begin
+    if width <= 0:
+        return _silence
+    q = pat._q
+
+    def query(qspan: Span) -> list[Event]:
+        out = []
+        for cs in qspan.cycles():
+            c = _floor(cs.begin)
+            k = c - (c + begin) / width  # inner time t -> outer time t / width + k
+            inner = Span(c + (cs.begin - c) * width + begin, c + (cs.end - c) * width + begin)
+            for e in q(inner):
+                w = e.whole
+                out.append(Event(
+                    None if w is None else Span(w.begin / width + k, w.end / width + k),
+                    Span(e.part.begin / width + k, e.part.end / width + k), e.value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+@register
+def compress(span: tuple[Time, Time], pat: Pattern) -> Pattern:
+    """Squeeze each cycle into part of the cycle (from ``begin`` to ``end``), silence around it.
+
+    lc> compress (0.25, 0.75) $ "a b"  ==  "~ a b ~"
+    """
+    begin, end = span
+    if not 0 <= begin <= end <= 1:
+        return _silence
+    return timecat([(begin, _silence), (end - begin, pat), (1 - end, _silence)])
+
+
+@register
+def inside(n: Time, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function inside cycles ``n`` times shorter: ``fast n . f . slow n``.
+
+    lc> inside 2 rev $ "a b c d"  ==  "b a d c"
+    """
+    return _silence if n == 0 else fast(n, f(slow(n, pat)))
+
+
+@register
+def outside(n: Time, f: Fn, pat: Pattern) -> Pattern:
+    """Apply a function outside cycles: to cycles ``n`` times longer, ``inside (1/n)``.
+
+    lc> outside 2 rev $ "<[a b] [c d]>"  ==  "<[d c] [b a]>"
+    """
+    return _silence if n == 0 else inside(1 / n, f, pat)
+
+
+@register
+def brak(pat: Pattern) -> Pattern:
+    """Every other cycle, squash the cycle into half and shift it by a quarter: a breakbeat.
+
+    lc> brak "a b"  ==  "<[a b] [~ a b ~]>"
+    """
+    broken = _shift(fastcat([pat, _silence]), Fraction(-1, 4))
+    return per_cycle(lambda c: broken if c % 2 else pat)
+
+
+@register
+def pressBy(amount: Time, pat: Pattern) -> Pattern:
+    """Squeeze each event into the last part of its time span, starting ``amount`` into it.
+
+    lc> pressBy 0.25 $ "a b"  ==  "[~ a@3] [~ b@3]"
+    """
+    if not 0 <= amount < 1:
+        return _silence
+    return pat.fmap(lambda v: timecat([(amount, _silence), (1 - amount, pure(v))])).squeeze_join()
+
+
+@register
+def press(pat: Pattern) -> Pattern:
+    """Squeeze each event into the second half of its time span: ``pressBy 0.5``.
+
+    lc> press "a b"  ==  "[~ a] [~ b]"
+    """
+    return pressBy(Fraction(1, 2), pat)
+
+
+@register
+def swingBy(amount: Time, n: Time, pat: Pattern) -> Pattern:
+    """Delay the events in the second half of each 1/n of a cycle by ``amount`` (of that 1/n).
+
+    lc> swingBy 0.25 2 $ "a*4"  ==  stack ["a ~ a ~", 0.125 ~> "~ a ~ a"]
+    """
+    return inside(n, within((Fraction(1, 2), Fraction(1)), late(amount)), pat)
+
+
+@register
+def swing(n: Time, pat: Pattern) -> Pattern:
+    """Swing by a third: ``swingBy (1/3)``.
+
+    lc> swing 2 $ "a*4"  ==  stack ["a ~ a ~", (1/6) ~> "~ a ~ a"]
+    """
+    return swingBy(Fraction(1, 3), n, pat)
+
+
+@register
+def rot(n: int, pat: Pattern) -> Pattern:
+    """Shift each value to the ``n``-th next event of the cycle; the rhythm stays.
+
+    lc> rot 1 $ "a b c"  ==  "b c a"
+    lc> rot "<0 1>" $ "a ~ b"  ==  "<[a ~ b] [b ~ a]>"
+    """
+    q = pat._q
+
+    def query(span: Span) -> list[Event]:
+        out = []
+        for cs in span.cycles():
+            c = _floor(cs.begin)
+            events = sorted((e for e in q(Span(Fraction(c), Fraction(c + 1)))
+                             if e.whole is not None), key=lambda e: e.whole.begin)
+            if not events:
+                continue
+            k = n % len(events)
+            shifted = [e.value for e in events[k:] + events[:k]]
+            for e, value in zip(events, shifted, strict=True):
+                part = e.part.sect(cs)
+                if part is not None:
+                    out.append(Event(e.whole, part, value, e.sources))
+        return out
+
+    return Pattern(query)
+
+
+def _parts(n: int, pat: Pattern) -> list[Pattern]:
+    return [zoom((Fraction(i, n), Fraction(i + 1, n)), pat) for i in range(n)]
+
+
+@register
+def shuffle(n: int, pat: Pattern) -> Pattern:
+    """Cut each cycle into ``n`` parts and play them in a random order, each once a cycle.
+
+    lc> shuffle 1 $ "a b"  ==  "a b"
+    """
+    if n <= 0:
+        return _silence
+    parts = _parts(n, pat)
+
+    def order(c: int) -> Pattern:
+        keys = [time_to_rand(c + i / n, 7) for i in range(n)]
+        return fastcat([parts[i] for i in sorted(range(n), key=keys.__getitem__)])
+
+    return per_cycle(order)
+
+
+@register
+def scramble(n: int, pat: Pattern) -> Pattern:
+    """Cut each cycle into ``n`` parts and play ``n`` of them chosen at random (repeats allowed).
+
+    lc> scramble 2 $ "a a"  ==  "a a"
+    """
+    if n <= 0:
+        return _silence
+    parts = _parts(n, pat)
+    return per_cycle(lambda c: fastcat([
+        parts[math.floor(time_to_rand(c + i / n, 11) * n)] for i in range(n)]))
+
+
+@register
+def randcat(pats: list[Pattern]) -> Pattern:
+    """One of the patterns each cycle, chosen at random.
+
+    lc> randcat ["a", "a"]  ==  "a"
+    """
+    return choose_cycle(pats, seed=-1) if pats else _silence
+
+
+@register
+def inv(pat: Pattern) -> Pattern:
+    """Invert a pattern of true/false values (``t``/``f``, ``1``/``0``).
+
+    lc> struct (inv "t f t f") "a"  ==  "~ a ~ a"
+    """
+    return pat.fmap(lambda v: not _truthy(v))
 
 
 # ---------------------------------------------------------------------------------------------

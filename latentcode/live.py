@@ -218,7 +218,7 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     return session
 
 
-def list_devices(say: Say = print) -> int:
+def list_devices(say: Say = say) -> int:
     """Print the backends that would start now and PortAudio's output devices."""
     os.environ.setdefault("PYO_GUI_WX", "0")
     from latentcode import engine
@@ -226,20 +226,14 @@ def list_devices(say: Say = print) -> int:
     usable = [b if b != "offline" else "none" for b in engine.available_backends()]
     say(f"audio backends available now: {', '.join(usable)}")
     try:
-        import pyo
-
-        with engine._quiet_stderr():
-            count = pyo.pa_count_devices()
-            names, indexes = pyo.pa_get_output_devices() if count > 0 else ([], [])
-            default = pyo.pa_get_default_output() if count > 0 else -1
+        devices = engine.output_devices()
     except Exception as e:  # noqa: BLE001 - probing a sound system may fail in many ways
         say(f"PortAudio: cannot list devices ({e})")
         return 0
-    if not indexes:
+    if not devices:
         say("PortAudio: no output devices")
-    for i, name in zip(indexes, names, strict=False):
-        mark = " (default)" if i == default else ""
-        say(f"  --device {i}: {name}{mark}")
+    for index, name, default in devices:
+        say(f"  --device {index}: {name}{' (default)' if default else ''}")
     return 0
 
 

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.piece:
         from latentcode.render import read_piece
 
-        session.eval(read_piece(args.piece))
+        session.eval(read_piece(args.piece), base=Path(args.piece).parent)
         paths = trace(session, args.cycles)
     out = draw(session, Path(args.output), size=size, piece_paths=paths)
     print(f"wrote {out}")

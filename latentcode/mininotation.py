@@ -25,14 +25,11 @@ from latentcode.errors import LanguageError
 from latentcode.parsing import lark_error, load_grammar
 from latentcode.pattern import (
     SHORTHANDS,
-    Event,
     Pattern,
-    Span,
-    _floor,
+    choose_cycle,
     pure,
     silence,
     stack,
-    time_to_rand,
     timecat,
     to_time,
 )
@@ -90,21 +87,6 @@ def _sequence_pattern(steps: list[Step]) -> Pattern:
     if len(steps) == 1 and steps[0].weight > 0 and not steps[0].filters:
         return steps[0].pattern
     return timecat([(s.weight, s.pattern) for s in steps], [s.filters for s in steps])
-
-
-def choose_cycle(pats: list[Pattern], seed: int) -> Pattern:
-    """One of ``pats`` each cycle, chosen at random (seeded)."""
-    qs = [p._q for p in pats]
-    n = len(qs)
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for cs in span.cycles():
-            i = int(time_to_rand(float(_floor(cs.begin)), seed) * n)
-            out.extend(qs[i](cs))
-        return out
-
-    return Pattern(query)
 
 
 def _combine(layers: Layers, pats: list[Pattern]) -> Pattern:

@@ -627,6 +627,22 @@ def timecat(steps: Sequence[tuple[Any, Pattern]],
     return Pattern(query)
 
 
+def per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
+    """A pattern that plays ``choose(cycle)`` in each cycle."""
+
+    def query(span: Span) -> list[Event]:
+        return [e for cs in span.cycles() for e in choose(_floor(cs.begin))._q(cs)]
+
+    return Pattern(query)
+
+
+def choose_cycle(pats: Sequence[Pattern], seed: int) -> Pattern:
+    """One of ``pats`` each cycle, chosen at random (mini-notation's ``|``, ``randcat``)."""
+    pats = list(pats)
+    n = len(pats)
+    return per_cycle(lambda c: pats[int(time_to_rand(float(c), seed) * n)])
+
+
 def _keep(e: Event, filt: tuple[tuple[int, float], ...]) -> bool:
     t = float(e.whole_or_part().begin)
     return all(time_to_rand(t, seed) >= amount for seed, amount in filt)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     text = read_piece(args.piece)
     out = Path(args.output or Path(args.piece).with_suffix(".wav").name)
     session = Session(args.model, framing=args.framing or DEFAULT_FRAMING)
-    session.eval(text)
+    session.eval(text, base=Path(args.piece).parent)
     t0 = time.perf_counter()
     session.render(args.cycles, out, seed=args.seed, progress=True, tail=args.tail)
     took = time.perf_counter() - t0

@@ -72,14 +72,16 @@ class Session:
             self._report(message)
 
     # -- evaluating statements --------------------------------------------------------------
-    def eval(self, text: str) -> None:
+    def eval(self, text: str, *, base: str | Path | None = None) -> None:
         """Run a block of statements, all or nothing.
 
         Raises :class:`LanguageError` (with line and column) when a statement cannot be
-        parsed or evaluated; then nothing has changed.
+        parsed or evaluated; then nothing has changed. Relative paths (``bank "sounds"``)
+        are taken from ``base``, the folder of the file the text comes from (default: the
+        current folder).
         """
         statements = language.parse(text)
-        plan = _Plan(env=dict(self.env))
+        plan = _Plan(env=dict(self.env), base=Path(base) if base is not None else Path.cwd())
         for st in statements:
             self._stage(st, plan, text)
         self._commit(plan)
@@ -98,7 +100,9 @@ class Session:
                     raise LatentcodeError("tempo must be a positive number of cycles per second")
                 plan.ops.append(("tempo", as_fraction(st.cps)))
             elif isinstance(st, language.Bank):
-                self.bank.add_folder(st.path)  # adding sounds never disturbs what plays
+                folder = Path(st.path).expanduser()
+                # adding sounds never disturbs what plays, so it need not wait for the commit
+                self.bank.add_folder(folder if folder.is_absolute() else plan.base / folder)
             elif isinstance(st, language.Use):
                 self._stage_use(st.name, plan)
             else:
@@ -131,7 +135,13 @@ class Session:
     def _check(self, pattern: Any) -> None:
         """Query the cycle to come and look up its sounds: errors surface now, not on stage."""
         start = self.live.next_cycle() if self.live is not None else Fraction(0)
-        for e in pattern.query(start, start + 1):
+        events = pattern.query(start, start + 1)
+        if events and all(e.whole is None for e in events):
+            raise LatentcodeError(
+                "a continuous signal has no onsets to play: give it structure, "
+                'e.g. "drone*4" # alpha sine'
+            )
+        for e in events:
             if e.whole is not None and e.has_onset():
                 make_voice(e.value, bank=self.bank, track=0, start=0, duration=1024,
                            framing=self.framing)
@@ -305,7 +315,8 @@ class Session:
 class _Plan:
     """What a block of statements will do, gathered before anything changes."""
 
-    def __init__(self, env: dict[str, Any]) -> None:
+    def __init__(self, env: dict[str, Any], base: Path) -> None:
         self.env = env
+        self.base = base
         self.plays: list[tuple[str, Any, bool]] = []
         self.ops: list[tuple[str, Any]] = []

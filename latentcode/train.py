@@ -2,7 +2,8 @@
 
 Defaults are the paper's model and framing (segment 1024, hop 128, latent 256, 2048 units,
 kl_beta 1e-4 at 44.1 kHz); the optimiser settings are ours, chosen for a CPU and minutes rather
-than a GPU and days (Adam, lr 1e-3 with a cosine decay to lr/10, batch 256). Any setting can come
+than a GPU and days (Adam, lr 5e-4 with a cosine decay to lr/10, batch 256, gradient
+norm clipped at 1). Any setting can come
 from the original ``default.ini`` layout with ``--config`` and be overridden again by a flag:
 
     [audio]    sampling_rate hop_length segment_length
@@ -31,12 +32,15 @@ from latentcode.errors import LatentcodeError
 from latentcode.vae import VAE, LatentModel, ModelConfig, save_checkpoint, vae_loss
 
 
+GRAD_CLIP = 1.0  # max global gradient norm
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimiser settings (the model's own are in :class:`ModelConfig`)."""
 
     epochs: int = 30
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
     batch_size: int = 256
     checkpoint_interval: int = 10
     seed: int = 0
@@ -272,7 +276,7 @@ def train(
     try:
         for epoch in range(start_epoch + 1, total + 1):
             perm = torch.randperm(n, generator=gen).to(device)
-            run_mse = 0.0
+            run_mse, skipped = 0.0, 0
             for s in range(steps):
                 # with a time budget the decay follows whichever runs out first, epochs or
                 # minutes, so a cut-short run still ends on a small learning rate
@@ -286,7 +290,13 @@ def train(
                 recon, mu, logvar = net(x)
                 loss, mse, kl = vae_loss(recon, x, mu, logvar, model_cfg.kl_beta)
                 opt.zero_grad(set_to_none=True)
+                if not torch.isfinite(loss):
+                    skipped += 1  # exp(logvar) overflowed on this batch: never let NaN in
+                    bar.update(1)
+                    continue
                 loss.backward()
+                # a rare huge gradient (logvar spiking) once turned every weight into NaN
+                torch.nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)
                 opt.step()
                 m = float(mse.detach())
                 run_mse = 0.98 * run_mse + 0.02 * m if s else m
@@ -297,6 +307,11 @@ def train(
                     if deadline is not None:  # the bar's ETA assumes all epochs run
                         info["budget_left"] = f"{(deadline - time.monotonic()) / 60:.1f}min"
                     bar.set_postfix(info, refresh=False)
+            if skipped:
+                bar.write(f"epoch {epoch}: skipped {skipped} batches with a non-finite loss")
+            if not all(torch.isfinite(p).all() for p in net.parameters()):
+                raise LatentcodeError("training diverged (non-finite weights): lower "
+                                      "--learning-rate or resume from an earlier checkpoint")
             bar.write(f"epoch {epoch}/{total}: mse {run_mse:.3e}  "
                       f"(approx. SNR on training frames "
                       f"{10 * np.log10(float(data.audio.pow(2).mean()) / run_mse):.1f} dB)")

@@ -35,8 +35,8 @@ STATEMENT_DOCS: dict[str, tuple[str, str, str]] = {
     "unmute": ("unmute TRACK", "Let a muted track sound again.", "unmute t3"),
     "silence": ("TRACK silence", "A pattern with no events: `t1 silence` stops track t1.",
                 "t1 silence"),
-    "now": ("TRACK $ now $ PAT", "Start the new pattern at once, not at the next cycle.",
-            't1 $ now $ "bell"'),
+    "now": ("now TRACK $ PAT", "Start the new pattern at once, not at the next cycle.",
+            'now t1 $ "bell"'),
 }
 
 

@@ -159,8 +159,11 @@ def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
     assert sr == SR and len(data) > 2 * SR
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
     delay = int(0.005 * SR)  # the limiter's lookahead
-    found = onsets(data.sum(axis=1))
+    mono = data.sum(axis=1)
+    found = onsets(mono)
     assert found.tolist() == [k * 4410 + delay for k in range(10)], found.tolist()
+    peaks = [float(np.abs(mono[i : i + 64]).max()) for i in found[1:]]  # [0] is in pyo's fade-in
+    assert max(peaks) - min(peaks) < 0.01 * max(peaks), f"a click was turned down early: {peaks}"
 
 
 def test_live_panic_drops_queued_audio_and_goes_on(jackd: str, tmp_path: Path) -> None:

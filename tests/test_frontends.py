@@ -45,6 +45,7 @@ class Terminal:
     """A tmux session on a private server running one command."""
 
     def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
+        # the tmux server is started here, so it (and the program) gets this environment
         self.socket = f"latentcode-test-{os.getpid()}-{id(self)}"
         self.status = cwd / "exit-status"
         script = f"{command}; echo $? > {self.status}; sleep 60"
@@ -86,8 +87,8 @@ def terminal(tmp_path):
         pytest.fail("tmux is needed for the end-to-end REPL test")
     opened: list[Terminal] = []
 
-    def open_terminal(command: str) -> Terminal:
-        t = Terminal(command, tmp_path, env_for(tmp_path))
+    def open_terminal(command: str, **extra_env: str) -> Terminal:
+        t = Terminal(command, tmp_path, {**env_for(tmp_path), **extra_env})
         opened.append(t)
         return t
 
@@ -171,6 +172,34 @@ def test_record_under_audio_none_writes_what_plays(terminal, tmp_path):
     assert term.exit_status() == 0
     audio, sr = soundfile.read(tmp_path / "take.wav")
     assert sr == 44100 and len(audio) > sr and abs(audio).max() > 0.01
+
+
+def test_live_audio_commands_and_toolbar_with_jack(terminal, tmp_path):
+    """The REPL on a real engine (a private JACK server, dummy driver): the toolbar's clock and
+    decode load move, :latency changes the engine, :record writes what was heard."""
+    import soundfile
+    from jackd import INSTALL_HINT, jackd_path, running_jackd
+
+    if jackd_path() is None:
+        pytest.fail(INSTALL_HINT)
+    with running_jackd() as server:
+        term = terminal(f"{LATENTCODE} --audio jack", JACK_DEFAULT_SERVER=server)
+        term.wait_for("lc>", STARTUP)
+        assert "audio: jack" in term.screen()
+        term.type(":record take.wav", "Enter", 'now t1 $ "bell*4" # gain 0.8', "Enter")
+        term.wait_for("recording to take.wav")
+        term.type(":latency 50", "Enter")
+        term.wait_for("decoding 50 ms ahead")
+        time.sleep(2.0)
+        toolbar = term.screen().splitlines()[-1]
+        assert re.search(r"cycle +\d+\.\d\d", toolbar) and "decode" in toolbar, toolbar
+        assert " t1" in toolbar and "rec take.wav" in toolbar, toolbar
+        term.type(":stop", "Enter")
+        term.wait_for("wrote take.wav")
+        term.type("panic", "Enter", "C-d")
+        assert term.exit_status() == 0
+    audio, sr = soundfile.read(tmp_path / "take.wav")
+    assert sr == 44100 and len(audio) > 1.5 * sr and abs(audio).max() > 0.01
 
 
 class Reader:

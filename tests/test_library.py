@@ -232,3 +232,62 @@ def test_registry_signatures():
     assert [p.kind for p in FUNCTIONS["every"].params] == ["int", "function", "pattern"]
     assert FUNCTIONS["sine"].params == ()
     assert isinstance(FUNCTIONS["sine"].function(), Pattern)
+
+
+def test_zoom_and_compress():
+    assert values(lc('zoom (0.5, 1) "<[a b] [c d]>"'), 1, 2) == ["d"]
+    assert lc('zoom (0.5, 0.5) "a"').query(0, 1) == []
+    assert ev('compress (0.5, 1) "a b"') == [(F(1, 2), "a"), (F(3, 4), "b")]
+    assert lc('compress (0.5, 2) "a"').query(0, 1) == []
+
+
+def test_inside_and_outside():
+    assert values(lc('inside 2 (rot 1) "a b c d"')) == list("badc")
+    assert values(lc('outside 2 rev "<a b>"'), 0, 2) == ["b", "a"]
+
+
+def test_brak_only_in_odd_cycles():
+    assert ev('brak "a"', 0, 1) == [(0, "a")]
+    assert ev('brak "a"', 1, 2) == [(F(5, 4), "a")]
+
+
+def test_press_and_press_by():
+    assert ev('press "a ~ b"') == [(F(1, 6), "a"), (F(5, 6), "b")]
+    assert ev('pressBy "<0 0.5>" "a"', 1, 2) == [(F(3, 2), "a")]
+
+
+def test_swing_delays_offbeats():
+    assert [t for t, _ in ev('swingBy (1/3) 4 "a*8"')][:2] == [0, F(1, 8) + F(1, 12)]
+    assert events(lc('swing 4 "a*8"')) == events(lc('swingBy (1/3) 4 "a*8"'))
+
+
+def test_rot_keeps_rhythm_and_rotates_values():
+    got = onsets(lc('rot 2 "a [b c] ~ d"'))
+    assert [t for t, _ in got] == [0, F(1, 4), F(3, 8), F(3, 4)]
+    assert [v for _, v in got] == ["c", "d", "a", "b"]
+    assert ev('rot 1 "a b"', F(1, 2), 1) == [(F(1, 2), "a")]
+
+
+def test_shuffle_plays_each_part_once():
+    orders = set()
+    for c in range(40):
+        got = values(lc('shuffle 4 "a b c d"'), c, c + 1)
+        assert sorted(got) == list("abcd")
+        orders.add(tuple(got))
+    assert len(orders) > 5
+
+
+def test_scramble_may_repeat_parts():
+    got = [tuple(values(lc('scramble 4 "a b c d"'), c, c + 1)) for c in range(40)]
+    assert all(len(g) == 4 for g in got)
+    assert any(len(set(g)) < 4 for g in got)
+
+
+def test_randcat_picks_whole_patterns():
+    got = [tuple(values(lc('randcat ["a", "b c"]'), c, c + 1)) for c in range(100)]
+    assert set(got) == {("a",), ("b", "c")}
+    assert 30 < got.count(("a",)) < 70
+
+
+def test_inv():
+    assert values(lc('inv "1 0"')) == [False, True]

@@ -11,7 +11,7 @@ from latentcode import mini
 from latentcode.errors import LanguageError
 from latentcode.language import evaluate, is_complete, parse, parse_expression
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 MINI_ALPHABET = "ab~-_.,|!@?*/%:()[]<>{}0123456789eh \n\t"
@@ -88,7 +88,9 @@ FUNCTIONS = st.sampled_from([
     "degradeBy 0.3 $ ", "sometimes (fast 2) $ ", "palindrome $ ", "euclid 3 8 $ ",
     'struct "t ~ t t" $ ', 'mask "1 0 1 1" $ ', "0.25 <~ ", '"<0 0.25>" ~> ',
     "someCycles rev $ ", "whenmod 4 2 (# gain 2) $ ", "superimpose (fast 2) $ ",
-    "segment 4 $ ", 'fast "<1 2>" $ ', 'within (0, 0.5) (fast 2) $ ',
+    "segment 4 $ ", 'fast "<1 2>" $ ', 'within (0, 0.5) (fast 2) $ ', "zoom (0.25, 0.75) $ ",
+    "rot 1 $ ", "shuffle 4 $ ", "scramble 3 $ ", "press $ ", "brak $ ", "swingBy (1/3) 4 $ ",
+    "inside 2 rev $ ", 'randcat ["a b", "c"] # ',
 ])
 CONTROLS = st.sampled_from(["", " # gain 0.5", " # alpha sine", ' # pan "0 1"', " |+ n 1"])
 
@@ -138,6 +140,8 @@ CALLS = st.sampled_from([
     "every {0} (fast {1})", "whenmod {0} {1} rev", "chunk {0} (# gain {1})", "off {0} rev",
     "degradeBy {0}", "sometimesBy {0} (fast 2)", "someCyclesBy {0} rev",
     "within ({0}, {1}) rev", "struct \"t ~ t\"", "mask \"1 0\"", "({0} <~)", "({0} ~>)",
+    "zoom ({0}, {1})", "compress ({0}, {1})", "inside {0} rev", "outside {0} rev", "rot {0}",
+    "shuffle {0}", "scramble {0}", "pressBy {0}", "swingBy {0} {1}", "brak",
 ])
 
 

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from prompt_toolkit.application import create_app_session
+from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
@@ -194,6 +195,11 @@ def test_completes_commands_and_help_topics(repl):
 
 def test_tab_inserts_the_completion_in_the_prompt(repl):
     got = typed_in_steps(repl, 't1 $ "pad" # stre', TAB, " 4" + ENTER)
+    assert got == 't1 $ "pad" # stretch 4'
+
+
+def test_enter_on_a_chosen_completion_takes_it_without_evaluating(repl):
+    got = typed_in_steps(repl, 't1 $ "pad" # stre', TAB, ENTER, " 4" + ENTER)
     assert got == 't1 $ "pad" # stretch 4'
 
 
@@ -462,3 +468,21 @@ def test_code_from_osc_is_shown_as_if_typed(repl):
     repl.run_block('t1 $ "bell"\n  # gain 0.5')
     assert repl.said[0] == 'osc> t1 $ "bell"\n...    # gain 0.5'
     assert "t1" in repl.session.tracks
+
+
+def test_a_string_spanning_lines_is_coloured_and_completed_as_a_string(repl):
+    text = 't1 $ "bell ~\n  drone" # gain 1\nt2 $ "be'
+    lex = repl.prompt.lexer.lex_document(Document(text))
+    second = {t: style for style, t in lex(1) if t.strip()}
+    assert second["drone"] == "class:sound" and second["gain"] == "class:control"
+    assert second['"'] == "class:string"
+    assert "bell" in completions(repl, text)
+    assert "bell" not in completions(repl, 't1 $ "a" -- "be')
+
+
+def test_load_completes_paths(repl, tmp_path, monkeypatch):
+    (tmp_path / "piece.lc").write_text("hush\n")
+    monkeypatch.chdir(tmp_path)
+    doc = Document(":load pi", 8)
+    found = list(repl.prompt.completer.get_completions(doc, CompleteEvent()))
+    assert [c.display_text for c in found] == ["piece.lc"]

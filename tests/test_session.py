@@ -201,3 +201,10 @@ def test_bank_statement_adds_a_folder(session, tmp_path):
     assert rms(session.render_dry(1)) > 0.01
     with pytest.raises(LanguageError, match="no folder"):
         session.eval(f'bank "{d}/nothing"')
+
+
+def test_a_signal_alone_is_refused_with_a_hint(session):
+    with pytest.raises(LanguageError, match="no onsets to play"):
+        session.eval("t1 $ sine")
+    with pytest.raises(LanguageError, match="not a sound name"):
+        session.eval('t1 $ "0 0.5"')
