@@ -90,7 +90,7 @@ class Session:
         """Check one statement and add what it does to ``plan`` (nothing changes yet)."""
         try:
             if isinstance(st, language.Let):
-                plan.env[st.name] = language.evaluate(st.expr, plan.env)
+                plan.env[st.name] = language.evaluate(st.expr, plan.env, value=True)
             elif isinstance(st, language.Play):
                 pattern = language.evaluate(st.expr, plan.env)
                 self._check(pattern)

@@ -87,5 +87,9 @@ def test_each_library_pattern_plays(session, lib, name):
         with pytest.raises(language.LanguageError, match="not a sound name|no onsets"):
             session.eval(f"now t1 $ {name}")
         return
-    session.eval(f"now t1 $ {name}")
+    from latentcode.pattern import Pattern
+
+    value = language.evaluate(language.parse_expression(name), session.env, value=True)
+    played = name if isinstance(value, Pattern) else f'{name} $ "bell:2*2"'  # a function
+    session.eval(f"now t1 $ {played}")
     check_audio(session.render_dry(CYCLES, seed=1), f"{lib}: {name}")

@@ -208,3 +208,9 @@ def test_a_signal_alone_is_refused_with_a_hint(session):
         session.eval("t1 $ sine")
     with pytest.raises(LanguageError, match="not a sound name"):
         session.eval('t1 $ "0 0.5"')
+
+
+def test_let_binds_functions_too(session):
+    session.eval('let ext = (# stretch 8)\nlet twice = fast 2\nt1 $ twice $ ext $ "bell"')
+    events = session.tracks["t1"].latest().query(0, 1)
+    assert [(e.value["sound"], e.value["stretch"]) for e in events] == [("bell", 8)] * 2
