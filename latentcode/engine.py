@@ -44,7 +44,7 @@ import numpy as np
 from latentcode.errors import LatentcodeError
 from latentcode.ring import AudioRing
 
-BACKENDS = ("jack", "portaudio", "offline")
+BACKENDS = ("jack", "portaudio", "none", "offline")
 CONTROLS = ("gain", "lpf", "hpf", "room", "delay")
 
 # A source sample beyond ±4 (+12 dBFS) is a bug, not music; clipping it before the filters keeps
@@ -432,7 +432,7 @@ class Engine:
                     f"JACK runs at {rate} Hz but latentcode plays at {self._sr} Hz: restart "
                     f"jackd with -r {self._sr}"
                 )
-        else:
+        elif backend == "portaudio":
             check_portaudio(device)
         _LIVE_ENGINES.add(self)
         try:
@@ -457,6 +457,11 @@ class Engine:
     def lookahead(self) -> int:
         """Samples the producer keeps queued ahead of the audio thread."""
         return self._lookahead
+
+    @property
+    def position(self) -> int:
+        """The clock: source samples handed to the audio output so far."""
+        return self._ring.read_pos
 
     @property
     def latency(self) -> float:
@@ -528,6 +533,24 @@ class Engine:
         self._thread.start()
         self._mixer.fade(1.0, 0.005)
         self._server.start()
+        if self.backend == "none":
+            self._pacer = threading.Thread(target=self._pace, args=(self._generation,),
+                                           name="latentcode-pacer", daemon=True)
+            self._pacer.start()
+
+    def _pace(self, generation: int) -> None:
+        """The clock of the "none" backend: process one buffer every buffer's duration, so
+        time, recording and statistics run as with a sound card that nobody hears."""
+        period = self._bs / self._sr
+        due = time.monotonic()
+        while self._playing and generation == self._generation:
+            self._server.process()
+            due += period
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.5:
+                due = time.monotonic()  # fell far behind (machine suspended): do not race
 
     def stop(self) -> None:
         """Fade out, stop the audio and the producer; :meth:`start` may follow. Idempotent."""
@@ -536,6 +559,9 @@ class Engine:
         self._mixer.fade(0.0, 0.005)
         time.sleep(0.005 + 3 * self._bs / self._sr)
         self._playing = False
+        pacer, self._pacer = getattr(self, "_pacer", None), None
+        if pacer is not None:
+            pacer.join(timeout=5.0)
         self._server.stop()
         self._halt.set()
         self._wake.set()
@@ -683,7 +709,8 @@ class Engine:
         pyo = _pyo()
         if self._jack_server:
             os.environ["JACK_DEFAULT_SERVER"] = self._jack_server  # libjack reads it at open
-        audio = "jack" if self.backend == "jack" else "portaudio"
+        # "none": no device; pyo's manual server, driven in real time by our own pacer thread
+        audio = {"jack": "jack", "portaudio": "portaudio", "none": "manual"}[self.backend]
         server = pyo.Server(sr=self._sr, nchnls=2, buffersize=self._bs, duplex=0, audio=audio,
                             jackname=self._jack_client, verbosity=1)
         server.deactivateMidi()
