@@ -20,7 +20,7 @@ def rms(x: np.ndarray) -> float:
 
 
 def mono(x: np.ndarray) -> np.ndarray:
-    """Mix (channels, n) or (n, channels) or (n,) audio down to (n,), channels being the short axis."""
+    """Mix (channels, n), (n, channels) or (n,) audio down to (n,); channels: the short axis."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         return x

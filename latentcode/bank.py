@@ -109,7 +109,8 @@ class Bank:
         files = audio_files(path)
         if not files:
             raise LatentcodeError(
-                f"bank: no audio files in {str(folder)!r}: it needs .wav, .flac, .aiff or .ogg files"
+                f"bank: no audio files in {str(folder)!r}: it needs .wav, .flac, .aiff or .ogg "
+                "files"
             )
         names = []
         for f in files:

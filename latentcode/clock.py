@@ -44,7 +44,8 @@ class Clock:
 
     def cycle_at(self, sample: int) -> Fraction:
         """The cycle position of an absolute sample index."""
-        return self.anchor_cycle + Fraction(sample - self.anchor_sample, self.sample_rate) * self.cps
+        elapsed = Fraction(sample - self.anchor_sample, self.sample_rate)
+        return self.anchor_cycle + elapsed * self.cps
 
     def sample_at(self, cycle: Fraction) -> int:
         """The first sample at or after ``cycle`` (onsets land on the exact sample)."""

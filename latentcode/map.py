@@ -106,7 +106,9 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise LatentcodeError(f"--size wants WIDTHxHEIGHT in pixels, e.g. 1200x900, not {text!r}")
+        raise LatentcodeError(
+            f"--size wants WIDTHxHEIGHT in pixels, e.g. 1200x900, not {text!r}"
+        ) from None
     if not (100 <= w <= 8000 and 100 <= h <= 8000):
         raise LatentcodeError("--size: width and height must be between 100 and 8000 pixels")
     return w, h
