@@ -179,7 +179,7 @@ def test_live_panic_drops_queued_audio_and_goes_on(jackd: str, tmp_path: Path) -
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
 
 
-@pytest.mark.parametrize("mode", ["live-close", "live-forget", "live-panic", "offline"])
+@pytest.mark.parametrize("mode", ["live-close", "live-forget", "live-panic", "none", "offline"])
 def test_exit_is_clean(jackd: str, mode: str) -> None:
     """close() (or forgetting it: atexit) then interpreter exit: exit code 0, three times."""
     for _ in range(3):

@@ -2,7 +2,8 @@
 
 Usage: exit_check.py MODE — MODE is "live-close" (close() then exit), "live-forget" (exit
 without close(): the atexit hook must shut pyo down safely), "live-panic" (panic, stop, start
-again, close), or "offline" (two renders, then exit). The JACK server comes from
+again, close), "none" (the device-less backend, paced by the engine), or "offline" (two
+renders, then exit). The JACK server comes from
 $JACK_DEFAULT_SERVER.
 """
 
@@ -28,9 +29,11 @@ def main() -> int:
                 Engine("offline", tracks=2).render(Clicks(tracks=2, period=4410), 22050,
                                                    os.path.join(tmp, f"{i}.wav"))
         return 0
-    engine = Engine("jack", tracks=2, jack_client="lc-exit")
+    engine = Engine("none" if mode == "none" else "jack", tracks=2, jack_client="lc-exit")
     engine.start(Clicks(tracks=2, period=4410))
     time.sleep(0.4)
+    if mode == "none":  # no device: the engine's own pacer plays in real time
+        assert 0.3 * 44100 < engine.position < 0.6 * 44100, engine.position
     if mode == "live-panic":
         engine.panic()
         time.sleep(0.2)
