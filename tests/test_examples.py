@@ -93,3 +93,13 @@ def test_each_library_pattern_plays(session, lib, name):
     played = name if isinstance(value, Pattern) else f'{name} $ "bell:2*2"'  # a function
     session.eval(f"now t1 $ {played}")
     check_audio(session.render_dry(CYCLES, seed=1), f"{lib}: {name}")
+
+
+def test_the_python_composition_script_renders(tmp_path):
+    wav = tmp_path / "composed.wav"
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "compose.py"), "-o", str(wav)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    audio, sr = sf.read(wav, dtype="float32")
+    assert len(audio) == 12 * 2 * sr  # twelve cycles at 0.5 cycles a second
+    check_audio(audio, "compose.py")
