@@ -13,7 +13,6 @@ reverts to its previous pattern, once, with a message; the other tracks never no
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
@@ -78,13 +77,15 @@ def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:
 class Scheduler:
     """Turns the tracks of a session into audio, block by block (the engine's Source).
 
-    ``tracks`` is the session's dict of :class:`Track`; ``audible(track)`` says whether a track
-    may start new voices (mute and solo); ``report`` receives one-line messages.
+    ``table`` is the session's dict of :class:`Track` (read, never resized here);
+    ``audible(track)`` says whether a track may start new voices (mute and solo); ``report``
+    receives one-line messages. ``tracks`` is the number of track slots, as the engine's
+    Source protocol asks.
     """
 
     def __init__(
         self,
-        tracks: dict[str, Track],
+        table: dict[str, Track],
         *,
         bank: Any,
         decode: Callable[[np.ndarray], np.ndarray],
@@ -97,8 +98,8 @@ class Scheduler:
         audible: Callable[[Track], bool] = lambda t: True,
         report: Callable[[str], None] = print,
     ) -> None:
-        self.table = tracks
-        self.tracks = slots  # the engine's Source protocol: how many track slots
+        self.table = table
+        self.tracks = slots
         self.bank = bank
         self.framing = framing
         self.clock = Clock(sample_rate, cps)
@@ -106,8 +107,7 @@ class Scheduler:
         self.audible = audible
         self.report = report
         self.position = 0  # the next sample this scheduler will produce
-        self.commands: deque[tuple] = deque()
-        self.lock = threading.Lock()
+        self.commands: deque[tuple] = deque()  # from other threads; run by fill
 
     def next_cycle(self) -> Fraction:
         """The first cycle boundary this scheduler has not produced yet."""
@@ -115,16 +115,15 @@ class Scheduler:
 
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """Write samples [start, start+n) of every track into ``out`` (tracks, 2, n)."""
-        with self.lock:
-            self._run_commands(start)
-            n = out.shape[2]
-            c0, c1 = self.clock.cycle_at(start), self.clock.cycle_at(start + n)
-            controls: list[dict] = [{} for _ in range(out.shape[0])]
-            for track in list(self.table.values()):
-                self._start_voices(track, c0, c1, controls[track.slot])
-            self.voices.render(out, start, self.clock.cycle_at)
-            self.position = start + n
-            return controls
+        self._run_commands(start)
+        n = out.shape[2]
+        c0, c1 = self.clock.cycle_at(start), self.clock.cycle_at(start + n)
+        controls: list[dict] = [{} for _ in range(out.shape[0])]
+        for track in list(self.table.values()):
+            self._start_voices(track, c0, c1, controls[track.slot])
+        self.voices.render(out, start, self.clock.cycle_at)
+        self.position = start + n
+        return controls
 
     def _start_voices(self, track: Track, c0: Fraction, c1: Fraction, controls: dict) -> None:
         try:
