@@ -58,6 +58,7 @@ REVERB_SIZE, REVERB_DAMP = 0.85, 0.55
 DELAY_TIME, DELAY_FEEDBACK, DELAY_MAX = 0.375, 0.4, 4.0
 LIMIT_THRESH, LIMIT_RATIO, LIMIT_LOOKAHEAD_MS = -3.0, 20.0, 5.0
 PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be cleared
+UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
 OFFLINE_PREROLL = 2  # silent buffers before an offline render: pyo's start fade lands there
 
@@ -698,6 +699,7 @@ class Engine:
         self._underruns = self._underrun_samples = self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
         self._frames = self._dropped = 0
+        self._underruns_told = (0, -math.inf)  # (count already reported, when)
         self._producing_end = self._drop_target = 0
         self._panic_request = False
         self._panic_left = 0
@@ -783,6 +785,7 @@ class Engine:
                 while (not self._halt.is_set() and ring.available() < self._lookahead
                        and ring.free() >= self.block):
                     self._produce(generation)
+                    self._report_underruns()
                 self._forward_audio_errors()
             except Exception as exc:  # an engine bug: say so, keep the thread alive
                 self._report_exception("the audio producer failed", exc)
@@ -965,6 +968,18 @@ class Engine:
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
         self._report_once(f"{type(exc).__name__}@{where}",
                           f"{what}: {type(exc).__name__}: {exc} ({Path(where).name})")
+
+    def _report_underruns(self) -> None:
+        """Tell the performer about gaps, at most every UNDERRUN_REPORT_EVERY seconds."""
+        now = time.monotonic()
+        seen, since = self._underruns_told
+        if self._underruns > seen and now - since >= UNDERRUN_REPORT_EVERY:
+            self._underruns_told = (self._underruns, now)
+            gaps = self._underruns - seen
+            self._report(
+                f"audio gaps: {gaps} buffer{'s' * (gaps != 1)} ran dry (the source is too slow: "
+                f"{self._load_recent:.0%} of real time lately, worst block "
+                f"{self._load_peak:.0%}); raise the lookahead or lighten the piece")
 
     def _forward_audio_errors(self) -> None:
         while self._audio_errors:

@@ -31,7 +31,7 @@ from latentcode.parsing import lark_error, load_grammar
 from latentcode.pattern import MERGE_OPERATORS, Pattern, merge_op, reify
 
 KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
-            "unmute", "bank", "use", "now")
+            "unmute", "bank", "use", "now", "xfade")
 OPERATORS = ("$", ".", "<~", "~>", "+", "-", "*", "/", *MERGE_OPERATORS)
 
 _WORDS = {"NUMBER": "a number", "STRING": "a pattern string", "NAME": "a function name",
@@ -113,11 +113,13 @@ class Statement:
 
 @dataclass(frozen=True)
 class Play(Statement):
-    """``t1 $ expr`` (or ``t1 silence``); ``now`` makes it take effect at once."""
+    """``t1 $ expr`` (or ``t1 silence``); ``now`` makes it take effect at once, ``xfade 4``
+    morphs from the old pattern's sounds to the new one's in latent space over 4 cycles."""
 
     track: str
     expr: Node
     now: bool = False
+    xfade: float | None = None
 
 
 @dataclass(frozen=True)
@@ -346,8 +348,9 @@ class _Builder(Transformer):
         return children[0]
 
     def play(self, meta: Any, children: list) -> Play:
-        now, track, _, expr = children
-        return Play(str(track), expr, now is not None, **self._stmt(meta))
+        now, _, cycles, track, _, expr = children
+        xfade = float(cycles) if cycles is not None else None
+        return Play(str(track), expr, now is not None, xfade, **self._stmt(meta))
 
     def play_silence(self, meta: Any, children: list) -> Play:
         now, track, tok = children

@@ -28,11 +28,64 @@ from latentcode.trajectory import Voices, make_voice
 AUDIO_CONTROLS = ("lpf", "hpf", "room", "delay")
 
 
+class Ramp(float):
+    """A control value that rises from 0 at ``start`` to 1 at ``end`` (cycles), sampled along
+    a voice like any continuous signal (see :mod:`latentcode.trajectory`).
+
+    >>> r = Ramp(Fraction(4), Fraction(8), at=Fraction(5)); float(r), r.at(7), r.at(9)
+    (0.25, 0.75, 1.0)
+    """
+
+    def __new__(cls, start: Fraction, end: Fraction, *, at: Fraction) -> Ramp:
+        self = super().__new__(cls, _ramp(start, end, at))
+        self.start, self.end = start, end
+        return self
+
+    def at(self, cycle: Any) -> float:
+        return _ramp(self.start, self.end, cycle)
+
+
+def _ramp(start: Fraction, end: Fraction, cycle: Any) -> float:
+    return min(1.0, max(0.0, float((cycle - start) / (end - start))))
+
+
+class Morph:
+    """A transition in latent space: over [start, end) the new pattern's onsets start from
+    the sound the old pattern plays at that moment and move to their own (``mix`` with a
+    rising ``alpha``). Events that already interpolate (have a ``mix``) are left alone."""
+
+    def __init__(self, old: Any, start: Fraction, end: Fraction) -> None:
+        self.old, self.start, self.end = old, start, end
+
+    def apply(self, event: Any) -> Any:
+        t = event.whole.begin
+        value = event.value if isinstance(event.value, dict) else {"sound": event.value}
+        if not (self.start <= t < self.end) or "mix" in value:
+            return event
+        old = self.sound_at(t)
+        if old is None:
+            return event
+        morphed = {**value, "sound": old, "mix": value.get("sound"),
+                   "alpha": Ramp(self.start, self.end, at=t)}
+        return event.with_value(morphed)
+
+    def sound_at(self, t: Fraction) -> str | None:
+        """The sound the old pattern has at cycle ``t`` (the latest onset at or before it)."""
+        found = None
+        for e in self.old.query(t - 1, t + Fraction(1, 1_000_000)):
+            value = e.value.get("sound") if isinstance(e.value, dict) else e.value
+            if e.whole is not None and e.whole.begin <= t and isinstance(value, str):
+                if found is None or e.whole.begin >= found[0]:
+                    found = (e.whole.begin, value)
+        return found[1] if found else None
+
+
 class Track:
     """A named slot that plays one pattern at a time.
 
-    ``pending`` is a new pattern and the cycle it starts at (None: the first block that sees
-    it). Writing ``pending`` is the only thing another thread does, and it is one assignment.
+    ``pending`` is a new pattern, the cycle it starts at (None: the first block that sees it)
+    and the cycles of its latent crossfade (None: a plain switch). Writing ``pending`` is the
+    only thing another thread does, and it is one assignment.
     """
 
     def __init__(self, name: str, slot: int, pattern: Any = None) -> None:
@@ -40,7 +93,8 @@ class Track:
         self.slot = slot
         self.pattern = pattern
         self.previous: Any = None
-        self.pending: tuple[Any, Fraction | None] | None = None
+        self.pending: tuple[Any, Fraction | None, Fraction | None] | None = None
+        self.morph: Morph | None = None
 
     def latest(self) -> Any:
         """The pattern that plays once every pending change has happened."""
@@ -51,17 +105,28 @@ class Track:
         """Events of the span [c0, c1) that start a sound, switching pattern if one is due."""
         pending = self.pending
         if pending is not None:
-            pattern, at = pending
+            pattern, at, xfade = pending
             at = c0 if at is None or at < c0 else at
             if at < c1:
                 before = _onsets(self.pattern, c0, at)
-                self.previous, self.pattern, self.pending = self.pattern, pattern, None
-                return before + _onsets(pattern, at, c1)
-        return _onsets(self.pattern, c0, c1)
+                old = self.pattern
+                self.previous, self.pattern, self.pending = old, pattern, None
+                self.morph = Morph(old, at, at + xfade) if xfade and old is not None else None
+                return before + self._morphed(_onsets(pattern, at, c1))
+        return self._morphed(_onsets(self.pattern, c0, c1))
+
+    def _morphed(self, events: list[Any]) -> list[Any]:
+        morph = self.morph
+        if morph is None:
+            return events
+        if events and events[0].whole.begin >= morph.end:
+            self.morph = None  # the transition is over
+        return [morph.apply(e) for e in events]
 
     def revert(self) -> None:
         """Go back to the previous pattern (once: a second failure leaves it silent)."""
         self.pattern, self.previous, self.pending = self.previous, None, None
+        self.morph = None
 
 
 def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:

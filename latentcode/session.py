@@ -94,7 +94,9 @@ class Session:
             elif isinstance(st, language.Play):
                 pattern = language.evaluate(st.expr, plan.env)
                 self._check(pattern)
-                plan.plays.append((st.track, pattern, st.now))
+                if st.xfade is not None and not (0 < st.xfade < 1e6):
+                    raise LatentcodeError("xfade needs a positive number of cycles, e.g. xfade 4")
+                plan.plays.append((st.track, pattern, st.now, st.xfade))
             elif isinstance(st, language.Tempo):
                 if not (st.cps > 0 and math.isfinite(st.cps)):
                     raise LatentcodeError("tempo must be a positive number of cycles per second")
@@ -108,7 +110,7 @@ class Session:
             else:
                 track = getattr(st, "track", None)
                 if track is not None and track not in self.tracks and not any(
-                    track == name for name, _, _ in plan.plays
+                    track == play[0] for play in plan.plays
                 ):
                     raise LatentcodeError(f"no track {track!r}: {self._track_list()}")
                 plan.ops.append((type(st).__name__.lower(), track))
@@ -148,14 +150,20 @@ class Session:
 
     def _commit(self, plan: _Plan) -> None:
         self.env = plan.env
-        for name, pattern, now in plan.plays:
-            self.play(name, pattern, now=now)
+        for name, pattern, now, xfade in plan.plays:
+            self.play(name, pattern, now=now, xfade=xfade)
         for op, arg in plan.ops:
             getattr(self, op)(arg) if arg is not None else getattr(self, op)()
 
     # -- the actions behind statements (also the Python API) ----------------------------------
-    def play(self, name: str, pattern: Any, *, now: bool = False) -> None:
-        """Give track ``name`` a new pattern, from the next cycle (or at once with ``now``)."""
+    def play(
+        self, name: str, pattern: Any, *, now: bool = False, xfade: float | None = None
+    ) -> None:
+        """Give track ``name`` a new pattern, from the next cycle (or at once with ``now``).
+
+        With ``xfade``, the new pattern's sounds start from the old pattern's and morph into
+        their own in latent space over that many cycles.
+        """
         track = self.tracks.get(name)
         if track is None:
             if len(self.tracks) >= self.slots:
@@ -164,7 +172,7 @@ class Session:
                 )
             track = self.tracks[name] = Track(name, len(self.tracks))
         at = None if now or self.live is None else self.live.next_cycle()
-        track.pending = (pattern, at)
+        track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
 
     def tempo(self, cps: float | Fraction) -> None:
         """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5)."""
@@ -175,7 +183,7 @@ class Session:
     def hush(self) -> None:
         """Stop scheduling on every track at once; sounding voices ring out."""
         for track in self.tracks.values():
-            track.pending = (None, None)
+            track.pending = (None, None, None)
 
     def panic(self) -> None:
         """Silence now: hush, and drop every sounding voice and everything queued."""
@@ -318,5 +326,5 @@ class _Plan:
     def __init__(self, env: dict[str, Any], base: Path) -> None:
         self.env = env
         self.base = base
-        self.plays: list[tuple[str, Any, bool]] = []
+        self.plays: list[tuple[str, Any, bool, float | None]] = []
         self.ops: list[tuple[str, Any]] = []

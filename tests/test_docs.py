@@ -29,7 +29,8 @@ def test_the_reference_lists_every_function_and_control():
         assert f"| `{name}`" in text, name
 
 
-MODULES = ["analysis", "bank", "clock", "errors", "live", "map", "resources", "trajectory"]
+MODULES = ["analysis", "bank", "clock", "errors", "live", "map", "resources", "scheduler",
+           "trajectory"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -179,6 +179,19 @@ def test_live_panic_drops_queued_audio_and_goes_on(jackd: str, tmp_path: Path) -
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
 
 
+def test_live_too_slow_source_gaps_are_counted_and_told(jackd: str) -> None:
+    """A source at 130 % of real time: the ring runs dry, the gaps are counted (so the zero
+    underruns above mean something), the performer is told once, and the engine survives."""
+    done = run_script("live_jack.py", "2", "--slow", "0.03", server=jackd)
+    result = json_lines(done.stdout)[-1]
+    stats = result["stats"]
+    assert stats["underruns"] > 10 and stats["underrun_samples"] > 0, stats
+    assert stats["producer_load"] > 1.0, stats
+    assert stats["output_frames"] > stats["position"], stats  # the gaps were played as silence
+    told = [m for m in result["messages"] if m.startswith("audio gaps")]
+    assert len(told) == 1, result["messages"]
+
+
 @pytest.mark.parametrize("mode", ["live-close", "live-forget", "live-panic", "none", "offline"])
 def test_exit_is_clean(jackd: str, mode: str) -> None:
     """close() (or forgetting it: atexit) then interpreter exit: exit code 0, three times."""

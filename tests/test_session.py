@@ -214,3 +214,29 @@ def test_let_binds_functions_too(session):
     session.eval('let ext = (# stretch 8)\nlet twice = fast 2\nt1 $ twice $ ext $ "bell"')
     events = session.tracks["t1"].latest().query(0, 1)
     assert [(e.value["sound"], e.value["stretch"]) for e in events] == [("bell", 8)] * 2
+
+
+def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
+    run_until = live(session)
+    session.eval('t1 $ "drone*2" # gain 0.5')
+    run_until(Fraction(1, 2))
+    session.eval('xfade 2 t1 $ "bell*2"')  # from cycle 1, over two cycles
+
+    def started(at):
+        run_until(at + Fraction(1, 20))
+        slot = session.tracks["t1"].slot
+        return [v for v in session.live.voices.voices
+                if v.track == slot and v.start == session.live.clock.sample_at(at)][0]
+
+    first, middle, after = started(Fraction(1)), started(Fraction(2)), started(Fraction(3))
+    assert (first.a.name, first.b.name, float(first.alpha)) == ("drone_00", "bell_00", 0.0)
+    assert middle.b.name == "bell_00" and float(middle.alpha) == 0.5
+    assert middle.alpha.at(Fraction(5, 2)) == 0.75  # rises along the voice, frame by frame
+    assert first.gains[0] == pytest.approx(0.7071, abs=1e-3)  # the new event's gain, not 0.5
+    assert after.a.name == "bell_00" and after.b is None
+    session.live = None
+
+
+def test_xfade_needs_a_positive_length(session):
+    with pytest.raises(LanguageError, match="xfade needs a positive"):
+        session.eval('xfade 0 t1 $ "bell"')

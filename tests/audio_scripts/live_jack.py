@@ -1,7 +1,7 @@
 """Play clicks live through JACK for a while; print the engine's stats as JSON on stdout.
 
 Usage: live_jack.py SECONDS [--tracks N] [--period P] [--record PATH] [--panic-at SECONDS]
-                    [--mute-at SAMPLE]
+                    [--mute-at SAMPLE] [--slow SECONDS]
 The JACK server comes from $JACK_DEFAULT_SERVER. Run by tests/test_engine.py in a subprocess.
 """
 
@@ -34,6 +34,17 @@ class MuteAt:
         return [{"gain": 0.0}] * self.tracks if start == self.at else None
 
 
+class Slow:
+    """Wraps a source: every fill takes ``seconds`` longer."""
+
+    def __init__(self, inner: Clicks, seconds: float) -> None:
+        self.inner, self.seconds, self.tracks = inner, seconds, inner.tracks
+
+    def fill(self, out: np.ndarray, start: int) -> list[dict] | None:
+        time.sleep(self.seconds)
+        return self.inner.fill(out, start)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("seconds", type=float)
@@ -44,6 +55,7 @@ def main() -> int:
     ap.add_argument("--record")
     ap.add_argument("--panic-at", type=float)
     ap.add_argument("--mute-at", type=int, help="gain 0 on every track from this block start")
+    ap.add_argument("--slow", type=float, help="seconds each fill sleeps (a too-slow decoder)")
     args = ap.parse_args()
     engine = Engine("jack", tracks=args.tracks, buffersize=args.buffersize,
                     lookahead=args.lookahead, jack_client="lc-engine")
@@ -52,6 +64,8 @@ def main() -> int:
     source = Clicks(tracks=args.tracks, period=args.period)
     if args.mute_at is not None:
         source = MuteAt(source, args.mute_at)
+    if args.slow is not None:
+        source = Slow(source, args.slow)
     if args.record:
         engine.record(args.record)
     t0, c0 = time.monotonic(), time.process_time()
