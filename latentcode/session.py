@@ -288,7 +288,8 @@ class Session:
 
         path = Path(path)
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
-        engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate)
+        engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate,
+                        on_message=self.report)
         try:
             engine.render(self.scheduler(seed=seed, snapshot=True), frames, path,
                           progress=progress)
@@ -303,7 +304,8 @@ class Session:
         if self.engine is not None:
             return
         self.live = self.scheduler()
-        engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate, **engine_options)
+        engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
+                        on_message=self.report, **engine_options)
         try:
             engine.start(self.live)
         except BaseException:
