@@ -1,7 +1,9 @@
 """Time from launching ``latentcode`` to its first prompt and to its first sound.
 
 Drives the real REPL in a tmux terminal: waits for the prompt, starts ``:record``, types a
-pattern with ``now`` and finds the first audible sample of the recording. Audio goes through a
+pattern with ``now`` and finds the first audible sample of the recording. ``now`` switches the
+pattern at once, but its first sound still waits for the pattern's next step: with
+``"bell*16"`` at 0.5 cps that is 0 to 125 ms (62 ms on average) of the figure. Audio goes through a
 private JACK server on the dummy driver (``--audio jack``), or ``--audio none`` when given.
 
     python benchmarks/startup.py [--audio none] [--runs 3]
@@ -40,7 +42,7 @@ def once(audio: str, env: dict[str, str], folder: Path) -> tuple[float, float, f
     import numpy as np
     import soundfile
 
-    sock = f"lc-bench-{os.getpid()}"
+    sock = f"lc-bench-{os.getpid()}-{time.monotonic_ns()}"
     take = folder / "take.wav"
     take.unlink(missing_ok=True)
     t0 = time.monotonic()
@@ -51,7 +53,7 @@ def once(audio: str, env: dict[str, str], folder: Path) -> tuple[float, float, f
         tmux(sock, "send-keys", "-t", "b", "-l", f":record {take}")
         tmux(sock, "send-keys", "-t", "b", "Enter")
         t_rec = wait(sock, "recording to")
-        tmux(sock, "send-keys", "-t", "b", "-l", 'now t1 $ "bell*4"')
+        tmux(sock, "send-keys", "-t", "b", "-l", 'now t1 $ "bell*16"')
         t_enter = time.monotonic()
         tmux(sock, "send-keys", "-t", "b", "Enter")
         time.sleep(2.0)

@@ -131,7 +131,7 @@ class Commands:
         except (OSError, UnicodeDecodeError) as e:
             self.say(f"error: cannot read {str(path)!r}: {getattr(e, 'strerror', None) or e}")
             return
-        if self.evaluator.run(text):
+        if self.evaluator.run(text, path.parent):
             self.say(f"loaded {path}")
 
     def tracks(self, arg: str) -> None:

@@ -104,13 +104,16 @@ class Evaluator:
         self.lock = threading.RLock()
         self.sources: dict[str, str] = {}  # track -> the code it last got, for :tracks
 
-    def run(self, text: str) -> bool:
-        """Evaluate ``text``; True when it was accepted, False (and a message) when not."""
+    def run(self, text: str, base: Path | None = None) -> bool:
+        """Evaluate ``text``; True when it was accepted, False (and a message) when not.
+
+        ``base`` is the folder of the file the text comes from: relative paths start there.
+        """
         if not text.strip():
             return True
         with self.lock:
             try:
-                self.session.eval(text)
+                self.session.eval(text) if base is None else self.session.eval(text, base=base)
             except Exception as e:  # noqa: BLE001 - the music goes on whatever the code did
                 self.say(describe_error(e))
                 return False
@@ -159,7 +162,7 @@ class Watcher:
         for block in current:
             if block in self.seen:
                 continue
-            if self.evaluator.run(block):
+            if self.evaluator.run(block, self.path.parent):
                 done += 1
                 self.say(f"evaluated: {block.splitlines()[0][:60]}")
         self.seen = set(current)
@@ -181,31 +184,23 @@ def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | 
     """Start ``session`` on ``backend``, falling back to ``none``; returns the backend used.
 
     When even ``none`` cannot start, the session stays silent but still evaluates code, and
-    ``say`` tells why in one line: a front end always starts.
+    ``say`` tells why in one line: a front end always starts. The engine's own messages reach
+    the session's ``report`` (Session.start wires them).
     """
     try:
-        _start(session, backend, say, buffersize=buffer, device=device)
+        session.start(backend, buffersize=buffer, device=device)
         return backend
     except (LatentcodeError, OSError) as e:
         reason = str(e)
     if backend != "none":
         try:
-            _start(session, "none", say, buffersize=buffer)
+            session.start("none", buffersize=buffer)
             say(f"no audio output ({reason}); playing silently (--audio none)")
             return "none"
         except (LatentcodeError, OSError) as e:
             reason = f"{reason}; none: {e}"
     say(f"no audio at all ({reason}); patterns are checked but not played")
     return "off"
-
-
-def _start(session: Any, backend: str, say: Say, **options: Any) -> None:
-    """Start the session's engine with its messages told through ``say``."""
-    try:
-        session.start(backend, on_message=say, **options)
-    except TypeError:
-        # an engine (or a Session.start) that wires its messages itself takes no on_message
-        session.start(backend, **options)
 
 
 def start_session(args: argparse.Namespace, say: Say = say) -> Any:
@@ -249,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         if args.watching:
             watcher = Watcher(evaluator, path, say)
             watcher.poll()
-        elif not evaluator.run(text):
+        elif not evaluator.run(text, path.parent):
             return 1
         say(f"playing {path.name} ({args.audio_used}); Ctrl-C stops")
         t_end = time.monotonic() + args.duration if args.duration else None

@@ -148,7 +148,7 @@ def banner(session: Any, audio: str) -> str:
     """The one line printed before the first prompt."""
     groups = session.bank.groups()
     sounds = len({s for members in groups.values() for s in members})
-    where = {"none": "no audio device: silent, keeping time", "off": "no audio"}.get(audio, audio)
+    where = {"none": "none (silent, keeping time)", "off": "off"}.get(audio, audio)
     return (f"latentcode: {sounds} sounds in {len(groups)} groups, audio: {where}. "
             f":help lists everything; Ctrl-D quits.")
 

@@ -303,9 +303,9 @@ class Session:
 
         if self.engine is not None:
             return
-        self.live = self.scheduler()
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, **engine_options)
+        self.live = self.scheduler()
         try:
             engine.start(self.live)
         except BaseException:

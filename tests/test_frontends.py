@@ -46,7 +46,7 @@ class Terminal:
 
     def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
         # the tmux server is started here, so it (and the program) gets this environment
-        self.socket = f"latentcode-test-{os.getpid()}-{id(self)}"
+        self.socket = f"latentcode-test-{os.getpid()}-{time.monotonic_ns()}"
         self.status = cwd / "exit-status"
         script = f"{command}; echo $? > {self.status}; sleep 60"
         self._tmux("new-session", "-d", "-s", "perf", "-x", "120", "-y", "45", "-c", str(cwd),
