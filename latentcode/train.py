@@ -31,7 +31,6 @@ import torch
 from latentcode.errors import LatentcodeError
 from latentcode.vae import VAE, LatentModel, ModelConfig, save_checkpoint, vae_loss
 
-
 GRAD_CLIP = 1.0  # max global gradient norm
 
 
