@@ -74,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("latentcode: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug of ours: one line, the traceback on request
+        import os
+
+        if os.environ.get("LATENTCODE_DEBUG"):
+            raise
+        print(f"latentcode: internal error: {type(e).__name__}: {e} "
+              "(LATENTCODE_DEBUG=1 shows the traceback; please report it)", file=sys.stderr)
+        return 1
 
 
 def _no_command(args: argparse.Namespace) -> int:

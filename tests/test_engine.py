@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from jack_capture import capture_script, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
+
+from latentcode.analysis import onsets
 
 SCRIPTS = Path(__file__).parent / "audio_scripts"
 SR = 44100
@@ -37,19 +40,6 @@ def run_script(name: str, *args: str, server: str | None = None, timeout: float 
 
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-def onsets(x: np.ndarray, threshold: float = 0.1, gap: int = 1000) -> np.ndarray:
-    """Sample indices where |x| first exceeds ``threshold`` after ``gap`` quieter samples.
-
-    >>> onsets(np.array([0, 0, .5, .4, 0, 0, .9]), gap=2).tolist()
-    [2, 6]
-    """
-    loud = np.flatnonzero(np.abs(x) > threshold)
-    if loud.size == 0:
-        return loud
-    keep = np.concatenate([[True], np.diff(loud) > gap])
-    return loud[keep]
 
 
 @pytest.fixture(scope="module")
@@ -83,64 +73,24 @@ def load(renders: tuple[Path, dict], name: str) -> np.ndarray:
 def test_live_jack_clicks_arrive_on_time(jackd: str) -> None:
     """10 s live through JACK, captured by another JACK client: audible, no ring underruns,
     every onset on the source's grid (one constant latency, spacing exact to 2 samples)."""
-    import jack
-
     period = 11025
-    client = jack.Client("lc-capture", servername=jackd, no_start_server=True)
-    ports = [client.inports.register(f"in_{i}") for i in (1, 2)]
-    capture = np.zeros((2, SR * 20), np.float32)
-    state = {"pos": 0, "on": False}
-    xruns: list[int] = []  # capture positions at which JACK reported an xrun
-
-    @client.set_process_callback
-    def process(frames: int) -> None:
-        pos = state["pos"]
-        if state["on"] and pos + frames <= capture.shape[1]:
-            capture[0, pos : pos + frames] = ports[0].get_array()
-            capture[1, pos : pos + frames] = ports[1].get_array()
-            state["pos"] = pos + frames
-
-    @client.set_xrun_callback
-    def xrun(delay: float) -> None:
-        xruns.append(state["pos"])
-
-    env = dict(os.environ, JACK_DEFAULT_SERVER=jackd, PYO_GUI_WX="0")
-    with client:
-        proc = subprocess.Popen(
-            [sys.executable, str(SCRIPTS / "live_jack.py"), "10", "--period", str(period)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            ready = json.loads(proc.stdout.readline() or "{}")
-            assert ready.get("ready"), proc.stderr.read()[-3000:]
-            sources = client.get_ports("lc-engine", is_output=True, is_audio=True)
-            assert len(sources) == 2, [p.name for p in client.get_ports()]
-            for src, dst in zip(sources, ports, strict=True):
-                client.connect(src, dst)
-            state["on"] = True
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        state["on"] = False
-    assert proc.returncode == 0, err[-3000:]
-    result = json_lines(out)[-1]
-    stats = result["stats"]
+    played = capture_script(jackd, str(SCRIPTS / "live_jack.py"), ["10", "--period", str(period)],
+                            source="lc-engine", seconds=20, timeout=60)
+    assert played.returncode == 0, played.stderr[-3000:]
+    stats = played.result["stats"]
     assert stats["underruns"] == 0, stats
     assert stats["blocks"] > 10 * SR / 1024 and stats["fill_errors"] == 0, stats
-    assert result["messages"] == []
+    assert played.result["messages"] == []
 
-    mono = capture[:, : state["pos"]].sum(axis=0)
-    assert state["pos"] > 8 * SR, f"captured only {state['pos']} samples"
+    mono = played.audio.sum(axis=0)
+    assert len(mono) > 8 * SR, f"captured only {len(mono)} samples"
     assert np.abs(mono).max() > 0.3, "the capture is silent"
-    found = onsets(mono)
-    assert len(found) >= 30, f"{len(found)} onsets in {state['pos'] / SR:.1f} s"
+    found = onsets(mono, threshold=0.1, gap=1000)
+    assert len(found) >= 30, f"{len(found)} onsets in {len(mono) / SR:.1f} s"
     # A JACK xrun (a client late: on this shared 2-core machine, the capture client or the
-    # engine) loses a period of the capture; it is JACK's loss, not the engine's, so spacings
-    # across an xrun are not judged. Every other spacing must be exact to 2 samples.
-    near = np.asarray(xruns)
-    clean = [int(b - a) for a, b in zip(found, found[1:], strict=False)
-             if not ((near > a - 2 * 256) & (near <= b + 2 * 256)).any()]
-    assert len(clean) >= 10, f"only {len(clean)} spacings free of JACK xruns ({len(xruns)})"
+    # engine) loses a period of the capture; it is JACK's loss, not the engine's.
+    clean = spacings_clear_of_xruns(found, played.xruns)
+    assert len(clean) >= 10, f"only {len(clean)} spacings free of JACK xruns"
     off = [d for d in clean if abs(d - period) > 2]
     assert not off, f"spacings off the grid: {off} (all: {np.diff(found).tolist()})"
 
@@ -160,7 +110,7 @@ def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
     delay = int(0.005 * SR)  # the limiter's lookahead
     mono = data.sum(axis=1)
-    found = onsets(mono)
+    found = onsets(mono, threshold=0.1, gap=1000)
     assert found.tolist() == [k * 4410 + delay for k in range(10)], found.tolist()
     peaks = [float(np.abs(mono[i : i + 64]).max()) for i in found[1:]]  # [0] is in pyo's fade-in
     assert max(peaks) - min(peaks) < 0.01 * max(peaks), f"a click was turned down early: {peaks}"
@@ -174,7 +124,7 @@ def test_live_panic_drops_queued_audio_and_goes_on(jackd: str, tmp_path: Path) -
     assert stats["dropped"] >= 2048, stats  # about the lookahead (4096) was thrown away
     assert stats["underruns"] == 0, stats
     data, _ = sf.read(wav, dtype="float32")
-    found = onsets(data.sum(axis=1))
+    found = onsets(data.sum(axis=1), threshold=0.1, gap=1000)
     assert (found < 1.4 * SR).any() and (found > 1.7 * SR).any(), found.tolist()
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
 
@@ -235,7 +185,7 @@ def test_render_is_deterministic_and_sane(renders: tuple[Path, dict], tmp_path: 
         assert data.shape == (3 * SR, 2)
         assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
         assert np.abs(data).max() > 0.3
-    found = onsets(load(renders, "clicks").sum(axis=1))
+    found = onsets(load(renders, "clicks").sum(axis=1), threshold=0.1, gap=1000)
     assert found.tolist() == list(range(0, 3 * SR, 11025))
 
 
