@@ -224,8 +224,6 @@ class Scheduler:
                 self.clock.set_tempo(args[0], at_sample=start)
             elif name == "panic":
                 self.voices.clear()
-            elif name == "clear":
-                self.voices.clear(args[0])
 
     def set_tempo(self, cps: Fraction) -> None:
         """Change tempo from the next block on (anchored there: no jump, no drift)."""

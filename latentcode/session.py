@@ -62,7 +62,6 @@ class Session:
         self._report = report
         self.live: Scheduler | None = None
         self.engine: Any = None
-        self.loaded: list[str] = []  # names of pattern libraries already `use`d
 
     # -- messages ---------------------------------------------------------------------------
     def report(self, message: str) -> None:

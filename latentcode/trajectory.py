@@ -231,14 +231,10 @@ class Voices:
         if len(self.voices) > MAX_VOICES:
             del self.voices[0]
 
-    def clear(self, track: int | None = None) -> None:
-        """Stop voices at once (all, or one track's), and drop what is already mixed ahead."""
-        if track is None:
-            self.voices.clear()
-            self._carry[:] = 0
-        else:
-            self.voices = [v for v in self.voices if v.track != track]
-            self._carry[track] = 0
+    def clear(self) -> None:
+        """Stop every voice at once, and drop what is already mixed ahead."""
+        self.voices.clear()
+        self._carry[:] = 0
 
     def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
         """Add the audio of samples [start, start+n) into ``out`` (tracks, 2, n)."""
