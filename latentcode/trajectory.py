@@ -246,63 +246,125 @@ class Voices:
         plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
-            audio = self._decode(plan, cycle_at, hop)
-            row = 0
-            for v, js in plan:
-                offsets = np.arange(js.start, js.stop) * hop
-                env = self._envelope(v, offsets, seg)
-                frames = audio[row : row + len(js)] * env
-                row += len(js)
-                gl, gr = v.gains
-                for k, j in enumerate(js):
-                    o = v.start + j * hop - start
-                    acc[v.track, 0, o : o + seg] += gl * frames[k]
-                    acc[v.track, 1, o : o + seg] += gr * frames[k]
+            batch = _Batch(plan, hop)
+            frames = self._shape(self._decode(batch, cycle_at), batch)
+            gains = np.array([v.gains for v, _ in plan], dtype=np.float32)[batch.which]
+            stereo = frames[:, None, :] * gains[:, :, None]  # (frames, 2, seg)
+            offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
+            tracks = batch.column("track")[batch.which].tolist()
+            # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
+            for k, (track, o) in enumerate(zip(tracks, offsets, strict=True)):
+                acc[track, :, o : o + seg] += stereo[k]
         out += acc[:, :, :n]
         self._carry = acc[:, :, n:].copy()
         self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
 
-    def _envelope(self, v: Voice, offsets: np.ndarray, seg: int) -> np.ndarray:
-        """Window times the fade in/out of the voice, per frame: shape (frames, seg)."""
-        t = offsets[:, None] + np.arange(seg)[None, :]
-        fade = np.minimum(t / FADE_IN, (v.length - t) / FADE_OUT)
-        return self.framing.window * np.clip(fade, 0.0, 1.0).astype(np.float32)
+    def _shape(self, audio: np.ndarray, batch: _Batch) -> np.ndarray:
+        """Window every frame; fade the frames at a voice's start and end (only those)."""
+        seg, hop = self.segment, self.framing.hop
+        audio *= self.framing.window
+        offset = batch.j * hop  # where each frame starts within its voice
+        length = batch.column("length")[batch.which]
+        edge = np.flatnonzero((offset < FADE_IN) | (offset + seg > length - FADE_OUT))
+        if edge.size:
+            t = offset[edge, None] + np.arange(seg)[None, :]
+            fade = np.minimum(t / FADE_IN, (length[edge, None] - t) / FADE_OUT)
+            audio[edge] *= np.clip(fade, 0.0, 1.0).astype(np.float32)
+        return audio
 
-    def _decode(self, plan: list, cycle_at: Callable[[int], Fraction], hop: int) -> np.ndarray:
-        """One batched decode for every frame of every voice in ``plan``."""
-        zs = []
-        for v, js in plan:
-            j = np.arange(js.start, js.stop, dtype=np.float64)
-            pos = v.pos0 + j * v.step
-            mu, logvar = _lerp_frames(v.a, pos)
-            if v.b is not None:
-                rel = pos / max(v.a.frames - 1, 1)
-                mu_b, logvar_b = _lerp_frames(v.b, rel * (v.b.frames - 1))
-                alpha = self._alpha(v, js, cycle_at, hop, self.segment // 2)
-                mu = (1 - alpha) * mu + alpha * mu_b
-                # Extrapolating logvar (alpha outside [0, 1]) can ask for a standard deviation
-                # of e^13; never let the noise exceed that of the noisier endpoint.
-                ceiling = np.maximum(logvar, logvar_b)
-                logvar = np.minimum((1 - alpha) * logvar + alpha * logvar_b, ceiling)
-            eps = v.rng.standard_normal(mu.shape, dtype=np.float32)
-            z = mu + v.noise * eps * np.exp(0.5 * logvar)
+    def _decode(self, batch: _Batch, cycle_at: Callable[[int], Fraction]) -> np.ndarray:
+        """One batched decode for every frame of every voice in the batch."""
+        plan, which = batch.plan, batch.which
+        pos = batch.column("pos0")[which] + batch.j * batch.column("step")[which]
+        latent = plan[0][0].a.mu.shape[1]
+        mu = np.empty((len(pos), latent), dtype=np.float32)
+        logvar = np.empty_like(mu)
+        for sound, rows in batch.groups(lambda v: v.a):
+            mu[rows], logvar[rows] = _lerp_frames(sound, pos[rows])
+        alpha = self._alphas(batch, cycle_at)
+        for sound, rows in batch.groups(lambda v: v.b):
+            last_a = batch.column("a_last")[which[rows]]
+            mu_b, logvar_b = _lerp_frames(sound, pos[rows] / last_a * (sound.frames - 1))
+            a = alpha[rows, None]
+            # Extrapolating logvar (alpha outside [0, 1]) can ask for a standard deviation
+            # of e^13; never let the noise exceed that of the noisier endpoint.
+            ceiling = np.maximum(logvar[rows], logvar_b)
+            logvar[rows] = np.minimum((1 - a) * logvar[rows] + a * logvar_b, ceiling)
+            mu[rows] = (1 - a) * mu[rows] + a * mu_b
+        eps = np.zeros_like(mu)
+        for i, (v, js) in enumerate(plan):
+            if v.noise:  # each voice draws its own noise: other tracks never change it
+                eps[batch.rows(i)] = v.rng.standard_normal((len(js), latent), dtype=np.float32)
+        z = mu + batch.column("noise")[which, None] * eps * np.exp(0.5 * logvar)
+        for i, (v, js) in enumerate(plan):
+            rows = batch.rows(i)
             if v.jitter:
-                z = z + v.jitter * v.rng.standard_normal(mu.shape, dtype=np.float32)
+                z[rows] += v.jitter * v.rng.standard_normal((len(js), latent), dtype=np.float32)
             if v.scale != 1.0 or v.bias != 0.0:
-                z[:, v.dims] = z[:, v.dims] * v.scale + v.bias
-            zs.append(z)
+                part = z[rows]
+                part[:, v.dims] = part[:, v.dims] * v.scale + v.bias
+                z[rows] = part
         self.planned = [(v.track, len(js)) for v, js in plan]
-        z = np.concatenate(zs).astype(np.float32, copy=False)
         self.frames_decoded += len(z)
-        audio = np.asarray(self.decode(z), dtype=np.float32)
-        return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+        audio = np.asarray(self.decode(z.astype(np.float32, copy=False)), dtype=np.float32)
+        if not np.isfinite(audio).all():  # only a broken checkpoint gets here: cheap to check
+            audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+        return audio
 
-    @staticmethod
-    def _alpha(
-        v: Voice, js: range, cycle_at: Callable[[int], Fraction], hop: int, centre: int
-    ) -> np.ndarray:
-        """α per frame: a constant, or a continuous signal sampled at each frame's centre."""
-        if not hasattr(v.alpha, "at"):
-            return np.float32(v.alpha)
-        values = [float(v.alpha.at(cycle_at(v.start + j * hop + centre))) for j in js]
-        return np.asarray(values, dtype=np.float32)[:, None]
+    def _alphas(self, batch: _Batch, cycle_at: Callable[[int], Fraction]) -> np.ndarray:
+        """α per frame: each voice's constant, or its signal sampled at each frame's centre."""
+        hop, centre = self.framing.hop, self.segment // 2
+        alpha = np.array([float(v.alpha) for v, _ in batch.plan], dtype=np.float32)[batch.which]
+        for i, (v, js) in enumerate(batch.plan):
+            if v.b is not None and hasattr(v.alpha, "at"):
+                alpha[batch.rows(i)] = [v.alpha.at(cycle_at(v.start + j * hop + centre))
+                                        for j in js]
+        return alpha
+
+
+class _Batch:
+    """The frames of one block, voice after voice, as flat arrays.
+
+    ``which[k]`` is the index in ``plan`` of the voice of frame ``k``, ``j[k]`` the frame's
+    number within its voice.
+    """
+
+    def __init__(self, plan: list[tuple[Voice, range]], hop: int) -> None:
+        self.plan = plan
+        counts = np.fromiter((len(js) for _, js in plan), np.intp, len(plan))
+        first = np.fromiter((js.start for _, js in plan), np.intp, len(plan))
+        self.starts = np.cumsum(counts) - counts  # first row of each voice
+        self.which = np.repeat(np.arange(len(plan)), counts)
+        self.j = np.arange(counts.sum()) - self.starts[self.which] + first[self.which]
+        self._columns: dict[str, np.ndarray] = {}
+
+    def column(self, name: str) -> np.ndarray:
+        """A per-voice attribute as an array (``a_last``: the last frame index of sound a)."""
+        if name not in self._columns:
+            if name == "a_last":
+                values = [max(v.a.frames - 1, 1) for v, _ in self.plan]
+            else:
+                values = [getattr(v, name) for v, _ in self.plan]
+            self._columns[name] = np.asarray(values)
+        return self._columns[name]
+
+    def rows(self, i: int) -> slice:
+        """The rows of voice ``i``."""
+        return slice(int(self.starts[i]), int(self.starts[i]) + len(self.plan[i][1]))
+
+    def groups(self, key: Callable[[Voice], Sound | None]):
+        """(sound, rows) for every distinct sound ``key`` picks (None is skipped)."""
+        ids: dict[int, int] = {}
+        sounds: list[Sound] = []
+        label = np.empty(len(self.plan), dtype=np.intp)
+        for i, (v, _) in enumerate(self.plan):
+            sound = key(v)
+            if sound is None:
+                label[i] = -1
+                continue
+            label[i] = ids.setdefault(id(sound), len(sounds))
+            if label[i] == len(sounds):
+                sounds.append(sound)
+        per_row = label[self.which]
+        for g, sound in enumerate(sounds):
+            yield sound, np.flatnonzero(per_row == g)

@@ -217,3 +217,19 @@ def test_extrapolating_never_makes_the_noise_larger_than_at_either_end():
     out = render(vs, 8000)[0, 0][3000:6000]
     # alpha -1 asks for logvar 30 (std e^15); it is held at the louder end's 0 (std 1)
     assert np.abs(out - 2.0).max() < 8.0
+
+
+def test_voices_of_different_sounds_in_one_block_each_get_their_own_frames():
+    vs = Voices(level_decoder, tracks=2, segment=SEG, framing=make_framing("ola", SEG))
+    for track, (a, b, alpha) in enumerate([("zero", "one", 0.25), ("one", "zero", 0.25)]):
+        vs.add(make_voice({"sound": a, "mix": b, "alpha": alpha, "noise": 0, "pan": 0},
+                          bank=BANK, track=track, start=100 * track, duration=44100,
+                          framing=make_framing("ola", SEG)))
+    vs.add(make_voice({"sound": "ramp", "noise": 0, "pan": 1, "begin": 0.5}, bank=BANK,
+                      track=1, start=0, duration=44100, framing=make_framing("ola", SEG)))
+    out = render(vs, 8000, tracks=2)
+    assert out[0, 0, 5000] == pytest.approx(0.25, abs=1e-5)
+    assert out[1, 0, 5000] == pytest.approx(0.75, abs=1e-5)
+    # the ramp from its middle (frame 99.5), two latent frames per output frame, as heard at
+    # the centre of the frames around sample 5000
+    assert out[1, 1, 5000] == pytest.approx((99.5 + 2 * (5000 - 512) / 256) / 200, abs=0.002)
