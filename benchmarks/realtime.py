@@ -119,6 +119,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--max-voices", type=int, default=512)
+    ap.add_argument("--start-voices", type=int, default=16)
+    ap.add_argument("--configs", default="concat:1,concat:8,ola:1,ola:8",
+                    help="framing:stretch pairs to measure")
     ap.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--voices", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--framing", default="ola")
@@ -135,24 +138,23 @@ def main() -> None:
         print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
               f"{'peak':>6} {'cpu':>5}")
-        for framing in ("concat", "ola"):
-            for stretch in (1, 8):
-                best = 0
-                n = 16
-                while n <= args.max_voices:
-                    r = run_trial(server, voices=n, framing=framing, stretch=stretch,
-                                  seconds=args.seconds)
-                    if "error" in r:
-                        print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
-                        break
-                    print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} "
-                          f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f}", flush=True)
-                    if r["underruns"]:
-                        break
-                    best = r["voices"]
-                    n *= 2 if n < 128 else 1.5
-                    n = int(n)
-                print(f"=> {framing}, stretch {stretch}: {best} voices with zero underruns")
+        for config in args.configs.split(","):
+            framing, stretch = config.split(":")[0], float(config.split(":")[1])
+            best = 0
+            n = args.start_voices
+            while n <= args.max_voices:
+                r = run_trial(server, voices=n, framing=framing, stretch=stretch,
+                              seconds=args.seconds)
+                if "error" in r:
+                    print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
+                    break
+                print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} "
+                      f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f}", flush=True)
+                if r["underruns"]:
+                    break
+                best = r["voices"]
+                n = int(n * (2 if n < 128 else 1.25))
+            print(f"=> {framing}, stretch {stretch}: {best} voices with zero underruns")
         r = run_trial(server, voices=0, framing="ola", seconds=args.seconds, latency=1)
         if "error" in r:
             print(f"4-track piece: error: {r['error']}")
