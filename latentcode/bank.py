@@ -18,7 +18,7 @@ import difflib
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +81,16 @@ class Bank:
     disk, so a bank of many files costs nothing until its sounds are played.
     """
 
-    def __init__(self, model, folders: Iterable[str | Path] = (), *, default: bool = True) -> None:
+    def __init__(
+        self,
+        model,
+        folders: Iterable[str | Path] = (),
+        *,
+        default: bool = True,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
         self.model = model
+        self.report = report or (lambda message: None)
         self._files: dict[str, Path] = {}
         self._groups: dict[str, list[str]] = {}
         self._sounds: dict[str, Sound] = {}
@@ -188,7 +196,14 @@ class Bank:
     def clusters(self, k: int = CLUSTERS) -> list[Sound]:
         """k-means clusters of all frames of the bank, each a sound of its frames in order."""
         if self._clusters is None:
-            sounds = [self._encode(stem) for stem in sorted(self._files)]
+            sounds = []
+            for stem in sorted(self._files):
+                try:
+                    sounds.append(self._encode(stem))
+                except LatentcodeError as e:  # one bad file must not take the clusters away
+                    self.report(f"clusters leave out {stem}: {e}")
+            if not sounds:
+                raise LatentcodeError("no sound of the bank can be read, so there are no clusters")
             mu = np.concatenate([s.mu for s in sounds])
             logvar = np.concatenate([s.logvar for s in sounds])
             labels = kmeans(mu, k, seed=0)

@@ -45,12 +45,14 @@ class Session:
         framing: str = DEFAULT_FRAMING,
         report: Callable[[str], None] | None = None,
     ) -> None:
+        self.messages: deque[str] = deque(maxlen=200)
+        self._report = report
         if model is None or isinstance(model, str | Path):
             from latentcode.vae import load_model
 
             model = load_model(model)
         self.model = model
-        self.bank = bank if bank is not None else Bank(model)
+        self.bank = bank if bank is not None else Bank(model, report=self.report)
         self.slots = tracks
         self.framing = make_framing(framing, model.segment)
         self.tracks: dict[str, Track] = {}
@@ -58,8 +60,6 @@ class Session:
         self.cps: Fraction = DEFAULT_CPS
         self.muted: set[str] = set()
         self.soloed: set[str] = set()
-        self.messages: deque[str] = deque(maxlen=200)
-        self._report = report
         self.live: Scheduler | None = None
         self.engine: Any = None
 

@@ -88,3 +88,17 @@ def test_kmeans_separates_clear_clusters():
     labels = kmeans(x, 3)
     assert len(set(labels[:50])) == len(set(labels[50:100])) == len(set(labels[100:])) == 1
     assert len(set(labels)) == 3
+
+
+def test_a_corrupt_file_is_left_out_of_the_clusters_with_a_message(tiny_model, folder,
+                                                                  latentcode_home):
+    (folder / "broken.wav").write_text("not a wav at all")
+    said = []
+    bank = Bank(tiny_model, default=False, report=said.append)
+    bank.add_folder(folder)
+    with pytest.raises(LatentcodeError, match="corrupt or not audio"):
+        bank.resolve("broken")
+    clusters = bank.clusters(k=2)
+    assert sum(c.frames for c in clusters) == sum(
+        bank.resolve(n).frames for n in ("kick_1", "kick_2", "pad"))
+    assert len(said) == 1 and "leave out broken" in said[0]
