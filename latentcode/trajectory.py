@@ -93,6 +93,11 @@ class Voice:
     controls: dict = field(default_factory=dict)
     rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
 
+    @property
+    def a_last(self) -> int:
+        """The last frame index of sound ``a`` (at least 1: positions are divided by it)."""
+        return max(self.a.frames - 1, 1)
+
     def frames_in(self, begin: int, end: int, hop: int) -> range:
         """Indices of this voice's output frames that start in samples [begin, end)."""
         lo = max(0, -((self.start - begin) // hop))
@@ -339,13 +344,9 @@ class _Batch:
         self._columns: dict[str, np.ndarray] = {}
 
     def column(self, name: str) -> np.ndarray:
-        """A per-voice attribute as an array (``a_last``: the last frame index of sound a)."""
+        """A per-voice attribute as an array, one entry per voice of the plan."""
         if name not in self._columns:
-            if name == "a_last":
-                values = [max(v.a.frames - 1, 1) for v, _ in self.plan]
-            else:
-                values = [getattr(v, name) for v, _ in self.plan]
-            self._columns[name] = np.asarray(values)
+            self._columns[name] = np.asarray([getattr(v, name) for v, _ in self.plan])
         return self._columns[name]
 
     def rows(self, i: int) -> slice:
