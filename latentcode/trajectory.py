@@ -251,7 +251,7 @@ class Voices:
         plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
-            batch = _Batch(plan, hop)
+            batch = _Batch(plan)
             frames = self._shape(self._decode(batch, cycle_at), batch)
             gains = np.array([v.gains for v, _ in plan], dtype=np.float32)[batch.which]
             stereo = frames[:, None, :] * gains[:, :, None]  # (frames, 2, seg)
@@ -334,7 +334,7 @@ class _Batch:
     number within its voice.
     """
 
-    def __init__(self, plan: list[tuple[Voice, range]], hop: int) -> None:
+    def __init__(self, plan: list[tuple[Voice, range]]) -> None:
         self.plan = plan
         counts = np.fromiter((len(js) for _, js in plan), np.intp, len(plan))
         first = np.fromiter((js.start for _, js in plan), np.intp, len(plan))
