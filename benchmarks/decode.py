@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from latentcode.vae import live_threads, load_model
+from latentcode.model.vae import live_threads, load_model
 
 VOICES = (1, 8, 64, 128)
 HOPS = (128, 1024)

@@ -53,7 +53,7 @@ class Tones:
 
 def child(seconds: float, buffersize: int, lookahead: int) -> None:
     """Play live for ``seconds``; print stats as JSON."""
-    from latentcode.engine import Engine
+    from latentcode.audio.engine import Engine
 
     engine = Engine("jack", tracks=TRACKS, buffersize=buffersize, lookahead=lookahead,
                     jack_client="lc-bench")
@@ -100,7 +100,7 @@ def idle(seconds: float, server: str) -> int:
 
 def offline(seconds: float) -> float:
     """Render ``seconds`` of the 8-track source; return the speed in multiples of real time."""
-    from latentcode.engine import Engine
+    from latentcode.audio.engine import Engine
 
     with tempfile.TemporaryDirectory() as tmp:
         Engine("offline", tracks=TRACKS).render(Tones(), 44100, Path(tmp) / "warm.wav")

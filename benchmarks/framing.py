@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentcode.analysis import boundary_discontinuity
+from latentcode.audio.analysis import boundary_discontinuity
 from latentcode.session import Session
 
 FAMILIES = ["drone", "bell", "pluck", "noise", "voice", "hit", "sine2", "pyo"]

@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from latentcode import Session, mini
-from latentcode.library import FUNCTIONS
+from latentcode.patterns.registry import FUNCTIONS
 
 sine, saw = FUNCTIONS["sine"].function(), FUNCTIONS["saw"].function()
 

@@ -15,13 +15,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "mini": "latentcode.mininotation",
-    "Pattern": "latentcode.pattern",
-    "Event": "latentcode.pattern",
-    "Span": "latentcode.pattern",
+    "mini": "latentcode.language.mininotation",
+    "Pattern": "latentcode.patterns.core",
+    "Event": "latentcode.patterns.core",
+    "Span": "latentcode.patterns.core",
     "Session": "latentcode.session",
-    "load_model": "latentcode.vae",
-    "VAE": "latentcode.vae",
+    "load_model": "latentcode.model.vae",
+    "VAE": "latentcode.model.vae",
     "LatentcodeError": "latentcode.errors",
     "LanguageError": "latentcode.errors",
 }

@@ -1,81 +1,145 @@
-"""Controls: pattern functions that name what a value means for the engine.
+"""Every control of the language in one table: what it takes, its default, its range, where it
+acts and what it does.
 
-``gain 0.8`` is a pattern of ``{"gain": 0.8}``; ``#`` merges such patterns into the events of a
-pattern of sounds: ``"bell*2" # stretch 8 # alpha sine`` gives events whose value is
-``{"sound": "bell", "stretch": 8, "alpha": ...}``. Numbers from a continuous signal arrive as
-:class:`latentcode.pattern.Sampled`, which the engine can re-sample along a long voice.
+A control is a word used after ``#``: ``"bell" # stretch 8 # pan 0.2``. Each stage reads the
+rows it needs from this table and nothing else defines a control:
+
+- :mod:`latentcode.patterns.controls` registers one pattern function per row (and per alias);
+- :mod:`latentcode.playback.voices` reads defaults and ranges when an onset starts a voice;
+- the scheduler and :mod:`latentcode.audio` take the rows that act on a ``"track"``;
+- :mod:`latentcode.language.vocabulary` (completion, ``:help``) and ``docs/reference.md`` show
+  the docs.
+
+So a new control is a new row here, plus the code of the stage it acts in.
+
+>>> CONTROLS["pan"].read({"pan": 1.7})    # clamped to its range
+1.0
+>>> CONTROLS["stretch"].read({})          # absent: the default
+1.0
+>>> [c.name for c in acting("track")]
+['lpf', 'hpf', 'room', 'delay']
 """
 
 from __future__ import annotations
 
-import inspect
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from latentcode.library import register
-from latentcode.pattern import Pattern, PatternError, Sampled, to_number
+from latentcode.errors import LatentcodeError
 
-# name -> (kind, what it does). "sound" controls take names, "number" controls numbers.
-CONTROLS: dict[str, tuple[str, str]] = {
-    "sound": ("sound", "the sound to play: a group name of the bank, `bell:3` for its 4th"),
-    "mix": ("sound", "the second sound of a latent interpolation (`alpha` moves between them)"),
-    "alpha": ("number", "the interpolation position between `sound` (0) and `mix` (1)"),
-    "stretch": ("number", "granular time-stretch factor of the latent trajectory (8 = 8x)"),
-    "begin": ("number", "where to start within the sound, 0..1"),
-    "end": ("number", "where to stop within the sound, 0..1"),
-    "noise": ("number", "scale of the VAE's sampling noise: 0 = mean only, 1 = as trained"),
-    "bias": ("number", "an offset added to latent dimension `dim`"),
-    "scale": ("number", "a factor applied to latent dimension `dim`"),
-    "dim": ("number", "which latent dimension `bias` and `scale` apply to"),
-    "jitter": ("number", "random wandering of the latent trajectory"),
-    "legato": ("number", "length of the sound relative to its event"),
-    "gain": ("number", "loudness, 1 = unchanged"),
-    "pan": ("number", "stereo position, 0 = left, 1 = right"),
-    "lpf": ("number", "low-pass filter cutoff in Hz"),
-    "hpf": ("number", "high-pass filter cutoff in Hz"),
-    "room": ("number", "reverb amount, 0..1"),
-    "delay": ("number", "delay send amount, 0..1"),
-}
-ALIASES = {"s": "sound"}
+KINDS = ("sound", "number")
+# Where a control acts, in the order data flows: which sounds a voice reads, its path through
+# latent space, the voice's audio after decoding, and the track's effects in the engine.
+PLACES = ("sound", "latent", "voice", "track")
 
 
-def _number_control(name: str) -> Any:
-    def value(v: Any) -> dict:
-        if isinstance(v, Sampled):
-            return {name: v}
+@dataclass(frozen=True)
+class Control:
+    """One control: a row of :data:`CONTROLS`.
+
+    ``default`` None means "no value" (no second sound without ``mix``; a voice as long as its
+    sound without ``legato``; every latent dimension without ``dim``). Numbers outside
+    ``[low, high]`` are clamped (None: unbounded on that side).
+    """
+
+    name: str
+    kind: str  # one of KINDS
+    acts: str  # one of PLACES
+    doc: str
+    default: float | None = None
+    low: float | None = None
+    high: float | None = None
+    aliases: tuple[str, ...] = ()
+
+    def clamp(self, value: float) -> float:
+        """``value`` brought into the control's range.
+
+        >>> CONTROLS["gain"].clamp(-2.0), CONTROLS["begin"].clamp(0.25)
+        (0.0, 0.25)
+        """
+        if self.low is not None and value < self.low:
+            return float(self.low)
+        if self.high is not None and value > self.high:
+            return float(self.high)
+        return value
+
+    def read(self, controls: Mapping[str, Any]) -> float | None:
+        """The control's number in an event's controls: checked, clamped, or the default.
+
+        >>> CONTROLS["gain"].read({"gain": "loud"})
+        Traceback (most recent call last):
+        latentcode.errors.LatentcodeError: control gain needs a number, got 'loud'
+        """
+        raw = controls.get(self.name)
+        if raw is None:
+            return self.default
         try:
-            return {name: to_number(v)}
-        except PatternError:
-            raise PatternError(f"{name}: needs numbers, got {v!r}") from None
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise LatentcodeError(f"control {self.name} needs a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise LatentcodeError(f"control {self.name} needs a finite number, got {raw!r}")
+        return self.clamp(value)
 
-    return value
+    @property
+    def range_text(self) -> str:
+        """The range in words, for the reference: ``0..1``, ``>= 0``, or empty."""
+        def show(x: float) -> str:
+            return f"{x:g}"
 
-
-def _sound_control(name: str) -> Any:
-    def value(v: Any) -> dict:
-        if isinstance(v, dict):
-            v = v.get("sound", v)
-        return {name: v if isinstance(v, str) else str(v)}
-
-    return value
-
-
-def _define(name: str, control: str, kind: str, what: str) -> None:
-    make = _sound_control(control) if kind == "sound" else _number_control(control)
-
-    def impl(pat: Pattern) -> Pattern:
-        return pat.fmap(make)
-
-    example = ('"bell" # mix "pad"  ==  "bell" # mix "pad"' if kind == "sound" and name != "s"
-               and name != "sound" else
-               f'{name} "bell pad"  ==  sound "bell pad"' if kind == "sound" else
-               f'"bell" # {name} 0.5  ==  "bell" # {name} "0.5"')
-    impl.__doc__ = f"Control: {what}.\n\nlc> {example}"
-    impl.__signature__ = inspect.Signature([inspect.Parameter(
-        "pat", inspect.Parameter.POSITIONAL_ONLY, annotation="Pattern")])
-    globals()[name] = register(impl, name=name)
+        if self.low is not None and self.high is not None:
+            return f"{show(self.low)}..{show(self.high)}"
+        if self.low is not None:
+            return f">= {show(self.low)}"
+        if self.high is not None:
+            return f"<= {show(self.high)}"
+        return ""
 
 
-for _name, (_kind, _what) in CONTROLS.items():
-    _define(_name, _name, _kind, _what)
-for _alias, _target in ALIASES.items():
-    _define(_alias, _target, CONTROLS[_target][0], f"short for `{_target}`")
+_ROWS = (
+    Control("sound", "sound", "sound", "the sound to play: a group name of the bank, `bell:3` "
+            "for its 4th", aliases=("s",)),
+    Control("mix", "sound", "sound", "the second sound of a latent interpolation (`alpha` moves "
+            "between them)"),
+    Control("alpha", "number", "latent", "the interpolation position between `sound` (0) and "
+            "`mix` (1); outside 0..1 it extrapolates", default=0.5),
+    Control("stretch", "number", "latent", "granular time-stretch factor of the latent "
+            "trajectory (8 = 8x slower; negative plays backwards)", default=1.0),
+    Control("begin", "number", "latent", "where to start within the sound, 0..1", default=0.0,
+            low=0.0, high=1.0),
+    Control("end", "number", "latent", "where to stop within the sound, 0..1", default=1.0,
+            low=0.0, high=1.0),
+    Control("noise", "number", "latent", "scale of the VAE's sampling noise: 0 = mean only, 1 = "
+            "as trained", default=1.0),
+    Control("bias", "number", "latent", "an offset added to latent dimension `dim`",
+            default=0.0),
+    Control("scale", "number", "latent", "a factor applied to latent dimension `dim`",
+            default=1.0),
+    Control("dim", "number", "latent", "which latent dimension `bias` and `scale` apply to "
+            "(all when absent)"),
+    Control("jitter", "number", "latent", "random wandering of the latent trajectory",
+            default=0.0),
+    Control("legato", "number", "voice", "length of the sound relative to its event (the whole "
+            "sound when absent)"),
+    Control("gain", "number", "voice", "loudness, 1 = unchanged", default=1.0, low=0.0),
+    Control("pan", "number", "voice", "stereo position, 0 = left, 1 = right", default=0.5,
+            low=0.0, high=1.0),
+    Control("lpf", "number", "track", "low-pass filter cutoff in Hz (0 opens it)",
+            default=20000.0, low=20.0, high=20000.0),
+    Control("hpf", "number", "track", "high-pass filter cutoff in Hz (0 opens it)", default=5.0,
+            low=5.0, high=20000.0),
+    Control("room", "number", "track", "reverb send, 0..1", default=0.0, low=0.0, high=1.0),
+    Control("delay", "number", "track", "delay send, 0..1", default=0.0, low=0.0, high=1.0),
+)
+
+CONTROLS: dict[str, Control] = {c.name: c for c in _ROWS}
+ALIASES: dict[str, str] = {alias: c.name for c in _ROWS for alias in c.aliases}
+
+
+def acting(place: str) -> tuple[Control, ...]:
+    """The controls that act in ``place`` (one of :data:`PLACES`), in table order."""
+    if place not in PLACES:
+        raise ValueError(f"no place {place!r}: one of {PLACES}")
+    return tuple(c for c in _ROWS if c.acts == place)

@@ -1,7 +1,8 @@
 """Where the package's own files live: grammars, the pattern library, the default model.
 
-In a wheel, ``grammar/`` and ``patterns/`` are installed inside the package; in a source checkout
-(editable install) they sit beside it at the top of the repository. Callers never need to care.
+In a wheel, ``grammar/`` and ``library/`` (the patterns written in the language, loaded with
+``use``) are installed inside the package; in a source checkout (editable install) they sit
+beside it at the top of the repository. Callers never need to care.
 """
 
 from __future__ import annotations

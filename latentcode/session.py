@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 
 from latentcode import language
-from latentcode.bank import Bank
-from latentcode.clock import DEFAULT_CPS, as_fraction
 from latentcode.errors import LanguageError, LatentcodeError
+from latentcode.model.bank import Bank
+from latentcode.playback.clock import DEFAULT_CPS, as_fraction
+from latentcode.playback.scheduler import Scheduler, Track
+from latentcode.playback.voices import make_framing, make_voice
 from latentcode.resources import data_path
-from latentcode.scheduler import Scheduler, Track
-from latentcode.trajectory import make_framing, make_voice
 
 DEFAULT_TRACKS = 8
 DEFAULT_FRAMING = "ola"
@@ -48,7 +48,7 @@ class Session:
         self.messages: deque[str] = deque(maxlen=200)
         self._report = report
         if model is None or isinstance(model, str | Path):
-            from latentcode.vae import load_model
+            from latentcode.model.vae import load_model
 
             model = load_model(model)
         self.model = model
@@ -125,9 +125,9 @@ class Session:
             ) from e
 
     def _stage_use(self, name: str, plan: _Plan) -> None:
-        path = data_path("patterns") / f"{name}.lc"
+        path = data_path("library") / f"{name}.lc"
         if not path.is_file():
-            have = sorted(p.stem for p in data_path("patterns").glob("*.lc"))
+            have = sorted(p.stem for p in data_path("library").glob("*.lc"))
             raise LatentcodeError(f"no pattern library {name!r}: there are {', '.join(have)}")
         text = path.read_text()
         for st in language.parse(text):
@@ -283,7 +283,7 @@ class Session:
 
         The same session and seed give a bit-identical file.
         """
-        from latentcode.engine import Engine
+        from latentcode.audio.engine import Engine
 
         path = Path(path)
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
@@ -298,7 +298,7 @@ class Session:
 
     def start(self, backend: str = "jack", **engine_options: Any) -> None:
         """Start playing live through ``backend`` (jack, portaudio)."""
-        from latentcode.engine import Engine
+        from latentcode.audio.engine import Engine
 
         if self.engine is not None:
             return

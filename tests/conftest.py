@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory):
     """The builtin corpus (seed 0), built once per test session (about a second)."""
-    from latentcode.corpus import build_corpus
+    from latentcode.model.corpus import build_corpus
 
     d = tmp_path_factory.mktemp("corpus")
     build_corpus(d, seed=0)
@@ -22,7 +22,7 @@ def tiny_model():
     """A small random VAE (segment 1024, 32 units, latent 8) wrapped as a LatentModel."""
     import torch
 
-    from latentcode.vae import VAE, LatentModel, ModelConfig
+    from latentcode.model.vae import VAE, LatentModel, ModelConfig
 
     torch.manual_seed(0)
     cfg = ModelConfig(segment=1024, n_units=32, latent_dim=8)

@@ -6,7 +6,7 @@ from typing import Any
 
 from latentcode import mini
 from latentcode.language import evaluate, parse_expression
-from latentcode.pattern import Pattern
+from latentcode.patterns.core import Pattern
 
 
 def norm(value: Any) -> Any:

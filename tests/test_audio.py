@@ -8,8 +8,8 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentcode.audio import find_audio, frame, load_audio, n_frames, resample, to_mono
 from latentcode.errors import LatentcodeError
+from latentcode.model.audiofiles import find_audio, frame, load_audio, n_frames, resample, to_mono
 
 
 def _sine(freq: float, sr: int, seconds: float, phase: float = 0.0) -> np.ndarray:

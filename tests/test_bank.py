@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from latentcode.bank import Bank, kmeans
 from latentcode.errors import LatentcodeError
+from latentcode.model.bank import Bank, kmeans
 
 
 def tone(path, freq, seconds=0.5, sr=44100):

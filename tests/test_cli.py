@@ -2,11 +2,11 @@
 
 import pytest
 
-from latentcode import cli
+from latentcode.shell import cli
 
 
 def test_an_internal_error_is_one_line(monkeypatch, capsys):
-    import latentcode.render as render
+    import latentcode.shell.render as render
 
     monkeypatch.setattr(render, "run", lambda args: 1 / 0)
     assert cli.main(["render", "piece.lc"]) == 1
@@ -15,7 +15,7 @@ def test_an_internal_error_is_one_line(monkeypatch, capsys):
 
 
 def test_debug_shows_the_traceback(monkeypatch):
-    import latentcode.render as render
+    import latentcode.shell.render as render
 
     monkeypatch.setattr(render, "run", lambda args: 1 / 0)
     monkeypatch.setenv("LATENTCODE_DEBUG", "1")

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from latentcode.corpus import (
+from latentcode.model.corpus import (
     FAMILIES,
     build_corpus,
     default_corpus_dir,
@@ -83,7 +83,7 @@ def test_default_corpus_is_built_once_and_rebuilt_when_incomplete(latentcode_hom
 
 def test_cli_corpus(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-m", "latentcode.cli", "corpus", str(tmp_path / "c"),
+    r = subprocess.run([sys.executable, "-m", "latentcode.shell.cli", "corpus", str(tmp_path / "c"),
                         "--seed", "3"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "families: bell, drone, hit, noise, pluck, pyo, sine2, voice" in r.stdout

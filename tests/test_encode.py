@@ -11,15 +11,15 @@ import pytest
 import soundfile as sf
 import torch
 
-from latentcode.audio import frame, n_frames
-from latentcode.encode import (
+from latentcode.errors import LatentcodeError
+from latentcode.model.audiofiles import frame, n_frames
+from latentcode.model.encode import (
     cache_path,
     cache_stats,
     encode_audio,
     encode_file,
     encode_file_info,
 )
-from latentcode.errors import LatentcodeError
 
 torch.set_num_threads(1)
 
@@ -102,7 +102,7 @@ def test_bad_files_are_one_line_errors(latentcode_home, tiny_model, tmp_path):
 
 def _cli(*args, home):
     env = dict(os.environ, OMP_NUM_THREADS="1", LATENTCODE_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "latentcode.cli", "encode", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "latentcode.shell.cli", "encode", *map(str, args)],
                           capture_output=True, text=True, env=env)
 
 

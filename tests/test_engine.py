@@ -19,7 +19,7 @@ import soundfile as sf
 from jack_capture import capture_script, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
-from latentcode.analysis import onsets
+from latentcode.audio.analysis import onsets
 
 SCRIPTS = Path(__file__).parent / "audio_scripts"
 SR = 44100

@@ -1,4 +1,4 @@
-"""Every piece in examples/ and every pattern of patterns/ renders, sounds, and differs.
+"""Every piece in examples/ and every pattern of library/ renders, sounds, and differs.
 
 Pieces go through the real command line (`latentcode render`, pyo in its own process); the
 library's patterns are rendered dry in this process.
@@ -16,11 +16,12 @@ import pytest
 import soundfile as sf
 
 from latentcode import language
-from latentcode.analysis import rms, spectral_distance
+from latentcode.audio.analysis import rms, spectral_distance
+from latentcode.errors import LanguageError
 
 ROOT = Path(__file__).resolve().parent.parent
 PIECES = sorted((ROOT / "examples").glob("*.lc"))
-LIBRARY = sorted((ROOT / "patterns").glob("*.lc"))
+LIBRARY = sorted((ROOT / "library").glob("*.lc"))
 CYCLES = 4
 
 
@@ -39,7 +40,7 @@ def rendered(tmp_path_factory) -> dict[str, np.ndarray]:
     for piece in PIECES:
         wav = out / f"{piece.stem}.wav"
         done = subprocess.run(
-            [sys.executable, "-m", "latentcode.cli", "render", str(piece), "-o", str(wav),
+            [sys.executable, "-m", "latentcode.shell.cli", "render", str(piece), "-o", str(wav),
              "--cycles", str(CYCLES), "--seed", "1"],
             capture_output=True, text=True, timeout=300,
         )
@@ -84,10 +85,10 @@ def library_names() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lib,name", library_names())
 def test_each_library_pattern_plays(session, lib, name):
     if name in {"steps", "mesoAlpha"}:  # numbers for alpha, not sounds: refused as a track
-        with pytest.raises(language.LanguageError, match="not a sound name|no onsets"):
+        with pytest.raises(LanguageError, match="not a sound name|no onsets"):
             session.eval(f"now t1 $ {name}")
         return
-    from latentcode.pattern import Pattern
+    from latentcode.patterns.core import Pattern
 
     value = language.evaluate(language.parse_expression(name), session.env, value=True)
     played = name if isinstance(value, Pattern) else f'{name} $ "bell:2*2"'  # a function

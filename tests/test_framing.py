@@ -7,14 +7,14 @@ the joins jump. benchmarks/framing.py prints the full table; this pins the concl
 import numpy as np
 import pytest
 
-from latentcode.analysis import boundary_discontinuity
+from latentcode.audio.analysis import boundary_discontinuity
 from latentcode.session import DEFAULT_FRAMING, Session
 
 
 @pytest.fixture(scope="module")
 def parts():
-    from latentcode.bank import Bank
-    from latentcode.vae import load_model
+    from latentcode.model.bank import Bank
+    from latentcode.model.vae import load_model
 
     model = load_model()
     return model, Bank(model)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from latentcode.osc import message
+from latentcode.shell.osc import message
 
 LATENTCODE = str(Path(sys.executable).with_name("latentcode"))
 STARTUP = 120.0  # s: the first start may build the default corpus cache

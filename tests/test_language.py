@@ -7,7 +7,8 @@ from pattern_helpers import events, lc, values
 
 from latentcode import mini
 from latentcode.errors import LanguageError
-from latentcode.language import (
+from latentcode.language.evaluation import evaluate
+from latentcode.language.statements import (
     KEYWORDS,
     Bank,
     Hush,
@@ -21,13 +22,13 @@ from latentcode.language import (
     Unmute,
     Unsolo,
     Use,
-    evaluate,
     is_complete,
     parse,
     parse_expression,
 )
-from latentcode.library import FUNCTIONS, slow
-from latentcode.pattern import Sampled
+from latentcode.patterns.core import Sampled
+from latentcode.patterns.functions import slow
+from latentcode.patterns.registry import FUNCTIONS
 
 
 def same(a: str, b: str, cycles: int = 4) -> bool:

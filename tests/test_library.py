@@ -7,10 +7,11 @@ from fractions import Fraction as F
 import pytest
 from pattern_helpers import events, lc, onsets, values
 
-from latentcode import library, mini
+from latentcode import mini
 from latentcode.errors import LanguageError
-from latentcode.library import FUNCTIONS
-from latentcode.pattern import Pattern
+from latentcode.patterns import functions as library
+from latentcode.patterns.core import Pattern
+from latentcode.patterns.registry import FUNCTIONS, Curried
 
 EXAMPLES = [(name, left, right) for name, spec in sorted(FUNCTIONS.items())
             for left, right in spec.examples]
@@ -217,7 +218,7 @@ def test_all_controls_are_registered():
 
 
 def test_python_api_currying_and_errors():
-    assert isinstance(library.fast(2), library.Curried)
+    assert isinstance(library.fast(2), Curried)
     assert events(library.every(2, library.fast(2), "a")) == events(mini("<[a a] a>"))
     with pytest.raises(LanguageError):
         library.fast(2, "a", "b")

@@ -9,8 +9,8 @@ from pattern_helpers import events, onsets, values
 
 from latentcode import mini
 from latentcode.errors import LanguageError
-from latentcode.library import slow
-from latentcode.pattern import to_number
+from latentcode.patterns.functions import slow
+from latentcode.patterns.time import to_number
 
 
 def same(a: str, b: str, cycles: int = 4) -> bool:

@@ -16,10 +16,10 @@ def test_the_wheel_carries_grammars_patterns_and_the_default_model(tmp_path):
     wheel = next(tmp_path.glob("latentcode-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("latentcode/grammar/latentcode.lark", "latentcode/grammar/mini.lark",
-                   "latentcode/models/default.pt", "latentcode/session.py"):
+                   "latentcode/model/default.pt", "latentcode/session.py"):
         assert needed in names, needed
-    shipped = {Path(n).name for n in names if n.startswith("latentcode/patterns/")}
-    assert shipped == {p.name for p in (ROOT / "patterns").glob("*.lc")}
+    shipped = {Path(n).name for n in names if n.startswith("latentcode/library/")}
+    assert shipped == {p.name for p in (ROOT / "library").glob("*.lc")}
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "latentcode = latentcode.cli:main" in text
+    assert "latentcode = latentcode.shell.cli:main" in text

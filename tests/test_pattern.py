@@ -8,17 +8,10 @@ import pytest
 from pattern_helpers import events, values
 
 from latentcode import Event, Pattern, Span, mini
-from latentcode.library import fast, rand, saw, sine
-from latentcode.pattern import (
-    Sampled,
-    merge_op,
-    pure,
-    silence,
-    slowcat,
-    stack,
-    time_to_rand,
-    to_time,
-)
+from latentcode.patterns.core import Sampled, merge_op, pure, silence, slowcat, stack
+from latentcode.patterns.functions import fast
+from latentcode.patterns.signals import rand, saw, sine
+from latentcode.patterns.time import time_to_rand, to_time
 
 
 def test_design_section_7_api():
@@ -147,7 +140,7 @@ def test_pattern_arithmetic():
 
 
 def test_continuous_control_values_are_sampled():
-    from latentcode.controls import alpha
+    from latentcode.patterns.controls import alpha
 
     p = mini("bell*2").merge(alpha(saw))
     es = p.query(0, 1)
@@ -159,7 +152,7 @@ def test_continuous_control_values_are_sampled():
 
 
 def test_sampled_follows_transformed_signals():
-    from latentcode.controls import alpha
+    from latentcode.patterns.controls import alpha
 
     p = mini("x").merge(alpha(fast(2, saw) * 2))
     a = p.query(0, 1)[0].value["alpha"]
@@ -167,7 +160,7 @@ def test_sampled_follows_transformed_signals():
 
 
 def test_sampled_through_arithmetic_merges():
-    from latentcode.controls import alpha
+    from latentcode.patterns.controls import alpha
 
     p = mini("x").merge({"alpha": 1}).combine("|+", alpha(saw))
     a = p.query(0, 1)[0].value["alpha"]
@@ -175,14 +168,14 @@ def test_sampled_through_arithmetic_merges():
 
 
 def test_discrete_values_are_plain():
-    from latentcode.controls import alpha
+    from latentcode.patterns.controls import alpha
 
     v = mini("x").merge(alpha("0.5")).query(0, 1)[0].value["alpha"]
     assert type(v) is float
 
 
 def test_sampled_of_sine_at_onset():
-    from latentcode.controls import pan
+    from latentcode.patterns.controls import pan
 
     es = mini("x*4").merge(pan(sine)).query(0, 1)
     assert [round(e.value["pan"], 6) for e in es] == [0.5, 1.0, 0.5, 0.0]
@@ -209,8 +202,10 @@ def test_pattern_repr():
 def test_docstring_examples_of_the_pattern_modules():
     import doctest
 
-    from latentcode import controls, language, library, mininotation, parsing, pattern
+    from latentcode.language import evaluation, grammars, mininotation, statements
+    from latentcode.patterns import controls, core, functions, registry, signals, time
 
-    for module in (pattern, library, controls, mininotation, language, parsing):
+    for module in (time, core, registry, functions, signals, controls, mininotation, statements,
+                   evaluation, grammars):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def latentcode(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "latentcode.cli", *args],
+    return subprocess.run([sys.executable, "-m", "latentcode.shell.cli", *args],
                           capture_output=True, text=True, timeout=300)
 
 

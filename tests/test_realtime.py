@@ -14,7 +14,7 @@ import pytest
 from jack_capture import SR, capture_script, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
-from latentcode.analysis import onsets, rms
+from latentcode.audio.analysis import onsets, rms
 
 SCRIPT = str(Path(__file__).parent / "audio_scripts" / "session_jack.py")
 

@@ -18,12 +18,12 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from latentcode.complete import LatentCompleter
-from latentcode.highlight import LatentLexer
-from latentcode.keys import should_evaluate
-from latentcode.repl import Repl
-from latentcode.toolbar import status
-from latentcode.vocab import Vocabulary
+from latentcode.language.vocabulary import Vocabulary
+from latentcode.shell.completer import LatentCompleter
+from latentcode.shell.keys import should_evaluate
+from latentcode.shell.lexer import LatentLexer
+from latentcode.shell.repl import Repl
+from latentcode.shell.toolbar import status
 
 ENTER, ALT_ENTER, TAB, RIGHT = "\r", "\x1b\r", "\t", "\x1b[C"
 
@@ -42,7 +42,7 @@ def bank_dir(tmp_path):
 
 @pytest.fixture
 def session(tiny_model, bank_dir, latentcode_home):
-    from latentcode.bank import Bank
+    from latentcode.model.bank import Bank
     from latentcode.session import Session
 
     s = Session(tiny_model, Bank(tiny_model, [bank_dir], default=False))
@@ -214,7 +214,7 @@ def test_suggestions_come_from_history(session):
 
 
 def test_history_file_lives_where_latentcode_history_says(tmp_path, monkeypatch):
-    from latentcode.repl import history_path, open_history
+    from latentcode.shell.repl import history_path, open_history
 
     monkeypatch.setenv("LATENTCODE_HISTORY", str(tmp_path / "h" / "hist"))
     assert history_path() == tmp_path / "h" / "hist"
@@ -224,7 +224,7 @@ def test_history_file_lives_where_latentcode_history_says(tmp_path, monkeypatch)
 
 
 def test_history_defaults_to_the_user_data_dir(monkeypatch, latentcode_home):
-    from latentcode.repl import history_path
+    from latentcode.shell.repl import history_path
 
     monkeypatch.delenv("LATENTCODE_HISTORY", raising=False)
     assert history_path() == latentcode_home / "history"
@@ -249,8 +249,9 @@ def test_highlights_keywords_functions_controls_sounds(repl):
 
 
 def test_a_new_library_function_colours_and_completes_itself(monkeypatch):
-    from latentcode import library, vocab
-    from latentcode.pattern import Pattern
+    from latentcode.language import vocabulary as vocab
+    from latentcode.patterns import registry as library
+    from latentcode.patterns.core import Pattern
 
     monkeypatch.setattr(library, "FUNCTIONS", dict(library.FUNCTIONS))
     vocab._language_vocabulary.cache_clear()

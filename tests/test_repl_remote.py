@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from latentcode import cli
 from latentcode.errors import LanguageError, LatentcodeError
-from latentcode.live import Evaluator, Watcher, blocks, describe_error, start_audio
-from latentcode.osc import OscError, OscServer, message, parse
-from latentcode.pipe import read_blocks
+from latentcode.shell import cli
+from latentcode.shell.frontends import Evaluator, Watcher, blocks, describe_error, start_audio
+from latentcode.shell.osc import OscError, OscServer, message, parse
+from latentcode.shell.pipe import read_blocks
 
 # -- OSC -----------------------------------------------------------------------------------------
 
@@ -177,10 +177,11 @@ def test_without_any_backend_the_front_end_still_starts():
 
 
 def test_no_command_starts_the_repl_with_its_flags(monkeypatch):
-    import latentcode.repl
+    import latentcode.shell.repl
 
     seen = {}
-    monkeypatch.setattr(latentcode.repl, "run", lambda args: seen.setdefault("args", args) and 0)
+    monkeypatch.setattr(latentcode.shell.repl, "run",
+                        lambda args: seen.setdefault("args", args) and 0)
     monkeypatch.setattr(cli.sys, "stdin", type("TTY", (), {"isatty": lambda self: True})())
     assert cli.main(["--audio", "none", "--buffer", "512", "--osc", "7000"]) == 0
     args = seen["args"]
@@ -189,18 +190,18 @@ def test_no_command_starts_the_repl_with_its_flags(monkeypatch):
 
 
 def test_pipe_flag_starts_the_pipe(monkeypatch):
-    import latentcode.pipe
+    import latentcode.shell.pipe
 
     seen = []
-    monkeypatch.setattr(latentcode.pipe, "run", lambda args: seen.append(args.audio) or 0)
+    monkeypatch.setattr(latentcode.shell.pipe, "run", lambda args: seen.append(args.audio) or 0)
     assert cli.main(["--pipe", "--audio", "none"]) == 0 and seen == ["none"]
 
 
 def test_input_from_a_pipe_is_read_as_blocks(monkeypatch, capsys):
-    import latentcode.pipe
+    import latentcode.shell.pipe
 
     seen = []
-    monkeypatch.setattr(latentcode.pipe, "run", lambda args: seen.append(args.pipe) or 0)
+    monkeypatch.setattr(latentcode.shell.pipe, "run", lambda args: seen.append(args.pipe) or 0)
     monkeypatch.setattr(cli.sys, "stdin", type("Pipe", (), {"isatty": lambda self: False})())
     assert cli.main(["--audio", "none"]) == 0 and seen == [True]
     assert "not a terminal" in capsys.readouterr().err

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from latentcode import mini
-from latentcode.analysis import onsets, rms
+from latentcode.audio.analysis import onsets, rms
 from latentcode.errors import LanguageError, LatentcodeError
-from latentcode.pattern import Pattern
+from latentcode.patterns.core import Pattern
 from latentcode.session import Session
 
 SR = 44100
@@ -17,8 +17,8 @@ SR = 44100
 @pytest.fixture(scope="module")
 def session_parts():
     """The shipped model and the default bank, loaded once for this module."""
-    from latentcode.bank import Bank
-    from latentcode.vae import load_model
+    from latentcode.model.bank import Bank
+    from latentcode.model.vae import load_model
 
     model = load_model()
     return model, Bank(model)

@@ -14,11 +14,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from latentcode import cli
-from latentcode.corpus import held_out
 from latentcode.errors import LatentcodeError
-from latentcode.train import TrainConfig, _configs, configure, evaluate, read_ini, snr_db
-from latentcode.vae import ModelConfig, load_model
+from latentcode.model.corpus import held_out
+from latentcode.model.train import TrainConfig, _configs, configure, evaluate, read_ini, snr_db
+from latentcode.model.vae import ModelConfig, load_model
+from latentcode.shell import cli
 
 torch.set_num_threads(1)
 
@@ -108,14 +108,14 @@ def test_bad_ini_values_are_errors(tmp_path):
 
 def test_cuda_missing_is_a_clear_error(tiny_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    from latentcode.train import train
+    from latentcode.model.train import train
 
     with pytest.raises(LatentcodeError, match="--device cpu"):
         train(sorted(tiny_dir.iterdir()), tmp_path / "o", device="cuda")
 
 
 def test_silent_and_short_training_files_are_skipped_or_refused(tmp_path):
-    from latentcode.train import load_dataset
+    from latentcode.model.train import load_dataset
 
     sf.write(tmp_path / "silent.wav", np.zeros(5000, np.float32), 44100)
     sf.write(tmp_path / "short.wav", np.full(300, 0.5, np.float32), 44100)
@@ -131,7 +131,7 @@ def test_snr_db():
 
 def _cli(*args):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "latentcode.cli", "train", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "latentcode.shell.cli", "train", *map(str, args)],
                           capture_output=True, text=True, env=env)
 
 
@@ -154,7 +154,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, case):
 
 
 def test_a_non_finite_batch_is_skipped_not_learned(tiny_dir, tmp_path, monkeypatch, capsys):
-    import latentcode.train as tr
+    import latentcode.model.train as tr
 
     calls = {"n": 0}
     real = tr.vae_loss

@@ -5,9 +5,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from latentcode.bank import Sound
 from latentcode.errors import LatentcodeError
-from latentcode.trajectory import FADE_IN, Voices, make_framing, make_voice
+from latentcode.model.bank import Sound
+from latentcode.playback.voices import FADE_IN, Voices, make_framing, make_voice
 
 SEG = 1024
 LATENT = 4

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latentcode.errors import LatentcodeError
-from latentcode.vae import (
+from latentcode.model.vae import (
     VAE,
     LatentModel,
     ModelConfig,

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from latentcode.engine import Engine, available_backends
+from latentcode.audio.engine import Engine, available_backends
 from latentcode.errors import LatentcodeError
 
 

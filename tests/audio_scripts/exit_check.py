@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from sources import Clicks  # noqa: E402
 
-from latentcode.engine import Engine  # noqa: E402
+from latentcode.audio.engine import Engine  # noqa: E402
 
 
 def main() -> int:

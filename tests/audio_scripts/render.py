@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from sources import Clicks, Failing, Noise, NonFinite  # noqa: E402
 
-from latentcode.engine import Engine  # noqa: E402
+from latentcode.audio.engine import Engine  # noqa: E402
 
 SR = 44100
 SCENARIOS = {

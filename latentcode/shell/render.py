@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({seconds:.1f} s of audio in {took:.1f} s, "
           f"{seconds / max(took, 1e-9):.1f}x real time)")
     if args.plot:
-        from latentcode.plot import plot_audio
+        from latentcode.shell.plot import plot_audio
 
         print(f"wrote {plot_audio(out)}")
     return 0

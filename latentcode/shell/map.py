@@ -65,7 +65,7 @@ def trace(session, cycles: float) -> dict[int, np.ndarray]:
 
 def draw(session, output: Path, *, size: tuple[int, int], piece_paths=None) -> Path:
     """Write the map PNG of ``session``'s bank (and trajectories) to ``output``."""
-    from latentcode.plot import pyplot
+    from latentcode.shell.plot import pyplot
 
     bank = session.bank
     clusters = bank.clusters()
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         session.bank.add_folder(folder)
     paths = None
     if args.piece:
-        from latentcode.render import read_piece
+        from latentcode.shell.render import read_piece
 
         session.eval(read_piece(args.piece), base=Path(args.piece).parent)
         paths = trace(session, args.cycles)

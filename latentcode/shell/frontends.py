@@ -5,8 +5,8 @@ then re-evaluates the blocks that changed every time the file is saved, so any e
 live-coding editor. Blocks are separated by blank lines (or a line holding only ``;;``), as in
 Tidal; an error in one block is printed in one line and changes nothing, and the music goes on.
 
-The REPL (:mod:`latentcode.repl`), ``--pipe`` (:mod:`latentcode.pipe`) and the OSC port
-(:mod:`latentcode.osc`) start their session with :func:`start_session` and evaluate through an
+The REPL (:mod:`latentcode.shell.repl`), ``--pipe`` (:mod:`latentcode.shell.pipe`) and the OSC port
+(:mod:`latentcode.shell.osc`) start their session with :func:`start_session` and evaluate through an
 :class:`Evaluator`, so every front end reports errors the same way.
 """
 
@@ -216,7 +216,7 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
 def list_devices(say: Say = say) -> int:
     """Print the backends that would start now and PortAudio's output devices."""
     os.environ.setdefault("PYO_GUI_WX", "0")
-    from latentcode import engine
+    from latentcode.audio import engine
 
     usable = [b if b != "offline" else "none" for b in engine.available_backends()]
     say(f"audio backends available now: {', '.join(usable)}")
@@ -233,7 +233,7 @@ def list_devices(say: Say = say) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentcode.render import read_piece
+    from latentcode.shell.render import read_piece
 
     path = Path(args.piece)
     text = read_piece(path)

@@ -433,7 +433,7 @@ def _write_pyo_family(out_dir: Path) -> list[Path]:
     """Convert pyo's own sound files to mono 44.1 kHz WAV as ``pyo_NN.wav``."""
     import soundfile as sf
 
-    from latentcode.audio import load_audio
+    from latentcode.model.audiofiles import load_audio
 
     paths = []
     for i, src in enumerate(_pyo_sound_files()):
@@ -472,7 +472,7 @@ def build_corpus(
     if jobs:
         spec = json.dumps({"out_dir": str(out), "jobs": jobs})
         env = dict(os.environ, PYO_GUI_WX="0")
-        code = "import json,sys; from latentcode.corpus import _render_child as r; " \
+        code = "import json,sys; from latentcode.model.corpus import _render_child as r; " \
                "r(json.loads(sys.stdin.read()))"
         proc = subprocess.run([sys.executable, "-c", code], input=spec, text=True,
                               capture_output=True, env=env)

@@ -1,6 +1,6 @@
 """The REPL's ``:commands`` (also accepted from ``--pipe`` and the OSC port).
 
->>> from latentcode.live import Evaluator
+>>> from latentcode.shell.frontends import Evaluator
 >>> class S:
 ...     tracks, muted, soloed, engine = {}, set(), set(), None
 >>> Commands(S(), Evaluator(S(), print), print).run(":tracks")
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from latentcode.complete import COMMAND_HELP
-from latentcode.live import Evaluator, Say
-from latentcode.vocab import Vocabulary
+from latentcode.language.vocabulary import Vocabulary
+from latentcode.shell.completer import COMMAND_HELP
+from latentcode.shell.frontends import Evaluator, Say
 
 WIDTH = 96
 

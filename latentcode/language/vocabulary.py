@@ -1,8 +1,9 @@
 """The words of the language, for the tools around it: highlighting, completion and ``:help``.
 
 Everything is read from the language itself — the grammar's keywords, the function registry
-(:data:`latentcode.library.FUNCTIONS`) and the controls (:data:`latentcode.controls.CONTROLS`) —
-so a function added to the library is coloured, completed and documented with no change here.
+(:data:`latentcode.patterns.registry.FUNCTIONS`) and the control table
+(:data:`latentcode.controls.CONTROLS`) — so a function added to the library is coloured,
+completed and documented with no change here.
 
 >>> v = Vocabulary.of_language()
 >>> v.kind("fast"), v.kind("gain"), v.kind("sine")
@@ -91,9 +92,9 @@ class Vocabulary:
 
 
 def _keywords() -> list[str]:
-    from latentcode import language
+    from latentcode.language.statements import KEYWORDS
 
-    return sorted(getattr(language, "KEYWORDS", STATEMENT_DOCS))
+    return sorted(KEYWORDS)
 
 
 def _example(spec: object) -> str:
@@ -106,14 +107,15 @@ def _example(spec: object) -> str:
 
 @cache
 def _language_vocabulary() -> Vocabulary:
-    from latentcode import controls, library
+    from latentcode.controls import ALIASES, CONTROLS
+    from latentcode.patterns.registry import FUNCTIONS
 
     words: dict[str, Word] = {}
     for name in _keywords():
         sig, doc, example = STATEMENT_DOCS.get(name, (name, "A statement of the language.", ""))
         words[name] = Word(name, "keyword", sig, doc, example)
-    control_names = set(controls.CONTROLS) | set(getattr(controls, "ALIASES", {}))
-    for name, spec in library.FUNCTIONS.items():
+    control_names = set(CONTROLS) | set(ALIASES)
+    for name, spec in FUNCTIONS.items():
         if name in words:
             continue
         if name in control_names:

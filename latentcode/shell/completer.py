@@ -23,10 +23,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from latentcode.highlight import ends_in_string
-from latentcode.vocab import Vocabulary
+from latentcode.language.vocabulary import Vocabulary
+from latentcode.shell.lexer import ends_in_string
 
-# command -> (arguments, what it does); the dispatch table lives in latentcode.commands
+# command -> (arguments, what it does); the dispatch table lives in latentcode.shell.commands
 COMMANDS: dict[str, tuple[str, str]] = {
     ":help": ("[NAME]", "list everything, or explain one function, control or command"),
     ":load": ("FILE", "evaluate a file (all or nothing)"),

@@ -2,7 +2,7 @@
 
 A :class:`Scheduler` is what the engine pulls from (its ``fill``). For the samples it is about
 to write it asks each track's pattern for the matching span of cycles, turns every onset into
-a voice on the exact sample, and lets :class:`~latentcode.trajectory.Voices` decode all due
+a voice on the exact sample, and lets :class:`~latentcode.playback.voices.Voices` decode all due
 frames in one batch. Live playing and offline rendering run this same code; live is only paced
 by the engine's ring buffer.
 
@@ -20,17 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.clock import Clock
+from latentcode.controls import acting
 from latentcode.errors import LatentcodeError
-from latentcode.trajectory import Voices, make_voice
+from latentcode.playback.clock import Clock
+from latentcode.playback.voices import Voices, make_voice
 
-# Controls the engine applies per track (pyo filters and sends), from the latest onset.
-AUDIO_CONTROLS = ("lpf", "hpf", "room", "delay")
+# Controls the engine applies per track (filters and sends), from the latest onset.
+TRACK_CONTROLS = tuple(c.name for c in acting("track"))
 
 
 class Ramp(float):
     """A control value that rises from 0 at ``start`` to 1 at ``end`` (cycles), sampled along
-    a voice like any continuous signal (see :mod:`latentcode.trajectory`).
+    a voice like any continuous signal (see :mod:`latentcode.playback.voices`).
 
     >>> r = Ramp(Fraction(4), Fraction(8), at=Fraction(5)); float(r), r.at(7), r.at(9)
     (0.25, 0.75, 1.0)
@@ -207,7 +208,7 @@ class Scheduler:
                     framing=self.framing,
                 )
                 self.voices.add(voice)
-                controls.update({k: float(voice.controls[k]) for k in AUDIO_CONTROLS
+                controls.update({k: float(voice.controls[k]) for k in TRACK_CONTROLS
                                  if k in voice.controls})
         except Exception as e:  # noqa: BLE001 - any failure of a user's pattern reverts it
             detail = str(e) if isinstance(e, LatentcodeError) else f"{type(e).__name__}: {e}"

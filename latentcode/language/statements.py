@@ -1,7 +1,7 @@
-"""The statement language: ``grammar/latentcode.lark`` beside a Transformer and an evaluator.
+"""Statements: ``grammar/latentcode.lark`` and a Transformer that turns text into statements.
 
-Text becomes statements (:func:`parse`, pure: an error changes nothing), an expression becomes a
-Pattern (:func:`evaluate`)::
+Text becomes statements (:func:`parse`, pure: an error changes nothing); their expressions are
+trees of :class:`Node` that :mod:`latentcode.language.evaluation` turns into patterns::
 
     >>> [type(s).__name__ for s in parse('tempo 0.5\\nt1 $ "bell*2" # stretch 4\\nhush')]
     ['Tempo', 'Play', 'Hush']
@@ -13,10 +13,9 @@ space after it (``-1`` is a number).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -25,10 +24,9 @@ from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from latentcode.errors import LanguageError
-from latentcode.library import FUNCTIONS, Curried, early, late
-from latentcode.mininotation import mini
-from latentcode.parsing import lark_error, load_grammar
-from latentcode.pattern import MERGE_OPERATORS, Pattern, merge_op, reify
+from latentcode.language.grammars import lark_error, load_grammar
+from latentcode.language.mininotation import mini
+from latentcode.patterns.core import MERGE_OPERATORS
 
 KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
             "unmute", "bank", "use", "now", "xfade")
@@ -448,154 +446,3 @@ def is_complete(text: str) -> bool:
         token = getattr(exc, "token", None)
         return token is not None and token.type != "$END"
     return True
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation
-
-
-class _Function:
-    """A function value made by the language (a section or a composition)."""
-
-    __slots__ = ("fn", "description")
-
-    def __init__(self, fn: Callable[[Any], Any], description: str) -> None:
-        self.fn = fn
-        self.description = description
-
-    def __call__(self, arg: Any) -> Any:
-        return self.fn(arg)
-
-    def __repr__(self) -> str:
-        return self.description
-
-
-def _fail(node: Node, message: str) -> LanguageError:
-    return LanguageError(message, line=node.line or None, column=node.column or None,
-                         source_line=node.source or None)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, Pattern):
-        return "a pattern"
-    if isinstance(value, Curried):
-        return f"the function '{value.spec.name}'"
-    if callable(value):
-        return "a function"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return f"the number {value}" if isinstance(value, int | float | Fraction) else repr(value)
-
-
-def _operate(node: BinOp | Section, op: str, left: Any, right: Any) -> Any:
-    if op == "$":
-        return _apply(node, left, right, None)
-    if op == ".":
-        for side in (left, right):
-            if not callable(side) or isinstance(side, Pattern):
-                raise _fail(node, f"'.' joins two functions, but got {_describe(side)}")
-        return _Function(lambda x: left(right(x)), f"({left} . {right})")
-    if op in ("+", "-", "*", "/") and isinstance(left, int | float | Fraction) and isinstance(
-            right, int | float | Fraction):
-        return _arith(op, left, right)
-    for side in (left, right):
-        if callable(side) and not isinstance(side, Pattern):
-            raise _fail(node, f"'{op}' needs a pattern on each side, but got {_describe(side)}")
-        if isinstance(side, list | tuple):
-            raise _fail(node, f"'{op}' needs a pattern on each side, but got a list")
-    if op == "<~":
-        return early(left, right)
-    if op == "~>":
-        return late(left, right)
-    if op in ("+", "-", "*", "/"):
-        a, b = reify(left), reify(right)
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul,
-                "/": operator.truediv}[op](a, b)
-    return merge_op(op, reify(left), reify(right))
-
-
-def _apply(node: Node, f: Any, arg: Any, name: str | None) -> Any:
-    if isinstance(f, Curried) or (callable(f) and not isinstance(f, Pattern)):
-        return f(arg)
-    if name is not None:
-        spec = FUNCTIONS[name]
-        raise _fail(node, f"too many arguments: {name} takes {len(spec.params)} "
-                          f"({', '.join(p.name for p in spec.params) or 'none'})")
-    raise _fail(node, f"{_describe(f)} is not a function and cannot be applied to "
-                      f"{_describe(arg)} (a missing '$' or '#'?)")
-
-
-def _lookup(node: Name, env: Mapping[str, Any]) -> Any:
-    if node.name in env:
-        return env[node.name]
-    spec = FUNCTIONS.get(node.name)
-    if spec is None:
-        known = sorted(set(env) | set(FUNCTIONS))
-        close = difflib.get_close_matches(node.name, known, n=1)
-        hint = f": did you mean '{close[0]}'?" if close else ""
-        raise _fail(node, f"unknown function '{node.name}'{hint}")
-    return spec.function() if not spec.params else Curried(spec, ())
-
-
-def _value(node: Node, env: Mapping[str, Any]) -> Any:
-    try:
-        return _eval(node, env)
-    except LanguageError as exc:
-        if exc.line is None and node.line:
-            exc.line, exc.column, exc.source_line = node.line, node.column, node.source
-        raise
-
-
-def _eval(node: Node, env: Mapping[str, Any]) -> Any:
-    if isinstance(node, Num):
-        return node.value
-    if isinstance(node, Str):
-        return mini(node.text, node.line, node.column + 1)
-    if isinstance(node, Name):
-        return _lookup(node, env)
-    if isinstance(node, App):
-        f = _value(node.function, env)
-        name = node.function.name if isinstance(node.function, Name) else None
-        for arg in node.args:
-            f = _apply(arg, f, _value(arg, env), name)
-        return f
-    if isinstance(node, BinOp):
-        left, right = _value(node.left, env), _value(node.right, env)
-        try:
-            return _operate(node, node.op, left, right)
-        except LanguageError as exc:
-            if exc.line is None and node.op == "$":  # blame the function, not the '$'
-                exc.line, exc.column, exc.source_line = (node.left.line, node.left.column,
-                                                         node.left.source)
-            raise
-    if isinstance(node, Section):
-        if node.left is not None:
-            left = _value(node.left, env)
-            return _Function(lambda x: _operate(node, node.op, left, x), f"({node.op} section)")
-        right = _value(node.right, env)
-        return _Function(lambda x: _operate(node, node.op, x, right), f"({node.op} section)")
-    if isinstance(node, ListOf):
-        return [_value(item, env) for item in node.items]
-    if isinstance(node, TupleOf):
-        return tuple(_value(item, env) for item in node.items)
-    raise LanguageError(f"cannot evaluate {node!r}")
-
-
-def evaluate(expr: Node, env: Mapping[str, Any] | None = None, *, value: bool = False) -> Any:
-    """The Pattern an expression describes; ``env`` holds the ``let`` bindings.
-
-    With ``value=True`` any value is returned (a function for ``let f = fast 2``), otherwise
-    the result must be a pattern (a number or string becomes one).
-
-    >>> evaluate(parse_expression('fast 2 $ "a b"')).query(0, 1)[1].value
-    'b'
-    """
-    result = _value(expr, env or {})
-    if value or isinstance(result, Pattern):
-        return result
-    if isinstance(result, int | float | Fraction | str):
-        return reify(result)
-    if isinstance(result, Curried):
-        missing = ", ".join(p.name for p in result.missing)
-        raise _fail(expr, f"{result.spec.name} needs more arguments: {missing}")
-    raise _fail(expr, f"expected a pattern, got {_describe(result)} (apply it with '$')")

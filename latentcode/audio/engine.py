@@ -2,7 +2,7 @@
 
 A :class:`Source` (the session, in the real program) writes stereo audio for every track into
 blocks, each starting at an absolute sample index of the engine's clock. The engine queues those
-blocks in an :class:`~latentcode.ring.AudioRing` and pyo plays them through this graph::
+blocks in an :class:`~latentcode.audio.ring.AudioRing` and pyo plays them through this graph::
 
     ring ─(server callback, zero-copy numpy views)─► DataTable(buffersize, 2·tracks) ─► TableScan
       per track: ButLP(lpf) ─► ButHP(hpf) × gain ─┬─────────────────────────────► dry bus ─┐
@@ -41,8 +41,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from latentcode.audio.ring import AudioRing
 from latentcode.errors import LatentcodeError
-from latentcode.ring import AudioRing
 
 BACKENDS = ("jack", "portaudio", "none", "offline")
 CONTROLS = ("gain", "lpf", "hpf", "room", "delay")

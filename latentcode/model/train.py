@@ -10,7 +10,7 @@ from the original ``default.ini`` layout with ``--config`` and be overridden aga
     [VAE]      latent_dim n_units kl_beta
     [training] epochs learning_rate batch_size checkpoint_interval
 
-Files are split with :func:`latentcode.corpus.held_out`; at the end the held-out files are
+Files are split with :func:`latentcode.model.corpus.held_out`; at the end the held-out files are
 reconstructed (decode(mu) of non-overlapping frames, concatenated, as the paper renders) and
 their SNR is printed, and a WAV of each original followed by its reconstruction is written.
 """
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from latentcode.errors import LatentcodeError
-from latentcode.vae import VAE, LatentModel, ModelConfig, save_checkpoint, vae_loss
+from latentcode.model.vae import VAE, LatentModel, ModelConfig, save_checkpoint, vae_loss
 
 GRAD_CLIP = 1.0  # max global gradient norm
 
@@ -123,7 +123,7 @@ def corpus_fingerprint(files: list[Path]) -> str:
 def load_dataset(files: list[Path], cfg: ModelConfig, device: str = "cpu") -> Dataset:
     """Read files and index their frames at ``cfg.hop``; silent or too-short files are skipped
     with a note, and having none left is an error."""
-    from latentcode.audio import load_audio, n_frames
+    from latentcode.model.audiofiles import load_audio, n_frames
 
     chunks, starts, used, pos = [], [], [], 0
     for f in files:
@@ -164,7 +164,7 @@ def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
 def reconstruct(model: LatentModel, x: np.ndarray) -> np.ndarray:
     """decode(mu) of consecutive non-overlapping frames, concatenated (the paper's rendering);
     the tail shorter than a frame is dropped, so the result has a whole number of frames."""
-    from latentcode.audio import frame
+    from latentcode.model.audiofiles import frame
 
     frames = np.ascontiguousarray(frame(x, model.segment, model.segment))
     mu, _ = model.encode(frames)
@@ -175,7 +175,7 @@ def evaluate(model: LatentModel, files: list[Path], wav_path: Path | None = None
              ) -> tuple[float, dict[str, float]]:
     """Pooled SNR (dB) over ``files`` and the SNR of each; optionally a WAV of every original
     followed by its reconstruction (0.3 s of silence between)."""
-    from latentcode.audio import load_audio, write_wav
+    from latentcode.model.audiofiles import load_audio, write_wav
 
     per, sig, err, parts = {}, 0.0, 0.0, []
     gap = np.zeros(int(0.3 * model.sample_rate), np.float32)
@@ -327,7 +327,7 @@ def train(
 
 
 def _read_resume(path: Path) -> dict:
-    from latentcode.vae import _read_checkpoint, _state_dict_of
+    from latentcode.model.vae import _read_checkpoint, _state_dict_of
 
     p = Path(path)
     blob = _read_checkpoint(p)
@@ -388,8 +388,8 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
 def run(args: argparse.Namespace) -> int:
     """``latentcode train [AUDIO_DIR] [-o OUT] [--config FILE.ini] [flags]``."""
-    from latentcode.audio import find_audio
-    from latentcode.corpus import default_corpus_dir, held_out
+    from latentcode.model.audiofiles import find_audio
+    from latentcode.model.corpus import default_corpus_dir, held_out
 
     model_cfg, train_cfg = _configs(args)
     if args.threads:

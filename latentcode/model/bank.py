@@ -7,7 +7,7 @@ bank offers ``cluster:N`` (the frames of cluster N of all frames of the bank, in
 as the paper's SOM clusters) and ``prior`` / ``prior:K`` (a smooth path drawn from the latent
 prior; scale it with the ``scale`` control to set the temperature).
 
->>> from latentcode.bank import split_name
+>>> from latentcode.model.bank import split_name
 >>> split_name("bell:3"), split_name("drone")
 (('bell', 3), ('drone', None))
 """
@@ -98,7 +98,7 @@ class Bank:
         self.folder_groups: set[str] = set()  # groups named after a whole folder
         self._lock = threading.Lock()
         if default:
-            from latentcode.corpus import default_corpus_dir
+            from latentcode.model.corpus import default_corpus_dir
 
             self.add_folder(default_corpus_dir())
         for folder in folders:
@@ -180,7 +180,7 @@ class Bank:
         cached = self._sounds.get(stem)
         if cached is not None:
             return cached
-        from latentcode.encode import encode_file
+        from latentcode.model.encode import encode_file
 
         mu, logvar = encode_file(self._files[stem], self.model, hop=self.model.hop)[:2]
         sound = Sound(stem, np.ascontiguousarray(mu), np.ascontiguousarray(logvar), self.model.hop)

@@ -46,7 +46,7 @@ def encode_audio(x: np.ndarray, model, hop: int = 128) -> tuple[np.ndarray, np.n
     >>> mu.shape                                                                    # doctest: +SKIP
     (4, 256)
     """
-    from latentcode.audio import frame
+    from latentcode.model.audiofiles import frame
 
     if int(hop) < 1:
         raise LatentcodeError(f"hop must be a positive number of samples, got {hop}")
@@ -103,7 +103,7 @@ def _write_cache(p: Path, mu: np.ndarray, logvar: np.ndarray) -> None:
 def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True
                      ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Like :func:`encode_file` and also says whether the result came from the cache."""
-    from latentcode.audio import load_audio
+    from latentcode.model.audiofiles import load_audio
 
     p = Path(path)
     if not p.is_file():
@@ -147,7 +147,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``latentcode encode FILES... [--hop N] [--model PATH] [-o DIR]``."""
-    from latentcode.vae import load_model
+    from latentcode.model.vae import load_model
 
     if args.hop < 1:
         raise LatentcodeError(f"--hop must be a positive number of samples, got {args.hop}")

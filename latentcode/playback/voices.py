@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.bank import Bank, Sound
+from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
+from latentcode.model.bank import Bank, Sound
 
 FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
 FADE_OUT = 256
@@ -57,18 +58,6 @@ def make_framing(name: str, segment: int) -> Framing:
 
 
 FRAMINGS = ("ola", "concat")
-
-
-def _num(value: Any, name: str, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise LatentcodeError(f"control {name} needs a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise LatentcodeError(f"control {name} needs a finite number, got {value!r}")
-    return x
 
 
 @dataclass
@@ -147,11 +136,10 @@ def make_voice(
     mix = controls.get("mix")
     b = bank.resolve(str(mix)) if mix is not None else None
 
-    stretch = _num(controls.get("stretch"), "stretch", 1.0)
+    stretch = CONTROLS["stretch"].read(controls)
     if abs(stretch) < 1 / 64:
         raise LatentcodeError("stretch must not be 0: use e.g. 64 for a near freeze")
-    begin = min(1.0, max(0.0, _num(controls.get("begin"), "begin", 0.0)))
-    end = min(1.0, max(0.0, _num(controls.get("end"), "end", 1.0)))
+    begin, end = CONTROLS["begin"].read(controls), CONTROLS["end"].read(controls)
     last = max(a.frames - 1, 0)
     pos0, pos1 = begin * last, end * last
     direction = math.copysign(1.0, stretch) * (1.0 if pos1 >= pos0 else -1.0)
@@ -161,17 +149,15 @@ def make_voice(
     frames = int(abs(pos1 - pos0) // abs(step)) + 1
     natural = (frames - 1) * framing.hop + len(framing.window)
 
-    legato = controls.get("legato")
+    legato = CONTROLS["legato"].read(controls)
     length = natural
     if legato is not None:
-        length = min(natural, max(FADE_OUT, int(_num(legato, "legato", 1.0) * duration)))
+        length = min(natural, max(FADE_OUT, int(legato * duration)))
         frames = min(frames, -(-length // framing.hop))
 
-    alpha = controls.get("alpha", 0.0 if b is None else 0.5)
-    if not hasattr(alpha, "at"):
-        alpha = _num(alpha, "alpha", 0.5)
-    gain = max(0.0, _num(controls.get("gain"), "gain", 1.0))
-    pan = _num(controls.get("pan"), "pan", 0.5)
+    alpha = controls.get("alpha")
+    if not hasattr(alpha, "at"):  # a continuous signal stays one, read frame by frame
+        alpha = CONTROLS["alpha"].read(controls)
     return Voice(
         track=track,
         start=start,
@@ -182,12 +168,12 @@ def make_voice(
         frames=frames,
         length=length,
         alpha=alpha,
-        noise=_num(controls.get("noise"), "noise", 1.0),
-        jitter=_num(controls.get("jitter"), "jitter", 0.0),
-        scale=_num(controls.get("scale"), "scale", 1.0),
-        bias=_num(controls.get("bias"), "bias", 0.0),
-        dims=_dims(controls.get("dim"), a.mu.shape[1]),
-        gains=pan_gains(pan, gain),
+        noise=CONTROLS["noise"].read(controls),
+        jitter=CONTROLS["jitter"].read(controls),
+        scale=CONTROLS["scale"].read(controls),
+        bias=CONTROLS["bias"].read(controls),
+        dims=_dims(CONTROLS["dim"].read(controls), a.mu.shape[1]),
+        gains=pan_gains(CONTROLS["pan"].read(controls), CONTROLS["gain"].read(controls)),
         controls=controls,
     )
 

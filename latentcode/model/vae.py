@@ -259,7 +259,7 @@ class LatentModel:
 
 def default_model_path() -> Path:
     """The model shipped inside the package."""
-    return Path(__file__).resolve().parent / "models" / "default.pt"
+    return Path(__file__).resolve().parent / "default.pt"
 
 
 def _read_checkpoint(path: Path) -> Any:

@@ -22,17 +22,9 @@ from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
 from latentcode.errors import LanguageError
-from latentcode.parsing import lark_error, load_grammar
-from latentcode.pattern import (
-    SHORTHANDS,
-    Pattern,
-    choose_cycle,
-    pure,
-    silence,
-    stack,
-    timecat,
-    to_time,
-)
+from latentcode.language.grammars import lark_error, load_grammar
+from latentcode.patterns.core import Pattern, choose_cycle, pure, silence, stack, timecat
+from latentcode.patterns.time import SHORTHANDS, to_time
 
 _WORDS = {
     "NUMBER": "a number", "WORD": "a word", "REST": "'~'", "REPLICATE": "'!' and a count",
@@ -97,7 +89,7 @@ def _combine(layers: Layers, pats: list[Pattern]) -> Pattern:
 
 def _step_count(steps: list[Step], factor: Fraction | Pattern) -> Pattern:
     """A sequence played at ``factor`` steps a cycle (polymeter)."""
-    from latentcode.library import fast
+    from latentcode.patterns.functions import fast
 
     total = _weight(steps)
     if total == 0:
@@ -159,7 +151,7 @@ class _Builder(Transformer):
     # -- steps ---------------------------------------------------------------------------------
 
     def step(self, term: Step, *mods: tuple[str, Any]) -> list[Step]:
-        from latentcode.library import euclidOff, fast, slow
+        from latentcode.patterns.functions import euclidOff, fast, slow
 
         pattern, weight, filters, copies = term.pattern, Fraction(1), [], 1
         constant = term.constant if not mods else None

@@ -1,8 +1,8 @@
 """Syntax highlighting for the REPL: a prompt_toolkit lexer built from the language's words.
 
 Which identifiers are keywords, functions, signals or controls comes from
-:class:`~latentcode.vocab.Vocabulary` (the grammar's keywords and the function registry), so a
-new library function is coloured the day it is registered. Inside mini-notation strings, names
+:class:`~latentcode.language.vocabulary.Vocabulary` (the grammar's keywords and the function
+registry), so a new library function is coloured the day it is registered. Inside mini-notation strings, names
 the bank knows are coloured as sounds.
 
 >>> lex = LatentLexer(sounds=lambda: {"bell"})
@@ -22,7 +22,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.styles import Style
 
-from latentcode.vocab import Vocabulary
+from latentcode.language.vocabulary import Vocabulary
 
 Tokens = list[tuple[str, str]]
 

@@ -1,9 +1,9 @@
 """The REPL: ``latentcode`` with no subcommand.
 
 A prompt_toolkit loop on one :class:`~latentcode.session.Session`: the language coloured
-(:mod:`latentcode.highlight`), completed (:mod:`latentcode.complete`), Enter decided by the
-grammar (:mod:`latentcode.keys`), a live toolbar (:mod:`latentcode.toolbar`), ``:commands``
-(:mod:`latentcode.commands`), suggestions from a history file in the user's data folder
+(:mod:`latentcode.shell.lexer`), completed (:mod:`latentcode.shell.completer`), Enter decided
+by the grammar (:mod:`latentcode.shell.keys`), a live toolbar (:mod:`latentcode.shell.toolbar`),
+``:commands`` (:mod:`latentcode.shell.commands`), suggestions from a history file in the user's data folder
 (``$LATENTCODE_HISTORY`` to put it elsewhere). Messages from the engine, the scheduler and the
 OSC port are printed above the prompt without breaking the line being typed. No error ends the
 REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly.
@@ -23,12 +23,12 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from latentcode.commands import Commands, is_command
-from latentcode.complete import LatentCompleter
-from latentcode.highlight import STYLE, LatentLexer
-from latentcode.keys import grammar_is_complete, repl_bindings
-from latentcode.live import Evaluator
-from latentcode.toolbar import status
+from latentcode.shell.commands import Commands, is_command
+from latentcode.shell.completer import LatentCompleter
+from latentcode.shell.frontends import Evaluator
+from latentcode.shell.keys import grammar_is_complete, repl_bindings
+from latentcode.shell.lexer import STYLE, LatentLexer
+from latentcode.shell.toolbar import status
 
 PROMPT = "lc> "
 CONTINUATION = "... "
@@ -167,7 +167,7 @@ def warm_up() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the REPL with the options of the command line."""
-    from latentcode.live import start_session
+    from latentcode.shell.frontends import start_session
 
     threading.Thread(target=warm_up, name="latentcode-warm-up", daemon=True).start()
     session = start_session(args)
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     osc = None
     try:
         if getattr(args, "osc", None) is not None:
-            from latentcode.osc import OscServer
+            from latentcode.shell.osc import OscServer
 
             osc = OscServer(args.osc, repl.run_block, repl.say).start()
             print(f"listening for OSC /eval on 127.0.0.1:{osc.port}")

@@ -14,19 +14,20 @@ import sys
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "corpus": ("latentcode.corpus", "synthesize the builtin training corpus into a folder"),
-    "train": ("latentcode.train", "train the VAE on a folder of audio (default: the corpus)"),
-    "encode": ("latentcode.encode", "encode audio files to latent sequences (cached)"),
-    "render": ("latentcode.render", "render a piece (.lc) to a WAV file, faster than real time"),
-    "run": ("latentcode.live", "play a piece (.lc) live"),
-    "watch": ("latentcode.live", "play a piece live and re-evaluate it on every save"),
-    "map": ("latentcode.map", "draw the bank's latent space as a PNG"),
+    "corpus": ("latentcode.model.corpus", "synthesize the builtin training corpus into a folder"),
+    "train": ("latentcode.model.train", "train the VAE on a folder of audio (default: the corpus)"),
+    "encode": ("latentcode.model.encode", "encode audio files to latent sequences (cached)"),
+    "render": ("latentcode.shell.render",
+               "render a piece (.lc) to a WAV file, faster than real time"),
+    "run": ("latentcode.shell.frontends", "play a piece (.lc) live"),
+    "watch": ("latentcode.shell.frontends", "play a piece live and re-evaluate it on every save"),
+    "map": ("latentcode.shell.map", "draw the bank's latent space as a PNG"),
 }
 
 
 def add_repl_options(parser: argparse.ArgumentParser) -> None:
     """The flags of the REPL (``latentcode`` with no command) and of ``--pipe``."""
-    from latentcode.live import add_audio_options  # a light module: argparse only
+    from latentcode.shell.frontends import add_audio_options  # a light module: argparse only
 
     add_audio_options(parser)
     parser.add_argument("--list-devices", action="store_true",
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 def _no_command(args: argparse.Namespace) -> int:
     """``latentcode`` alone: the REPL, or ``--pipe``, or ``--list-devices``."""
     if args.list_devices:
-        from latentcode.live import list_devices
+        from latentcode.shell.frontends import list_devices
 
         return list_devices()
     if not args.pipe and not sys.stdin.isatty():
@@ -95,9 +96,9 @@ def _no_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         args.pipe = True
     if args.pipe:
-        from latentcode.pipe import run
+        from latentcode.shell.pipe import run
     else:
-        from latentcode.repl import run
+        from latentcode.shell.repl import run
     return int(run(args) or 0)
 
 

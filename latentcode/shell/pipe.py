@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from latentcode.live import BLOCK_SEPARATOR
+from latentcode.shell.frontends import BLOCK_SEPARATOR
 
 
 def read_blocks(lines: Iterable[str]) -> Iterator[str]:
@@ -46,8 +46,8 @@ def stdin_lines() -> Iterator[str]:
 
 def make_block_runner(session: Any, say: Callable[[str], None]) -> tuple[Any, Callable]:
     """An Evaluator and a function running one block (command or code); False means quit."""
-    from latentcode.commands import Commands, is_command
-    from latentcode.live import Evaluator
+    from latentcode.shell.commands import Commands, is_command
+    from latentcode.shell.frontends import Evaluator
 
     evaluator = Evaluator(session, say)
     commands = Commands(session, evaluator, say)
@@ -64,7 +64,7 @@ def make_block_runner(session: Any, say: Callable[[str], None]) -> tuple[Any, Ca
 
 def run(args: argparse.Namespace) -> int:
     """Play from standard input until it ends."""
-    from latentcode.live import say, start_session, stop_on_sigterm
+    from latentcode.shell.frontends import say, start_session, stop_on_sigterm
 
     stop_on_sigterm()
     session = start_session(args, say)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         commands, run_block = make_block_runner(session, say)
         if getattr(args, "osc", None) is not None:
-            from latentcode.osc import OscServer
+            from latentcode.shell.osc import OscServer
 
             osc = OscServer(args.osc, run_block, say).start()
             say(f"listening for OSC /eval on 127.0.0.1:{osc.port}")

@@ -3,7 +3,7 @@
 ``docs/reference.md`` is this module's output (a test keeps it in step), so the table never
 goes stale when a function is added::
 
-    python -m latentcode.reference > docs/reference.md
+    python -m latentcode.language.reference > docs/reference.md
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ def _continuous(spec) -> bool:
 def markdown() -> str:
     """The whole reference as markdown: controls, signals, then functions, each sorted."""
     from latentcode.controls import ALIASES, CONTROLS
-    from latentcode.library import FUNCTIONS
+    from latentcode.patterns.registry import FUNCTIONS
 
     lines = [
         "# latentcode reference",
         "",
-        "Generated from the function registry by `python -m latentcode.reference`; do not edit.",
+        "Generated from the function registry by `python -m latentcode.language.reference`; "
+        "do not edit.",
         "Every argument of every function may be a pattern. In the REPL, `:help NAME` shows the",
         "full text.",
         "",
@@ -44,13 +45,14 @@ def markdown() -> str:
         "",
         "Used after `#`: `\"bell*2\" # stretch 8 # alpha sine`.",
         "",
-        "| control | takes | what it does |",
-        "|---|---|---|",
+        "| control | takes | acts on | default | range | what it does |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, (kind, what) in CONTROLS.items():
-        alias = [a for a, target in ALIASES.items() if target == name]
-        shown = f"`{name}`" + (f" (`{alias[0]}`)" if alias else "")
-        lines.append(f"| {shown} | {kind} | {_cell(what)} |")
+    for name, control in CONTROLS.items():
+        shown = f"`{name}`" + "".join(f" (`{a}`)" for a in control.aliases)
+        default = "" if control.default is None else f"{control.default:g}"
+        lines.append(f"| {shown} | {control.kind} | {control.acts} | {default} | "
+                     f"{control.range_text} | {_cell(control.doc)} |")
     signals = sorted(n for n, s in FUNCTIONS.items()
                      if not s.params and n not in CONTROLS and _continuous(s))
     lines += ["", "## Signals", "", "Continuous patterns, sampled where they are used.", "",

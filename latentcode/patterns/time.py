@@ -1,0 +1,166 @@
+"""Time in cycles: exact fractions, spans, ratio shorthands and randomness as a function of time.
+
+Cycles are ``fractions.Fraction`` s. A :class:`Span` is [begin, end) in cycles; most queries lie
+inside one cycle and :meth:`Span.cycles` splits the others at cycle boundaries. Randomness is a
+pure function of time and seed (:func:`time_to_rand`), so querying a pattern twice gives the
+same events.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from latentcode.errors import LanguageError
+
+Time = Fraction
+
+
+class PatternError(LanguageError):
+    """A pattern met a value it cannot use while being queried (e.g. ``fast "bd"``)."""
+
+# ---------------------------------------------------------------------------------------------
+# time
+
+
+def to_time(x: Any) -> Fraction:
+    """A time or factor as an exact Fraction; floats snap to the nearest simple ratio.
+
+    >>> to_time(0.25), to_time(1 / 3), to_time("h")
+    (Fraction(1, 4), Fraction(1, 3), Fraction(1, 2))
+    """
+    if type(x) is Fraction:
+        return x
+    if isinstance(x, int):
+        return Fraction(int(x))
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise PatternError(f"expected a finite number, got {x}")
+        return Fraction(x).limit_denominator(1 << 20)
+    if isinstance(x, Fraction):
+        return x
+    return to_time(to_number(x))
+
+
+SHORTHANDS = {  # mini-notation's ratio shorthands
+    "w": Fraction(1), "h": Fraction(1, 2), "q": Fraction(1, 4), "e": Fraction(1, 8),
+    "s": Fraction(1, 16), "t": Fraction(1, 3), "f": Fraction(1, 5), "x": Fraction(1, 6),
+}
+
+
+def to_number(x: Any) -> int | float:
+    """A pattern value as a number; words ``w h q e s t f x`` are the ratio shorthands.
+
+    Mini-notation keeps a bare ``h`` as the word "h" (it may be a sound name); anything that
+    needs a number reads it as ½.
+
+    >>> to_number("h"), to_number(-0.5), to_number(True)
+    (0.5, -0.5, 1)
+    """
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int | float):
+        return x
+    if isinstance(x, Fraction):
+        return float(x)
+    if isinstance(x, str):
+        sign = -1 if x.startswith("-") else 1
+        short = SHORTHANDS.get(x.lstrip("-"))
+        if short is not None:
+            return sign * float(short)
+        try:
+            return float(x)
+        except ValueError:
+            pass
+    raise PatternError(f"expected a number, got {x!r}")
+
+
+def _floor(t: Fraction) -> int:
+    return t.numerator // t.denominator
+
+
+def sam(t: Fraction) -> Fraction:
+    """The start of the cycle ``t`` is in."""
+    return Fraction(_floor(t))
+
+
+# ---------------------------------------------------------------------------------------------
+# spans and events
+
+
+class Span:
+    """A time span [begin, end) in cycles.
+
+    >>> Span(Fraction(1, 2), Fraction(5, 2)).cycles()
+    [Span(1/2, 1), Span(1, 2), Span(2, 5/2)]
+    """
+
+    __slots__ = ("begin", "end")
+
+    def __init__(self, begin: Fraction, end: Fraction) -> None:
+        self.begin = begin
+        self.end = end
+
+    def cycles(self) -> list[Span]:
+        """Split at cycle boundaries; a zero-width span stays one span."""
+        begin, end = self.begin, self.end
+        # Most queries lie within one cycle: decide that with integer arithmetic only.
+        bn, bd, en, ed = begin.numerator, begin.denominator, end.numerator, end.denominator
+        if bn * ed >= en * bd:
+            return [self] if bn * ed == en * bd else []
+        if en <= (bn // bd + 1) * ed:
+            return [self]
+        out = []
+        while begin < end:
+            nxt = Fraction(_floor(begin) + 1)
+            if nxt >= end:
+                out.append(Span(begin, end))
+                break
+            out.append(Span(begin, nxt))
+            begin = nxt
+        return out
+
+    def sect(self, other: Span) -> Span | None:
+        """The intersection, or None when they do not meet (touching zero-width spans meet)."""
+        b = self.begin if self.begin > other.begin else other.begin
+        e = self.end if self.end < other.end else other.end
+        if b > e:
+            return None
+        if b == e and (b == self.end and self.begin < self.end
+                       or b == other.end and other.begin < other.end):
+            return None
+        return Span(b, e)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Span) and self.begin == other.begin
+                and self.end == other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.begin, self.end))
+
+    def __repr__(self) -> str:
+        return f"Span({self.begin}, {self.end})"
+
+    def __str__(self) -> str:
+        return f"{self.begin}→{self.end}"
+
+
+# ---------------------------------------------------------------------------------------------
+# randomness
+
+
+def time_to_rand(t: float, seed: int = 0) -> float:
+    """A pseudo-random number in [0, 1) that depends only on time and seed.
+
+    Tidal's scheme: xorshift of frac(t/300)·2^29; a seed shifts time by 0.0001 cycles a step.
+
+    >>> time_to_rand(1.5) == time_to_rand(1.5) and 0 <= time_to_rand(1.5) < 1
+    True
+    """
+    x = (t + seed * 0.0001) / 300.0
+    a = int((x - math.floor(x)) * 536870912)
+    a ^= a << 13
+    a ^= a >> 17
+    a ^= a << 5
+    return (a % 536870912) / 536870912
