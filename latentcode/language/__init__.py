@@ -2,11 +2,13 @@
 
 :mod:`~latentcode.language.mininotation` parses mini-notation strings,
 :mod:`~latentcode.language.statements` the statements around them,
-:mod:`~latentcode.language.evaluation` turns expressions into patterns. :mod:`~latentcode.language.vocabulary` and :mod:`~latentcode.language.reference`
-describe every word for the tools and the docs.
+:mod:`~latentcode.language.evaluation` turns expressions into patterns.
+:mod:`~latentcode.language.vocabulary` and :mod:`~latentcode.language.reference` describe every
+word for the tools and the docs.
 
 >>> [type(s).__name__ for s in parse('t1 $ "bell*2" # gain 0.8')]
 ['Play']
+
 """
 
 from latentcode.language.evaluation import evaluate

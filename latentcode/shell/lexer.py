@@ -2,8 +2,8 @@
 
 Which identifiers are keywords, functions, signals or controls comes from
 :class:`~latentcode.language.vocabulary.Vocabulary` (the grammar's keywords and the function
-registry), so a new library function is coloured the day it is registered. Inside mini-notation strings, names
-the bank knows are coloured as sounds.
+registry), so a new library function is coloured the day it is registered. Inside mini-notation
+strings, names the bank knows are coloured as sounds.
 
 >>> lex = LatentLexer(sounds=lambda: {"bell"})
 >>> [(style, text) for style, text in lex.tokens('t1 $ fast 2 "bell ~"') if text.strip()]
@@ -11,6 +11,7 @@ the bank knows are coloured as sounds.
 [('class:track', 't1'), ('class:operator', '$'), ('class:function', 'fast'),
  ('class:number', '2'), ('class:string', '"'), ('class:sound', 'bell'),
  ('class:rest', '~'), ('class:string', '"')]
+
 """
 
 from __future__ import annotations

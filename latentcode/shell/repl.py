@@ -1,12 +1,12 @@
 """The REPL: ``latentcode`` with no subcommand.
 
 A prompt_toolkit loop on one :class:`~latentcode.session.Session`: the language coloured
-(:mod:`latentcode.shell.lexer`), completed (:mod:`latentcode.shell.completer`), Enter decided
-by the grammar (:mod:`latentcode.shell.keys`), a live toolbar (:mod:`latentcode.shell.toolbar`),
-``:commands`` (:mod:`latentcode.shell.commands`), suggestions from a history file in the user's data folder
-(``$LATENTCODE_HISTORY`` to put it elsewhere). Messages from the engine, the scheduler and the
-OSC port are printed above the prompt without breaking the line being typed. No error ends the
-REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly.
+(:mod:`latentcode.shell.lexer`), completed (:mod:`latentcode.shell.completer`), Enter decided by
+the grammar (:mod:`latentcode.shell.keys`), a live toolbar (:mod:`latentcode.shell.toolbar`),
+``:commands`` (:mod:`latentcode.shell.commands`), suggestions from a history file in the user's
+data folder (``$LATENTCODE_HISTORY`` to put it elsewhere). Messages from the engine, the
+scheduler and the OSC port are printed above the prompt without breaking the line being typed.
+No error ends the REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly.
 """
 
 from __future__ import annotations
