@@ -56,7 +56,7 @@ def trial(args: argparse.Namespace) -> dict:
     latency = None
     while time.monotonic() - t0 < args.seconds:
         time.sleep(0.25)
-        peak_voices = max(peak_voices, len(session.live.voices.voices))
+        peak_voices = max(peak_voices, len(session.live_scheduler.voices.voices))
     if args.latency:
         latency = measure_latency(session)
     cpu = (time.process_time() - c0) / (time.monotonic() - t0)
@@ -81,13 +81,13 @@ def measure_latency(session, repeats: int = 10) -> float:
     """
     samples = []
     for _ in range(repeats):
-        old = {id(v) for v in session.live.voices.voices}
+        old = {id(v) for v in session.live_scheduler.voices.voices}
         t0 = time.monotonic()
         session.eval('now t9 $ "bell*128" # gain 0.05 # legato 1')
         slot = session.tracks["t9"].slot
         onset = None
         while onset is None:
-            new = [v.start for v in list(session.live.voices.voices)
+            new = [v.start for v in list(session.live_scheduler.voices.voices)
                    if v.track == slot and id(v) not in old]
             onset = min(new, default=None)
             time.sleep(0.0002)

@@ -16,6 +16,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ class Session:
         self.cps: Fraction = DEFAULT_CPS
         self.muted: set[str] = set()
         self.soloed: set[str] = set()
-        self.live: Scheduler | None = None
+        # the Scheduler the live engine plays from, while it plays (see start)
+        self.live_scheduler: Scheduler | None = None
         self.engine: Any = None
 
     # -- messages ---------------------------------------------------------------------------
@@ -85,34 +87,47 @@ class Session:
             self._stage(st, plan, text)
         self._commit(plan)
 
-    def _stage(self, st: Any, plan: _Plan, text: str) -> None:
+    def _stage(self, st: language.Statement, plan: _Plan, text: str) -> None:
         """Check one statement and add what it does to ``plan`` (nothing changes yet)."""
         try:
-            if isinstance(st, language.Let):
-                plan.env[st.name] = language.evaluate(st.expr, plan.env, value=True)
-            elif isinstance(st, language.Play):
-                pattern = language.evaluate(st.expr, plan.env)
-                self._check(pattern)
-                if st.xfade is not None and not (0 < st.xfade < 1e6):
-                    raise LatentcodeError("xfade needs a positive number of cycles, e.g. xfade 4")
-                plan.plays.append((st.track, pattern, st.now, st.xfade))
-            elif isinstance(st, language.Tempo):
-                if not (st.cps > 0 and math.isfinite(st.cps)):
-                    raise LatentcodeError("tempo must be a positive number of cycles per second")
-                plan.ops.append(("tempo", as_fraction(st.cps)))
-            elif isinstance(st, language.Bank):
-                folder = Path(st.path).expanduser()
-                # adding sounds never disturbs what plays, so it need not wait for the commit
-                self.bank.add_folder(folder if folder.is_absolute() else plan.base / folder)
-            elif isinstance(st, language.Use):
-                self._stage_use(st.name, plan)
-            else:
-                track = getattr(st, "track", None)
-                if track is not None and track not in self.tracks and not any(
-                    track == play[0] for play in plan.plays
-                ):
-                    raise LatentcodeError(f"no track {track!r}: {self._track_list()}")
-                plan.ops.append((type(st).__name__.lower(), track))
+            match st:
+                case language.Let(name=name, expr=expr):
+                    plan.env[name] = language.evaluate(expr, plan.env, value=True)
+                case language.Play(track=track, expr=expr, now=now, xfade=xfade):
+                    pattern = language.evaluate(expr, plan.env)
+                    self._check(pattern)
+                    if xfade is not None and not (0 < xfade < 1e6):
+                        raise LatentcodeError(
+                            "xfade needs a positive number of cycles, e.g. xfade 4")
+                    plan.plays.append((track, pattern, now, xfade))
+                case language.Tempo(cps=cps):
+                    if not (cps > 0 and math.isfinite(cps)):
+                        raise LatentcodeError(
+                            "tempo must be a positive number of cycles per second")
+                    plan.ops.append(partial(self.tempo, as_fraction(cps)))
+                case language.Bank(path=path):
+                    folder = Path(path).expanduser()
+                    # adding sounds never disturbs what plays, so it need not wait for the commit
+                    self.bank.add_folder(folder if folder.is_absolute() else plan.base / folder)
+                case language.Use(name=name):
+                    self._stage_use(name, plan)
+                case language.Hush():
+                    plan.ops.append(self.hush)
+                case language.Panic():
+                    plan.ops.append(self.panic)
+                case language.Unsolo():
+                    plan.ops.append(self.unsolo)
+                case language.Solo(track=track):
+                    self._need_planned(track, plan)
+                    plan.ops.append(partial(self.solo, track))
+                case language.Mute(track=track):
+                    self._need_planned(track, plan)
+                    plan.ops.append(partial(self.mute, track))
+                case language.Unmute(track=track):
+                    self._need_planned(track, plan)
+                    plan.ops.append(partial(self.unmute, track))
+                case _:
+                    raise TypeError(f"Session cannot run a {type(st).__name__} statement")
         except LanguageError:
             raise
         except LatentcodeError as e:
@@ -123,6 +138,12 @@ class Session:
             raise LanguageError(
                 f"{type(e).__name__}: {e}", line=st.line, column=st.column
             ) from e
+
+    def _need_planned(self, track: str, plan: _Plan) -> None:
+        """A track named by solo/mute/unmute must play already or be given a pattern in the
+        same block."""
+        if track not in self.tracks and not any(track == play[0] for play in plan.plays):
+            raise LatentcodeError(f"no track {track!r}: {self._track_list()}")
 
     def _stage_use(self, name: str, plan: _Plan) -> None:
         path = data_path("library") / f"{name}.lc"
@@ -135,7 +156,8 @@ class Session:
 
     def _check(self, pattern: Any) -> None:
         """Query the cycle to come and look up its sounds: errors surface now, not on stage."""
-        start = self.live.next_cycle() if self.live is not None else Fraction(0)
+        live = self.live_scheduler
+        start = live.next_cycle() if live is not None else Fraction(0)
         events = pattern.query(start, start + 1)
         if events and all(e.whole is None for e in events):
             raise LatentcodeError(
@@ -151,8 +173,8 @@ class Session:
         self.env = plan.env
         for name, pattern, now, xfade in plan.plays:
             self.play(name, pattern, now=now, xfade=xfade)
-        for op, arg in plan.ops:
-            getattr(self, op)(arg) if arg is not None else getattr(self, op)()
+        for op in plan.ops:
+            op()
 
     # -- the actions behind statements (also the Python API) ----------------------------------
     def play(
@@ -170,14 +192,14 @@ class Session:
                     f"all {self.slots} tracks are in use: reuse a track name or start with more"
                 )
             track = self.tracks[name] = Track(name, len(self.tracks))
-        at = None if now or self.live is None else self.live.next_cycle()
+        at = None if now or self.live_scheduler is None else self.live_scheduler.next_cycle()
         track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
 
     def tempo(self, cps: float | Fraction) -> None:
         """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5)."""
         self.cps = as_fraction(cps)
-        if self.live is not None:
-            self.live.set_tempo(self.cps)
+        if self.live_scheduler is not None:
+            self.live_scheduler.set_tempo(self.cps)
 
     def hush(self) -> None:
         """Stop scheduling on every track at once; sounding voices ring out."""
@@ -187,8 +209,8 @@ class Session:
     def panic(self) -> None:
         """Silence now: hush, and drop every sounding voice and everything queued."""
         self.hush()
-        if self.live is not None:
-            self.live.panic()
+        if self.live_scheduler is not None:
+            self.live_scheduler.panic()
         if self.engine is not None:
             self.engine.panic()
 
@@ -304,12 +326,12 @@ class Session:
             return
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, **engine_options)
-        self.live = self.scheduler()
+        self.live_scheduler = self.scheduler()
         try:
-            engine.start(self.live)
+            engine.start(self.live_scheduler)
         except BaseException:
             engine.close()
-            self.live = None
+            self.live_scheduler = None
             raise
         self.engine = engine
 
@@ -318,7 +340,7 @@ class Session:
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()
-        self.live = None
+        self.live_scheduler = None
 
 
 class _Plan:
@@ -328,4 +350,4 @@ class _Plan:
         self.env = env
         self.base = base
         self.plays: list[tuple[str, Any, bool, float | None]] = []
-        self.ops: list[tuple[str, Any]] = []
+        self.ops: list[Callable[[], None]] = []  # the actions, run in order after the plays

@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from latentcode.errors import LatentcodeError
-from latentcode.model.audiofiles import find_audio, frame, load_audio, n_frames, resample, to_mono
+from latentcode.model.audiofiles import (
+    SUFFIX_FORMATS,
+    audio_suffixes,
+    find_audio,
+    frame,
+    is_audio_file,
+    load_audio,
+    n_frames,
+    resample,
+    to_mono,
+)
 
 
 def _sine(freq: float, sr: int, seconds: float, phase: float = 0.0) -> np.ndarray:
@@ -27,6 +37,22 @@ def test_formats_load_as_mono_float32(tmp_path, name, fmt, subtype):
     assert y.dtype == np.float32 and y.ndim == 1 and len(y) == len(x)
     tol = 0.05 if fmt == "OGG" else 1e-3
     assert np.abs(y - x).max() < tol
+
+
+def test_the_audio_suffixes_are_the_formats_libsndfile_reads_here():
+    have = sf.available_formats()
+    assert set(audio_suffixes()) == {s for s, fmt in SUFFIX_FORMATS.items() if fmt in have}
+    assert {".wav", ".flac", ".aiff", ".ogg"} <= set(audio_suffixes())
+    assert is_audio_file("A.WAV") and not is_audio_file("a.txt") and not is_audio_file("wav")
+
+
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile reads no MP3")
+def test_mp3_is_audio_when_libsndfile_reads_it(tmp_path):
+    x = _sine(440, 44100, 0.5)
+    sf.write(tmp_path / "a.mp3", x, 44100, format="MP3", subtype="MPEG_LAYER_III")
+    assert is_audio_file("a.mp3") and find_audio(tmp_path) == [tmp_path / "a.mp3"]
+    y = load_audio(tmp_path / "a.mp3", 44100)
+    assert y.dtype == np.float32 and abs(len(y) - len(x)) < 2048
 
 
 def test_stereo_48k_is_mixed_and_resampled(tmp_path):

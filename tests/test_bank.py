@@ -65,6 +65,16 @@ def test_bad_folders_are_one_clear_line(tiny_model, tmp_path):
         b.add_folder(tmp_path / "empty")
 
 
+def test_the_bank_takes_the_files_training_takes(tiny_model, tmp_path, latentcode_home):
+    from latentcode.model.audiofiles import find_audio
+
+    for name in ("a.wav", "b.FLAC", "c.oga", "d.aif", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")  # only the names are looked at here
+    b = Bank(tiny_model, default=False)
+    names = b.add_folder(tmp_path)
+    assert sorted(names) == sorted(p.stem for p in find_audio(tmp_path)) == ["a", "b", "c", "d"]
+
+
 def test_clusters_partition_every_frame_of_the_bank(bank):
     clusters = bank.clusters(k=4)
     total = sum(bank.resolve(n).frames for n in ("kick_1", "kick_2", "pad"))

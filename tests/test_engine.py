@@ -245,3 +245,78 @@ def test_offline_render_is_faster_than_real_time(renders: tuple[Path, dict]) -> 
     result = renders[1]["clicks8fx"]
     assert result["seconds"] < 3.0, result  # 3 s of 8 tracks with filters, reverb and delay
 
+
+
+# -- the parts, without pyo -------------------------------------------------------------------
+
+
+def test_the_track_controls_are_the_tables_rows_plus_the_fader() -> None:
+    """The engine takes names, defaults and ranges from the control table; a new "track" row
+    must be wired into the graph (FILTERS or SENDS) or this fails."""
+    from latentcode.audio.controls import FILTERS, SENDS, TrackControls
+    from latentcode.controls import acting
+
+    rows = [c.name for c in acting("track")]
+    assert sorted(FILTERS + SENDS) == sorted(rows)
+    track = TrackControls(sr=SR)
+    assert track.names == ("gain", *rows)
+    for row in acting("track"):
+        assert track.defaults[row.name] == min(row.default, 0.45 * SR)
+    assert track.defaults["gain"] == 1.0
+
+
+def test_track_control_values_are_clamped_capped_and_reset() -> None:
+    from latentcode.audio.controls import TrackControls
+
+    track = TrackControls(sr=SR)
+    cap = 0.45 * SR
+    assert track.value("lpf", 1e6) == cap and track.value("lpf", 1) == 20.0
+    assert track.value("hpf", 0) == 5.0 and track.value("lpf", 0) == cap  # 0 opens a filter
+    assert track.value("hpf", 1e6) == cap and track.value("hpf", 200) == 200.0
+    assert track.value("gain", 99) == 4.0 and track.value("gain", -1) == 0.0
+    assert track.value("room", None) == 0.0 and track.value("delay", 0.5) == 0.5
+    assert track.value("room", "lots") is None and track.value("lpf", float("nan")) is None
+    assert TrackControls(sr=8000).value("lpf", None) == 0.45 * 8000
+
+
+def test_bad_controls_are_reported_once_and_good_ones_queued() -> None:
+    """The producer side of the stream, driven by hand: no pyo involved."""
+    from latentcode.audio.messages import Reporter
+    from latentcode.audio.stream import Stream
+
+    said: list[str] = []
+    stream = Stream(tracks=2, block=256, sr=SR, capacity=1 << 12, lookahead=512,
+                    reporter=Reporter(said.append))
+
+    class Source:
+        tracks = 2
+
+        def fill(self, out: np.ndarray, start: int) -> list[dict]:
+            out[:] = np.nan
+            return [{"lpf": 0, "wobble": 1, "room": "lots"}, {"gain": 0.5}]
+
+    stream.attach(Source())
+    stream.prefill()
+    assert stream.ring.available() == 512 and stream.stats().blocks == 2
+    assert said == ["unknown audio control 'wobble' ignored (known: gain, lpf, hpf, room, "
+                    "delay)", "audio control room got 'lots'; ignored"]
+    assert np.isfinite(stream.ring.data).all()
+    outs = [np.zeros(256, np.float32) for _ in range(4)]
+    _got, due = stream.ring.pull(outs, 256)
+    assert due == [(True, [(0, "lpf", 0.45 * SR), (1, "gain", 0.5)])]  # the first ones jump
+
+
+def test_one_list_of_backends() -> None:
+    import argparse
+
+    from latentcode.audio import backends, engine
+    from latentcode.shell.frontends import add_audio_options
+
+    assert backends.LIVE_BACKENDS == ("jack", "portaudio", "none")
+    assert backends.BACKENDS == (*backends.LIVE_BACKENDS, "offline")
+    assert engine.BACKENDS is backends.BACKENDS
+    # the command line offers exactly the live backends
+    parser = argparse.ArgumentParser()
+    add_audio_options(parser)
+    audio = next(a for a in parser._actions if a.dest == "audio")
+    assert tuple(audio.choices) == backends.LIVE_BACKENDS

@@ -176,6 +176,20 @@ def test_negative_numbers_and_arithmetic():
     assert values(lc('"1 2" * 2 - 1')) == [1, 3]
 
 
+def test_constant_arithmetic_is_exact_and_division_by_zero_is_an_error():
+    assert parse("tempo 1/3")[0].cps == 1 / 3
+    assert "division by zero" in error("tempo 1/0").message
+    assert "division by zero" in error('t1 $ 1/0 ~> "a"').message
+    assert values(lc('"1 2" / 0')) == [0, 0]  # a pattern divided by 0 gives 0
+    assert values(lc('"3 4" / 2')) == [1.5, 2]
+
+
+def test_pattern_arithmetic_and_merge_operators_share_one_table():
+    assert values(lc('"bell" + "1 2"')) == ["bell1", "bell2"]
+    assert values(lc('"bell" |+ "1 2"')) == [{"sound": "bell1"}]
+    assert values(lc('"1 2" |/| "0 2"')) == [{"sound": 0}, {"sound": 1}]
+
+
 def test_lists_and_tuples():
     assert same('cat ["a", "b c"]', '"<a [b c]>"')
     assert same('timeCat [(1, "a"), (2, "b")]', '"a b@2"')

@@ -228,6 +228,50 @@ def test_python_api_currying_and_errors():
         library.fast("bd", "a").query(0, 1)
 
 
+def test_a_registered_function_becomes_a_method_that_never_replaces_a_core_one(monkeypatch):
+    from latentcode.patterns import registry
+
+    monkeypatch.setattr(registry, "FUNCTIONS", dict(registry.FUNCTIONS))
+
+    def twice(pat: Pattern) -> Pattern:
+        """Play a pattern twice as fast.
+
+        lc> twice "a b"  ==  "a b a b"
+        """
+        return library.fast(2, pat)
+
+    def onsets(pat: Pattern) -> Pattern:
+        """A function named like a method of the core.
+
+        lc> onsets "a"  ==  "a"
+        """
+        return library.rev(pat)
+
+    registry.register(twice)
+    as_word = registry.register(onsets)
+    p = mini("a b")
+    assert events(p.twice()) == events(mini("a b a b"))
+    assert events(as_word(p)) == events(mini("b a"))  # a function of the library ...
+    assert [e.value for e in p.onsets(0, 1)] == ["a", "b"]  # ... but the core's method wins
+    monkeypatch.undo()  # out of the registry, out of Pattern
+    with pytest.raises(AttributeError):
+        p.twice  # noqa: B018
+
+
+def test_every_function_ending_in_a_pattern_is_a_method():
+    import inspect
+
+    for name, spec in FUNCTIONS.items():
+        if spec.params and spec.params[-1].kind == "pattern":
+            # installed by the registry, not a core method of the same name
+            assert repr(inspect.getattr_static(Pattern, name)) == f"<library method {name}>"
+    assert not hasattr(mini("a"), "stack")  # its last parameter is a list
+    # so Pattern.set finds every control (and alias) among the methods
+    assert mini("a").set(s="b", gain=1).query(0, 1)[0].value == {"sound": "b", "gain": 1}
+    with pytest.raises(LanguageError, match="unknown control 'nosuch'"):
+        mini("a").set(nosuch=1)
+
+
 def test_registry_signatures():
     assert FUNCTIONS["fast"].signature == "fast factor pat"
     assert [p.kind for p in FUNCTIONS["every"].params] == ["int", "function", "pattern"]

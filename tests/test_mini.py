@@ -1,4 +1,4 @@
-"""Mini-notation: every row of notes/patterns-reference.md, and the Vortex bugs."""
+"""Mini-notation: every construct of docs/mini-notation.md, and the Vortex bugs."""
 
 from __future__ import annotations
 

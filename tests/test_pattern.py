@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from fractions import Fraction as F
 
 import pytest
 from pattern_helpers import events, values
 
 from latentcode import Event, Pattern, Span, mini
-from latentcode.patterns.core import Sampled, merge_op, pure, silence, slowcat, stack
+from latentcode.errors import LanguageError
+from latentcode.patterns.core import Sampled, merge_op, pure, silence
 from latentcode.patterns.functions import fast
+from latentcode.patterns.sequences import slowcat, stack
 from latentcode.patterns.signals import rand, saw, sine
 from latentcode.patterns.time import time_to_rand, to_time
 
@@ -136,6 +140,43 @@ def test_pattern_arithmetic():
     assert values(mini("1 2") * 2) == [2, 4]
 
 
+# -- the core's helpers and hooks --------------------------------------------------------------
+
+
+def test_query_and_event_span_helpers_make_time_transformations():
+    p = mini("a b c d")
+    later = p.with_query_time(lambda t: t - F(1, 4)).with_event_time(lambda t: t + F(1, 4))
+    assert events(later) == events(mini("d a b c"))
+    twice = (p.with_query_span(lambda s: Span(s.begin * 2, s.end * 2))
+             .with_event_span(lambda s: Span(s.begin / 2, s.end / 2)))
+    assert events(twice) == events(fast(2, p))
+    assert events(mini("a").with_event_time(lambda t: t * 2), 0, 2) == [
+        ((0, 2), (0, 2), "'a'"), ((2, 4), (2, 4), "'a'")]
+
+
+def test_strings_need_the_parser_the_language_hands_to_the_core(monkeypatch):
+    from latentcode.patterns import core
+
+    assert events(fast(2, "a b")) == events(mini("a b a b"))  # the language is loaded here
+    monkeypatch.setattr(core, "_string_parser", None)
+    with pytest.raises(LanguageError, match="import latentcode.language"):
+        core.reify("a b")
+    assert core.reify(1).query(0, 1)[0].value == 1
+
+
+def test_the_public_api_reads_strings_and_import_stays_light():
+    code = ("import sys, latentcode\n"
+            "heavy = {'lark', 'torch', 'pyo'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n"
+            "from latentcode import Pattern\n"
+            "assert Pattern.__name__ == 'Pattern'\n"
+            "from latentcode.patterns.functions import fast\n"
+            "print([e.value for e in fast(2, 'a b').query(0, 1)])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "['a', 'b', 'a', 'b']"
+
+
 # -- Sampled -----------------------------------------------------------------------------------
 
 
@@ -203,9 +244,23 @@ def test_docstring_examples_of_the_pattern_modules():
     import doctest
 
     from latentcode.language import evaluation, grammars, mininotation, statements
-    from latentcode.patterns import controls, core, functions, registry, signals, time
+    from latentcode.patterns import (
+        arguments,
+        controls,
+        core,
+        functions,
+        operators,
+        primitives,
+        registry,
+        sampled,
+        sequences,
+        signals,
+        time,
+        timing,
+    )
 
-    for module in (time, core, registry, functions, signals, controls, mininotation, statements,
-                   evaluation, grammars):
+    for module in (time, sampled, operators, core, timing, sequences, arguments, primitives,
+                   registry, functions, signals, controls, mininotation, statements, evaluation,
+                   grammars):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

@@ -193,6 +193,23 @@ def test_completes_commands_and_help_topics(repl):
     assert "fast" in completions(repl, ":help fa")
 
 
+def test_help_and_completion_come_from_the_command_table(repl):
+    from latentcode.shell.commands import COMMANDS
+
+    repl.handle(":help")
+    listed = text_of(repl.said)
+    offered = completions(repl, ":")
+    for command in COMMANDS:
+        assert command.help in listed
+        assert offered[command.name] == command.what
+        for alias in command.aliases:
+            repl.said.clear()
+            repl.handle(f":help {alias}")
+            assert repl.said == [command.help]
+    assert set(offered) == {command.name for command in COMMANDS}
+    assert completions(repl, ":l ") == completions(repl, ":load ")  # aliases complete too
+
+
 def test_tab_inserts_the_completion_in_the_prompt(repl):
     got = typed_in_steps(repl, 't1 $ "pad" # stre', TAB, " 4" + ENTER)
     assert got == 't1 $ "pad" # stretch 4'
@@ -336,6 +353,16 @@ def test_load_and_reload_a_file(repl, tmp_path):
     assert f"loaded {piece}" in text_of(repl.said)
 
 
+def test_load_reads_double_semicolons_as_block_ends_and_errors_keep_their_line(repl, tmp_path):
+    piece = tmp_path / "piece.lc"
+    piece.write_text('tempo 1\n;;\nt1 $ "bell*2"\n')
+    repl.handle(f":load {piece}")
+    assert repl.session.cps == 1 and "t1" in repl.session.tracks
+    piece.write_text('tempo 0.25\n;;\nt2 $ fast 2 )\n')
+    repl.handle(":reload")
+    assert "line 3" in repl.said[-1] and repl.session.cps == 1  # all or nothing
+
+
 def test_load_reports_missing_files_and_bad_code_in_one_line(repl, tmp_path):
     repl.handle(":reload")
     repl.handle(f":load {tmp_path / 'nope.lc'}")
@@ -449,12 +476,12 @@ def test_toolbar_reads_the_engine_clock_and_stats(session):
     class Engine:
         stats = Stats()
 
-    session.live = session.scheduler()
+    session.live_scheduler = session.scheduler()
     session.engine = Engine()
     try:
         text = "".join(t for _, t in status(session, audio="jack"))
     finally:
-        session.live = session.engine = None
+        session.live_scheduler = session.engine = None
     assert "cycle    1.50 ··●·" in text and "decode  25%" in text and "underruns 2" in text
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from latentcode.errors import LanguageError, LatentcodeError
 from latentcode.shell import cli
-from latentcode.shell.frontends import Evaluator, Watcher, blocks, describe_error, start_audio
+from latentcode.shell.blocks import as_one_block, blocks, read_blocks
+from latentcode.shell.frontends import Evaluator, Watcher, describe_error, start_audio
 from latentcode.shell.osc import OscError, OscServer, message, parse
-from latentcode.shell.pipe import read_blocks
 
 # -- OSC -----------------------------------------------------------------------------------------
 
@@ -105,6 +105,12 @@ def test_pipe_yields_a_block_before_the_next_one_is_read():
 
 def test_watch_blocks_split_like_pipe_blocks():
     assert blocks('a\n;;\nb\n\n\nc\n  d') == ["a", "b", "c\n  d"]
+
+
+def test_a_whole_file_reads_separators_as_blank_lines_keeping_line_numbers():
+    text = 'tempo 1\n  ;;  \nt1 $ "a"\n\nhush\n'
+    assert as_one_block(text) == 'tempo 1\n\nt1 $ "a"\n\nhush\n'
+    assert blocks(as_one_block(text)) == blocks(text)
 
 
 class Recorder:

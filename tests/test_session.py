@@ -103,6 +103,20 @@ def test_mute_solo_and_hush(session):
     assert rms(session.render_dry(1)) == 0.0
 
 
+def test_every_statement_of_the_language_has_a_case(session):
+    from latentcode import language
+
+    block = ('let x = "bell"\nt1 $ x\ntempo 1\nuse rhythms\nsolo t1\nunsolo\nmute t1\n'
+             "unmute t1\nhush\npanic")
+    kinds = {c for c in vars(language).values()
+             if isinstance(c, type) and issubclass(c, language.Statement)} - {language.Statement}
+    # bank has its own test (test_bank_statement_adds_a_folder)
+    assert {type(st) for st in language.parse(block)} | {language.Bank} == kinds
+    session.eval(block)
+    assert session.cps == 1 and session.tracks["t1"].latest() is None  # hushed
+    assert not session.muted and not session.soloed
+
+
 def test_too_many_tracks_is_a_clear_error(session):
     session.eval("\n".join(f't{i} $ "bell"' for i in range(4)))
     with pytest.raises(LatentcodeError, match="all 4 tracks are in use"):
@@ -111,13 +125,13 @@ def test_too_many_tracks_is_a_clear_error(session):
 
 def live(session):
     """Attach a scheduler as the live one, as Session.start does, without audio."""
-    session.live = session.scheduler()
+    session.live_scheduler = session.scheduler()
     buf = np.zeros((session.slots, 2, 1024), dtype=np.float32)
 
     def run_until(cycle):
-        while session.live.clock.cycle_at(session.live.position) < cycle:
+        while session.live_scheduler.clock.cycle_at(session.live_scheduler.position) < cycle:
             buf[:] = 0
-            session.live.fill(buf, session.live.position)
+            session.live_scheduler.fill(buf, session.live_scheduler.position)
 
     return run_until
 
@@ -135,7 +149,7 @@ def test_a_new_pattern_waits_for_the_next_cycle_unless_now(session):
     assert track.pending[1] is None
     run_until(Fraction(12, 10))
     assert track.pattern.query(0, 1)[0].value == "hit"
-    session.live = None
+    session.live_scheduler = None
 
 
 def test_a_failing_pattern_reverts_that_track_alone(session):
@@ -155,7 +169,7 @@ def test_a_failing_pattern_reverts_that_track_alone(session):
     assert session.tracks["t1"].pattern is good
     assert any("t1: ZeroDivisionError: boom" in m and "reverted" in m for m in session.messages)
     assert session.tracks["t2"].pattern.query(0, 1)[0].value == "drone"
-    session.live = None
+    session.live_scheduler = None
 
 
 def test_unknown_sound_at_run_time_reverts(session):
@@ -166,7 +180,7 @@ def test_unknown_sound_at_run_time_reverts(session):
     run_until(3)
     assert any("unknown sound 'nosuch'" in m for m in session.messages)
     assert session.tracks["t1"].pattern.query(0, 1)[0].value == "bell"
-    session.live = None
+    session.live_scheduler = None
 
 
 def test_render_is_deterministic_for_a_seed(session, tmp_path):
@@ -225,8 +239,8 @@ def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
     def started(at):
         run_until(at + Fraction(1, 20))
         slot = session.tracks["t1"].slot
-        return [v for v in session.live.voices.voices
-                if v.track == slot and v.start == session.live.clock.sample_at(at)][0]
+        return [v for v in session.live_scheduler.voices.voices
+                if v.track == slot and v.start == session.live_scheduler.clock.sample_at(at)][0]
 
     first, middle, after = started(Fraction(1)), started(Fraction(2)), started(Fraction(3))
     assert (first.a.name, first.b.name, float(first.alpha)) == ("drone_00", "bell_00", 0.0)
@@ -234,7 +248,7 @@ def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
     assert middle.alpha.at(Fraction(5, 2)) == 0.75  # rises along the voice, frame by frame
     assert first.gains[0] == pytest.approx(0.7071, abs=1e-3)  # the new event's gain, not 0.5
     assert after.a.name == "bell_00" and after.b is None
-    session.live = None
+    session.live_scheduler = None
 
 
 def test_xfade_needs_a_positive_length(session):

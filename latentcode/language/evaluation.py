@@ -11,7 +11,6 @@ as in Haskell; sections and ``.`` make functions; the operators combine patterns
 from __future__ import annotations
 
 import difflib
-import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -28,10 +27,10 @@ from latentcode.language.statements import (
     Section,
     Str,
     TupleOf,
-    _arith,
 )
 from latentcode.patterns.core import Pattern, merge_op, reify
 from latentcode.patterns.functions import early, late
+from latentcode.patterns.operators import fold
 from latentcode.patterns.registry import FUNCTIONS, Curried
 
 
@@ -78,7 +77,7 @@ def _operate(node: BinOp | Section, op: str, left: Any, right: Any) -> Any:
         return _Function(lambda x: left(right(x)), f"({left} . {right})")
     if op in ("+", "-", "*", "/") and isinstance(left, int | float | Fraction) and isinstance(
             right, int | float | Fraction):
-        return _arith(op, left, right)
+        return fold(op, left, right)  # constants: exact, and 1/0 is an error
     for side in (left, right):
         if callable(side) and not isinstance(side, Pattern):
             raise _fail(node, f"'{op}' needs a pattern on each side, but got {_describe(side)}")
@@ -89,9 +88,7 @@ def _operate(node: BinOp | Section, op: str, left: Any, right: Any) -> Any:
     if op == "~>":
         return late(left, right)
     if op in ("+", "-", "*", "/"):
-        a, b = reify(left), reify(right)
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul,
-                "/": operator.truediv}[op](a, b)
+        return reify(left).operate(op, reify(right))  # a pattern divided by 0 gives 0
     return merge_op(op, reify(left), reify(right))
 
 

@@ -8,6 +8,10 @@ Words are ``str`` (``bell:3`` stays the string "bell:3"; the bank resolves it); 
 end column) of the atoms that made it. Every ``?`` and ``|`` has its own seed, numbered in order
 of appearance, so two of them in one string make independent choices. A string is parsed once:
 patterns are cached.
+
+Importing this module hands :func:`mini` to the pattern core
+(:func:`~latentcode.patterns.core.set_string_parser`), so strings given where a pattern is
+wanted (``fast(2, "a b")``) are read as mini-notation.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from latentcode.errors import LanguageError
 from latentcode.language.grammars import lark_error, load_grammar
-from latentcode.patterns.core import Pattern, choose_cycle, pure, silence, stack, timecat
+from latentcode.patterns.core import Pattern, pure, set_string_parser, silence
+from latentcode.patterns.primitives import euclid, fast, slow
+from latentcode.patterns.sequences import choose_cycle, stack, weighted_cat
 from latentcode.patterns.time import SHORTHANDS, to_time
 
 _WORDS = {
@@ -78,7 +84,7 @@ def _weight(steps: list[Step]) -> Fraction:
 def _sequence_pattern(steps: list[Step]) -> Pattern:
     if len(steps) == 1 and steps[0].weight > 0 and not steps[0].filters:
         return steps[0].pattern
-    return timecat([(s.weight, s.pattern) for s in steps], [s.filters for s in steps])
+    return weighted_cat([(s.weight, s.pattern) for s in steps], [s.filters for s in steps])
 
 
 def _combine(layers: Layers, pats: list[Pattern]) -> Pattern:
@@ -89,8 +95,6 @@ def _combine(layers: Layers, pats: list[Pattern]) -> Pattern:
 
 def _step_count(steps: list[Step], factor: Fraction | Pattern) -> Pattern:
     """A sequence played at ``factor`` steps a cycle (polymeter)."""
-    from latentcode.patterns.functions import fast
-
     total = _weight(steps)
     if total == 0:
         return silence
@@ -151,8 +155,6 @@ class _Builder(Transformer):
     # -- steps ---------------------------------------------------------------------------------
 
     def step(self, term: Step, *mods: tuple[str, Any]) -> list[Step]:
-        from latentcode.patterns.functions import euclidOff, fast, slow
-
         pattern, weight, filters, copies = term.pattern, Fraction(1), [], 1
         constant = term.constant if not mods else None
         for kind, arg in mods:
@@ -168,7 +170,7 @@ class _Builder(Transformer):
             else:  # euclid
                 args = [s[0].constant if len(s) == 1 and s[0].constant is not None
                         else _sequence_pattern(s) for s in arg]
-                pattern = euclidOff(*args, *([0] if len(args) == 2 else []), pattern)
+                pattern = euclid(*args, *([0] if len(args) == 2 else []), pattern)
         one = Step(pattern, weight, tuple(filters), constant)
         return [one] * copies
 
@@ -195,7 +197,7 @@ class _Builder(Transformer):
             raise ValueError("'..' needs a number on each side")
         lo, hi = int(a.constant), int(b.constant)
         values = range(lo, hi + 1) if lo <= hi else range(lo, hi - 1, -1)
-        return [Step(timecat([(1, pure(v)) for v in values]))]
+        return [Step(weighted_cat([(1, pure(v)) for v in values]))]
 
     def elongate(self) -> str:
         return "_"
@@ -266,3 +268,6 @@ def mini(text: str, line: int = 1, column: int = 1) -> Pattern:
     if not isinstance(text, str):
         raise LanguageError(f"mini-notation must be a string, not {type(text).__name__}")
     return _build(text, line, column)
+
+
+set_string_parser(mini)

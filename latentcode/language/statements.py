@@ -14,7 +14,6 @@ space after it (``-1`` is a number).
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,7 +25,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from latentcode.errors import LanguageError
 from latentcode.language.grammars import lark_error, load_grammar
 from latentcode.language.mininotation import mini
-from latentcode.patterns.core import MERGE_OPERATORS
+from latentcode.patterns.operators import MERGE_OPERATORS, fold
 
 KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
             "unmute", "bank", "use", "now", "xfade")
@@ -224,25 +223,14 @@ def _number(text: str) -> int | float:
 
 
 def _const(node: Node) -> int | float | Fraction | None:
-    """The value of a node made only of numbers and arithmetic, else None."""
+    """The value of a node made only of numbers and arithmetic, else None (``tempo 1/3``)."""
     if isinstance(node, Num):
         return node.value
     if isinstance(node, BinOp) and node.op in "+-*/" and len(node.op) == 1:
         a, b = _const(node.left), _const(node.right)
         if a is not None and b is not None:
-            return _arith(node.op, a, b)
+            return fold(node.op, a, b)  # exact, and 1/0 is an error
     return None
-
-
-def _arith(op: str, a: Any, b: Any) -> Any:
-    if op == "/":
-        if b == 0:
-            raise LanguageError("division by zero")
-        if isinstance(a, int) and isinstance(b, int):
-            q = Fraction(a, b)
-            return int(q) if q.denominator == 1 else q
-        return a / b
-    return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](a, b)
 
 
 @v_args(meta=True)

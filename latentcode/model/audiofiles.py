@@ -1,5 +1,8 @@
 """Reading audio for the model: any format libsndfile reads, mixed to mono, resampled, framed.
 
+This module is also the one place that says which files are audio (:func:`is_audio_file`): the
+bank and training read the same formats.
+
 >>> x = load_audio("bell.flac", 44100)          # doctest: +SKIP
 >>> frame(np.zeros(2048, np.float32), segment=1024, hop=128).shape  # a view, no copy
 (9, 1024)
@@ -7,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from math import gcd
 from pathlib import Path
 
@@ -14,7 +18,12 @@ import numpy as np
 
 from latentcode.errors import LatentcodeError
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".oga", ".wave")
+# file suffix -> the libsndfile format that reads it. libsndfile reads MP3 since 1.1.0 (the
+# soundfile wheels ship 1.2); audio_suffixes() keeps only the formats this libsndfile has.
+SUFFIX_FORMATS = {
+    ".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF",
+    ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".mp3": "MP3",
+}
 SILENCE = 1e-4  # peak below this (-80 dBFS) counts as silent
 
 # windowed-sinc resampler: zero crossings each side of the kernel and Kaiser beta
@@ -22,6 +31,34 @@ SILENCE = 1e-4  # peak below this (-80 dBFS) counts as silent
 _HALF_WIDTH = 16
 _KAISER_BETA = 8.6
 _CHUNK = 1 << 15
+
+
+@functools.cache
+def audio_suffixes() -> tuple[str, ...]:
+    """The file suffixes read as audio: those of :data:`SUFFIX_FORMATS` libsndfile reads here.
+
+    >>> {".wav", ".flac", ".aiff", ".ogg"} <= set(audio_suffixes())
+    True
+    """
+    import soundfile as sf
+
+    have = sf.available_formats()
+    return tuple(s for s, fmt in SUFFIX_FORMATS.items() if fmt in have)
+
+
+def is_audio_file(path: str | Path) -> bool:
+    """Whether ``path`` names an audio file by its suffix (any case).
+
+    >>> is_audio_file("kick_01.WAV"), is_audio_file("notes.txt")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in audio_suffixes()
+
+
+def formats_hint() -> str:
+    """The formats for an error message, e.g. ``.wav, .flac, .aiff, .ogg or .mp3``."""
+    names = list(dict.fromkeys(s for s in audio_suffixes() if s not in (".wave", ".aif", ".oga")))
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def find_audio(folder: str | Path) -> list[Path]:
@@ -35,10 +72,10 @@ def find_audio(folder: str | Path) -> list[Path]:
         raise LatentcodeError(f"no such folder: {str(d)!r}: give a folder of audio files")
     if not d.is_dir():
         raise LatentcodeError(f"{str(d)!r} is not a folder: give a folder of audio files")
-    files = sorted(p for p in d.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+    files = sorted(p for p in d.iterdir() if is_audio_file(p) and p.is_file())
     if not files:
         raise LatentcodeError(
-            f"no audio files in {str(d)!r}: give a folder with .wav, .flac, .aiff or .ogg files"
+            f"no audio files in {str(d)!r}: give a folder with {formats_hint()} files"
         )
     return files
 
@@ -90,7 +127,7 @@ def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
 
 def load_audio(path: str | Path, sample_rate: int = 44100, *, min_samples: int = 1,
                allow_silent: bool = False) -> np.ndarray:
-    """Read ``path`` (WAV, FLAC, AIFF, OGG...) as mono float32 at ``sample_rate``.
+    """Read ``path`` (WAV, FLAC, AIFF, OGG, MP3...) as mono float32 at ``sample_rate``.
 
     Each problem is one :class:`LatentcodeError` line: missing, unreadable or corrupt file,
     silent audio (unless ``allow_silent``), fewer than ``min_samples`` samples after resampling.

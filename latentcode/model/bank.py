@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from latentcode.errors import LatentcodeError
+from latentcode.model.audiofiles import formats_hint, is_audio_file
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3"}
 CLUSTERS = 32
 PRIOR_FRAMES = 1024
 _INDEX = re.compile(r"^(?P<group>.*?)[_\-\s]*(?P<index>\d+)$")
@@ -70,8 +70,9 @@ def group_of(stem: str) -> str:
 
 
 def audio_files(folder: Path) -> list[Path]:
-    """All audio files under ``folder``, sorted, so indices are stable across runs."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    """All audio files under ``folder`` (the formats training reads too), sorted, so indices
+    are stable across runs."""
+    return sorted(p for p in folder.rglob("*") if is_audio_file(p))
 
 
 class Bank:
@@ -117,8 +118,7 @@ class Bank:
         files = audio_files(path)
         if not files:
             raise LatentcodeError(
-                f"bank: no audio files in {str(folder)!r}: it needs .wav, .flac, .aiff or .ogg "
-                "files"
+                f"bank: no audio files in {str(folder)!r}: it needs {formats_hint()} files"
             )
         names = []
         for f in files:

@@ -342,9 +342,12 @@ def _read_resume(path: Path) -> dict:
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     """Flags of ``latentcode train``."""
+    from latentcode.model.audiofiles import formats_hint
+
     a = parser.add_argument
     a("audio_dir", nargs="?", metavar="AUDIO_DIR",
-      help="folder of audio files (default: the builtin corpus, built on first use)")
+      help=f"folder of audio files ({formats_hint()}; the bank reads the same) "
+           "(default: the builtin corpus, built on first use)")
     a("-o", "--out", default="runs/train", help="output folder (default runs/train)")
     a("--config", metavar="FILE.ini", help="settings in the original default.ini layout")
     a("--epochs", type=int)

@@ -126,7 +126,7 @@ def set_live_threads(n: int | None = None) -> int:
     """Set torch's intra-op threads for live playing (default :func:`live_threads`).
 
     Two BLAS threads on two cores made decode spikes that starved the audio thread (see
-    notes/pyo-engine.md), so a live process leaves a core to pyo. Returns the number set.
+    docs/audio-engine.md), so a live process leaves a core to pyo. Returns the number set.
     """
     n = live_threads() if n is None else max(1, int(n))
     torch.set_num_threads(n)

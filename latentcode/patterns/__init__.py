@@ -1,14 +1,27 @@
 """Patterns: functions from a span of time (in cycles) to the events active in it.
 
-The core (:mod:`~latentcode.patterns.time`, :mod:`~latentcode.patterns.core`) knows nothing of
-the language: the mini-notation parser is handed to it by :mod:`latentcode.language`. The
-registry (:mod:`~latentcode.patterns.registry`) turns plain Python functions into words of the
-language and methods of :class:`Pattern`; the catalogue (:mod:`~latentcode.patterns.functions`),
-the signals and the controls are registered when this package is imported.
+Layered bottom-up, each module importing only those before it:
+
+- :mod:`~latentcode.patterns.time` (cycles, spans, randomness),
+  :mod:`~latentcode.patterns.sampled` (values read from signals) and
+  :mod:`~latentcode.patterns.operators` (the one arithmetic table);
+- :mod:`~latentcode.patterns.core`: events, :class:`Pattern` and its helpers;
+- :mod:`~latentcode.patterns.timing` (scale, shift, reverse),
+  :mod:`~latentcode.patterns.sequences` (cat, stack),
+  :mod:`~latentcode.patterns.arguments` (patterned arguments) and
+  :mod:`~latentcode.patterns.primitives` (fast, slow, euclid: what mini-notation needs);
+- :mod:`~latentcode.patterns.registry`, which turns plain Python functions into words of the
+  language and methods of :class:`Pattern`, and what it registers: the catalogue
+  (:mod:`~latentcode.patterns.functions`), the signals and the controls, registered when this
+  package is imported.
+
+The core knows nothing of the language: the mini-notation parser is handed to it by
+:mod:`latentcode.language`.
 """
 
 from latentcode.patterns import controls, functions, signals  # noqa: F401 - registers them
-from latentcode.patterns.core import Event, Pattern, pure, silence, stack
+from latentcode.patterns.core import Event, Pattern, pure, silence
+from latentcode.patterns.sequences import stack
 from latentcode.patterns.time import Span
 
 __all__ = ["Event", "Pattern", "Span", "pure", "silence", "stack"]

@@ -15,67 +15,18 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from latentcode.patterns.core import (
-    Event,
-    Pattern,
-    Pure,
-    as_controls,
-    choose_cycle,
-    fastcat,
-    merge_op,
-    per_cycle,
-    pure,
-    signal,
-    slowcat,
-    timecat,
-)
+from latentcode.patterns import primitives, timing
+from latentcode.patterns.core import Event, Pattern, merge_op, per_cycle, pure, signal
 from latentcode.patterns.core import silence as _silence
-from latentcode.patterns.core import stack as _stack
+from latentcode.patterns.operators import as_controls
 from latentcode.patterns.registry import Fn, register, register_value
-from latentcode.patterns.time import (
-    Span,
-    Time,
-    _floor,
-    time_to_rand,
-    to_number,
-)
+from latentcode.patterns.sequences import choose_cycle, fastcat, slowcat, weighted_cat
+from latentcode.patterns.sequences import stack as _stack
+from latentcode.patterns.time import Span, Time, _floor, time_to_rand, to_number
+from latentcode.patterns.timing import shift
 
 # ---------------------------------------------------------------------------------------------
 # time
-
-
-def _scale(pat: Pattern, factor: Fraction) -> Pattern:
-    if isinstance(pat, Pure) and factor.denominator == 1 and factor <= 64:
-        return fastcat([pat] * factor.numerator)  # "a*4": cheaper as four steps
-    q = pat._q
-    inv = 1 / factor
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for e in q(Span(span.begin * factor, span.end * factor)):
-            w = e.whole
-            out.append(Event(None if w is None else Span(w.begin * inv, w.end * inv),
-                             Span(e.part.begin * inv, e.part.end * inv), e.value, e.sources))
-        return out
-
-    return Pattern(query)
-
-
-def _shift(pat: Pattern, offset: Fraction) -> Pattern:
-    """Events moved ``offset`` cycles earlier."""
-    if offset == 0:
-        return pat
-    q = pat._q
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for e in q(Span(span.begin + offset, span.end + offset)):
-            w = e.whole
-            out.append(Event(None if w is None else Span(w.begin - offset, w.end - offset),
-                             Span(e.part.begin - offset, e.part.end - offset), e.value, e.sources))
-        return out
-
-    return Pattern(query)
 
 
 @register
@@ -85,11 +36,7 @@ def fast(factor: Time, pat: Pattern) -> Pattern:
     lc> fast 2 $ "a b"  ==  "a b a b"
     lc> fast "1 2" $ "a b"  ==  "a [a b]"
     """
-    if factor == 0:
-        return _silence
-    if factor < 0:
-        return rev(_scale(pat, -factor))
-    return pat if factor == 1 else _scale(pat, factor)
+    return primitives.fast(factor, pat)
 
 
 @register
@@ -98,7 +45,7 @@ def slow(factor: Time, pat: Pattern) -> Pattern:
 
     lc> slow 2 $ "a b c d"  ==  "<[a b] [c d]>"
     """
-    return _silence if factor == 0 else fast(1 / factor, pat)
+    return primitives.slow(factor, pat)
 
 
 @register
@@ -125,7 +72,7 @@ def early(offset: Time, pat: Pattern) -> Pattern:
     lc> early 0.25 $ "a b c d"  ==  "b c d a"
     lc> "<0 0.25>" <~ "a b c d"  ==  "<[a b c d] [b c d a]>"
     """
-    return _shift(pat, offset)
+    return shift(pat, -offset)
 
 
 @register
@@ -135,7 +82,7 @@ def late(offset: Time, pat: Pattern) -> Pattern:
     lc> late 0.25 $ "a b c d"  ==  "d a b c"
     lc> 0.25 ~> "a b c d"  ==  "d a b c"
     """
-    return _shift(pat, -offset)
+    return shift(pat, offset)
 
 
 @register
@@ -145,20 +92,7 @@ def rev(pat: Pattern) -> Pattern:
     lc> rev "a b c"  ==  "c b a"
     lc> rev "a [b c]"  ==  "[c b] a"
     """
-    q = pat._q
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for cs in span.cycles():
-            mirror = 2 * _floor(cs.begin) + 1  # t -> mirror - t reflects within the cycle
-            for e in q(Span(mirror - cs.end, mirror - cs.begin)):
-                w = e.whole
-                out.append(Event(None if w is None else Span(mirror - w.end, mirror - w.begin),
-                                 Span(mirror - e.part.end, mirror - e.part.begin),
-                                 e.value, e.sources))
-        return out
-
-    return Pattern(query)
+    return timing.rev(pat)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +237,7 @@ def iter_(n: int, pat: Pattern) -> Pattern:
     """
     if n == 0:
         return pat
-    shifted = [_shift(pat, Fraction(i, n)) for i in range(abs(n))]
+    shifted = [shift(pat, Fraction(-i, n)) for i in range(abs(n))]
     return per_cycle(lambda c: shifted[c % abs(n)])
 
 
@@ -348,7 +282,6 @@ def linger(fraction: Time, pat: Pattern) -> Pattern:
         return _silence
     width = abs(fraction)
     start = 0 if fraction > 0 else 1 - width
-    q = pat._q
 
     def query(span: Span) -> list[Event]:
         out = []
@@ -360,13 +293,8 @@ def linger(fraction: Time, pat: Pattern) -> Pattern:
                 seg_e = min(seg_b + width, Fraction(c + 1))
                 b, e = max(seg_b, cs.begin), min(seg_e, cs.end)
                 if b < e or cs.begin == cs.end:
-                    shift = k * width - start  # source time + shift = output time
-                    for ev in q(Span(b - shift, e - shift)):
-                        w = ev.whole
-                        out.append(Event(
-                            None if w is None else Span(w.begin + shift, w.end + shift),
-                            Span(ev.part.begin + shift, ev.part.end + shift),
-                            ev.value, ev.sources))
+                    # segment k repeats the source from ``start``: moved by k * width - start
+                    out.extend(shift(pat, k * width - start).query_span(Span(b, e)))
                 if cs.begin == cs.end:
                     break
                 k += 1
@@ -421,43 +349,13 @@ def mask(bools: Pattern, pat: Pattern) -> Pattern:
     return pat.app_left(bools.filter_values(_truthy), lambda v, _: v)
 
 
-def bjorklund(k: int, n: int) -> list[bool]:
-    """The euclidean rhythm of ``k`` onsets in ``n`` steps (Bjorklund's algorithm).
-
-    >>> "".join("x" if b else "." for b in bjorklund(5, 8))
-    'x.xx.xx.'
-    """
-    if n <= 0:
-        return []
-    if k <= 0:
-        return [False] * n
-    if k >= n:
-        return [True] * n
-    heads, tails = [[True] for _ in range(k)], [[False] for _ in range(n - k)]
-    while min(len(heads), len(tails)) > 1:
-        m = min(len(heads), len(tails))
-        heads, tails = ([h + t for h, t in zip(heads[:m], tails[:m], strict=True)],
-                        heads[m:] if len(heads) > m else tails[m:])
-    return [b for group in heads + tails for b in group]
-
-
-def _euclid(k: int, n: int, rot: int, pat: Pattern, invert: bool = False) -> Pattern:
-    if n <= 0:
-        return _silence
-    hits = bjorklund(abs(k), n)
-    if (k < 0) != invert:
-        hits = [not h for h in hits]
-    seq = fastcat([pat if h else _silence for h in hits])
-    return _shift(seq, Fraction(rot, n)) if rot % n else seq
-
-
 @register
 def euclid(k: int, n: int, pat: Pattern) -> Pattern:
     """Play a pattern in a euclidean rhythm: ``k`` onsets spread over ``n`` steps.
 
     lc> euclid 3 8 $ "a"  ==  "a ~ ~ a ~ ~ a ~"
     """
-    return _euclid(k, n, 0, pat)
+    return primitives.euclid(k, n, 0, pat)
 
 
 @register
@@ -466,7 +364,7 @@ def euclidOff(k: int, n: int, rotation: int, pat: Pattern) -> Pattern:
 
     lc> euclidOff 3 8 1 $ "a"  ==  "~ ~ a ~ ~ a ~ a"
     """
-    return _euclid(k, n, rotation, pat)
+    return primitives.euclid(k, n, rotation, pat)
 
 
 @register
@@ -475,7 +373,7 @@ def euclidInv(k: int, n: int, pat: Pattern) -> Pattern:
 
     lc> euclidInv 3 8 $ "a"  ==  "~ a a ~ a a ~ a"
     """
-    return _euclid(k, n, 0, pat, invert=True)
+    return primitives.euclid(k, n, 0, pat, invert=True)
 
 
 @register
@@ -488,22 +386,13 @@ def zoom(span: tuple[Time, Time], pat: Pattern) -> Pattern:
     width = end - begin
     if width <= 0:
         return _silence
-    q = pat._q
 
-    def query(qspan: Span) -> list[Event]:
-        out = []
-        for cs in qspan.cycles():
-            c = _floor(cs.begin)
-            k = c - (c + begin) / width  # inner time t -> outer time t / width + k
-            inner = Span(c + (cs.begin - c) * width + begin, c + (cs.end - c) * width + begin)
-            for e in q(inner):
-                w = e.whole
-                out.append(Event(
-                    None if w is None else Span(w.begin / width + k, w.end / width + k),
-                    Span(e.part.begin / width + k, e.part.end / width + k), e.value, e.sources))
-        return out
+    def cycle(c: int) -> Pattern:
+        k = c - (c + begin) / width  # inner time t plays at outer time t / width + k
+        return (pat.with_query_span(lambda s: Span((s.begin - k) * width, (s.end - k) * width))
+                .with_event_span(lambda s: Span(s.begin / width + k, s.end / width + k)))
 
-    return Pattern(query)
+    return per_cycle(cycle)
 
 
 @register
@@ -515,7 +404,7 @@ def compress(span: tuple[Time, Time], pat: Pattern) -> Pattern:
     begin, end = span
     if not 0 <= begin <= end <= 1:
         return _silence
-    return timecat([(begin, _silence), (end - begin, pat), (1 - end, _silence)])
+    return weighted_cat([(begin, _silence), (end - begin, pat), (1 - end, _silence)])
 
 
 @register
@@ -542,7 +431,7 @@ def brak(pat: Pattern) -> Pattern:
 
     lc> brak "a b"  ==  "<[a b] [~ a b ~]>"
     """
-    broken = _shift(fastcat([pat, _silence]), Fraction(-1, 4))
+    broken = shift(fastcat([pat, _silence]), Fraction(1, 4))
     return per_cycle(lambda c: broken if c % 2 else pat)
 
 
@@ -554,7 +443,8 @@ def pressBy(amount: Time, pat: Pattern) -> Pattern:
     """
     if not 0 <= amount < 1:
         return _silence
-    return pat.fmap(lambda v: timecat([(amount, _silence), (1 - amount, pure(v))])).squeeze_join()
+    pressed = pat.fmap(lambda v: weighted_cat([(amount, _silence), (1 - amount, pure(v))]))
+    return pressed.squeeze_join()
 
 
 @register
@@ -674,7 +564,7 @@ def off(time: Time, f: Fn, pat: Pattern) -> Pattern:
 
     lc> off 0.25 (# gain 0) $ "a ~"  ==  stack ["a ~", "~ a@2 ~" # gain 0]
     """
-    return _stack([pat, f(_shift(pat, -time))])
+    return _stack([pat, f(shift(pat, time))])
 
 
 @register
@@ -765,7 +655,7 @@ def timeCat(pairs: list[tuple[Time, Pattern]]) -> Pattern:
 
     lc> timeCat [(1, "a"), (3, "b")]  ==  "a b@3"
     """
-    return timecat(pairs)
+    return weighted_cat(pairs)
 
 
 # ---------------------------------------------------------------------------------------------

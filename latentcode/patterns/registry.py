@@ -18,24 +18,22 @@ Called with fewer arguments than it takes, a function returns a :class:`Curried`
 the rest, as in Haskell: ``every(4, fast(2), p)``. ``FUNCTIONS`` maps each name to a
 :class:`FunctionSpec` (signature and docstring for ``:help`` and completion). Every docstring
 has an ``lc>`` line, an equation in the language that the tests check.
+
+A function whose last parameter is a pattern also becomes a method of :class:`Pattern`, as
+Strudel's ``register`` does: ``p.fast(2)`` is ``fast(2, p)``.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LanguageError
+from latentcode.patterns.arguments import argument, join_arguments
 from latentcode.patterns.core import Pattern, Pure, reify
-from latentcode.patterns.time import (
-    PatternError,
-    to_number,
-    to_time,
-)
 
 Fn = Callable[[Pattern], Pattern]
 
@@ -116,15 +114,7 @@ class Curried:
 
 def _convert(spec: FunctionSpec, param: Param, value: Any) -> Any:
     """A value taken from a pattern's event, as the parameter's kind needs it."""
-    try:
-        if param.kind == "time":
-            return to_time(value)
-        if param.kind == "int":
-            return math.floor(to_number(value))
-        return to_number(value)
-    except (PatternError, TypeError, ValueError, OverflowError):
-        raise PatternError(
-            f"{spec.name}: argument '{param.name}' needs a number, got {value!r}") from None
+    return argument(value, param.kind, spec.name, param.name)
 
 
 def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
@@ -220,31 +210,49 @@ def register(impl: Callable[..., Any] | None = None, *, name: str | None = None)
     function.__doc__ = spec.doc
     spec.function = function
     FUNCTIONS[fname] = spec
+    if params and params[-1].kind == "pattern":
+        _install_method(fname)
     return function
 
 
 def _join_arguments(spec: FunctionSpec, impl: Callable, values: list, joined: list[int]) -> Pattern:
     """Apply ``impl`` per event of the patterned arguments (Tidal's tParam and innerJoin)."""
-    args = list(values)
-    tuples = values[joined[0]].fmap(lambda v: (v,))
-    for i in joined[1:]:
-        tuples = tuples.app_both(values[i], lambda t, v: (*t, v))
+    return join_arguments(impl, values, joined,
+                          lambda i, v: _convert(spec, spec.params[i], v))
 
-    built: dict[tuple, Pattern] = {}  # the same argument values come back cycle after cycle
 
-    def build(vs: tuple) -> Pattern:
-        key = tuple(_convert(spec, spec.params[i], v) for i, v in zip(joined, vs, strict=True))
-        pat = built.get(key)
+class _Method:
+    """A library function as a method of Pattern: ``p.name(*args)`` is ``name(*args, p)``.
+
+    The function is looked up in ``FUNCTIONS`` at each use, so a function registered again is
+    the new one, and one taken out of the registry (a test's temporary function) is no longer a
+    method either.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, pat: Pattern | None, owner: type | None = None) -> Any:
+        spec = FUNCTIONS.get(self.name)
+        if spec is None or not spec.params or spec.params[-1].kind != "pattern":
+            raise AttributeError(f"'Pattern' object has no attribute {self.name!r}")
         if pat is None:
-            if len(built) >= 64:
-                built.clear()
-            call = list(args)
-            for i, v in zip(joined, key, strict=True):
-                call[i] = v
-            pat = built[key] = impl(*call)
-        return pat
+            return self
+        fn = spec.function
+        return lambda *args: fn(*args, pat)
 
-    return tuples.fmap(build).inner_join()
+    def __repr__(self) -> str:
+        return f"<library method {self.name}>"
+
+
+def _install_method(name: str) -> None:
+    # The core's own methods (query, fmap, merge, set, sample, onsets, ...) win: a library
+    # function of the same name stays a word of the language but never replaces them.
+    existing = inspect.getattr_static(Pattern, name, None)
+    if existing is None:
+        setattr(Pattern, name, _Method(name))
 
 
 def register_value(fname: str, pattern: Pattern, doc: str) -> Pattern:

@@ -1,4 +1,7 @@
-"""The REPL's ``:commands`` (also accepted from ``--pipe`` and the OSC port).
+"""The REPL's ``:commands`` (also accepted from ``--pipe`` and the OSC port), and their table.
+
+:data:`COMMANDS` is the one list of them: name, other spellings, arguments, what it does, and
+the method that runs it. ``:help`` and completion (:mod:`latentcode.shell.completer`) read it.
 
 >>> from latentcode.shell.frontends import Evaluator
 >>> class S:
@@ -6,6 +9,8 @@
 >>> Commands(S(), Evaluator(S(), print), print).run(":tracks")
 no track plays yet
 True
+>>> find(":l").name, find(":dance")
+(':load', None)
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from __future__ import annotations
 import shlex
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from latentcode.language.vocabulary import Vocabulary
-from latentcode.shell.completer import COMMAND_HELP
+from latentcode.shell.blocks import as_one_block
 from latentcode.shell.frontends import Evaluator, Say
 
 WIDTH = 96
@@ -48,14 +54,6 @@ class Commands:
         self._vocabulary = vocabulary
         self.last_loaded: Path | None = None
         self.recording: Path | None = None
-        self.table: dict[str, Callable[[str], bool | None]] = {
-            ":help": self.help, ":h": self.help, ":?": self.help,
-            ":load": self.load, ":l": self.load,
-            ":reload": self.reload, ":r": self.reload,
-            ":tracks": self.tracks, ":bank": self.bank, ":latency": self.latency,
-            ":record": self.record, ":stop": self.stop,
-            ":quit": self.quit, ":q": self.quit, ":exit": self.quit,
-        }
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -66,13 +64,13 @@ class Commands:
     def run(self, line: str) -> bool:
         """Run one command line; False when the REPL should quit. Never raises."""
         name, _, arg = line.strip().partition(" ")
-        command = self.table.get(name)
+        command = find(name)
         if command is None:
-            self.say(f"error: no command {name}: the commands are {', '.join(COMMAND_HELP)}")
+            self.say(f"error: no command {name}: the commands are {', '.join(NAMES)}")
             return True
         try:
             with self.evaluator.lock:
-                return command(arg.strip()) is not False
+                return command.handler(self, arg.strip()) is not False
         except Exception as e:  # noqa: BLE001 - a command must never end the performance
             self.say(f"error: {name}: {e}")
             return True
@@ -87,23 +85,24 @@ class Commands:
                 _wrap("functions", v.names("function")),
                 _wrap("signals", v.names("signal")),
                 _wrap("controls (after #)", v.names("control")),
-                "commands:", *(f"  {text}" for text in COMMAND_HELP.values()),
+                "commands:", *(f"  {command.help}" for command in COMMANDS),
                 "keys: Enter evaluates a complete statement, Alt-Enter adds a line, Ctrl-C "
                 "clears the line, Ctrl-D quits. :help NAME explains NAME.",
             ]))
             return
         name = arg
-        if name.startswith(":") or (v.help(name) is None and f":{name}" in COMMAND_HELP):
-            command = self.table.get(name if name.startswith(":") else f":{name}")
-            canonical = next((c for c in COMMAND_HELP if self.table.get(c) == command), None)
-            if canonical is not None:
-                self.say(COMMAND_HELP[canonical])
+        # a word of the language wins over the command of the same name: `:help stop` is
+        # the word, `:help :stop` the command
+        if name.startswith(":") or (v.help(name) is None and f":{name}" in NAMES):
+            command = find(name if name.startswith(":") else f":{name}")
+            if command is not None:
+                self.say(command.help)
                 return
         text = v.help(name)
         if text is None:
             import difflib
 
-            close = difflib.get_close_matches(name, [*v.names(), *COMMAND_HELP], n=3)
+            close = difflib.get_close_matches(name, [*v.names(), *NAMES], n=3)
             hint = f": did you mean {', '.join(close)}?" if close else ": :help lists everything"
             self.say(f"error: no function, control or command {name!r}{hint}")
             return
@@ -131,7 +130,7 @@ class Commands:
         except (OSError, UnicodeDecodeError) as e:
             self.say(f"error: cannot read {str(path)!r}: {getattr(e, 'strerror', None) or e}")
             return
-        if self.evaluator.run(text, path.parent):
+        if self.evaluator.run(as_one_block(text), path.parent):
             self.say(f"loaded {path}")
 
     def tracks(self, arg: str) -> None:
@@ -211,6 +210,7 @@ class Commands:
         self.recording = None
 
     def quit(self, arg: str) -> bool:
+        """``:quit`` stops the music and leaves."""
         return False
 
     def _engine(self) -> Any:
@@ -218,3 +218,47 @@ class Commands:
         if engine is None:
             self.say("error: no audio engine is running (no audio device was found)")
         return engine
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``:command``: how it is written, what it takes and does, and what runs it."""
+
+    name: str
+    args: str  # as shown in help: FILE, [NAME] (optional), or "" for none
+    what: str
+    handler: Callable[[Commands, str], bool | None]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def help(self) -> str:
+        """The line ``:help`` shows, e.g. ``:load FILE        evaluate a file (all or nothing)``."""
+        return f"{(self.name + ' ' + self.args).strip():<16} {self.what}"
+
+    @property
+    def takes_file(self) -> bool:
+        return self.args.strip("[]") == "FILE"
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(":help", "[NAME]", "list everything, or explain one function, control or command",
+            Commands.help, (":h", ":?")),
+    Command(":load", "FILE", "evaluate a file (all or nothing)", Commands.load, (":l",)),
+    Command(":reload", "", "evaluate the last loaded file again (the clock keeps running)",
+            Commands.reload, (":r",)),
+    Command(":tracks", "", "the tracks, what they play, muted and soloed", Commands.tracks),
+    Command(":bank", "[GROUP]", "the sounds of the bank and their groups", Commands.bank),
+    Command(":latency", "[MS]", "show or set how far ahead audio is decoded, live",
+            Commands.latency),
+    Command(":record", "FILE", "record the output to a WAV file", Commands.record),
+    Command(":stop", "", "stop recording", Commands.stop),
+    Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
+            (":q", ":exit")),
+)
+NAMES = [command.name for command in COMMANDS]  # the canonical names, in table order
+_BY_NAME = {n: command for command in COMMANDS for n in (command.name, *command.aliases)}
+
+
+def find(name: str) -> Command | None:
+    """The command written ``name`` (its name or an alias), or None."""
+    return _BY_NAME.get(name)

@@ -6,7 +6,8 @@ What is offered depends on where the cursor is:
 - right after ``#`` (or an operator such as ``|+|``): the controls;
 - at the start of a statement: track names and statement keywords;
 - anywhere else: functions, signals, keywords and the names made with ``let``;
-- on a ``:`` line: the commands, then for ``:help`` every word and for ``:load`` paths.
+- on a ``:`` line: the commands (from the table of :mod:`latentcode.shell.commands`), then for
+  ``:help`` every word and for a command taking a FILE (``:load``, ``:record``) paths.
 
 >>> c = LatentCompleter(tracks=lambda: ["t1"], sounds=lambda: {"bell": ["bell_00", "bell_01"]})
 >>> [x.text for x in c.candidates('t1 $ "be')]
@@ -24,23 +25,9 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from latentcode.language.vocabulary import Vocabulary
+from latentcode.shell.commands import COMMANDS, NAMES, find
 from latentcode.shell.lexer import ends_in_string
 
-# command -> (arguments, what it does); the dispatch table lives in latentcode.shell.commands
-COMMANDS: dict[str, tuple[str, str]] = {
-    ":help": ("[NAME]", "list everything, or explain one function, control or command"),
-    ":load": ("FILE", "evaluate a file (all or nothing)"),
-    ":reload": ("", "evaluate the last loaded file again (the clock keeps running)"),
-    ":tracks": ("", "the tracks, what they play, muted and soloed"),
-    ":bank": ("[GROUP]", "the sounds of the bank and their groups"),
-    ":latency": ("[MS]", "show or set how far ahead audio is decoded, live"),
-    ":record": ("FILE", "record the output to a WAV file"),
-    ":stop": ("", "stop recording"),
-    ":quit": ("", "stop the music and leave (also Ctrl-D)"),
-}
-COMMAND_HELP: dict[str, str] = {
-    name: f"{(name + ' ' + args).strip():<16} {what}" for name, (args, what) in COMMANDS.items()
-}
 _MINI_WORD = re.compile(r"[\w:]*$")
 _CODE_WORD = re.compile(r"[A-Za-z_][\w']*$|$")
 _AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])\s*$")
@@ -107,7 +94,8 @@ class LatentCompleter(Completer):
                 continue
             entry = self.vocabulary.words.get(name)
             if entry is None:
-                meta = COMMANDS[name][1] if name in COMMANDS else "let"
+                command = find(name)
+                meta = command.what if command is not None else "let"
             else:
                 meta = entry.signature if entry.kind == "function" else entry.summary
             out.append(Completion(name, -len(word), display_meta=meta))
@@ -137,14 +125,17 @@ class LatentCompleter(Completer):
 
     def _command(self, document: Document, event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor.lstrip()
-        command, space, arg = text.partition(" ")
+        name, space, arg = text.partition(" ")
         if not space:
-            for name, (_, what) in COMMANDS.items():
-                if name.startswith(command):
-                    yield Completion(name, -len(command), display_meta=what)
+            for command in COMMANDS:
+                if command.name.startswith(name):
+                    yield Completion(command.name, -len(name), display_meta=command.what)
             return
-        if command == ":help":
-            names: Collection[str] = [*self.vocabulary.names(), *COMMAND_HELP]
+        command = find(name)
+        if command is None:
+            return
+        if command.name == ":help":
+            names: Collection[str] = [*self.vocabulary.names(), *NAMES]
             yield from self._words(arg, names)
-        elif command in (":load", ":record"):
+        elif command.takes_file:
             yield from self.paths.get_completions(Document(arg, len(arg)), event)

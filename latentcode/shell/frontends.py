@@ -3,7 +3,8 @@
 ``run`` evaluates the piece and plays until Ctrl-C (or ``--duration``). ``watch`` does the same,
 then re-evaluates the blocks that changed every time the file is saved, so any editor becomes a
 live-coding editor. Blocks are separated by blank lines (or a line holding only ``;;``), as in
-Tidal; an error in one block is printed in one line and changes nothing, and the music goes on.
+Tidal (:mod:`latentcode.shell.blocks`); an error in one block is printed in one line and changes
+nothing, and the music goes on.
 
 The REPL (:mod:`latentcode.shell.repl`), ``--pipe`` (:mod:`latentcode.shell.pipe`) and the OSC port
 (:mod:`latentcode.shell.osc`) start their session with :func:`start_session` and evaluate through an
@@ -22,10 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from latentcode.audio.backends import LIVE_BACKENDS
 from latentcode.errors import LanguageError, LatentcodeError
-
-BACKENDS = ("jack", "portaudio", "none")
-BLOCK_SEPARATOR = ";;"
+from latentcode.shell.blocks import blocks
 
 Say = Callable[[str], None]
 
@@ -39,7 +39,7 @@ def say(message: str) -> None:
 
 def add_audio_options(parser: argparse.ArgumentParser) -> None:
     """The flags every live front end shares."""
-    parser.add_argument("--audio", choices=BACKENDS, default="jack",
+    parser.add_argument("--audio", choices=LIVE_BACKENDS, default="jack",
                         help="audio backend (default jack, falling back to none when no "
                              "server or device is found; none: no output, keeps time)")
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
@@ -53,24 +53,6 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (default: until Ctrl-C)")
     parser.set_defaults(watching=name == "watch")
-
-
-def blocks(text: str) -> list[str]:
-    """The blocks of a piece, separated by blank lines or ``;;`` lines, without outer space.
-
-    >>> blocks('tempo 0.5\\n\\nt1 $ "a"\\n  # gain 1\\n;;\\nhush\\n\\n')
-    ['tempo 0.5', 't1 $ "a"\\n  # gain 1', 'hush']
-    """
-    out, current = [], []
-    for line in text.splitlines():
-        if line.strip() and line.strip() != BLOCK_SEPARATOR:
-            current.append(line.rstrip())
-        elif current:
-            out.append("\n".join(current))
-            current = []
-    if current:
-        out.append("\n".join(current))
-    return out
 
 
 def describe_error(error: BaseException) -> str:
@@ -216,12 +198,12 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
 def list_devices(say: Say = say) -> int:
     """Print the backends that would start now and PortAudio's output devices."""
     os.environ.setdefault("PYO_GUI_WX", "0")
-    from latentcode.audio import engine
+    from latentcode.audio import backends
 
-    usable = [b if b != "offline" else "none" for b in engine.available_backends()]
+    usable = [b if b != "offline" else "none" for b in backends.available_backends()]
     say(f"audio backends available now: {', '.join(usable)}")
     try:
-        devices = engine.output_devices()
+        devices = backends.output_devices()
     except Exception as e:  # noqa: BLE001 - probing a sound system may fail in many ways
         say(f"PortAudio: cannot list devices ({e})")
         return 0

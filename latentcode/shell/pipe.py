@@ -1,38 +1,23 @@
 """``latentcode --pipe``: evaluate blocks of code read from standard input.
 
-Blocks are separated by a blank line or by a line holding only ``;;``; each block is evaluated
-as soon as its separator arrives, so an editor can keep the pipe open and send a block at a
-time. A block starting with ``:`` is a REPL command (``:record``, ``:tracks`` …). Messages and
-errors are printed one per line on standard output; the music plays until end of input (or
-``:quit``).
+Blocks (:mod:`latentcode.shell.blocks`) are separated by a blank line or by a line holding only
+``;;``; each block is evaluated as soon as its separator arrives, so an editor can keep the pipe
+open and send a block at a time. A block starting with ``:`` is a REPL command (``:record``,
+``:tracks`` …). Messages and errors are printed one per line on standard output; the music plays
+until end of input (or ``:quit``).
 
->>> list(read_blocks(iter(['t1 $ "a"\\n', '\\n', 'hush\\n', ';;\\n', 'tempo 1\\n'])))
-['t1 $ "a"', 'hush', 'tempo 1']
+>>> from latentcode.shell.cli import main
+>>> main(["--pipe", "--audio", "none"])   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from latentcode.shell.frontends import BLOCK_SEPARATOR
-
-
-def read_blocks(lines: Iterable[str]) -> Iterator[str]:
-    """Yield each block as soon as the line that ends it has been read."""
-    current: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if stripped and stripped != BLOCK_SEPARATOR:
-            current.append(line.rstrip("\r\n"))
-            continue
-        if current:
-            yield "\n".join(current).strip("\n")
-            current = []
-    if current:
-        yield "\n".join(current).strip("\n")
+from latentcode.shell.blocks import read_blocks
 
 
 def stdin_lines() -> Iterator[str]:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from latentcode.errors import LatentcodeError
+from latentcode.shell.blocks import as_one_block
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -28,12 +29,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def read_piece(path: str | Path) -> str:
-    """The text of a piece, or one clear line when it cannot be read."""
+    """The text of a piece, to evaluate whole (its ``;;`` block separators read as blank
+    lines, as ``:load`` reads them), or one clear line when it cannot be read."""
     p = Path(path)
     if not p.is_file():
         raise LatentcodeError(f"no file {str(path)!r}: give the path of a .lc piece")
     try:
-        return p.read_text(encoding="utf-8")
+        return as_one_block(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise LatentcodeError(f"cannot read {str(path)!r}: {e}") from None
 

@@ -4,7 +4,7 @@ Cycle position (from the engine's clock: what is being heard, not what is being 
 tempo, the tracks (playing, muted, soloed), the decoder's load, underruns and recording.
 
 >>> class S:
-...     cps, tracks, muted, soloed, live, engine = 0.5, {}, set(), set(), None, None
+...     cps, tracks, muted, soloed, live_scheduler, engine = 0.5, {}, set(), set(), None, None
 >>> "".join(text for _, text in status(S(), audio="off"))
 ' no audio | 0.5 cps (120 bpm) | no tracks '
 """
@@ -17,7 +17,7 @@ Fragments = list[tuple[str, str]]
 
 
 def _cycle(session: Any) -> float | None:
-    live = session.live
+    live = session.live_scheduler
     if live is None or session.engine is None:
         return None  # no clock runs without an engine
     stats = getattr(session.engine, "stats", None)

@@ -11,7 +11,8 @@ import json
 import sys
 import time
 
-from latentcode.audio.engine import Engine, available_backends
+from latentcode.audio.backends import available_backends
+from latentcode.audio.engine import Engine
 from latentcode.errors import LatentcodeError
 
 

@@ -1,6 +1,6 @@
 """Synthetic sources for the engine tests and benchmark: known sounds at known samples.
 
-Each is a tiny :class:`latentcode.audio.engine.Source`: it computes its block from ``start`` alone,
+Each is a tiny :class:`latentcode.audio.source.Source`: it computes its block from ``start`` alone,
 so the same source object renders the same audio however the blocks fall.
 """
 

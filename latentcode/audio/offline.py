@@ -1,0 +1,146 @@
+"""Offline render: a :class:`~latentcode.audio.stream.Stream` through the graph into a WAV file.
+
+The same graph as live runs on pyo's manual server, one ``process()`` per buffer, faster than
+real time, and the render loop produces each block just before the buffer that plays it, so the
+file depends on the source alone: the same source gives a bit-identical file. Render in another
+*process* while performing: an offline render in the live process stalls the live audio
+(docs/audio-engine.md). :meth:`latentcode.audio.engine.Engine.render` is the way in::
+
+    Engine("offline", tracks=4).render(source, frames=44100 * 8, path="piece.wav")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentcode.audio.graph import Graph
+from latentcode.audio.source import Source
+from latentcode.audio.stream import Stream
+from latentcode.errors import LatentcodeError
+
+OFFLINE_PREROLL = 2  # silent buffers before an offline render: pyo's start fade lands there
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # from sndfile.h
+
+
+def render(
+    stream: Stream,
+    source: Source,
+    frames: int,
+    path: str | os.PathLike[str],
+    *,
+    buffersize: int,
+    delay: tuple[float, float] | None = None,
+    progress: bool = False,
+    subtype: str = "FLOAT",
+) -> None:
+    """Render ``frames`` samples of ``source`` through a fresh graph to a WAV file at ``path``.
+
+    ``stream`` is new (its counters become the render's statistics); ``delay`` the shared
+    delay's (seconds, feedback) if not the default. Sample 0 of the file is sample 0 of the
+    source: the limiter's lookahead delay and pyo's start fade are rendered ahead and cut. On
+    any error no file is left behind.
+    """
+    wav = open_wav(path, stream.sr, subtype)
+    graph: Graph | None = None
+    try:
+        graph = Graph("offline", tracks=stream.tracks, sr=stream.sr, buffersize=buffersize,
+                      delay=delay)
+        stream.connect(graph)
+        stream.attach(source)
+        stream.playing = True
+        _render_into(stream, graph, wav, frames, progress)
+    except BaseException:
+        wav.close()
+        Path(path).unlink(missing_ok=True)  # no half-written file that looks like a render
+        raise
+    finally:
+        stream.playing = False
+        stream.preroll = False
+        if graph is not None:
+            graph.close()
+        stream.disconnect()
+    wav.close()
+    stream.forward_audio_errors()
+
+
+def _render_into(stream: Stream, graph: Graph, wav: Any, frames: int, progress: bool) -> None:
+    """Run the manual server one buffer at a time, producing blocks just in time, and write the
+    output from the first sample of the source on, in chunks."""
+    server, bs = graph.server, graph.buffersize
+    skip = OFFLINE_PREROLL * bs + graph.limiter_delay
+    server.start()
+    address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
+    output = np.ctypeslib.as_array(address, shape=(bs, 2))  # pyo's interleaved buffer
+    chunk = np.empty((64 * bs, 2), np.float32)
+    filled = 0
+    steps = -(-(frames + skip) // bs)
+    bar = progress_bar(steps, progress)
+    done = -skip  # source position of the buffer being computed
+    for step in range(steps):
+        stream.preroll = step < OFFLINE_PREROLL
+        while not stream.preroll and stream.ring.available() < bs:
+            stream.produce()
+        server.process()
+        lo, hi = max(done, 0), min(done + bs, frames)
+        if hi > lo:
+            chunk[filled : filled + hi - lo] = output[lo - done : hi - done]
+            filled += hi - lo
+        if filled > len(chunk) - bs or step == steps - 1:
+            write_checked(wav, chunk[:filled])
+            filled = 0
+        done += bs
+        bar.update(1)
+    bar.close()
+
+
+def open_wav(path: str | os.PathLike[str], sr: int, subtype: str) -> Any:
+    """A stereo WAV open for writing whose bytes depend on the samples only.
+
+    libsndfile adds a PEAK chunk with a timestamp to float WAVs, which would make two renders
+    of the same piece differ; it is turned off (soundfile has no public switch for it).
+
+    >>> open_wav("/no/such/folder/x.wav", 44100, "FLOAT")
+    Traceback (most recent call last):
+    latentcode.errors.LatentcodeError: cannot write '/no/such/folder/x.wav': ...
+    """
+    import soundfile
+
+    try:
+        wav = soundfile.SoundFile(str(path), "w", sr, 2, subtype=subtype, format="WAV")
+    except (soundfile.LibsndfileError, ValueError, OSError) as e:
+        raise LatentcodeError(f"cannot write {str(path)!r}: {e}") from None
+    with contextlib.suppress(AttributeError):
+        soundfile._snd.sf_command(wav._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+    return wav
+
+
+def write_checked(wav: Any, data: np.ndarray) -> None:
+    """Append ``data`` to ``wav``: finite and within ±1 whatever happened upstream."""
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(data, -1.0, 1.0, out=data)
+    wav.write(data)
+
+
+def progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar on stderr, or a stand-in that does nothing.
+
+    >>> bar = progress_bar(10, enabled=False); bar.update(1); bar.close()
+    """
+    if enabled:
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="buf", desc="render", file=sys.stderr)
+
+    class _Quiet:
+        def update(self, _n: int) -> None: ...
+
+        def close(self) -> None: ...
+
+    return _Quiet()

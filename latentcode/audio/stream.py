@@ -1,0 +1,332 @@
+"""One source's audio on its way to the graph: the producer side and the audio-thread side.
+
+The producer asks the :class:`~latentcode.audio.source.Source` for a block, checks it and its
+controls, and queues both in an :class:`~latentcode.audio.ring.AudioRing`. The audio side is
+the pyo server's callback: it copies one buffer into the graph's table, applies controls when
+their first sample is heard, counts gaps and runs panic. The live engine and the offline render
+drive the same :class:`Stream`; only who calls :meth:`Stream.produce` differs (a producer
+thread running :meth:`Stream.keep_filled`, or the render loop just in time).
+
+>>> stream = Stream(tracks=1, block=1024, sr=44100, capacity=1 << 16, lookahead=4096,
+...                 reporter=Reporter())
+>>> stream.stats().position, stream.controls.names[0]
+(0, 'gain')
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latentcode.audio.controls import TrackControls
+from latentcode.audio.graph import Graph, Mixer
+from latentcode.audio.messages import Reporter
+from latentcode.audio.ring import AudioRing
+from latentcode.audio.source import Source, sanitize
+from latentcode.errors import LatentcodeError
+
+PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be cleared
+UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
+
+# (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
+Changes = tuple[bool, list[tuple[int, str, float]]]
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """A snapshot of the engine's counters (see :attr:`Engine.stats`)."""
+
+    underruns: int  # audio buffers in which the ring ran dry while playing
+    underrun_samples: int  # samples of silence those gaps added
+    blocks: int  # blocks produced by the source
+    fill_errors: int  # blocks whose fill raised (played as silence)
+    producer_load: float  # time spent in fill / duration of the audio it produced (all blocks)
+    producer_load_recent: float  # the same over about the last second
+    producer_load_peak: float  # the worst single block
+    ring_fill: int  # samples queued now
+    position: int  # the clock: source samples that have been played
+    output_frames: int  # frames the engine has output, gaps and panic silence included
+    dropped: int  # queued samples thrown away by panic()
+
+
+class Stream:
+    """A ring of ``capacity`` samples for ``tracks`` stereo tracks, fed ``block`` samples at a
+    time, and the counters of what happened to it.
+
+    Between threads only the ring's positions, :attr:`wake` and a few flags are shared: the
+    producer writes ``_producing_end``, the audio thread everything about panic and underruns.
+    """
+
+    def __init__(self, tracks: int, block: int, sr: int, capacity: int, lookahead: int,
+                 reporter: Reporter) -> None:
+        self.tracks = tracks
+        self.block = block
+        self.sr = sr
+        self.ring = AudioRing(2 * tracks, capacity)
+        self.lookahead = lookahead  # samples the producer keeps queued
+        self.reporter = reporter
+        self.controls = TrackControls(sr)
+        # set by the engine or the render loop
+        self.wake = threading.Event()  # the audio thread wants more: the producer wakes
+        self.generation = 0  # one per live start: a producer from an older one may not push
+        self.playing = False  # gaps count as underruns only while playing
+        self.preroll = False  # offline: the silent buffers before the source's first sample
+        # the source
+        self._source: Source | None = None
+        self._source_tracks = tracks
+        self._fresh = True  # its first controls jump instead of gliding
+        self._scratch = np.zeros((tracks, 2, block), np.float32)
+        # the graph, once connected (the audio side)
+        self._mixer: Mixer | None = None
+        self._bs = 0
+        self._fade_out = np.zeros(0, np.float32)
+        # counters
+        self._underruns = self._underrun_samples = self._blocks = self._fill_errors = 0
+        self._fill_time = self._load_recent = self._load_peak = 0.0
+        self._frames = self._dropped = 0
+        self._underruns_told = (0, -math.inf)  # (count already reported, when)
+        # panic
+        self._panic_request = False
+        self._panic_left = 0  # buffers of silence still to play
+        self._priming = False  # after panic: silent until the ring is full again
+        self._producing_end = 0  # where the block being produced ends
+        self._drop_target = 0  # queued audio before this position is dropped, unheard
+        self._audio_errors: list[str] = []  # appended by the audio thread, reported by others
+
+    def connect(self, graph: Graph) -> None:
+        """Play into ``graph``: its table is where the audio side copies each buffer."""
+        self._mixer = graph.mixer
+        self._bs = graph.buffersize
+        if graph.sr != self.sr:
+            self.sr = graph.sr
+            self.controls = TrackControls(graph.sr)
+        self._fade_out = np.linspace(1.0, 0.0, self._bs, dtype=np.float32)
+        graph.server.setCallback(self.on_buffer)
+
+    def disconnect(self) -> None:
+        """Forget the graph (after it was closed)."""
+        self._mixer = None
+
+    def attach(self, source: Source) -> None:
+        """Make ``source`` the one to play from the next block on; forget what is queued."""
+        n = int(getattr(source, "tracks", self.tracks))
+        if not 0 < n <= self.tracks:
+            raise LatentcodeError(f"the source has {n} tracks; this engine has {self.tracks}")
+        self._source = source
+        self._source_tracks = n
+        self._fresh = True
+        self.ring.reset()
+        self._panic_request = False
+        self._panic_left = 0
+        self._priming = False
+
+    def panic(self) -> None:
+        """Ask the audio side to fade out, drop what is queued and clear the effects' tails."""
+        self._panic_request = True
+
+    def stats(self) -> EngineStats:
+        """A snapshot of the counters."""
+        audio_time = self._blocks * self.block / self.sr
+        return EngineStats(
+            underruns=self._underruns,
+            underrun_samples=self._underrun_samples,
+            blocks=self._blocks,
+            fill_errors=self._fill_errors,
+            producer_load=self._fill_time / audio_time if audio_time else 0.0,
+            producer_load_recent=self._load_recent,
+            producer_load_peak=self._load_peak,
+            ring_fill=self.ring.available(),
+            position=self.ring.read_pos,
+            output_frames=self._frames,
+            dropped=self._dropped,
+        )
+
+    # -- the producer (not the audio thread) --------------------------------------------------
+
+    def prefill(self) -> None:
+        """Queue ``lookahead`` samples before the audio starts."""
+        while self.ring.available() < self.lookahead:
+            self.produce()
+
+    def keep_filled(self, halt: threading.Event, generation: int) -> None:
+        """The producer thread: keep ``lookahead`` samples queued; sleep until the audio thread
+        wants more. Runs until ``halt`` is set or a newer start retires ``generation``."""
+        ring = self.ring
+        while not halt.is_set() and generation == self.generation:
+            self.wake.wait(0.05)
+            self.wake.clear()
+            try:
+                while (not halt.is_set() and ring.available() < self.lookahead
+                       and ring.free() >= self.block):
+                    self.produce(generation)
+                    self._report_underruns()
+                self.forward_audio_errors()
+            except Exception as exc:  # an engine bug: say so, keep the thread alive
+                self.reporter.exception("the audio producer failed", exc)
+                time.sleep(0.01)
+
+    def produce(self, generation: int | None = None) -> None:
+        """Ask the source for one block and queue it with its controls.
+
+        ``generation`` retires a thread that outlived stop() inside a slow fill: once a newer
+        start() happened, it may not push into the ring (it would be a second producer)."""
+        out = self._scratch
+        out.fill(0.0)
+        start = self.ring.write_pos
+        self._producing_end = start + self.block
+        t0 = time.perf_counter()
+        try:
+            controls = self._source.fill(out[: self._source_tracks], start)
+        except Exception as exc:
+            self._fill_errors += 1
+            out.fill(0.0)
+            controls = None
+            self.reporter.exception("the audio source failed (playing silence)", exc)
+        spent = time.perf_counter() - t0
+        load = spent * self.sr / self.block
+        self._fill_time += spent
+        self._blocks += 1
+        self._load_peak = max(self._load_peak, load)
+        weight = min(1.0, self.block / self.sr)  # ~1 s memory
+        self._load_recent += weight * (load - self._load_recent)
+        sanitize(out)
+        changes = self._parse_controls(controls) if controls else None
+        # A source's first controls are its initial state: they jump, so sound at sample 0
+        # is already filtered/sent; later changes glide.
+        payload = (self._fresh, changes) if changes else None
+        self._fresh = False
+        if generation is not None and generation != self.generation:
+            return
+        self.ring.push(out.reshape(2 * self.tracks, self.block), payload)
+
+    def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
+        """Turn the source's per-track dicts into checked (track, key, value) changes."""
+        changes = []
+        try:
+            items = list(enumerate(controls))[: self._source_tracks]
+        except TypeError:
+            self.reporter.once("controls-type", "the audio source returned controls that are "
+                               "not a list of dicts; ignored")
+            return None
+        for track, entry in items:
+            if not entry:
+                continue
+            for key, raw in entry.items():
+                value = self._control_value(key, raw)
+                if value is not None:
+                    changes.append((track, key, value))
+        return changes or None
+
+    def _control_value(self, key: str, raw: Any) -> float | None:
+        """A control's value as the graph applies it, or None (ignored, reported once)."""
+        names = self.controls.names
+        if key not in names:
+            self.reporter.once(f"key-{key}", f"unknown audio control {key!r} ignored "
+                               f"(known: {', '.join(names)})")
+            return None
+        value = self.controls.value(key, raw)
+        if value is None:
+            self.reporter.once(f"value-{key}", f"audio control {key} got {raw!r}; ignored")
+        return value
+
+    def _report_underruns(self) -> None:
+        """Tell the performer about gaps, at most every UNDERRUN_REPORT_EVERY seconds."""
+        now = time.monotonic()
+        seen, since = self._underruns_told
+        if self._underruns > seen and now - since >= UNDERRUN_REPORT_EVERY:
+            self._underruns_told = (self._underruns, now)
+            gaps = self._underruns - seen
+            self.reporter.say(
+                f"audio gaps: {gaps} buffer{'s' * (gaps != 1)} ran dry (the source is too slow: "
+                f"{self._load_recent:.0%} of real time lately, worst block "
+                f"{self._load_peak:.0%}); raise the lookahead or lighten the piece")
+
+    def forward_audio_errors(self) -> None:
+        """Report what went wrong in the audio thread (which may not report itself)."""
+        while self._audio_errors:
+            message = self._audio_errors.pop(0)
+            self.reporter.once(message, message)
+
+    # -- the audio thread ---------------------------------------------------------------------
+
+    def on_buffer(self) -> None:
+        """pyo's server callback: copy one buffer from the ring into the table. Never raises:
+        pyo would print a traceback every buffer."""
+        try:
+            self._play_buffer()
+        except BaseException as exc:  # noqa: B036 - nothing may escape into pyo's C loop
+            if len(self._audio_errors) < 8:
+                self._audio_errors.append(f"audio callback error: {type(exc).__name__}: {exc}")
+            mixer = self._mixer
+            if mixer is not None:
+                for view in mixer.views:
+                    view.fill(0.0)
+
+    def _play_buffer(self) -> None:
+        mixer, ring, n = self._mixer, self.ring, self._bs
+        views = mixer.views
+        self._frames += n
+        if mixer.jumped:
+            mixer.settle()
+        if self.preroll:
+            for view in views:
+                view.fill(0.0)
+            return
+        if self._panic_request or self._panic_left:
+            self._panic_buffer(mixer, ring, n)
+            return
+        if ring.read_pos < self._drop_target:  # the block that was being made during panic
+            dropped, due = ring.skip(self._drop_target)
+            self._dropped += dropped
+            self._apply(due)
+        if self._priming:  # after panic: wait for a full ring, then play
+            if ring.available() < min(self.lookahead, ring.capacity - self.block):
+                for view in views:
+                    view.fill(0.0)
+                self.wake.set()
+                return
+            self._priming = False
+        got, due = ring.pull(views, n)
+        if due:
+            self._apply(due)
+        if got < n and self.playing:
+            self._underruns += 1
+            self._underrun_samples += n - got
+        if ring.write_pos - ring.read_pos < self.lookahead:
+            self.wake.set()
+
+    def _panic_buffer(self, mixer: Mixer, ring: AudioRing, n: int) -> None:
+        """One buffer of panic: fade what plays now, then drop, then clear tails and reopen."""
+        views = mixer.views
+        if self._panic_request:
+            self._panic_request = False
+            _got, due = ring.pull(views, n)
+            self._apply(due)
+            for view in views:
+                view *= self._fade_out
+            mixer.fade(0.0, n / self.sr)
+            self._drop_target = max(ring.write_pos, self._producing_end)
+            self._panic_left = max(2, math.ceil(PANIC_SECONDS * self.sr / n))
+            return
+        dropped, due = ring.skip(self._drop_target)
+        self._dropped += dropped
+        self._apply(due)
+        for view in views:
+            view.fill(0.0)
+        self._panic_left -= 1
+        if self._panic_left == 0:
+            mixer.clear_tails()
+            mixer.fade(1.0, 0.005)
+            self._priming = True
+        self.wake.set()
+
+    def _apply(self, due: list[Changes]) -> None:
+        mixer = self._mixer
+        for instant, changes in due:
+            for track, key, value in changes:
+                mixer.set(track, key, value, glide=not instant)
