@@ -1,4 +1,4 @@
-"""The function library: every docstring example holds, plus one test per function."""
+"""The pattern functions: every docstring example holds, plus one test per function."""
 
 from __future__ import annotations
 
