@@ -270,6 +270,9 @@ def test_every_function_ending_in_a_pattern_is_a_method():
     assert mini("a").set(s="b", gain=1).query(0, 1)[0].value == {"sound": "b", "gain": 1}
     with pytest.raises(LanguageError, match="unknown control 'nosuch'"):
         mini("a").set(nosuch=1)
+    for not_a_control in ("fast", "query"):  # a library function, a core method
+        with pytest.raises(LanguageError, match=f"unknown control '{not_a_control}'"):
+            mini("a").set(**{not_a_control: 2})
 
 
 def test_registry_signatures():

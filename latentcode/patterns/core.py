@@ -25,6 +25,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from latentcode.controls import ALIASES, CONTROLS
 from latentcode.patterns.operators import OPS, apply, merge_operator
 from latentcode.patterns.sampled import Sampled, sampled_from
 from latentcode.patterns.time import PatternError, Span, _floor, sam, to_time
@@ -278,12 +279,11 @@ class Pattern:
         """
         out = self
         for name, value in controls.items():
+            if name not in CONTROLS and name not in ALIASES:
+                raise PatternError(f"set: unknown control {name!r}")
             # The control functions are methods installed by the registry: ``gain(v)`` is
             # ``reify(v).gain()``. Looking them up here keeps the core free of the registry.
-            control = getattr(reify(value), name, None)
-            if control is None:
-                raise PatternError(f"set: unknown control {name!r}")
-            out = out.merge(control())
+            out = out.merge(getattr(reify(value), name)())
         return out
 
     def operate(self, op: str, other: Any) -> Pattern:
