@@ -150,8 +150,12 @@ def test_messages_print_above_the_prompt_without_breaking_the_line(terminal):
     time.sleep(0.3)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.sendto(message("/eval", "t2 $ fast 2 ) x"), ("127.0.0.1", port))
-    screen = term.wait_for("unexpected ')'")
-    assert screen.index("unexpected ')'") < screen.rindex('lc> t1 $ "bell*2 dro')
+    # The message is printed first and the half line redrawn after it: wait for both, since
+    # a capture can fall between the two.
+    half_line = 'lc> t1 $ "bell*2 dro'
+    wait_until(lambda: "unexpected ')'" in (s := term.screen()) and half_line in s
+                        and s.index("unexpected ')'") < s.rindex(half_line) and s,
+                        15, "the message above the redrawn half line", term.screen)
     term.type('ne"', "Enter", ":tracks", "Enter")
     term.wait_for('t1       playing            t1 $ "bell*2 drone"')
     term.type("C-d")
