@@ -399,6 +399,7 @@ class FakeEngine:
 
     def record(self, path):
         self.calls.append(("record", str(path)))
+        open(path, "wb").close()  # pyo creates the file at once (or only prints that it can't)
 
     def stop_record(self):
         self.calls.append(("stop_record",))
@@ -415,8 +416,11 @@ def test_latency_and_record_drive_the_engine(repl, tmp_path):
         repl.handle(":latency fast")
     finally:
         repl.session.engine = None
-    assert engine.calls == [("lookahead", 2205), ("record", str(tmp_path / "take.wav")),
+    # the take is written to a hidden file beside it, named take.wav by :stop
+    assert engine.calls == [("lookahead", 2205),
+                            ("record", str(tmp_path / ".take.recording.wav")),
                             ("stop_record",)]
+    assert (tmp_path / "take.wav").exists()
     assert "decoding 50 ms ahead" in repl.said[0]
     assert repl.said[-2] == f"wrote {tmp_path / 'take.wav'}"
     assert repl.said[-1].startswith("error: :latency takes milliseconds")

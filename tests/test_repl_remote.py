@@ -75,6 +75,63 @@ def test_osc_server_listens_on_localhost_only_and_evaluates():
     assert said[1].startswith("osc: ignored /eval [1, 2]: send /eval with one string")
 
 
+def nested_bundle(depth: int, inner: bytes) -> bytes:
+    for _ in range(depth):
+        inner = b"#bundle\0" + bytes(8) + struct.pack(">i", len(inner)) + inner
+    return inner
+
+
+def test_osc_deeply_nested_bundles_are_one_error_not_a_recursion_error():
+    hush = message("/eval", "hush")
+    assert parse(nested_bundle(8, hush)) == [("/eval", ["hush"])]
+    with pytest.raises(OscError, match="nested more than 8 deep"):
+        parse(nested_bundle(3000, hush))
+
+
+def test_osc_server_survives_hostile_packets_counts_them_and_still_evaluates():
+    got, said = [], []
+    server = OscServer(0, got.append, said.append).start()
+    hostile = [
+        nested_bundle(3000, message("/eval", "hush")),  # a RecursionError before
+        b"garbage",
+        message("/eval", "t1 $ 1")[:9],  # truncated
+        b"#bundle\0" + bytes(8) + struct.pack(">i", 4) + b"\xff\xfe\x00\x00",
+        message("/\x1b]0;owned\x07", 1),  # an address made to drive the terminal
+        *[b"\x00" * n for n in range(200)],  # a flood
+    ]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for packet in hostile:
+                udp.sendto(packet, ("127.0.0.1", server.port))
+                time.sleep(0.0005)  # leave the kernel's receive buffer room
+            udp.sendto(message("/eval", 't1 $ "bell"'), ("127.0.0.1", server.port))
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert got == ['t1 $ "bell"'] and server.serving
+    finally:
+        server.close()
+    assert server.dropped == len(hostile)
+    # the first drop is told at once, the rest in a line a second at most
+    assert said[0] == "osc: ignored a bad packet (OSC bundles nested more than 8 deep)"
+    assert 2 <= len(said) <= 4, said
+    told = 1 + sum(int(line.split()[2]) if line.split()[2].isdigit() else 1 for line in said[1:])
+    assert told == len(hostile)
+    assert not any("\x1b" in line or "\x07" in line for line in said)
+
+
+def test_osc_server_keeps_serving_when_the_front_end_fails():
+    said = []
+
+    def broken(code):
+        raise ZeroDivisionError("boom")
+
+    server = OscServer(0, broken, said.append)
+    server.handle(message("/eval", "hush"))
+    assert said == ["osc: /eval failed: ZeroDivisionError: boom"]
+    server.close()
+
+
 def test_osc_port_in_use_is_one_clear_error():
     first = OscServer(0, print)
     try:

@@ -27,6 +27,7 @@ from latentcode.language.grammars import lark_error, load_grammar
 from latentcode.language.mininotation import mini
 from latentcode.patterns.operators import MERGE_OPERATORS, fold
 
+MIN_CPS, MAX_CPS = 0.001, 100  # the tempos a statement may set (cycles per second)
 KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
             "unmute", "bank", "use", "now", "xfade")
 OPERATORS = ("$", ".", "<~", "~>", "+", "-", "*", "/", *MERGE_OPERATORS)
@@ -347,10 +348,14 @@ class _Builder(Transformer):
         return Let(str(children[0]), children[1], **self._stmt(meta))
 
     def _cps(self, meta: Any, node: Node, word: str) -> float:
+        # bounded: below 0.001 cps the clock's exact fraction rounds to 0 and kills the
+        # source; far above 100 one block spans thousands of cycles and never ends
         value = _const(node)
-        if value is None or value < 0:
-            raise LanguageError(f"{word} needs a number of at least 0", line=meta.line,
-                                column=node.column or meta.column,
+        scale = 240 if word == "bpm" else 1  # bpm 120 is tempo 0.5
+        low, high = MIN_CPS * scale, MAX_CPS * scale
+        if value is None or not low <= value <= high:
+            raise LanguageError(f"{word} needs a number from {low:g} to {high:g}",
+                                line=meta.line, column=node.column or meta.column,
                                 source_line=self.lines[meta.line - 1])
         return float(value)
 

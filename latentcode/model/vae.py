@@ -13,6 +13,7 @@ checkpoints load as they are.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pickle
 import threading
@@ -49,15 +50,69 @@ class ModelConfig:
     kl_beta: float = 1e-4
     corpus: str = ""
 
+    def __post_init__(self) -> None:
+        """Check every field before anything is sized from it: a config read from a file
+        (``sample_rate: 10**9``) must be one clear line, not an allocation that never ends
+        or a crash inside pyo.
+
+        >>> ModelConfig(sample_rate=10**9)
+        Traceback (most recent call last):
+        latentcode.errors.LatentcodeError: model config: sample_rate is 1000000000, but it ...
+        """
+        for name, (low, high) in CONFIG_RANGES.items():
+            value = getattr(self, name)
+            if name == "kl_beta":
+                ok = (isinstance(value, int | float) and not isinstance(value, bool)
+                      and math.isfinite(value) and low <= value <= high)
+                kind = "a number"
+            else:
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)  # 44100.0 from a hand-written config is 44100
+                    object.__setattr__(self, name, value)
+                ok = (isinstance(value, int) and not isinstance(value, bool)
+                      and low <= value <= high)
+                kind = "an integer"
+            if not ok:
+                raise LatentcodeError(f"model config: {name} is {_shown(value)}, but it must "
+                                      f"be {kind} from {low:g} to {high:g}")
+        if not isinstance(self.corpus, str) or len(self.corpus) > 256:
+            raise LatentcodeError(f"model config: corpus is {_shown(self.corpus)}, but it must "
+                                  "be a fingerprint string of at most 256 characters")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint holding it loads with ``weights_only=True``."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """Build from a stored dict, ignoring keys this version does not know."""
+        """Build from a stored dict, ignoring keys this version does not know; every field is
+        checked against :data:`CONFIG_RANGES` (one clear line naming the field otherwise).
+
+        >>> ModelConfig.from_dict({"hop": -4})
+        Traceback (most recent call last):
+        latentcode.errors.LatentcodeError: model config: hop is -4, but it must be an integer ...
+        """
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# The accepted range of each numeric field of a ModelConfig. Generous (tests use 64-sample
+# frames, 22.05 kHz); the bounds keep a foreign config from sizing buffers, delay lines or
+# layers that cannot be allocated.
+CONFIG_RANGES: dict[str, tuple[float, float]] = {
+    "segment": (16, 65536),
+    "n_units": (1, 65536),
+    "latent_dim": (1, 8192),
+    "sample_rate": (8000, 192000),
+    "hop": (1, 65536),
+    "kl_beta": (0.0, 1e6),
+}
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a short readable text for an error message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class VAE(nn.Module):
@@ -328,9 +383,12 @@ def load_model(path: str | Path | None = None, config: ModelConfig | None = None
     sd, stored = _state_dict_of(_read_checkpoint(p), p)
     segment, n_units, latent = _sizes(sd)
     if config is None:
-        config = ModelConfig.from_dict(stored) if stored else ModelConfig()
-        if not stored:  # original checkpoints carry no sizes: take them from the weights
-            config = replace(config, segment=segment, n_units=n_units, latent_dim=latent)
+        try:
+            config = ModelConfig.from_dict(stored) if stored else ModelConfig()
+            if not stored:  # original checkpoints carry no sizes: take them from the weights
+                config = replace(config, segment=segment, n_units=n_units, latent_dim=latent)
+        except LatentcodeError as e:
+            raise LatentcodeError(f"{str(p)!r}: {e}") from None
     want = (config.segment, config.n_units, config.latent_dim)
     if want != (segment, n_units, latent):
         raise LatentcodeError(

@@ -36,7 +36,11 @@ def add_repl_options(parser: argparse.ArgumentParser) -> None:
                         help="evaluate blocks read from standard input (separated by blank "
                              "lines or ;; lines) instead of the REPL")
     parser.add_argument("--osc", type=int, metavar="PORT", default=None,
-                        help="also evaluate code sent to OSC address /eval on 127.0.0.1:PORT")
+                        help="also evaluate code sent to OSC address /eval on 127.0.0.1:PORT "
+                             "(0: a free port)")
+    parser.add_argument("--osc-files", action="store_true",
+                        help="let code from the OSC port touch files too (:load, :reload, "
+                             ":record, bank); without it they are refused")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -87,6 +91,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _no_command(args: argparse.Namespace) -> int:
     """``latentcode`` alone: the REPL, or ``--pipe``, or ``--list-devices``."""
+    from latentcode.errors import LatentcodeError
+
+    if args.osc is not None and not 0 <= args.osc <= 65535:
+        raise LatentcodeError(f"--osc takes a UDP port from 0 to 65535 (0: any free one), "
+                              f"not {args.osc}")
+    if args.osc_files and args.osc is None:
+        raise LatentcodeError("--osc-files only makes sense with --osc PORT")
+    from latentcode.shell.frontends import check_audio_options
+
+    check_audio_options(args)
     if args.list_devices:
         from latentcode.shell.frontends import list_devices
 

@@ -25,15 +25,32 @@ from typing import Any
 
 from latentcode.audio.backends import LIVE_BACKENDS
 from latentcode.errors import LanguageError, LatentcodeError
-from latentcode.shell.blocks import blocks
+from latentcode.shell.blocks import as_one_block, blocks
 
 Say = Callable[[str], None]
 
 
+# C0 controls but newline and tab, DEL, and C1 controls (0x9b alone is a CSI on some terminals)
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if c not in (9, 10)}
+_CONTROLS.update({13: "\\r", 27: "\\x1b"})
+
+
+def printable(text: str) -> str:
+    r"""``text`` with the control characters that drive a terminal written as escapes.
+
+    Text from outside (an OSC packet, a file) is shown through this: an escape sequence in it
+    must not retitle, clear or recolour the performer's terminal. Newlines and tabs stay.
+
+    >>> printable('t1 $ \x1b]0;owned\x07 "bell"')
+    't1 $ \\x1b]0;owned\\x07 "bell"'
+    """
+    return text.translate(_CONTROLS)
+
+
 def say(message: str) -> None:
     """Print one message, its newline in the same write: a Ctrl-C or SIGTERM arriving in the
-    middle can never glue the next message onto it."""
-    sys.stdout.write(f"{message}\n")
+    middle can never glue the next message onto it. Control characters are shown escaped."""
+    sys.stdout.write(f"{printable(message)}\n")
     sys.stdout.flush()
 
 
@@ -51,7 +68,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("piece", help="a latentcode file (.lc)")
     add_audio_options(parser)
     parser.add_argument("--duration", type=float, default=None,
-                        help="stop after this many seconds (default: until Ctrl-C)")
+                        help="stop after this many seconds (default: until Ctrl-C; at most "
+                             f"{MAX_DURATION:g}, a week)")
     parser.set_defaults(watching=name == "watch")
 
 
@@ -151,14 +169,65 @@ class Watcher:
         return done
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (its name is the message): finish up and leave."""
 
 
-def stop_on_sigterm() -> None:
-    """Let SIGTERM (how editors stop the programs they started) end like Ctrl-C: cleanly,
-    closing the audio engine in its safe order."""
-    signal.signal(signal.SIGTERM, _interrupt)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+# Functions that catch BaseException because they are called from pyo's C loop: offline,
+# pyo calls them in the main thread, and an exception raised there by a signal handler would
+# be swallowed (the render would go on). A signal landing inside one is raised a moment later.
+_SWALLOWING = frozenset({"on_buffer"})
+_RETRY = 0.01  # s
+
+
+def stop_on_sigterm(raising: type[BaseException] = KeyboardInterrupt,
+                    signals: tuple[int, ...] = STOP_SIGNALS) -> Callable[[], None]:
+    """Let SIGTERM (how editors stop the programs they started) and SIGHUP (the terminal
+    closed) end like Ctrl-C: cleanly, finishing a recording or a render and closing the audio
+    engine in its safe order. The first signal raises ``raising`` in the main thread; later
+    ones are ignored, so they cannot cut the cleanup short (SIGKILL still ends everything).
+
+    Returns a function that puts the previous handlers back. Outside the main thread (where
+    Python cannot set handlers) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    caught: list[int] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if signum != getattr(signal, "SIGALRM", None):
+            caught.append(signum)
+        if not caught:
+            return
+        if _inside_swallowing(frame) and hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, _RETRY)  # try again outside it
+            return
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        for s in handled:
+            signal.signal(s, signal.SIG_IGN)
+        raise raising(signal.Signals(caught[0]).name)
+
+    handled = (*signals, *((signal.SIGALRM,) if hasattr(signal, "SIGALRM") else ()))
+    before = {s: signal.signal(s, interrupt) for s in handled}
+
+    def restore() -> None:
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        for s, handler in before.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
+
+
+def _inside_swallowing(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name in _SWALLOWING:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | None = None,
@@ -189,6 +258,7 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     """A Session on the chosen model, playing through the chosen backend (see start_audio)."""
     from latentcode.session import Session
 
+    check_audio_options(args)
     session = Session(getattr(args, "model", None), report=say)
     args.audio_used = start_audio(session, args.audio, buffer=args.buffer, device=args.device,
                                   say=say)
@@ -214,9 +284,47 @@ def list_devices(say: Say = say) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from latentcode.shell.render import read_piece
+MAX_DURATION = 7 * 24 * 3600.0  # s: --duration beyond a week is a typo, not a performance
 
+
+def check_number(value: float, flag: str, low: float, high: float, unit: str = "") -> float:
+    """``value`` of a command-line flag if ``low <= value <= high`` (so finite), else one
+    clear line.
+
+    >>> check_number(float("nan"), "--tail", 0, 600, " s")
+    Traceback (most recent call last):
+    latentcode.errors.LatentcodeError: --tail must be a number from 0 to 600 s, not nan
+    """
+    if not low <= value <= high:
+        shown = value if isinstance(value, int) else f"{value:g}"
+        raise LatentcodeError(f"{flag} must be a number from {low:g} to {high:g}{unit}, "
+                              f"not {shown}")
+    return value
+
+
+def check_audio_options(args: argparse.Namespace) -> None:
+    """The numbers of :func:`add_audio_options`' flags, bounded (one clear line)."""
+    check_number(args.buffer, "--buffer", 16, 8192, " samples")
+    if args.device is not None:
+        check_number(args.device, "--device", 0, 4096)
+
+
+def read_piece(path: str | Path) -> str:
+    """The text of a piece, to evaluate whole (its ``;;`` block separators read as blank
+    lines, as ``:load`` reads them), or one clear line when it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise LatentcodeError(f"no file {str(path)!r}: give the path of a .lc piece")
+    try:
+        return as_one_block(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise LatentcodeError(f"cannot read {str(path)!r}: {e}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    check_audio_options(args)
+    if args.duration is not None:
+        check_number(args.duration, "--duration", 0.001, MAX_DURATION, " s")
     path = Path(args.piece)
     text = read_piece(path)
     stop_on_sigterm()

@@ -25,7 +25,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from latentcode.shell.commands import Commands, is_command
 from latentcode.shell.completer import LatentCompleter
-from latentcode.shell.frontends import Evaluator
+from latentcode.shell.frontends import Evaluator, printable
 from latentcode.shell.keys import grammar_is_complete, repl_bindings
 from latentcode.shell.lexer import STYLE, LatentLexer
 from latentcode.shell.toolbar import status
@@ -68,13 +68,14 @@ class Repl:
         audio: str = "none",
         history: History | None = None,
         color: bool | None = None,
+        osc_files: bool = False,
         **prompt_options: Any,
     ) -> None:
         self.session = session
         self.audio = audio
         self.color = sys.stdout.isatty() if color is None else color
         self.evaluator = Evaluator(session, self.say)
-        self.commands = Commands(session, self.evaluator, self.say)
+        self.commands = Commands(session, self.evaluator, self.say, remote_files=osc_files)
         self.prompt = PromptSession(
             PROMPT,
             lexer=LatentLexer(sounds=self._sound_names, tracks=self._track_names),
@@ -106,7 +107,9 @@ class Repl:
             return [("", f" toolbar: {type(e).__name__}")]
 
     def say(self, message: str) -> None:
-        """Print a message above the prompt (errors in red on a terminal)."""
+        """Print a message above the prompt (errors in red on a terminal); control characters
+        in it (from an OSC packet, a file) are shown escaped, never sent to the terminal."""
+        message = printable(message)
         if self.color and message.startswith("error"):
             message = f"\x1b[31m{message}\x1b[0m"
         sys.stdout.write(f"{message}\n")
@@ -122,9 +125,14 @@ class Repl:
         return True
 
     def run_block(self, text: str) -> bool:
-        """What the OSC port calls: like typing ``text`` at the prompt, shown as typed."""
+        """What the OSC port calls: like typing ``text`` at the prompt, shown as typed, except
+        that what touches files is refused without ``--osc-files``."""
         lines = text.strip().splitlines() or [""]
         self.say("\n".join([f"osc> {lines[0]}", *(f"...  {line}" for line in lines[1:])]))
+        refusal = self.commands.remote_refusal(text)
+        if refusal is not None:
+            self.say(refusal)
+            return True
         return self.handle(text)
 
     def loop(self) -> None:
@@ -167,25 +175,40 @@ def warm_up() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the REPL with the options of the command line."""
-    from latentcode.shell.frontends import start_session
+    from latentcode.shell.frontends import Terminated, start_session, stop_on_sigterm
 
     threading.Thread(target=warm_up, name="latentcode-warm-up", daemon=True).start()
     session = start_session(args)
-    repl = Repl(session, audio=args.audio_used, history=open_history(history_path()))
+    repl = Repl(session, audio=args.audio_used, history=open_history(history_path()),
+                osc_files=getattr(args, "osc_files", False))
     osc = None
+    # SIGTERM or SIGHUP (the terminal closed) end the REPL as Ctrl-D does: a recording is
+    # finished and named, the engine closed in its safe order. Not KeyboardInterrupt, which
+    # the prompt takes as "clear the line".
+    stop_on_sigterm(Terminated)
+    how = "bye"
     try:
         if getattr(args, "osc", None) is not None:
-            from latentcode.shell.osc import OscServer
+            from latentcode.shell.osc import OscServer, osc_files_line
 
             osc = OscServer(args.osc, repl.run_block, repl.say).start()
             print(f"listening for OSC /eval on 127.0.0.1:{osc.port}")
+            print(osc_files_line(repl.commands.remote_files))
         print(banner(session, args.audio_used))
         repl.loop()
+    except Terminated as e:
+        how = f"stopped by {e}"
     finally:
-        if osc is not None:
-            osc.close()
-        if repl.commands.recording is not None:
-            repl.commands.stop("")
-        session.stop()
-    print("bye")
+        # each step on its own: a terminal gone (SIGHUP) must not keep the take unfinished
+        for step in (osc.close if osc is not None else None, repl.commands.close, session.stop):
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - the next steps must run whatever happens
+                pass
+    try:
+        print(how)
+    except OSError:  # the terminal went away
+        pass
     return 0
