@@ -76,11 +76,13 @@ def test_the_bank_takes_the_files_training_takes(tiny_model, tmp_path, latentcod
 
 
 def test_clusters_partition_every_frame_of_the_bank(bank):
-    clusters = bank.clusters(k=4)
     total = sum(bank.resolve(n).frames for n in ("kick_1", "kick_2", "pad"))
+    assert sum(c.frames for c in bank.clusters(k=4)) == total
+    clusters = bank.clusters()  # the default k: what frames:N and cluster:N name
     assert sum(c.frames for c in clusters) == total
-    assert bank.resolve("cluster:1").name == clusters[1].name
-    assert bank.resolve("cluster:5").name == clusters[5 % len(clusters)].name
+    assert bank.resolve("cluster:1").name == clusters[1].name == "frames:1"
+    assert bank.resolve("frames:1") is bank.resolve("cluster:1")
+    assert bank.resolve("cluster:40").name == clusters[40 % len(clusters)].name
 
 
 def test_prior_paths_are_seeded_and_smooth(bank):

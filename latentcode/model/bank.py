@@ -3,9 +3,16 @@
 A sound is the latent sequence (mu, logvar per frame) of an audio file, encoded once at the
 model's hop and cached on disk. Sounds are grouped by the part of their file name before the
 index: ``bell_03.wav`` is ``bell:3``, the fourth sound of the group ``bell``. Beyond files the
-bank offers ``cluster:N`` (the frames of cluster N of all frames of the bank, in corpus order,
-as the paper's SOM clusters) and ``prior`` / ``prior:K`` (a smooth path drawn from the latent
-prior; scale it with the ``scale`` control to set the temperature).
+bank offers the names of :data:`SPECIAL`: ``frames:N`` (cluster N of all single frames of the
+bank, in corpus order; ``cluster:N`` is the same), ``sounds:N`` (cluster N of the bank's whole
+sounds, its member sounds end to end; see :mod:`latentcode.model.clusters`) and ``prior`` /
+``prior:K`` (a smooth path drawn from the latent prior; scale it with the ``scale`` control to
+set the temperature).
+
+Work that takes long (encoding a file, building clusters) never has to run on the audio path:
+``resolve(name, wait=False)`` answers at once, with the sound or with :class:`NotReady` after
+handing the work to the bank's one background worker, which paces itself so the live decoder
+keeps the CPU. ``resolve(name)`` waits (offline renders: the same file every time).
 
 >>> from latentcode.model.bank import split_name
 >>> split_name("bell:3"), split_name("drone")
@@ -16,34 +23,71 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
+import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from latentcode.errors import LatentcodeError
+from latentcode.model import clusters as clustering
 from latentcode.model.audiofiles import formats_hint, is_audio_file
+from latentcode.model.clusters import FRAME_CLUSTERS, Pacer, kmeans  # noqa: F401 - kmeans: API
 
-CLUSTERS = 32
+CLUSTERS = FRAME_CLUSTERS
 PRIOR_FRAMES = 1024
+WORKER_DUTY = 0.5  # share of the time the background worker may compute (it sleeps the rest)
+WORKER_BATCH = 256  # frames per encoder call on the worker: short bursts, the decoder goes first
+WORKER_NICE = 10  # the worker thread's niceness (Linux: per thread): the producer's CPU comes first
+# seconds of work per second of audio in the bank for frame clusters (measured on two busy
+# cores, paced: 229 s of audio took about 11 s), for the "how long" of the waiting message
+BUILD_RATE = 0.06
 _INDEX = re.compile(r"^(?P<group>.*?)[_\-\s]*(?P<index>\d+)$")
+
+# The names that are not files, with what they are (for :bank, completion and :help).
+SPECIAL = {
+    "frames": "frames:N, cluster N of the bank's single frames",
+    "cluster": "cluster:N, the same as frames:N",
+    "sounds": "sounds:N, cluster N of whole sounds, end to end",
+    "prior": "prior:N, a path through the latent prior",
+}
 
 
 @dataclass(frozen=True)
 class Sound:
-    """A latent sequence: ``mu`` and ``logvar`` of shape (frames, latent), frames ``hop`` apart."""
+    """A latent sequence: ``mu`` and ``logvar`` of shape (frames, latent), frames ``hop`` apart.
+    A sound cluster also names its ``members``."""
 
     name: str
     mu: np.ndarray
     logvar: np.ndarray
     hop: int
+    members: tuple[str, ...] = ()
 
     @property
     def frames(self) -> int:
         return int(self.mu.shape[0])
+
+
+class NotReady(LatentcodeError):
+    """A sound that is being prepared in the background (``resolve(name, wait=False)``);
+    ``key`` names the work, e.g. ``frames@0`` (the same for everything waiting on it)."""
+
+    def __init__(self, message: str, key: str, job: Any = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self._job = job
+
+    def told(self) -> None:
+        """The performer was told to wait: the bank will say when the sound is ready."""
+        if self._job is not None:
+            self._job.asked = True
 
 
 def split_name(name: str) -> tuple[str, int | None]:
@@ -71,8 +115,63 @@ def group_of(stem: str) -> str:
 
 def audio_files(folder: Path) -> list[Path]:
     """All audio files under ``folder`` (the formats training reads too), sorted, so indices
-    are stable across runs."""
+    are stable across runs. Only names are looked at: nothing is opened."""
     return sorted(p for p in folder.rglob("*") if is_audio_file(p))
+
+
+class _Job:
+    """One piece of slow work, run once by whoever claims it first (the worker, or a caller
+    that waits); everyone else waits for it."""
+
+    def __init__(self, key: str, what: str, ready: str, run: Callable[[Any], Any]) -> None:
+        self.key, self.what, self.ready, self.run = key, what, ready, run
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.asked = False  # someone was told to wait: say when it is ready
+        self.queued = False
+        self.interrupted = False  # Ctrl-C in a caller that waited: a later call starts again
+        self.seconds = 0.0
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        with self._lock:
+            first, self._claimed = not self._claimed, True
+            return first
+
+    def execute(self, pace: Any) -> None:
+        t0 = time.monotonic()
+        try:
+            self.result = self.run(pace)
+        except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
+            self.error = e
+        except BaseException:
+            self.error = LatentcodeError(f"interrupted: {self.what}")
+            self.interrupted = True
+            raise
+        finally:
+            self.seconds = time.monotonic() - t0
+            self.done.set()
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class LiveBank:
+    """The bank as the live producer sees it: :meth:`resolve` never waits (it raises
+    :class:`NotReady` while a sound is prepared); everything else is the bank's."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    def resolve(self, name: str) -> Sound:
+        return self.bank.resolve(name, wait=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bank, name)
 
 
 class Bank:
@@ -95,9 +194,12 @@ class Bank:
         self._files: dict[str, Path] = {}
         self._groups: dict[str, list[str]] = {}
         self._sounds: dict[str, Sound] = {}
-        self._clusters: list[Sound] | None = None
         self.folder_groups: set[str] = set()  # groups named after a whole folder
+        self.generation = 0  # bumped by add_folder: clusters are made again
         self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._queue: queue.Queue[_Job] = queue.Queue()
+        self._worker: threading.Thread | None = None
         if default:
             from latentcode.model.corpus import default_corpus_dir
 
@@ -110,65 +212,87 @@ class Bank:
         """Add every audio file of ``folder`` (recursively); returns the new sound names.
 
         Each file is a sound named by its stem, grouped by its stem without a trailing index,
-        and the whole folder is also a group named after the folder.
+        and the whole folder is also a group named after the folder. Names of audio that are
+        not regular files (a FIFO, a device, a folder called ``x.wav``) are left out with a
+        message, never opened.
         """
         path = Path(folder).expanduser()
         if not path.is_dir():
             raise LatentcodeError(f"bank: no folder {str(folder)!r}: give a folder of audio files")
-        files = audio_files(path)
+        found = audio_files(path)
+        files = [f for f in found if f.is_file()]  # stat only: opening a FIFO blocks for good
+        odd = [f.name for f in found if f not in files]
+        if odd:
+            shown = ", ".join(odd[:5]) + (f" and {len(odd) - 5} more" if len(odd) > 5 else "")
+            self.report(f"bank: left out {shown}: not regular files (a FIFO, a device or a "
+                        "folder named like audio)")
         if not files:
             raise LatentcodeError(
                 f"bank: no audio files in {str(folder)!r}: it needs {formats_hint()} files"
             )
         names = []
-        for f in files:
-            self._files[f.stem] = f
-            self._groups.setdefault(group_of(f.stem), [])
-            if f.stem not in self._groups[group_of(f.stem)]:
-                self._groups[group_of(f.stem)].append(f.stem)
-            names.append(f.stem)
-        self._groups[path.name] = sorted(set(self._groups.get(path.name, [])) | set(names))
-        self.folder_groups.add(path.name)
-        self._clusters = None
+        with self._lock:
+            for f in files:
+                if self._files.get(f.stem) is not None:
+                    self._sounds.pop(f.stem, None)  # read it again: it may have changed
+                    self._jobs.pop(f"encode:{self._files[f.stem]}", None)
+                self._files[f.stem] = f
+                self._groups.setdefault(group_of(f.stem), [])
+                if f.stem not in self._groups[group_of(f.stem)]:
+                    self._groups[group_of(f.stem)].append(f.stem)
+                names.append(f.stem)
+            self._groups[path.name] = sorted(set(self._groups.get(path.name, [])) | set(names))
+            self.folder_groups.add(path.name)
+            self.generation += 1
+            # names resolved before may mean other sounds now (groups grew, clusters change)
+            self._sounds = {n: s for n, s in self._sounds.items() if n in self._files}
         return names
 
     # -- looking up ---------------------------------------------------------------------------
     def names(self) -> list[str]:
-        """Every name a pattern may use: sounds, groups, ``cluster`` and ``prior``."""
-        return sorted(set(self._files) | set(self._groups) | {"cluster", "prior"})
+        """Every name a pattern may use: sounds, groups and the :data:`SPECIAL` names."""
+        return sorted(set(self._files) | set(self._groups) | set(SPECIAL))
 
     def groups(self) -> dict[str, list[str]]:
         """Group name -> sound names, in index order."""
         return {g: list(v) for g, v in sorted(self._groups.items())}
 
-    def resolve(self, name: str) -> Sound:
+    def live(self) -> LiveBank:
+        """This bank for the live producer: lookups that never wait (see :class:`LiveBank`)."""
+        return LiveBank(self)
+
+    def resolve(self, name: str, *, wait: bool = True) -> Sound:
         """The latent sequence a pattern value names.
 
         ``bell`` is the first of group bell, ``bell:3`` the fourth (indices wrap around, as in
-        Tidal), ``bell_03`` the file of that stem, ``cluster:5`` cluster 5, ``prior:2`` the
-        third prior path.
+        Tidal), ``bell_03`` the file of that stem, ``frames:5`` (or ``cluster:5``) frame
+        cluster 5, ``sounds:2`` sound cluster 2, ``prior:2`` the third prior path. Without
+        ``wait``, a sound that needs slow work raises :class:`NotReady` (the work goes on in
+        the background); an unknown name raises its error at once either way.
         """
         sound = self._sounds.get(name)
         if sound is not None:
             return sound
-        with self._lock:
-            sound = self._resolve(name)
-            self._sounds[name] = sound
+        sound = self._resolve(name, wait)
+        self._sounds[name] = sound
         return sound
 
-    def _resolve(self, name: str) -> Sound:
+    def _resolve(self, name: str, wait: bool) -> Sound:
         group, index = split_name(name)
-        if group == "cluster":
-            clusters = self.clusters()
-            return clusters[(index or 0) % len(clusters)]
+        if group in ("cluster", "frames"):
+            found = self._need(self._frames_job(CLUSTERS), wait)
+            return found[(index or 0) % len(found)]
+        if group == "sounds":
+            found = self._need(self._sounds_job(), wait)
+            return found[(index or 0) % len(found)]
         if group == "prior":
             return self._prior(index or 0)
         if index is None and group in self._files:
-            return self._encode(group)
+            return self._encode(group, wait)
         members = self._groups.get(group)
         if not members:
             raise LatentcodeError(self._unknown(name))
-        return self._encode(members[(index or 0) % len(members)])
+        return self._encode(members[(index or 0) % len(members)], wait)
 
     def _unknown(self, name: str) -> str:
         group = split_name(name)[0]
@@ -176,43 +300,152 @@ class Bank:
         hint = f": did you mean {close[0]!r}?" if close else ": `:bank` lists the sounds"
         return f"unknown sound {name!r}{hint}"
 
-    def _encode(self, stem: str) -> Sound:
+    def _encode(self, stem: str, wait: bool = True, pace: Any = None) -> Sound:
         cached = self._sounds.get(stem)
         if cached is not None:
             return cached
-        from latentcode.model.encode import encode_file
+        path = self._files[stem]
 
-        mu, logvar = encode_file(self._files[stem], self.model, hop=self.model.hop)[:2]
-        sound = Sound(stem, np.ascontiguousarray(mu), np.ascontiguousarray(logvar), self.model.hop)
-        self._sounds[stem] = sound
-        return sound
+        def run(pace: Any) -> Sound:
+            from latentcode.model.encode import encode_file_info
+
+            batch = WORKER_BATCH if pace is not None else 4096
+            mu, logvar = encode_file_info(path, self.model, hop=self.model.hop, batch=batch,
+                                          pace=pace)[:2]
+            sound = Sound(stem, np.ascontiguousarray(mu), np.ascontiguousarray(logvar),
+                          self.model.hop)
+            if self._files.get(stem) == path:
+                self._sounds[stem] = sound
+            return sound
+
+        what = f"{stem} is being loaded (first use: a new file is encoded once, then cached)"
+        job = self._job(f"encode:{path}", what, stem, run)
+        return self._need(job, wait, pace)
 
     def preload(self) -> None:
         """Encode every file now (e.g. in a background thread before a performance)."""
         for stem in list(self._files):
             self.resolve(stem)
 
+    # -- background work ----------------------------------------------------------------------
+    def _job(self, key: str, what: str | Callable[[], str], ready: str,
+             run: Callable[[Any], Any]) -> _Job:
+        """The job of ``key``, made the first time (``what`` may be a function: it is only
+        called then, not on every lookup from the audio path)."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.interrupted:
+                text = what() if callable(what) else what
+                job = self._jobs[key] = _Job(key, text, ready, run)
+            return job
+
+    def _need(self, job: _Job, wait: bool, pace: Any = None) -> Any:
+        """The job's result: computed here (or waited for) when ``wait``, else NotReady."""
+        if job.done.is_set():
+            return job.outcome()
+        if wait:
+            if job.claim():
+                job.execute(pace)
+            else:
+                job.done.wait()
+            return job.outcome()
+        with self._lock:
+            if not job.queued:
+                job.queued = True
+                self._queue.put(job)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="latentcode-bank",
+                                                daemon=True)
+                self._worker.start()
+        kind = job.key.partition(":")[0]
+        raise NotReady(job.what, key=f"{kind}@{self.generation}", job=job)
+
+    def _work(self) -> None:
+        """The worker: one job at a time, paced; says when a sound that a track waits for
+        (see :meth:`NotReady.told`) is ready."""
+        _be_nice()
+        while True:
+            job = self._queue.get()
+            if job.claim():
+                with clustering.one_blas_thread():
+                    job.execute(Pacer(WORKER_DUTY))
+                if job.asked and job.error is None:  # a failure speaks when asked for again
+                    self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
+
     # -- clusters and the prior ---------------------------------------------------------------
     def clusters(self, k: int = CLUSTERS) -> list[Sound]:
-        """k-means clusters of all frames of the bank, each a sound of its frames in order."""
-        if self._clusters is None:
-            sounds = []
-            for stem in sorted(self._files):
-                try:
-                    sounds.append(self._encode(stem))
-                except LatentcodeError as e:  # one bad file must not take the clusters away
-                    self.report(f"clusters leave out {stem}: {e}")
-            if not sounds:
-                raise LatentcodeError("no sound of the bank can be read, so there are no clusters")
-            mu = np.concatenate([s.mu for s in sounds])
-            logvar = np.concatenate([s.logvar for s in sounds])
-            labels = kmeans(mu, k, seed=0)
-            self._clusters = [
-                Sound(f"cluster:{c}", mu[labels == c], logvar[labels == c], self.model.hop)
-                for c in range(k)
-                if np.any(labels == c)
-            ]
-        return self._clusters
+        """k-means clusters of all frames of the bank, each a sound of its frames in order
+        (``frames:N``); waits for them."""
+        return self._need(self._frames_job(k), True)
+
+    def sound_clusters(self) -> list[Sound]:
+        """Clusters of the bank's whole sounds (``sounds:N``), each its members end to end,
+        with their names in ``members``; waits for them."""
+        return self._need(self._sounds_job(), True)
+
+    def _frames_job(self, k: int) -> _Job:
+        def what() -> str:  # the length guessed from the files' sizes (16-bit mono)
+            seconds = sum(_size(p) for p in self._files.values()) / (2 * self.model.sample_rate)
+            return (f"the bank's frame clusters are being built (first use: up to "
+                    f"~{max(1, round(BUILD_RATE * seconds))} s, then cached)")
+
+        return self._job(f"frames:{k}@{self.generation}", what, "frame clusters",
+                         lambda pace: self._build_frames(k, pace))
+
+    def _sounds_job(self) -> _Job:
+        return self._job(f"sounds@{self.generation}",
+                         "the bank's sound clusters are being built (first use)",
+                         "sound clusters", self._build_sounds)
+
+    def _every_sound(self, pace: Any) -> list[Sound]:
+        """Every readable sound of the bank in name order (one bad file must not take the
+        clusters away: it is left out with a message)."""
+        sounds = []
+        for stem in sorted(self._files):
+            try:
+                sounds.append(self._encode(stem, True, pace))
+            except LatentcodeError as e:
+                self.report(f"clusters leave out {stem}: {e}")
+        if not sounds:
+            raise LatentcodeError("no sound of the bank can be read, so there are no clusters")
+        return sounds
+
+    def _key(self, method: str, k: int, sounds: list[Sound]) -> str:
+        from latentcode.model.encode import file_digest
+
+        digests = [file_digest(self._files[s.name]) for s in sounds]
+        return clustering.cache_key(method, k, self.model.fingerprint, self.model.hop, digests)
+
+    def _build_frames(self, k: int, pace: Any) -> list[Sound]:
+        sounds = self._every_sound(pace)
+        mu = np.concatenate([s.mu for s in sounds])
+        logvar = np.concatenate([s.logvar for s in sounds])
+        k = max(1, min(k, len(mu)))
+        labels, _ = clustering.cached_labels(
+            self._key("frames", k, sounds), len(mu), k,
+            lambda: clustering.kmeans(mu, k, seed=0, fit_rows=clustering.FIT_ROWS, pace=pace))
+        # one stable sort instead of a mask per cluster: each cluster keeps corpus order
+        order = np.argsort(labels, kind="stable")
+        cuts = np.cumsum(np.bincount(labels, minlength=k))[:-1]
+        parts = zip(np.split(mu[order], cuts), np.split(logvar[order], cuts), strict=True)
+        return [Sound(f"frames:{i}", m, v, self.model.hop)
+                for i, (m, v) in enumerate((m, v) for m, v in parts if len(m))]
+
+    def _build_sounds(self, pace: Any) -> list[Sound]:
+        sounds = self._every_sound(pace)
+        k = clustering.sound_k(len(sounds))
+        labels, _ = clustering.cached_labels(
+            self._key("sounds", k, sounds), len(sounds), k,
+            lambda: clustering.sound_labels([s.mu for s in sounds], k, pace=pace))
+        found = []
+        for c in range(k):
+            members = [s for s, label in zip(sounds, labels, strict=True) if label == c]
+            if members:
+                found.append(Sound(f"sounds:{len(found)}",
+                                   np.concatenate([s.mu for s in members]),
+                                   np.concatenate([s.logvar for s in members]),
+                                   self.model.hop, tuple(s.name for s in members)))
+        return found
 
     def _prior(self, index: int) -> Sound:
         """A smooth path through the prior N(0, I): Gaussian noise, low-passed along time."""
@@ -227,34 +460,20 @@ class Bank:
         return Sound(f"prior:{index}", mu, logvar, self.model.hop)
 
 
-def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25) -> np.ndarray:
-    """Cluster labels of the rows of ``x`` (k-means++ start, Lloyd iterations).
 
-    >>> x = np.array([[0.0], [0.1], [10.0], [10.2]], dtype=np.float32)
-    >>> labels = kmeans(x, 2)
-    >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
-    True
-    """
-    rng = np.random.default_rng(seed)
-    k = min(k, len(x))
-    centres = [x[rng.integers(len(x))]]
-    d2 = np.sum((x - centres[0]) ** 2, axis=1)
-    for _ in range(1, k):
-        total = d2.sum()
-        i = rng.choice(len(x), p=d2 / total) if total > 0 else rng.integers(len(x))
-        centres.append(x[i])
-        d2 = np.minimum(d2, np.sum((x - x[i]) ** 2, axis=1))
-    c = np.stack(centres).astype(np.float64)
-    xx = np.sum(x.astype(np.float64) ** 2, axis=1, keepdims=True)
-    labels = np.zeros(len(x), dtype=np.int64)
-    for _ in range(iterations):
-        dist = xx - 2 * x @ c.T + np.sum(c**2, axis=1)
-        new = np.argmin(dist, axis=1)
-        if np.array_equal(new, labels) and _ > 0:
-            break
-        labels = new
-        for j in range(k):
-            members = x[labels == j]
-            if len(members):
-                c[j] = members.mean(axis=0)
-    return labels
+def _be_nice() -> None:
+    """Lower the calling thread's priority (on Linux niceness is per thread; the threads it
+    starts, e.g. torch's, inherit it). Elsewhere, or where it is refused, nothing happens."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE))
+    except (AttributeError, OSError):
+        pass
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+

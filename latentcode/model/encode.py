@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import stat
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +42,13 @@ class CacheStats:
 cache_stats = CacheStats()
 
 
-def encode_audio(x: np.ndarray, model, hop: int = 128) -> tuple[np.ndarray, np.ndarray]:
+def encode_audio(x: np.ndarray, model, hop: int = 128, *, batch: int = _BATCH,
+                 pace: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Encode mono float32 audio at the model's rate: (mu, logvar), each (frames, latent).
+
+    ``batch`` frames go through the encoder at a time and ``pace`` (if given) is called after
+    each batch: a background worker passes small batches and a pace that sleeps, so that the
+    decoder of the live audio is never kept from the CPU for long. The result is the same.
 
     >>> mu, logvar = encode_audio(np.zeros(4096, np.float32) + 0.1, m, hop=1024)  # doctest: +SKIP
     >>> mu.shape                                                                    # doctest: +SKIP
@@ -54,26 +62,72 @@ def encode_audio(x: np.ndarray, model, hop: int = 128) -> tuple[np.ndarray, np.n
     n = len(frames)
     mu = np.empty((n, model.latent_dim), np.float32)
     logvar = np.empty((n, model.latent_dim), np.float32)
-    for i in range(0, n, _BATCH):
-        mu[i:i + _BATCH], logvar[i:i + _BATCH] = model.encode(frames[i:i + _BATCH])
+    step = max(1, int(batch))
+    for i in range(0, n, step):
+        mu[i:i + step], logvar[i:i + step] = model.encode(frames[i:i + step])
+        if pace is not None:
+            pace()
     return mu, logvar
 
 
+# path -> ((device, inode, size, mtime_ns), sha1): a bank hashes its files for the encodings
+# and again for the key of its clusters; reading 20 MB twice per session is waste.
+_digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+_digests_lock = threading.Lock()
+
+
+def check_regular(path: str | Path) -> None:
+    """Raise one clear line unless ``path`` is a regular file (or a link to one).
+
+    A FIFO, a device or a socket named like audio would block whoever opens it, for good; it
+    is refused from its metadata alone, never opened.
+
+    >>> check_regular("/dev/null")
+    Traceback (most recent call last):
+    latentcode.errors.LatentcodeError: '/dev/null' is not a regular file (a device): give ...
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing: the reader says so in its own words
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return  # a folder: the reader has its own line for that too
+    what = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device")
+    raise LatentcodeError(f"{str(path)!r} is not a regular file ({what}): give an audio file")
+
+
 def file_digest(path: str | Path) -> str:
-    """sha1 of a file's bytes, read in 1 MiB blocks."""
+    """sha1 of a file's bytes, read in 1 MiB blocks (remembered while the file is unchanged)."""
+    check_regular(path)
+    st = os.stat(path)
+    key = str(Path(path).absolute())
+    sig = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _digests_lock:
+        known = _digests.get(key)
+    if known is not None and known[0] == sig:
+        return known[1]
     h = hashlib.sha1()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    with _digests_lock:
+        _digests[key] = (sig, digest)
+    return digest
+
+
+def cache_dir() -> Path:
+    """The folder of the caches (encodings, the bank's clusters): ``user_data_dir()/cache``."""
+    from latentcode.resources import user_data_dir
+
+    return user_data_dir() / "cache"
 
 
 def cache_path(path: str | Path, model, hop: int = 128) -> Path:
     """Where the encoding of ``path`` by ``model`` at ``hop`` is cached."""
-    from latentcode.resources import user_data_dir
-
     key = f"{file_digest(path)[:24]}-{model.fingerprint}-h{int(hop)}-{CACHE_VERSION}"
-    return user_data_dir() / "cache" / f"{key}.npz"
+    return cache_dir() / f"{key}.npz"
 
 
 def _read_cache(p: Path, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,24 +143,32 @@ def _read_cache(p: Path, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | Non
     return (mu, logvar) if ok else None
 
 
-def _write_cache(p: Path, mu: np.ndarray, logvar: np.ndarray) -> None:
-    """Write atomically; a cache that cannot be written only costs a re-encode later."""
+def write_npz(p: Path, **arrays: np.ndarray) -> None:
+    """Write a cache entry atomically (a reader never sees half a file); a cache that cannot
+    be written only costs the work again later."""
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f"{p.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, mu=mu, logvar=logvar)
+        tmp = p.with_name(f"{p.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        np.savez(tmp, **arrays)
         os.replace(tmp, p)
     except OSError:
         pass
 
 
-def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True
+def _write_cache(p: Path, mu: np.ndarray, logvar: np.ndarray) -> None:
+    write_npz(p, mu=mu, logvar=logvar)
+
+
+def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True,
+                     batch: int = _BATCH, pace: Callable[[], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Like :func:`encode_file` and also says whether the result came from the cache."""
+    """Like :func:`encode_file` and also says whether the result came from the cache
+    (``batch`` and ``pace``: see :func:`encode_audio`)."""
     from latentcode.model.audiofiles import load_audio
 
     p = Path(path)
     if not p.is_file():
+        check_regular(p)  # a FIFO must never be opened: it would block here for good
         load_audio(p)  # raises the one-line error for a missing path or a folder
     cp = cache_path(p, model, hop) if cache else None
     if cp is not None and cp.exists():
@@ -115,7 +177,7 @@ def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = T
             cache_stats.hits += 1
             return hit[0], hit[1], True
     x = load_audio(p, model.sample_rate, min_samples=model.segment)
-    mu, logvar = encode_audio(x, model, hop)
+    mu, logvar = encode_audio(x, model, hop, batch=batch, pace=pace)
     cache_stats.misses += 1
     if cp is not None:
         _write_cache(cp, mu, logvar)

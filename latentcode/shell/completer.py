@@ -25,6 +25,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from latentcode.language.vocabulary import Vocabulary
+from latentcode.model.bank import SPECIAL
 from latentcode.shell.commands import COMMANDS, NAMES, find
 from latentcode.shell.lexer import ends_in_string
 
@@ -117,8 +118,7 @@ class LatentCompleter(Completer):
         for stem, g in home.items():
             if stem not in out:
                 out[stem] = Completion(stem, -len(word), display_meta=f"in {g}")
-        for special, what in (("cluster", "cluster:N of the bank's frames"),
-                              ("prior", "a path through the latent prior")):
+        for special, what in SPECIAL.items():
             if special.startswith(word) and special not in out:
                 out[special] = Completion(special, -len(word), display_meta=what)
         return [out[k] for k in sorted(out)]

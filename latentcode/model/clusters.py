@@ -1,0 +1,269 @@
+"""Clusters of a bank's latent space: of single frames, and of whole sounds.
+
+*Frame clusters* (``frames:N``, also written ``cluster:N``) are k-means over every frame of the
+bank: each is a long sound of similar frames from anywhere, in corpus order. *Sound clusters*
+(``sounds:N``) group whole sounds, in the spirit of the paper's SOM: each sound is described by
+statistics of its latent trajectory (the mean and spread of ``mu`` over its frames and how fast
+it moves) and the descriptions are clustered, so a cluster holds sounds that sound alike from
+start to end. Cluster labels are cached on disk, keyed by the bank's content (see
+:func:`cache_key`), so a second session has them at once.
+
+k-means here works in blocks of rows and calls a ``pace`` function between blocks: a background
+worker passes one that sleeps (:class:`Pacer`), so the live decoder keeps its CPU.
+
+>>> x = np.array([[0.0], [0.1], [10.0], [10.2]], dtype=np.float32)
+>>> labels = kmeans(x, 2)
+>>> bool(labels[0] == labels[1] != labels[2] == labels[3])
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
+
+import numpy as np
+
+from latentcode.model.encode import cache_dir, write_npz
+
+CLUSTER_VERSION = "clu2"  # bump when the algorithm or the descriptors change
+FRAME_CLUSTERS = 32
+FIT_ROWS = 20000  # frames the centres of the frame clusters are fitted on (see kmeans)
+SOUND_CLUSTERS = 8
+SOUND_AXES = 10  # principal axes of the sound descriptions that sound clusters are made on
+_BLOCK = 8192  # rows of the distance matrix computed at a time
+
+Pace = Callable[[], None] | None
+
+
+class Pacer:
+    """Called between blocks of work on a background thread: sleeps so that the thread keeps
+    at most ``duty`` of the time it runs (0.5: it sleeps as long as it worked).
+
+    >>> p = Pacer(duty=0.5); p(); p.slept >= 0
+    True
+    """
+
+    def __init__(self, duty: float = 0.5) -> None:
+        self.ratio = (1.0 - duty) / duty
+        self.slept = 0.0
+        self._since = time.monotonic()
+
+    def __call__(self) -> None:
+        worked = time.monotonic() - self._since
+        rest = min(0.5, worked * self.ratio)
+        if rest > 0:
+            time.sleep(rest)
+            self.slept += rest
+        self._since = time.monotonic()
+
+
+@cache
+def _openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
+    """numpy's own OpenBLAS (get, set number of threads), or None where it cannot be found."""
+    here = os.path.dirname(np.__file__)
+    for lib in sorted(glob.glob(os.path.join(here, "..", "numpy.libs", "*openblas*"))
+                      + glob.glob(os.path.join(here, ".dylibs", "*openblas*"))):
+        try:
+            dll = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                get = getattr(dll, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(dll, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run numpy's matrix products on one thread meanwhile (the background worker's setting).
+
+    OpenBLAS threads spin while they wait: two of them on two busy cores made one product of
+    k-means 40 times slower than one thread, and took the CPU from the live decoder. The setting
+    is the library's (numpy's, not torch's), restored afterwards; nothing happens where numpy's
+    OpenBLAS cannot be found.
+    """
+    blas = _openblas()
+    if blas is None:
+        yield
+        return
+    get, put = blas
+    before = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
+           fit_rows: int | None = None, pace: Pace = None) -> np.ndarray:
+    """Cluster labels of the rows of ``x`` (k-means++ start, Lloyd iterations, float32).
+
+    With ``fit_rows``, the centres are found on an even subsample of at most that many rows
+    and every row then goes to its nearest centre: the bank's 80 000 frames cluster as well
+    from a quarter of them, in a quarter of the time. ``pace`` is called between blocks of
+    rows (see :class:`Pacer`); it does not change the result.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = len(x)
+    k = max(1, min(k, n))
+    step = -(-n // fit_rows) if fit_rows and n > fit_rows else 1
+    sample = np.ascontiguousarray(x[::step]) if step > 1 else x
+    centres = _lloyd(sample, _start(sample, k, seed, pace), iterations, pace)
+    return nearest(x, centres, pace) if step > 1 else nearest(sample, centres, pace)
+
+
+def _start(x: np.ndarray, k: int, seed: int, pace: Pace) -> np.ndarray:
+    """k-means++: each next centre drawn with probability growing with its squared distance."""
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    k = min(k, n)
+    centres = [x[rng.integers(n)]]
+    d2 = np.sum((x - centres[0]) ** 2, axis=1)
+    for _ in range(1, k):
+        total = float(d2.sum())
+        i = rng.choice(n, p=d2 / total) if total > 0 else rng.integers(n)
+        centres.append(x[i])
+        d2 = np.minimum(d2, np.sum((x - x[i]) ** 2, axis=1))
+        if pace is not None:
+            pace()
+    return np.stack(centres).astype(np.float32)
+
+
+def _lloyd(x: np.ndarray, c: np.ndarray, iterations: int, pace: Pace) -> np.ndarray:
+    """Move the centres ``c`` to the means of their rows until no row changes cluster."""
+    k, n = len(c), len(x)
+    labels = np.full(n, -1, dtype=np.int64)
+    for _ in range(iterations):
+        sums = np.zeros((k, x.shape[1]), np.float64)
+        counts = np.zeros(k, np.int64)
+        changed = False
+        for a in range(0, n, _BLOCK):
+            block = x[a:a + _BLOCK]
+            new = _nearest_block(block, c)
+            changed |= not np.array_equal(new, labels[a:a + _BLOCK])
+            labels[a:a + _BLOCK] = new
+            onehot = np.zeros((k, len(block)), np.float32)
+            onehot[new, np.arange(len(block))] = 1.0
+            sums += onehot @ block
+            counts += np.bincount(new, minlength=k)
+            if pace is not None:
+                pace()
+        if not changed:
+            break
+        full = counts > 0  # an empty cluster keeps its centre
+        c = c.copy()
+        c[full] = (sums[full] / counts[full, None]).astype(np.float32)
+    return c
+
+
+def _nearest_block(block: np.ndarray, c: np.ndarray) -> np.ndarray:
+    cc = np.sum(c.astype(np.float64) ** 2, axis=1).astype(np.float32)
+    return np.argmin(cc - 2 * block @ c.T, axis=1)  # |x|^2 is the same for every centre
+
+
+def nearest(x: np.ndarray, centres: np.ndarray, pace: Pace = None) -> np.ndarray:
+    """The index of the nearest centre of every row of ``x``.
+
+    >>> nearest(np.array([[0.0], [9.0]], np.float32), np.array([[10.0], [1.0]], np.float32))
+    array([1, 0])
+    """
+    x = np.asarray(x, np.float32)
+    labels = np.empty(len(x), dtype=np.int64)
+    for a in range(0, len(x), _BLOCK):
+        labels[a:a + _BLOCK] = _nearest_block(x[a:a + _BLOCK], np.asarray(centres, np.float32))
+        if pace is not None:
+            pace()
+    return labels
+
+
+def describe(mu: np.ndarray) -> np.ndarray:
+    """What a whole sound is, from its latent frames: per dimension the mean, the spread and
+    the mean step from frame to frame (how fast it moves).
+
+    >>> describe(np.zeros((10, 4), np.float32)).shape
+    (12,)
+    """
+    mu = np.asarray(mu, np.float64)
+    step = np.abs(np.diff(mu, axis=0)).mean(axis=0) if len(mu) > 1 else np.zeros(mu.shape[1])
+    return np.concatenate([mu.mean(axis=0), mu.std(axis=0), step])
+
+
+def sound_k(sounds: int, k: int = SOUND_CLUSTERS) -> int:
+    """How many sound clusters a bank of ``sounds`` sounds gets: about the square root, at
+    most ``k``, fewer than sounds.
+
+    >>> sound_k(59), sound_k(3), sound_k(1)
+    (8, 2, 1)
+    """
+    return max(1, min(k, round(np.sqrt(sounds)), sounds))
+
+
+def sound_labels(mus: Sequence[np.ndarray], k: int, *, seed: int = 0, restarts: int = 10,
+                 pace: Pace = None) -> np.ndarray:
+    """Cluster whole sounds (one label per sound) from their :func:`describe` vectors.
+
+    Each feature is standardised over the bank, so no dimension rules by its scale, and the
+    descriptions are reduced to their :data:`SOUND_AXES` main axes; the best of ``restarts``
+    k-means runs is kept. Labels are numbered in the order their first sound
+    appears, so ``sounds:0`` holds the first sound of the bank.
+
+    >>> a = [np.full((20, 2), v, np.float32) for v in (0.0, 0.1, 5.0, 5.1)]
+    >>> sound_labels(a, 2).tolist()
+    [0, 0, 1, 1]
+    """
+    d = np.stack([describe(m) for m in mus])
+    spread = d.std(axis=0)
+    d = (d - d.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
+    # the main axes only: 768 features of 59 sounds are mostly noise (families were more
+    # often kept together on 10 axes than on all: 49% of the default corpus against 46%)
+    _, _, axes = np.linalg.svd(d, full_matrices=False)
+    d = d @ axes[:SOUND_AXES].T
+    best, best_cost = None, np.inf
+    for r in range(restarts):
+        labels = kmeans(d, k, seed=seed + r, pace=pace)
+        cost = sum(float(np.sum((d[labels == j] - d[labels == j].mean(axis=0)) ** 2))
+                   for j in set(labels.tolist()))
+        if cost < best_cost - 1e-9:
+            best, best_cost = labels, cost
+    order = {old: new for new, old in enumerate(dict.fromkeys(best.tolist()))}
+    return np.array([order[label] for label in best.tolist()], dtype=np.int64)
+
+
+def cache_key(method: str, k: int, model_id: str, hop: int, digests: Sequence[str]) -> str:
+    """The key of a bank's clusters: the method, k, the model, the hop and the content of
+    every file in the order the frames are laid end to end.
+
+    >>> key = cache_key("frames", 32, "model", 128, ["a", "b"])
+    >>> key != cache_key("frames", 32, "model", 128, ["b", "a"]), len(key)
+    (True, 24)
+    """
+    text = "|".join([CLUSTER_VERSION, method, str(int(k)), model_id, str(int(hop)), *digests])
+    return hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
+def cached_labels(key: str, n: int, k: int, compute: Callable[[], np.ndarray]
+                  ) -> tuple[np.ndarray, bool]:
+    """The labels stored under ``key`` (when they fit ``n`` rows and ``k`` clusters), or
+    ``compute()``'s, then stored; also whether they came from the cache."""
+    path = cache_dir() / f"clusters-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            labels = np.asarray(z["labels"], np.int64)
+        if labels.shape == (n,) and (n == 0 or (labels.min() >= 0 and labels.max() < k)):
+            return labels, True
+    except Exception:  # noqa: BLE001 - missing or damaged: compute again
+        pass
+    labels = compute()
+    write_npz(path, labels=labels.astype(np.int16 if k < 2**15 else np.int64))
+    return labels, False

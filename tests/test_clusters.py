@@ -1,0 +1,324 @@
+"""Clusters of frames and of whole sounds, their disk cache, and slow work kept off the audio
+path: live, a track waits in silence for its sound while the others play on."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentcode.errors import LatentcodeError
+from latentcode.model import clusters as clustering
+from latentcode.model.bank import SPECIAL, Bank, NotReady, group_of
+from latentcode.session import Session
+
+SR = 44100
+
+
+def tone(path, freq, seconds=0.5):
+    t = np.arange(int(seconds * SR)) / SR
+    sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32), SR)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "mysounds"
+    d.mkdir()
+    for i, f in enumerate((60, 70, 80)):
+        tone(d / f"low_{i}.wav", f, seconds=0.6 + 0.1 * i)
+    for i, f in enumerate((3000, 3300, 3600)):
+        tone(d / f"high_{i}.wav", f, seconds=0.5)
+    tone(d / "pad.wav", 220, seconds=1.0)
+    return d
+
+
+@pytest.fixture
+def bank(tiny_model, folder, latentcode_home):
+    b = Bank(tiny_model, default=False)
+    b.add_folder(folder)
+    return b
+
+
+def wait_until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def ready(bank, name):
+    try:
+        bank.resolve(name, wait=False)
+        return True
+    except NotReady:
+        return False
+
+
+@pytest.fixture
+def held_kmeans(monkeypatch):
+    """k-means that waits for ``release.set()``: the clusters are 'being built' meanwhile."""
+    release = threading.Event()
+    real = clustering.kmeans
+
+    def held(*args, **kwargs):
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clustering, "kmeans", held)
+    return release
+
+
+# -- live: never stop the music ---------------------------------------------------------------
+
+
+def test_first_cluster_use_live_does_not_stop_a_playing_track(tiny_model, bank, held_kmeans):
+    said = []
+    bank.report = said.append  # as the bank a Session makes reports to the session
+    bank.resolve("pad")  # the drone already plays: its sound is there
+    session = Session(tiny_model, bank, tracks=2, report=said.append)
+    # what Session.start plays from (without an engine, so the test drives each block)
+    sched = session.live_scheduler = session.scheduler(wait_for_sounds=False)
+    session.eval('t1 $ "pad*4" # legato 1.1 # pan 0\nt2 $ "cluster:1*4" # pan 1')
+    block = 1024
+    buf = np.zeros((2, 2, block), np.float32)
+    left, right, start = [], [], 0
+
+    def play(blocks):
+        nonlocal start
+        for _ in range(blocks):
+            buf[:] = 0
+            sched.fill(buf, start)  # never waits: the test would hang here if it did
+            start += block
+            left.append(float(np.sqrt(np.mean(buf[0, 0] ** 2))))
+            right.append(float(np.sqrt(np.mean(buf[1, 1] ** 2))))
+
+    play(200)  # 4.6 s: the clusters are held back the whole time
+    assert not ready(bank, "cluster:1")
+    waits = [m for m in said if "t2 waits" in m]
+    assert len(waits) == 1 and "clusters are being built" in waits[0], said
+    assert min(left[2:]) > 1e-4, said  # t1 never stopped
+    assert max(right) == 0.0  # t2 waited in silence
+    assert session.tracks["t2"].pattern is not None  # neither reverted nor silenced for good
+
+    held_kmeans.set()
+    wait_until(lambda: ready(bank, "cluster:1"))
+    wait_until(lambda: any(m.startswith("ready: frame clusters") for m in said))
+    play(100)
+    assert max(right[200:]) > 1e-4  # t2 plays its cluster once it is there
+    assert min(left[2:]) > 1e-4
+    assert len([m for m in said if "t2 waits" in m]) == 1
+
+
+def test_live_eval_starts_the_work_and_returns_at_once(tiny_model, bank, held_kmeans):
+    session = Session(tiny_model, bank, tracks=2)
+    session.live_scheduler = session.scheduler(wait_for_sounds=False)  # as Session.start does
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (session.eval('t2 $ "frames:2"'), done.set()))
+    worker.start()
+    worker.join(10)
+    assert done.is_set()
+    with pytest.raises(LatentcodeError, match="unknown sound 'framez:2'"):
+        session.eval('t2 $ "framez:2"')  # a wrong name still fails at once
+    held_kmeans.set()
+    wait_until(lambda: ready(bank, "frames:2"))
+
+
+def test_a_sound_that_fails_in_the_background_is_an_error_not_a_wait(tiny_model, folder,
+                                                                      latentcode_home):
+    (folder / "broken.wav").write_text("not audio")
+    bank = Bank(tiny_model, default=False)
+    bank.add_folder(folder)
+    with pytest.raises(NotReady, match="broken is being loaded"):
+        bank.resolve("broken", wait=False)
+
+    def failed():
+        try:
+            bank.resolve("broken", wait=False)
+        except NotReady:
+            return False
+        except LatentcodeError:
+            return True
+
+    wait_until(failed)
+    with pytest.raises(LatentcodeError, match="corrupt or not audio"):
+        bank.resolve("broken", wait=False)
+
+
+def test_a_new_file_is_encoded_in_the_background(bank):
+    with pytest.raises(NotReady) as waiting:
+        bank.resolve("high:1", wait=False)
+    assert waiting.value.key.startswith("encode@")
+    wait_until(lambda: ready(bank, "high:1"))
+    assert bank.resolve("high:1", wait=False) is bank.resolve("high_1")
+
+
+def test_offline_render_waits_and_is_deterministic(tiny_model, folder, latentcode_home):
+    renders = []
+    for _ in range(2):  # the second bank reads its clusters from the cache
+        session = Session(tiny_model, Bank(tiny_model, default=False), tracks=2)
+        session.eval(f'bank "{folder}"\nt1 $ "cluster:1 sounds:1" # noise 0\nt2 $ "low:1"')
+        renders.append(session.render_dry(2, seed=3))
+    assert np.sqrt(np.mean(renders[0] ** 2)) > 1e-3
+    assert np.array_equal(renders[0], renders[1])
+
+
+# -- the disk cache ---------------------------------------------------------------------------
+
+
+def test_a_second_bank_reads_its_clusters_from_the_cache(tiny_model, folder, latentcode_home,
+                                                          monkeypatch):
+    first = Bank(tiny_model, default=False)
+    first.add_folder(folder)
+    frames, sounds = first.clusters(), first.sound_clusters()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(clustering, "kmeans", refuse)
+    monkeypatch.setattr(clustering, "sound_labels", refuse)
+    second = Bank(tiny_model, default=False)
+    second.add_folder(folder)
+    assert [c.frames for c in second.clusters()] == [c.frames for c in frames]
+    assert all(np.array_equal(a.mu, b.mu) for a, b in zip(second.clusters(), frames,
+                                                             strict=True))
+    assert [c.members for c in second.sound_clusters()] == [c.members for c in sounds]
+
+
+def test_the_cache_follows_the_content(tiny_model, folder, latentcode_home, monkeypatch):
+    first = Bank(tiny_model, default=False)
+    first.add_folder(folder)
+    first.clusters()
+    tone(folder / "pad.wav", 440, seconds=1.0)  # same names, new sound: clusters again
+    calls = []
+    real = clustering.kmeans
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clustering, "kmeans", counted)
+    second = Bank(tiny_model, default=False)
+    second.add_folder(folder)
+    second.clusters()
+    assert calls
+
+
+def test_a_damaged_cache_entry_is_computed_again(bank):
+    bank.clusters()
+    for p in (clustering.cache_dir()).glob("clusters-*"):
+        p.write_bytes(b"junk")
+    again = Bank(bank.model, default=False)
+    again.add_folder(bank._files["pad"].parent)
+    assert sum(c.frames for c in again.clusters()) == sum(c.frames for c in bank.clusters())
+
+
+# -- sound clusters ---------------------------------------------------------------------------
+
+
+def test_sound_clusters_hold_whole_sounds_once_each(bank):
+    found = bank.sound_clusters()
+    members = [m for c in found for m in c.members]
+    assert sorted(members) == sorted(bank._files)  # every sound in exactly one cluster
+    assert 1 < len(found) < len(members)
+    for c in found:
+        assert c.frames == sum(bank.resolve(m).frames for m in c.members)
+        assert np.array_equal(c.mu[: bank.resolve(c.members[0]).frames],
+                              bank.resolve(c.members[0]).mu)  # members end to end
+    assert bank.resolve("sounds:1") is found[1]
+    assert bank.resolve(f"sounds:{len(found)}") is found[0]  # indices wrap
+    low = {c.name for c in found for m in c.members if m.startswith("low")}
+    high = {c.name for c in found for m in c.members if m.startswith("high")}
+    assert not low & high  # 60 Hz hums and 3 kHz tones never share a cluster
+
+
+def test_frames_and_cluster_are_one_thing_and_names_list_them(bank):
+    assert bank.resolve("frames:2") is bank.resolve("cluster:2")
+    names = bank.names()
+    assert {"frames", "sounds", "cluster", "prior"} <= set(names) == set(names) | set(SPECIAL)
+
+
+def test_sound_k_stays_below_the_number_of_sounds():
+    assert [clustering.sound_k(n) for n in (1, 2, 4, 16, 59, 400)] == [1, 1, 2, 4, 8, 8]
+
+
+def test_kmeans_on_a_subsample_still_separates_clear_clusters():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.1, (500, 2)) for c in (0, 5, 10)]).astype(np.float32)
+    labels = clustering.kmeans(x, 3, fit_rows=100)
+    assert [len(set(labels[i:i + 500])) for i in (0, 500, 1000)] == [1, 1, 1]
+    assert len(set(labels)) == 3
+
+
+def test_sound_clusters_of_the_default_corpus_keep_families_together():
+    """The shipped model and corpus: families (plucks, hits, voices...) mostly stay together,
+    where frame clusters mix every family (two of them hold most frames)."""
+    from latentcode.model.vae import load_model
+
+    bank = Bank(load_model())
+    found = bank.sound_clusters()
+    assert len(found) == 8
+    frames = {m: bank.resolve(m).frames for c in found for m in c.members}
+    total = sum(frames.values())
+    pure = 0  # frames in their cluster's largest family
+    for c in found:
+        family: Counter = Counter()
+        for m in c.members:
+            family[group_of(m)] += frames[m]
+        pure += family.most_common(1)[0][1]
+    assert pure / total > 0.45  # frame clusters: 31%
+    assert max(c.frames for c in found) / total < 0.5  # frame clusters: one holds 56%
+    for family in ("pluck", "hit", "voice"):
+        where = Counter(c.name for c in found for m in c.members if group_of(m) == family)
+        assert where.most_common(1)[0][1] >= 6, (family, where)
+
+
+# -- special files ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_a_bank_folder_is_refused_without_blocking(tiny_model, folder,
+                                                             latentcode_home):
+    os.mkfifo(folder / "fifo.wav")
+    (folder / "folder.wav").mkdir()
+    said, outcome = [], {}
+    bank = Bank(tiny_model, default=False, report=said.append)
+
+    def use():
+        outcome["names"] = bank.add_folder(folder)
+        outcome["clusters"] = len(bank.clusters())
+        try:
+            bank.resolve("fifo")
+        except LatentcodeError as e:
+            outcome["fifo"] = str(e)
+
+    worker = threading.Thread(target=use, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "blocked on the FIFO"
+    assert "fifo" not in outcome["names"] and outcome["clusters"] > 0
+    assert "unknown sound 'fifo'" in outcome["fifo"]
+    assert len(said) == 1 and "fifo.wav" in said[0] and "folder.wav" in said[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_encoding_a_fifo_is_one_clear_line(tiny_model, tmp_path, latentcode_home):
+    from latentcode.model.encode import encode_file
+
+    os.mkfifo(tmp_path / "pipe.wav")
+    outcome = {}
+
+    def encode():
+        try:
+            encode_file(tmp_path / "pipe.wav", tiny_model)
+        except LatentcodeError as e:
+            outcome["error"] = str(e)
+
+    worker = threading.Thread(target=encode, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert "not a regular file (a FIFO)" in outcome.get("error", "")
