@@ -108,7 +108,10 @@ def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
     data, sr = sf.read(wav, dtype="float32")
     assert sr == SR and len(data) > 2 * SR
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
-    delay = int(0.005 * SR)  # the limiter's lookahead
+    from latentcode.audio.graph import CONVOLVE_LAG
+    from latentcode.audio.limiter import Limiter
+
+    delay = 256 + Limiter(SR).delay + CONVOLVE_LAG  # the limiter: a period late, its look-ahead
     mono = data.sum(axis=1)
     found = onsets(mono, threshold=0.1, gap=1000)
     assert found.tolist() == [k * 4410 + delay for k in range(10)], found.tolist()
@@ -252,12 +255,12 @@ def test_offline_render_is_faster_than_real_time(renders: tuple[Path, dict]) -> 
 
 def test_the_track_controls_are_the_tables_rows_plus_the_fader() -> None:
     """The engine takes names, defaults and ranges from the control table; a new "track" row
-    must be wired into the graph (FILTERS or SENDS) or this fails."""
-    from latentcode.audio.controls import FILTERS, SENDS, TrackControls
+    must be wired into the graph (FILTERS, SENDS or DELAY_LINE) or this fails."""
+    from latentcode.audio.controls import DELAY_LINE, FILTERS, SENDS, TrackControls
     from latentcode.controls import acting
 
     rows = [c.name for c in acting("track")]
-    assert sorted(FILTERS + SENDS) == sorted(rows)
+    assert sorted(FILTERS + SENDS + DELAY_LINE) == sorted(rows)
     track = TrackControls(sr=SR)
     assert track.names == ("gain", *rows)
     for row in acting("track"):
@@ -299,7 +302,7 @@ def test_bad_controls_are_reported_once_and_good_ones_queued() -> None:
     stream.prefill()
     assert stream.ring.available() == 512 and stream.stats().blocks == 2
     assert said == ["unknown audio control 'wobble' ignored (known: gain, lpf, hpf, room, "
-                    "delay)", "audio control room got 'lots'; ignored"]
+                    "delay, delaytime, delayfeedback)", "audio control room got 'lots'; ignored"]
     assert np.isfinite(stream.ring.data).all()
     outs = [np.zeros(256, np.float32) for _ in range(4)]
     _got, due = stream.ring.pull(outs, 256)

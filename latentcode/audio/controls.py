@@ -1,13 +1,14 @@
 """The controls the engine applies to a whole track: the control table's "track" rows, the fader.
 
 Names, defaults and ranges come from :mod:`latentcode.controls` (``acting("track")``: lpf, hpf,
-room, delay), so the language and the engine cannot disagree about them. The engine adds only
+room, delay, delaytime, delayfeedback), so the language and the engine cannot disagree about
+them. The engine adds only
 what is its own: the track fader ``gain`` (a level a :class:`~latentcode.audio.source.Source`
 sets, not a word of the language, whose ``gain`` acts on a voice) and a cap on filter cutoffs.
 
 >>> track = TrackControls(sr=44100)
 >>> track.names
-('gain', 'lpf', 'hpf', 'room', 'delay')
+('gain', 'lpf', 'hpf', 'room', 'delay', 'delaytime', 'delayfeedback')
 >>> track.value("lpf", 1e6), track.value("lpf", 0), track.value("hpf", 1)
 (19845.0, 19845.0, 5.0)
 >>> track.value("room", None), track.value("room", 3), track.value("room", "lots")
@@ -25,10 +26,13 @@ from latentcode.controls import Control, acting
 FADER = Control("gain", "number", "track", "the track fader, linear (the source has already "
                 "applied each voice's gain and pan)", default=1.0, low=0.0, high=SAMPLE_LIMIT)
 # How the graph (latentcode.audio.graph) uses each track row: a cutoff in Hz, where 0 opens the
-# filter, or a send level to a shared effect. A new "track" row in the table needs a place here
-# and in the graph; tests/test_engine.py checks that none is left out.
+# filter; a send level, to the shared reverb or to the track's own delay line; or a setting of
+# that delay line (time in seconds, feedback), per track as Tidal's orbits have them. A new
+# "track" row in the table needs a place here and in the graph; tests/test_engine.py checks
+# that none is left out.
 FILTERS = ("lpf", "hpf")
 SENDS = ("room", "delay")
+DELAY_LINE = ("delaytime", "delayfeedback")
 # Cutoffs stay below 0.45 x the sample rate: near Nyquist a digital filter stops filtering.
 CUTOFF_CAP = 0.45
 

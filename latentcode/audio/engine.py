@@ -165,7 +165,9 @@ class Engine:
     def latency(self) -> float:
         """Seconds from a block being produced to being heard, about (queue + limiter + JACK)."""
         hardware = 2 * self._bs if self.backend == "jack" else self._bs
-        return (self.lookahead + self.block + hardware) / self._sr + LIMIT_LOOKAHEAD_MS / 1000
+        limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
+        return ((self.lookahead + self.block + hardware + limiter) / self._sr
+                + LIMIT_LOOKAHEAD_MS / 1000)
 
     @property
     def stats(self) -> EngineStats:
@@ -191,7 +193,7 @@ class Engine:
         return int(samples)
 
     def set_delay(self, seconds: float, feedback: float = DELAY_FEEDBACK) -> None:
-        """Set the shared delay's time (e.g. 3/8 of a cycle, to sync it) and feedback."""
+        """Set every track's delay time (e.g. 3/8 of a cycle, to sync it) and feedback."""
         if not (0 < seconds <= DELAY_MAX and 0 <= feedback < 1):
             raise LatentcodeError(f"delay time must be in (0, {DELAY_MAX}] s, feedback in [0, 1)")
         self._delay = (float(seconds), float(feedback))

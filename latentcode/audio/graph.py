@@ -5,9 +5,21 @@
     stream ─(server callback, zero-copy numpy views)─► DataTable(buffersize, 2·tracks) ─► TableScan
       per track: ButLP(lpf) ─► ButHP(hpf) × gain ─┬─────────────────────────────► dry bus ─┐
                                                   ├─ × room ─► Freeverb (shared) ──────────┤
-                                                  └─ × delay ─► Delay (shared) ────────────┤
-      master: Σ × master fade ─► Compress (-3 dB, 20:1, 5 ms lookahead) ─► Clip ±1 ─► .out()
+                                                  └─ × delay ─► Delay (the track's own:    ┤
+                                                          delaytime, delayfeedback)        │
+      master: Σ × master fade = bus ◄──────────────────────────────────────────────────────┘
+        bus ─► Convolve × 4 phases ─► Abs ─► Max ─► TableFill ─► peak table
+                      (next callback: Limiter.gains ─► gain table)
+        bus ─► SDelay(buffer + look-ahead) × TableScan(gain table) ─► Clip ±ceiling ─► .out()
                                                                               └─► recorder
+
+Every control is a ``SigTo`` per track (a 20 ms glide), so a control that changes every block
+(a continuous pattern sampled by the scheduler) moves smoothly. The true-peak limiter
+(:mod:`latentcode.audio.limiter`) is split: pyo's C objects estimate the true peaks, delay the
+audio and apply the gain; the server callback, which pyo calls before it computes the graph,
+turns the peaks of the previous buffer into gains (keeping the GIL: docs/audio-engine.md). So
+the output is one buffer plus the look-ahead late (:attr:`Graph.limiter_delay`; the offline
+render cuts it).
 
 A :class:`Graph` boots a pyo server (a sound card, JACK, or the manual clock that offline
 renders and the "none" backend drive) and builds the :class:`Mixer` on it; :meth:`Graph.close`
@@ -16,7 +28,7 @@ takes both down in the only order pyo survives (docs/audio-engine.md).
 >>> with Graph("offline", tracks=1, sr=44100, buffersize=256) as graph:  # doctest: +SKIP
 ...     graph.mixer.set(0, "lpf", 1000.0)   # track 0 glides to a 1 kHz low-pass
 ...     graph.buffersize, graph.limiter_delay, len(graph.mixer.views)
-(256, 220, 2)
+(256, 400, 2)
 >>> PYO_AUDIO["none"]   # no device: the manual server, paced in real time by the engine
 'manual'
 """
@@ -30,14 +42,19 @@ import numpy as np
 
 from latentcode.audio.backends import load_pyo
 from latentcode.audio.controls import TrackControls
+from latentcode.audio.limiter import LOOKAHEAD, Limiter
+from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 
 CONTROL_GLIDE = 0.02  # s: controls ramp this long, short enough to feel instant, no zipper noise
 REVERB_SIZE, REVERB_DAMP = 0.85, 0.55
-# Dotted eighth at 120 BPM, the classic "rhythmic" echo; the session may sync it to its tempo
-# with Engine.set_delay. Feedback 0.4 gives ~4 audible repeats.
-DELAY_TIME, DELAY_FEEDBACK, DELAY_MAX = 0.375, 0.4, 4.0
-LIMIT_THRESH, LIMIT_RATIO, LIMIT_LOOKAHEAD_MS = -3.0, 20.0, 5.0
+# The control table's defaults: a dotted eighth at 120 BPM, the classic "rhythmic" echo, and
+# feedback 0.4, ~4 audible repeats. Engine.set_delay changes every track's.
+DELAY_TIME = float(CONTROLS["delaytime"].default)
+DELAY_FEEDBACK = float(CONTROLS["delayfeedback"].default)
+DELAY_MAX = float(CONTROLS["delaytime"].high)
+LIMIT_LOOKAHEAD_MS = 1000 * LOOKAHEAD  # about: Graph.limiter_delay is the exact delay
+CONVOLVE_LAG = 1  # pyo's Convolve answers a sample late (measured with an impulse)
 # pyo's audio setting for each backend: "none" and "offline" both run the manual server, driven
 # by the engine's pacer thread and by the render loop.
 PYO_AUDIO = {"jack": "jack", "portaudio": "portaudio", "none": "manual", "offline": "manual"}
@@ -58,6 +75,16 @@ class Mixer:
         channels = 2 * tracks
         self.table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels))
         self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels)]
+        # the limiter's tables: the bus's true peak per channel (written by the graph), the
+        # gain (written by the callback from those peaks, one buffer later)
+        self.peak_table: Any = keep(pyo.DataTable(size=buffersize, chnls=2))
+        self.gain_table: Any = keep(pyo.DataTable(size=buffersize, init=[1.0] * buffersize))
+        self.peak_views = [np.asarray(self.peak_table.getBuffer(ch)) for ch in range(2)]
+        self.gain_view = np.asarray(self.gain_table.getBuffer(0))
+        self._peak = np.zeros(buffersize, np.float32)
+        self.limiter = Limiter(sr)
+        # the audio waits for its gain: a buffer, the look-ahead, and Convolve's own sample
+        self.latency = buffersize + self.limiter.delay + CONVOLVE_LAG
         scan = keep(pyo.TableScan(self.table))
         self.sigs = {
             key: [keep(pyo.SigTo(value, time=CONTROL_GLIDE, init=value)) for _ in range(tracks)]
@@ -73,14 +100,28 @@ class Mixer:
         room_send = keep(pyo.Mix(keep(pyo.Sig(track_out, mul=per_channel("room"))), voices=2))
         self.reverb: Any = keep(pyo.Freeverb(room_send, size=REVERB_SIZE, damp=REVERB_DAMP,
                                              bal=1.0))
-        delay_send = keep(pyo.Mix(keep(pyo.Sig(track_out, mul=per_channel("delay"))), voices=2))
-        self.delay: Any = keep(pyo.Delay(delay_send, delay=DELAY_TIME, feedback=DELAY_FEEDBACK,
+        # one stereo delay line per track: its time and feedback are the track's (Tidal's
+        # delaytime and delayfeedback are per orbit)
+        delay_send = keep(pyo.Sig(track_out, mul=per_channel("delay")))
+        self.delay: Any = keep(pyo.Delay(delay_send, delay=per_channel("delaytime"),
+                                         feedback=per_channel("delayfeedback"),
                                          maxdelay=DELAY_MAX))
+        echoes = keep(pyo.Mix(self.delay, voices=2))
         self.master: Any = keep(pyo.SigTo(1.0, time=0.01, init=1.0))
-        bus = keep(pyo.Mix([dry, self.reverb, self.delay], voices=2, mul=self.master))
-        limiter = keep(pyo.Compress(bus, thresh=LIMIT_THRESH, ratio=LIMIT_RATIO, risetime=0.001,
-                                    falltime=0.1, lookahead=LIMIT_LOOKAHEAD_MS, knee=0.3))
-        keep(pyo.Clip(limiter, min=-1.0, max=1.0)).out()
+        bus = keep(pyo.Mix([dry, self.reverb, echoes], voices=2, mul=self.master))
+        # true peak: the four phases of the 4x interpolator, their largest magnitude per channel
+        phases = []
+        for taps in self.limiter.phase_taps():
+            table = keep(pyo.DataTable(size=len(taps), init=taps))
+            phases.append(keep(pyo.Abs(keep(pyo.Convolve(bus, table, size=len(taps))))))
+        peak = keep(pyo.Max(keep(pyo.Max(phases[0], comp=phases[1])),
+                            comp=keep(pyo.Max(phases[2], comp=phases[3]))))
+        keep(pyo.TableFill(peak, self.peak_table))
+        gain = keep(pyo.TableScan(self.gain_table))
+        delayed = keep(pyo.SDelay(bus, delay=(self.latency + 0.5) / sr,
+                                  maxdelay=(self.latency + buffersize) / sr, mul=gain))
+        ceiling = self.limiter.ceiling
+        keep(pyo.Clip(delayed, min=-ceiling, max=ceiling)).out()
 
     def _keep(self, obj: Any) -> Any:
         self._objects.append(obj)  # unreferenced pyo objects are collected and go silent
@@ -111,21 +152,40 @@ class Mixer:
         self.master.value = to
 
     def set_delay(self, seconds: float, feedback: float) -> None:
-        """Set the shared delay's time and feedback."""
-        self.delay.delay = seconds
-        self.delay.feedback = feedback
+        """Set every track's delay time and feedback (until a pattern sets its own)."""
+        for track in range(len(self.sigs["delaytime"])):
+            self.set(track, "delaytime", seconds)
+            self.set(track, "delayfeedback", feedback)
+
+    def limit(self) -> None:
+        """The audio thread, once per buffer: the gains for the bus's last buffer, from its
+        true peaks, into the gain table (no gain reduction on any error, which is raised).
+        Keeps the GIL: no numpy operation here is longer than GIL_SAFE."""
+        try:
+            left, right = self.peak_views
+            peak, step = self._peak, self.limiter.chunk
+            for i in range(0, len(peak), step):
+                np.maximum(left[i : i + step], right[i : i + step], out=peak[i : i + step])
+            self.limiter.gains(peak, self.gain_view)
+        except BaseException:
+            self.gain_view.fill(1.0)  # the final clip still holds the ceiling
+            raise
 
     def clear_tails(self) -> None:
-        """Empty the reverb and delay lines (after panic)."""
+        """Empty the reverb and delay lines and the limiter (after panic)."""
         self.reverb.reset()
         self.delay.reset()
+        self.limiter.reset()
 
     def close(self) -> None:
-        """Release views, then readers and effects newest first, then the table."""
+        """Release views, then readers and effects newest first, then the tables."""
         self.views.clear()
+        self.peak_views.clear()
+        self.gain_view = None
         self.sigs.clear()
         self._jumped.clear()
         self.reverb = self.delay = self.master = self.table = None
+        self.peak_table = self.gain_table = None
         while self._objects:
             self._objects.pop()
 
@@ -183,8 +243,9 @@ class Graph:
 
     @property
     def limiter_delay(self) -> int:
-        """Samples by which the limiter's lookahead delays the output."""
-        return int(LIMIT_LOOKAHEAD_MS * self.sr / 1000)
+        """Samples by which the limiter delays the output: the buffer it reads late and its
+        look-ahead (399 at 256 samples and 44.1 kHz: 9.0 ms)."""
+        return self.mixer.latency if self.mixer is not None else self.buffersize
 
     def close(self) -> None:
         """Stop the server, drop views, objects, tables (in that order), shut the server down.

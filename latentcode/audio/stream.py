@@ -3,9 +3,10 @@
 The producer asks the :class:`~latentcode.audio.source.Source` for a block, checks it and its
 controls, and queues both in an :class:`~latentcode.audio.ring.AudioRing`. The audio side is
 the pyo server's callback: it copies one buffer into the graph's table, applies controls when
-their first sample is heard, counts gaps and runs panic. The live engine and the offline render
-drive the same :class:`Stream`; only who calls :meth:`Stream.produce` differs (a producer
-thread running :meth:`Stream.keep_filled`, or the render loop just in time).
+their first sample is heard, counts gaps, runs panic and the master limiter. The live engine
+and the offline render drive the same :class:`Stream`; only who calls :meth:`Stream.produce`
+differs (a producer thread running :meth:`Stream.keep_filled`, or the render loop just in
+time).
 
 >>> stream = Stream(tracks=1, block=1024, sr=44100, capacity=1 << 16, lookahead=4096,
 ...                 reporter=Reporter())
@@ -255,17 +256,26 @@ class Stream:
     # -- the audio thread ---------------------------------------------------------------------
 
     def on_buffer(self) -> None:
-        """pyo's server callback: copy one buffer from the ring into the table. Never raises:
-        pyo would print a traceback every buffer."""
+        """pyo's server callback: copy one buffer from the ring into the table, and limit the
+        master bus of the last buffer into the output. Never raises: pyo would print a
+        traceback every buffer. A failing part plays silence; the other goes on."""
         try:
             self._play_buffer()
         except BaseException as exc:  # noqa: B036 - nothing may escape into pyo's C loop
-            if len(self._audio_errors) < 8:
-                self._audio_errors.append(f"audio callback error: {type(exc).__name__}: {exc}")
+            self._audio_error(exc)
             mixer = self._mixer
             if mixer is not None:
                 for view in mixer.views:
                     view.fill(0.0)
+        try:
+            self._mixer.limit()  # silent output on error
+        except BaseException as exc:  # noqa: B036
+            self._audio_error(exc)
+
+    def _audio_error(self, exc: BaseException) -> None:
+        """Keep a few errors of the audio thread for the producer to report (once each)."""
+        if len(self._audio_errors) < 8:
+            self._audio_errors.append(f"audio callback error: {type(exc).__name__}: {exc}")
 
     def _play_buffer(self) -> None:
         mixer, ring, n = self._mixer, self.ring, self._bs
