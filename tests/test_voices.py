@@ -103,7 +103,8 @@ def test_fractional_positions_interpolate_neighbouring_frames():
 def test_mix_and_alpha_interpolate_two_sounds_and_may_extrapolate():
     for alpha in (0.0, 0.25, 1.0, 1.4, -0.5):
         vs = voices()
-        v = voice({"sound": "zero", "mix": "one", "alpha": alpha, "noise": 0, "pan": 0})
+        v = voice({"sound": "zero", "mix": "one", "alpha": alpha, "noise": 0, "pan": 0,
+                   "norm": 0})  # the latent arithmetic itself: no loudness compensation
         vs.add(v)
         out = render(vs, 8000)[0, 0]
         assert out[5000] == pytest.approx(alpha, abs=1e-5)
@@ -119,7 +120,7 @@ class Rising(float):
 def test_continuous_alpha_is_sampled_along_the_voice():
     vs = voices()
     v = voice({"sound": "zero", "mix": "one", "alpha": Rising(0.0), "noise": 0, "pan": 0,
-               "stretch": 8})
+               "stretch": 8, "norm": 0})
     vs.add(v)
     out = render(vs, 44100)[0, 0]
     # at sample s the cycle is s / 44100 (see render): the level follows it
@@ -222,7 +223,7 @@ def test_extrapolating_never_makes_the_noise_larger_than_at_either_end():
 def test_voices_of_different_sounds_in_one_block_each_get_their_own_frames():
     vs = Voices(level_decoder, tracks=2, segment=SEG, framing=make_framing("ola", SEG))
     for track, (a, b, alpha) in enumerate([("zero", "one", 0.25), ("one", "zero", 0.25)]):
-        vs.add(make_voice({"sound": a, "mix": b, "alpha": alpha, "noise": 0, "pan": 0},
+        vs.add(make_voice({"sound": a, "mix": b, "alpha": alpha, "noise": 0, "pan": 0, "norm": 0},
                           bank=BANK, track=track, start=100 * track, duration=44100,
                           framing=make_framing("ola", SEG)))
     vs.add(make_voice({"sound": "ramp", "noise": 0, "pan": 1, "begin": 0.5}, bank=BANK,

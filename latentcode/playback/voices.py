@@ -3,9 +3,11 @@
 A voice reads frames of its sound from ``begin`` to ``end`` at a rate set by ``stretch`` (the
 paper's "interpolation with extensions": 8 = eight times slower; fractional positions interpolate
 neighbouring latent frames), optionally interpolates towards a second sound with ``mix`` and
-``alpha`` (z = (1-α)·z_a + α·z_b on mu and logvar, α may leave [0, 1] and may be a continuous
-signal sampled every frame), then samples z with ``noise`` times the model's noise, adds
-``jitter``, and applies ``scale`` and ``bias`` to the latent dimensions chosen by ``dim``.
+``alpha`` (z = (1-α)·z_a + α·z_b on mu and logvar, α may leave [0, 1]), then samples z with
+``noise`` times the model's noise, adds ``jitter``, and applies ``scale`` and ``bias`` to the
+latent dimensions chosen by ``dim``. Each of these, and ``gain`` and ``pan``, may be a
+continuous signal that moves while the voice sounds: it is read at every frame (a moving
+``stretch`` changes the voice's speed; see :mod:`latentcode.playback.moving`).
 
 :class:`Voices` renders blocks: every frame of every voice that starts inside the block goes
 through ONE batched decode call, then the frames are windowed, enveloped, panned and added into
@@ -26,6 +28,19 @@ import numpy as np
 from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
+from latentcode.playback import grains
+from latentcode.playback.moving import (
+    MAX_STRETCH,
+    MOVING,
+    Walk,
+    frame_gains,
+    is_moving,
+    pan_gains,
+    per_frame,
+    sample,
+    stretch_magnitude,
+    walk_voice,
+)
 
 FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
 FADE_OUT = 256
@@ -34,53 +49,75 @@ MAX_VOICES = 512
 
 @dataclass(frozen=True)
 class Framing:
-    """How decoded segments become a stream: frames ``hop`` apart, each multiplied by ``window``."""
+    """How decoded segments become a stream: frames ``hop`` apart, each multiplied by ``window``;
+    stretched voices use the shorter ``grain`` window, aligned (see :mod:`.grains`), if any."""
 
     name: str
     hop: int
     window: np.ndarray
+    grain: np.ndarray | None = None
 
 
-def make_framing(name: str, segment: int) -> Framing:
-    """``concat`` (the paper: segments end to end) or ``ola`` (Hann windows at segment/4).
+def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
+    """``ola`` (Hann windows at segment/4; stretched voices' grains aligned unless ``align`` is
+    False) or ``concat``, alias ``glitch`` (the paper: segments end to end, clicks and all).
 
-    >>> f = make_framing("ola", 1024); f.hop, round(float(f.window.max()), 3)
-    (256, 0.5)
+    >>> f = make_framing("ola", 1024); f.hop, round(float(f.window.max()), 3), len(f.grain)
+    (256, 0.5, 768)
+    >>> make_framing("glitch", 1024).hop
+    1024
     """
-    if name == "concat":
+    if name in ("concat", "glitch"):
         return Framing(name, segment, np.ones(segment, dtype=np.float32))
     if name == "ola":
         hop = segment // 4
         # periodic Hann sums to 2 at 75% overlap: halve it so the overlap-add has unit gain
         window = 0.5 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(segment) / segment))
-        return Framing(name, hop, window.astype(np.float32))
-    raise LatentcodeError(f"unknown framing {name!r}: use 'ola' or 'concat'")
+        grain = grains.grain_window(segment - hop, hop) if align else None
+        return Framing(name, hop, window.astype(np.float32), grain)
+    raise LatentcodeError(f"unknown framing {name!r}: use 'ola', 'concat' or 'glitch'")
 
 
-FRAMINGS = ("ola", "concat")
+FRAMINGS = ("ola", "concat", "glitch")
 
 
 @dataclass
 class Voice:
-    """One sounding trajectory. Positions are in latent frames of sound ``a``."""
+    """One sounding trajectory. Positions are in latent frames of sound ``a``.
+
+    Each of the controls in :data:`~latentcode.playback.moving.MOVING` (``stretch``, ``alpha``,
+    ``noise``, ``jitter``, ``scale``, ``bias``, ``gain``, ``pan``) is a float, or a continuous
+    signal (a value with ``.at(cycle)``) that the voice reads at every output frame; ``moving``
+    names the latter. With a moving ``stretch``, ``walk`` integrates the positions and
+    ``frames``/``length`` are upper bounds until the end comes within the lookahead.
+    """
 
     track: int
     start: int  # absolute sample of the onset
     a: Sound
     b: Sound | None
     pos0: float
-    step: float  # latent frames advanced per output frame
+    step: float  # latent frames advanced per output frame (at the onset's stretch)
     frames: int  # output frames this voice decodes
     length: int  # samples until the voice has faded out
     alpha: Any  # a float, or a value with .at(cycle) for a continuous signal
-    noise: float
-    jitter: float
-    scale: float
-    bias: float
+    noise: Any
+    jitter: Any
+    scale: Any
+    bias: Any
     dims: Any  # slice or index array of latent dimensions that scale/bias act on
-    gains: tuple[float, float]
+    gains: tuple[float, float]  # (left, right) at the onset
     controls: dict = field(default_factory=dict)
     rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
+    stretch: Any = 1.0
+    gain: Any = 1.0
+    pan: Any = 0.5
+    moving: tuple[str, ...] = ()  # the controls read frame by frame
+    walk: Walk | None = None  # the positions of a moving stretch
+    window: int = 0  # samples of one frame (a walk's end sets ``length`` from it)
+    tail: np.ndarray | None = None  # Part B: how the last aligned grain goes on (grains.py)
+    norm: float = 1.0  # Part B: loudness compensation of a mix (grains.level_gains)
+    level: float | None = None  # Part B: its smoothed correction in dB
 
     @property
     def a_last(self) -> int:
@@ -93,15 +130,24 @@ class Voice:
         hi = min(self.frames, -((self.start - end) // hop))
         return range(lo, hi)
 
+    def value_at(self, name: str, cycle: Any) -> float:
+        """The value this voice gives control ``name`` (one of ``MOVING``) at ``cycle``: a
+        moving control read there and clamped as the voice reads it (at each frame's centre),
+        a constant as it was at the onset (no signal is queried for it).
 
-def pan_gains(pan: float, gain: float) -> tuple[float, float]:
-    """Equal-power pan, 0 = left, 0.5 = centre, 1 = right.
-
-    >>> [round(g, 3) for g in pan_gains(0.5, 1.0)]
-    [0.707, 0.707]
-    """
-    p = min(1.0, max(0.0, pan)) * math.pi / 2
-    return gain * math.cos(p), gain * math.sin(p)
+        >>> from latentcode.patterns.signals import saw
+        >>> from latentcode.patterns.sampled import Sampled
+        >>> v = Voice(0, 0, None, None, 0.0, 1.0, 1, 1024, 0.5, 1.0, 0.0, 1.0, 0.0, None,
+        ...           (0.7, 0.7), pan=Sampled(0.0, saw), moving=("pan",))
+        >>> v.value_at("pan", 0.25), v.value_at("gain", 0.25)
+        (0.25, 1.0)
+        """
+        if name not in MOVING:
+            raise LatentcodeError(f"{name!r} is not a per-voice control: one of {MOVING}")
+        value = getattr(self, name)
+        if name not in self.moving:
+            return float(value)
+        return sample(self, name, [cycle], lambda c: c)[0]
 
 
 def _dims(value: Any, latent: int) -> Any:
@@ -136,17 +182,30 @@ def make_voice(
     mix = controls.get("mix")
     b = bank.resolve(str(mix)) if mix is not None else None
 
-    stretch = CONTROLS["stretch"].read(controls)
-    if abs(stretch) < 1 / 64:
+    # A continuous signal stays one, read frame by frame; its onset value is checked like a
+    # constant's (a number, finite) so a bad pattern fails here, at the onset, not mid-voice.
+    values = {name: CONTROLS[name].read(controls) for name in MOVING}
+    moving = tuple(name for name in MOVING if is_moving(controls.get(name)))
+    for name in moving:
+        values[name] = controls[name]
+    stretch = values["stretch"]
+    if "stretch" not in moving and abs(stretch) < 1 / 64:
         raise LatentcodeError("stretch must not be 0: use e.g. 64 for a near freeze")
+    top = max(MAX_STRETCH, abs(float(stretch)))  # the slowest a moving stretch may get
     begin, end = CONTROLS["begin"].read(controls), CONTROLS["end"].read(controls)
     last = max(a.frames - 1, 0)
     pos0, pos1 = begin * last, end * last
     direction = math.copysign(1.0, stretch) * (1.0 if pos1 >= pos0 else -1.0)
     if direction < 0 and pos1 >= pos0:
         pos0, pos1 = pos1, pos0  # negative stretch plays the sound backwards
-    step = direction * framing.hop / (a.hop * abs(stretch))
-    frames = int(abs(pos1 - pos0) // abs(step)) + 1
+    step = direction * framing.hop / (a.hop * stretch_magnitude(stretch, top))
+    walk, bound = None, step
+    if "stretch" in moving:
+        # until the walk finds the end: as many frames as the slowest rate could take
+        bound = framing.hop / (a.hop * top)
+        walk = Walk(pos0=pos0, pos1=pos1, direction=direction, rate=framing.hop / a.hop,
+                    top=top, limit=int(abs(pos1 - pos0) // bound) + 1)
+    frames = int(abs(pos1 - pos0) // abs(bound)) + 1
     natural = (frames - 1) * framing.hop + len(framing.window)
 
     legato = CONTROLS["legato"].read(controls)
@@ -154,10 +213,8 @@ def make_voice(
     if legato is not None:
         length = min(natural, max(FADE_OUT, int(legato * duration)))
         frames = min(frames, -(-length // framing.hop))
-
-    alpha = controls.get("alpha")
-    if not hasattr(alpha, "at"):  # a continuous signal stays one, read frame by frame
-        alpha = CONTROLS["alpha"].read(controls)
+    if walk is not None:
+        walk.limit = min(walk.limit, frames)
     return Voice(
         track=track,
         start=start,
@@ -167,14 +224,21 @@ def make_voice(
         step=step,
         frames=frames,
         length=length,
-        alpha=alpha,
-        noise=CONTROLS["noise"].read(controls),
-        jitter=CONTROLS["jitter"].read(controls),
-        scale=CONTROLS["scale"].read(controls),
-        bias=CONTROLS["bias"].read(controls),
+        alpha=values["alpha"],
+        noise=values["noise"],
+        jitter=values["jitter"],
+        scale=values["scale"],
+        bias=values["bias"],
         dims=_dims(CONTROLS["dim"].read(controls), a.mu.shape[1]),
         gains=pan_gains(CONTROLS["pan"].read(controls), CONTROLS["gain"].read(controls)),
         controls=controls,
+        stretch=values["stretch"],
+        gain=values["gain"],
+        pan=values["pan"],
+        moving=moving,
+        walk=walk,
+        window=len(framing.window),
+        norm=CONTROLS["norm"].read(controls),  # Part B
     )
 
 
@@ -213,18 +277,24 @@ class Voices:
         self._carry = np.zeros((tracks, 2, segment), dtype=np.float32)
         self.frames_decoded = 0
         self.planned: list[tuple[int, int]] = []  # (track, frames) per voice of the last decode
+        self._walking: list[Voice] = []  # voices whose moving stretch has not reached its end
 
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest is dropped (its tail already rang)."""
         # Seeded by where the voice starts, so its noise is the same whatever else plays.
         voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
         self.voices.append(voice)
+        if voice.walk is not None:
+            self._walking.append(voice)
         if len(self.voices) > MAX_VOICES:
-            del self.voices[0]
+            dropped = self.voices.pop(0)
+            if dropped.walk is not None and dropped in self._walking:
+                self._walking.remove(dropped)
 
     def clear(self) -> None:
         """Stop every voice at once, and drop what is already mixed ahead."""
         self.voices.clear()
+        self._walking.clear()
         self._carry[:] = 0
 
     def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
@@ -234,13 +304,14 @@ class Voices:
         acc = np.zeros((out.shape[0], 2, n + seg), dtype=np.float32)
         acc[:, :, :seg] += self._carry
 
+        self._advance(start, start + n, cycle_at)
         plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
             batch = _Batch(plan)
-            frames = self._shape(self._decode(batch, cycle_at), batch)
-            gains = np.array([v.gains for v, _ in plan], dtype=np.float32)[batch.which]
-            stereo = frames[:, None, :] * gains[:, :, None]  # (frames, 2, seg)
+            frames = self._shape(self._decode(batch, cycle_at), batch, cycle_at)
+            gains = frame_gains(batch, cycle_at, hop, seg)  # per frame: (frames, 2) or (.., seg)
+            stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
             tracks = batch.column("track")[batch.which].tolist()
             # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
@@ -250,10 +321,25 @@ class Voices:
         self._carry = acc[:, :, n:].copy()
         self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
 
-    def _shape(self, audio: np.ndarray, batch: _Batch) -> np.ndarray:
-        """Window every frame; fade the frames at a voice's start and end (only those)."""
+    def _shape(self, audio: np.ndarray, batch: _Batch, cycle_at: Callable) -> np.ndarray:
+        """Window every frame, aligning stretched voices' grains and bringing mixes to their
+        sounds' level (see :mod:`.grains`); fade the frames at a voice's start and end."""
         seg, hop = self.segment, self.framing.hop
+        voices, mixes = self._stretched(batch), [i for i, (v, _) in enumerate(batch.plan)
+                                                 if v.b is not None and v.norm > 0]
+        pos = self._positions(batch) if voices or mixes else None
+        if mixes:
+            alpha = self._per_frame(batch, "alpha", cycle_at)
+            mixed, gains, extra = grains.level_gains(audio, batch, mixes, pos, alpha,
+                                                     self.decode, self.framing.window)
+            self.frames_decoded += extra
+        if voices:
+            rows, aligned = grains.align_voices(audio, batch, voices, pos, self.framing.grain, hop)
         audio *= self.framing.window
+        if voices:
+            audio[rows] = aligned
+        if mixes:
+            audio[mixed] *= gains[:, None]
         offset = batch.j * hop  # where each frame starts within its voice
         length = batch.column("length")[batch.which]
         edge = np.flatnonzero((offset < FADE_IN) | (offset + seg > length - FADE_OUT))
@@ -263,16 +349,21 @@ class Voices:
             audio[edge] *= np.clip(fade, 0.0, 1.0).astype(np.float32)
         return audio
 
+    def _stretched(self, batch: _Batch) -> list[int]:
+        """The voices of the batch whose grains are aligned (none without a grain window)."""
+        return [] if self.framing.grain is None else grains.stretched(batch.plan, self.framing.hop)
+
     def _decode(self, batch: _Batch, cycle_at: Callable[[int], Fraction]) -> np.ndarray:
         """One batched decode for every frame of every voice in the batch."""
         plan, which = batch.plan, batch.which
-        pos = batch.column("pos0")[which] + batch.j * batch.column("step")[which]
+        pos = self._positions(batch)
+        pos = grains.snap(pos, grains.rows_of(batch, self._stretched(batch)))  # Part B
         latent = plan[0][0].a.mu.shape[1]
         mu = np.empty((len(pos), latent), dtype=np.float32)
         logvar = np.empty_like(mu)
         for sound, rows in batch.groups(lambda v: v.a):
             mu[rows], logvar[rows] = _lerp_frames(sound, pos[rows])
-        alpha = self._alphas(batch, cycle_at)
+        alpha = self._per_frame(batch, "alpha", cycle_at).astype(np.float32)
         for sound, rows in batch.groups(lambda v: v.b):
             last_a = batch.column("a_last")[which[rows]]
             mu_b, logvar_b = _lerp_frames(sound, pos[rows] / last_a * (sound.frames - 1))
@@ -284,11 +375,23 @@ class Voices:
             mu[rows] = (1 - a) * mu[rows] + a * mu_b
         eps = np.zeros_like(mu)
         for i, (v, js) in enumerate(plan):
-            if v.noise:  # each voice draws its own noise: other tracks never change it
+            # each voice draws its own noise: other tracks never change it
+            if v.noise or "noise" in v.moving:
                 eps[batch.rows(i)] = v.rng.standard_normal((len(js), latent), dtype=np.float32)
-        z = mu + batch.column("noise")[which, None] * eps * np.exp(0.5 * logvar)
+        z = mu + self._per_frame(batch, "noise", cycle_at)[:, None] * eps * np.exp(0.5 * logvar)
+        jitter, scale, bias = (self._per_frame(batch, name, cycle_at) if batch.moving else None
+                               for name in ("jitter", "scale", "bias"))
         for i, (v, js) in enumerate(plan):
             rows = batch.rows(i)
+            if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
+                if v.jitter or "jitter" in v.moving:
+                    z[rows] += jitter[rows, None].astype(np.float32) * v.rng.standard_normal(
+                        (len(js), latent), dtype=np.float32)
+                if v.scale != 1.0 or v.bias != 0.0 or {"scale", "bias"} & set(v.moving):
+                    part = z[rows]
+                    part[:, v.dims] = part[:, v.dims] * scale[rows, None] + bias[rows, None]
+                    z[rows] = part
+                continue
             if v.jitter:
                 z[rows] += v.jitter * v.rng.standard_normal((len(js), latent), dtype=np.float32)
             if v.scale != 1.0 or v.bias != 0.0:
@@ -302,15 +405,32 @@ class Voices:
             audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
         return audio
 
-    def _alphas(self, batch: _Batch, cycle_at: Callable[[int], Fraction]) -> np.ndarray:
-        """α per frame: each voice's constant, or its signal sampled at each frame's centre."""
+    def _per_frame(self, batch: _Batch, name: str, cycle_at: Callable) -> np.ndarray:
+        """Control ``name`` for every frame of the batch (see :func:`moving.per_frame`)."""
+        return per_frame(batch, name, cycle_at, self.framing.hop, self.segment // 2)
+
+    def _positions(self, batch: _Batch) -> np.ndarray:
+        """Every frame's position in sound ``a`` (latent frames): ``pos0 + j·step`` for a
+        constant stretch, the walked positions for a moving one."""
+        which = batch.which
+        pos = batch.column("pos0")[which] + batch.j * batch.column("step")[which]
+        for i in batch.moving:
+            v, js = batch.plan[i]
+            if v.walk is not None:
+                pos[batch.rows(i)] = v.walk.positions(js)
+        return pos
+
+    def _advance(self, start: int, end: int, cycle_at: Callable[[int], Fraction]) -> None:
+        """Walk every moving stretch to the frames that start before ``end`` and one segment
+        beyond, so that a voice's end is known before its fading frames are rendered."""
+        if not self._walking:
+            return
         hop, centre = self.framing.hop, self.segment // 2
-        alpha = np.array([float(v.alpha) for v, _ in batch.plan], dtype=np.float32)[batch.which]
-        for i, (v, js) in enumerate(batch.plan):
-            if v.b is not None and hasattr(v.alpha, "at"):
-                alpha[batch.rows(i)] = [v.alpha.at(cycle_at(v.start + j * hop + centre))
-                                        for j in js]
-        return alpha
+        ahead = -(-self.segment // hop)
+        for v in self._walking:
+            walk_voice(v, -((v.start - end) // hop) + ahead, hop, centre, cycle_at)
+            v.walk.forget(-((v.start - start) // hop))  # frames before this block are played
+        self._walking = [v for v in self._walking if v.walk.frames is None]
 
 
 class _Batch:
@@ -326,6 +446,7 @@ class _Batch:
         first = np.fromiter((js.start for _, js in plan), np.intp, len(plan))
         self.starts = np.cumsum(counts) - counts  # first row of each voice
         self.which = np.repeat(np.arange(len(plan)), counts)
+        self.moving = [i for i, (v, _) in enumerate(plan) if v.moving]  # read per frame
         self.j = np.arange(counts.sum()) - self.starts[self.which] + first[self.which]
         self._columns: dict[str, np.ndarray] = {}
 

@@ -1,0 +1,178 @@
+"""Stretch without roughness, and loudness compensation: old beside new, and what they cost.
+
+1. Stretch. One voice (noise 0) plays the middle of a sound (begin 0.3, end 0.5) at stretch 1
+   and 8, with plain overlap-add ("old": every grain where the frame grid puts it, fractional
+   latent positions blended) and with aligned grains ("new", the default: WSOLA, see
+   latentcode/playback/grains.py). Printed per sound: RMS level in dB; the envelope's power at
+   the frame rate (44100/256 = 172 Hz) and its two harmonics, in dB of the mean envelope
+   ("mod"; the original audio's figure in the first column), and how far that stands above
+   the envelope's power beside it ("peak", 0 dB = no peak at the frame rate); for the 440 Hz
+   sine, the purity (share of the energy in the spectral peak).
+2. Loudness. The paper's three strategies as the standard library plays them, old (no
+   alignment, ``norm 0``) and new: overall RMS, stepwise's RMS per alpha step, meso's RMS per
+   alpha bin (10 ms windows), and each one's swing.
+3. Cost. Microseconds per grain of the alignment and of the loudness compensation (batches of
+   48 voices, 4 grains each, as in a 1024-sample block), beside the decoder's own cost per
+   frame, and the voices one core can then play (172 grains per second each).
+
+    python benchmarks/stretch.py          (--cost: the cost alone)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import soundfile as sf
+
+from latentcode.audio.analysis import modulation_at, purity, rms
+from latentcode.model.bank import Bank, Sound
+from latentcode.model.corpus import default_corpus_dir
+from latentcode.model.vae import load_model, set_live_threads
+from latentcode.playback import grains
+from latentcode.playback.voices import make_framing
+from latentcode.session import Session
+
+SR = 44100
+BEGIN, END = 0.3, 0.5
+SOUNDS = ["sine440", "sine2", "drone", "bell", "voice"]
+STRATEGIES = {  # as library/strategies.lc plays them, and how many cycles to hear
+    "stepwise": ('slow 2 $ "drone" # mix "bell" # alpha "<-0.5 0 0.2 0.4 0.6 0.8 1 1.4>"', 16),
+    "meso": ('"cluster:3/8" # mix "cluster:17" # alpha (range -1 1 $ fast 16 sine) '
+             "# legato 1", 8),
+    "extension": ('"sine2/4" # stretch 8 # legato 1', 8),
+}
+
+
+def db(x: np.ndarray) -> float:
+    return 20 * np.log10(rms(x) + 1e-12)
+
+
+def session(model, bank, new: bool) -> Session:
+    s = Session(model, bank, tracks=1)
+    s.framing = make_framing("ola", model.segment, align=new)
+    return s
+
+
+def stretched(model, bank, sound: str, stretch: int, new: bool) -> np.ndarray:
+    """The steady middle of one voice playing [BEGIN, END] of ``sound`` at ``stretch``."""
+    s = session(model, bank, new)
+    last = bank.resolve(sound).frames - 1  # begin on a whole latent frame: stretch 1 then
+    begin = round(BEGIN * last) / last  # decodes the sound's own frames, not blends of two
+    s.eval(f'now t1 $ "{sound}/64" # stretch {stretch} # noise 0 # pan 0 '
+           f"# begin {begin!r} # end {END}")
+    length = int((END - BEGIN) * bank.resolve(sound).frames * model.hop * stretch)
+    audio = s.render_dry((length + 2048) * s.cps / SR, seed=0)[0]
+    return audio[1024 + 512 * stretch : length - 512 * stretch]
+
+
+def figures(x: np.ndarray, sine: bool) -> str:
+    mod, peak = modulation_at(x, SR / 256)
+    text = f"{db(x):6.1f} {mod:6.1f} {peak:5.1f}"
+    return text + (f" {purity(x):5.3f}" if sine else "      ")
+
+
+def stretch_table(model, bank, originals: dict[str, np.ndarray]) -> None:
+    print("1. stretch: level dB, frame-rate modulation dB (mod), its peak over the bands beside "
+          "it (peak), sine purity")
+    print(f"{'sound':8} {'original: level mod':>20} | {'':4} {'stretch 1':>24} | "
+          f"{'stretch 8':>24}")
+    for sound in SOUNDS:
+        o = originals[sound]
+        o = o[int(BEGIN * len(o)) + 1024 : int(END * len(o))]
+        mod = modulation_at(o, SR / 256)[0]
+        for new in (False, True):
+            cells = [figures(stretched(model, bank, sound, st, new), sound == "sine440")
+                     for st in (1, 8)]
+            head = f"{sound:8} {db(o):6.1f} {mod:6.1f}      " if not new else " " * 27
+            print(f"{head} | {'new' if new else 'old':4} {cells[0]} | {cells[1]}", flush=True)
+
+
+def strategy_table(model, bank) -> None:
+    print("\n2. the three strategies: RMS dB (old = plain overlap-add and norm 0)")
+    for name, (code, cycles) in STRATEGIES.items():
+        for new in (False, True):
+            s = session(model, bank, new)
+            s.eval(f"now t1 $ ({code}) # pan 0 # norm {int(new)}")
+            x = s.render_dry(cycles, seed=0)[0]
+            cycle = s.samples_for(1)
+            detail = ""
+            if name == "stepwise":  # one alpha step every two cycles
+                steps = [db(x[k * 2 * cycle + 4096 : (k + 1) * 2 * cycle - 4096])
+                         for k in range(8)]
+                detail = ("steps " + " ".join(f"{v:5.1f}" for v in steps)
+                          + f"  swing {max(steps) - min(steps):4.1f}")
+            elif name == "meso":  # alpha = -1 + 2 (sin(2 pi 16 c) + 1) / 2
+                w = 441
+                at = np.arange(cycle // 2, len(x) - w, w)
+                level = np.array([np.mean(x[i : i + w] ** 2) for i in at])
+                alpha = np.sin(2 * np.pi * 16 * (at + w / 2) / cycle)
+                edges = np.linspace(-1, 1, 9)
+                bins = [10 * np.log10(level[(alpha >= lo) & (alpha < hi)].mean() + 1e-12)
+                        for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+                detail = ("by alpha " + " ".join(f"{v:5.1f}" for v in bins)
+                          + f"  swing {max(bins) - min(bins):4.1f}")
+            print(f"{name:9} {'new' if new else 'old':3} {db(x[cycle // 8 :]):6.1f}  {detail}",
+                  flush=True)
+
+
+def cost_table(model) -> None:
+    print("\n3. cost per grain (48 voices x 4 grains per block), on one core")
+    set_live_threads(1)
+    voices, per, seg, hop = 48, 4, model.segment, 256
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((voices * per, model.latent_dim)).astype(np.float32)
+    audio = model.decode(z)
+    framing = make_framing("ola", seg)
+    sound = Sound("s", z[:64].copy(), np.zeros_like(z[:64]), model.hop)
+    plan = [(SimpleNamespace(a=sound, b=sound, step=0.25, walk=None, tail=None, norm=1.0,
+                             level=None), range(per)) for _ in range(voices)]
+    batch = SimpleNamespace(plan=plan, rows=lambda i: slice(i * per, (i + 1) * per))
+    pos = np.tile(np.arange(per) * 0.25, voices) + 8
+    alpha = np.full(len(pos), 0.5)
+    grains.level_gains(audio, batch, range(voices), pos, alpha, model.decode, framing.window)
+
+    def timed(f, repeat: int = 30) -> float:
+        f()
+        t = time.perf_counter()
+        for _ in range(repeat):
+            f()
+        return (time.perf_counter() - t) / repeat / (voices * per) * 1e6
+
+    decode = timed(lambda: model.decode(z), 10)
+    align = timed(lambda: grains.align_voices(audio.copy(), batch, range(voices), pos,
+                                              framing.grain, hop))
+    level = timed(lambda: grains.level_gains(audio, batch, range(voices), pos, alpha,
+                                             model.decode, framing.window))
+    rate = SR / hop
+    print(f"decode {decode:6.1f} us/frame   alignment {align:5.1f} us/grain   loudness "
+          f"{level:5.1f} us/grain (clean levels already measured)")
+    for name, extra in (("plain", 0.0), ("stretched", align), ("stretched mix", align + level)):
+        print(f"  {name:14} voices per core: {1e6 / (rate * (decode + extra)):5.0f}")
+
+
+def main() -> None:
+    model = load_model()
+    if "--cost" in sys.argv:  # the cost alone
+        cost_table(model)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        t = np.arange(4 * SR) / SR
+        sf.write(Path(folder) / "sine440.wav", 0.5 * np.sin(2 * np.pi * 440 * t), SR)
+        bank = Bank(model, [folder])
+        originals = {}
+        for sound in SOUNDS:  # the files the bank plays for these names
+            path = Path(folder) / f"{sound}.wav"
+            audio, _ = sf.read(path if path.exists() else default_corpus_dir() / f"{sound}_00.wav")
+            originals[sound] = audio if audio.ndim == 1 else audio.mean(axis=1)
+        stretch_table(model, bank, originals)
+    strategy_table(model, Bank(model))
+    cost_table(model)
+
+
+if __name__ == "__main__":
+    main()

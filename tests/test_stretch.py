@@ -1,0 +1,198 @@
+"""Stretch without roughness, the glitch framing, and loudness compensation of mixes.
+
+Overlap-add of grains read slower than they are laid down puts them out of phase: at stretch 8
+a 440 Hz sine lost 24 dB and took a 172 Hz (frame rate) roughness. Stretched voices now align
+their grains (latentcode/playback/grains.py); benchmarks/stretch.py prints the full tables.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentcode.audio.analysis import boundary_discontinuity, modulation_at, purity, rms
+from latentcode.errors import LatentcodeError
+from latentcode.model.bank import Sound
+from latentcode.model.corpus import default_corpus_dir
+from latentcode.playback.voices import Voices, make_framing, make_voice
+from latentcode.session import Session
+
+SR = 44100
+FRAME_RATE = SR / 256
+BEGIN, END = 0.3, 0.5
+
+
+def db(x: np.ndarray) -> float:
+    return 20 * np.log10(rms(x) + 1e-12)
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    """The shipped model, and the default bank plus a steady 440 Hz sine."""
+    from latentcode.model.bank import Bank
+    from latentcode.model.vae import load_model
+
+    folder = tmp_path_factory.mktemp("sines")
+    t = np.arange(4 * SR) / SR
+    sf.write(folder / "sine440.wav", 0.5 * np.sin(2 * np.pi * 440 * t), SR)
+    model = load_model()
+    return model, Bank(model, [folder])
+
+
+def steady(parts, sound: str, stretch: int, *, align: bool = True, framing: str = "ola"):
+    """The steady middle of one voice (noise 0) playing [BEGIN, END] of ``sound``."""
+    model, bank = parts
+    session = Session(model, bank, tracks=1, framing=framing)
+    if not align:
+        session.framing = make_framing(framing, model.segment, align=False)
+    last = bank.resolve(sound).frames - 1  # begin on a whole latent frame: stretch 1 then
+    begin = round(BEGIN * last) / last  # decodes the sound's own frames, not blends of two
+    session.eval(f'now t1 $ "{sound}/64" # stretch {stretch} # noise 0 # pan 0 '
+                 f"# begin {begin!r} # end {END}")
+    length = int((END - BEGIN) * bank.resolve(sound).frames * model.hop * stretch)
+    audio = session.render_dry((length + 2048) * session.cps / SR)[0]
+    return audio[1024 + 512 * stretch : length - 512 * stretch]
+
+
+def test_stretch_8_of_a_sine_keeps_its_level_and_purity_without_frame_rate_roughness(parts):
+    one, eight = steady(parts, "sine440", 1), steady(parts, "sine440", 8)
+    assert abs(db(eight) - db(one)) < 2.0, (db(one), db(eight))
+    assert modulation_at(eight, FRAME_RATE)[0] < modulation_at(one, FRAME_RATE)[0] + 3.0
+    assert purity(eight) > 0.99
+    # plain overlap-add, for contrast: the grains cancel and roughen the tone
+    old = steady(parts, "sine440", 8, align=False)
+    assert db(old) < db(one) - 10
+    assert modulation_at(old, FRAME_RATE)[0] > modulation_at(one, FRAME_RATE)[0] + 10
+    assert purity(old) < 0.9
+
+
+@pytest.mark.parametrize("sound", ["sine2", "voice"])
+def test_stretch_8_of_bank_sounds_keeps_the_level_and_adds_no_frame_rate_modulation(parts, sound):
+    one, eight = steady(parts, sound, 1), steady(parts, sound, 8)
+    assert abs(db(eight) - db(one)) < 2.0, (db(one), db(eight))
+    # the limit: the original audio's own envelope power there, plus 3 dB
+    original = sf.read(default_corpus_dir() / f"{sound}_00.wav")[0]
+    n = len(original)
+    reference = modulation_at(original[int(BEGIN * n) + 1024 : int(END * n)], FRAME_RATE)[0]
+    assert modulation_at(eight, FRAME_RATE)[0] < reference + 3.0
+    assert modulation_at(eight, FRAME_RATE)[1] < 6.0  # no peak at the frame rate
+
+
+def test_stretch_1_is_plain_overlap_add_to_the_bit(parts):
+    assert np.array_equal(steady(parts, "sine2", 1), steady(parts, "sine2", 1, align=False))
+
+
+def test_backwards_and_fast_voices_are_aligned_too(parts):
+    one = steady(parts, "sine440", 1)
+    for stretch in (-1, 0.5):
+        model, bank = parts
+        session = Session(model, bank, tracks=1)
+        session.eval(f'now t1 $ "sine440/64" # stretch {stretch} # noise 0 # pan 0')
+        audio = session.render_dry(1)[0][4096:30000]
+        assert abs(db(audio) - db(one)) < 2.0, stretch
+
+
+@pytest.mark.parametrize("name", ["glitch", "concat"])
+def test_glitch_is_the_papers_plain_concatenation(parts, name):
+    framing = make_framing(name, 1024)
+    assert framing.hop == 1024 and framing.grain is None and np.all(framing.window == 1)
+    model, bank = parts
+    session = Session(model, bank, tracks=1, framing=name)
+    session.eval('now t1 $ "drone/64" # stretch 8 # noise 0 # pan 0')
+    audio = session.render_dry(2)[0]
+    assert db(audio) > -40
+    assert boundary_discontinuity(audio, 0, 1024) > 5  # it clicks at every join, as it should
+
+
+def test_an_unknown_framing_names_the_three():
+    with pytest.raises(LatentcodeError, match="'ola', 'concat' or 'glitch'"):
+        make_framing("wsola", 1024)
+
+
+# -- loudness compensation --------------------------------------------------------------------
+
+STEPS = (0.0, 0.4, 0.8, 1.0, 1.4, -0.5)
+
+
+def alpha_steps(parts, norm: int) -> list[float]:
+    """RMS in dB of drone morphing into bell, one alpha step per cycle."""
+    model, bank = parts
+    session = Session(model, bank, tracks=1)
+    alphas = " ".join(str(a) for a in STEPS)
+    session.eval(f'now t1 $ "drone" # mix "bell" # alpha "<{alphas}>" # begin 0.1 # end 0.35 '
+                 f"# pan 0 # noise 0 # norm {norm}")
+    audio = session.render_dry(len(STEPS))[0]
+    cycle = session.samples_for(1)
+    voice = int(0.25 * bank.resolve("drone").frames * model.hop)
+    return [db(audio[k * cycle + 2048 : k * cycle + voice - 2048]) for k in range(len(STEPS))]
+
+
+def crossfade(a: float, b: float, alpha: float) -> float:
+    """The level (dB) of a crossfade at ``alpha`` (clamped) between levels a and b."""
+    alpha = min(max(alpha, 0.0), 1.0)
+    return 20 * np.log10((1 - alpha) * 10 ** (a / 20) + alpha * 10 ** (b / 20))
+
+
+def test_a_morph_keeps_the_level_of_a_crossfade_of_its_sounds_and_norm_0_turns_it_off(parts):
+    on, off = alpha_steps(parts, 1), alpha_steps(parts, 0)
+    drone, bell = on[0], on[STEPS.index(1.0)]
+    misses_on = [abs(v - crossfade(drone, bell, a)) for a, v in zip(STEPS, on, strict=True)]
+    misses_off = [abs(v - crossfade(drone, bell, a)) for a, v in zip(STEPS, off, strict=True)]
+    assert max(misses_on) < 1.5, (on, misses_on)
+    assert max(misses_off) > 3.0, (off, misses_off)  # the decoder's own levels, as before
+
+
+SEG = 1024
+
+
+class Sounds(dict):
+    def resolve(self, name):
+        return self[name]
+
+
+def level_decoder(z):
+    """A frame at the level of the first latent dimension."""
+    return np.repeat(z[:, :1], SEG, axis=1).astype(np.float32)
+
+
+def const_sound(name, level, frames=200):
+    mu = np.full((frames, 4), level, dtype=np.float32)
+    return Sound(name, mu, np.full_like(mu, -30.0), 128)
+
+
+BANK = Sounds(one=const_sound("one", 1.0), zero=const_sound("zero", 0.0))
+
+
+def render_mix(controls: dict) -> np.ndarray:
+    framing = make_framing("ola", SEG)
+    voices = Voices(level_decoder, tracks=1, segment=SEG, framing=framing)
+    voices.add(make_voice({"noise": 0, "pan": 0, **controls}, bank=BANK, track=0, start=0,
+                          duration=SR, framing=framing))
+    out = np.zeros((1, 2, 8000), dtype=np.float32)
+    for start in range(0, 8000, 1000):
+        block = np.zeros((1, 2, 1000), dtype=np.float32)
+        voices.render(block, start, lambda s: Fraction(s, SR))
+        out[:, :, start : start + 1000] = block
+    return out[0, 0, 3000:6000]
+
+
+def test_silence_stays_silent_and_an_extrapolation_past_it_is_pulled_down_at_most_12_db():
+    assert np.all(render_mix({"sound": "zero", "mix": "zero", "alpha": 1.4}) == 0.0)
+    # a morph halfway to silence: as loud as the crossfade, so left as it is
+    assert render_mix({"sound": "one", "mix": "zero", "alpha": 0.5}) == pytest.approx(0.5, 1e-3)
+    # past the silent end the decoder invents -0.4: brought down by the most allowed, 12 dB
+    past = render_mix({"sound": "one", "mix": "zero", "alpha": 1.4})
+    assert past == pytest.approx(-0.4 * 10 ** (-12 / 20), rel=1e-3)
+    half = render_mix({"sound": "one", "mix": "zero", "alpha": 1.4, "norm": 0.5})
+    assert half == pytest.approx(-0.4 * 10 ** (-6 / 20), rel=1e-3)
+    assert render_mix({"sound": "one", "mix": "zero", "alpha": 1.4, "norm": 0}) == pytest.approx(
+        -0.4, rel=1e-5)
+
+
+def test_norm_must_be_a_number():
+    with pytest.raises(LatentcodeError, match="norm needs a number"):
+        make_voice({"sound": "one", "mix": "zero", "norm": "loud"}, bank=BANK, track=0,
+                   start=0, duration=SR, framing=make_framing("ola", SEG))
