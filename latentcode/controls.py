@@ -17,7 +17,7 @@ So a new control is a new row here, plus the code of the stage it acts in.
 >>> CONTROLS["stretch"].read({})          # absent: the default
 1.0
 >>> [c.name for c in acting("track")]
-['lpf', 'hpf', 'room', 'delay']
+['lpf', 'hpf', 'room', 'delay', 'delaytime', 'delayfeedback']
 """
 
 from __future__ import annotations
@@ -126,12 +126,19 @@ _ROWS = (
     Control("gain", "number", "voice", "loudness, 1 = unchanged", default=1.0, low=0.0),
     Control("pan", "number", "voice", "stereo position, 0 = left, 1 = right", default=0.5,
             low=0.0, high=1.0),
+    Control("norm", "number", "voice", "loudness compensation of a `mix`: keeps the voice at "
+            "its sounds' own level (1), or the decoder's (0); in between, part way",
+            default=1.0, low=0.0, high=1.0),
     Control("lpf", "number", "track", "low-pass filter cutoff in Hz (0 opens it)",
             default=20000.0, low=20.0, high=20000.0),
     Control("hpf", "number", "track", "high-pass filter cutoff in Hz (0 opens it)", default=5.0,
             low=5.0, high=20000.0),
     Control("room", "number", "track", "reverb send, 0..1", default=0.0, low=0.0, high=1.0),
     Control("delay", "number", "track", "delay send, 0..1", default=0.0, low=0.0, high=1.0),
+    Control("delaytime", "number", "track", "the track's delay time in seconds", default=0.375,
+            low=0.01, high=4.0),
+    Control("delayfeedback", "number", "track", "the track's delay feedback: how much of each "
+            "echo comes back, 0..0.95", default=0.4, low=0.0, high=0.95),
 )
 
 CONTROLS: dict[str, Control] = {c.name: c for c in _ROWS}

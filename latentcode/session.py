@@ -24,9 +24,10 @@ import numpy as np
 
 from latentcode import language
 from latentcode.errors import LanguageError, LatentcodeError
-from latentcode.model.bank import Bank
+from latentcode.model.bank import Bank, NotReady
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.scheduler import Scheduler, Track
+from latentcode.playback.trace import Trace
 from latentcode.playback.voices import make_framing, make_voice
 from latentcode.resources import data_path
 
@@ -164,10 +165,16 @@ class Session:
                 "a continuous signal has no onsets to play: give it structure, "
                 'e.g. "drone*4" # alpha sine'
             )
+        # live, a sound that needs slow work (a new file, the clusters) is started in the
+        # background here and the track waits for it; unknown names still fail now
+        bank = self.bank.live() if live is not None else self.bank
         for e in events:
             if e.whole is not None and e.has_onset():
-                make_voice(e.value, bank=self.bank, track=0, start=0, duration=1024,
-                           framing=self.framing)
+                try:
+                    make_voice(e.value, bank=bank, track=0, start=0, duration=1024,
+                               framing=self.framing)
+                except NotReady:
+                    pass
 
     def _commit(self, plan: _Plan) -> None:
         self.env = plan.env
@@ -250,17 +257,21 @@ class Session:
         seed: int = 0,
         snapshot: bool = False,
         decode: Callable[[np.ndarray], np.ndarray] | None = None,
+        wait_for_sounds: bool = True,
     ) -> Scheduler:
         """A scheduler over this session's tracks; ``snapshot`` freezes the latest patterns.
 
-        ``decode`` replaces the model's decode (e.g. to watch the latent frames go by).
+        ``decode`` replaces the model's decode (e.g. to watch the latent frames go by). With
+        ``wait_for_sounds`` (offline: the same file every time) a sound that needs encoding or
+        clustering is prepared before the block goes on; without it (live: the audio must
+        never stop) the track waits in silence while the bank's worker prepares it.
         """
         tracks = self.tracks
         if snapshot:
             tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
         return Scheduler(
             tracks,
-            bank=self.bank,
+            bank=self.bank if wait_for_sounds else self.bank.live(),
             decode=decode or self.model.decode,
             slots=self.slots,
             sample_rate=self.model.sample_rate,
@@ -276,12 +287,16 @@ class Session:
         """How many samples ``cycles`` cycles last at the current tempo."""
         return math.ceil(as_fraction(cycles) * self.model.sample_rate / self.cps)
 
-    def render_dry(self, cycles: float, *, seed: int = 0, block: int = 1024) -> np.ndarray:
+    def render_dry(
+        self, cycles: float, *, seed: int = 0, block: int = 1024, trace: Trace | None = None
+    ) -> np.ndarray:
         """The tracks mixed to stereo without the engine's effects: (2, n) float32.
 
         Quick to compute and free of pyo; used by tests and by the benchmarks of the decoder.
+        ``trace`` (see :meth:`trace`) records the controls that moved.
         """
         sched = self.scheduler(seed=seed, snapshot=True)
+        sched.trace = trace
         total = self.samples_for(cycles)
         out = np.zeros((2, total), dtype=np.float32)
         buf = np.zeros((self.slots, 2, block), dtype=np.float32)
@@ -300,10 +315,12 @@ class Session:
         *,
         progress: bool = False,
         tail: float = 0.0,
+        trace: Trace | None = None,
     ) -> Path:
         """Render ``cycles`` cycles (plus ``tail`` seconds) offline to a WAV file.
 
-        The same session and seed give a bit-identical file.
+        The same session and seed give a bit-identical file. ``trace`` (see :meth:`trace`)
+        records the controls of the voices as they play, for ``render --plot``'s panel.
         """
         from latentcode.audio.engine import Engine
 
@@ -312,11 +329,18 @@ class Session:
         engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report)
         try:
-            engine.render(self.scheduler(seed=seed, snapshot=True), frames, path,
-                          progress=progress)
+            scheduler = self.scheduler(seed=seed, snapshot=True)
+            scheduler.trace = trace
+            engine.render(scheduler, frames, path, progress=progress)
         finally:
             engine.close()
         return path
+
+    def trace(self, interval: float = 0.02) -> Trace:
+        """A recorder of the controls that move, to hand to :meth:`render` or :meth:`render_dry`
+        (readings every ``interval`` seconds; tracks shown by name)."""
+        names = {t.slot: name for name, t in self.tracks.items()}
+        return Trace(sample_rate=self.model.sample_rate, interval=interval, names=names)
 
     def start(self, backend: str = "jack", **engine_options: Any) -> None:
         """Start playing live through ``backend`` (jack, portaudio)."""
@@ -326,7 +350,7 @@ class Session:
             return
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, **engine_options)
-        self.live_scheduler = self.scheduler()
+        self.live_scheduler = self.scheduler(wait_for_sounds=False)
         try:
             engine.start(self.live_scheduler)
         except BaseException:

@@ -96,6 +96,67 @@ def test_each_library_pattern_plays(session, lib, name):
     check_audio(session.render_dry(CYCLES, seed=1), f"{lib}: {name}")
 
 
+def voices_of(session, track: str, cycles: float) -> list:
+    """The voices a track starts in its first ``cycles`` cycles, from its pattern alone (no
+    decoding: quick)."""
+    from fractions import Fraction
+
+    from latentcode.playback.clock import Clock
+    from latentcode.playback.voices import make_voice
+
+    clock = Clock(session.model.sample_rate, session.cps)
+    voices = []
+    for e in session.tracks[track].latest().query(Fraction(0), Fraction(cycles)):
+        if e.whole is not None and e.has_onset():
+            start = clock.sample_at(e.whole.begin)
+            voices.append(make_voice(e.value, bank=session.bank, track=0, start=start,
+                                     duration=clock.sample_at(e.whole.end) - start,
+                                     framing=session.framing))
+    return sorted(voices, key=lambda v: v.start)
+
+
+def sounding(voices: list, samples: int) -> float:
+    """The fraction of [0, samples) during which at least one of ``voices`` sounds."""
+    on = np.zeros(samples, dtype=bool)
+    for v in voices:
+        on[v.start : v.start + v.length] = True
+    return float(on.mean())
+
+
+STEPS = [-0.5, 0, 0.2, 0.4, 0.6, 0.8, 1, 1.4]
+
+
+def test_stepwise_plays_the_whole_sound_at_each_step(session):
+    session.eval("now t1 $ stepwise")
+    voices = voices_of(session, "t1", 16)
+    assert [float(v.alpha) for v in voices] == STEPS  # one step per event, past both ends
+    drone = session.bank.resolve("drone")
+    assert all(v.length >= (drone.frames - 1) * drone.hop for v in voices)  # the whole sound
+
+
+def test_coding_the_latent_steps_and_every_voice_plays():
+    from latentcode.session import Session
+    from latentcode.shell.render import read_piece
+
+    piece = ROOT / "examples" / "coding_the_latent.lc"
+    s = Session()
+    s.eval(read_piece(piece), base=piece.parent)
+    walk = voices_of(s, "t1", 16)
+    assert [float(v.alpha) for v in walk] == STEPS
+    drone = s.bank.resolve("drone")
+    assert all(v.length >= (drone.frames - 1) * drone.hop for v in walk)
+    total = s.samples_for(96)
+    for track, least in {"t1": 0.75, "t2": 0.95, "t3": 0.95}.items():
+        share = sounding(voices_of(s, track, 96), total)
+        assert share >= least, f"{track} sounds {share:.0%} of the piece"
+    # the pulse enters in the second half of every 32 cycles, as its comment says
+    pulse = voices_of(s, "t4", 32)
+    assert pulse and all(v.start >= s.samples_for(16) for v in pulse)
+    # every voice moves through space: its pan is a continuous signal, read along the sound
+    for track in ("t1", "t2", "t3", "t4"):
+        assert all(hasattr(v.controls["pan"], "at") for v in voices_of(s, track, 32))
+
+
 def test_the_python_composition_script_renders(tmp_path):
     wav = tmp_path / "composed.wav"
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "compose.py"), "-o", str(wav)],

@@ -22,10 +22,12 @@ import numpy as np
 
 from latentcode.controls import acting
 from latentcode.errors import LatentcodeError
+from latentcode.model.bank import NotReady
 from latentcode.playback.clock import Clock
 from latentcode.playback.voices import Voices, make_voice
 
-# Controls the engine applies per track (filters and sends), from the latest onset.
+# Controls the engine applies per track (filters, sends, the track's delay line): read from the
+# voices sounding on the track, once per block (see TrackEffects).
 TRACK_CONTROLS = tuple(c.name for c in acting("track"))
 
 
@@ -140,6 +142,66 @@ def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:
     ]
 
 
+class TrackEffects:
+    """Where each track's effects (the ``"track"`` controls) stand, block by block.
+
+    A track effect follows the latest-started voice of its track that is still sounding and
+    has that control: a constant is sent once, when its voice starts; a continuous value (one
+    with ``.at(cycle)``, e.g. ``# lpf (slow 4 $ range 200 5000 sine)``) is read again in every
+    block while its voice sounds, and the graph glides between the readings. When no voice with
+    the control sounds, the track keeps the last value (a reverb tail is not cut).
+
+    >>> fx = TrackEffects()
+    >>> class V: track, start, length, controls = 0, 0, 1000, {"lpf": 500.0}
+    >>> out = {}; fx.start(V(), out); out
+    {'lpf': 500.0}
+    >>> out = {}; fx.sample(0, out, 512, 1024, cycle_at=lambda s: s); out   # constant: nothing
+    {}
+    """
+
+    def __init__(self) -> None:
+        # per track: (start, end, {control: value}) of the voices that carry a track control
+        self.sounding: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
+        self.sent: dict[tuple[int, str], float] = {}  # the last value sent per (track, control)
+
+    def start(self, voice: Any, controls: dict) -> None:
+        """A voice started: its track controls take effect (at their onset values)."""
+        mine = {k: voice.controls[k] for k in TRACK_CONTROLS if k in voice.controls}
+        if not mine:
+            return
+        onset = {k: float(v) for k, v in mine.items()}  # a value that is no number raises here
+        controls.update(onset)
+        self.sent.update(((voice.track, k), v) for k, v in onset.items())
+        self.sounding.setdefault(voice.track, []).append(
+            (voice.start, voice.start + voice.length, mine))
+
+    def sample(self, track: int, controls: dict, begin: int, end: int,
+               cycle_at: Callable[[int], Any]) -> None:
+        """Add to ``controls`` the continuous values of ``track`` for samples [begin, end)
+        (read at the middle, or from where the voice starts) and any value that changed
+        because a voice ended."""
+        voices = self.sounding.get(track)
+        if not voices:
+            return
+        voices[:] = [v for v in voices if v[1] > begin]  # forget the voices that ended
+        middle = (begin + end) // 2
+        latest: dict[str, tuple[int, Any]] = {}
+        for v_start, _v_end, values in voices:
+            if v_start < end:
+                for k, v in values.items():
+                    if k not in latest or v_start >= latest[k][0]:
+                        latest[k] = (v_start, v)
+        for k, (v_start, v) in latest.items():
+            value = float(v)
+            if hasattr(v, "at"):
+                try:
+                    value = float(v.at(cycle_at(max(middle, v_start))))
+                except Exception:  # noqa: BLE001 - a signal failing later: keep its onset value
+                    value = float(v)
+            if self.sent.get((track, k)) != value:
+                controls[k] = self.sent[track, k] = value
+
+
 class Scheduler:
     """Turns the tracks of a session into audio, block by block (the engine's Source).
 
@@ -170,10 +232,13 @@ class Scheduler:
         self.framing = framing
         self.clock = Clock(sample_rate, cps)
         self.voices = Voices(decode, tracks=slots, segment=segment, framing=framing, seed=seed)
+        self.effects = TrackEffects()
         self.audible = audible
         self.report = report
         self.position = 0  # the next sample this scheduler will produce
         self.commands: deque[tuple] = deque()  # from other threads; run by fill
+        self.told: set[tuple[str, str]] = set()  # (track, NotReady key) already said
+        self.trace: Any = None  # a playback.trace.Trace while an offline render records one
 
     def next_cycle(self) -> Fraction:
         """The first cycle boundary this scheduler has not produced yet."""
@@ -187,6 +252,10 @@ class Scheduler:
         controls: list[dict] = [{} for _ in range(out.shape[0])]
         for track in list(self.table.values()):
             self._start_voices(track, c0, c1, controls[track.slot])
+        for slot, slot_controls in enumerate(controls):
+            self.effects.sample(slot, slot_controls, start, start + n, self.clock.cycle_at)
+        if self.trace is not None:
+            self.trace.record(start, n, self.voices.voices, self.clock)
         self.voices.render(out, start, self.clock.cycle_at)
         self.position = start + n
         return controls
@@ -199,23 +268,33 @@ class Scheduler:
             for e in events:
                 onset = self.clock.sample_at(e.whole.begin)
                 duration = self.clock.sample_at(e.whole.end) - onset
-                voice = make_voice(
-                    e.value,
-                    bank=self.bank,
-                    track=track.slot,
-                    start=onset,
-                    duration=duration,
-                    framing=self.framing,
-                )
+                try:
+                    voice = make_voice(
+                        e.value,
+                        bank=self.bank,
+                        track=track.slot,
+                        start=onset,
+                        duration=duration,
+                        framing=self.framing,
+                    )
+                except NotReady as wait:  # prepared in the background: skip, never revert
+                    self._waits(track, wait)
+                    continue
                 self.voices.add(voice)
-                controls.update({k: float(voice.controls[k]) for k in TRACK_CONTROLS
-                                 if k in voice.controls})
+                self.effects.start(voice, controls)
         except Exception as e:  # noqa: BLE001 - any failure of a user's pattern reverts it
             detail = str(e) if isinstance(e, LatentcodeError) else f"{type(e).__name__}: {e}"
             had_previous = track.previous is not None
             track.revert()
             then = "reverted to its previous pattern" if had_previous else "silenced"
             self.report(f"{track.name}: {detail} (at cycle {float(c0):.2f}); {then}")
+
+    def _waits(self, track: Track, wait: NotReady) -> None:
+        """A track whose sound is not ready stays silent for those events; it says so once."""
+        if (track.name, wait.key) not in self.told:
+            self.told.add((track.name, wait.key))
+            wait.told()
+            self.report(f"{track.name}: {wait}; {track.name} waits")
 
     # -- commands from other threads, run at the start of the next block -----------------------
     def _run_commands(self, start: int) -> None:

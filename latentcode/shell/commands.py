@@ -15,6 +15,8 @@ True
 
 from __future__ import annotations
 
+import math
+import os
 import shlex
 import textwrap
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from typing import Any
 
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.shell.blocks import as_one_block
-from latentcode.shell.frontends import Evaluator, Say
+from latentcode.shell.frontends import Evaluator, Say, printable
 
 WIDTH = 96
 
@@ -47,13 +49,15 @@ class Commands:
     """Runs ``:command`` lines on a session; ``run`` returns False for ``:quit``."""
 
     def __init__(self, session: Any, evaluator: Evaluator, say: Say,
-                 vocabulary: Vocabulary | None = None) -> None:
+                 vocabulary: Vocabulary | None = None, *, remote_files: bool = False) -> None:
         self.session = session
         self.evaluator = evaluator
         self.say = say
         self._vocabulary = vocabulary
+        self.remote_files = remote_files  # --osc-files: the port may touch files too
         self.last_loaded: Path | None = None
-        self.recording: Path | None = None
+        self.recording: Path | None = None  # the take's name, once :stop has written it
+        self._partial: Path | None = None  # where the take is being written meanwhile
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -66,7 +70,8 @@ class Commands:
         name, _, arg = line.strip().partition(" ")
         command = find(name)
         if command is None:
-            self.say(f"error: no command {name}: the commands are {', '.join(NAMES)}")
+            self.say(f"error: no command {printable(name)[:40]}: the commands are "
+                     f"{', '.join(NAMES)}")
             return True
         try:
             with self.evaluator.lock:
@@ -74,6 +79,40 @@ class Commands:
         except Exception as e:  # noqa: BLE001 - a command must never end the performance
             self.say(f"error: {name}: {e}")
             return True
+
+    def remote_refusal(self, block: str) -> str | None:
+        """Why ``block`` (code or a command from the OSC port) is refused, or None.
+
+        Without ``--osc-files`` the port may play code but not make latentcode read or write
+        files: no file commands, no ``bank "FOLDER"`` statement.
+
+        >>> from latentcode.shell.frontends import Evaluator
+        >>> Commands(None, Evaluator(None, print), print).remote_refusal(":record x.wav")
+        'error: :record is refused over OSC: it touches files (start latentcode with --osc-files...'
+        """
+        if self.remote_files:
+            return None
+        if is_command(block):
+            command = find(block.strip().partition(" ")[0])
+            if command is not None and command.files:
+                return (f"error: {command.name} is refused over OSC: it touches files (start "
+                        "latentcode with --osc-files to allow it)")
+            return None
+        from latentcode import language
+
+        try:
+            statements = language.parse(block)
+        except Exception:  # noqa: BLE001 - evaluating it will report the error
+            return None
+        if any(isinstance(st, language.Bank) for st in statements):
+            return ("error: bank is refused over OSC: it reads a folder (start latentcode "
+                    "with --osc-files to allow it)")
+        return None
+
+    def close(self) -> None:
+        """Finish a recording still running (quitting, or SIGTERM/SIGHUP): the take is kept."""
+        if self.recording is not None:
+            self._finish_recording()
 
     # -- the commands -------------------------------------------------------------------------
     def help(self, arg: str) -> None:
@@ -125,6 +164,12 @@ class Commands:
         self._evaluate_file(self.last_loaded)
 
     def _evaluate_file(self, path: Path) -> None:
+        # only pieces: an error quotes the offending line, and the line of any other file
+        # (:load /etc/shadow) must never reach the screen
+        if path.suffix != ".lc":
+            self.say(f"error: :load reads pieces (.lc files), and {printable(str(path))!r} "
+                     "is not one")
+            return
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -166,7 +211,8 @@ class Commands:
         for group, members in groups.items():
             shown = " ".join(members[:4]) + (" ..." if len(members) > 4 else "")
             lines.append(f"  {group:<14} {len(members):>4}  {shown}")
-        lines.append("  also: cluster:N (clusters of the bank's frames), prior:N (the prior)")
+        lines.append("  also: frames:N or cluster:N (clusters of single frames), sounds:N "
+                     "(clusters of whole sounds), prior:N (the prior)")
         self.say(f"{len(groups)} groups (write GROUP or GROUP:N; :bank GROUP lists one):\n"
                  + "\n".join(lines))
 
@@ -180,34 +226,81 @@ class Commands:
             try:
                 ms = float(arg.removesuffix("ms"))
             except ValueError:
-                self.say(f"error: :latency takes milliseconds, e.g. :latency 50 (not {arg!r})")
+                ms = math.nan
+            if not math.isfinite(ms):
+                self.say(f"error: :latency takes milliseconds, e.g. :latency 50 "
+                         f"(not {printable(arg)[:40]!r})")
                 return
             engine.set_lookahead(round(ms * sr / 1000))
         self.say(f"latency {engine.latency * 1000:.0f} ms "
                  f"(decoding {engine.lookahead * 1000 / sr:.0f} ms ahead)")
 
     def record(self, arg: str) -> None:
-        """``:record FILE`` records what is heard to a WAV file until ``:stop``."""
+        """``:record FILE`` records what is heard to a WAV file until ``:stop``.
+
+        An existing take is never replaced: ``take.wav`` becomes ``take-2.wav`` (``-3`` …) and
+        the line says so; ``:record FILE force`` replaces it. The take is written to a hidden
+        file beside it and gets its name at ``:stop``, so a file under that name is always a
+        finished recording.
+        """
         engine = self._engine()
         if engine is None:
             return
-        if not arg:
-            self.say("error: :record needs a file name, e.g. :record take1.wav")
+        words = shlex.split(arg)
+        if not words or len(words) > 2 or words[1:] not in ([], ["force"]):
+            self.say("error: :record needs a file name, e.g. :record take1.wav "
+                     "(:record take1.wav force replaces an existing file)")
             return
-        path = Path(shlex.split(arg)[0]).expanduser().with_suffix(".wav")
-        engine.record(path)
-        self.recording = path
-        self.say(f"recording to {path} (:stop to finish)")
+        force = words[1:] == ["force"]
+        path = Path(words[0]).expanduser().with_suffix(".wav")
+        folder = path.parent
+        if not folder.is_dir():
+            self.say(f"error: cannot record to {str(path)!r}: there is no folder {str(folder)!r}")
+            return
+        if not os.access(folder, os.W_OK | os.X_OK):
+            self.say(f"error: cannot record to {str(path)!r}: the folder is not writable")
+            return
+        if path.is_dir():
+            self.say(f"error: cannot record to {str(path)!r}: it is a folder")
+            return
+        if self.recording is not None:
+            self._finish_recording()  # one take at a time: the last one is kept
+        wanted, path = path, path if force else free_name(path)
+        partial = path.with_name(f".{path.stem}.recording.wav")
+        partial.unlink(missing_ok=True)
+        engine.record(partial)
+        if not partial.is_file():  # pyo only prints when it cannot open the file
+            engine.stop_record()
+            self.say(f"error: cannot record to {str(path)!r}: the file could not be opened")
+            return
+        self.recording, self._partial = path, partial
+        note = f" ({wanted.name} exists; :record {wanted.name} force replaces it)" \
+            if path != wanted else ""
+        self.say(f"recording to {path}{note} (:stop to finish)")
 
     def stop(self, arg: str) -> None:
         """``:stop`` finishes the recording."""
-        engine = self.session.engine
-        if self.recording is None or engine is None:
+        if self.recording is None or self.session.engine is None:
             self.say("not recording")
             return
-        engine.stop_record()
-        self.say(f"wrote {self.recording}")
-        self.recording = None
+        self._finish_recording()
+
+    def _finish_recording(self) -> None:
+        """Close the take (pyo writes the WAV header then), then give it its name."""
+        path, partial = self.recording, self._partial
+        self.recording = self._partial = None
+        engine = self.session.engine
+        if engine is not None:
+            engine.stop_record()
+        if path is None or partial is None:
+            return
+        try:
+            os.replace(partial, path)
+        except OSError as e:
+            self.say(f"error: the take could not be named {str(path)!r} ({e.strerror}); it is "
+                     f"in {str(partial)!r}")
+            return
+        self.say(f"wrote {path}{_duration(path)}")
 
     def quit(self, arg: str) -> bool:
         """``:quit`` stops the music and leaves."""
@@ -220,6 +313,30 @@ class Commands:
         return engine
 
 
+def free_name(path: Path) -> Path:
+    """``path``, or the first of ``NAME-2.wav``, ``NAME-3.wav`` … that does not exist.
+
+    >>> free_name(Path("/no/such/folder/take.wav"))
+    PosixPath('/no/such/folder/take.wav')
+    """
+    n = 2
+    found = path
+    while found.exists():
+        found = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return found
+
+
+def _duration(path: Path) -> str:
+    """`` (12.3 s)``: how long a written WAV lasts, or '' when it cannot be read."""
+    try:
+        import soundfile
+
+        return f" ({soundfile.info(str(path)).duration:.1f} s)"
+    except Exception:  # noqa: BLE001 - only a detail of the message
+        return ""
+
+
 @dataclass(frozen=True)
 class Command:
     """One ``:command``: how it is written, what it takes and does, and what runs it."""
@@ -229,6 +346,7 @@ class Command:
     what: str
     handler: Callable[[Commands, str], bool | None]
     aliases: tuple[str, ...] = ()
+    files: bool = False  # reads or writes files: refused over OSC without --osc-files
 
     @property
     def help(self) -> str:
@@ -243,14 +361,16 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command(":help", "[NAME]", "list everything, or explain one function, control or command",
             Commands.help, (":h", ":?")),
-    Command(":load", "FILE", "evaluate a file (all or nothing)", Commands.load, (":l",)),
+    Command(":load", "FILE", "evaluate a piece (.lc file), all or nothing", Commands.load,
+            (":l",), files=True),
     Command(":reload", "", "evaluate the last loaded file again (the clock keeps running)",
-            Commands.reload, (":r",)),
+            Commands.reload, (":r",), files=True),
     Command(":tracks", "", "the tracks, what they play, muted and soloed", Commands.tracks),
     Command(":bank", "[GROUP]", "the sounds of the bank and their groups", Commands.bank),
     Command(":latency", "[MS]", "show or set how far ahead audio is decoded, live",
             Commands.latency),
-    Command(":record", "FILE", "record the output to a WAV file", Commands.record),
+    Command(":record", "FILE", "record the output to a WAV file (FILE force replaces one)",
+            Commands.record, files=True),
     Command(":stop", "", "stop recording", Commands.stop),
     Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
             (":q", ":exit")),

@@ -1,4 +1,5 @@
-"""Pictures of sound: a waveform and a spectrogram of a rendered file, as one PNG.
+"""Pictures of sound: a waveform and a spectrogram of a rendered file, as one PNG, and under them
+the control panel of what moved (from a :class:`~latentcode.playback.trace.Trace`).
 
 matplotlib is an optional extra (``pip install -e ".[plot]"``); without it the command says how
 to get it.
@@ -7,6 +8,7 @@ to get it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,17 +29,25 @@ def pyplot():
     return plt
 
 
-def plot_audio(wav: str | Path, png: str | Path | None = None) -> Path:
-    """Write ``WAV.png``: the waveform above a log-frequency spectrogram of the mix."""
+def plot_audio(
+    wav: str | Path, png: str | Path | None = None, controls: dict[str, Any] | None = None
+) -> Path:
+    """Write ``WAV.png``: the waveform above a log-frequency spectrogram of the mix and, given
+    ``controls`` (a :class:`~latentcode.playback.trace.Trace` as ``to_dict()`` gives it), a
+    control panel: one lane per track with the sounds it played and the controls that moved,
+    on the same time axis."""
     import soundfile as sf
 
     wav = Path(wav)
     png = Path(png) if png is not None else wav.with_suffix(".png")
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
     mono = audio.mean(axis=1)
+    lanes = list((controls or {}).get("tracks", {}).items())
     plt = pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
-                                      gridspec_kw={"height_ratios": [1, 2]})
+    fig, axes = plt.subplots(2 + len(lanes), 1, figsize=(10, 6 + LANE * len(lanes)),
+                             sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 2] + [LANE / 2] * len(lanes)})
+    top, bottom, *panel = axes[:, 0]
     t = np.arange(len(mono)) / sr
     top.plot(t, audio[:, 0], lw=0.4, color="#345")
     if audio.shape[1] > 1:
@@ -48,9 +58,71 @@ def plot_audio(wav: str | Path, png: str | Path | None = None) -> Path:
     bottom.set_yscale("symlog", linthresh=200)
     bottom.set_ylim(30, sr / 2)
     bottom.set_ylabel("Hz")
-    bottom.set_xlabel("seconds")
+    voices = (controls or {}).get("voices", [])
+    for ax, (name, lane) in zip(panel, lanes, strict=True):
+        _draw_lane(ax, name, lane, [v for v in voices if v["track"] == name], len(mono) / sr)
+    axes[-1, 0].set_xlabel("seconds")
+    axes[-1, 0].set_xlim(0, len(mono) / sr)
     top.set_title(wav.name)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return png
+
+
+LANE = 0.9  # inches of figure per track of the control panel
+# one colour per control, the same in every lane
+COLOURS = {"alpha": "#d62728", "pan": "#1f77b4", "gain": "#2ca02c", "stretch": "#9467bd",
+           "lpf": "#8c564b", "hpf": "#e377c2", "room": "#17becf", "delay": "#bcbd22"}
+SOUND_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
+                 "#8c8c8c", "#ccb974", "#64b5cd")
+
+
+def moved(values: np.ndarray) -> bool:
+    """Whether a control's readings change at all over the piece (gaps do not count).
+
+    >>> moved(np.array([0.5, np.nan, 0.5])), moved(np.array([0.0, 0.3]))
+    (False, True)
+    """
+    finite = values[np.isfinite(values)]
+    return finite.size > 1 and float(finite.max() - finite.min()) > 1e-6
+
+
+def _draw_lane(
+    ax: Any, name: str, lane: dict[str, Any], voices: list[dict[str, Any]], seconds: float
+) -> None:
+    """One track: its sounds as bars along the top (named where they change, if there is
+    room), each moving control as a line scaled to the lane (its range in the legend), the
+    constant ones listed in words."""
+    times = np.asarray(lane["times"], dtype=float)
+    still = []
+    for control, column in lane["controls"].items():
+        values = np.array([np.nan if x is None else x for x in column], dtype=float)
+        if not moved(values):
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                still.append(f"{control} {finite[0]:g}")
+            continue
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        ax.plot(times, (values - lo) / (hi - lo), lw=1.0, color=COLOURS.get(control),
+                label=f"{control} {lo:.3g}..{hi:.3g}")
+    colours: dict[str, str] = {}
+    previous, named_at = None, -seconds
+    for v in voices:
+        label = v["sound"] if v.get("mix") is None else f"{v['sound']}>{v['mix']}"
+        colour = colours.setdefault(label, SOUND_COLOURS[len(colours) % len(SOUND_COLOURS)])
+        ax.plot([v["start"], v["end"]], [1.12, 1.12], lw=4, color=colour, alpha=0.8,
+                solid_capstyle="butt")
+        # name a sound where it changes, not at every hit, and never on top of the last name
+        if label != previous and v["start"] - named_at > 0.06 * seconds:
+            ax.text(v["start"], 1.2, label, fontsize=6, va="bottom", clip_on=True)
+            named_at = v["start"]
+        previous = label
+    ax.set_ylim(-0.08, 1.45)
+    ax.set_yticks([])
+    ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    if still:
+        ax.text(0.005, 0.04, ", ".join(still), transform=ax.transAxes, fontsize=6,
+                color="#555", va="bottom")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6, frameon=False)

@@ -8,49 +8,127 @@ bit-identical file.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from latentcode.errors import LatentcodeError
-from latentcode.shell.blocks import as_one_block
+from latentcode.shell.frontends import STOP_SIGNALS, read_piece, stop_on_sigterm
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("piece", help="a latentcode file (.lc)")
     parser.add_argument("-o", "--output", help="the WAV to write (default: PIECE.wav)")
-    parser.add_argument("--cycles", type=float, default=8, help="how many cycles (default 8)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the output if it exists (never a .lc file or the piece)")
+    parser.add_argument("--cycles", type=float, default=8,
+                        help=f"how many cycles (default 8, at most {MAX_CYCLES})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling noise")
-    parser.add_argument("--tail", type=float, default=0.0, help="seconds to add after the end")
+    parser.add_argument("--tail", type=float, default=0.0,
+                        help=f"seconds to add after the end (at most {MAX_TAIL:g})")
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--framing", choices=["ola", "concat"], default=None,
                         help="overlap-add (default) or the paper's plain concatenation")
     parser.add_argument("--plot", action="store_true",
-                        help="also write a spectrogram and waveform PNG beside the WAV")
+                        help="also write a PNG beside the WAV: waveform, spectrogram and a "
+                        "panel of the controls that moved per track (data in OUT.controls.json)")
 
 
-def read_piece(path: str | Path) -> str:
-    """The text of a piece, to evaluate whole (its ``;;`` block separators read as blank
-    lines, as ``:load`` reads them), or one clear line when it cannot be read."""
-    p = Path(path)
-    if not p.is_file():
-        raise LatentcodeError(f"no file {str(path)!r}: give the path of a .lc piece")
+MAX_CYCLES = 100_000
+MAX_TAIL = 600.0  # s: reverb and delay tails die long before
+MAX_SEED = 2**63 - 1
+WAV_LIMIT = 2**32 - 1 - 4096  # bytes: a RIFF WAV cannot hold more (sizes are 32-bit)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The numbers of ``render``, each bounded, or one clear line (``--cycles inf``, ``--tail
+    nan`` and ``--tail -100`` included)."""
+    if not 0 < args.cycles <= MAX_CYCLES:
+        raise LatentcodeError(f"--cycles must be a positive number of at most {MAX_CYCLES}, "
+                              f"not {args.cycles:g}")
+    if not 0 <= args.tail <= MAX_TAIL:
+        raise LatentcodeError(f"--tail must be a number of seconds from 0 to {MAX_TAIL:g}, "
+                              f"not {args.tail:g}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise LatentcodeError(f"--seed must be a whole number from 0 to 2**63-1, not {args.seed}")
+
+
+def check_output(piece: Path, out: Path, force: bool) -> None:
+    """Refuse an output that would destroy something: the piece itself, any ``.lc`` file, or
+    (without ``force``) any existing file.
+
+    >>> check_output(Path("piece.lc"), Path("piece.lc"), force=True)
+    Traceback (most recent call last):
+    latentcode.errors.LatentcodeError: refusing to write audio over 'piece.lc': ...
+    """
+    if out.suffix.lower() == ".lc":
+        raise LatentcodeError(f"refusing to write audio over {str(out)!r}: it is a piece "
+                              "(.lc), give a .wav name with -o")
+    if out.suffix.lower() != ".wav":
+        raise LatentcodeError(f"render writes WAV files: give -o a name ending in .wav, "
+                              f"not {str(out)!r}")
+    if out.exists():
+        if out.is_dir():
+            raise LatentcodeError(f"{str(out)!r} is a folder: give -o a file name")
+        if piece.exists() and out.samefile(piece):
+            raise LatentcodeError(f"refusing to write audio over the piece {str(piece)!r}")
+        if not force:
+            raise LatentcodeError(f"{str(out)!r} exists: add --force to replace it, or give "
+                                  "another name with -o")
+    if not out.parent.is_dir():
+        raise LatentcodeError(f"cannot write {str(out)!r}: there is no folder "
+                              f"{str(out.parent)!r}")
+
+
+def check_size(frames: int, sample_rate: int, out: Path) -> None:
+    """Refuse, before the first sample, a render no WAV file can hold or the disk cannot."""
+    size = frames * 2 * 4 + 4096  # stereo float32 and the header
+    if size > WAV_LIMIT:
+        hours = frames / sample_rate / 3600
+        most = WAV_LIMIT / 8 / sample_rate / 3600
+        raise LatentcodeError(f"the render would last {hours:.1f} h, more than a WAV file "
+                              f"holds ({most:.1f} h at {sample_rate} Hz): render fewer cycles")
+    free = shutil.disk_usage(out.parent).free
+    if size > free:
+        raise LatentcodeError(f"the render needs {size / 1e6:.0f} MB but only "
+                              f"{free / 1e6:.0f} MB are free beside {str(out)!r}")
+
+
+@contextlib.contextmanager
+def written_atomically(out: Path) -> Iterator[Path]:
+    """A hidden file beside ``out`` to write; renamed to ``out`` when the block succeeds,
+    removed when it fails or is interrupted (Ctrl-C, and SIGTERM or SIGHUP, which end the
+    block as Ctrl-C does): under the name ``out`` there is a finished render or nothing new."""
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    restore = stop_on_sigterm(signals=(signal.SIGINT, *STOP_SIGNALS))
     try:
-        return as_one_block(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise LatentcodeError(f"cannot read {str(path)!r}: {e}") from None
+        yield partial
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+        restore()
 
 
 def run(args: argparse.Namespace) -> int:
     from latentcode.session import DEFAULT_FRAMING, Session
 
-    if not args.cycles > 0:
-        raise LatentcodeError("--cycles must be a positive number")
+    check_options(args)
     text = read_piece(args.piece)
     out = Path(args.output or Path(args.piece).with_suffix(".wav").name)
+    check_output(Path(args.piece), out, args.force)
     session = Session(args.model, framing=args.framing or DEFAULT_FRAMING)
     session.eval(text, base=Path(args.piece).parent)
+    check_size(session.samples_for(args.cycles) + int(args.tail * session.model.sample_rate),
+               session.model.sample_rate, out)
     t0 = time.perf_counter()
-    session.render(args.cycles, out, seed=args.seed, progress=True, tail=args.tail)
+    trace = session.trace() if args.plot else None  # recording costs nothing when not asked
+    with written_atomically(out) as partial:
+        session.render(args.cycles, partial, seed=args.seed, progress=True, tail=args.tail,
+                       trace=trace)
     took = time.perf_counter() - t0
     seconds = session.samples_for(args.cycles) / session.model.sample_rate + args.tail
     print(f"wrote {out} ({seconds:.1f} s of audio in {took:.1f} s, "
@@ -58,5 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from latentcode.shell.plot import plot_audio
 
-        print(f"wrote {plot_audio(out)}")
+        controls = trace.to_dict()
+        trace.save(out.with_suffix(".controls.json"))
+        print(f"wrote {plot_audio(out, controls=controls)}")
     return 0
