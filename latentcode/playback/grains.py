@@ -21,8 +21,8 @@ overlap-add) of its own grains:
 
 Voices at ``stretch 1`` keep the full window and are bit-identical to plain overlap-add.
 
-The second half of the module is the per-voice loudness compensation (the ``level`` control):
-see :func:`target_levels` and :class:`Leveller`.
+The second half of the module is the per-voice loudness compensation (the ``norm`` control):
+see :func:`level_gains`.
 """
 
 from __future__ import annotations
