@@ -35,3 +35,25 @@ def latentcode_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("LATENTCODE_HOME", str(home))
     return home
+
+
+# --------------------------------------------------------------------------- bank area
+
+
+@pytest.fixture(autouse=True)
+def close_banks(monkeypatch):
+    """Close every Bank a test made: a background worker left encoding or clustering would
+    take CPU from the tests after it (the real-time ones miss JACK periods)."""
+    from latentcode.model.bank import Bank
+
+    made: list[Bank] = []
+    init = Bank.__init__
+
+    def recording_init(self, *args, **kwargs):
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Bank, "__init__", recording_init)
+    yield
+    for bank in made:
+        bank.close()

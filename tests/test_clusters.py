@@ -322,3 +322,28 @@ def test_encoding_a_fifo_is_one_clear_line(tiny_model, tmp_path, latentcode_home
     worker.start()
     worker.join(10)
     assert "not a regular file (a FIFO)" in outcome.get("error", "")
+
+
+def test_closing_a_bank_stops_its_worker_and_waiting_lookups_still_work(bank, monkeypatch):
+    """A worker left running would take CPU from everything after it: close() stops it at its
+    next pause, dropping the job, which a later lookup computes again."""
+    started = threading.Event()
+    real = clustering.kmeans
+
+    def slow(*args, **kwargs):  # a long job that pauses often, as the real ones do
+        started.set()
+        for _ in range(500):
+            kwargs.get("pace", lambda: None)()
+            time.sleep(0.01)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clustering, "kmeans", slow)
+    with pytest.raises(NotReady):
+        bank.resolve("frames:1", wait=False)
+    assert started.wait(30)
+    worker = bank._worker
+    t0 = time.monotonic()
+    bank.close()
+    assert not worker.is_alive() and time.monotonic() - t0 < 2.0
+    monkeypatch.setattr(clustering, "kmeans", real)
+    assert bank.resolve("frames:1").frames > 0  # a waiting lookup computes it here

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import queue
 import re
 import threading
@@ -38,7 +37,7 @@ import numpy as np
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model.audiofiles import formats_hint, is_audio_file
-from latentcode.model.clusters import FRAME_CLUSTERS, Pacer, kmeans  # noqa: F401 - kmeans: API
+from latentcode.model.clusters import FRAME_CLUSTERS, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
 
 CLUSTERS = FRAME_CLUSTERS
 PRIOR_FRAMES = 1024
@@ -117,6 +116,10 @@ def audio_files(folder: Path) -> list[Path]:
     """All audio files under ``folder`` (the formats training reads too), sorted, so indices
     are stable across runs. Only names are looked at: nothing is opened."""
     return sorted(p for p in folder.rglob("*") if is_audio_file(p))
+
+
+class _Closed(BaseException):
+    """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
 
 
 class _Job:
@@ -198,8 +201,9 @@ class Bank:
         self.generation = 0  # bumped by add_folder: clusters are made again
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
-        self._queue: queue.Queue[_Job] = queue.Queue()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._closed = threading.Event()
         if default:
             from latentcode.model.corpus import default_corpus_dir
 
@@ -360,15 +364,41 @@ class Bank:
         kind = job.key.partition(":")[0]
         raise NotReady(job.what, key=f"{kind}@{self.generation}", job=job)
 
+    def close(self) -> None:
+        """Stop the background worker at its next pause; the job it was running is dropped
+        (a later request starts it again). Lookups that wait still work.
+
+        >>> bank = Bank(None, default=False); bank.close(); bank.close()
+        """
+        self._closed.set()
+        with self._lock:
+            if self._worker is not None:
+                self._queue.put(None)
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=5.0)
+
     def _work(self) -> None:
         """The worker: one job at a time, paced; says when a sound that a track waits for
-        (see :meth:`NotReady.told`) is ready."""
-        _be_nice()
-        while True:
+        (see :meth:`NotReady.told`) is ready. It ends when the bank is closed."""
+        be_nice(WORKER_NICE)
+        pacer = Pacer(WORKER_DUTY)
+
+        def pace() -> None:
+            if self._closed.is_set():  # checked between blocks of work: close() is prompt
+                raise _Closed
+            pacer()
+
+        while not self._closed.is_set():
             job = self._queue.get()
+            if job is None:
+                break
             if job.claim():
-                with clustering.one_blas_thread():
-                    job.execute(Pacer(WORKER_DUTY))
+                try:
+                    with clustering.one_blas_thread():
+                        job.execute(pace)
+                except _Closed:
+                    break
                 if job.asked and job.error is None:  # a failure speaks when asked for again
                     self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
 
@@ -459,16 +489,6 @@ class Bank:
         logvar = np.full_like(mu, -20.0)  # the path itself is the sample: no extra noise
         return Sound(f"prior:{index}", mu, logvar, self.model.hop)
 
-
-
-def _be_nice() -> None:
-    """Lower the calling thread's priority (on Linux niceness is per thread; the threads it
-    starts, e.g. torch's, inherit it). Elsewhere, or where it is refused, nothing happens."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE))
-    except (AttributeError, OSError):
-        pass
 
 
 def _size(path: Path) -> int:

@@ -24,6 +24,7 @@ import ctypes
 import glob
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
@@ -62,6 +63,16 @@ class Pacer:
             time.sleep(rest)
             self.slept += rest
         self._since = time.monotonic()
+
+
+def be_nice(steps: int) -> None:
+    """Lower the calling thread's priority by ``steps`` (on Linux niceness is per thread; the
+    threads it starts, e.g. torch's, inherit it). Elsewhere, or where refused, nothing happens."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + steps))
+    except (AttributeError, OSError):
+        pass
 
 
 @cache
