@@ -11,8 +11,10 @@ continuous signal that moves while the voice sounds: it is read at every frame (
 
 :class:`Voices` renders blocks: every frame of every voice that starts inside the block goes
 through ONE batched decode call, then the frames are windowed, enveloped, panned and added into
-per-track stereo buffers. Two framings are available (see :data:`FRAMINGS`): the paper's plain
-concatenation of whole segments, and windowed overlap-add at a quarter of the segment.
+per-track stereo buffers. Two framings are available (see :data:`FRAMINGS`): windowed
+overlap-add at a quarter of the segment, whose stretched voices' grains are aligned in phase
+(:mod:`latentcode.playback.grains`), and the paper's plain concatenation of whole segments
+(``concat``, also called ``glitch``).
 """
 
 from __future__ import annotations
@@ -115,9 +117,9 @@ class Voice:
     moving: tuple[str, ...] = ()  # the controls read frame by frame
     walk: Walk | None = None  # the positions of a moving stretch
     window: int = 0  # samples of one frame (a walk's end sets ``length`` from it)
-    tail: np.ndarray | None = None  # Part B: how the last aligned grain goes on (grains.py)
-    norm: float = 1.0  # Part B: loudness compensation of a mix (grains.level_gains)
-    level: float | None = None  # Part B: its smoothed correction in dB
+    tail: np.ndarray | None = None  # how the last aligned grain goes on (grains.py)
+    norm: float = 1.0  # loudness compensation of a mix (grains.level_gains)
+    level: float | None = None  # its smoothed correction in dB
 
     @property
     def a_last(self) -> int:
@@ -238,7 +240,7 @@ def make_voice(
         moving=moving,
         walk=walk,
         window=len(framing.window),
-        norm=CONTROLS["norm"].read(controls),  # Part B
+        norm=CONTROLS["norm"].read(controls),
     )
 
 
@@ -357,7 +359,8 @@ class Voices:
         """One batched decode for every frame of every voice in the batch."""
         plan, which = batch.plan, batch.which
         pos = self._positions(batch)
-        pos = grains.snap(pos, grains.rows_of(batch, self._stretched(batch)))  # Part B
+        # stretched voices read whole latent frames; their grains' offsets make up the rest
+        pos = grains.snap(pos, grains.rows_of(batch, self._stretched(batch)))
         latent = plan[0][0].a.mu.shape[1]
         mu = np.empty((len(pos), latent), dtype=np.float32)
         logvar = np.empty_like(mu)
