@@ -2,15 +2,10 @@
 
 import numpy as np
 import pytest
-import soundfile as sf
+from sound_helpers import tone
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, kmeans
-
-
-def tone(path, freq, seconds=0.5, sr=44100):
-    t = np.arange(int(seconds * sr)) / sr
-    sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32), sr)
 
 
 @pytest.fixture

@@ -10,19 +10,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import soundfile as sf
+from sound_helpers import tone
 
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model.bank import SPECIAL, Bank, NotReady, group_of
 from latentcode.session import Session
-
-SR = 44100
-
-
-def tone(path, freq, seconds=0.5):
-    t = np.arange(int(seconds * SR)) / SR
-    sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t).astype(np.float32), SR)
 
 
 @pytest.fixture
