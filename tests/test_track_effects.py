@@ -20,6 +20,7 @@ import pytest
 import soundfile as sf
 
 from latentcode.audio.analysis import centroid, rms
+from latentcode.patterns.sampled import Sampled
 from latentcode.playback.scheduler import TrackEffects
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,16 +30,9 @@ SR = 44100
 # -- which value a track takes, and when it is sent (no pyo) -----------------------------------
 
 
-class Wave(float):
-    """A continuous control value: ``.at(cycle)`` reads it anywhere (like Sampled)."""
-
-    def __new__(cls, fn):
-        self = super().__new__(cls, fn(0))
-        self.fn = fn
-        return self
-
-    def at(self, cycle):
-        return self.fn(cycle)
+def Wave(fn) -> Sampled:
+    """A continuous control value: ``fn(0)`` at the onset, ``.at(cycle)`` anywhere."""
+    return Sampled.derived(fn(0), fn)
 
 
 def voice(start: int, length: int, track: int = 0, **controls) -> SimpleNamespace:

@@ -9,6 +9,7 @@ import pytest
 from latentcode.audio.analysis import boundary_discontinuity
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Sound
+from latentcode.patterns.sampled import Sampled
 from latentcode.playback.voices import Voices, make_framing, make_voice
 from latentcode.session import Session
 
@@ -133,16 +134,9 @@ def ramp_sound(name, frames=200):
 BANK = Sounds(one=sound("one", 1.0), zero=sound("zero", 0.0), ramp=ramp_sound("ramp"))
 
 
-class Signal(float):
-    """A continuous control: ``fn(cycle)`` at any cycle, ``fn(0)`` at the onset."""
-
-    def __new__(cls, fn):
-        self = super().__new__(cls, fn(0.0))
-        self.fn = fn
-        return self
-
-    def at(self, cycle):
-        return self.fn(float(cycle))
+def Signal(fn) -> Sampled:
+    """A continuous control: ``fn(cycle)`` at any cycle (as a float), ``fn(0)`` at the onset."""
+    return Sampled.derived(fn(0.0), lambda cycle: fn(float(cycle)))
 
 
 def play(controls, framing="ola", decode=level_decoder, total=None, block=1000, duration=SR):

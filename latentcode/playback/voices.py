@@ -311,7 +311,11 @@ class Voices:
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
             batch = _Batch(plan)
-            frames = self._shape(self._decode(batch, cycle_at), batch, cycle_at)
+            # read once a block, used by both the decode and the grains
+            pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
+            stretched = self._stretched(batch)
+            audio = self._decode(batch, cycle_at, pos, alpha, stretched)
+            frames = self._shape(audio, batch, pos, alpha, stretched)
             gains = frame_gains(batch, cycle_at, hop, seg)  # per frame: (frames, 2) or (.., seg)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
@@ -323,15 +327,14 @@ class Voices:
         self._carry = acc[:, :, n:].copy()
         self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
 
-    def _shape(self, audio: np.ndarray, batch: _Batch, cycle_at: Callable) -> np.ndarray:
-        """Window every frame, aligning stretched voices' grains and bringing mixes to their
-        sounds' level (see :mod:`.grains`); fade the frames at a voice's start and end."""
+    def _shape(self, audio: np.ndarray, batch: _Batch, pos: np.ndarray, alpha: np.ndarray,
+               voices: list[int]) -> np.ndarray:
+        """Window every frame, aligning the grains of the stretched ``voices`` and bringing
+        mixes to their sounds' level (see :mod:`.grains`); fade the frames at a voice's start
+        and end. ``pos`` and ``alpha`` are per frame, as the decode read them."""
         seg, hop = self.segment, self.framing.hop
-        voices, mixes = self._stretched(batch), [i for i, (v, _) in enumerate(batch.plan)
-                                                 if v.b is not None and v.norm > 0]
-        pos = self._positions(batch) if voices or mixes else None
+        mixes = [i for i, (v, _) in enumerate(batch.plan) if v.b is not None and v.norm > 0]
         if mixes:
-            alpha = self._per_frame(batch, "alpha", cycle_at)
             mixed, gains, extra = grains.level_gains(audio, batch, mixes, pos, alpha,
                                                      self.decode, self.framing.window)
             self.frames_decoded += extra
@@ -355,18 +358,19 @@ class Voices:
         """The voices of the batch whose grains are aligned (none without a grain window)."""
         return [] if self.framing.grain is None else grains.stretched(batch.plan, self.framing.hop)
 
-    def _decode(self, batch: _Batch, cycle_at: Callable[[int], Fraction]) -> np.ndarray:
-        """One batched decode for every frame of every voice in the batch."""
+    def _decode(self, batch: _Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
+                alpha: np.ndarray, stretched: list[int]) -> np.ndarray:
+        """One batched decode for every frame of every voice in the batch (``pos`` and
+        ``alpha`` per frame; ``stretched``: the voices whose grains are aligned)."""
         plan, which = batch.plan, batch.which
-        pos = self._positions(batch)
         # stretched voices read whole latent frames; their grains' offsets make up the rest
-        pos = grains.snap(pos, grains.rows_of(batch, self._stretched(batch)))
+        pos = grains.snap(pos, grains.rows_of(batch, stretched))
         latent = plan[0][0].a.mu.shape[1]
         mu = np.empty((len(pos), latent), dtype=np.float32)
         logvar = np.empty_like(mu)
         for sound, rows in batch.groups(lambda v: v.a):
             mu[rows], logvar[rows] = _lerp_frames(sound, pos[rows])
-        alpha = self._per_frame(batch, "alpha", cycle_at).astype(np.float32)
+        alpha = alpha.astype(np.float32)
         for sound, rows in batch.groups(lambda v: v.b):
             last_a = batch.column("a_last")[which[rows]]
             mu_b, logvar_b = _lerp_frames(sound, pos[rows] / last_a * (sound.frames - 1))
