@@ -9,7 +9,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory):
-    """The builtin corpus (seed 0), built once per test session (about a second)."""
+    """The builtin corpus (seed 0, about 30 minutes of audio), built once per test session
+    (about 10 s on two cores)."""
     from latentcode.model.corpus import build_corpus
 
     d = tmp_path_factory.mktemp("corpus")

@@ -1,18 +1,28 @@
-"""The builtin training corpus: sounds synthesized offline with pyo, plus pyo's own sound files.
+"""The builtin training corpus: sounds synthesized offline with pyo and numpy, plus pyo's own
+sound files.
 
 ``latentcode corpus OUT_DIR [--seed N]`` writes 44.1 kHz mono WAV files named
-``{family}_{index:02d}.wav``: ``drone``, ``bell`` (FM bells), ``pluck`` (plucked strings),
-``noise`` (filtered noise textures), ``voice`` (formant vowels), ``hit`` (percussion), ``sine2``
-(the paper's two-sine sonification sound) and ``pyo`` (the files in ``pyo.SNDS_PATH``).
+``{family}_{index:02d}.wav`` and a manifest, ``corpus.json``. The families:
 
-Every random choice is drawn here with numpy from ``(seed, family, index)``; the pyo process only
-renders fixed parameter lists (its noise comes from numpy tables, never from pyo's own random
-objects, whose seeding depends on how many were created before). So the same seed gives the same
-files, bit for bit, and building a subset of families gives the same files as the full build.
+- one-shots, one event per file starting at its attack (within a few samples of the file's
+  start) and decaying to silence: ``bell`` (FM bells), ``pluck`` (plucked strings), ``hit``
+  (one drum of many kinds), ``metal`` (inharmonic struck metal), ``glass`` (high, long-ringing
+  glassy tones), ``wood`` (marimba, xylophone, wood blocks);
+- sustained textures, heard from their first milliseconds: ``drone``, ``noise`` (noise beds),
+  ``voice`` (formant vowels), ``sine2`` (the paper's two-sine sonification sound), ``breath``
+  and ``grain`` (granular clouds made from our own synthesized sounds);
+- ``pyo``: the recordings that ship with pyo (``pyo.SNDS_PATH``). They are in the folder (the
+  default bank plays them) but are never training data: :func:`training_split` keeps them for
+  evaluation, to measure how the model meets sounds it never saw.
+
+Every random choice is drawn with numpy from ``(seed, family, index)``; the renderer only turns
+fixed parameter lists into samples, each job on its own. So the same seed gives the same files,
+bit for bit, whichever child process renders them, and building a subset of families (or fewer
+files per family) gives the same files as the full build.
 
 pyo allows one server per process and its C objects can take a process down, so rendering
-(:mod:`latentcode.model.synth`) runs in a child process: the live engine can build the corpus
-while it plays.
+(:mod:`latentcode.model.synth`) runs in child processes, one per CPU core: the live engine can
+build the corpus while it plays, and the default 30 minutes build in seconds.
 """
 
 from __future__ import annotations
@@ -23,19 +33,33 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from latentcode.errors import LatentcodeError
-from latentcode.model.synth import SAMPLE_RATE, VOWELS
+from latentcode.model.synth import FAMILY_SYNTHS, ONE_SHOTS, SAMPLE_RATE
 
-FAMILIES = ("drone", "bell", "pluck", "noise", "voice", "hit", "sine2", "pyo")
-SYNTH_FAMILIES = FAMILIES[:-1]
-FILES_PER_FAMILY = 8
-CORPUS_VERSION = "corpus-v1"
+SUSTAINED = ("drone", "noise", "voice", "sine2", "breath", "grain")
+RECORDINGS = ("pyo",)  # families in the folder that are never training data
+SYNTH_FAMILIES = ("drone", "bell", "pluck", "noise", "voice", "hit", "sine2", "metal", "glass",
+                  "wood", "breath", "grain")
+FAMILIES = SYNTH_FAMILIES + RECORDINGS
+# One-shots are short (about 0.4-5 s), sustained files 3-6 s: more one-shot files keep the
+# families' shares of audio comparable. The default build holds about 30 minutes.
+# Hits and wood strikes are the shortest sounds, and hits the most varied: they get more files.
+FILES_PER_FAMILY: dict[str, int] = {f: 64 if f in ONE_SHOTS else 40 for f in SYNTH_FAMILIES}
+FILES_PER_FAMILY.update(hit=96, wood=96)
+# two-digit indices: names sort in index order, so the bank's "hit:11" is hit_11
+MAX_FILES_PER_FAMILY = 100
+CORPUS_VERSION = "corpus-v2"
+MANIFEST = "corpus.json"
+MAX_PROCESSES = 16
 _MARKER = ".complete"
 
 
@@ -43,182 +67,120 @@ _MARKER = ".complete"
 
 
 def _rng(seed: int, family: str, index: int) -> np.random.Generator:
-    """A generator that depends only on (seed, family, index), so subsets build identically."""
-    return np.random.default_rng([seed, FAMILIES.index(family), index])
+    """A generator that depends only on (seed, family, index), so subsets build identically
+    (the family enters by a checksum of its name, not its place in :data:`FAMILIES`)."""
+    return np.random.default_rng([seed, zlib.crc32(family.encode()), index])
 
 
-def _plan_drone(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    f0 = float(r.uniform(45, 160))
-    return {
-        "f0": f0,
-        "source": str(r.choice(["supersaw", "blit", "sines"])),
-        "detune": float(r.uniform(0.1, 0.7)),
-        "harms": int(r.integers(8, 60)),
-        "ratios": [1.0, float(r.choice([1.5, 2.0, 1.25, 3.0])), 0.5],
-        "cutoff": float(r.uniform(250, 3500)),
-        "res": float(r.uniform(0.0, 0.6)),
-        "lfo": float(r.uniform(0.07, 0.6)),
-        "lfo_depth": float(r.uniform(0.2, 0.8)),
-        "fade": float(r.uniform(0.2, 1.0)),
-    }
-
-
-def _plan_bell(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    n = int(r.integers(1, 5))
-    times = np.sort(r.uniform(0, dur * 0.6, n))
-    times[0] = float(r.uniform(0, 0.1))
-    base = float(r.uniform(150, 900))
-    ratio = float(r.choice([1.4, 2.0, 2.76, 3.5, 1.21, 4.1, 1.0 + r.uniform(0, 3)]))
-    strikes = [
-        {
-            "t": float(t),
-            "f": base * float(r.choice([1, 1.5, 2, 0.75, 1.189, 1.335])),
-            "decay": float(r.uniform(0.8, max(0.9, dur - t + 0.5))),
-            "index": float(r.uniform(1.0, 5.0)),
-            "amp": float(r.uniform(0.4, 1.0)),
-        }
-        for t in times
-    ]
-    return {"ratio": ratio, "strikes": strikes}
-
-
-def _plan_pluck(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    scale = np.array([0, 2, 4, 7, 9, 12, 14, 16, 19])
-    root = float(r.uniform(36, 64))
-    n = int(r.integers(2, 8))
-    times = np.sort(r.uniform(0.0, dur * 0.8, n))
-    times[0] = 0.02
-    notes = [
-        {
-            "t": float(t),
-            "f": float(440 * 2 ** ((root + r.choice(scale) - 69) / 12)),
-            "decay": float(r.uniform(0.5, 4.0)),
-            "amp": float(r.uniform(0.5, 1.0)),
-        }
-        for t in times
-    ]
-    return {
-        "notes": notes,
-        "bright": float(r.uniform(800, 12000)),
-        "burst": float(r.uniform(0.003, 0.02)),
-        "noise_seed": int(r.integers(2**31)),
-    }
-
-
-def _plan_noise(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    return {
-        "color": str(r.choice(["white", "pink", "brown"])),
-        "filter": str(r.choice(["bandpass", "lowpass", "highpass", "resonant"])),
-        "center": float(r.uniform(150, 6000)),
-        "q": float(r.uniform(0.7, 12)),
-        "sweep": float(r.uniform(0.05, 0.5)),
-        "sweep_depth": float(r.uniform(0.1, 0.8)),
-        "gust": float(r.uniform(0.1, 3.0)),
-        "gust_depth": float(r.uniform(0.0, 0.9)),
-        "noise_seed": int(r.integers(2**31)),
-    }
-
-
-def _plan_voice(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    n = int(r.integers(2, 5))
-    vowels = [str(v) for v in r.choice(list(VOWELS), n)]
-    return {
-        "f0": float(r.uniform(85, 320)),
-        "glide": float(r.uniform(0.8, 1.25)),
-        "vowels": vowels,
-        "shift": float(r.uniform(0.9, 1.2)),  # formant scale: bigger or smaller "singer"
-        "vib_rate": float(r.uniform(4.0, 6.5)),
-        "vib_depth": float(r.uniform(0.003, 0.025)),
-        "harms": int(r.integers(20, 80)),
-        "breath": float(r.uniform(0.0, 0.15)),
-        "noise_seed": int(r.integers(2**31)),
-    }
-
-
-def _plan_hit(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    kinds = ["kick", "snare", "hat", "tom", "metal"]
-    n = int(r.integers(4, 10))
-    times = np.sort(r.uniform(0, max(0.05, dur - 0.3), n))
-    times[0] = 0.01
-    hits = [
-        {
-            "t": float(t),
-            "kind": str(r.choice(kinds)),
-            "f": float(r.uniform(0.6, 1.6)),
-            "decay": float(r.uniform(0.5, 2.0)),
-            "amp": float(r.uniform(0.4, 1.0)),
-        }
-        for t in times
-    ]
-    return {"hits": hits, "noise_seed": int(r.integers(2**31))}
-
-
-def _gesture(r: np.random.Generator, dur: float, lo: float, hi: float, log: bool) -> list:
-    """A slow breakpoint line: 3-7 points spread over the duration."""
-    n = int(r.integers(3, 8))
-    ts = np.concatenate([[0.0], np.sort(r.uniform(0.1, dur - 0.1, n - 2)), [dur]])
-    if log:
-        vs = np.exp(r.uniform(np.log(lo), np.log(hi), n))
-    else:
-        vs = r.uniform(lo, hi, n)
-    return [[float(t), float(v)] for t, v in zip(ts, vs, strict=True)]
-
-
-def _plan_sine2(r: np.random.Generator, dur: float) -> dict[str, Any]:
-    return {
-        "freqs": [_gesture(r, dur, 110, 1800, True) for _ in range(2)],
-        "amps": [_gesture(r, dur, 0.05, 1.0, False) for _ in range(2)],
-    }
-
-
-_PLANNERS = {
-    "drone": _plan_drone,
-    "bell": _plan_bell,
-    "pluck": _plan_pluck,
-    "noise": _plan_noise,
-    "voice": _plan_voice,
-    "hit": _plan_hit,
-    "sine2": _plan_sine2,
-}
+def _counts(fams: list[str], files_per_family: int | Mapping[str, int] | None) -> dict[str, int]:
+    if files_per_family is None:
+        files_per_family = FILES_PER_FAMILY
+    counts = ({f: files_per_family.get(f, 0) for f in fams}
+              if isinstance(files_per_family, Mapping) else dict.fromkeys(fams, files_per_family))
+    for f, n in counts.items():
+        if not isinstance(n, int) or not 1 <= n <= MAX_FILES_PER_FAMILY:
+            raise LatentcodeError(f"files per family must be a whole number from 1 to "
+                                  f"{MAX_FILES_PER_FAMILY} (got {n!r} for {f!r})")
+    return counts
 
 
 def plan_corpus(
     seed: int = 0,
     families: tuple[str, ...] | list[str] | None = None,
-    files_per_family: int = FILES_PER_FAMILY,
+    files_per_family: int | Mapping[str, int] | None = None,
     seconds: float | None = None,
 ) -> list[dict[str, Any]]:
     """The render jobs: one dict per synthesized file, all randomness already drawn.
 
+    ``files_per_family`` is a number for every family or a table (default
+    :data:`FILES_PER_FAMILY`); ``seconds`` fixes every file's length (for small test corpora).
+
     >>> jobs = plan_corpus(0, families=["bell"], files_per_family=2)
-    >>> [j["name"] for j in jobs]
-    ['bell_00', 'bell_01']
+    >>> [j["name"] for j in jobs], jobs[0]["oneshot"]
+    (['bell_00', 'bell_01'], True)
     """
-    if seconds is not None and seconds < 0.5:
-        raise LatentcodeError(f"corpus files must last at least 0.5 s (got {seconds})")
-    fams = [f for f in (families or SYNTH_FAMILIES) if f != "pyo"]
-    unknown = [f for f in fams if f not in _PLANNERS]
+    if not 0 <= seed < 2**32:
+        raise LatentcodeError(f"the corpus seed must be 0 to {2**32 - 1} (got {seed})")
+    if seconds is not None and not 0.5 <= seconds <= 60:
+        raise LatentcodeError(f"corpus files must last 0.5 to 60 s (got {seconds})")
+    fams = [f for f in (families or SYNTH_FAMILIES) if f not in RECORDINGS]
+    unknown = [f for f in fams if f not in FAMILY_SYNTHS]
     if unknown:
-        raise LatentcodeError(f"unknown corpus family {unknown[0]!r}: use some of {FAMILIES}")
+        raise LatentcodeError(f"unknown corpus family {unknown[0]!r}: use some of "
+                              f"{', '.join(FAMILIES)}")
     jobs = []
-    for fam in fams:
-        for i in range(files_per_family):
+    for fam, count in _counts(fams, files_per_family).items():
+        planner = FAMILY_SYNTHS[fam][0]
+        for i in range(count):
             r = _rng(seed, fam, i)
-            dur = float(seconds if seconds is not None else r.uniform(3.5, 4.5))
-            params = _PLANNERS[fam](r, dur)
-            jobs.append(
-                {
-                    "name": f"{fam}_{i:02d}",
-                    "family": fam,
-                    "dur": dur,
-                    "peak": float(r.uniform(0.5, 0.9)),
-                    "params": params,
-                }
-            )
+            peak = float(r.uniform(0.5, 0.9))
+            dur, params = planner(r, seconds)
+            jobs.append({"name": f"{fam}_{i:02d}", "family": fam, "dur": dur, "peak": peak,
+                         "oneshot": fam in ONE_SHOTS, "params": params})
     return jobs
 
 
-# --------------------------------------------------------------------------- building
+# --------------------------------------------------------------------------- rendering
+
+
+def _cost(job: dict[str, Any]) -> float:
+    src = job["params"].get("source") if job["family"] == "grain" else None
+    return job["dur"] + (src["dur"] if src else 0.0)
+
+
+def split_jobs(jobs: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
+    """``jobs`` shared among ``parts`` processes, longest first to the least loaded, so they
+    finish together; each part keeps the plan's order. Empty parts are dropped.
+
+    >>> jobs = [{"name": str(i), "family": "bell", "dur": d, "params": {}}
+    ...         for i, d in enumerate([3.0, 1.0, 2.0])]
+    >>> [[j["name"] for j in part] for part in split_jobs(jobs, 2)]
+    [['0'], ['1', '2']]
+    """
+    loads = [0.0] * max(1, parts)
+    owner = {}
+    for i in sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i])):
+        k = loads.index(min(loads))
+        owner[i] = k
+        loads[k] += _cost(jobs[i])
+    parts_ = [[j for i, j in enumerate(jobs) if owner[i] == k] for k in range(len(loads))]
+    return [p for p in parts_ if p]
+
+
+def _render(jobs: list[dict[str, Any]], out: Path, processes: int | None) -> None:
+    """Render ``jobs`` into ``out`` in child processes (one per core unless told)."""
+    n = processes or min(os.cpu_count() or 1, MAX_PROCESSES)
+    env = dict(os.environ, PYO_GUI_WX="0", OMP_NUM_THREADS="1")
+    code = ("import json,sys; from latentcode.model.synth import render_jobs as r; "
+            "r(json.loads(sys.stdin.read()))")
+    children = []
+    try:
+        for part in split_jobs(jobs, n):
+            err = tempfile.TemporaryFile()
+            child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=err, env=env)
+            children.append((child, err))
+            try:
+                child.stdin.write(json.dumps({"out_dir": str(out), "jobs": part}).encode())
+                child.stdin.close()
+            except BrokenPipeError:  # it died at start (no pyo?): its stderr says why
+                pass
+        failed = []
+        for child, err in children:
+            if child.wait() != 0:
+                err.seek(0)
+                lines = err.read().decode(errors="replace").strip().splitlines()
+                failed.append((lines or [f"exit status {child.returncode}"])[-1])
+    finally:
+        for child, err in children:
+            if child.poll() is None:  # interrupted: no orphan keeps rendering
+                child.kill()
+                child.wait()
+            err.close()
+    if failed:
+        hint = ("check that pyo 1.1.0 is installed" if "pyo" in failed[0]
+                else "please report this seed")
+        raise LatentcodeError(f"rendering the corpus failed ({failed[0]}): {hint}")
 
 
 def _pyo_sound_files() -> list[Path]:
@@ -250,18 +212,38 @@ def _write_pyo_family(out_dir: Path) -> list[Path]:
     return paths
 
 
+def _write_manifest(out: Path, seed: int, paths: list[Path]) -> None:
+    import soundfile as sf
+
+    fams: dict[str, int] = {}
+    for p in paths:
+        fams[family_of(p)] = fams.get(family_of(p), 0) + 1
+    manifest = {
+        "version": CORPUS_VERSION,
+        "seed": seed,
+        "families": dict(sorted(fams.items())),
+        "files": [p.name for p in paths],
+        "seconds": round(sum(sf.info(p).duration for p in paths), 3),
+        "recordings": [f for f in RECORDINGS if f in fams],
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+
+
 def build_corpus(
     out_dir: str | Path,
     seed: int = 0,
     *,
     families: tuple[str, ...] | list[str] | None = None,
-    files_per_family: int = FILES_PER_FAMILY,
+    files_per_family: int | Mapping[str, int] | None = None,
     seconds: float | None = None,
+    processes: int | None = None,
 ) -> list[Path]:
     """Synthesize the corpus into ``out_dir``; returns the files written, sorted.
 
     ``families``, ``files_per_family`` and ``seconds`` (a fixed length per file) make smaller
-    corpora for tests; the defaults give the builtin one (8 families, about 3.8 minutes).
+    corpora; the defaults give the builtin one (13 families, about 30 minutes). ``processes``
+    renders in that many child processes (default: one per core, at most 16); the files are
+    the same whatever it is. A manifest, ``corpus.json``, lists what was built.
 
     >>> paths = build_corpus(tmp, seed=0, families=["bell"], files_per_family=1)  # doctest: +SKIP
     >>> [p.name for p in paths]  # doctest: +SKIP
@@ -273,22 +255,17 @@ def build_corpus(
     except OSError as e:
         raise LatentcodeError(f"cannot create corpus folder {str(out)!r}: {e.strerror}") from e
     fams = list(families or FAMILIES)
+    if processes is not None and not 1 <= processes <= MAX_PROCESSES:
+        raise LatentcodeError(f"processes must be 1 to {MAX_PROCESSES} (got {processes})")
     jobs = plan_corpus(seed, fams, files_per_family, seconds)
     paths = [out / f"{j['name']}.wav" for j in jobs]
     if jobs:
-        spec = json.dumps({"out_dir": str(out), "jobs": jobs})
-        env = dict(os.environ, PYO_GUI_WX="0")
-        code = "import json,sys; from latentcode.model.synth import render_jobs as r; " \
-               "r(json.loads(sys.stdin.read()))"
-        proc = subprocess.run([sys.executable, "-c", code], input=spec, text=True,
-                              capture_output=True, env=env)
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-            raise LatentcodeError(f"rendering the corpus with pyo failed ({tail}): "
-                                  "check that pyo 1.1.0 is installed")
-    if "pyo" in fams:
+        _render(jobs, out, processes)
+    if any(f in fams for f in RECORDINGS):
         paths += _write_pyo_family(out)
-    return sorted(paths)
+    paths = sorted(paths)
+    _write_manifest(out, seed, paths)
+    return paths
 
 
 def default_corpus_dir() -> Path:
@@ -320,6 +297,8 @@ def default_corpus_dir() -> Path:
                                   "that the folder is writable") from None
     return path
 
+
+# --------------------------------------------------------------------------- splits
 
 _NAME = re.compile(r"^(?P<family>.+)_(?P<index>\d+)$")
 
@@ -355,23 +334,59 @@ def held_out(paths: list[Path] | list[str]) -> list[Path]:
     return sorted(out)
 
 
+def training_split(paths: list[Path] | list[str]) -> tuple[list[Path], list[Path]]:
+    """``(train_files, eval_files)``: the evaluation files are the :func:`held_out` files of the
+    synthesized families plus every file of a :data:`RECORDINGS` family (pyo's recordings are
+    never trained on); the rest is for training. In a folder without such files (a user's own
+    sounds) this is the plain :func:`held_out` split; in one holding nothing else, the
+    recordings are split like any family.
+
+    >>> names = [f"bell_{i:02d}.wav" for i in range(8)] + ["pyo_00.wav", "pyo_01.wav"]
+    >>> train, ev = training_split(names)
+    >>> len(train), [p.name for p in ev]
+    (7, ['bell_07.wav', 'pyo_00.wav', 'pyo_01.wav'])
+    """
+    ps = sorted(Path(p) for p in paths)
+    synth = [p for p in ps if family_of(p) not in RECORDINGS]
+    recorded = [p for p in ps if family_of(p) in RECORDINGS]
+    ev = sorted(held_out(synth) + recorded) if synth else held_out(ps)
+    kept = set(ev)
+    return [p for p in ps if p not in kept], ev
+
+
 # --------------------------------------------------------------------------- command line
+
+
+def _family_list(text: str) -> list[str]:
+    fams = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in fams if f not in FAMILIES]
+    if not fams or unknown:
+        raise LatentcodeError(f"--families: unknown family {(unknown or [text])[0]!r}; "
+                              f"use some of {', '.join(FAMILIES)}, separated by commas")
+    return fams
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     """Flags of ``latentcode corpus``."""
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the WAV files into")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--families", metavar="A,B,...",
+                        help=f"only these families (of {', '.join(FAMILIES)})")
+    parser.add_argument("--files-per-family", type=int, metavar="N",
+                        help="N files in every family (default: 64 per one-shot family, "
+                             "40 per sustained one)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """``latentcode corpus OUT_DIR [--seed N]``."""
+    """``latentcode corpus OUT_DIR [--seed N] [--families A,B] [--files-per-family N]``."""
     import soundfile as sf
 
+    fams = _family_list(args.families) if args.families else None
     t0 = time.perf_counter()
-    paths = build_corpus(args.out_dir, seed=args.seed)
+    paths = build_corpus(args.out_dir, seed=args.seed, families=fams,
+                         files_per_family=args.files_per_family)
     secs = sum(sf.info(p).duration for p in paths)
-    fams = sorted({family_of(p) for p in paths})
+    found = sorted({family_of(p) for p in paths})
     print(f"wrote {len(paths)} files ({secs / 60:.1f} min of audio, families: "
-          f"{', '.join(fams)}) to {args.out_dir} in {time.perf_counter() - t0:.1f} s")
+          f"{', '.join(found)}) to {args.out_dir} in {time.perf_counter() - t0:.1f} s")
     return 0
