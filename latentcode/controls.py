@@ -111,6 +111,9 @@ _ROWS = (
             low=0.0, high=1.0),
     Control("end", "number", "latent", "where to stop within the sound, 0..1", default=1.0,
             low=0.0, high=1.0),
+    Control("trim", "number", "latent", "how much of the silence before a sound's onset to "
+            "skip: 1 starts where it becomes audible, `# trim 0` plays the file from its first "
+            "sample; `begin` and `end` count from there", default=1.0, low=0.0, high=1.0),
     Control("noise", "number", "latent", "scale of the VAE's sampling noise: 0 = mean only, 1 = "
             "as trained", default=1.0),
     Control("bias", "number", "latent", "an offset added to latent dimension `dim`",

@@ -2,7 +2,9 @@
 
 A sound is the latent sequence (mu, logvar per frame) of an audio file, encoded once at the
 model's hop and cached on disk. Sounds are grouped by the part of their file name before the
-index: ``bell_03.wav`` is ``bell:3``, the fourth sound of the group ``bell``. Beyond files the
+index: ``bell_03.wav`` is ``bell:3``, the fourth sound of the group ``bell``. A file's sound
+knows where it starts (its ``onset``, found when it is encoded: :mod:`latentcode.model.onsets`),
+so that voices skip its leading silence and it is heard on its beat. Beyond files the
 bank offers the names of :data:`SPECIAL`: ``frames:N`` (cluster N of all single frames of the
 bank, in corpus order; ``cluster:N`` is the same), ``sounds:N`` (cluster N of the bank's whole
 sounds, its member sounds end to end; see :mod:`latentcode.model.clusters`) and ``prior`` /
@@ -26,7 +28,6 @@ import hashlib
 import queue
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
+from latentcode.model.jobs import Closed, Job, NotReady
 
 CLUSTERS = FRAME_CLUSTERS
 PRIOR_FRAMES = 1024
@@ -61,32 +63,19 @@ SPECIAL = {
 @dataclass(frozen=True)
 class Sound:
     """A latent sequence: ``mu`` and ``logvar`` of shape (frames, latent), frames ``hop`` apart.
-    A sound cluster also names its ``members``."""
+    A sound cluster also names its ``members``. ``onset`` is where the sound starts, in latent
+    frames (fractional): a voice skips the silence before it (the ``trim`` control)."""
 
     name: str
     mu: np.ndarray
     logvar: np.ndarray
     hop: int
     members: tuple[str, ...] = ()
+    onset: float = 0.0
 
     @property
     def frames(self) -> int:
         return int(self.mu.shape[0])
-
-
-class NotReady(LatentcodeError):
-    """A sound that is being prepared in the background (``resolve(name, wait=False)``);
-    ``key`` names the work, e.g. ``frames@0`` (the same for everything waiting on it)."""
-
-    def __init__(self, message: str, key: str, job: Any = None) -> None:
-        super().__init__(message)
-        self.key = key
-        self._job = job
-
-    def told(self) -> None:
-        """The performer was told to wait: the bank will say when the sound is ready."""
-        if self._job is not None:
-            self._job.asked = True
 
 
 def split_name(name: str) -> tuple[str, int | None]:
@@ -116,51 +105,6 @@ def audio_files(folder: Path) -> list[Path]:
     """All audio files under ``folder`` (the formats training reads too), sorted, so indices
     are stable across runs. Only names are looked at: nothing is opened."""
     return sorted(p for p in folder.rglob("*") if is_audio_file(p))
-
-
-class _Closed(BaseException):
-    """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
-
-
-class _Job:
-    """One piece of slow work, run once by whoever claims it first (the worker, or a caller
-    that waits); everyone else waits for it."""
-
-    def __init__(self, key: str, what: str, ready: str, run: Callable[[Any], Any]) -> None:
-        self.key, self.what, self.ready, self.run = key, what, ready, run
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.asked = False  # someone was told to wait: say when it is ready
-        self.queued = False
-        self.interrupted = False  # Ctrl-C in a caller that waited: a later call starts again
-        self.seconds = 0.0
-        self._claimed = False
-        self._lock = threading.Lock()
-
-    def claim(self) -> bool:
-        with self._lock:
-            first, self._claimed = not self._claimed, True
-            return first
-
-    def execute(self, pace: Any) -> None:
-        t0 = time.monotonic()
-        try:
-            self.result = self.run(pace)
-        except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
-            self.error = e
-        except BaseException:
-            self.error = LatentcodeError(f"interrupted: {self.what}")
-            self.interrupted = True
-            raise
-        finally:
-            self.seconds = time.monotonic() - t0
-            self.done.set()
-
-    def outcome(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 class LiveBank:
@@ -200,8 +144,8 @@ class Bank:
         self.folder_groups: set[str] = set()  # groups named after a whole folder
         self.generation = 0  # bumped by add_folder: clusters are made again
         self._lock = threading.Lock()
-        self._jobs: dict[str, _Job] = {}
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._closed = threading.Event()
         if default:
@@ -311,13 +255,13 @@ class Bank:
         path = self._files[stem]
 
         def run(pace: Any) -> Sound:
-            from latentcode.model.encode import encode_file_info
+            from latentcode.model.encode import encode_sound
 
+            hop = self.model.hop
             batch = WORKER_BATCH if pace is not None else 4096
-            mu, logvar = encode_file_info(path, self.model, hop=self.model.hop, batch=batch,
-                                          pace=pace)[:2]
-            sound = Sound(stem, np.ascontiguousarray(mu), np.ascontiguousarray(logvar),
-                          self.model.hop)
+            e = encode_sound(path, self.model, hop=hop, batch=batch, pace=pace)
+            sound = Sound(stem, np.ascontiguousarray(e.mu), np.ascontiguousarray(e.logvar), hop,
+                          onset=e.onset / hop)
             if self._files.get(stem) == path:
                 self._sounds[stem] = sound
             return sound
@@ -333,17 +277,17 @@ class Bank:
 
     # -- background work ----------------------------------------------------------------------
     def _job(self, key: str, what: str | Callable[[], str], ready: str,
-             run: Callable[[Any], Any]) -> _Job:
+             run: Callable[[Any], Any]) -> Job:
         """The job of ``key``, made the first time (``what`` may be a function: it is only
         called then, not on every lookup from the audio path)."""
         with self._lock:
             job = self._jobs.get(key)
             if job is None or job.interrupted:
                 text = what() if callable(what) else what
-                job = self._jobs[key] = _Job(key, text, ready, run)
+                job = self._jobs[key] = Job(key, text, ready, run)
             return job
 
-    def _need(self, job: _Job, wait: bool, pace: Any = None) -> Any:
+    def _need(self, job: Job, wait: bool, pace: Any = None) -> Any:
         """The job's result: computed here (or waited for) when ``wait``, else NotReady."""
         if job.done.is_set():
             return job.outcome()
@@ -386,7 +330,7 @@ class Bank:
 
         def pace() -> None:
             if self._closed.is_set():  # checked between blocks of work: close() is prompt
-                raise _Closed
+                raise Closed
             pacer()
 
         while not self._closed.is_set():
@@ -397,7 +341,7 @@ class Bank:
                 try:
                     with clustering.one_blas_thread():
                         job.execute(pace)
-                except _Closed:
+                except Closed:
                     break
                 if job.asked and job.error is None:  # a failure speaks when asked for again
                     self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
@@ -413,7 +357,7 @@ class Bank:
         with their names in ``members``; waits for them."""
         return self._need(self._sounds_job(), True)
 
-    def _frames_job(self, k: int) -> _Job:
+    def _frames_job(self, k: int) -> Job:
         def what() -> str:  # the length guessed from the files' sizes (16-bit mono)
             seconds = sum(_size(p) for p in self._files.values()) / (2 * self.model.sample_rate)
             return (f"the bank's frame clusters are being built (first use: up to "
@@ -422,7 +366,7 @@ class Bank:
         return self._job(f"frames:{k}@{self.generation}", what, "frame clusters",
                          lambda pace: self._build_frames(k, pace))
 
-    def _sounds_job(self) -> _Job:
+    def _sounds_job(self) -> Job:
         return self._job(f"sounds@{self.generation}",
                          "the bank's sound clusters are being built (first use)",
                          "sound clusters", self._build_sounds)
@@ -471,10 +415,13 @@ class Bank:
         for c in range(k):
             members = [s for s, label in zip(sounds, labels, strict=True) if label == c]
             if members:
+                # it starts where its first member does; frame clusters and prior paths have
+                # no silence of their own to skip (onset 0)
                 found.append(Sound(f"sounds:{len(found)}",
                                    np.concatenate([s.mu for s in members]),
                                    np.concatenate([s.logvar for s in members]),
-                                   self.model.hop, tuple(s.name for s in members)))
+                                   self.model.hop, tuple(s.name for s in members),
+                                   onset=members[0].onset))
         return found
 
     def _prior(self, index: int) -> Sound:

@@ -2,9 +2,11 @@
 
 ``encode_file(path, model, hop)`` returns (mu, logvar), float32 (frames, latent_dim): frame i
 covers samples ``i*hop .. i*hop+segment`` of the file at the model's rate (the end is padded
-with zeros so every sample is covered). Results are cached under ``user_data_dir()/cache``,
-keyed by the file's content, the model's fingerprint and the hop, so renaming a file keeps its
-cache and retraining the model invalidates it. A damaged cache entry is silently re-encoded.
+with zeros so every sample is covered). :func:`encode_sound` also gives the sound's onset (where
+the bank starts playing it, see :mod:`latentcode.model.onsets`). Results are cached under
+``user_data_dir()/cache``, keyed by the file's content, the model's fingerprint and the hop, so
+renaming a file keeps its cache and retraining the model invalidates it. A damaged cache entry
+(or one whose onset was found by other rules) is silently re-encoded.
 
 >>> mu, logvar = encode_file("bell.wav", load_model(), hop=128)   # doctest: +SKIP
 """
@@ -130,17 +132,36 @@ def cache_path(path: str | Path, model, hop: int = 128) -> Path:
     return cache_dir() / f"{key}.npz"
 
 
-def _read_cache(p: Path, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached arrays, or None when missing or unusable (any damage means re-encode)."""
+@dataclass(frozen=True)
+class Encoding:
+    """A file's latent sequence, ``mu`` and ``logvar`` (frames, latent), and its ``onset``: the
+    sample (at the model's rate) where the sound starts; ``cached``: read from the cache."""
+
+    mu: np.ndarray
+    logvar: np.ndarray
+    onset: int
+    cached: bool
+
+
+def _read_cache(p: Path, latent_dim: int, segment: int, hop: int
+                ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The cached arrays and onset, or None when missing or unusable (any damage, or an entry
+    without an onset, means re-encode)."""
+    from latentcode.model.onsets import RULE
+
     try:
         with np.load(p, allow_pickle=False) as z:
-            mu, logvar = z["mu"], z["logvar"]
+            mu, logvar, onset = z["mu"], z["logvar"], z["onset"]
+            if str(z["onset_rule"]) != RULE:
+                return None
     except Exception:
         return None
     ok = (mu.ndim == 2 and mu.shape == logvar.shape and mu.shape[1] == latent_dim
           and len(mu) > 0 and mu.dtype == np.float32 and logvar.dtype == np.float32
-          and np.isfinite(mu).all() and np.isfinite(logvar).all())
-    return (mu, logvar) if ok else None
+          and np.isfinite(mu).all() and np.isfinite(logvar).all()
+          and onset.shape == () and onset.dtype.kind == "i"
+          and 0 <= onset < (len(mu) - 1) * hop + segment)
+    return (mu, logvar, int(onset)) if ok else None
 
 
 def write_npz(p: Path, **arrays: np.ndarray) -> None:
@@ -155,16 +176,32 @@ def write_npz(p: Path, **arrays: np.ndarray) -> None:
         pass
 
 
-def _write_cache(p: Path, mu: np.ndarray, logvar: np.ndarray) -> None:
-    write_npz(p, mu=mu, logvar=logvar)
+def sound_onset(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = _BATCH,
+                pace: Callable[[], None] | None = None) -> int:
+    """Where the sound of audio ``x`` (encoded as ``mu`` at ``hop``) starts, in samples: the
+    later of the file's own onset and the onset of what the model decodes from it (see
+    :mod:`latentcode.model.onsets` for why both).
+
+    >>> sound_onset(x, encode_audio(x, model, 128)[0], model, 128)   # doctest: +SKIP
+    4344
+    """
+    from latentcode.model.onsets import decoded_onset, find_onset
+
+    return decoded_onset(mu, model.decode, hop=int(hop), segment=model.segment,
+                         sample_rate=model.sample_rate, start=find_onset(x, model.sample_rate),
+                         batch=batch, pace=pace)
 
 
-def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True,
-                     batch: int = _BATCH, pace: Callable[[], None] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Like :func:`encode_file` and also says whether the result came from the cache
-    (``batch`` and ``pace``: see :func:`encode_audio`)."""
+def encode_sound(path: str | Path, model, hop: int = 128, *, cache: bool = True,
+                 batch: int = _BATCH, pace: Callable[[], None] | None = None) -> Encoding:
+    """Encode an audio file and find its onset (:func:`sound_onset`), both cached on disk
+    (``batch`` and ``pace``: see :func:`encode_audio`; they also pace the onset's decode).
+
+    >>> e = encode_sound("bell.wav", load_model()); e.onset / 44100    # doctest: +SKIP
+    0.0785
+    """
     from latentcode.model.audiofiles import load_audio
+    from latentcode.model.onsets import RULE
 
     p = Path(path)
     if not p.is_file():
@@ -172,16 +209,26 @@ def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = T
         load_audio(p)  # raises the one-line error for a missing path or a folder
     cp = cache_path(p, model, hop) if cache else None
     if cp is not None and cp.exists():
-        hit = _read_cache(cp, model.latent_dim)
+        hit = _read_cache(cp, model.latent_dim, model.segment, int(hop))
         if hit is not None:
             cache_stats.hits += 1
-            return hit[0], hit[1], True
+            return Encoding(*hit, cached=True)
     x = load_audio(p, model.sample_rate, min_samples=model.segment)
     mu, logvar = encode_audio(x, model, hop, batch=batch, pace=pace)
+    onset = sound_onset(x, mu, model, hop, batch=batch, pace=pace)
     cache_stats.misses += 1
     if cp is not None:
-        _write_cache(cp, mu, logvar)
-    return mu, logvar, False
+        write_npz(cp, mu=mu, logvar=logvar, onset=np.int64(onset), onset_rule=np.str_(RULE))
+    return Encoding(mu, logvar, onset, cached=False)
+
+
+def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True,
+                     batch: int = _BATCH, pace: Callable[[], None] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Like :func:`encode_file` and also says whether the result came from the cache
+    (``batch`` and ``pace``: see :func:`encode_audio`)."""
+    e = encode_sound(path, model, hop, cache=cache, batch=batch, pace=pace)
+    return e.mu, e.logvar, e.cached
 
 
 def encode_file(path: str | Path, model, hop: int = 128, *, cache: bool = True
@@ -203,7 +250,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--hop", type=int, default=128, help="frame hop in samples (128)")
     parser.add_argument("--model", metavar="PATH", help="checkpoint (default: the shipped one)")
     parser.add_argument("-o", "--out", metavar="DIR",
-                        help="write STEM.npz (mu, logvar, hop, sample_rate) per file here")
+                        help="write STEM.npz (mu, logvar, onset, hop, sample_rate) per file here")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cache")
 
 
@@ -218,13 +265,15 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     for f in args.files:
-        mu, logvar, cached = encode_file_info(f, model, args.hop, cache=not args.no_cache)
-        note = "cached" if cached else "encoded"
-        line = f"{f}: {len(mu)} frames x {mu.shape[1]} (hop {args.hop}), {note}"
+        e = encode_sound(f, model, args.hop, cache=not args.no_cache)
+        mu = e.mu
+        note = "cached" if e.cached else "encoded"
+        line = (f"{f}: {len(mu)} frames x {mu.shape[1]} (hop {args.hop}), starts at "
+                f"{1000 * e.onset / model.sample_rate:.1f} ms, {note}")
         if out is not None:
             dst = out / f"{Path(f).stem}.npz"
-            np.savez(dst, mu=mu, logvar=logvar, hop=args.hop, sample_rate=model.sample_rate,
-                     model=model.fingerprint)
+            np.savez(dst, mu=mu, logvar=e.logvar, onset=e.onset, hop=args.hop,
+                     sample_rate=model.sample_rate, model=model.fingerprint)
             line += f" -> {dst}"
         print(line)
     return 0

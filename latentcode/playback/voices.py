@@ -52,12 +52,16 @@ MAX_VOICES = 512
 @dataclass(frozen=True)
 class Framing:
     """How decoded segments become a stream: frames ``hop`` apart, each multiplied by ``window``;
-    stretched voices use the shorter ``grain`` window, aligned (see :mod:`.grains`), if any."""
+    stretched voices use the shorter ``grain`` window, aligned (see :mod:`.grains`), if any.
+
+    ``first``, a voice's first frame's window, adds those of the frames it lacks before it: full
+    gain at once, or a trimmed sound's attack would wait for the Hann's rise (768 samples)."""
 
     name: str
     hop: int
     window: np.ndarray
     grain: np.ndarray | None = None
+    first: np.ndarray | None = None
 
 
 def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
@@ -66,6 +70,8 @@ def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
 
     >>> f = make_framing("ola", 1024); f.hop, round(float(f.window.max()), 3), len(f.grain)
     (256, 0.5, 768)
+    >>> [round(float(f.first[t]), 3) for t in (0, 255, 512, 1023)]   # full gain at once
+    [1.0, 1.0, 0.75, 0.0]
     >>> make_framing("glitch", 1024).hop
     1024
     """
@@ -76,7 +82,8 @@ def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
         # periodic Hann sums to 2 at 75% overlap: halve it so the overlap-add has unit gain
         window = 0.5 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(segment) / segment))
         grain = grains.grain_window(segment - hop, hop) if align else None
-        return Framing(name, hop, window.astype(np.float32), grain)
+        first = sum(np.pad(window[k:], (0, k)) for k in range(0, segment, hop))
+        return Framing(name, hop, window.astype(np.float32), grain, first.astype(np.float32))
     raise LatentcodeError(f"unknown framing {name!r}: use 'ola', 'concat' or 'glitch'")
 
 
@@ -196,7 +203,9 @@ def make_voice(
     top = max(MAX_STRETCH, abs(float(stretch)))  # the slowest a moving stretch may get
     begin, end = CONTROLS["begin"].read(controls), CONTROLS["end"].read(controls)
     last = max(a.frames - 1, 0)
-    pos0, pos1 = begin * last, end * last
+    # skip the lead-in (trim) by whole latent frames: between two, every frame blends phases
+    skip = min(math.floor(CONTROLS["trim"].read(controls) * a.onset), last)
+    pos0, pos1 = skip + begin * (last - skip), skip + end * (last - skip)
     direction = math.copysign(1.0, stretch) * (1.0 if pos1 >= pos0 else -1.0)
     if direction < 0 and pos1 >= pos0:
         pos0, pos1 = pos1, pos0  # negative stretch plays the sound backwards
@@ -338,9 +347,14 @@ class Voices:
             mixed, gains, extra = grains.level_gains(audio, batch, mixes, pos, alpha,
                                                      self.decode, self.framing.window)
             self.frames_decoded += extra
+        first = (batch.j == 0) & (self.framing.first is not None)  # at full gain at once
         if voices:
             rows, aligned = grains.align_voices(audio, batch, voices, pos, self.framing.grain, hop)
+            first[rows] = False  # aligned grains have their own windows
+        head = audio[first] * self.framing.first if first.any() else None
         audio *= self.framing.window
+        if head is not None:
+            audio[first] = head
         if voices:
             audio[rows] = aligned
         if mixes:

@@ -1,0 +1,82 @@
+"""A bank's slow work (encoding a file, building clusters): each piece is a :class:`Job`, run
+once by whoever claims it first, the bank's background worker or a caller that waits for it;
+a lookup that must not wait gets :class:`NotReady` instead.
+
+>>> job = Job("encode:x", "x is being loaded", "x", lambda pace: 42)
+>>> job.claim(), job.claim()
+(True, False)
+>>> job.execute(None); job.outcome()
+42
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from latentcode.errors import LatentcodeError
+
+
+class NotReady(LatentcodeError):
+    """A sound that is being prepared in the background (``resolve(name, wait=False)``);
+    ``key`` names the work, e.g. ``frames@0`` (the same for everything waiting on it)."""
+
+    def __init__(self, message: str, key: str, job: Any = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self._job = job
+
+    def told(self) -> None:
+        """The performer was told to wait: the bank will say when the sound is ready."""
+        if self._job is not None:
+            self._job.asked = True
+
+
+class Closed(BaseException):
+    """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
+
+
+class Job:
+    """One piece of slow work, run once by whoever claims it first (the worker, or a caller
+    that waits); everyone else waits for it."""
+
+    def __init__(self, key: str, what: str, ready: str, run: Callable[[Any], Any]) -> None:
+        self.key, self.what, self.ready, self.run = key, what, ready, run
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.asked = False  # someone was told to wait: say when it is ready
+        self.queued = False
+        self.interrupted = False  # Ctrl-C in a caller that waited: a later call starts again
+        self.seconds = 0.0
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        """True for the first caller only: that one runs the job."""
+        with self._lock:
+            first, self._claimed = not self._claimed, True
+            return first
+
+    def execute(self, pace: Any) -> None:
+        """Run the job (``pace`` is called in its pauses), keeping its result or error."""
+        t0 = time.monotonic()
+        try:
+            self.result = self.run(pace)
+        except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
+            self.error = e
+        except BaseException:
+            self.error = LatentcodeError(f"interrupted: {self.what}")
+            self.interrupted = True
+            raise
+        finally:
+            self.seconds = time.monotonic() - t0
+            self.done.set()
+
+    def outcome(self) -> Any:
+        """The result, or the job's error raised here."""
+        if self.error is not None:
+            raise self.error
+        return self.result
