@@ -1,0 +1,207 @@
+"""How close the model's reconstructions are to their originals, measured like a listener.
+
+Every sound is played through the model as a voice plays it at stretch 1 (decode(mu) of frames
+cut at the playback hop, overlap-added with the playback window: ``--framing ola``, the default;
+``concat`` is the paper's non-overlapping frames, what ``latentcode train`` reports), then
+compared with the original (see latentcode/model/quality.py for the definitions):
+
+- SNR dB: waveform signal-to-noise ratio, pooled by summing energies;
+- LSD dB: log-spectral distance (STFT 2048/512) on the frames that sound;
+- MR-STFT: spectral convergence + log-magnitude distance at FFT 512, 1024, 2048;
+- >8 kHz dB: energy above 8 kHz, reconstruction relative to original ("-" when the original
+  has none: less than -60 dB of its energy there);
+- hiss dB: energy added above the original's bandwidth, relative to its total energy.
+
+Three sets: (a) the held-out files of the training corpus (pyo family aside), (b) a corpus
+rebuilt with another seed (seed 1, 4 files per synthesized family, built into a temporary
+folder), (c) pyo's own bundled recordings, one row each (marked when the corpus trains on
+them). For (b) it also prints a brick-wall 4 kHz low-pass of each original, the plain baseline
+the model should beat. ``--compare OLD`` shows every cell as old / new. Markdown tables,
+ready to paste.
+
+    python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH]
+        [--framing ola|concat] [--json OUT] [--corpus DIR] [--extra DIR] [--noise X]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from latentcode.model import corpus
+from latentcode.model.audiofiles import find_audio, load_audio
+from latentcode.model.quality import (
+    FRAMINGS,
+    METRICS,
+    FileQuality,
+    lowpass,
+    measure,
+    pool,
+    reconstruct,
+)
+from latentcode.model.vae import load_model
+
+COLUMNS = {"snr_db": ("SNR dB", "{:.1f}"), "lsd_db": ("LSD dB", "{:.1f}"),
+           "mr_stft": ("MR-STFT", "{:.2f}"), "high_db": (">8 kHz dB", "{:.1f}"),
+           "hiss_db": ("hiss dB", "{:.1f}")}
+EXTRA_SECONDS = 30  # longer files of --extra are measured on their first 30 s
+
+
+def split(folder: Path) -> tuple[list[Path], list[Path], str]:
+    """(training files, evaluation files, how they were chosen) of a corpus folder."""
+    files = find_audio(folder)
+    training_split = getattr(corpus, "training_split", None)
+    if training_split is not None:
+        train, held = training_split(files)
+        return list(train), list(held), "split by corpus.training_split"
+    held = corpus.held_out(files)
+    return [f for f in files if f not in held], held, \
+        "split by corpus.held_out: there is no training_split yet"
+
+
+def fmt(metric: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return COLUMNS[metric][1].format(value)
+
+
+def evaluate(models: dict, items: list[tuple[str, np.ndarray]], args) -> dict:
+    """{model label: {group: [FileQuality]}} for (group, audio) items."""
+    out: dict[str, dict[str, list[FileQuality]]] = {label: {} for label in models}
+    for group, x in items:
+        for label, model in models.items():
+            y = reconstruct(model, x, args.framing, noise=args.noise)
+            out[label].setdefault(group, []).append(measure(x, y, model.sample_rate))
+    return out
+
+
+def table(title: str, results: dict, labels: list[str], order: list[str]) -> list[str]:
+    """A markdown table: one row per group and a pooled row; cells "old / new" if compared."""
+    head = "| group | files | " + " | ".join(COLUMNS[m][0] for m in METRICS) + " |"
+    lines = [f"### {title}", "", head, "|---|---:|" + "---:|" * len(METRICS)]
+    groups = [g for g in order if g in results[labels[0]]]
+    rows = [(g, {lab: pool(results[lab][g]) for lab in labels}) for g in groups]
+    every = {lab: pool([q for g in groups for q in results[lab][g]]) for lab in labels}
+    rows.append(("**pooled**", every))
+    for name, pooled in rows:
+        cells = [" / ".join(fmt(m, pooled[lab][m]) for lab in labels) for m in METRICS]
+        lines.append(f"| {name} | {pooled[labels[0]]['files']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def baseline_table(items: list[tuple[str, np.ndarray]], model_results: dict,
+                   order: list[str], sr: int) -> tuple[list[str], dict]:
+    """The 4 kHz low-pass of each original, per family, and where the model beats it."""
+    lows: dict[str, list[FileQuality]] = {}
+    for group, x in items:
+        lows.setdefault(group, []).append(measure(x, lowpass(x, 4000.0, sr), sr))
+    head = "| family | " + " | ".join(COLUMNS[m][0] for m in METRICS) + " | model better on |"
+    lines = ["### 4 kHz low-pass of the original (fresh-seed set): the baseline to beat", "",
+             head, "|---|" + "---:|" * len(METRICS) + "---|"]
+    summary = {}
+    for g in [g for g in order if g in lows]:
+        low, mod = pool(lows[g]), pool(model_results[g])
+        better = [name for name, m, sign in (("SNR", "snr_db", 1), ("LSD", "lsd_db", -1),
+                                              ("MR-STFT", "mr_stft", -1))
+                  if sign * (mod[m] - low[m]) > 0]
+        lines.append(f"| {g} | " + " | ".join(fmt(m, low[m]) for m in METRICS)
+                     + f" | {', '.join(better) or 'none'} |")
+        summary[g] = low
+    return lines + [""], summary
+
+
+def as_json(results: dict) -> dict:
+    return {lab: {g: {"pooled": _plain(pool(qs)), "files": [_plain(q.__dict__) for q in qs]}
+                  for g, qs in groups.items()} for lab, groups in results.items()}
+
+
+def _plain(d: dict) -> dict:
+    """NaN (no top end to measure) as null, so the file is standard JSON."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in d.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="checkpoint to measure (default: the shipped model)")
+    ap.add_argument("--compare", metavar="OLD_MODEL_PATH", help="also measure this one: old / new")
+    ap.add_argument("--framing", choices=FRAMINGS, default="ola", help="playback framing (ola)")
+    ap.add_argument("--json", metavar="OUT", help="also write every figure, per file, as JSON")
+    ap.add_argument("--corpus", metavar="DIR",
+                    help="training corpus for set (a) (default: the builtin one)")
+    ap.add_argument("--extra", metavar="DIR", help="also measure the audio files of DIR, each")
+    ap.add_argument("--noise", type=float, default=0.0,
+                    help="sampling noise (0: decode mu; the language's default noise is 1)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the fresh corpus (1)")
+    ap.add_argument("--files-per-family", type=int, default=4, help="of the fresh corpus (4)")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+
+    models = {}
+    if args.compare:
+        models["old"] = load_model(args.compare)
+    models["new"] = load_model(args.model)
+    labels = list(models)
+    sr = models["new"].sample_rate
+    seg = models["new"].segment
+
+    def read(path: Path) -> np.ndarray:
+        return load_audio(path, sr, min_samples=seg)
+
+    names = {lab: (args.compare if lab == "old" else args.model or "shipped default.pt")
+             for lab in labels}
+    print(f"models: {', '.join(f'{lab} = {names[lab]}' for lab in labels)}; framing "
+          f"{args.framing}, noise {args.noise:g}")
+    print()
+
+    folder = Path(args.corpus) if args.corpus else corpus.default_corpus_dir()
+    train, held, how = split(folder)
+    held = [p for p in held if corpus.family_of(p) != "pyo"]
+    order = list(dict.fromkeys(corpus.family_of(p) for p in held))
+    set_a = [(corpus.family_of(p), read(p)) for p in held]
+    t_build = time.perf_counter()
+    synth = [f for f in corpus.FAMILIES if f != "pyo"]
+    with tempfile.TemporaryDirectory(prefix="latentcode-quality-") as tmp:
+        fresh = corpus.build_corpus(tmp, seed=args.seed, families=synth,
+                                    files_per_family=args.files_per_family)
+        set_b = [(corpus.family_of(p), read(p)) for p in fresh]
+    t_build = time.perf_counter() - t_build
+    trained = {p.name for p in train}
+    set_c = []
+    for i, src in enumerate(corpus._pyo_sound_files()):
+        note = " (trained on)" if f"pyo_{i:02d}.wav" in trained else ""
+        set_c.append((f"pyo_{i:02d} {src.stem}{note}", read(src)))
+    sets = [(f"(a) held-out files of the training corpus {folder.name} ({how})", set_a, order),
+            (f"(b) a fresh corpus, seed {args.seed}, {args.files_per_family} files per family",
+             set_b, synth),
+            ("(c) pyo's bundled recordings", set_c, [g for g, _ in set_c])]
+    if args.extra:
+        set_d = [(p.name, read(p)[: EXTRA_SECONDS * sr]) for p in find_audio(args.extra)]
+        sets.append((f"(d) the files of {args.extra}", set_d, [g for g, _ in set_d]))
+
+    report: dict = {"models": names, "framing": args.framing, "noise": args.noise, "sets": {}}
+    for title, items, groups in sets:
+        results = evaluate(models, items, args)
+        print("\n".join(table(title, results, labels, groups)))
+        report["sets"][title] = as_json(results)
+        if items is set_b:
+            lines, low = baseline_table(set_b, results["new"], synth, sr)
+            report["lowpass_4khz"] = {g: _plain(v) for g, v in low.items()}
+    print("\n".join(lines))
+    seconds = time.perf_counter() - t0
+    minutes = sum(len(x) for _, items, _ in sets for _, x in items) / sr / 60
+    print(f"measured {minutes:.1f} min of audio with {len(models)} model(s) in {seconds:.0f} s "
+          f"(fresh corpus built in {t_build:.0f} s)")
+    report["seconds"] = seconds
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=float))
+        print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
