@@ -230,7 +230,10 @@ def test_a_users_sounds_after_leading_silence_are_heard_on_their_beat(model, tmp
 
 @pytest.fixture(scope="module")
 def default_bank(model):
-    return Bank(model)
+    # module-scoped, so made before the autouse close_banks fixture: close it here
+    bank = Bank(model)
+    yield bank
+    bank.close()
 
 
 def test_every_default_group_is_heard_on_its_beat(model, default_bank, tmp_path):

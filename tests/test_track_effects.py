@@ -88,9 +88,10 @@ def test_tracks_are_independent_and_a_failing_signal_keeps_its_onset_value() -> 
 
 SWEEP = "slow 2 $ range 300 8000 sine"
 PIECES = {
-    # one held drone for two cycles (2 s), its low-pass swept by a sine
-    "sweep": (f'tempo 1\nt1 $ "drone/2" # legato 1 # lpf ({SWEEP})', 2.0),
-    "unswept": ('tempo 1\nt1 $ "drone/2" # legato 1 # lpf 8000', 2.0),
+    # one held breath for two cycles (2 s), its low-pass swept by a sine: breath has energy
+    # across the swept band (a drone is dark, little above a few kHz, so no filter moves it)
+    "sweep": (f'tempo 1\nt1 $ "breath/2" # legato 1 # lpf ({SWEEP})', 2.0),
+    "unswept": ('tempo 1\nt1 $ "breath/2" # legato 1 # lpf 8000', 2.0),
     "open": ('tempo 1\nt1 $ "drone/2" # legato 1', 1.0),
     "closed": ('tempo 1\nt1 $ "drone/2" # legato 1 # lpf 500', 1.0),
     # one hit on each side; left echoes after 0.1 s, right once after 0.5 s (no feedback)
@@ -137,7 +138,7 @@ def centroids(x: np.ndarray, size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
 
 def test_a_filter_sweeps_inside_a_held_sound(rendered: dict[str, np.ndarray]) -> None:
     """Within the one voice the centroid follows the sine (the cutoff, on a log scale). The
-    drone changes colour by itself too, so the swept render is compared with the same drone
+    breath changes colour by itself too, so the swept render is compared with the same breath
     under a constant cutoff: their ratio is the filter's doing alone."""
     swept, t = centroids(rendered["sweep"])
     unswept, _ = centroids(rendered["unswept"])
