@@ -58,3 +58,26 @@ def close_banks(monkeypatch):
     yield
     for bank in made:
         bank.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_module_banks():
+    """The same for banks made by a module's shared fixtures (a module-scoped Session): closed
+    when the module ends. With the 691-file default bank, a worker left clustering after
+    test_examples was still encoding when test_realtime ran, which then missed JACK periods."""
+    from latentcode.model.bank import Bank
+
+    made: list[Bank] = []
+    init = Bank.__init__
+
+    def recording_init(self, *args, **kwargs):
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    Bank.__init__ = recording_init
+    try:
+        yield
+    finally:
+        Bank.__init__ = init
+        for bank in made:
+            bank.close()
