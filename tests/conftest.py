@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 # --------------------------------------------------------------------------- model/corpus area
@@ -41,30 +43,11 @@ def latentcode_home(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- bank area
 
 
-@pytest.fixture(autouse=True)
-def close_banks(monkeypatch):
-    """Close every Bank a test made: a background worker left encoding or clustering would
-    take CPU from the tests after it (the real-time ones miss JACK periods)."""
-    from latentcode.model.bank import Bank
-
-    made: list[Bank] = []
-    init = Bank.__init__
-
-    def recording_init(self, *args, **kwargs):
-        made.append(self)
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(Bank, "__init__", recording_init)
-    yield
-    for bank in made:
-        bank.close()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def close_module_banks():
-    """The same for banks made by a module's shared fixtures (a module-scoped Session): closed
-    when the module ends. With the 691-file default bank, a worker left clustering after
-    test_examples was still encoding when test_realtime ran, which then missed JACK periods."""
+@contextlib.contextmanager
+def _closing_banks():
+    """Record every Bank made inside the block and close them all when it ends: a background
+    worker left encoding or clustering would take CPU from the tests after it (the real-time
+    ones miss JACK periods)."""
     from latentcode.model.bank import Bank
 
     made: list[Bank] = []
@@ -81,3 +64,29 @@ def close_module_banks():
         Bank.__init__ = init
         for bank in made:
             bank.close()
+
+
+@pytest.fixture(autouse=True)
+def close_banks():
+    """Close every Bank a test made."""
+    with _closing_banks():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_module_banks():
+    """The same for banks made by a module's shared fixtures (a module-scoped Session): closed
+    when the module ends. With the 691-file default bank, a worker left clustering after
+    test_examples was still encoding when test_realtime ran, which then missed JACK periods."""
+    with _closing_banks():
+        yield
+
+
+@pytest.fixture
+def bank(tiny_model, folder, latentcode_home):
+    """A bank of the tiny model holding only the requesting module's ``folder`` of sounds."""
+    from latentcode.model.bank import Bank
+
+    b = Bank(tiny_model, default=False)
+    b.add_folder(folder)
+    return b

@@ -19,13 +19,6 @@ def folder(tmp_path):
     return d
 
 
-@pytest.fixture
-def bank(tiny_model, folder, latentcode_home):
-    b = Bank(tiny_model, default=False)
-    b.add_folder(folder)
-    return b
-
-
 def test_groups_come_from_file_names_and_the_folder(bank):
     groups = bank.groups()
     assert groups["kick"] == ["kick_1", "kick_2"]

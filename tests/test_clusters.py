@@ -30,13 +30,6 @@ def folder(tmp_path):
     return d
 
 
-@pytest.fixture
-def bank(tiny_model, folder, latentcode_home):
-    b = Bank(tiny_model, default=False)
-    b.add_folder(folder)
-    return b
-
-
 def wait_until(condition, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not condition():

@@ -205,6 +205,25 @@ def frame(x: np.ndarray, segment: int = 1024, hop: int = 128, *,
     return windows[:n]
 
 
+def hann(n: int) -> np.ndarray:
+    """The periodic Hann window: shifted copies ``n/4`` apart sum to 2, their squares to 1.5.
+
+    >>> w = hann(8); float(w[0]), float(w[4]), float(w[:4].sum() + w[4:].sum())
+    (0.0, 1.0, 4.0)
+    """
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
+def ola_window(segment: int) -> tuple[int, np.ndarray]:
+    """The overlap-add that plays decoded frames: (hop, window) with hop ``segment/4`` and a
+    periodic Hann halved, because at 75% overlap the Hann windows sum to 2: unit gain.
+
+    >>> hop, w = ola_window(1024); hop, round(float(w.max()), 3)
+    (256, 0.5)
+    """
+    return segment // 4, (0.5 * hann(segment)).astype(np.float32)
+
+
 def write_wav(path: str | Path, x: np.ndarray, sample_rate: int = 44100) -> Path:
     """Write mono float audio as 16-bit WAV (clipped to [-1, 1]); returns the path."""
     import soundfile as sf

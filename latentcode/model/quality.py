@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from latentcode.errors import LatentcodeError
+from latentcode.model.audiofiles import hann, ola_window
 
 SAMPLE_RATE = 44100
 FLOOR_DB = -120.0  # a figure that would be -inf dB (nothing added, nothing left) is shown so
@@ -55,15 +56,6 @@ def _db(ratio: float) -> float:
 
 
 # --------------------------------------------------------------------------- spectra
-
-
-def hann(n: int) -> np.ndarray:
-    """The periodic Hann window: shifted copies ``n/4`` apart sum to 2, their squares to 1.5.
-
-    >>> w = hann(8); float(w[0]), float(w[4]), float(w[:4].sum() + w[4:].sum())
-    (0.0, 1.0, 4.0)
-    """
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
 
 
 def _frames(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -345,9 +337,9 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
     every hop, decoded from mu (plus ``noise`` times the model's noise, seeded), windowed and
     overlap-added; the result has the length of ``x``.
 
-    ``framing`` is "ola" (the default playback: periodic Hann at hop segment/4, halved so the
-    overlap-add has unit gain; the same formula as ``playback.voices.make_framing``, written
-    here because the model stage never imports playback) or "concat" (the paper's
+    ``framing`` is "ola" (the default playback:
+    :func:`~latentcode.model.audiofiles.ola_window`, which ``playback.voices.make_framing``
+    uses too) or "concat" (the paper's
     non-overlapping frames, what ``latentcode train`` reports). A voice's frame k starts k·hop
     after its onset and decodes the latent frame whose audio starts k·hop into the sound, so
     frame k here is cut at k·hop. With ``pad`` (for measuring the model, not the framing) "ola"
@@ -367,8 +359,7 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
     if x.ndim != 1 or len(x) == 0:
         raise LatentcodeError(f"reconstruct needs mono audio, got shape {x.shape}")
     if framing == "ola":
-        hop = segment // 4
-        window = (0.5 * hann(segment)).astype(np.float32)
+        hop, window = ola_window(segment)
     else:
         hop, window = segment, np.ones(segment, np.float32)
     lead = segment - hop if pad else 0

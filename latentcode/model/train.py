@@ -33,6 +33,7 @@ from latentcode.errors import LatentcodeError
 from latentcode.model.dataset import Dataset, corpus_fingerprint, load_dataset
 from latentcode.model.loop import TrainConfig, Trained, duration, train
 from latentcode.model.losses import LOSSES
+from latentcode.model.quality import snr_db
 from latentcode.model.resume import TrainingInterrupted, read_resume, training_state
 from latentcode.model.vae import LatentModel, ModelConfig, save_checkpoint
 
@@ -92,17 +93,6 @@ def read_ini(path: str | Path, model: ModelConfig | None = None,
 
 
 # --------------------------------------------------------------------------- evaluation
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    """Signal-to-noise ratio of ``est`` against ``ref`` in dB.
-
-    >>> round(snr_db(np.ones(4), np.ones(4) * 0.9), 1)
-    20.0
-    """
-    ref = np.asarray(ref, np.float64)
-    err = np.sum((ref - np.asarray(est, np.float64)) ** 2)
-    return float(10 * np.log10(np.sum(ref**2) / max(err, 1e-20)))
 
 
 def reconstruct(model: LatentModel, x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 
 from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
+from latentcode.model.audiofiles import hann, ola_window
 from latentcode.model.bank import Bank, Sound
 from latentcode.playback import grains
 from latentcode.playback.moving import (
@@ -78,12 +79,11 @@ def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
     if name in ("concat", "glitch"):
         return Framing(name, segment, np.ones(segment, dtype=np.float32))
     if name == "ola":
-        hop = segment // 4
-        # periodic Hann sums to 2 at 75% overlap: halve it so the overlap-add has unit gain
-        window = 0.5 * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(segment) / segment))
+        hop, window = ola_window(segment)
         grain = grains.grain_window(segment - hop, hop) if align else None
-        first = sum(np.pad(window[k:], (0, k)) for k in range(0, segment, hop))
-        return Framing(name, hop, window.astype(np.float32), grain, first.astype(np.float32))
+        exact = 0.5 * hann(segment)  # float64: the first frame's sum rounds once, at the end
+        first = sum(np.pad(exact[k:], (0, k)) for k in range(0, segment, hop))
+        return Framing(name, hop, window, grain, first.astype(np.float32))
     raise LatentcodeError(f"unknown framing {name!r}: use 'ola', 'concat' or 'glitch'")
 
 
