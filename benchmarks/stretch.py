@@ -11,9 +11,9 @@
 2. Loudness. The paper's three strategies as the standard library plays them, old (no
    alignment, ``norm 0``) and new: overall RMS, stepwise's RMS per alpha step, meso's RMS per
    alpha bin (10 ms windows), and each one's swing.
-3. Cost. Microseconds per grain of the alignment and of the loudness compensation (batches of
-   48 voices, 4 grains each, as in a 1024-sample block), beside the decoder's own cost per
-   frame, and the voices one core can then play (172 grains per second each).
+3. Cost. 32 voices of a drone through Voices.render on one core, at stretch 1, at stretch 8
+   (aligned, and plain overlap-add), and a stretched mix: ms per 1024-sample block and the
+   voices one core could carry.
 
     python benchmarks/stretch.py          (--cost: the cost alone)
 """
@@ -23,26 +23,26 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import soundfile as sf
 
 from latentcode.audio.analysis import modulation_at, purity, rms
-from latentcode.model.bank import Bank, Sound
+from latentcode.model.bank import Bank
 from latentcode.model.corpus import default_corpus_dir
 from latentcode.model.vae import load_model, set_live_threads
-from latentcode.playback import grains
-from latentcode.playback.voices import make_framing
+from latentcode.playback.framing import make_framing
+from latentcode.playback.voices import Voices, make_voice
 from latentcode.session import Session
 
 SR = 44100
 BEGIN, END = 0.3, 0.5
-SOUNDS = ["sine440", "sine2", "drone", "bell", "voice"]
+SOUNDS = ["sine440", "sine2", "bell", "voice"] + [f"drone:{i}" for i in range(8)]
 STRATEGIES = {  # as library/strategies.lc plays them, and how many cycles to hear
     "stepwise": ('slow 2 $ "drone" # mix "bell" # alpha "<-0.5 0 0.2 0.4 0.6 0.8 1 1.4>"', 16),
-    "meso": ('"cluster:3/8" # mix "cluster:17" # alpha (range -1 1 $ fast 16 sine) '
+    "meso": ('"cluster:19/8" # mix "cluster:12" # alpha (range -1 1 $ fast 16 sine) '
              "# legato 1", 8),
     "extension": ('"sine2/4" # stretch 8 # legato 1', 8),
 }
@@ -120,45 +120,35 @@ def strategy_table(model, bank) -> None:
                   flush=True)
 
 
-def cost_table(model) -> None:
-    print("\n3. cost per grain (48 voices x 4 grains per block), on one core")
+def cost_table(model, bank) -> None:
+    print("\n3. cost: 32 voices of drone (noise 1, the default) through Voices.render, 1024-sample "
+          "blocks, one core; ms per block and the voices one core could carry")
     set_live_threads(1)
-    voices, per, seg, hop = 48, 4, model.segment, 256
-    rng = np.random.default_rng(0)
-    z = rng.standard_normal((voices * per, model.latent_dim)).astype(np.float32)
-    audio = model.decode(z)
-    framing = make_framing("ola", seg)
-    sound = Sound("s", z[:64].copy(), np.zeros_like(z[:64]), model.hop)
-    plan = [(SimpleNamespace(a=sound, b=sound, step=0.25, walk=None, tail=None, norm=1.0,
-                             level=None), range(per)) for _ in range(voices)]
-    batch = SimpleNamespace(plan=plan, rows=lambda i: slice(i * per, (i + 1) * per))
-    pos = np.tile(np.arange(per) * 0.25, voices) + 8
-    alpha = np.full(len(pos), 0.5)
-    grains.level_gains(audio, batch, range(voices), pos, alpha, model.decode, framing.window)
-
-    def timed(f, repeat: int = 30) -> float:
-        f()
-        t = time.perf_counter()
-        for _ in range(repeat):
-            f()
-        return (time.perf_counter() - t) / repeat / (voices * per) * 1e6
-
-    decode = timed(lambda: model.decode(z), 10)
-    align = timed(lambda: grains.align_voices(audio.copy(), batch, range(voices), pos,
-                                              framing.grain, hop))
-    level = timed(lambda: grains.level_gains(audio, batch, range(voices), pos, alpha,
-                                             model.decode, framing.window))
-    rate = SR / hop
-    print(f"decode {decode:6.1f} us/frame   alignment {align:5.1f} us/grain   loudness "
-          f"{level:5.1f} us/grain (clean levels already measured)")
-    for name, extra in (("plain", 0.0), ("stretched", align), ("stretched mix", align + level)):
-        print(f"  {name:14} voices per core: {1e6 / (rate * (decode + extra)):5.0f}")
+    block, voices = 1024, 32
+    for label, controls in (("stretch 1", {}), ("stretch 8", {"stretch": 8}),
+                            ("stretch 8, old", {"stretch": 8}),
+                            ("stretch 8 mix", {"stretch": 8, "mix": "bell", "alpha": 0.5})):
+        framing = make_framing("ola", model.segment, align="old" not in label)
+        vs = Voices(model.decode, tracks=1, segment=model.segment, framing=framing)
+        for k in range(voices):  # onsets spread over the first second, as a pattern's would
+            vs.add(make_voice({"sound": "drone", "legato": 1, **controls}, bank=bank, track=0,
+                              start=k * SR // voices, duration=20 * SR, framing=framing))
+        out = np.zeros((1, 2, block), dtype=np.float32)
+        times = []
+        for start in range(0, 4 * SR, block):
+            t = time.perf_counter()
+            vs.render(out, start, lambda s: Fraction(s, SR))
+            if start >= SR:  # every voice has started: the steady cost
+                times.append(time.perf_counter() - t)
+        ms = 1e3 * float(np.mean(times))
+        print(f"  {label:15} {ms:6.2f} ms per block (p99 {1e3 * np.percentile(times, 99):6.2f})"
+              f"  voices per core: {voices * block / SR * 1e3 / ms:5.0f}")
 
 
 def main() -> None:
     model = load_model()
     if "--cost" in sys.argv:  # the cost alone
-        cost_table(model)
+        cost_table(model, Bank(model))
         return
     with tempfile.TemporaryDirectory() as folder:
         t = np.arange(4 * SR) / SR
@@ -167,11 +157,13 @@ def main() -> None:
         originals = {}
         for sound in SOUNDS:  # the files the bank plays for these names
             path = Path(folder) / f"{sound}.wav"
-            audio, _ = sf.read(path if path.exists() else default_corpus_dir() / f"{sound}_00.wav")
+            name, _, index = sound.partition(":")
+            corpus = default_corpus_dir() / f"{name}_{int(index or 0):02d}.wav"
+            audio, _ = sf.read(path if path.exists() else corpus)
             originals[sound] = audio if audio.ndim == 1 else audio.mean(axis=1)
         stretch_table(model, bank, originals)
     strategy_table(model, Bank(model))
-    cost_table(model)
+    cost_table(model, Bank(model))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from latentcode.model.bank import Bank, NotReady
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.scheduler import Scheduler, Track
 from latentcode.playback.trace import Trace
-from latentcode.playback.voices import make_framing, make_voice
+from latentcode.playback.framing import make_framing
+from latentcode.playback.voices import make_voice
 from latentcode.resources import data_path
 
 DEFAULT_TRACKS = 8

@@ -14,7 +14,8 @@ from latentcode.model.audiofiles import load_audio
 from latentcode.model.bank import Bank, Sound
 from latentcode.model.encode import cache_path, encode_sound
 from latentcode.model.onsets import PREROLL, decoded_onset, find_onset
-from latentcode.playback.voices import Voices, make_framing, make_voice
+from latentcode.playback.framing import make_framing
+from latentcode.playback.voices import Voices, make_voice
 from latentcode.session import Session
 
 SR = 44100

@@ -10,7 +10,8 @@ from latentcode.audio.analysis import boundary_discontinuity
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Sound
 from latentcode.patterns.sampled import Sampled
-from latentcode.playback.voices import Voices, make_framing, make_voice
+from latentcode.playback.framing import make_framing
+from latentcode.playback.voices import Voices, make_voice
 from latentcode.session import Session
 
 SR = 44100

@@ -7,7 +7,8 @@ import pytest
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Sound
-from latentcode.playback.voices import FADE_IN, Voices, make_framing, make_voice
+from latentcode.playback.framing import make_framing
+from latentcode.playback.voices import FADE_IN, Voices, make_voice
 
 SEG = 1024
 LATENT = 4

@@ -338,7 +338,7 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
     overlap-added; the result has the length of ``x``.
 
     ``framing`` is "ola" (the default playback:
-    :func:`~latentcode.model.audiofiles.ola_window`, which ``playback.voices.make_framing``
+    :func:`~latentcode.model.audiofiles.ola_window`, which ``playback.framing.make_framing``
     uses too) or "concat" (the paper's
     non-overlapping frames, what ``latentcode train`` reports). A voice's frame k starts k·hop
     after its onset and decodes the latent frame whose audio starts k·hop into the sound, so

@@ -1,25 +1,32 @@
-"""Grains: how a voice's decoded frames join into a stream without roughness.
+"""Grains: how a stretched voice's decoded frames join into a stream without roughness.
 
 Overlap-add framing decodes one segment (1024 samples) per output frame, every ``hop`` (256)
 samples. At ``stretch 1`` a voice advances two latent frames (encoder hop 128) per output
 frame, so every grain continues the previous one exactly where the original audio did: the
 grains are in phase and the windows sum to the original. Any other stretch reads the sound
 slower (or faster, or backwards) than the grains are laid down, so neighbouring grains meet
-with arbitrary phase: partials cancel, the level drops (up to 24 dB on a 440 Hz sine at
-stretch 8) and the mismatch repeats at the frame rate, a 172 Hz roughness. Fractional latent
-positions make it worse: a blend of two neighbouring latents decodes to a blend of two phases.
+with arbitrary phase: partials cancel (a 440 Hz sine lost 24 dB at stretch 8) and the
+mismatch repeats at the frame rate, a 172 Hz roughness.
 
-So a stretched voice (see :func:`needs_alignment`) is played as a WSOLA (waveform similarity
-overlap-add) of its own grains:
+So a stretched voice (see :func:`needs_alignment`) plays a WSOLA (waveform similarity
+overlap-add) of its own sound:
 
-- its positions snap to whole latent frames (:func:`snap`), which the decoder reproduces
-  faithfully, and the fraction left over becomes an offset in samples inside the grain;
-- from each decoded segment a shorter window (``segment - hop`` samples, :func:`grain_window`) is
-  read at the offset, within ``±hop/2`` of the ideal one, whose waveform best matches the
-  natural continuation of the voice's previous grain (normalised cross-correlation);
-- the windows stay on the regular grid of output frames, so they still sum to unit gain.
+- it keeps the decoded segments of its sound's frames on the stretch-1 grid (every
+  ``FRAME_GRID``-th latent frame, windowed): overlap-added, they are the sound as stretch 1
+  plays it, a continuous signal (:func:`reconstruct`). Each segment is decoded once, when
+  the voice first needs it, with the controls (alpha, noise, ...) of that moment
+  (:func:`wanted`, :func:`keep`);
+- each output frame reads one segment's length of that signal, within ``±SEARCH`` samples of
+  where the voice's position puts it, wherever its waveform best continues the voice's previous
+  grain (normalised cross-correlation, :func:`read`); the framing's window then applies as to
+  any frame, so the windows still sum to one.
 
-Voices at ``stretch 1`` keep the full window and are bit-identical to plain overlap-add.
+The search must reach half a period of a sound's lowest partial: a 37 Hz drone needs ±600
+samples. An earlier version searched inside each decoded segment, ±128 samples at most, and
+added 20-46 dB of frame-rate modulation to steady drones (``benchmarks/stretch.py``). Reading
+from the reconstruction also decodes less: at stretch 8, one segment every 8 output frames
+instead of one per frame. Voices at ``stretch 1`` keep the plain path, bit-identical to
+overlap-add.
 
 The second half of the module is the per-voice loudness compensation (the ``norm`` control):
 see :func:`level_gains`.
@@ -31,28 +38,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Prefer the ideal offset among near-equal matches (silence, noise): a normalised correlation
-# must beat the one at the ideal offset by this much per hop of distance to move the grain.
-_PULL = 0.05
-# Samples of the overlap compared to find the best offset: its middle, where the crossfade
-# weighs both grains most. Half of the overlap matches as well as all of it, at half the cost.
-COMPARE = 256
-COARSE = 4  # the first search looks at every 4th offset, on 4-sample averages
-
-
-def grain_window(length: int, hop: int) -> np.ndarray:
-    """The window of an aligned grain: a periodic Hann of ``length`` samples (a multiple of
-    ``hop``; overlap-add uses ``segment - hop``), scaled so that copies ``hop`` apart sum to one.
-
-    >>> w = grain_window(768, 256); len(w), round(float(w.max()), 3)
-    (768, 0.667)
-    >>> s = np.zeros(4096); _ = [s.__setitem__(slice(k, k + 768), s[k:k + 768] + w)
-    ...                          for k in range(0, 3328, 256)]
-    >>> round(float(s[1024:2048].min()), 6), round(float(s[1024:2048].max()), 6)
-    (1.0, 1.0)
-    """
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
-    return (w * hop / w.sum()).astype(np.float32)
+FRAME_GRID = 2  # latent frames between the decoded segments of a stretched voice: stretch 1's grid
+SEARCH = 640  # samples a grain may move from its ideal place, either way
+# A grain moves only for a better match; among near-equal ones (silence, noise) it keeps to
+# its ideal place: a normalised correlation must beat that one's by this much to move 2·SEARCH.
+_PULL = 0.02
+# Samples compared to find the best place: the whole overlap with the previous grain. Low
+# drones need it: a shorter window matched on a fraction of their period.
+COMPARE = 768
+COARSE = 4  # the first search looks at every 4th offset, on sums of 4 samples
 
 
 def needs_alignment(step: float, source_hop: int, hop: int, walking: bool) -> bool:
@@ -65,123 +59,6 @@ def needs_alignment(step: float, source_hop: int, hop: int, walking: bool) -> bo
     (True, True)
     """
     return walking or step * source_hop != hop
-
-
-def snap(pos: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``pos`` with the entries ``rows`` (the stretched voices' frames) rounded to whole latent
-    frames, a copy: the grain's offset makes up the fraction.
-
-    >>> snap(np.array([0.25, 0.75, 1.5]), np.array([0, 1])).tolist()
-    [0.0, 1.0, 1.5]
-    """
-    pos = np.array(pos, dtype=float)
-    pos[rows] = np.rint(pos[rows])
-    return pos
-
-
-def ideal_offsets(pos: np.ndarray, source_hop: int | np.ndarray, room: int) -> np.ndarray:
-    """Where in each decoded segment an aligned grain would be read if nothing had to line up:
-    centred in the ``room`` a grain has to move (segment minus grain window), moved by the
-    fraction of a latent frame that :func:`snap` took away.
-
-    >>> ideal_offsets(np.array([0.0, 0.25, 2.5]), 128, 256).tolist()
-    [128, 160, 192]
-    """
-    frac = pos - np.rint(pos)
-    return np.clip(room // 2 + np.rint(frac * source_hop), 0, room).astype(np.intp)
-
-
-def align(
-    audio: np.ndarray,
-    rows: Sequence[slice],
-    tails: list[np.ndarray | None],
-    ideal: np.ndarray,
-    window: np.ndarray,
-    hop: int,
-) -> np.ndarray:
-    """WSOLA: aligned, windowed grains of the decoded segments of some voices.
-
-    ``audio`` holds decoded segments (frames, segment); voice ``i`` owns the consecutive rows
-    ``rows[i]``, in the order they sound, and ``tails[i]`` is the middle of the continuation of
-    its last grain (None before its first), updated in place. ``ideal`` gives every row's ideal
-    offset. Returns (frames, segment) arrays with each grain windowed and centred.
-    Voices are processed together, grain by grain: the n-th grains of all voices in one batch.
-    """
-    segment = audio.shape[1]
-    length = len(window)
-    overlap = length - hop  # how much of a grain the next one overlaps
-    room = segment - length  # how far a grain can move within its segment
-    compare = min(COMPARE, overlap)
-    skip = (overlap - compare) // 2  # compare the middle of the overlap, where both weigh most
-    out = np.zeros_like(audio)
-    counts = np.array([r.stop - r.start for r in rows], dtype=np.intp)
-    firsts = np.array([r.start for r in rows], dtype=np.intp)
-    for rank in range(int(counts.max(initial=0))):
-        live = np.flatnonzero(counts > rank)
-        at = firsts[live] + rank
-        grains = audio[at]
-        offset = ideal[at].copy()
-        known = [k for k, i in enumerate(live) if tails[i] is not None]
-        if known:
-            tail = np.stack([tails[live[k]] for k in known])
-            head = grains[known, skip : skip + room + compare]
-            offset[known] = _best_offsets(head, tail, ideal[at[known]], room)
-        views = _windows(grains, length)
-        out[at, room // 2 : room // 2 + length] = views[np.arange(len(at)), offset] * window
-        nexts = views[np.arange(len(at)), offset, hop + skip : hop + skip + compare]
-        for k, i in enumerate(live):
-            tails[i] = nexts[k]
-    return out
-
-
-def _best_offsets(head: np.ndarray, tail: np.ndarray, ideal: np.ndarray, room: int
-                  ) -> np.ndarray:
-    """For each row, the offset in [0, room] where ``head`` best matches ``tail`` (normalised
-    cross-correlation), pulled towards ``ideal`` and at most ``room/2`` from it.
-
-    Coarse to fine, for speed: every ``COARSE``-th offset on the signals summed over
-    ``COARSE`` samples (a crude low-pass), then every offset around the best of those.
-    """
-    rows, compare = tail.shape
-    lags = np.arange(0, room + 1, COARSE)
-    short, short_tail = _decimate(head[:, : room + compare]), _decimate(tail)
-    n = compare // COARSE
-    power = np.zeros((rows, short.shape[1] + 1), dtype=np.float32)
-    np.cumsum(np.square(short), axis=1, out=power[:, 1:])
-    corr = np.einsum("rln,rn->rl", _windows(short, n)[:, : len(lags)], short_tail)
-    energy = power[:, n : n + len(lags)] - power[:, : len(lags)]
-    coarse = lags[_scores(corr, energy, short_tail, lags, ideal, room).argmax(axis=1)]
-    near = np.clip(coarse[:, None] + np.arange(-COARSE, COARSE + 1), 0, room)
-    windows = _windows(head, compare)[np.arange(rows)[:, None], near]
-    corr = np.einsum("rln,rn->rl", windows, tail)
-    energy = np.einsum("rln,rln->rl", windows, windows)
-    return near[np.arange(rows), _scores(corr, energy, tail, near, ideal, room).argmax(axis=1)]
-
-
-def _windows(x: np.ndarray, n: int) -> np.ndarray:
-    """Every window of ``n`` consecutive samples of each row: a view (rows, len - n + 1, n)."""
-    rows, size = x.shape
-    return np.lib.stride_tricks.as_strided(
-        x, (rows, size - n + 1, n), (x.strides[0], x.strides[1], x.strides[1]), writeable=False)
-
-
-def _decimate(x: np.ndarray) -> np.ndarray:
-    """Sums of ``COARSE`` consecutive samples along the rows (the length a multiple of it)."""
-    out = x[:, 0::COARSE].copy()
-    for k in range(1, COARSE):
-        out += x[:, k::COARSE]
-    return out
-
-
-def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, lags: np.ndarray,
-            ideal: np.ndarray, room: int) -> np.ndarray:
-    """Normalised correlations (rows, lags) less a pull towards ``ideal``; lags too far from
-    it score -inf."""
-    norm = np.sqrt(np.maximum(energy, 0.0) * np.einsum("rn,rn->r", tail, tail)[:, None])
-    distance = np.abs(lags - ideal[:, None])
-    score = corr / (norm + 1e-12) - _PULL * distance / room
-    score[distance > room // 2] = -np.inf  # a grain may not wander from its time
-    return score
 
 
 def stretched(plan: Sequence[tuple[object, range]], hop: int) -> list[int]:
@@ -197,27 +74,223 @@ def rows_of(batch: object, voices: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.arange(s.start, s.stop) for s in spans] or [np.zeros(0, np.intp)])
 
 
-def align_voices(
-    audio: np.ndarray, batch: object, voices: Sequence[int], pos: np.ndarray, window: np.ndarray,
-    hop: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The aligned grains of the stretched ``voices`` of a block: (their rows, the grains).
+def ideal_starts(pos: np.ndarray, source_hop: int) -> np.ndarray:
+    """Where in its sound (samples) each frame at latent position ``pos`` would start: where
+    the segment decoded from that frame starts.
 
-    ``pos`` holds every row's latent position before :func:`snap`; each voice keeps the
-    continuation of its last grain in ``voice.tail`` from one block to the next.
+    >>> ideal_starts(np.array([0.0, 0.25, 2.5]), 128).tolist()
+    [0, 32, 320]
     """
-    rows = rows_of(batch, voices)
+    return np.rint(np.asarray(pos) * source_hop).astype(np.int64)
+
+
+def span(starts: np.ndarray, segment: int) -> tuple[int, int]:
+    """The samples [lo, hi) of a sound that frames starting at ``starts`` may read from."""
+    return int(starts.min()) - SEARCH, int(starts.max()) + SEARCH + segment
+
+
+def grid_frames(lo: int, hi: int, source_hop: int, segment: int, last: int) -> range:
+    """The frames on the ``FRAME_GRID`` whose decoded segments overlap samples [lo, hi) of a
+    sound of ``last + 1`` frames.
+
+    >>> list(grid_frames(0, 300, 128, 1024, 100))
+    [0, 2]
+    >>> list(grid_frames(1000, 1100, 128, 1024, 100))
+    [0, 2, 4, 6, 8]
+    """
+    first = max(0, -(-(lo - segment + 1) // source_hop))
+    first += -first % FRAME_GRID
+    stop = min(last, (hi - 1) // source_hop) + 1
+    return range(first, max(first, stop), FRAME_GRID)
+
+
+def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list[int]:
+    """The grid frames that grains starting near ``starts`` (within ``±SEARCH``) read, in
+    order: one run for a slow voice, separate runs for a fast one (``stretch 0.1`` leaps
+    thousands of samples a frame: what lies between is never heard, so never decoded).
+
+    >>> needed(np.array([0, 32, 64]), 128, 1024, 1000)
+    [0, 2, 4, 6, 8, 10, 12]
+    >>> len(needed(np.array([0, 100_000]), 128, 1024, 1000))
+    20
+    """
+    frames: set[int] = set()
+    for s in np.unique(starts):
+        frames.update(grid_frames(int(s) - SEARCH, int(s) + SEARCH + segment, source_hop,
+                                  segment, last))
+    return sorted(frames)
+
+
+def wanted(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int
+           ) -> list[list[int]]:
+    """Per stretched voice, the grid frames its rows in this block read that it has not decoded
+    yet (``voice.source`` holds those it has), in the order it meets them."""
+    out = []
+    for i in voices:
+        v = batch.plan[i][0]
+        starts = ideal_starts(pos[batch.rows(i)], v.a.hop)
+        frames = needed(starts, v.a.hop, segment, v.a.frames - 1)
+        order = frames if v.step >= 0 else reversed(frames)
+        out.append([k for k in order if k not in v.source])
+    return out
+
+
+def playing_frames(batch: object, i: int, pos: np.ndarray, frames: Sequence[int]) -> list[int]:
+    """The output frames of voice ``i`` of a block's ``batch`` that will play its sound's
+    ``frames`` (whose position reaches them), so that a segment decoded ahead, when the search
+    first reaches it, takes the controls of the moment it sounds (a moving alpha stays in
+    time), at the voice's present speed; never before the voice's first frame.
+
+    >>> class V: step = 0.25
+    >>> class B: plan = [(V(), range(4, 8))]; rows = lambda self, i: slice(0, 4)
+    >>> playing_frames(B(), 0, np.array([1.0, 1.25, 1.5, 1.75]), [2, 6, 0])
+    [8, 24, 0]
+    """
+    v, js = batch.plan[i]
+    p = pos[batch.rows(i)]
+    step = p[-1] - p[-2] if len(p) > 1 and p[-1] != p[-2] else v.step
+    return [max(0, js.start + round((k - p[0]) / step)) for k in frames]
+
+
+def keep(voices: Sequence[object], frames: Sequence[Sequence[int]], audio: np.ndarray,
+         window: np.ndarray, first: np.ndarray | None) -> None:
+    """Store the decoded segments ``audio`` (rows: the ``frames`` of each voice, voice after
+    voice) windowed, in each voice's ``source``. A sound's frame 0 takes ``first`` (the window
+    with those of the frames before it added: none exist, so the sound starts at full gain)."""
+    row = 0
+    for v, ks in zip(voices, frames, strict=True):
+        for k in ks:
+            v.source[k] = audio[row] * (first if k == 0 and first is not None else window)
+            row += 1
+
+
+def reconstruct(source: dict[int, np.ndarray], lo: int, hi: int, source_hop: int) -> np.ndarray:
+    """Samples [lo, hi) of a sound as overlap-added from the windowed segments ``source``
+    (frame -> segment); zero where none reaches.
+
+    >>> w = np.full(4, 0.5, dtype=np.float32)
+    >>> reconstruct({0: w, 1: w}, -1, 7, 2).tolist()
+    [0.0, 0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 0.0]
+    >>> reconstruct({0: w, 2: w, 4: w}, 0, 8, 1).tolist()    # frames on the grid: one add a hop
+    [0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+    """
+    out = np.zeros(hi - lo, dtype=np.float32)
+    if not source:
+        return out
+    frames = sorted(source)
+    step = FRAME_GRID * source_hop
+    length = len(source[frames[0]])
+    if length % step == 0 and frames == list(range(frames[0], frames[-1] + 1, FRAME_GRID)):
+        # the usual case, frames one grid step apart: add them a hop's chunk at a time
+        m, chunks = len(frames), length // step
+        parts = np.stack([source[k] for k in frames]).reshape(m, chunks, step)
+        acc = np.zeros((m + chunks - 1, step), dtype=np.float32)
+        for c in range(chunks):
+            acc[c : c + m] += parts[:, c]
+        _add_into(out, acc.reshape(-1), frames[0] * source_hop - lo)
+        return out
+    for k, seg in source.items():
+        _add_into(out, seg, k * source_hop - lo)
+    return out
+
+
+def _add_into(out: np.ndarray, x: np.ndarray, at: int) -> None:
+    """``out[at : at + len(x)] += x``, clipped to ``out``."""
+    a, b = max(at, 0), min(at + len(x), len(out))
+    if b > a:
+        out[a:b] += x[a - at : b - at]
+
+
+def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, hop: int
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """The grains (unwindowed, one segment long) of the stretched ``voices`` of a block: (their
+    rows, the grains), each read from its voice's reconstruction where it best continues the
+    previous one. Each voice keeps that continuation in ``voice.tail`` from block to block, and
+    forgets the segments this block no longer reads."""
+    overlap = segment - hop  # how much of a grain the next one overlaps
+    compare = min(COMPARE, overlap)
+    skip = (overlap - compare) // 2  # compare the middle of the overlap, where both weigh most
     plan = batch.plan
-    counts = [len(plan[i][1]) for i in voices]
-    firsts = np.cumsum([0, *counts[:-1]])
-    local = [slice(int(f), int(f) + c) for f, c in zip(firsts, counts, strict=True)]
-    source_hop = np.repeat([plan[i][0].a.hop for i in voices], counts)
-    ideal = ideal_offsets(pos[rows], source_hop, audio.shape[1] - len(window))
-    tails = [plan[i][0].tail for i in voices]
-    grains = align(audio[rows], local, tails, ideal, window, hop)
-    for i, tail in zip(voices, tails, strict=True):
-        plan[i][0].tail = tail
-    return rows, grains
+    starts = [ideal_starts(pos[batch.rows(i)], plan[i][0].a.hop) for i in voices]
+    buffers, los = [], []
+    for i, s in zip(voices, starts, strict=True):
+        v = plan[i][0]
+        lo, hi = span(s, segment)
+        buffers.append(reconstruct(v.source, lo, hi, v.a.hop))
+        los.append(lo)
+        keep = set(needed(s, v.a.hop, segment, v.a.frames - 1))
+        v.source = {k: x for k, x in v.source.items() if k in keep}
+    out = np.empty((sum(len(s) for s in starts), segment), dtype=np.float32)
+    firsts = np.cumsum([0, *[len(s) for s in starts[:-1]]])
+    width = 2 * SEARCH + compare
+    for rank in range(max((len(s) for s in starts), default=0)):
+        live = [k for k, s in enumerate(starts) if len(s) > rank]
+        base = [int(starts[k][rank]) - los[k] - SEARCH for k in live]  # offset 0 in the buffer
+        offset = np.full(len(live), SEARCH, dtype=np.intp)
+        known = [n for n, k in enumerate(live) if plan[voices[k]][0].tail is not None]
+        if known:
+            head = np.stack([buffers[live[n]][base[n] + skip : base[n] + skip + width]
+                             for n in known])
+            tail = np.stack([plan[voices[live[n]]][0].tail for n in known])
+            offset[known] = _best_offsets(head, tail, np.full(len(known), SEARCH), 2 * SEARCH)
+        for n, k in enumerate(live):
+            at = base[n] + int(offset[n])
+            out[firsts[k] + rank] = buffers[k][at : at + segment]
+            plan[voices[k]][0].tail = buffers[k][at + hop + skip : at + hop + skip + compare].copy()
+    return rows_of(batch, voices), out
+
+
+def _best_offsets(head: np.ndarray, tail: np.ndarray, ideal: np.ndarray, room: int
+                  ) -> np.ndarray:
+    """For each row, the offset in [0, room] where ``head`` (``room`` + the tail's length
+    samples) best matches ``tail`` (normalised cross-correlation), pulled towards ``ideal`` and
+    at most ``room/2`` from it.
+
+    Coarse to fine, for speed: every ``COARSE``-th offset scored at once on the signals summed
+    over ``COARSE`` samples (a crude low-pass: matching a waveform's shape needs no more), the
+    correlations from one FFT per row (the lags never wrap: ``head`` holds exactly the samples
+    they reach), the energies from a running sum; then the offsets around the best of those,
+    in full.
+
+    >>> rng = np.random.default_rng(0); x = rng.standard_normal(300)
+    >>> int(_best_offsets(x[None, :300], x[None, 137:237], np.array([100]), 200)[0])
+    137
+    """
+    rows, compare = tail.shape
+    short, short_tail = _sums(head), _sums(tail)
+    n, lags = short_tail.shape[1], np.arange(0, room + 1, COARSE)
+    size = 1 << (short.shape[1] - 1).bit_length()
+    spectrum = np.fft.rfft(short, size) * np.conj(np.fft.rfft(short_tail, size))
+    corr = np.fft.irfft(spectrum, size)[:, : len(lags)]
+    power = np.zeros((rows, short.shape[1] + 1))
+    np.cumsum(np.square(short, dtype=np.float64), axis=1, out=power[:, 1:])
+    energy = power[:, n : n + len(lags)] - power[:, : len(lags)]
+    coarse = lags[_scores(corr, energy, short_tail, lags, ideal, room).argmax(axis=1)]
+    near = np.clip(coarse[:, None] + np.arange(-COARSE, COARSE + 1), 0, room)
+    windows = np.lib.stride_tricks.as_strided(
+        head, (rows, head.shape[1] - compare + 1, compare),
+        (head.strides[0], head.strides[1], head.strides[1]), writeable=False,
+    )[np.arange(rows)[:, None], near]
+    corr = np.einsum("rln,rn->rl", windows, tail)
+    energy = np.einsum("rln,rln->rl", windows, windows)
+    return near[np.arange(rows), _scores(corr, energy, tail, near, ideal, room).argmax(axis=1)]
+
+
+def _sums(x: np.ndarray) -> np.ndarray:
+    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped)."""
+    whole = x.shape[1] // COARSE * COARSE
+    return x[:, :whole].reshape(len(x), -1, COARSE).sum(axis=2)
+
+
+def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, lags: np.ndarray,
+            ideal: np.ndarray, room: int) -> np.ndarray:
+    """Normalised correlations (rows, lags) less a pull towards ``ideal``; lags too far from
+    it score -inf."""
+    norm = np.sqrt(np.maximum(energy, 0.0) * np.einsum("rn,rn->r", tail, tail)[:, None])
+    distance = np.abs(lags - ideal[:, None])
+    score = corr / (norm + 1e-12) - _PULL * distance / room
+    score[distance > room // 2] = -np.inf  # a grain may not wander from its time
+    return score
 
 
 # -- loudness compensation ---------------------------------------------------------------------

@@ -29,9 +29,10 @@ import numpy as np
 
 from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
-from latentcode.model.audiofiles import hann, ola_window
 from latentcode.model.bank import Bank, Sound
 from latentcode.playback import grains
+from latentcode.playback.batch import Batch
+from latentcode.playback.framing import Framing
 from latentcode.playback.moving import (
     MAX_STRETCH,
     MOVING,
@@ -48,46 +49,6 @@ from latentcode.playback.moving import (
 FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
 FADE_OUT = 256
 MAX_VOICES = 512
-
-
-@dataclass(frozen=True)
-class Framing:
-    """How decoded segments become a stream: frames ``hop`` apart, each multiplied by ``window``;
-    stretched voices use the shorter ``grain`` window, aligned (see :mod:`.grains`), if any.
-
-    ``first``, a voice's first frame's window, adds those of the frames it lacks before it: full
-    gain at once, or a trimmed sound's attack would wait for the Hann's rise (768 samples)."""
-
-    name: str
-    hop: int
-    window: np.ndarray
-    grain: np.ndarray | None = None
-    first: np.ndarray | None = None
-
-
-def make_framing(name: str, segment: int, *, align: bool = True) -> Framing:
-    """``ola`` (Hann windows at segment/4; stretched voices' grains aligned unless ``align`` is
-    False) or ``concat``, alias ``glitch`` (the paper: segments end to end, clicks and all).
-
-    >>> f = make_framing("ola", 1024); f.hop, round(float(f.window.max()), 3), len(f.grain)
-    (256, 0.5, 768)
-    >>> [round(float(f.first[t]), 3) for t in (0, 255, 512, 1023)]   # full gain at once
-    [1.0, 1.0, 0.75, 0.0]
-    >>> make_framing("glitch", 1024).hop
-    1024
-    """
-    if name in ("concat", "glitch"):
-        return Framing(name, segment, np.ones(segment, dtype=np.float32))
-    if name == "ola":
-        hop, window = ola_window(segment)
-        grain = grains.grain_window(segment - hop, hop) if align else None
-        exact = 0.5 * hann(segment)  # float64: the first frame's sum rounds once, at the end
-        first = sum(np.pad(exact[k:], (0, k)) for k in range(0, segment, hop))
-        return Framing(name, hop, window, grain, first.astype(np.float32))
-    raise LatentcodeError(f"unknown framing {name!r}: use 'ola', 'concat' or 'glitch'")
-
-
-FRAMINGS = ("ola", "concat", "glitch")
 
 
 @dataclass
@@ -125,6 +86,7 @@ class Voice:
     walk: Walk | None = None  # the positions of a moving stretch
     window: int = 0  # samples of one frame (a walk's end sets ``length`` from it)
     tail: np.ndarray | None = None  # how the last aligned grain goes on (grains.py)
+    source: dict = field(default_factory=dict)  # a stretched voice's decoded segments
     norm: float = 1.0  # loudness compensation of a mix (grains.level_gains)
     level: float | None = None  # its smoothed correction in dB
 
@@ -319,12 +281,12 @@ class Voices:
         plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
-            batch = _Batch(plan)
+            batch = Batch(plan)
             # read once a block, used by both the decode and the grains
             pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
             stretched = self._stretched(batch)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched)
-            frames = self._shape(audio, batch, pos, alpha, stretched)
+            frames = self._shape(audio, batch, pos, alpha)
             gains = frame_gains(batch, cycle_at, hop, seg)  # per frame: (frames, 2) or (.., seg)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
@@ -336,11 +298,11 @@ class Voices:
         self._carry = acc[:, :, n:].copy()
         self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
 
-    def _shape(self, audio: np.ndarray, batch: _Batch, pos: np.ndarray, alpha: np.ndarray,
-               voices: list[int]) -> np.ndarray:
-        """Window every frame, aligning the grains of the stretched ``voices`` and bringing
-        mixes to their sounds' level (see :mod:`.grains`); fade the frames at a voice's start
-        and end. ``pos`` and ``alpha`` are per frame, as the decode read them."""
+    def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray
+               ) -> np.ndarray:
+        """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); fade
+        the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as the
+        decode read them."""
         seg, hop = self.segment, self.framing.hop
         mixes = [i for i, (v, _) in enumerate(batch.plan) if v.b is not None and v.norm > 0]
         if mixes:
@@ -348,15 +310,10 @@ class Voices:
                                                      self.decode, self.framing.window)
             self.frames_decoded += extra
         first = (batch.j == 0) & (self.framing.first is not None)  # at full gain at once
-        if voices:
-            rows, aligned = grains.align_voices(audio, batch, voices, pos, self.framing.grain, hop)
-            first[rows] = False  # aligned grains have their own windows
         head = audio[first] * self.framing.first if first.any() else None
         audio *= self.framing.window
         if head is not None:
             audio[first] = head
-        if voices:
-            audio[rows] = aligned
         if mixes:
             audio[mixed] *= gains[:, None]
         offset = batch.j * hop  # where each frame starts within its voice
@@ -368,17 +325,51 @@ class Voices:
             audio[edge] *= np.clip(fade, 0.0, 1.0).astype(np.float32)
         return audio
 
-    def _stretched(self, batch: _Batch) -> list[int]:
-        """The voices of the batch whose grains are aligned (none without a grain window)."""
-        return [] if self.framing.grain is None else grains.stretched(batch.plan, self.framing.hop)
+    def _stretched(self, batch: Batch) -> list[int]:
+        """The voices of the batch whose grains are aligned (none unless the framing aligns)."""
+        return grains.stretched(batch.plan, self.framing.hop) if self.framing.align else []
 
-    def _decode(self, batch: _Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
+    def _decode(self, batch: Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
                 alpha: np.ndarray, stretched: list[int]) -> np.ndarray:
-        """One batched decode for every frame of every voice in the batch (``pos`` and
-        ``alpha`` per frame; ``stretched``: the voices whose grains are aligned)."""
+        """One batched decode for the block, one unwindowed segment per row: a frame for every
+        row of the plain voices, and the segments of their sound that the ``stretched`` voices
+        have not decoded yet, from which their grains are read (see :mod:`.grains`)."""
+        skip = set(stretched)
+        plain = batch.subset([i for i in range(len(batch.plan)) if i not in skip])
+        rows = grains.rows_of(batch, [i for i in range(len(batch.plan)) if i not in skip])
+        parts = [(plain, pos[rows], alpha[rows])]
+        wanted = grains.wanted(batch, stretched, pos, self.segment)
+        new = [(i, ks) for i, ks in zip(stretched, wanted, strict=True) if ks]
+        # each new segment is decoded ahead, with the controls of the frame that will play it
+        source = Batch([(batch.plan[i][0], grains.playing_frames(batch, i, pos, ks))
+                        for i, ks in new])
+        at = np.array([k for _, ks in new for k in ks], dtype=float)
+        parts.append((source, at, self._per_frame(source, "alpha", cycle_at)))
+        z = [self._latents(b, cycle_at, p, a) for b, p, a in parts if len(p)]
+        self.planned = [(v.track, len(js)) for b, _, _ in parts for v, js in b.plan]
+        decoded = self._run(np.concatenate(z)) if z else np.zeros((0, self.segment), np.float32)
+        audio = np.empty((len(pos), self.segment), dtype=np.float32)
+        audio[rows] = decoded[: len(rows)]
+        if stretched:
+            grains.keep([batch.plan[i][0] for i, _ in new], [ks for _, ks in new],
+                        decoded[len(rows) :], self.framing.window, self.framing.first)
+            aligned, read = grains.read(batch, stretched, pos, self.segment, self.framing.hop)
+            audio[aligned] = read
+        return audio
+
+    def _run(self, z: np.ndarray) -> np.ndarray:
+        """The model's decode of ``z``; a broken checkpoint's non-finite output is zeroed."""
+        self.frames_decoded += len(z)
+        audio = np.asarray(self.decode(z.astype(np.float32, copy=False)), dtype=np.float32)
+        if not np.isfinite(audio).all():  # only a broken checkpoint gets here: cheap to check
+            audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+        return audio
+
+    def _latents(self, batch: Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
+                 alpha: np.ndarray) -> np.ndarray:
+        """The latent of every row of ``batch`` (``pos``: its position in sound ``a``, latent
+        frames; ``alpha`` per row): interpolated, mixed, sampled and shaped."""
         plan, which = batch.plan, batch.which
-        # stretched voices read whole latent frames; their grains' offsets make up the rest
-        pos = grains.snap(pos, grains.rows_of(batch, stretched))
         latent = plan[0][0].a.mu.shape[1]
         mu = np.empty((len(pos), latent), dtype=np.float32)
         logvar = np.empty_like(mu)
@@ -419,18 +410,13 @@ class Voices:
                 part = z[rows]
                 part[:, v.dims] = part[:, v.dims] * v.scale + v.bias
                 z[rows] = part
-        self.planned = [(v.track, len(js)) for v, js in plan]
-        self.frames_decoded += len(z)
-        audio = np.asarray(self.decode(z.astype(np.float32, copy=False)), dtype=np.float32)
-        if not np.isfinite(audio).all():  # only a broken checkpoint gets here: cheap to check
-            audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-        return audio
+        return z
 
-    def _per_frame(self, batch: _Batch, name: str, cycle_at: Callable) -> np.ndarray:
+    def _per_frame(self, batch: Batch, name: str, cycle_at: Callable) -> np.ndarray:
         """Control ``name`` for every frame of the batch (see :func:`moving.per_frame`)."""
         return per_frame(batch, name, cycle_at, self.framing.hop, self.segment // 2)
 
-    def _positions(self, batch: _Batch) -> np.ndarray:
+    def _positions(self, batch: Batch) -> np.ndarray:
         """Every frame's position in sound ``a`` (latent frames): ``pos0 + j·step`` for a
         constant stretch, the walked positions for a moving one."""
         which = batch.which
@@ -452,48 +438,3 @@ class Voices:
             walk_voice(v, -((v.start - end) // hop) + ahead, hop, centre, cycle_at)
             v.walk.forget(-((v.start - start) // hop))  # frames before this block are played
         self._walking = [v for v in self._walking if v.walk.frames is None]
-
-
-class _Batch:
-    """The frames of one block, voice after voice, as flat arrays.
-
-    ``which[k]`` is the index in ``plan`` of the voice of frame ``k``, ``j[k]`` the frame's
-    number within its voice.
-    """
-
-    def __init__(self, plan: list[tuple[Voice, range]]) -> None:
-        self.plan = plan
-        counts = np.fromiter((len(js) for _, js in plan), np.intp, len(plan))
-        first = np.fromiter((js.start for _, js in plan), np.intp, len(plan))
-        self.starts = np.cumsum(counts) - counts  # first row of each voice
-        self.which = np.repeat(np.arange(len(plan)), counts)
-        self.moving = [i for i, (v, _) in enumerate(plan) if v.moving]  # read per frame
-        self.j = np.arange(counts.sum()) - self.starts[self.which] + first[self.which]
-        self._columns: dict[str, np.ndarray] = {}
-
-    def column(self, name: str) -> np.ndarray:
-        """A per-voice attribute as an array, one entry per voice of the plan."""
-        if name not in self._columns:
-            self._columns[name] = np.asarray([getattr(v, name) for v, _ in self.plan])
-        return self._columns[name]
-
-    def rows(self, i: int) -> slice:
-        """The rows of voice ``i``."""
-        return slice(int(self.starts[i]), int(self.starts[i]) + len(self.plan[i][1]))
-
-    def groups(self, key: Callable[[Voice], Sound | None]):
-        """(sound, rows) for every distinct sound ``key`` picks (None is skipped)."""
-        ids: dict[int, int] = {}
-        sounds: list[Sound] = []
-        label = np.empty(len(self.plan), dtype=np.intp)
-        for i, (v, _) in enumerate(self.plan):
-            sound = key(v)
-            if sound is None:
-                label[i] = -1
-                continue
-            label[i] = ids.setdefault(id(sound), len(sounds))
-            if label[i] == len(sounds):
-                sounds.append(sound)
-        per_row = label[self.which]
-        for g, sound in enumerate(sounds):
-            yield sound, np.flatnonzero(per_row == g)
