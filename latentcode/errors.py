@@ -60,3 +60,44 @@ class LanguageError(LatentcodeError):
 
     def __str__(self) -> str:
         return self.headline()
+
+
+class InternalError(LatentcodeError):
+    """A bug: an exception latentcode did not expect, told in one line as one to report.
+
+    >>> str(InternalError.of(KeyError("x")))
+    "internal error: KeyError: 'x' (please report this, with the code that caused it: \
+LATENTCODE_DEBUG=1 shows the traceback)"
+    """
+
+    @classmethod
+    def of(cls, error: BaseException) -> InternalError:
+        what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        made = cls(f"internal error: {what} (please report this, with the code that caused it: "
+                   "LATENTCODE_DEBUG=1 shows the traceback)")
+        made.__cause__ = error
+        return made
+
+
+def explain(error: BaseException) -> str:
+    """One line, in the language's terms, for an exception a user's numbers can cause inside
+    Python (huge, zero, not a number), else the exception's own words.
+
+    >>> explain(ZeroDivisionError("division by zero")), explain(OverflowError("int too large"))
+    ('division by zero', 'a number too large to use (int too large)')
+    """
+    if isinstance(error, LatentcodeError):
+        return error.message if isinstance(error, LanguageError) else str(error)
+    if isinstance(error, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(error, OverflowError):
+        return f"a number too large to use ({error})"
+    if isinstance(error, MemoryError):
+        return "too large to fit in memory: use smaller numbers"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error) or type(error).__name__
+
+
+USER_CAUSED = (ZeroDivisionError, OverflowError, MemoryError, RecursionError)
+"""Python exceptions that a user's numbers cause: language errors, not bugs (see explain)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -23,17 +24,21 @@ from typing import Any
 import numpy as np
 
 from latentcode import language
-from latentcode.errors import LanguageError, LatentcodeError
+from latentcode.errors import USER_CAUSED, InternalError, LanguageError, LatentcodeError, explain
+from latentcode.language.statements import MAX_CPS, MIN_CPS
 from latentcode.model.bank import Bank, NotReady
+from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
-from latentcode.playback.scheduler import Scheduler, Track
-from latentcode.playback.trace import Trace
 from latentcode.playback.framing import make_framing
-from latentcode.playback.voices import make_voice
+from latentcode.playback.scheduler import Scheduler, Track
+from latentcode.playback.stealing import DEFAULT_VOICE_CAP
+from latentcode.playback.trace import Trace
+from latentcode.playback.voices import MAX_VOICES, make_voice
 from latentcode.resources import data_path
 
 DEFAULT_TRACKS = 8
 DEFAULT_FRAMING = "ola"
+CHECKED_CYCLES = 16  # how far ahead a new pattern is queried before it is accepted
 
 
 class Session:
@@ -66,6 +71,9 @@ class Session:
         # the Scheduler the live engine plays from, while it plays (see start)
         self.live_scheduler: Scheduler | None = None
         self.engine: Any = None
+        # entered around each commit (latentcode.shell.deadline.Guard, while a front end
+        # evaluates under a deadline)
+        self.commit_guard: AbstractContextManager[Any] = nullcontext()
 
     # -- messages ---------------------------------------------------------------------------
     def report(self, message: str) -> None:
@@ -83,11 +91,19 @@ class Session:
         are taken from ``base``, the folder of the file the text comes from (default: the
         current folder).
         """
-        statements = language.parse(text)
+        try:
+            statements = language.parse(text)
+        except LatentcodeError:
+            raise
+        except USER_CAUSED as e:
+            raise LanguageError(explain(e)) from e
+        except Exception as e:  # noqa: BLE001 - a bug of the parser, told as one
+            raise InternalError.of(e) from e
         plan = _Plan(env=dict(self.env), base=Path(base) if base is not None else Path.cwd())
         for st in statements:
             self._stage(st, plan, text)
-        self._commit(plan)
+        with self.commit_guard:  # a front end's deadline may not interrupt a commit
+            self._commit(plan)
 
     def _stage(self, st: language.Statement, plan: _Plan, text: str) -> None:
         """Check one statement and add what it does to ``plan`` (nothing changes yet)."""
@@ -103,10 +119,7 @@ class Session:
                             "xfade needs a positive number of cycles, e.g. xfade 4")
                     plan.plays.append((track, pattern, now, xfade))
                 case language.Tempo(cps=cps):
-                    if not (cps > 0 and math.isfinite(cps)):
-                        raise LatentcodeError(
-                            "tempo must be a positive number of cycles per second")
-                    plan.ops.append(partial(self.tempo, as_fraction(cps)))
+                    plan.ops.append(partial(self.tempo, _checked_tempo(cps)))
                 case language.Bank(path=path):
                     folder = Path(path).expanduser()
                     # adding sounds never disturbs what plays, so it need not wait for the commit
@@ -130,16 +143,20 @@ class Session:
                     plan.ops.append(partial(self.unmute, track))
                 case _:
                     raise TypeError(f"Session cannot run a {type(st).__name__} statement")
-        except LanguageError:
+        except InternalError:
             raise
-        except LatentcodeError as e:
+        except (LatentcodeError, *USER_CAUSED) as e:
+            # the statement's position for errors found below the language (voices, numbers)
             lines = text.splitlines() or [""]
             line = lines[st.line - 1] if 0 < st.line <= len(lines) else None
-            raise LanguageError(str(e), line=st.line, column=st.column, source_line=line) from e
-        except Exception as e:  # noqa: BLE001 - a user's pattern may raise anything
-            raise LanguageError(
-                f"{type(e).__name__}: {e}", line=st.line, column=st.column
-            ) from e
+            if isinstance(e, LanguageError):
+                if e.line is None:
+                    e.line, e.column, e.source_line = st.line, st.column, line
+                raise
+            raise LanguageError(explain(e), line=st.line, column=st.column,
+                                source_line=line) from e
+        except Exception as e:  # noqa: BLE001 - anything else is a bug, reported as one
+            raise InternalError.of(e) from e
 
     def _need_planned(self, track: str, plan: _Plan) -> None:
         """A track named by solo/mute/unmute must play already or be given a pattern in the
@@ -157,20 +174,31 @@ class Session:
             self._stage(st, plan, text)
 
     def _check(self, pattern: Any) -> None:
-        """Query the cycle to come and look up its sounds: errors surface now, not on stage."""
+        """Query the cycles to come and look up their sounds: errors surface now, not on stage.
+
+        :data:`CHECKED_CYCLES` cycles are queried, each within the events' cap
+        (:mod:`~latentcode.patterns.budget`): ``"<bell nosuch>"`` or ``"<bell bell*1e12>"``
+        fails here, not a cycle after it was accepted.
+        """
         live = self.live_scheduler
         start = live.next_cycle() if live is not None else Fraction(0)
-        events = pattern.query(start, start + 1)
-        if events and all(e.whole is None for e in events):
-            raise LatentcodeError(
-                "a continuous signal has no onsets to play: give it structure, "
-                'e.g. "drone*4" # alpha sine'
-            )
         # live, a sound that needs slow work (a new file, the clusters) is started in the
         # background here and the track waits for it; unknown names still fail now
         bank = self.bank.live() if live is not None else self.bank
-        for e in events:
-            if e.whole is not None and e.has_onset():
+        seen: set[Any] = set()  # the same values come back every cycle: make each voice once
+        for cycle in range(CHECKED_CYCLES):
+            events = pattern.query(start + cycle, start + cycle + 1)
+            if len(events) > MAX_EVENTS_PER_CYCLE:
+                raise BudgetError(f"cycle {start + cycle} has {len(events)} events: over the "
+                                  f"cap of {MAX_EVENTS_PER_CYCLE} events a cycle: play fewer")
+            if cycle == 0 and events and all(e.whole is None for e in events):
+                raise LatentcodeError(
+                    "a continuous signal has no onsets to play: give it structure, "
+                    'e.g. "drone*4" # alpha sine'
+                )
+            for e in events:
+                if e.whole is None or not e.has_onset() or _seen(e.value, seen):
+                    continue
                 try:
                     make_voice(e.value, bank=bank, track=0, start=0, duration=1024,
                                framing=self.framing)
@@ -204,18 +232,39 @@ class Session:
         track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
 
     def tempo(self, cps: float | Fraction) -> None:
-        """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5)."""
-        self.cps = as_fraction(cps)
+        """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5), from
+        0.001 to 100; anything else is refused in one line and changes nothing.
+
+        >>> Session.tempo(None, 1e-7)
+        Traceback (most recent call last):
+        ...
+        latentcode.errors.LatentcodeError: tempo needs a number from 0.001 to 100 cycles per \
+second, got 1e-07
+        """
+        self.cps = as_fraction(_checked_tempo(cps))
         if self.live_scheduler is not None:
             self.live_scheduler.set_tempo(self.cps)
 
     def hush(self) -> None:
-        """Stop scheduling on every track at once; sounding voices ring out."""
+        """Stop every track's pattern at once; voices still sounding fade out within a second
+        (unlike Tidal, whose hush lets sounds ring: here a ``stretch 64`` voice rings for
+        minutes). Works while a track is slow: the circuit breaker never lets one query hold
+        the producer for more than about a block (see :mod:`latentcode.playback.breaker`).
+
+        >>> s.eval('t1 $ "drone" # stretch 64'); s.hush()    # doctest: +SKIP
+        """
         for track in self.tracks.values():
             track.pending = (None, None, None)
+        if self.live_scheduler is not None:
+            self.live_scheduler.hush()
 
     def panic(self) -> None:
-        """Silence now: hush, and drop every sounding voice and everything queued."""
+        """Silence now: hush, drop every sounding voice, and have the engine's audio thread
+        fade out within a buffer and drop everything queued; it acts below the producer, so it
+        works even while the producer is stuck. Music evaluated afterwards plays again.
+
+        >>> s.panic()                                          # doctest: +SKIP
+        """
         self.hush()
         if self.live_scheduler is not None:
             self.live_scheduler.panic()
@@ -234,7 +283,11 @@ class Session:
         self.muted.add(name)
 
     def unmute(self, name: str) -> None:
+        """Let track ``name`` play again, also when the circuit breaker muted it (it tries
+        again; see :mod:`latentcode.playback.breaker`)."""
         self.muted.discard(name)
+        if self.live_scheduler is not None:
+            self.live_scheduler.retry(name)
 
     def _need(self, name: str) -> None:
         if name not in self.tracks:
@@ -265,7 +318,9 @@ class Session:
         ``decode`` replaces the model's decode (e.g. to watch the latent frames go by). With
         ``wait_for_sounds`` (offline: the same file every time) a sound that needs encoding or
         clustering is prepared before the block goes on; without it (live: the audio must
-        never stop) the track waits in silence while the bank's worker prepares it.
+        never stop) the track waits in silence while the bank's worker prepares it. Live, at
+        most :data:`~latentcode.playback.stealing.DEFAULT_VOICE_CAP` voices sound at once (more
+        would gap the audio); offline, where time is no object, up to ``MAX_VOICES``.
         """
         tracks = self.tracks
         if snapshot:
@@ -282,6 +337,7 @@ class Session:
             seed=seed,
             audible=self.audible,
             report=self.report,
+            max_voices=MAX_VOICES if wait_for_sounds else DEFAULT_VOICE_CAP,
         )
 
     def samples_for(self, cycles: float) -> int:
@@ -366,6 +422,31 @@ class Session:
         if engine is not None:
             engine.close()
         self.live_scheduler = None
+
+
+def _checked_tempo(cps: Any) -> float | Fraction:
+    """``cps`` when it is a tempo the clock can keep (see language.statements.MIN_CPS)."""
+    try:
+        ok = MIN_CPS <= cps <= MAX_CPS
+    except TypeError:
+        ok = False
+    if not ok:
+        raise LatentcodeError(f"tempo needs a number from {MIN_CPS:g} to {MAX_CPS:g} cycles "
+                              f"per second, got {cps!r}"[:160])
+    return cps
+
+
+def _seen(value: Any, seen: set[Any]) -> bool:
+    """Whether ``value`` was met before (and remember it); unhashable values count as new."""
+    key = tuple(sorted(value.items(), key=lambda kv: kv[0])) if isinstance(value, dict) \
+        else value
+    try:
+        if key in seen:
+            return True
+        seen.add(key)
+    except TypeError:
+        pass
+    return False
 
 
 class _Plan:

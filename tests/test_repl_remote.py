@@ -203,7 +203,8 @@ def test_evaluator_never_raises_and_names_internal_errors():
 
     said = []
     assert Evaluator(Broken(), said.append).run("t1 $ 1") is False
-    assert said == ["error: ZeroDivisionError: boom"]
+    assert said == ["error: internal error: ZeroDivisionError: boom (please report this, with "
+                    "the code that caused it: LATENTCODE_DEBUG=1 shows the traceback)"]
     assert describe_error(LatentcodeError("x")) == "error: x"
 
 

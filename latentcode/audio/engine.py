@@ -209,6 +209,7 @@ class Engine:
         self.stop()
         stream = self._stream
         stream.attach(source)
+        _call(source, "start_live")  # e.g. the scheduler's circuit breaker (live only)
         stream.prefill()
         self._halt.clear()
         stream.generation += 1
@@ -262,6 +263,7 @@ class Engine:
             if self._thread.is_alive():
                 self._reporter.say("the audio source did not stop within 5 s (still inside fill)")
             self._thread = None
+        _call(stream.source, "stop_live")
         sys.setswitchinterval(self._saved_switch)
         gc.unfreeze()
         stream.forward_audio_errors()
@@ -349,6 +351,13 @@ class Engine:
         self._stream.connect(self._graph)
         # JACK may impose a longer period than the lookahead asked for
         self._stream.lookahead = max(self._stream.lookahead, self._bs)
+
+
+def _call(source: Any, hook: str) -> None:
+    """Call the optional ``hook`` of a source (a plain Source has none)."""
+    method = getattr(source, hook, None)
+    if callable(method):
+        method()
 
 
 def render(source: Source, frames: int, path: str | os.PathLike[str], **options: Any) -> None:

@@ -109,6 +109,11 @@ class Stream:
         self._fade_out = np.linspace(1.0, 0.0, self._bs, dtype=np.float32)
         graph.server.setCallback(self.on_buffer)
 
+    @property
+    def source(self) -> Source | None:
+        """The source being played (None before :meth:`attach`)."""
+        return self._source
+
     def disconnect(self) -> None:
         """Forget the graph (after it was closed)."""
         self._mixer = None

@@ -25,8 +25,9 @@ from typing import Any
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
-from latentcode.errors import LanguageError
+from latentcode.errors import LanguageError, explain
 from latentcode.language.grammars import lark_error, load_grammar
+from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Pattern, pure, set_string_parser, silence
 from latentcode.patterns.primitives import euclid, fast, slow
 from latentcode.patterns.sequences import choose_cycle, stack, weighted_cat
@@ -162,7 +163,7 @@ class _Builder(Transformer):
                 factor = to_time(arg.constant) if arg.constant is not None else arg.pattern
                 pattern = (fast if kind == "fast" else slow)(factor, pattern)
             elif kind == "replicate":
-                copies *= arg
+                copies = check_count(copies * arg, "{} copies with '!'")
             elif kind == "weight":
                 weight = arg
             elif kind == "degrade":
@@ -196,6 +197,7 @@ class _Builder(Transformer):
         if a.constant is None or b.constant is None:
             raise ValueError("'..' needs a number on each side")
         lo, hi = int(a.constant), int(b.constant)
+        check_count(abs(hi - lo) + 1, "a range '..' of {} steps")
         values = range(lo, hi + 1) if lo <= hi else range(lo, hi - 1, -1)
         return [Step(weighted_cat([(1, pure(v)) for v in values]))]
 
@@ -216,6 +218,7 @@ class _Builder(Transformer):
                 out[-1] = replace(out[-1], weight=out[-1].weight + 1)
             else:
                 out.append(out[-1])
+        check_count(len(out), "a sequence of {} steps")
         return out
 
     def sequence(self, *feet: list[Step]) -> list[Step]:
@@ -246,8 +249,11 @@ def _build(text: str, line: int, column: int) -> Pattern:
     try:
         result = _Builder(line, column).transform(tree)
     except VisitError as exc:
-        raise LanguageError(f"in pattern string: {exc.orig_exc}", line=line, column=column,
-                            source_line=text.split("\n")[0]) from None
+        cause = exc.orig_exc
+        kind = type(cause) if isinstance(cause, LanguageError) else LanguageError
+        what = cause.message if isinstance(cause, LanguageError) else explain(cause)
+        raise kind(f"in pattern string: {what}", line=line, column=column,
+                   source_line=text.split("\n")[0]) from None
     except RecursionError:
         raise LanguageError("pattern string nested too deeply", line=line, column=column,
                             source_line=text.split("\n")[0]) from None

@@ -21,11 +21,14 @@ library functions become methods when :mod:`~latentcode.patterns.registry` regis
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import ALIASES, CONTROLS
+from latentcode.patterns import budget
+from latentcode.patterns.budget import spend, spent
 from latentcode.patterns.operators import OPS, apply, merge_operator
 from latentcode.patterns.sampled import Sampled, sampled_from
 from latentcode.patterns.time import PatternError, Span, _floor, sam, to_time
@@ -105,8 +108,10 @@ class Pattern:
     # -- querying ---------------------------------------------------------------------------
 
     def query(self, begin: Any, end: Any) -> list[Event]:
-        """Events in [begin, end) (numbers or Fractions)."""
-        return self._q(Span(to_time(begin), to_time(end)))
+        """Events in [begin, end) (numbers or Fractions), within a budget: over
+        :data:`~.budget.MAX_EVENTS_PER_CYCLE` events a cycle raise :class:`~.budget.BudgetError`.
+        """
+        return budget.run(self._q, Span(to_time(begin), to_time(end)))
 
     def query_span(self, span: Span) -> list[Event]:
         return self._q(span)
@@ -118,7 +123,7 @@ class Pattern:
     def sample(self, t: Any) -> Any:
         """The value at time ``t`` (a zero-width query), or None when nothing is there."""
         t = t if type(t) is Fraction else Fraction(t)
-        events = self._q(Span(t, t))
+        events = budget.run(self._q, Span(t, t))
         return events[0].value if events else None
 
     # -- time: the two helpers most transformations are built from (Tidal's) ------------------
@@ -193,7 +198,7 @@ class Pattern:
             out = []
             for e in q(span):
                 whole, part = e.whole, e.part
-                for o in oq(whole if whole is not None else part):
+                for o in spent(oq(whole if whole is not None else part)):
                     p = part.sect(o.part)
                     if p is not None:
                         out.append(Event(whole, p, f(e.value, o.value), e.sources + o.sources))
@@ -208,8 +213,15 @@ class Pattern:
         def query(span: Span) -> list[Event]:
             out = []
             right = oq(span)
+            order = sorted(range(len(right)), key=lambda i: right[i].part.begin)
+            begins = [right[i].part.begin for i in order]
+            longest = max((o.part.end - o.part.begin for o in right), default=0)
             for e in q(span):
-                for o in right:
+                # only the right events that may meet e: "a*4000" + "1*4000" is not 16e6 pairs
+                lo = bisect_left(begins, e.part.begin - longest)
+                hi = bisect_right(begins, e.part.end)
+                spend(hi - lo + 1)
+                for o in [right[i] for i in sorted(order[lo:hi])]:
                     p = e.part.sect(o.part)
                     if p is None:
                         continue
@@ -231,7 +243,7 @@ class Pattern:
         def query(span: Span) -> list[Event]:
             out = []
             for outer in q(span):
-                for e in outer.value._q(outer.part):
+                for e in spent(outer.value._q(outer.part)):
                     p = span.sect(e.part)
                     if p is not None:
                         out.append(Event(e.whole, p, e.value, e.sources))
@@ -247,7 +259,7 @@ class Pattern:
             out = []
             for outer in q(span):
                 w = outer.whole_or_part()
-                for e in _compress_cycle(w, outer.value)._q(outer.part):
+                for e in spent(_compress_cycle(w, outer.value)._q(outer.part)):
                     out.append(Event(e.whole, e.part, e.value, e.sources + outer.sources))
             return out
 
@@ -382,7 +394,10 @@ def per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
     """A pattern that plays ``choose(cycle)`` in each cycle (queries are split at cycles)."""
 
     def query(span: Span) -> list[Event]:
-        return [e for cs in span.cycles() for e in choose(_floor(cs.begin))._q(cs)]
+        out = []
+        for cs in span.cycles():
+            out.extend(spent(choose(_floor(cs.begin))._q(cs)))
+        return out
 
     return Pattern(query)
 
@@ -471,7 +486,7 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
         out = []
         for e in lq(span):
             whole, part = e.whole, e.part
-            for o in rq(whole if whole is not None else part):
+            for o in spent(rq(whole if whole is not None else part)):
                 p = part.sect(o.part)
                 if p is None:
                     continue

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns import primitives, timing
+from latentcode.patterns.budget import WORK_PER_EVENT, check_count, spend
 from latentcode.patterns.core import Event, Pattern, merge_op, per_cycle, pure, signal
 from latentcode.patterns.core import silence as _silence
 from latentcode.patterns.operators import as_controls
@@ -237,7 +238,7 @@ def iter_(n: int, pat: Pattern) -> Pattern:
     """
     if n == 0:
         return pat
-    shifted = [shift(pat, Fraction(-i, n)) for i in range(abs(n))]
+    shifted = [shift(pat, Fraction(-i, n)) for i in range(abs(check_count(n, "iter")))]
     return per_cycle(lambda c: shifted[c % abs(n)])
 
 
@@ -258,7 +259,8 @@ def chunk(n: int, f: Fn, pat: Pattern) -> Pattern:
     """
     if n <= 0:
         return pat
-    parts = [within((Fraction(i, n), Fraction(i + 1, n)), f, pat) for i in range(n)]
+    parts = [within((Fraction(i, n), Fraction(i + 1, n)), f, pat)
+             for i in range(check_count(n, "chunk"))]
     return per_cycle(lambda c: parts[c % n])
 
 
@@ -286,6 +288,8 @@ def linger(fraction: Time, pat: Pattern) -> Pattern:
     def query(span: Span) -> list[Event]:
         out = []
         for cs in span.cycles():
+            # each segment is a query of its own: count them before making them
+            spend(WORK_PER_EVENT * math.ceil((cs.end - cs.begin) / width))
             c = _floor(cs.begin)
             k = _floor((cs.begin - c) / width)
             while c + k * width < cs.end or (k == 0 and cs.begin == cs.end):
@@ -503,6 +507,7 @@ def rot(n: int, pat: Pattern) -> Pattern:
 
 
 def _parts(n: int, pat: Pattern) -> list[Pattern]:
+    check_count(n, "shuffle or scramble")
     return [zoom((Fraction(i, n), Fraction(i + 1, n)), pat) for i in range(n)]
 
 
@@ -669,7 +674,7 @@ def run(n: int) -> Pattern:
     lc> run 4  ==  "0 1 2 3"
     lc> run "<2 3>"  ==  "<[0 1] [0 1 2]>"
     """
-    return fastcat([pure(i) for i in range(n)]) if n > 0 else _silence
+    return fastcat([pure(i) for i in range(check_count(n, "run"))]) if n > 0 else _silence
 
 
 @register

@@ -102,9 +102,13 @@ def apply(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         for key, v in b.items():
             out[key] = apply(op, a[key], v) if key in a else v
         return out
-    if isinstance(a, str) != isinstance(b, str) and op is not add and op not in _PICKS:
-        raise PatternError(f"cannot combine {a!r} and {b!r} with an arithmetic operator")
-    return op(a, b)
+    if (isinstance(a, str) or isinstance(b, str)) and op is not add and op not in _PICKS:
+        raise PatternError(f"cannot combine {a!r:.40} and {b!r:.40} with an arithmetic "
+                           "operator: only + joins words")
+    try:
+        return op(a, b)
+    except (TypeError, ArithmeticError) as e:  # e.g. a number too large for a float
+        raise PatternError(f"cannot combine {a!r:.40} and {b!r:.40}: {e}") from None
 
 
 def as_controls(value: Any) -> dict:

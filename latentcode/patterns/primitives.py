@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns.arguments import argument, join_arguments
+from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Pattern, Pure, silence
 from latentcode.patterns.sequences import fastcat
 from latentcode.patterns.timing import rev, scale, shift
@@ -79,6 +80,7 @@ def bjorklund(k: int, n: int) -> list[bool]:
     """
     if n <= 0:
         return []
+    check_count(n, "a euclidean rhythm of {} steps")
     if k <= 0:
         return [False] * n
     if k >= n:

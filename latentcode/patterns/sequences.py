@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from itertools import islice
 from typing import Any
 
+from latentcode.patterns.budget import spend, spent
 from latentcode.patterns.core import Event, Pattern, per_cycle, silence
 from latentcode.patterns.time import Span, _floor, time_to_rand, to_time
 from latentcode.patterns.timing import shift
@@ -45,6 +48,7 @@ def weighted_cat(steps: Sequence[tuple[Any, Pattern]],
         pos += w
     if len(table) == 1 and table[0][4] == 1 and not table[0][7]:
         return Pattern(table[0][6])
+    starts = [row[2] for row in table]  # float begins, ascending: where a query's steps start
 
     def query(span: Span) -> list[Event]:
         out = []
@@ -54,8 +58,12 @@ def weighted_cat(steps: Sequence[tuple[Any, Pattern]],
             c = _floor(qb)
             rbf, ref = float(qb) - c, float(qe) - c
             cycle = cycle_end = None
-            for begin, end, fb, fe, width, inv, q, filt in table:
-                if fe < rbf - 1e-9 or fb > ref + 1e-9:
+            first = max(0, bisect_right(starts, rbf - 1e-9) - 1)  # "a(1,4000)" skips 3999 rests
+            for begin, end, fb, fe, width, inv, q, filt in islice(table, first, None):
+                spend(1)
+                if fb > ref + 1e-9:
+                    break  # the steps after this start later still
+                if fe < rbf - 1e-9:
                     continue  # clearly outside the query: skip the exact arithmetic
                 sb = c + begin
                 se = c + end
@@ -68,8 +76,8 @@ def weighted_cat(steps: Sequence[tuple[Any, Pattern]],
                 if cycle is None:
                     cycle, cycle_end = Fraction(c), Fraction(c + 1)
                 step_whole = None
-                events = q(Span(cycle if lo is sb else (lo - k) * inv,
-                                cycle_end if hi is se else (hi - k) * inv))
+                events = spent(q(Span(cycle if lo is sb else (lo - k) * inv,
+                                      cycle_end if hi is se else (hi - k) * inv)))
                 for e in events:
                     w, p = e.whole, e.part
                     if w is None:
@@ -135,4 +143,4 @@ def stack(pats: Iterable[Pattern]) -> Pattern:
     if len(pats) == 1:
         return pats[0]
     qs = [p._q for p in pats]
-    return Pattern(lambda span: [e for q in qs for e in q(span)])
+    return Pattern(lambda span: spent([e for q in qs for e in q(span)]))

@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LanguageError
+from latentcode.patterns.budget import spend
 
 Time = Fraction
 
@@ -111,6 +112,8 @@ class Span:
             return [self] if bn * ed == en * bd else []
         if en <= (bn // bd + 1) * ed:
             return [self]
+        # spend before building the list: "fast 1e12" spans 10^12 cycles
+        spend(-(-en // ed) - bn // bd)
         out = []
         while begin < end:
             nxt = Fraction(_floor(begin) + 1)

@@ -7,12 +7,16 @@ frames in one batch. Live playing and offline rendering run this same code; live
 by the engine's ring buffer.
 
 A track whose pattern raises while being queried (or names a sound that does not exist)
-reverts to its previous pattern, once, with a message; the other tracks never notice.
+reverts to its previous pattern, once, with a message; the other tracks never notice. Live, a
+track whose queries take too long is muted by the circuit breaker
+(:mod:`latentcode.playback.breaker`); and at most a cap of voices sound at once
+(:mod:`latentcode.playback.stealing`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
@@ -23,8 +27,12 @@ import numpy as np
 from latentcode.controls import acting
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
+from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock
+from latentcode.playback.stealing import DEFAULT_VOICE_CAP, VoiceCap, fade
 from latentcode.playback.voices import Voices, make_voice
+
+HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 64 rings minutes)
 
 # Controls the engine applies per track (filters, sends, the track's delay line): read from the
 # voices sounding on the track, once per block (see TrackEffects).
@@ -208,7 +216,9 @@ class Scheduler:
     ``table`` is the session's dict of :class:`Track` (read, never resized here);
     ``audible(track)`` says whether a track may start new voices (mute and solo); ``report``
     receives one-line messages. ``tracks`` is the number of track slots, as the engine's
-    Source protocol asks.
+    Source protocol asks. ``max_voices`` is the voice cap (see
+    :mod:`latentcode.playback.stealing`). The engine calls :meth:`start_live` and
+    :meth:`stop_live` around live play: only then does the circuit breaker run.
     """
 
     def __init__(
@@ -225,6 +235,7 @@ class Scheduler:
         seed: int = 0,
         audible: Callable[[Track], bool] = lambda t: True,
         report: Callable[[str], None] = print,
+        max_voices: int = DEFAULT_VOICE_CAP,
     ) -> None:
         self.table = table
         self.tracks = slots
@@ -239,6 +250,19 @@ class Scheduler:
         self.commands: deque[tuple] = deque()  # from other threads; run by fill
         self.told: set[tuple[str, str]] = set()  # (track, NotReady key) already said
         self.trace: Any = None  # a playback.trace.Trace while an offline render records one
+        self.cap = VoiceCap(max_voices, report=report)
+        self.breaker: Breaker | None = None  # live only (start_live): renders stay synchronous
+
+    def start_live(self) -> None:
+        """Live play begins: give every track a time budget (see :mod:`.breaker`)."""
+        if self.breaker is None:
+            self.breaker = Breaker(report=self.report)
+
+    def stop_live(self) -> None:
+        """Live play ended: stop the breaker's watchdog."""
+        breaker, self.breaker = self.breaker, None
+        if breaker is not None:
+            breaker.close()
 
     def next_cycle(self) -> Fraction:
         """The first cycle boundary this scheduler has not produced yet."""
@@ -246,48 +270,80 @@ class Scheduler:
 
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """Write samples [start, start+n) of every track into ``out`` (tracks, 2, n)."""
+        began = time.perf_counter()
         self._run_commands(start)
         n = out.shape[2]
         c0, c1 = self.clock.cycle_at(start), self.clock.cycle_at(start + n)
         controls: list[dict] = [{} for _ in range(out.shape[0])]
         for track in list(self.table.values()):
-            self._start_voices(track, c0, c1, controls[track.slot])
+            self._start_voices(track, start, n, c0, c1, controls[track.slot])
         for slot, slot_controls in enumerate(controls):
             self.effects.sample(slot, slot_controls, start, start + n, self.clock.cycle_at)
         if self.trace is not None:
             self.trace.record(start, n, self.voices.voices, self.clock)
         self.voices.render(out, start, self.clock.cycle_at)
         self.position = start + n
+        if self.breaker is not None:  # live: the voice cap follows the machine's speed
+            self.cap.adapt(time.perf_counter() - began, n / self.clock.sample_rate)
         return controls
 
-    def _start_voices(self, track: Track, c0: Fraction, c1: Fraction, controls: dict) -> None:
+    def _start_voices(self, track: Track, start: int, n: int, c0: Fraction, c1: Fraction,
+                      controls: dict) -> None:
+        breaker = self.breaker
+        bad = breaker.tripped.get(track.name) if breaker is not None else None
+        if bad is not None:  # (.get: another thread may reset it meanwhile)
+            if track.pattern is bad and track.pending is None:
+                return  # muted by the breaker until re-evaluated
+            if track.pattern is bad:  # re-evaluated: the slow pattern is not queried again
+                track.pattern = None
+            breaker.reset(track.name)
+        block_seconds = n / self.clock.sample_rate
+        cpu = time.thread_time()
         try:
-            events = track.onsets(c0, c1)
+            if breaker is None:
+                events = track.onsets(c0, c1)
+            else:
+                with breaker.watch(track.name, block_seconds):
+                    events = track.onsets(c0, c1)
             if not self.audible(track):
                 return
+            events = self.cap.limit_starts(track.name, track.pattern, events,
+                                           self.cap.starts_per_block(n, self.clock.sample_rate))
+            voices = []
             for e in events:
                 onset = self.clock.sample_at(e.whole.begin)
                 duration = self.clock.sample_at(e.whole.end) - onset
                 try:
-                    voice = make_voice(
+                    voices.append(make_voice(
                         e.value,
                         bank=self.bank,
                         track=track.slot,
                         start=onset,
                         duration=duration,
                         framing=self.framing,
-                    )
+                    ))
                 except NotReady as wait:  # prepared in the background: skip, never revert
                     self._waits(track, wait)
-                    continue
+            for voice in voices:
                 self.voices.add(voice)
                 self.effects.start(voice, controls)
+            if voices:
+                names = {t.slot: t.name for t in self.table.values()}
+                self.cap.enforce(self.voices.voices, names, start, self.framing.hop,
+                                 self.clock.cycle_at, self.clock.sample_rate)
+        except OverBudget:
+            breaker.spent(track.name, time.thread_time() - cpu, block_seconds,
+                          pattern=track.pattern, interrupted=True)
+            return
         except Exception as e:  # noqa: BLE001 - any failure of a user's pattern reverts it
             detail = str(e) if isinstance(e, LatentcodeError) else f"{type(e).__name__}: {e}"
             had_previous = track.previous is not None
             track.revert()
             then = "reverted to its previous pattern" if had_previous else "silenced"
             self.report(f"{track.name}: {detail} (at cycle {float(c0):.2f}); {then}")
+        if breaker is not None:
+            breaker.spent(track.name, time.thread_time() - cpu, block_seconds,
+                          pattern=track.pattern)
 
     def _waits(self, track: Track, wait: NotReady) -> None:
         """A track whose sound is not ready stays silent for those events; it says so once."""
@@ -302,8 +358,14 @@ class Scheduler:
             name, *args = self.commands.popleft()
             if name == "tempo":
                 self.clock.set_tempo(args[0], at_sample=start)
+                if self.breaker is not None:  # every pattern's cost changed: all try again
+                    self.breaker.reset()
             elif name == "panic":
                 self.voices.clear()
+            elif name == "hush":
+                samples = round(HUSH_SECONDS * self.clock.sample_rate)
+                for voice in self.voices.voices:
+                    fade(voice, start, samples, self.framing.hop, self.clock.cycle_at)
 
     def set_tempo(self, cps: Fraction) -> None:
         """Change tempo from the next block on (anchored there: no jump, no drift)."""
@@ -312,3 +374,13 @@ class Scheduler:
     def panic(self) -> None:
         """Drop every playing voice at the next block."""
         self.commands.append(("panic",))
+
+    def retry(self, name: str) -> None:
+        """Let track ``name``, muted by the circuit breaker, try again (e.g. on ``unmute``)."""
+        if self.breaker is not None:
+            self.breaker.reset(name)
+
+    def hush(self) -> None:
+        """From the next block, every voice still sounding fades out over HUSH_SECONDS (those
+        that end sooner ring out as they are)."""
+        self.commands.append(("hush",))

@@ -30,7 +30,7 @@ import numpy as np
 from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
-from latentcode.playback import grains
+from latentcode.playback import grains, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
 from latentcode.playback.moving import (
@@ -253,16 +253,15 @@ class Voices:
         self._walking: list[Voice] = []  # voices whose moving stretch has not reached its end
 
     def add(self, voice: Voice) -> None:
-        """Start a voice; past MAX_VOICES the oldest is dropped (its tail already rang)."""
+        """Start a voice; past MAX_VOICES the oldest fades out (the scheduler's voice cap,
+        far lower, steals first: see :mod:`latentcode.playback.stealing`)."""
         # Seeded by where the voice starts, so its noise is the same whatever else plays.
         voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
         self.voices.append(voice)
         if voice.walk is not None:
             self._walking.append(voice)
         if len(self.voices) > MAX_VOICES:
-            dropped = self.voices.pop(0)
-            if dropped.walk is not None and dropped in self._walking:
-                self._walking.remove(dropped)
+            stealing.cut_oldest(self.voices, voice.start, self.framing.hop, FADE_OUT)
 
     def clear(self) -> None:
         """Stop every voice at once, and drop what is already mixed ahead."""

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from latentcode.errors import LatentcodeError
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.shell.blocks import as_one_block
-from latentcode.shell.frontends import Evaluator, Say, printable
+from latentcode.shell.frontends import Evaluator, Say, printable, read_text
 
 WIDTH = 96
 
@@ -171,7 +172,10 @@ class Commands:
                      "is not one")
             return
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
+        except LatentcodeError as e:
+            self.say(f"error: {e}")
+            return
         except (OSError, UnicodeDecodeError) as e:
             self.say(f"error: cannot read {str(path)!r}: {getattr(e, 'strerror', None) or e}")
             return

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from latentcode.audio.backends import LIVE_BACKENDS
-from latentcode.errors import LanguageError, LatentcodeError
+from latentcode.errors import InternalError, LanguageError, LatentcodeError
 from latentcode.shell.blocks import as_one_block, blocks
+from latentcode.shell.deadline import EVAL_DEADLINE, STOP_WAIT, Guard, run_with_deadline
 
 Say = Callable[[str], None]
 
@@ -83,13 +85,25 @@ def describe_error(error: BaseException) -> str:
         return "error: " + error.pretty()
     if isinstance(error, LatentcodeError):
         return f"error: {error}"
-    return f"error: {type(error).__name__}: {error}"
+    _log_internal(error)  # the Session makes the errors users cause its own: this is a bug
+    return f"error: {InternalError.of(error)}"
+
+
+def _log_internal(error: BaseException) -> None:
+    """A bug's traceback goes to standard error with LATENTCODE_DEBUG=1, never to the screen
+    otherwise."""
+    if os.environ.get("LATENTCODE_DEBUG"):
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
 
 
 class Evaluator:
     """Evaluates code from any number of front ends (REPL, OSC thread) on one session.
 
-    One block at a time (a lock), and a failure is told through ``say``, never raised:
+    One block at a time (a lock), each under a deadline (:mod:`~latentcode.shell.deadline`:
+    past ``deadline`` seconds, or on Ctrl-C, it is stopped and nothing changes), and a failure
+    is told through ``say``, never raised:
 
     >>> class S:
     ...     def eval(self, text): raise LatentcodeError("no track 't9'")
@@ -98,9 +112,10 @@ class Evaluator:
     False
     """
 
-    def __init__(self, session: Any, say: Say) -> None:
+    def __init__(self, session: Any, say: Say, deadline: float = EVAL_DEADLINE) -> None:
         self.session = session
         self.say = say
+        self.deadline = deadline
         self.lock = threading.RLock()
         self.sources: dict[str, str] = {}  # track -> the code it last got, for :tracks
 
@@ -111,14 +126,27 @@ class Evaluator:
         """
         if not text.strip():
             return True
-        with self.lock:
-            try:
-                self.session.eval(text) if base is None else self.session.eval(text, base=base)
-            except Exception as e:  # noqa: BLE001 - the music goes on whatever the code did
-                self.say(describe_error(e))
-                return False
-            self._remember(text)
-            return True
+        # another front end's block is at most a deadline and an unwinding away
+        if not self.lock.acquire(timeout=2 * (self.deadline + STOP_WAIT)):
+            self.say("error: another block is still being evaluated: not evaluated")
+            return False
+        try:
+            guard = Guard()
+            session = self.session
+            if hasattr(session, "commit_guard"):
+                session.commit_guard = guard
+
+            def work() -> None:
+                session.eval(text) if base is None else session.eval(text, base=base)
+
+            run_with_deadline(work, self.deadline, guard)
+        except Exception as e:  # noqa: BLE001 - the music goes on whatever the code did
+            self.say(describe_error(e))
+            return False
+        finally:
+            self.lock.release()
+        self._remember(text)
+        return True
 
     def _remember(self, text: str) -> None:
         """Note which code each track got (first line of its statement)."""
@@ -153,8 +181,8 @@ class Watcher:
             if mtime == self.mtime:
                 return 0
             self.mtime = mtime
-            text = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
+            text = read_text(self.path)
+        except (OSError, UnicodeDecodeError, LatentcodeError) as e:
             self.say(f"cannot read {self.path}: {e}")
             return 0
         done = 0
@@ -309,6 +337,30 @@ def check_audio_options(args: argparse.Namespace) -> None:
         check_number(args.device, "--device", 0, 4096)
 
 
+MAX_PIECE_BYTES = 1 << 20  # a piece is text typed by a person: a megabyte is plenty
+
+
+def read_text(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_PIECE_BYTES` (reading at most one byte
+    more): ``/dev/zero``, a FIFO or a huge file is refused in one line, never read whole.
+
+    Raises OSError or UnicodeDecodeError as ``Path.read_text`` does, LatentcodeError when the
+    file is not a piece-sized regular file.
+    """
+    with open(path, "rb", opener=_nonblocking) as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise LatentcodeError(f"{str(path)!r} is not a regular file")
+        data = f.read(MAX_PIECE_BYTES + 1)
+    if len(data) > MAX_PIECE_BYTES:
+        raise LatentcodeError(f"{str(path)!r} is over {MAX_PIECE_BYTES >> 20} MB: "
+                              "not a piece")
+    return data.decode("utf-8")
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block open
+
+
 def read_piece(path: str | Path) -> str:
     """The text of a piece, to evaluate whole (its ``;;`` block separators read as blank
     lines, as ``:load`` reads them), or one clear line when it cannot be read."""
@@ -316,7 +368,7 @@ def read_piece(path: str | Path) -> str:
     if not p.is_file():
         raise LatentcodeError(f"no file {str(path)!r}: give the path of a .lc piece")
     try:
-        return as_one_block(p.read_text(encoding="utf-8"))
+        return as_one_block(read_text(p))
     except (OSError, UnicodeDecodeError) as e:
         raise LatentcodeError(f"cannot read {str(path)!r}: {e}") from None
 

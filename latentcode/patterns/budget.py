@@ -1,0 +1,123 @@
+"""The budget of a query: a cap on events per cycle, so no pattern can stall the clock.
+
+A pattern is code, and code can ask for ``fast 1e12``. Rather than find out by generating
+10^12 events, every place where a query's work multiplies spends from a budget before doing
+the work, and a query over budget stops at once with a :class:`BudgetError` naming the cap:
+
+- :meth:`~latentcode.patterns.time.Span.cycles` spends the cycles a query spans (``fast``,
+  ``ply``, ``segment``, mini-notation's ``*``);
+- sequences and the combinators spend the events they make or look at;
+- sizes known when a pattern is built (``run n``, ``iter n``, ``"a!n"``, ``"0 .. n"``,
+  ``"a(k,n)"``) are checked by :func:`check_count` before anything is allocated.
+
+A top-level query (:meth:`Pattern.query <latentcode.patterns.core.Pattern.query>`) opens a
+budget of :data:`WORK_PER_EVENT` × :data:`MAX_EVENTS_PER_CYCLE` per cycle it spans: patterns
+stack and merge, so one event heard may cost a few made on the way.
+
+>>> with query_budget(1):
+...     spend(10)
+>>> with query_budget(1):
+...     spend(WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE + 1)
+Traceback (most recent call last):
+...
+latentcode.patterns.budget.BudgetError: over the cap of 4096 events a cycle: play fewer, \
+e.g. "bell*16" rather than "bell*1e12"
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from latentcode.errors import LanguageError
+
+T = TypeVar("T")
+
+MAX_EVENTS_PER_CYCLE = 4096
+"""The most events one cycle of a pattern may hold (and the most steps, parts or copies a
+function or mini-notation may make of a cycle)."""
+
+WORK_PER_EVENT = 16
+"""Events a query may make or look at on the way, per event it may return."""
+
+MAX_BUDGET_CYCLES = 1024
+"""A query longer than this many cycles gets the budget of this many (a Python caller asking
+for 10^12 cycles at once gets an error, not a hang)."""
+
+
+class BudgetError(LanguageError):
+    """A pattern asked for more than :data:`MAX_EVENTS_PER_CYCLE` events in a cycle."""
+
+
+def _over(what: str) -> BudgetError:
+    return BudgetError(f"{what}over the cap of {MAX_EVENTS_PER_CYCLE} events a cycle: play "
+                       'fewer, e.g. "bell*16" rather than "bell*1e12"')
+
+
+def check_count(n: int | float, what: str) -> int:
+    """``n`` as an int, when a function or mini-notation may make ``n`` steps, parts or copies
+    of a cycle; refused before anything is allocated when it is over the cap.
+
+    >>> check_count(8, "run")
+    8
+    >>> check_count(1e9, "run")
+    Traceback (most recent call last):
+    ...
+    latentcode.patterns.budget.BudgetError: run 1000000000: over the cap of 4096 events a \
+cycle: play fewer, e.g. "bell*16" rather than "bell*1e12"
+    """
+    if not abs(n) <= MAX_EVENTS_PER_CYCLE:  # also refuses nan
+        shown = int(n) if isinstance(n, float) and math.isfinite(n) else n
+        raise _over(f"{what.format(shown) if '{}' in what else f'{what} {shown}'}: ")
+    return int(n)
+
+
+_local = threading.local()  # .left: what the current top-level query may still spend
+
+
+def spend(n: int) -> None:
+    """Spend ``n`` from the current query's budget (outside a query: ``n`` alone is checked
+    against one cycle's budget); raises :class:`BudgetError` when it runs out."""
+    left = getattr(_local, "left", None)
+    if left is None:
+        if n > WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE:
+            raise _over("")
+        return
+    left -= n
+    _local.left = left
+    if left < 0:
+        raise _over("")
+
+
+def spent(events: list[T]) -> list[T]:
+    """``events``, their number spent from the budget (a combinator looks at each)."""
+    spend(len(events))
+    return events
+
+
+def active() -> bool:
+    """Whether a top-level query's budget is open on this thread."""
+    return getattr(_local, "left", None) is not None
+
+
+def run(query: Callable[[Any], list[T]], span: Any) -> list[T]:
+    """``query(span)`` (a :class:`~latentcode.patterns.time.Span`) as a top-level query, with
+    its own budget unless one is open already."""
+    if active():
+        return query(span)
+    with query_budget(span.end - span.begin):
+        return query(span)
+
+
+@contextmanager
+def query_budget(cycles: float) -> Iterator[None]:
+    """Open the budget of a top-level query ``cycles`` long (at least one cycle's worth)."""
+    span = min(max(1, math.ceil(cycles)), MAX_BUDGET_CYCLES)
+    _local.left = WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE * span
+    try:
+        yield
+    finally:
+        _local.left = None
