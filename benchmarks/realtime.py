@@ -40,6 +40,7 @@ def trial(args: argparse.Namespace) -> dict:
     from latentcode.session import Session
 
     session = Session(tracks=5, framing=args.framing)
+    session.voice_cap = args.max_voices  # the engine's own capacity, not the safety cap's
     session.bank.resolve("prior:0")
     if args.voices:
         n = args.voices

@@ -70,6 +70,9 @@ class Session:
         self.soloed: set[str] = set()
         # the Scheduler the live engine plays from, while it plays (see start)
         self.live_scheduler: Scheduler | None = None
+        # live, the most voices that sound at once (the oldest of the busiest track fade out
+        # to make room); read when play starts
+        self.voice_cap = DEFAULT_VOICE_CAP
         self.engine: Any = None
         # entered around each commit (latentcode.shell.deadline.Guard, while a front end
         # evaluates under a deadline)
@@ -320,7 +323,8 @@ second, got 1e-07
         clustering is prepared before the block goes on; without it (live: the audio must
         never stop) the track waits in silence while the bank's worker prepares it. Live, at
         most :data:`~latentcode.playback.stealing.DEFAULT_VOICE_CAP` voices sound at once (more
-        would gap the audio); offline, where time is no object, up to ``MAX_VOICES``.
+        would gap the audio; ``voice_cap`` sets it); offline, where time is no object, up to
+        ``MAX_VOICES``.
         """
         tracks = self.tracks
         if snapshot:
@@ -337,7 +341,7 @@ second, got 1e-07
             seed=seed,
             audible=self.audible,
             report=self.report,
-            max_voices=MAX_VOICES if wait_for_sounds else DEFAULT_VOICE_CAP,
+            max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap,
         )
 
     def samples_for(self, cycles: float) -> int:

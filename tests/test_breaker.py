@@ -63,8 +63,8 @@ def fresh(session, text: str, **options: int):
     said: list[str] = []
     sched = session.scheduler(wait_for_sounds=True)
     sched.report = sched.cap.report = said.append
-    if "limit" in options:
-        sched.cap.limit = sched.cap.current = options["limit"]
+    # sounds wait as offline, but the cap is the live one (offline renders keep every voice)
+    sched.cap.limit = sched.cap.current = options.get("limit", session.voice_cap)
     return sched, said
 
 
@@ -84,6 +84,15 @@ def test_a_pile_of_long_voices_stays_under_the_cap_and_says_so_once(session):
     assert sched.cap.stolen >= 64 - sched.cap.limit - 2
     assert [m for m in said if "voice cap" in m] == [
         f"t1: voice cap ({sched.cap.limit}) reached; its oldest voices fade out to make room"]
+
+
+def test_offline_renders_keep_every_voice_the_live_cap_would_steal(session):
+    session.tracks.clear()
+    session.eval('tempo 0.5\nt1 $ "bell*48" # stretch 64')
+    sched = session.scheduler(snapshot=True)  # as render and render_dry make it
+    blocks(sched, 2 * 44100 // BLOCK + 1)  # one cycle: all 48 onsets, each rings for minutes
+    assert len(sched.voices.voices) >= 48 > session.voice_cap
+    assert sched.cap.stolen == 0
 
 
 def test_a_stolen_voice_fades_out_without_a_click(session):
