@@ -114,6 +114,9 @@ def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list
     >>> len(needed(np.array([0, 100_000]), 128, 1024, 1000))
     20
     """
+    lo, hi = int(starts.min()), int(starts.max())
+    if hi - lo <= 2 * SEARCH + segment:  # the usual case: the grains' reaches overlap
+        return list(grid_frames(lo - SEARCH, hi + SEARCH + segment, source_hop, segment, last))
     frames: set[int] = set()
     for s in np.unique(starts):
         frames.update(grid_frames(int(s) - SEARCH, int(s) + SEARCH + segment, source_hop,
@@ -277,9 +280,13 @@ def _best_offsets(head: np.ndarray, tail: np.ndarray, ideal: np.ndarray, room: i
 
 
 def _sums(x: np.ndarray) -> np.ndarray:
-    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped)."""
-    whole = x.shape[1] // COARSE * COARSE
-    return x[:, :whole].reshape(len(x), -1, COARSE).sum(axis=2)
+    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped); strided
+    adds, several times faster than a reduction over an axis this short."""
+    n = x.shape[1] // COARSE
+    out = x[:, 0 : n * COARSE : COARSE].copy()
+    for k in range(1, COARSE):
+        out += x[:, k : n * COARSE : COARSE]
+    return out
 
 
 def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, lags: np.ndarray,
