@@ -114,9 +114,9 @@ def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list
     >>> len(needed(np.array([0, 100_000]), 128, 1024, 1000))
     20
     """
-    lo, hi = int(starts.min()), int(starts.max())
-    if hi - lo <= 2 * SEARCH + segment:  # the usual case: the grains' reaches overlap
-        return list(grid_frames(lo - SEARCH, hi + SEARCH + segment, source_hop, segment, last))
+    lo, hi = span(starts, segment)
+    if hi - lo <= 2 * (2 * SEARCH + segment):  # the usual case: the grains' reaches overlap
+        return list(grid_frames(lo, hi, source_hop, segment, last))
     frames: set[int] = set()
     for s in np.unique(starts):
         frames.update(grid_frames(int(s) - SEARCH, int(s) + SEARCH + segment, source_hop,
@@ -127,12 +127,15 @@ def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list
 def wanted(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int
            ) -> list[list[int]]:
     """Per stretched voice, the grid frames its rows in this block read that it has not decoded
-    yet (``voice.source`` holds those it has), in the order it meets them."""
+    yet (``voice.source`` holds those it has), in the order it meets them. Each voice forgets
+    the segments this block does not read."""
     out = []
     for i in voices:
         v = batch.plan[i][0]
         starts = ideal_starts(pos[batch.rows(i)], v.a.hop)
         frames = needed(starts, v.a.hop, segment, v.a.frames - 1)
+        keep = set(frames)
+        v.source = {k: x for k, x in v.source.items() if k in keep}
         order = frames if v.step >= 0 else reversed(frames)
         out.append([k for k in order if k not in v.source])
     return out
@@ -208,8 +211,7 @@ def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, ho
          ) -> tuple[np.ndarray, np.ndarray]:
     """The grains (unwindowed, one segment long) of the stretched ``voices`` of a block: (their
     rows, the grains), each read from its voice's reconstruction where it best continues the
-    previous one. Each voice keeps that continuation in ``voice.tail`` from block to block, and
-    forgets the segments this block no longer reads."""
+    previous one. Each voice keeps that continuation in ``voice.tail`` from block to block."""
     overlap = segment - hop  # how much of a grain the next one overlaps
     compare = min(COMPARE, overlap)
     skip = (overlap - compare) // 2  # compare the middle of the overlap, where both weigh most
@@ -221,8 +223,6 @@ def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, ho
         lo, hi = span(s, segment)
         buffers.append(reconstruct(v.source, lo, hi, v.a.hop))
         los.append(lo)
-        keep = set(needed(s, v.a.hop, segment, v.a.frames - 1))
-        v.source = {k: x for k, x in v.source.items() if k in keep}
     out = np.empty((sum(len(s) for s in starts), segment), dtype=np.float32)
     firsts = np.cumsum([0, *[len(s) for s in starts[:-1]]])
     width = 2 * SEARCH + compare

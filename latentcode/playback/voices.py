@@ -334,9 +334,9 @@ class Voices:
         row of the plain voices, and the segments of their sound that the ``stretched`` voices
         have not decoded yet, from which their grains are read (see :mod:`.grains`)."""
         skip = set(stretched)
-        plain = batch.subset([i for i in range(len(batch.plan)) if i not in skip])
-        rows = grains.rows_of(batch, [i for i in range(len(batch.plan)) if i not in skip])
-        parts = [(plain, pos[rows], alpha[rows])]
+        others = [i for i in range(len(batch.plan)) if i not in skip]
+        rows = grains.rows_of(batch, others)
+        parts = [(batch.subset(others), pos[rows], alpha[rows])]
         wanted = grains.wanted(batch, stretched, pos, self.segment)
         new = [(i, ks) for i, ks in zip(stretched, wanted, strict=True) if ks]
         # each new segment is decoded ahead, with the controls of the frame that will play it
