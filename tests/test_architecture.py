@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "latentcode"
 BASE = {"errors", "resources", "controls"}
-STAGES = ("patterns", "language", "model", "playback", "audio", "shell")
+STAGES = ("patterns", "language", "model", "playback", "audio", "ports", "shell")
 ALLOWED = {
     "base": {"base"},
     "patterns": {"base", "patterns"},
@@ -23,9 +23,12 @@ ALLOWED = {
     "model": {"base", "model"},
     "playback": {"base", "patterns", "model", "playback"},
     "audio": {"base", "audio"},
-    "session": {"base", "patterns", "language", "model", "playback", "audio"},
-    "shell": {"base", "patterns", "language", "model", "playback", "audio", "session", "shell"},
-    "facade": {"base", "patterns", "language", "model", "playback", "audio", "session", "shell"},
+    "ports": {"base", "patterns", "ports"},
+    "session": {"base", "patterns", "language", "model", "playback", "audio", "ports"},
+    "shell": {"base", "patterns", "language", "model", "playback", "audio", "ports", "session",
+              "shell"},
+    "facade": {"base", "patterns", "language", "model", "playback", "audio", "ports", "session",
+               "shell"},
 }
 # The catalogue of pattern functions is one list of small functions, long by nature.
 LONG_ALLOWED = {"latentcode.patterns.functions"}
