@@ -518,3 +518,41 @@ def test_load_completes_paths(repl, tmp_path, monkeypatch):
     doc = Document(":load pi", 8)
     found = list(repl.prompt.completer.get_completions(doc, CompleteEvent()))
     assert [c.display_text for c in found] == ["piece.lc"]
+
+
+# -- typing into long text costs the audio little -------------------------------------------------
+
+
+def test_redraws_are_spaced_by_what_the_last_one_cost(repl):
+    app = repl.prompt.app
+    slow = [0.03]
+    app.before_render.add_handler(lambda _: time.sleep(slow[0]))  # a redraw that takes 30 ms
+    app.before_render.fire()
+    app.after_render.fire()
+    assert app.min_redraw_interval >= 0.1  # drawing may take at most a fifth of the time
+    slow[0] = 0.0
+    app.before_render.fire()
+    app.after_render.fire()
+    assert app.min_redraw_interval < 0.05  # a short line redraws at once again
+
+
+def test_a_string_opened_above_is_known_after_an_edit_above_it(repl):
+    lexer = repl.prompt.lexer
+
+    def line_styles(text: str, lineno: int) -> set[str]:
+        return {style for style, part in lexer.lex_document(Document(text))(lineno)
+                if part.strip()}
+
+    page = "".join(f"-- line {i}\n" for i in range(300))
+    assert "class:sound" in line_styles(page + 't1 $ "bell\nbell"', 301)  # inside the string
+    # close the string on the line above: the lexer must not reuse what it knew of that line
+    assert "class:sound" not in line_styles(page + 't1 $ "bell"\nbell"', 301)
+    assert "class:sound" in line_styles(page + 't1 $ "bell\nbell"', 301)
+
+
+def test_completion_at_the_end_of_a_pasted_page(repl):
+    page = "".join(f'-- line {i}, t9 $ "bell*2"\n' for i in range(5000))
+    assert "alpha" in completions(repl, page + 't1 $ "bell" # al')
+    assert "bell" in completions(repl, page + 't1 $ "be')
+    repl.session.eval('t1 $ "bell"')
+    assert "t1" in completions(repl, page + "t")

@@ -1,10 +1,11 @@
 """The voice cap: how many voices may sound at once, and which one gives way to a new one.
 
-Every voice costs the decoder the same (one frame per hop), so the cap is a number of voices,
-sized to what the decoder carries in real time with room for the rest of the block: on the
-2-core machine the project is measured on, a block of 32 long voices takes about 16 ms of a
-23 ms block at best, 64 voices more than the block lasts (``benchmarks/voices.py``). Past the
-cap a new voice *steals* one:
+A plain voice costs the decoder one frame per hop; a stretched one also searches and overlap-adds
+its grains, about half as much again (``benchmarks/stretch.py``), so it counts as
+:data:`STRETCHED_COST` voices. The cap is sized to what the decoder carries in real time with
+room for the rest of the block: on the 2-core machine the project is measured on, a block of 32
+long voices takes about 16 ms of a 23 ms block at best, 64 voices more than the block lasts
+(``benchmarks/voices.py``). Past the cap a new voice *steals* one:
 
 - from the track that holds the most voices (a track that piles up voices, e.g. ``"bell*8" #
   stretch 64``, gives way to itself and never silences the others), its **oldest** voice: the
@@ -34,7 +35,10 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from latentcode.playback.grains import needs_alignment
+
 DEFAULT_VOICE_CAP = 32
+STRETCHED_COST = 1.5  # plain voices a stretched one counts as (its grains cost 1.3-1.7 times)
 STEAL_SECONDS = 0.02  # long enough to be no click, short enough that the cap holds
 HIGH_LOAD, LOW_LOAD = 1.0, 0.6  # of a block's duration spent producing it: over 1, the ring drains
 MIN_VOICES = 4  # the adaptive cap never goes below this
@@ -99,6 +103,14 @@ def fade(voice: Any, at: int, samples: int, hop: int, cycle_at: Callable[[int], 
     return True
 
 
+def cost(voice: Any, hop: int) -> float:
+    """What ``voice`` counts for against the cap: 1, or :data:`STRETCHED_COST` when its grains
+    are searched and overlap-added (its stretch is not 1, or it moves)."""
+    if needs_alignment(voice.step, voice.a.hop, hop, voice.walk is not None):
+        return STRETCHED_COST
+    return 1.0
+
+
 def thin(events: list[Any], keep: int) -> list[Any]:
     """At most ``keep`` of ``events``, spread evenly over them (first one kept).
 
@@ -151,7 +163,7 @@ class VoiceCap:
         """After voices started at block ``now``: steal until at most ``limit`` sound.
         ``names`` gives the tracks' names by slot (for the message, once per track)."""
         live = [v for v in voices if not fading(v)]
-        excess = len(live) - self.current
+        excess = sum(cost(v, hop) for v in live) - self.current
         if excess <= 0:
             return
         by_track: dict[int, list[Any]] = {}
@@ -159,10 +171,15 @@ class VoiceCap:
             by_track.setdefault(v.track, []).append(v)
         for group in by_track.values():
             group.sort(key=lambda v: v.start)
+        weight = {slot: sum(cost(v, hop) for v in group) for slot, group in by_track.items()}
         samples = max(1, round(STEAL_SECONDS * sample_rate))
-        for _ in range(excess):
-            busiest = max(by_track.values(), key=len)
-            victim = busiest.pop(0)
+        left = len(live)
+        while excess > 0 and left > 1:  # however costly, one voice may always sound
+            left -= 1
+            slot = max(weight, key=weight.__getitem__)
+            victim = by_track[slot].pop(0)
+            excess -= cost(victim, hop)
+            weight[slot] -= cost(victim, hop)
             name = names.get(victim.track, f"track {victim.track}")
             self._once(name, "cap", None, f"{name}: voice cap ({self.current}) reached; its "
                        f"oldest voices fade out to make room")

@@ -31,8 +31,8 @@ from latentcode.shell.lexer import ends_in_string
 
 _MINI_WORD = re.compile(r"[\w:]*$")
 _CODE_WORD = re.compile(r"[A-Za-z_][\w']*$|$")
-_AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])\s*$")
-_STATEMENT_START = re.compile(r"(?:^|;)\s*$")
+_AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])$")
+_TAIL = 200  # characters: more than any word
 STATEMENT_STARTERS = ("tempo", "bpm", "bank", "let", "use", "hush", "panic", "solo", "unsolo",
                       "mute", "unmute")
 
@@ -63,14 +63,18 @@ class LatentCompleter(Completer):
 
     def candidates(self, text: str) -> list[Completion]:
         """The completions for code ending in ``text`` (sorted, each with a meta line)."""
+        # the regexes below look only at the end: searched over a pasted page, a pattern
+        # anchored with $ is tried at every position, on every key
+        tail = text[-_TAIL:]
         if ends_in_string(text):
-            word = _MINI_WORD.search(text).group()
+            word = _MINI_WORD.search(tail).group()
             return self._sounds(word)
-        word = _CODE_WORD.search(text).group()
+        word = _CODE_WORD.search(tail).group()
         before = text[: len(text) - len(word)]
-        if _AFTER_HASH.search(before):
+        if _AFTER_HASH.search(before.rstrip()[-3:]):  # an operator is at most 3 characters
             return self._words(word, self.vocabulary.names("control"))
-        if _STATEMENT_START.search(before.split("\n")[-1]):
+        last = before.rpartition("\n")[2].rstrip()
+        if not last or last.endswith(";"):
             if "\n" not in text:
                 return self._statement_start(word)
             # a later line may continue a statement or start one: offer both

@@ -48,6 +48,7 @@ _MINI = re.compile(
     re.VERBOSE,
 )
 _TRACK = re.compile(r"^(?:t|d)\d+$")
+_CLOSED = re.compile(r'"[^"]*"|--[^\n]*')  # a closed string or a comment
 
 STYLE = Style.from_dict({
     "keyword": "bold ansimagenta",
@@ -75,18 +76,10 @@ def ends_in_string(text: str) -> bool:
     >>> ends_in_string('t1 $ "a\\nb'), ends_in_string('t1 $ "a" -- "'), ends_in_string('"--"')
     (True, False, False)
     """
-    inside, i = False, 0
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            inside = not inside
-        elif not inside and text.startswith("--", i):
-            end = text.find("\n", i)
-            if end < 0:
-                break
-            i = end
-        i += 1
-    return inside
+    # one regex over the whole text, in C: the completer asks on every key, and a loop over the
+    # characters cost milliseconds on a long line or a pasted page. Taken left to right, closed
+    # strings and comments are removed; a quote left over opens a string that never closes.
+    return '"' in _CLOSED.sub("", text)
 
 
 class LatentLexer(Lexer):
@@ -102,21 +95,46 @@ class LatentLexer(Lexer):
         self.vocabulary = vocabulary or Vocabulary.of_language()
         self.sounds = sounds
         self.tracks = tracks
+        # the last document's lines and which of them start inside a string (see _starts)
+        self._known: tuple[list[str], list[bool]] = ([], [False])
 
     def lex_document(self, document: Document) -> Callable[[int], Tokens]:
         lines = document.lines
         sounds, tracks = set(self.sounds()), set(self.tracks())
 
-        in_string = [False]
-        for line in lines[:-1]:
-            in_string.append(ends_in_string(('"' if in_string[-1] else "") + line))
+        in_string = self._starts(lines)
+        done: dict[int, Tokens] = {}  # prompt_toolkit asks for a line several times a redraw
 
         def get_line(lineno: int) -> Tokens:
             if not 0 <= lineno < len(lines):
                 return []
-            return self.tokens(lines[lineno], sounds, tracks, in_string=in_string[lineno])
+            if lineno not in done:
+                done[lineno] = self.tokens(lines[lineno], sounds, tracks,
+                                           in_string=in_string(lineno))
+            return done[lineno]
 
         return get_line
+
+    def _starts(self, lines: list[str]) -> Callable[[int], bool]:
+        """Whether each line starts inside a string, worked out only as far as asked and kept
+        for the next keystroke's document: typing at the end of a pasted page re-reads none of
+        the lines before the one that changed."""
+        old, states = self._known
+        same = 0
+        for a, b in zip(old, lines, strict=False):
+            if a != b:
+                break
+            same += 1
+        states = states[: same + 1]  # the state at the start of a line needs only the ones above
+        self._known = (lines, states)
+
+        def at(lineno: int) -> bool:
+            while len(states) <= lineno:
+                line = lines[len(states) - 1]
+                states.append(ends_in_string(('"' if states[-1] else "") + line))
+            return states[lineno]
+
+        return at
 
     def tokens(self, line: str, sounds: Collection[str] | None = None,
                tracks: Collection[str] | None = None, *, in_string: bool = False) -> Tokens:

@@ -28,6 +28,7 @@ from latentcode.shell.completer import LatentCompleter
 from latentcode.shell.frontends import Evaluator, printable
 from latentcode.shell.keys import grammar_is_complete, repl_bindings
 from latentcode.shell.lexer import STYLE, LatentLexer
+from latentcode.shell.pacing import pace_redraws
 from latentcode.shell.toolbar import status
 
 PROMPT = "lc> "
@@ -93,6 +94,7 @@ class Repl:
             include_default_pygments_style=False,
             **prompt_options,
         )
+        pace_redraws(self.prompt.app)  # a long line's redraws must not starve the audio
 
     def _track_names(self) -> list[str]:
         return list(self.session.tracks)
