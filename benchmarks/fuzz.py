@@ -3,7 +3,8 @@
     python benchmarks/fuzz.py --examples 5000        # or --minutes 10; --seed for another run
 
 Prints statements tried, accepted, refused, internal errors, slow evaluations (over the 2 s
-deadline), accepted patterns that fail a cycle later, the slowest evaluation, and the first few
+deadline), accepted patterns that fail a cycle later (within ``--cycles``; live, such a track
+reverts to what it played, with a message), the slowest evaluation, and the first few
 statements of each bad kind.
 """
 
@@ -27,6 +28,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cycles", type=int, default=64,
+                        help="cycles an accepted pattern is queried for (the session checks 16)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,7 +51,7 @@ def main() -> None:
         def run(text: str) -> None:
             if end is not None and time.monotonic() > end:
                 raise _TimeUp
-            outcome, took, message = try_statement(session, text)
+            outcome, took, message = try_statement(session, text, cycles=args.cycles)
             session.tempo(0.5)
             counts[outcome] += 1
             if took > slowest[0]:
