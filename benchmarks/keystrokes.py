@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 LATENTCODE = str(Path(sys.executable).with_name("latentcode"))
-PIECE = ['t1 $ "bell*4 drone" # stretch 2', 't2 $ "pluck*8" # alpha sine # mix "noise"']
+PIECE = ['t1 $ "bell*4 drone"', 't2 $ "pluck*4" # alpha sine # mix "noise"']
 
 
 class Terminal:

@@ -28,12 +28,14 @@ from latentcode.errors import USER_CAUSED, InternalError, LanguageError, Latentc
 from latentcode.language.statements import MAX_CPS, MIN_CPS
 from latentcode.model.bank import Bank, NotReady
 from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
+from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.framing import make_framing
-from latentcode.playback.scheduler import Scheduler, Track
+from latentcode.playback.scheduler import LiveTime, Scheduler, Track
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP
 from latentcode.playback.trace import Trace
 from latentcode.playback.voices import MAX_VOICES, make_voice
+from latentcode.ports.events_out import EventsOut
 from latentcode.resources import data_path
 
 DEFAULT_TRACKS = 8
@@ -74,6 +76,9 @@ class Session:
         # to make room); read when play starts
         self.voice_cap = DEFAULT_VOICE_CAP
         self.engine: Any = None
+        self.midi: Any = None  # the MIDI input while one runs (latentcode.ports.midi_in)
+        self.midi_why = "MIDI input is off (--midi-in none)"  # why there is none
+        self.events_out = EventsOut(report=self.report)  # live: events sent as OSC and MIDI
         # entered around each commit (latentcode.shell.deadline.Guard, while a front end
         # evaluates under a deadline)
         self.commit_guard: AbstractContextManager[Any] = nullcontext()
@@ -190,7 +195,8 @@ class Session:
         bank = self.bank.live() if live is not None else self.bank
         seen: set[Any] = set()  # the same values come back every cycle: make each voice once
         for cycle in range(CHECKED_CYCLES):
-            events = pattern.query(start + cycle, start + cycle + 1)
+            with CONTROLLERS.rehearsal():  # pads (on 36 $ ...) play here: their sounds checked
+                events = pattern.query(start + cycle, start + cycle + 1)
             if len(events) > MAX_EVENTS_PER_CYCLE:
                 raise BudgetError(f"cycle {start + cycle} has {len(events)} events: over the "
                                   f"cap of {MAX_EVENTS_PER_CYCLE} events a cycle: play fewer")
@@ -412,17 +418,45 @@ second, got 1e-07
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, **engine_options)
         self.live_scheduler = self.scheduler(wait_for_sounds=False)
+        self.live_scheduler.on_start.append(self.events_out.event)
+        self.events_out.attach(engine.heard_stamp, engine.sample_rate)
         try:
             engine.start(self.live_scheduler)
         except BaseException:
+            self.events_out.detach()
             engine.close()
             self.live_scheduler = None
             raise
         self.engine = engine
+        # controllers glide from the first sample not yet made; notes sound a fixed latency
+        # after the sample being heard
+        CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
+                                    latency=lambda: engine.lookahead + engine.block))
+
+    def start_midi(self, kind: str = "auto", *, connect: str | None = None) -> None:
+        """Take MIDI in (``kind``: auto, jack, alsa or none; see
+        :mod:`latentcode.ports.midi_in`); a LatentcodeError says why it cannot."""
+        from latentcode.ports.midi_in import open_midi_in
+
+        self.stop_midi()
+        audio = self.engine.backend if self.engine is not None else "none"
+        try:
+            self.midi = open_midi_in(kind, CONTROLLERS, audio=audio, connect=connect)
+        except LatentcodeError as e:
+            self.midi_why = str(e)
+            raise
+
+    def stop_midi(self) -> None:
+        midi, self.midi = self.midi, None
+        if midi is not None:
+            midi.close()
 
     def stop(self) -> None:
-        """Stop live audio and release the engine."""
+        """Stop live audio and MIDI, and release the engine."""
+        self.stop_midi()
+        CONTROLLERS.attach(None)
         engine, self.engine = self.engine, None
+        self.events_out.detach()
         if engine is not None:
             engine.close()
         self.live_scheduler = None

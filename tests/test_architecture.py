@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "latentcode"
-BASE = {"errors", "resources", "controls"}
+BASE = {"errors", "resources", "controls", "quiet"}
 STAGES = ("patterns", "language", "model", "playback", "audio", "ports", "shell")
 ALLOWED = {
     "base": {"base"},

@@ -15,16 +15,14 @@ that play in real time (what a performer picks with ``--audio``).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import glob
 import os
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 from latentcode.errors import LatentcodeError
+from latentcode.quiet import quiet_stderr
 
 # "none" plays in real time on no device (pyo's manual server, paced by the engine), so time,
 # recording and statistics work on a machine without a sound card.
@@ -44,21 +42,6 @@ def load_pyo() -> Any:
     return pyo
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence file descriptor 2: ALSA and libjack print pages of noise from C while probing."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def check_portaudio(device: int | None = None) -> None:
     """Raise a one-line :class:`LatentcodeError` unless PortAudio has an output to play on.
 
@@ -70,7 +53,7 @@ def check_portaudio(device: int | None = None) -> None:
     latentcode.errors.LatentcodeError: no audio output device found by PortAudio ...
     """
     pyo = load_pyo()
-    with _quiet_stderr():
+    with quiet_stderr():
         count = pyo.pa_count_devices()
         default = pyo.pa_get_default_output() if count > 0 else -1
         names, indexes = pyo.pa_get_output_devices() if count > 0 else ([], [])
@@ -91,7 +74,7 @@ def output_devices() -> list[tuple[int, str, bool]]:
     [(0, 'HDA Intel PCH: ALC3246 Analog (hw:0,0)', True)]
     """
     pyo = load_pyo()
-    with _quiet_stderr():
+    with quiet_stderr():
         if pyo.pa_count_devices() <= 0:
             return []
         names, indexes = pyo.pa_get_output_devices()
@@ -149,7 +132,7 @@ def check_jack(server: str | None = None) -> tuple[int, int]:
         saved = None
     lib.jack_set_error_function(_jack_silent)
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             client = lib.jack_client_open(
                 b"latentcode-probe",
                 _JACK_NO_START_SERVER | _JACK_SERVER_NAME,

@@ -169,6 +169,19 @@ class Engine:
         return ((self.lookahead + self.block + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
 
+    def heard_stamp(self) -> tuple[int, float] | None:
+        """(sample, ``time.monotonic()`` when it leaves the engine's output) for the first
+        sample of the latest audio buffer; None before the audio runs. The audio thread's
+        stamp plus the limiter's delay: gaps and panic shift it, as they shift what is heard.
+
+        >>> sample, t = live.heard_stamp()                  # doctest: +SKIP
+        >>> heard = t + (onset - sample) / live.sample_rate  # doctest: +SKIP
+        """
+        stamp, graph = self._stream.stamp, self._graph
+        if stamp is None or graph is None:
+            return None
+        return stamp[0], stamp[1] + graph.limiter_delay / self._sr
+
     @property
     def stats(self) -> EngineStats:
         """Counters: underruns, blocks, producer load, ring fill, the clock."""

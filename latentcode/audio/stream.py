@@ -98,6 +98,9 @@ class Stream:
         self._producing_end = 0  # where the block being produced ends
         self._drop_target = 0  # queued audio before this position is dropped, unheard
         self._audio_errors: list[str] = []  # appended by the audio thread, reported by others
+        # (first sample of the latest buffer, time.monotonic() when the audio thread took it):
+        # where the sample clock stands in real time (Engine.heard_stamp)
+        self.stamp: tuple[int, float] | None = None
 
     def connect(self, graph: Graph) -> None:
         """Play into ``graph``: its table is where the audio side copies each buffer."""
@@ -264,6 +267,7 @@ class Stream:
         """pyo's server callback: copy one buffer from the ring into the table, and limit the
         master bus of the last buffer into the output. Never raises: pyo would print a
         traceback every buffer. A failing part plays silence; the other goes on."""
+        self.stamp = (self.ring.read_pos, time.monotonic())  # one tuple: read whole elsewhere
         try:
             self._play_buffer()
         except BaseException as exc:  # noqa: B036 - nothing may escape into pyo's C loop

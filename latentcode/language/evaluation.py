@@ -95,6 +95,9 @@ def _operate(node: BinOp | Section, op: str, left: Any, right: Any) -> Any:
 def _apply(node: Node, f: Any, arg: Any, name: str | None) -> Any:
     if isinstance(f, Curried) or (callable(f) and not isinstance(f, Pattern)):
         return f(arg)
+    more = getattr(f, "apply_more", None)  # a pattern with optional arguments: cc 74 2
+    if more is not None:
+        return more(arg)
     if name is not None:
         spec = FUNCTIONS[name]
         raise _fail(node, f"too many arguments: {name} takes {len(spec.params)} "

@@ -12,14 +12,20 @@ Layered bottom-up, each module importing only those before it:
   :mod:`~latentcode.patterns.primitives` (fast, slow, euclid: what mini-notation needs);
 - :mod:`~latentcode.patterns.registry`, which turns plain Python functions into words of the
   language and methods of :class:`Pattern`, and what it registers: the catalogue
-  (:mod:`~latentcode.patterns.functions`), the signals and the controls, registered when this
+  (:mod:`~latentcode.patterns.functions`), the signals, the controls and the controllers
+  (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``, ``on``), registered when this
   package is imported.
 
 The core knows nothing of the language: the mini-notation parser is handed to it by
 :mod:`latentcode.language`.
 """
 
-from latentcode.patterns import controls, functions, signals  # noqa: F401 - registers them
+from latentcode.patterns import (  # noqa: F401 - registers them
+    controllers,
+    controls,
+    functions,
+    signals,
+)
 from latentcode.patterns.core import Event, Pattern, pure, silence
 from latentcode.patterns.sequences import stack
 from latentcode.patterns.time import Span

@@ -60,6 +60,29 @@ def _ramp(start: Fraction, end: Fraction, cycle: Any) -> float:
     return min(1.0, max(0.0, float((cycle - start) / (end - start))))
 
 
+class LiveTime:
+    """When a controller move or a MIDI note arriving now takes effect, in this scheduler's
+    cycles: the controllers' clock (:mod:`latentcode.patterns.controllers`), live only.
+
+    A move glides from :attr:`Scheduler.horizon`, the first sample not written yet (as soon as
+    can be heard; no sample already made changes). A note starts ``latency()`` samples after
+    the sample being heard (``heard()``): the same delay for every note, so a pad played in
+    time stays in time, never earlier than the horizon.
+    """
+
+    def __init__(self, scheduler: Scheduler, heard: Callable[[], int],
+                 latency: Callable[[], int]) -> None:
+        self.scheduler, self.heard, self.latency = scheduler, heard, latency
+
+    def ramp_time(self) -> tuple[float, float]:
+        clock = self.scheduler.clock
+        return float(clock.cycle_at(self.scheduler.horizon)), float(clock.cps)
+
+    def note_time(self) -> Fraction:
+        s = self.scheduler
+        return s.clock.cycle_at(max(self.heard() + self.latency(), s.horizon))
+
+
 class Morph:
     """A transition in latent space: over [start, end) the new pattern's onsets start from
     the sound the old pattern plays at that moment and move to their own (``mix`` with a
@@ -247,11 +270,15 @@ class Scheduler:
         self.audible = audible
         self.report = report
         self.position = 0  # the next sample this scheduler will produce
+        self.horizon = 0  # the end of the block being produced: nothing before it can change
         self.commands: deque[tuple] = deque()  # from other threads; run by fill
         self.told: set[tuple[str, str]] = set()  # (track, NotReady key) already said
         self.trace: Any = None  # a playback.trace.Trace while an offline render records one
         self.cap = VoiceCap(max_voices, report=report)
         self.breaker: Breaker | None = None  # live only (start_live): renders stay synchronous
+        # called for every voice started, in the producer: (track, event, onset sample, event
+        # length in samples); a listener must be quick (ports.events_out only queues)
+        self.on_start: list[Callable[[Track, Any, int, int], None]] = []
 
     def start_live(self) -> None:
         """Live play begins: give every track a time budget (see :mod:`.breaker`)."""
@@ -273,6 +300,7 @@ class Scheduler:
         began = time.perf_counter()
         self._run_commands(start)
         n = out.shape[2]
+        self.horizon = start + n
         c0, c1 = self.clock.cycle_at(start), self.clock.cycle_at(start + n)
         controls: list[dict] = [{} for _ in range(out.shape[0])]
         for track in list(self.table.values()):
@@ -309,7 +337,7 @@ class Scheduler:
                 return
             events = self.cap.limit_starts(track.name, track.pattern, events,
                                            self.cap.starts_per_block(n, self.clock.sample_rate))
-            voices = []
+            voices, started = [], []
             for e in events:
                 onset = self.clock.sample_at(e.whole.begin)
                 duration = self.clock.sample_at(e.whole.end) - onset
@@ -324,9 +352,14 @@ class Scheduler:
                     ))
                 except NotReady as wait:  # prepared in the background: skip, never revert
                     self._waits(track, wait)
+                    continue
+                started.append((e, onset, duration))
             for voice in voices:
                 self.voices.add(voice)
                 self.effects.start(voice, controls)
+            for listener in self.on_start:
+                for e, onset, duration in started:
+                    listener(track, e, onset, duration)
             if voices:
                 names = {t.slot: t.name for t in self.table.values()}
                 self.cap.enforce(self.voices.voices, names, start, self.framing.hop,

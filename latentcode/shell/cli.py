@@ -41,6 +41,18 @@ def add_repl_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-files", action="store_true",
                         help="let code from the OSC port touch files too (:load, :reload, "
                              ":record, bank); without it they are refused")
+    parser.add_argument("--midi-in", choices=("auto", "jack", "alsa", "none"), default="auto",
+                        help="where MIDI controllers and notes come from (default auto: JACK "
+                             "MIDI when the audio plays through JACK, else ALSA where mido "
+                             "and python-rtmidi are installed)")
+    parser.add_argument("--midi-in-connect", metavar="PORT", default=None,
+                        help="connect the MIDI sources matching PORT (a glob such as 'a2j:*')")
+    parser.add_argument("--send-osc", metavar="[HOST:]PORT", action="append", default=[],
+                        help="send every event that starts a voice as OSC to HOST:PORT (host "
+                             "127.0.0.1 unless given; as with :send osc)")
+    parser.add_argument("--send-midi", metavar="JACK-PORT", nargs="?", const="", default=None,
+                        help="send events as MIDI notes on a JACK MIDI output, connected to "
+                             "JACK-PORT if given (as with :send midi)")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -98,6 +110,12 @@ def _no_command(args: argparse.Namespace) -> int:
                               f"not {args.osc}")
     if args.osc_files and args.osc is None:
         raise LatentcodeError("--osc-files only makes sense with --osc PORT")
+    if args.midi_in_connect and args.midi_in == "none":
+        raise LatentcodeError("--midi-in-connect needs a MIDI input: not --midi-in none")
+    from latentcode.ports.events_out import parse_destination
+
+    for destination in args.send_osc:
+        parse_destination(destination)  # a bad one stops here, before the audio starts
     from latentcode.shell.frontends import check_audio_options
 
     check_audio_options(args)

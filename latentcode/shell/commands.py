@@ -19,6 +19,8 @@ import math
 import os
 import shlex
 import textwrap
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +28,12 @@ from typing import Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.language.vocabulary import Vocabulary
+from latentcode.patterns.controllers import CONTROLLERS, describe
 from latentcode.shell.blocks import as_one_block
 from latentcode.shell.frontends import Evaluator, Say, printable, read_text
 
 WIDTH = 96
+LEARN_SECONDS = 20.0  # :learn waits this long for a controller to move
 
 
 def is_command(text: str) -> bool:
@@ -306,6 +310,57 @@ class Commands:
             return
         self.say(f"wrote {path}{_duration(path)}")
 
+    def send(self, arg: str) -> None:
+        """``:send osc [HOST:]PORT [bundle|heard]``, ``:send midi [JACK-PORT]``, ``:send off``:
+        where the events that start voices go (docs/events-out.md); ``:send`` shows it."""
+        self.say(self.session.events_out.command(arg))
+
+    def midi(self, arg: str) -> None:
+        """``:midi`` lists the MIDI input, what feeds it and what each controller last sent;
+        ``:midi connect PORT`` connects a source (a name or a glob such as ``a2j:*``)."""
+        midi = getattr(self.session, "midi", None)
+        why = getattr(self.session, "midi_why", "MIDI input is off")
+        verb, _, rest = arg.partition(" ")
+        if verb == "connect":
+            if midi is None:
+                self.say(f"error: no MIDI input to connect to: {why}")
+            elif not rest.strip():
+                self.say("error: :midi connect needs a port, e.g. :midi connect 'a2j:*'")
+            else:
+                names = midi.connect(rest.strip().strip("'\""))
+                self.say(f"MIDI in: connected {', '.join(names)}")
+            return
+        if arg:
+            self.say("error: :midi lists the MIDI input; :midi connect PORT connects one")
+            return
+        lines = midi.describe() if midi is not None else [f"no MIDI input: {why}"]
+        self.say("\n".join([*lines, *controller_lines()]))
+
+    def learn(self, arg: str) -> None:
+        """``:learn``: move a knob (or send ``/ctrl``) and its name in the language is shown."""
+        store, moves = CONTROLLERS, CONTROLLERS.moves
+        midi = getattr(self.session, "midi", None)
+        hint = "" if midi is not None else (
+            f" (no MIDI input: {getattr(self.session, 'midi_why', 'off')}; OSC /ctrl counts)")
+        self.say(f"learning: move a controller within {LEARN_SECONDS:g} s{hint}")
+
+        def wait() -> None:
+            deadline = time.monotonic() + LEARN_SECONDS
+            while time.monotonic() < deadline:
+                last = store.last
+                if store.moves != moves and last is not None:
+                    key = last[0]
+                    if key[0] == "cc":
+                        self.say(f"learned: cc {key[2]} (channel {key[1]}): write cc {key[2]}, "
+                                 f"or {describe(key)} for this channel only")
+                    else:
+                        self.say(f"learned: {describe(key)}")
+                    return
+                time.sleep(0.05)
+            self.say(f"learn: nothing moved in {LEARN_SECONDS:g} s")
+
+        threading.Thread(target=wait, name="latentcode-learn", daemon=True).start()
+
     def quit(self, arg: str) -> bool:
         """``:quit`` stops the music and leaves."""
         return False
@@ -315,6 +370,26 @@ class Commands:
         if engine is None:
             self.say("error: no audio engine is running (no audio device was found)")
         return engine
+
+
+def controller_lines(limit: int = 24) -> list[str]:
+    """What each controller and note last sent, for ``:midi``.
+
+    >>> controller_lines()
+    ['no controller has moved yet']
+    """
+    sent = {k: v for k, v in CONTROLLERS.sent.items() if not (k[0] == "cc" and k[1] == 0)}
+    notes = dict(CONTROLLERS.notes_seen)
+    if not sent and not notes:
+        return ["no controller has moved yet"]
+    lines = [f"  {describe(k):<16} {v:.4g}" for k, v in sorted(sent.items(), key=str)[:limit]]
+    if len(sent) > limit:
+        lines.append(f"  ... and {len(sent) - limit} more")
+    if notes:
+        held = ", ".join(f"{n} (channel {c}) {'velocity ' + str(v) if v else 'off'}"
+                         for (c, n), v in sorted(notes.items())[:limit])
+        lines.append(f"  notes: {held}")
+    return ["controllers (as written in the language, last value):", *lines]
 
 
 def free_name(path: Path) -> Path:
@@ -376,6 +451,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(":record", "FILE", "record the output to a WAV file (FILE force replaces one)",
             Commands.record, files=True),
     Command(":stop", "", "stop recording", Commands.stop),
+    Command(":send", "[osc|midi|off ..]", "send events out: osc [HOST:]PORT [heard], midi "
+            "[JACK-PORT], off", Commands.send),
+    Command(":midi", "[connect PORT]", "the MIDI input, its sources and what each controller "
+            "last sent; connect a source", Commands.midi),
+    Command(":learn", "", "move a knob: shows how to write it (cc 21 ...)", Commands.learn),
     Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
             (":q", ":exit")),
 )

@@ -283,13 +283,18 @@ def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | 
 
 
 def start_session(args: argparse.Namespace, say: Say = say) -> Any:
-    """A Session on the chosen model, playing through the chosen backend (see start_audio)."""
+    """A Session on the chosen model, playing through the chosen backend (see start_audio),
+    with MIDI in and events out as the options ask (see :mod:`latentcode.shell.connections`)."""
     from latentcode.session import Session
 
     check_audio_options(args)
     session = Session(getattr(args, "model", None), report=say)
     args.audio_used = start_audio(session, args.audio, buffer=args.buffer, device=args.device,
                                   say=say)
+    from latentcode.shell.connections import start_midi, start_sending
+
+    start_sending(session, args, say)
+    start_midi(session, args, say)
     return session
 
 

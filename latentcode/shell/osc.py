@@ -1,9 +1,14 @@
-"""``--osc PORT``: evaluate code sent over OSC to localhost (address ``/eval``, one string).
+"""``--osc PORT``: evaluate code sent over OSC to localhost (address ``/eval``, one string),
+and move controllers (``/ctrl NAME VALUE``, read in the language as ``ctrl "NAME"``).
 
 A minimal OSC 1.0 decoder (strings, numbers, blobs, bundles) over a UDP socket bound to
 127.0.0.1 only, so nothing off this machine can run code. Editors and other programs send::
 
     oscsend localhost 6010 /eval s 't1 $ "bell*2"'
+    oscsend localhost 6010 /ctrl sf cutoff 0.25
+
+A ``/ctrl`` name is a short identifier (see :func:`~latentcode.patterns.controllers.check_name`)
+and its value a finite number; anything else is dropped and counted like any bad packet.
 
 >>> parse(message("/eval", 't1 $ "bell"'))
 [('/eval', ['t1 $ "bell"'])]
@@ -19,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from latentcode.errors import LatentcodeError
+from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.ports.osc_codec import Message, OscError, message, parse
 from latentcode.shell.frontends import printable
 
@@ -38,7 +44,9 @@ def osc_files_line(allowed: bool) -> str:
 
 
 class OscServer:
-    """Receives OSC on 127.0.0.1:``port`` in a thread and hands ``/eval`` code to ``evaluate``.
+    """Receives OSC on 127.0.0.1:``port`` in a thread and hands ``/eval`` code to ``evaluate``
+    and ``/ctrl NAME VALUE`` to ``control`` (the controllers' store; it returns why it refuses
+    a message, or None).
 
     ``port`` 0 picks a free port (see :attr:`port`). Nothing a sender does stops the server:
     every packet is parsed and acted on inside its own ``try``. Packets it cannot use are
@@ -48,10 +56,12 @@ class OscServer:
     """
 
     def __init__(self, port: int, evaluate: Callable[[str], Any],
-                 say: Callable[[str], None] = print, *, report_every: float = 1.0) -> None:
+                 say: Callable[[str], None] = print, *, report_every: float = 1.0,
+                 control: Callable[[str, Any], str | None] = CONTROLLERS.control) -> None:
         if not 0 <= port <= 65535:
             raise LatentcodeError(f"the OSC port must be from 0 to 65535, not {port}")
         self.evaluate = evaluate
+        self.control = control
         self.say = say
         self.report_every = report_every
         self.dropped = 0  # packets (or messages of a bundle) ignored since the start
@@ -107,10 +117,18 @@ class OscServer:
                     self.evaluate(args[0])
                 except Exception as e:  # noqa: BLE001 - the front end's bug: tell it, go on
                     self.say(f"osc: /eval failed: {type(e).__name__}: {e}")
+            elif address == "/ctrl":
+                try:
+                    why = (self.control(args[0], args[1]) if len(args) == 2 else
+                           "send /ctrl with a name and a number")
+                except Exception as e:  # noqa: BLE001 - a store bug must not end the port
+                    why = f"it broke the controllers ({type(e).__name__})"
+                if why is not None:  # escaped and cut: the sender's text stays harmless
+                    self._drop(f"/ctrl {printable(repr(args))[:60]}: {printable(why)[:80]}")
             else:
                 # escaped: the sender's text never drives the terminal
                 self._drop(f"{printable(address)[:40]} {args!r:.60}: "
-                           "send /eval with one string")
+                           "send /eval with one string or /ctrl NAME NUMBER")
         self._report()
 
     def _drop(self, reason: str) -> None:

@@ -13,7 +13,8 @@ right channel, the whole time; after 2 s the case starts on the left:
 Prints {"ready": true} once its JACK client (lc-breaker) is up, then one JSON line with the
 engine's stats, the messages, the voices sounding at marks, and the sample positions (engine
 clock, the capture's start being about 0) of the marks. Run by tests/test_breaker.py and
-benchmarks/breaker.py (figures); it runs against whatever latentcode is importable (the old code too).
+benchmarks/breaker.py (figures); it runs against whatever latentcode is importable (the old
+code too).
 """
 
 from __future__ import annotations
