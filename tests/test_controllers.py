@@ -227,6 +227,9 @@ class NoMidi:
     tracks, muted, soloed, engine, midi = {}, set(), set(), None, None
     midi_why = "no JACK MIDI: no JACK server is running (start jackd, or use --midi-in alsa)"
 
+    def start_midi(self, kind, connect=None):
+        raise LatentcodeError(self.midi_why)
+
 
 def test_midi_without_jack_says_why_in_one_line(monkeypatch):
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "lc-test-no-such-server")
@@ -239,8 +242,12 @@ def test_midi_without_jack_says_why_in_one_line(monkeypatch):
     commands.run(":midi")
     assert said == [f"no MIDI input: {NoMidi.midi_why}\nno controller has moved yet"]
     said.clear()
-    commands.run(":midi connect a2j:*")
-    assert said == [f"error: no MIDI input to connect to: {NoMidi.midi_why}"]
+    commands.run(":midi connect a2j:*")  # tries to open the input first
+    assert said == [f"no MIDI input: {NoMidi.midi_why}; playing on without it",
+                    f"error: no MIDI input to connect to: {NoMidi.midi_why}"]
+    said.clear()
+    commands.run(":midi on")
+    assert said == [f"no MIDI input: {NoMidi.midi_why}; playing on without it"]
 
 
 def test_midi_lists_what_each_controller_last_sent():
@@ -328,3 +335,43 @@ def test_a_pad_is_checked_at_eval_as_if_struck_and_only_there(session):
         seen["here"] = pad.query(0, 4)
     assert len(seen["here"]) == 4 and seen["other"] == [], "another thread hears no rehearsal"
     assert pad.query(0, 4) == []
+
+
+def test_the_midi_input_opens_when_a_pattern_first_uses_a_midi_word(session):
+    from latentcode.patterns.controllers import CONTROLLERS
+
+    opened: list[int] = []
+    CONTROLLERS.on_use = lambda: opened.append(1)
+    try:
+        session.eval('t1 $ "drone" # pan sine')
+        assert opened == []  # no MIDI word: nothing opened
+        session.eval('t1 $ "drone" # pan (cc 10)')
+        session.eval('t1 $ on 36 $ "drone"')
+        assert opened == [1]  # once, at the first use
+    finally:
+        CONTROLLERS.on_use = None
+        session.tracks.clear()
+
+
+def test_auto_midi_opens_nothing_at_start_and_opens_at_first_use():
+    import argparse
+
+    from latentcode.shell.connections import start_midi
+
+    class Fake:
+        midi, midi_why, asked = None, "", []
+
+        def start_midi(self, kind, connect=None):
+            self.asked.append(kind)
+
+    fake, said = Fake(), []
+    try:
+        start_midi(fake, argparse.Namespace(midi_in="auto", midi_in_connect=None), said.append)
+        assert fake.asked == [] and "first uses cc or on" in fake.midi_why
+        CONTROLLERS.use()
+        CONTROLLERS.use()
+        assert fake.asked == ["auto"]  # opened once
+        start_midi(fake, argparse.Namespace(midi_in="jack", midi_in_connect=None), said.append)
+        assert fake.asked == ["auto", "jack"]  # asked for by name: opened at start
+    finally:
+        CONTROLLERS.on_use = None

@@ -111,6 +111,15 @@ class Controllers:
         self.last: tuple[Key, float] | None = None  # the latest move (key, value)
         self.sent: dict[Key, float] = {}  # the last value of each key, for ``:midi``
         self.notes_seen: dict[tuple[int, int], int] = {}  # (channel, note) -> last velocity
+        # called once, the first time a pattern uses a MIDI word (cc, on): a front end opens
+        # the MIDI input then rather than at start (see latentcode.shell.connections)
+        self.on_use: Callable[[], None] | None = None
+
+    def use(self) -> None:
+        """A pattern uses MIDI: run :attr:`on_use` once (a failing hook says so itself)."""
+        hook, self.on_use = self.on_use, None
+        if hook is not None:
+            hook()
 
     def attach(self, clock: Clock | None) -> None:
         """Live play starts (moves glide from the clock's now) or stops (None: at once)."""
@@ -295,6 +304,7 @@ def cc(number: float) -> Pattern:
     """
     if number != int(number) or not 0 <= number <= 127:
         raise LanguageError(f"cc: the controller number must be from 0 to 127, not {number:g}")
+    CONTROLLERS.use()
     return Controller(("cc", 0, int(number)))
 
 
@@ -338,6 +348,7 @@ def on(note: float, pat: Pattern) -> Pattern:
     """
     if note != int(note) or not 0 <= note <= 127:
         raise LanguageError(f"on: the note must be from 0 to 127, not {note:g}")
+    CONTROLLERS.use()
     return _triggered(int(note), pat, CONTROLLERS)
 
 

@@ -42,9 +42,10 @@ def add_repl_options(parser: argparse.ArgumentParser) -> None:
                         help="let code from the OSC port touch files too (:load, :reload, "
                              ":record, bank); without it they are refused")
     parser.add_argument("--midi-in", choices=("auto", "jack", "alsa", "none"), default="auto",
-                        help="where MIDI controllers and notes come from (default auto: JACK "
-                             "MIDI when the audio plays through JACK, else ALSA where mido "
-                             "and python-rtmidi are installed)")
+                        help="where MIDI controllers and notes come from (default auto: "
+                             "opened when a pattern first uses cc or on, JACK MIDI when the "
+                             "audio plays through JACK, else ALSA where mido and python-rtmidi "
+                             "are installed; jack or alsa open it at start)")
     parser.add_argument("--midi-in-connect", metavar="PORT", default=None,
                         help="connect the MIDI sources matching PORT (a glob such as 'a2j:*')")
     parser.add_argument("--send-osc", metavar="[HOST:]PORT", action="append", default=[],

@@ -30,6 +30,7 @@ from latentcode.errors import LatentcodeError
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.patterns.controllers import CONTROLLERS, describe
 from latentcode.shell.blocks import as_one_block
+from latentcode.shell.connections import open_midi
 from latentcode.shell.frontends import Evaluator, Say, printable, read_text
 
 WIDTH = 96
@@ -317,11 +318,21 @@ class Commands:
 
     def midi(self, arg: str) -> None:
         """``:midi`` lists the MIDI input, what feeds it and what each controller last sent;
-        ``:midi connect PORT`` connects a source (a name or a glob such as ``a2j:*``)."""
+        ``:midi on`` opens it; ``:midi connect PORT`` connects a source (a name or a glob such
+        as ``a2j:*``), opening the input first if needed."""
         midi = getattr(self.session, "midi", None)
         why = getattr(self.session, "midi_why", "MIDI input is off")
         verb, _, rest = arg.partition(" ")
+        if verb == "on" and not rest.strip():
+            if midi is None:
+                open_midi(self.session, "auto", None, self.say)
+            else:
+                self.say(f"MIDI in: {midi.name} is already open")
+            return
         if verb == "connect":
+            if midi is None and rest.strip():
+                open_midi(self.session, "auto", None, self.say)
+                midi = getattr(self.session, "midi", None)
             if midi is None:
                 self.say(f"error: no MIDI input to connect to: {why}")
             elif not rest.strip():
@@ -331,7 +342,8 @@ class Commands:
                 self.say(f"MIDI in: connected {', '.join(names)}")
             return
         if arg:
-            self.say("error: :midi lists the MIDI input; :midi connect PORT connects one")
+            self.say("error: :midi lists the MIDI input; :midi on opens it; :midi connect PORT "
+                     "connects a source")
             return
         lines = midi.describe() if midi is not None else [f"no MIDI input: {why}"]
         self.say("\n".join([*lines, *controller_lines()]))
@@ -453,8 +465,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(":stop", "", "stop recording", Commands.stop),
     Command(":send", "[osc|midi|off ..]", "send events out: osc [HOST:]PORT [heard], midi "
             "[JACK-PORT], off", Commands.send),
-    Command(":midi", "[connect PORT]", "the MIDI input, its sources and what each controller "
-            "last sent; connect a source", Commands.midi),
+    Command(":midi", "[on|connect PORT]", "the MIDI input, its sources and what each "
+            "controller last sent; open it; connect a source", Commands.midi),
     Command(":learn", "", "move a knob: shows how to write it (cc 21 ...)", Commands.learn),
     Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
             (":q", ":exit")),
