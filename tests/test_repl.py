@@ -556,3 +556,29 @@ def test_completion_at_the_end_of_a_pasted_page(repl):
     assert "bell" in completions(repl, page + 't1 $ "be')
     repl.session.eval('t1 $ "bell"')
     assert "t1" in completions(repl, page + "t")
+
+
+# -- words typed alone out of habit ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word, said", [
+    ("quit", "to leave, type :quit or press Ctrl-D"),
+    ("exit", "to leave, type :quit or press Ctrl-D"),
+    ("clear", "Ctrl-L clears the screen"),
+    ("fast", "fast is a function, not a statement: e.g. t1 $ fast"),
+    ("alpha", "alpha is a control, not a statement"),
+])
+def test_a_word_typed_alone_is_answered_at_once_not_continued(repl, word, said):
+    # before: Enter opened a continuation line and the next line was swallowed into it
+    assert typed(repl, word + ENTER) == word  # Enter took it at once
+    assert repl.handle(word) is True
+    assert text_of(repl.said).startswith(said), repl.said
+    assert repl.session.tracks == {}
+
+
+def test_help_typed_alone_shows_help_and_a_track_name_alone_waits_for_more(repl):
+    assert typed(repl, "help" + ENTER) == "help"
+    repl.handle("help")
+    assert ":help" in text_of(repl.said) and "functions" in text_of(repl.said).lower()
+    assert typed(repl, "tempo" + ENTER) == "tempo"  # a keyword alone: its error shows at once
+    assert typed(repl, "t1" + ENTER + '$ "bell"' + ENTER) == 't1\n$ "bell"'  # t1 $ ... goes on

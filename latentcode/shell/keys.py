@@ -27,17 +27,20 @@ def grammar_is_complete(text: str) -> bool:
         return True
 
 
-def should_evaluate(text: str, is_complete: Callable[[str], bool] = grammar_is_complete) -> bool:
-    """Whether Enter evaluates ``text`` (True) or continues it on a new line (False)."""
-    if not text.strip() or text.lstrip().startswith(":"):
+def should_evaluate(text: str, is_complete: Callable[[str], bool] = grammar_is_complete,
+                    answers: Callable[[str], object] = lambda text: None) -> bool:
+    """Whether Enter evaluates ``text`` (True) or continues it on a new line (False).
+    ``answers`` names the lone words the REPL answers at once (``help``, ``quit``, ``fast``)."""
+    if not text.strip() or text.lstrip().startswith(":") or answers(text) is not None:
         return True
     if "\n" in text and not text.rsplit("\n", 1)[-1].strip():
         return True  # Enter on an empty continuation line: the performer wants it evaluated
     return is_complete(text)
 
 
-def repl_bindings(is_complete: Callable[[str], bool] = grammar_is_complete) -> KeyBindings:
-    """The REPL's Enter and Alt-Enter."""
+def repl_bindings(is_complete: Callable[[str], bool] = grammar_is_complete,
+                  answers: Callable[[str], object] = lambda text: None) -> KeyBindings:
+    """The REPL's Enter and Alt-Enter (``answers``: see :func:`should_evaluate`)."""
     kb = KeyBindings()
 
     @kb.add("enter")
@@ -47,7 +50,7 @@ def repl_bindings(is_complete: Callable[[str], bool] = grammar_is_complete) -> K
         if state is not None and state.current_completion is not None:
             buffer.complete_state = None  # Enter picks the highlighted completion
             return
-        if should_evaluate(buffer.text, is_complete):
+        if should_evaluate(buffer.text, is_complete, answers):
             buffer.validate_and_handle()
         else:
             buffer.insert_text("\n")

@@ -23,7 +23,8 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from latentcode.shell.commands import Commands, is_command
+from latentcode.language.vocabulary import Vocabulary
+from latentcode.shell.commands import Commands, bare_word, is_command
 from latentcode.shell.completer import LatentCompleter
 from latentcode.shell.frontends import Evaluator, printable
 from latentcode.shell.keys import grammar_is_complete, repl_bindings
@@ -76,6 +77,7 @@ class Repl:
         self.audio = audio
         self.color = sys.stdout.isatty() if color is None else color
         self.evaluator = Evaluator(session, self.say)
+        self.vocabulary = Vocabulary.of_language()
         self.commands = Commands(session, self.evaluator, self.say, remote_files=osc_files)
         self.prompt = PromptSession(
             PROMPT,
@@ -85,7 +87,7 @@ class Repl:
             complete_while_typing=True,
             auto_suggest=AutoSuggestFromHistory(),
             history=history if history is not None else InMemoryHistory(),
-            key_bindings=repl_bindings(grammar_is_complete),
+            key_bindings=repl_bindings(grammar_is_complete, self._now),
             multiline=True,
             prompt_continuation=lambda width, line, wrap: CONTINUATION.rjust(width),
             bottom_toolbar=self.toolbar,
@@ -117,12 +119,27 @@ class Repl:
         sys.stdout.write(f"{message}\n")
         sys.stdout.flush()
 
+    def _answer(self, text: str) -> str | None:
+        return bare_word(text, self.vocabulary)
+
+    def _now(self, text: str) -> bool | None:
+        """Whether Enter takes ``text`` at once although the grammar would wait for more: a
+        lone word answered here, or a lone keyword (``tempo``), whose error then shows."""
+        return (self._answer(text) is not None
+                or self.vocabulary.kind(text.strip()) == "keyword") or None
+
     def handle(self, text: str) -> bool:
         """Act on one accepted input: a command or code. False means quit."""
         if not text.strip():
             return True
         if is_command(text):
             return self.commands.run(text)
+        answer = self._answer(text)
+        if answer == ":help":
+            return self.commands.run(":help")
+        if answer is not None:
+            self.say(answer)
+            return True
         self.evaluator.run(text)
         return True
 
