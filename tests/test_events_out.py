@@ -45,6 +45,7 @@ from latentcode.ports.events_out import (
     parse_destination,
 )
 from latentcode.ports.osc_codec import parse
+STALLS_TO_RETRY = 8  # JACK xruns in 8 s beyond which the live run is played again
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -217,8 +218,14 @@ def live():
     """Play events_out_jack.py for 8 s; capture its audio, its MIDI and its OSC."""
     if jackd_path() is None:
         pytest.fail(INSTALL_HINT)
-    with running_jackd(period=PERIOD, rate=SR, realtime=True) as server:
-        return play_and_listen(server, 8)
+    for _ in range(2):
+        with running_jackd(period=PERIOD, rate=SR, realtime=True) as server:
+            played = play_and_listen(server, 8)
+        # a run whose JACK graph stalled again and again (a busy CI host) cannot judge timing,
+        # which is measured between stalls: play once more, and judge the second run whatever
+        if len(played["xruns"]) <= STALLS_TO_RETRY:
+            break
+    return played
 
 
 def test_live_the_session_plays_on_with_every_destination(live):

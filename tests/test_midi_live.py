@@ -51,7 +51,8 @@ def test_the_session_played_and_heard_every_midi_event(played):
     assert played.audio.shape[1] > 8.5 * S, f"captured {played.audio.shape[1] / S:.1f} s"
     assert len(played.midi_sent) == 134
     lost = len(played.midi_sent) - played.result["midi_received"]
-    assert 0 <= lost <= len(played.xruns), f"{lost} MIDI events lost, {len(played.xruns)} xruns"
+    # every event arrives, except around a JACK xrun, where one can be lost or read twice
+    assert abs(lost) <= len(played.xruns), f"{lost} MIDI events lost, {len(played.xruns)} xruns"
     assert played.result["osc_dropped"] == 0
     # a loaded machine may gap the audio (the engine says so); nothing else may be said
     said = [m for m in played.result["messages"] if not m.startswith("audio gaps")]

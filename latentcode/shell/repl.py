@@ -24,9 +24,10 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from latentcode.language.vocabulary import Vocabulary
-from latentcode.shell.commands import Commands, bare_word, is_command
+from latentcode.shell.commands import Commands, is_command
 from latentcode.shell.completer import LatentCompleter
 from latentcode.shell.frontends import Evaluator, printable
+from latentcode.shell.habits import bare_word
 from latentcode.shell.keys import grammar_is_complete, repl_bindings
 from latentcode.shell.lexer import STYLE, LatentLexer
 from latentcode.shell.pacing import pace_redraws

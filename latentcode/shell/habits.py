@@ -1,0 +1,39 @@
+"""Words a newcomer types alone out of habit, and what the REPL answers at once.
+
+From Python, a shell or another REPL, ``help``, ``quit``, ``exit`` or ``clear`` come to the
+fingers first; typed alone they are not statements of the language, and waiting for more lines
+after them would swallow the next line too.
+"""
+
+from __future__ import annotations
+
+from latentcode.language.vocabulary import Vocabulary
+
+# Words a newcomer types alone out of habit (Python, a shell, other REPLs): answered at once with
+# what they mean here, never taken as the start of a statement that waits for more lines.
+BARE_WORDS = {
+    "help": None,  # answered with :help itself
+    "exit": "to leave, type :quit or press Ctrl-D (the music stops); hush stops only the music",
+    "quit": "to leave, type :quit or press Ctrl-D (the music stops); hush stops only the music",
+    "clear": "Ctrl-L clears the screen; hush stops the music; Ctrl-C clears the line",
+}
+
+
+def bare_word(text: str, vocabulary: Vocabulary) -> str | None:
+    """What to say for ``text`` when it is one word that cannot be a statement by itself: a
+    habit from another REPL, or a function, signal or control of the language; else None
+    (a track's name alone may go on with ``$`` on the next line).
+
+    >>> v = Vocabulary.of_language()
+    >>> bare_word("quit", v)[:22], bare_word("fast", v)[:35], bare_word("t1", v)
+    ('to leave, type :quit o', 'fast is a function, not a statement', None)
+    """
+    word = text.strip()
+    if word in BARE_WORDS:
+        return BARE_WORDS[word] or ":help"
+    kind = vocabulary.kind(word)
+    if kind in ("function", "signal", "control"):
+        use = {"function": f'{word} ... $ "bell"', "signal": f'"bell" # pan {word}',
+               "control": f'"bell" # {word} 0.5'}[kind]
+        return f"{word} is a {kind}, not a statement: e.g. t1 $ {use} (:help {word})"
+    return None
