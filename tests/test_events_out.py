@@ -45,6 +45,7 @@ from latentcode.ports.events_out import (
     parse_destination,
 )
 from latentcode.ports.osc_codec import parse
+
 STALLS_TO_RETRY = 8  # JACK xruns in 8 s beyond which the live run is played again
 
 # -- helpers -------------------------------------------------------------------------------------
