@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from latentcode.language.vocabulary import Vocabulary
 
-# Words a newcomer types alone out of habit (Python, a shell, other REPLs): answered at once with
-# what they mean here, never taken as the start of a statement that waits for more lines.
+# the answer to each (None: the REPL runs :help itself)
 BARE_WORDS = {
-    "help": None,  # answered with :help itself
+    "help": None,
     "exit": "to leave, type :quit or press Ctrl-D (the music stops); hush stops only the music",
     "quit": "to leave, type :quit or press Ctrl-D (the music stops); hush stops only the music",
     "clear": "Ctrl-L clears the screen; hush stops the music; Ctrl-C clears the line",
