@@ -120,7 +120,7 @@ def test_ply_fractional_and_patterned():
 
 def test_linger_patterned():
     assert values(lc('linger "<0.25 0.5>" "a b c d"'), 1, 2) == list("abab")
-    assert values(lc('linger 0.5 "<[a b] [c d]>"'), 1, 2) == list("cc")
+    assert values(lc('linger 0.5 "<[a b] [c d]>"'), 1, 2) == list("ac")  # cycles 2 and 3 begin
 
 
 def test_off_and_superimpose():

@@ -582,3 +582,12 @@ def test_help_typed_alone_shows_help_and_a_track_name_alone_waits_for_more(repl)
     assert ":help" in text_of(repl.said) and "functions" in text_of(repl.said).lower()
     assert typed(repl, "tempo" + ENTER) == "tempo"  # a keyword alone: its error shows at once
     assert typed(repl, "t1" + ENTER + '$ "bell"' + ENTER) == 't1\n$ "bell"'  # t1 $ ... goes on
+
+
+def test_the_new_operators_colour_whole_and_controls_complete_after_them(repl):
+    lexer = repl.prompt.lexer
+    ops = [text for style, text in lexer.lex_document(Document('t1 $ "a" |** "2" |++| "b"'))(0)
+           if style == "class:operator"]
+    assert ops == ["$", "|**", "|++|"]
+    assert "alpha" in completions(repl, 't1 $ "bell" |++ al')
+    assert "alpha" in completions(repl, 't1 $ "bell" |**| al')

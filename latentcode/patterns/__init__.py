@@ -12,9 +12,10 @@ Layered bottom-up, each module importing only those before it:
   :mod:`~latentcode.patterns.primitives` (fast, slow, euclid: what mini-notation needs);
 - :mod:`~latentcode.patterns.registry`, which turns plain Python functions into words of the
   language and methods of :class:`Pattern`, and what it registers: the catalogue
-  (:mod:`~latentcode.patterns.functions`), the signals, the controls and the controllers
-  (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``, ``on``), registered when this
-  package is imported.
+  (:mod:`~latentcode.patterns.functions`, :mod:`~latentcode.patterns.more`,
+  :mod:`~latentcode.patterns.slicing`, :mod:`~latentcode.patterns.echoes`), the signals, the
+  controls and the controllers (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``,
+  ``on``), registered when this package is imported.
 
 The core knows nothing of the language: the mini-notation parser is handed to it by
 :mod:`latentcode.language`.
@@ -23,8 +24,11 @@ The core knows nothing of the language: the mini-notation parser is handed to it
 from latentcode.patterns import (  # noqa: F401 - registers them
     controllers,
     controls,
+    echoes,
     functions,
+    more,
     signals,
+    slicing,
 )
 from latentcode.patterns.core import Event, Pattern, pure, silence
 from latentcode.patterns.sequences import stack

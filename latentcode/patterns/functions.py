@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns import primitives, timing
-from latentcode.patterns.budget import WORK_PER_EVENT, check_count, spend
+from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Event, Pattern, merge_op, per_cycle, pure, signal
 from latentcode.patterns.core import silence as _silence
 from latentcode.patterns.operators import as_controls
@@ -275,36 +275,21 @@ def ply(n: Time, pat: Pattern) -> Pattern:
 
 @register
 def linger(fraction: Time, pat: Pattern) -> Pattern:
-    """Repeat the first ``fraction`` of each cycle to fill it (negative: the last part).
+    """Repeat the first ``fraction`` of a cycle to fill it (negative: the last part).
+
+    As in Tidal, the repeats are the starts of the cycles that follow: ``<a b>`` alternates.
 
     lc> linger 0.25 $ "a b c d"  ==  "a a a a"
     lc> linger -0.25 $ "a b c d"  ==  "d d d d"
+    lc> linger 0.25 $ "<a b> c d e"  ==  "a b a b"
+    lc> linger 0.5 $ "<[a b] [c d]>"  ==  "a c"
     """
     if fraction == 0:
         return _silence
     width = abs(fraction)
     start = 0 if fraction > 0 else 1 - width
-
-    def query(span: Span) -> list[Event]:
-        out = []
-        for cs in span.cycles():
-            # each segment is a query of its own: count them before making them
-            spend(WORK_PER_EVENT * math.ceil((cs.end - cs.begin) / width))
-            c = _floor(cs.begin)
-            k = _floor((cs.begin - c) / width)
-            while c + k * width < cs.end or (k == 0 and cs.begin == cs.end):
-                seg_b = c + k * width
-                seg_e = min(seg_b + width, Fraction(c + 1))
-                b, e = max(seg_b, cs.begin), min(seg_e, cs.end)
-                if b < e or cs.begin == cs.end:
-                    # segment k repeats the source from ``start``: moved by k * width - start
-                    out.extend(shift(pat, k * width - start).query_span(Span(b, e)))
-                if cs.begin == cs.end:
-                    break
-                k += 1
-        return out
-
-    return Pattern(query)
+    # zoom to the part, then fast: cycle c plays the parts of cycles c/width .. (c+1)/width - 1
+    return primitives.fast(1 / width, zoom((start, start + width), pat))
 
 
 @register

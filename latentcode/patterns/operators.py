@@ -8,6 +8,8 @@ patterns the operators never fail on a zero: ``x / 0`` and ``x % 0`` are 0, as i
 
 >>> OPS["+"](1, 2), OPS["+"]("bell", 2), OPS["/"](6, 3), OPS["/"](1, 0)
 (3, 'bell2', 2, 0)
+>>> OPS["++"]("bell", "2"), OPS["**"](2, 3), OPS["**"](4, 0.5), OPS["**"](0, -1)
+('bell2', 8, 2.0, 0)
 >>> fold("/", 1, 3)
 Fraction(1, 3)
 """
@@ -45,6 +47,25 @@ def modulo(a: Any, b: Any) -> Any:
     return 0 if b == 0 else a % b
 
 
+def concat(a: Any, b: Any) -> str:
+    """The ``++`` of ``|++``: two words joined (``"bell" |++ "2"``); only words join."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a + b
+    raise PatternError(f"++ joins words, not {a!r:.40} and {b!r:.40}: use + for numbers")
+
+
+def power(a: Any, b: Any) -> Any:
+    """The ``**`` of ``|**``: ``a`` to the power ``b``; 0 where there is no real answer (0 to
+    a negative power, a negative number to a fractional one), as a division by 0 gives 0."""
+    if isinstance(a, int) and isinstance(b, int) and 0 <= b <= 64:
+        return a ** b  # whole numbers stay whole (and small: no 2 ** 10**9)
+    try:
+        result = float(a) ** float(b)
+    except ZeroDivisionError:
+        return 0
+    return 0 if isinstance(result, complex) else result
+
+
 def keep_right(a: Any, b: Any) -> Any:
     """The ``>`` of ``|>`` (and so of ``#``): the right value wins."""
     return b
@@ -57,7 +78,7 @@ def keep_left(a: Any, b: Any) -> Any:
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": keep_right, "<": keep_left, "+": add, "-": operator.sub, "*": operator.mul,
-    "/": divide, "%": modulo,
+    "/": divide, "%": modulo, "++": concat, "**": power,
 }
 
 # ``|+``, ``+|`` and ``|+|``: where the structure comes from, for each operator of the table
@@ -66,6 +87,8 @@ MERGE_OPERATORS = ("#",) + tuple(
 
 # these take a value from one side, so they accept any pair of values
 _PICKS = (keep_right, keep_left)
+# and these accept words
+_JOINS = (add, concat, *_PICKS)
 
 
 def fold(op: str, a: Any, b: Any) -> Any:
@@ -102,9 +125,9 @@ def apply(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         for key, v in b.items():
             out[key] = apply(op, a[key], v) if key in a else v
         return out
-    if (isinstance(a, str) or isinstance(b, str)) and op is not add and op not in _PICKS:
+    if (isinstance(a, str) or isinstance(b, str)) and op not in _JOINS:
         raise PatternError(f"cannot combine {a!r:.40} and {b!r:.40} with an arithmetic "
-                           "operator: only + joins words")
+                           "operator: only + and ++ join words")
     try:
         return op(a, b)
     except (TypeError, ArithmeticError) as e:  # e.g. a number too large for a float

@@ -31,7 +31,8 @@ from latentcode.shell.lexer import ends_in_string
 
 _MINI_WORD = re.compile(r"[\w:]*$")
 _CODE_WORD = re.compile(r"[A-Za-z_][\w']*$|$")
-_AFTER_HASH = re.compile(r"(?:#|\|[+\-*/<>]?\||[+\-*/<>]\||\|[+\-*/<>])$")
+_OP = r"(?:\+\+|\*\*|[+\-*/<>])"  # the arithmetic of the operators, |++ and |** included
+_AFTER_HASH = re.compile(rf"(?:#|\|{_OP}?\||{_OP}\||\|{_OP})$")
 _TAIL = 200  # characters: more than any word
 STATEMENT_STARTERS = ("tempo", "bpm", "bank", "let", "use", "hush", "panic", "solo", "unsolo",
                       "mute", "unmute")
@@ -71,7 +72,7 @@ class LatentCompleter(Completer):
             return self._sounds(word)
         word = _CODE_WORD.search(tail).group()
         before = text[: len(text) - len(word)]
-        if _AFTER_HASH.search(before.rstrip()[-3:]):  # an operator is at most 3 characters
+        if _AFTER_HASH.search(before.rstrip()[-4:]):  # an operator is at most 4 characters
             return self._words(word, self.vocabulary.names("control"))
         last = before.rpartition("\n")[2].rstrip()
         if not last or last.endswith(";"):
