@@ -269,9 +269,17 @@ class EventsOut:
         self.sample_rate = sample_rate
         self.clock = HeardClock(stamp, sample_rate)
         self._halt.clear()
-        self._thread = threading.Thread(target=self._run, name="latentcode-events-out",
-                                        daemon=True)
-        self._thread.start()
+        self._start()
+
+    def _start(self) -> None:
+        """The sender runs while live and with somewhere to send: a performance that sends
+        nothing has no thread waking up for it."""
+        if self.clock is None or self._halt.is_set() or self._thread is not None:
+            return
+        if self.osc or self.midi is not None:
+            self._thread = threading.Thread(target=self._run, name="latentcode-events-out",
+                                            daemon=True)
+            self._thread.start()
 
     def detach(self) -> None:
         """Live play stopped: the sender ends; destinations stay for the next start."""
@@ -279,6 +287,7 @@ class EventsOut:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=2.0)
+        self.clock = None
         self._heap.clear()
         self.queue.clear()
 
@@ -309,6 +318,7 @@ class EventsOut:
         self.osc[(host, port)] = out
         if old is not None:
             old.close()
+        self._start()
         where = "" if out.loopback else " (another machine: events leave this one)"
         return f"sending events as OSC {ADDRESS} to {host}:{port} ({mode}){where}"
 
@@ -320,6 +330,7 @@ class EventsOut:
             self.midi = JackMidiOut(server=server)
         if port:
             self.midi.connect(port)
+        self._start()
         return self.midi.describe()
 
     def off(self) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.patterns.controllers import Controllers
-from latentcode.quiet import quiet_stderr
+from latentcode.ports.jack_client import open_jack_client
 
 KINDS = ("auto", "jack", "alsa", "none")
 CLIENT = "latentcode-midi"
@@ -70,17 +70,7 @@ class JackMidiIn:
 
     def __init__(self, store: Controllers, *, name: str = CLIENT,
                  server: str | None = None) -> None:
-        try:
-            import jack
-        except Exception as e:  # noqa: BLE001 - OSError when libjack is missing, ImportError
-            raise LatentcodeError(f"no JACK MIDI: the JACK library cannot be loaded ({e})"
-                                  ) from None
-        try:
-            with quiet_stderr():  # libjack prints its failure in lines of its own
-                self.client = jack.Client(name, no_start_server=True, servername=server)
-        except jack.JackError:
-            raise LatentcodeError("no JACK MIDI: no JACK server is running (start jackd, or "
-                                  "use --midi-in alsa)") from None
+        self.client = open_jack_client(name, server, otherwise=", or use --midi-in alsa")
         self.store = store
         self.received = 0  # MIDI events read
         self.errors = 0  # events whose handling failed (never raised into JACK)

@@ -16,26 +16,12 @@ import heapq
 import itertools
 import time
 from collections import deque
-from typing import Any
 
 from latentcode.errors import LatentcodeError
+from latentcode.ports.jack_client import open_jack_client
 
 CLIENT = "latentcode-events"
 MAX_PENDING = 4096  # notes waiting for their cycle; more are dropped
-
-
-def open_jack_client(name: str, server: str | None = None) -> Any:
-    """A JACK client, or a :class:`LatentcodeError` saying in one line why there is none."""
-    try:
-        import jack
-    except Exception:  # noqa: BLE001 - ImportError, or OSError when libjack is missing
-        raise LatentcodeError("no JACK MIDI: the JACK-Client module or libjack is missing "
-                              "(pip install JACK-Client; apt install libjack-jackd2-0)") from None
-    try:
-        return jack.Client(name, no_start_server=True, servername=server)
-    except jack.JackError as e:
-        raise LatentcodeError(f"no JACK MIDI: no JACK server answers ({e}); start jackd "
-                              "first") from None
 
 
 class JackMidiOut:
