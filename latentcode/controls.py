@@ -101,6 +101,9 @@ class Control:
 _ROWS = (
     Control("sound", "sound", "sound", "the sound to play: a group name of the bank, `bell:3` "
             "for its 4th", aliases=("s",)),
+    Control("n", "number", "sound", "which sound of the group: added to the index of `sound` "
+            "(`\"bell*4\" # n \"0 1 2 3\"` plays bell:0 to bell:3, `bell:3 # n 1` bell:4), "
+            "wrapping round the group's size; fractions are rounded down"),
     Control("mix", "sound", "sound", "the second sound of a latent interpolation (`alpha` moves "
             "between them)"),
     Control("alpha", "number", "latent", "the interpolation position between `sound` (0) and "
@@ -118,15 +121,19 @@ _ROWS = (
             "as trained", default=1.0),
     Control("bias", "number", "latent", "an offset added to latent dimension `dim`",
             default=0.0),
-    Control("scale", "number", "latent", "a factor applied to latent dimension `dim`",
-            default=1.0),
-    Control("dim", "number", "latent", "which latent dimension `bias` and `scale` apply to "
+    Control("zscale", "number", "latent", "a factor applied to latent dimension `dim` (Tidal's "
+            "`scale` is a musical scale: another thing)", default=1.0),
+    Control("dim", "number", "latent", "which latent dimension `bias` and `zscale` apply to "
             "(all when absent)"),
     Control("jitter", "number", "latent", "random wandering of the latent trajectory",
             default=0.0),
     Control("legato", "number", "voice", "length of the sound relative to its event (the whole "
             "sound when absent)"),
     Control("gain", "number", "voice", "loudness, 1 = unchanged", default=1.0, low=0.0),
+    Control("speed", "number", "voice", "playback rate of the voice's audio, resampled after "
+            "decoding as a sampler does: 2 = an octave up and half as long, 0.5 = an octave "
+            "down, negative plays backwards (`stretch` keeps the pitch)", default=1.0,
+            low=-16.0, high=16.0),
     Control("pan", "number", "voice", "stereo position, 0 = left, 1 = right", default=0.5,
             low=0.0, high=1.0),
     Control("norm", "number", "voice", "loudness compensation of a `mix`: keeps the voice at "
@@ -146,6 +153,34 @@ _ROWS = (
 
 CONTROLS: dict[str, Control] = {c.name: c for c in _ROWS}
 ALIASES: dict[str, str] = {alias: c.name for c in _ROWS for alias in c.aliases}
+# Words that meant something else here than in Tidal, and what using one says instead.
+RENAMED: dict[str, str] = {
+    "scale": "scale is Tidal's musical scale, not yet in latentcode; the latent factor is now "
+             "zscale, e.g. \"bell\" # zscale 1.5 # dim 3",
+}
+
+
+def sound_name(controls: Mapping[str, Any]) -> Any:
+    """The name of the sound an event plays: its ``sound``, with ``n`` added to the index, as
+    Tidal does (the bank wraps the index round the group's size).
+
+    >>> sound_name({"sound": "bell", "n": 2}), sound_name({"sound": "bell:3", "n": 1.5})
+    ('bell:2', 'bell:4')
+    >>> sound_name({"sound": "bell:3"}), sound_name({"sound": "bell", "n": -1})
+    ('bell:3', 'bell:-1')
+    """
+    name = controls.get("sound", controls.get("s"))
+    if controls.get("n") is None or not isinstance(name, str):
+        return name
+    step = math.floor(CONTROLS["n"].read(controls))
+    group, sep, index = name.partition(":")
+    base = 0
+    if sep:
+        try:
+            base = int(float(index))
+        except ValueError:
+            return name  # the bank says what is wrong with the index
+    return f"{group}:{base + step}"
 
 
 def acting(place: str) -> tuple[Control, ...]:

@@ -11,23 +11,41 @@ from __future__ import annotations
 class LatentcodeError(Exception):
     """A problem caused by input (a file, a flag, a line of code), told in one line.
 
-    >>> str(LatentcodeError("no audio files in 'x/': give a folder with .wav or .flac files"))
-    "no audio files in 'x/': give a folder with .wav or .flac files"
+    ``culprit`` is the text the user wrote that caused it (a sound name, a control), when the
+    error is found below the language: the session finds it in the statement, so the caret can
+    point at it rather than at the statement's start.
+
+    >>> e = LatentcodeError("unknown sound 'nosuch'", culprit="nosuch")
+    >>> str(e), e.culprit
+    ("unknown sound 'nosuch'", 'nosuch')
     """
+
+    culprit: str | None = None
+
+    def __init__(self, *args: object, culprit: str | None = None) -> None:
+        super().__init__(*args)
+        if culprit is not None:
+            self.culprit = culprit
 
 
 class LanguageError(LatentcodeError):
     """An error in latentcode code: parsing or evaluating a statement.
 
     ``line`` and ``column`` are 1-based (None when unknown), ``source_line`` is the text of that
-    line and ``expected`` the tokens the parser would have accepted there.
+    line and ``expected`` the tokens the parser would have accepted there. ``file`` names the
+    file the code came from (``watch``, ``:load``); then ``line`` is the file's own line.
 
     >>> e = LanguageError("unexpected ')'", line=1, column=5, source_line='fast )', expected=['('])
     >>> print(e.pretty())
     line 1, column 5: unexpected ')' (expected: ()
       fast )
           ^
+
+    >>> e.file = "piece.lc"; e.headline()
+    "piece.lc, line 1, column 5: unexpected ')' (expected: ()"
     """
+
+    file: str | None = None
 
     def __init__(
         self,
@@ -37,8 +55,9 @@ class LanguageError(LatentcodeError):
         column: int | None = None,
         source_line: str | None = None,
         expected: list[str] | None = None,
+        culprit: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, culprit=culprit)
         self.message = message
         self.line = line
         self.column = column
@@ -46,8 +65,10 @@ class LanguageError(LatentcodeError):
         self.expected = list(expected or [])
 
     def headline(self) -> str:
-        """The one-line form: position, message and what was expected."""
+        """The one-line form: file, position, message and what was expected."""
         where = f"line {self.line}, column {self.column}: " if self.line is not None else ""
+        if self.file is not None:
+            where = f"{self.file}, {where}" if where else f"{self.file}: "
         exp = f" (expected: {', '.join(self.expected)})" if self.expected else ""
         return f"{where}{self.message}{exp}"
 

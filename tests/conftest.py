@@ -82,6 +82,16 @@ def close_module_banks():
         yield
 
 
+@pytest.fixture(scope="module")
+def session_parts():
+    """The shipped model and the default bank, loaded once per module (closed with it)."""
+    from latentcode.model.bank import Bank
+    from latentcode.model.vae import load_model
+
+    model = load_model()
+    return model, Bank(model)
+
+
 @pytest.fixture
 def bank(tiny_model, folder, latentcode_home):
     """A bank of the tiny model holding only the requesting module's ``folder`` of sounds."""

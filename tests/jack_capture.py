@@ -20,7 +20,7 @@ SR = 44100
 
 @dataclass
 class Capture:
-    audio: np.ndarray  # (2, n) what arrived at our input ports
+    audio: np.ndarray  # (channels, n) what arrived at our input ports
     xruns: list[int] = field(default_factory=list)  # capture positions of JACK xruns
     result: dict = field(default_factory=dict)  # the script's last JSON line
     returncode: int = 0
@@ -28,14 +28,17 @@ class Capture:
 
 
 def capture_script(server: str, script: str, args: list[str], *, source: str,
-                   seconds: float = 30, timeout: float = 120) -> Capture:
+                   seconds: float = 30, timeout: float = 120,
+                   names: list[str] | None = None) -> Capture:
     """Run ``script`` (which prints a JSON line with "ready" once its client is up) and capture
-    the output ports of JACK client ``source`` until the script exits."""
+    the output ports of JACK client ``source`` until the script exits: its first two, or those
+    whose short ``names`` are given (one captured channel each, in that order)."""
     import jack
 
     client = jack.Client("lc-capture", servername=server, no_start_server=True)
-    ports = [client.inports.register(f"in_{i}") for i in (1, 2)]
-    buf = np.zeros((2, int(SR * seconds)), np.float32)
+    count = len(names) if names else 2
+    ports = [client.inports.register(f"in_{i + 1}") for i in range(count)]
+    buf = np.zeros((count, int(SR * seconds)), np.float32)
     state = {"pos": 0, "on": False}
     xruns: list[int] = []
 
@@ -43,8 +46,8 @@ def capture_script(server: str, script: str, args: list[str], *, source: str,
     def process(frames: int) -> None:
         pos = state["pos"]
         if state["on"] and pos + frames <= buf.shape[1]:
-            buf[0, pos : pos + frames] = ports[0].get_array()
-            buf[1, pos : pos + frames] = ports[1].get_array()
+            for channel, port in enumerate(ports):
+                buf[channel, pos : pos + frames] = port.get_array()
             state["pos"] = pos + frames
 
     @client.set_xrun_callback
@@ -60,8 +63,11 @@ def capture_script(server: str, script: str, args: list[str], *, source: str,
             if not ready.get("ready"):
                 proc.kill()
                 return Capture(buf[:, :0], xruns, {}, proc.wait(), proc.stderr.read())
-            for src, dst in zip(client.get_ports(source, is_output=True, is_audio=True), ports,
-                                strict=False):
+            sources = client.get_ports(source, is_output=True, is_audio=True)
+            if names:
+                by_name = {p.shortname: p for p in sources}
+                sources = [by_name[n] for n in names]
+            for src, dst in zip(sources, ports, strict=False):
                 client.connect(src, dst)
             state["on"] = True
             out, err = proc.communicate(timeout=timeout)

@@ -24,7 +24,7 @@ ALLOWED = {
     "playback": {"base", "patterns", "model", "playback"},
     "audio": {"base", "audio"},
     "ports": {"base", "patterns", "ports"},
-    "session": {"base", "patterns", "language", "model", "playback", "audio", "ports"},
+    "session": {"base", "patterns", "language", "model", "playback", "audio", "ports", "session"},
     "shell": {"base", "patterns", "language", "model", "playback", "audio", "ports", "session",
               "shell"},
     "facade": {"base", "patterns", "language", "model", "playback", "audio", "ports", "session",

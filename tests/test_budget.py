@@ -234,7 +234,8 @@ def test_a_real_session_under_the_deadline_evaluates_and_refuses_as_before(sessi
     evaluator = Evaluator(session, said.append)
     assert evaluator.run('t2 $ "bell*2"') and "t2" in session.tracks
     assert evaluator.run('t2 $ fast 1e12 $ "bell"') is False
-    assert len(said) == 1 and "cap of 4096" in said[0]
+    # the first said what changed; the second changed nothing
+    assert said[0] == "t2: new pattern" and len(said) == 2 and "cap of 4096" in said[1]
 
 
 # -- reading pieces -----------------------------------------------------------------------

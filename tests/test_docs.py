@@ -44,3 +44,19 @@ def test_docstring_examples_run(name):
     if name in MODULES:
         assert result.attempted > 0, f"latentcode.{name} has no examples"
     assert result.failed == 0
+
+
+def test_the_readme_says_what_installing_torch_fetches_and_tests_what_ci_runs():
+    """Set-up honesty: the plain command fetches the CUDA build on an ordinary machine; the
+    README says so, offers PyTorch's CPU-only index, and its test command is the one CI runs."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    assert "CUDA build" in setup and "MB" in setup
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in setup
+    assert "pip install -q torch==2.13.0 " in ci or "pip install -q torch==2.13.0\n" in ci
+    assert "--index-url" not in ci  # CI keeps to the plain command
+    # the README's test command installs the same torch and the same extras CI does
+    assert ('pip install torch==2.13.0 && pip install -e ".[test]" && python -m pytest'
+            in setup)
+    assert 'pip install -q -e ".[test]"' in ci and "python -m pytest" in ci

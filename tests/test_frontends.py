@@ -260,7 +260,7 @@ def test_pipe_evaluates_blocks_as_they_arrive_and_osc_too(spawn):
         proc.stdin.flush()
 
     send('t1 $ "bell*2"\n  # gain 0.8\n\n')  # a block ends at a blank line ...
-    out.wait_for(r'^ok: t1 \$ "bell\*2"')
+    out.wait_for(r"^t1: new pattern")
     send('t2 $ fast 2 ) "x"\n;;\n')  # ... or at a ;; line
     out.wait_for(r"^error: line 1, column 13: unexpected '\)'")
     assert out.wait_for(r"^  t2 \$ fast 2 \) \"x\"$")
@@ -283,16 +283,16 @@ def test_watch_reevaluates_changed_blocks_on_save(spawn, tmp_path):
     piece = tmp_path / "piece.lc"
     piece.write_text('tempo 0.5\n\nt1 $ "bell*2"\n')
     proc, out = spawn("watch", str(piece), "--audio", "none", "--duration", "30")
-    out.wait_for(r'^evaluated: t1 \$ "bell\*2"', STARTUP)
+    out.wait_for(r"^t1: new pattern", STARTUP)
     out.wait_for(r"^playing piece\.lc")
     time.sleep(0.05)
     before_save = len(out.seen)
     piece.write_text('tempo 0.5\n\nt1 $ "bell*2"\n\nt2 $ "drone" # stretch 8\n\nt3 $ fast (\n')
-    out.wait_for(r'^evaluated: t2 \$ "drone" # stretch 8')
-    out.wait_for(r"^error: line 1, column 12")
+    out.wait_for(r"^t2: new pattern")
+    out.wait_for(rf"^error: {re.escape(str(piece))}, line 7, column 12")  # the file's line
     after_save = out.seen[before_save:]
-    assert not any(line.startswith("evaluated: t1") for line in after_save)  # unchanged block
-    assert not any(line.startswith("evaluated: tempo") for line in after_save)
+    assert not any(line.startswith("t1:") for line in after_save)  # unchanged block
+    assert not any(line.startswith("tempo") for line in after_save)
     proc.terminate()  # as an editor stops it: cleanly
     out.wait_for("^stopped$")
     assert proc.wait(timeout=20) == 0

@@ -48,7 +48,9 @@ def test_slow_spreads_over_cycles():
 
 
 def test_hurry_keeps_other_controls():
-    assert values(lc('hurry 2 $ "a" # stretch 4'))[0] == {"sound": "a", "stretch": 2.0}
+    # Tidal's hurry changes speed (pitch), never stretch (latentcode's time in latent space)
+    assert values(lc('hurry 2 $ "a" # stretch 4'))[0] == {"sound": "a", "stretch": 4,
+                                                           "speed": 2.0}
 
 
 def test_early_and_late_wrap_around_cycles():
@@ -211,8 +213,9 @@ def test_controls_produce_dicts_and_mix_takes_names():
 def test_all_controls_are_registered():
     from latentcode.controls import CONTROLS
 
-    for name in ("mix", "alpha", "stretch", "begin", "end", "noise", "bias", "scale", "dim",
-                 "jitter", "legato", "gain", "pan", "lpf", "hpf", "room", "delay", "sound", "s"):
+    for name in ("mix", "alpha", "stretch", "begin", "end", "noise", "bias", "zscale", "dim",
+                 "jitter", "legato", "gain", "pan", "lpf", "hpf", "room", "delay", "sound", "s",
+                 "n", "speed"):
         assert name in FUNCTIONS
         assert name in CONTROLS or name == "s"
 

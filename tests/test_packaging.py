@@ -16,7 +16,7 @@ def test_the_wheel_carries_grammars_patterns_and_the_default_model(tmp_path):
     wheel = next(tmp_path.glob("latentcode-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("latentcode/grammar/latentcode.lark", "latentcode/grammar/mini.lark",
-                   "latentcode/model/default.pt", "latentcode/session.py"):
+                   "latentcode/model/default.pt", "latentcode/session/__init__.py"):
         assert needed in names, needed
     shipped = {Path(n).name for n in names if n.startswith("latentcode/library/")}
     assert shipped == {p.name for p in (ROOT / "library").glob("*.lc")}

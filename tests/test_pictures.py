@@ -106,3 +106,173 @@ def test_a_scheduler_records_nothing_unless_a_trace_is_attached():
     session = Session(tracks=1)
     session.eval('t1 $ "bell"')
     assert session.scheduler().trace is None
+
+
+# -- the map's axes and labels (issue 15): checked on the figure's data, not its pixels --------
+
+
+def _boxes(fig):
+    """Pixel boxes (x0, y0, x1, y1) of the map's group labels, as drawn."""
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    return {t.get_text(): tuple(t.get_bbox_patch().get_window_extent().extents)
+            for t in ax.texts if t.get_bbox_patch() is not None and t.get_text() in LABELS}
+
+
+LABELS = [f"group{i}" for i in range(30)]
+
+
+def _overlapping(boxes):
+    items = list(boxes.items())
+    return [(a, b) for i, (a, p) in enumerate(items) for b, q in items[i + 1:]
+            if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]]
+
+
+def test_a_few_far_frames_do_not_set_the_map_axes():
+    from latentcode.shell.map import picture
+    from latentcode.shell.plot import pyplot
+
+    rng = np.random.default_rng(1)
+    xy = np.concatenate([rng.normal(size=(10_000, 2)), [[400, 0], [0, -300], [250, 250],
+                                                        [-500, 10], [80, -900]]])
+    fig = picture(xy, np.arange(len(xy)) % 7, {}, {}, size=(800, 600))
+    try:
+        ax = fig.axes[0]
+        lo, hi = np.percentile(xy, [1, 99], axis=0)
+        for axis, (a, b) in enumerate([ax.get_xlim(), ax.get_ylim()]):
+            # the central 98% of the frames spans most of each axis ...
+            assert (hi[axis] - lo[axis]) / (b - a) > 0.8
+            assert a < lo[axis] and hi[axis] < b
+        # ... the far frames are drawn on the edge (clamped into the axes), and counted
+        limits = np.array([ax.get_xlim(), ax.get_ylim()])
+        edge = np.concatenate([c.get_offsets() for c in ax.collections])
+        for far in xy[-5:]:
+            clamped = np.clip(far, limits[:, 0], limits[:, 1])
+            assert np.isclose(edge, clamped).all(axis=1).any()
+        outside = int((~((xy >= limits[:, 0]) & (xy <= limits[:, 1])).all(axis=1)).sum())
+        assert 5 <= outside < 500
+        note = " ".join(t.get_text() for t in ax.texts)
+        assert f"{outside} of {len(xy)} frames beyond" in note
+    finally:
+        pyplot().close(fig)
+
+
+def test_a_piece_beyond_the_axes_is_drawn_on_the_edge_and_counted():
+    from latentcode.shell.map import picture
+    from latentcode.shell.plot import pyplot
+
+    xy = np.random.default_rng(2).normal(size=(2000, 2))
+    path = np.c_[np.linspace(0, 50, 100), np.zeros(100)]  # wanders far to the right
+    fig = picture(xy, np.zeros(len(xy)), {}, {"track 1": path}, size=(600, 400))
+    try:
+        ax = fig.axes[0]
+        beyond = int((path[:, 0] > ax.get_xlim()[1]).sum())
+        assert beyond > 80
+        assert f"track 1: {beyond} of 100" in " ".join(t.get_text() for t in ax.texts)
+    finally:
+        pyplot().close(fig)
+
+
+def test_crowded_map_labels_never_overlap_and_the_left_out_are_counted():
+    from latentcode.shell.map import picture
+    from latentcode.shell.plot import pyplot
+
+    rng = np.random.default_rng(3)
+    xy = rng.normal(size=(3000, 2))
+    # 30 groups whose centres all fall in a small patch: drawn as they are, a pile of labels
+    centres = {name: rng.normal(scale=0.05, size=2) for name in LABELS}
+    fig = picture(xy, np.zeros(len(xy)), centres, {}, size=(640, 480))
+    try:
+        boxes = _boxes(fig)
+        assert len(boxes) >= 10  # most find a spot near their centre
+        assert _overlapping(boxes) == []
+        ax = fig.axes[0]
+        area = ax.bbox.extents
+        assert all(b[0] >= area[0] - 1 and b[2] <= area[2] + 1 and b[1] >= area[1] - 1
+                   and b[3] <= area[3] + 1 for b in boxes.values())
+        missing = sorted(set(LABELS) - set(boxes), key=LABELS.index)
+        if missing:
+            note = " ".join(t.get_text() for t in ax.texts)
+            assert f"{len(missing)} label(s) left out for lack of room" in note
+            assert all(name in note for name in missing)
+    finally:
+        pyplot().close(fig)
+
+
+def test_labels_with_room_stay_on_their_centres():
+    from latentcode.shell.map import picture
+    from latentcode.shell.plot import pyplot
+
+    xy = np.random.default_rng(4).uniform(-10, 10, size=(2000, 2))
+    centres = {"group0": np.array([-5.0, -5.0]), "group1": np.array([5.0, 5.0])}
+    fig = picture(xy, np.zeros(len(xy)), centres, {}, size=(600, 400))
+    try:
+        ax = fig.axes[0]
+        boxes = _boxes(fig)
+        for name, centre in centres.items():
+            x0, y0, x1, y1 = boxes[name]
+            cx, cy = ax.transData.transform(centre)
+            assert abs((x0 + x1) / 2 - cx) < 1 and abs((y0 + y1) / 2 - cy) < 1
+    finally:
+        pyplot().close(fig)
+
+
+def test_greedy_placement_keeps_boxes_apart_and_inside():
+    from latentcode.shell.map import place_labels
+
+    rng = np.random.default_rng(5)
+    sizes = [(float(w), 14.0) for w in rng.uniform(20, 80, 60)]
+    anchors = [tuple(a) for a in rng.normal(200, 15, size=(60, 2))]
+    spots = place_labels(sizes, anchors, (0, 0, 400, 400), obstacles=[(300, 300, 400, 400)])
+    boxes = {i: (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+             for i, ((w, h), s) in enumerate(zip(sizes, spots, strict=True))
+             if s for x, y in [s]}
+    assert 15 <= len(boxes) < 60
+    assert _overlapping(boxes) == []
+    boxes["obstacle"] = (300, 300, 400, 400)
+    assert _overlapping(boxes) == []
+    assert all(0 <= b[0] and b[2] <= 400 and 0 <= b[1] and b[3] <= 400 for b in boxes.values())
+
+
+# -- render --plot: the spectrogram's dB colour bar --------------------------------------------
+
+
+def _colour_bars(fig):
+    axes = [a for ax in fig.axes for a in [ax, *ax.child_axes]]
+    return [a for a in axes if getattr(a, "_colorbar", None) is not None]
+
+
+def test_the_spectrogram_has_a_colour_bar_in_db_that_follows_the_level():
+    from latentcode.shell.plot import audio_figure, pyplot
+
+    tone = np.sin(2 * np.pi * 440 * np.arange(44100 * 2) / 44100).astype(np.float32)
+    tops = []
+    for amplitude in (1.0, 0.1):
+        fig = audio_figure(np.stack([amplitude * tone] * 2, axis=1), 44100, "tone")
+        try:
+            bars = _colour_bars(fig)
+            assert len(bars) == 1 and bars[0].get_ylabel() == "dB"
+            bottom, top = bars[0].get_ylim()
+            assert top - bottom == pytest.approx(100)
+            tops.append(top)
+            # the bar sits beside the spectrogram, which keeps the waveform's time axis
+            wave, spectrogram = fig.axes[:2]
+            assert spectrogram.get_position().x1 == pytest.approx(wave.get_position().x1)
+        finally:
+            pyplot().close(fig)
+    # a tenth of the amplitude is 20 dB down: the bar reads the sound's level
+    assert tops[0] - tops[1] == pytest.approx(20, abs=0.5)
+
+
+def test_a_silent_render_draws_a_dark_spectrogram_not_its_noise_floor():
+    from latentcode.shell.plot import QUIET, audio_figure, pyplot
+
+    fig = audio_figure(np.zeros((44100, 2), np.float32), 44100, "silence")
+    try:
+        (bar,) = _colour_bars(fig)
+        # the bar's top stays at QUIET: the 1e-9 floor (about -200 dB) is not drawn as loud
+        assert bar.get_ylim()[1] == pytest.approx(QUIET)
+        spectrogram = fig.axes[1].images[0]
+        assert np.nanmax(spectrogram.get_array()) < QUIET - 50
+    finally:
+        pyplot().close(fig)

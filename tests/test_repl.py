@@ -333,6 +333,36 @@ def test_tracks_shows_state_and_code(repl):
     assert "t2       playing, muted" in out
 
 
+def test_tracks_joins_a_statement_of_several_lines_and_shows_silence(repl):
+    repl.handle('t1 $ "bell*2"\n  # gain 0.8\n  # pan 0.2\nt2 $ "pad"\nt3 $ "drone"')
+    repl.handle("t2 silence\nt3 $ silence")
+    repl.said.clear()
+    repl.handle(":tracks")
+    out = repl.said[-1].splitlines()
+    assert out[0] == '  t1       playing            t1 $ "bell*2" # gain 0.8 # pan 0.2'
+    assert out[1] == "  t2       silence            t2 silence"
+    assert out[2] == "  t3       silence            t3 $ silence"
+    repl.handle("hush")
+    repl.handle(":tracks")
+    assert repl.said[-1].splitlines()[0] == "  t1       stopped (hush)"
+
+
+def test_tracks_fits_the_terminal_with_an_ellipsis(repl, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "45")
+    repl.handle('t1 $ every 2 (fast 2) $ "bell*2 pad drone bell" # gain 0.8\nt2 $ "pad"')
+    repl.said.clear()
+    repl.handle(":tracks")
+    lines = repl.said[-1].splitlines()
+    assert all(len(line) < 45 for line in lines)
+    assert lines[0].startswith("  t1       playing            t1 $ ev") and lines[0][-1] == "…"
+    assert lines[1] == '  t2       playing            t2 $ "pad"'  # short enough: whole
+
+
+def test_the_repl_confirms_each_statement(repl):
+    repl.handle('tempo 1\nt1 $ "bell"')
+    assert repl.said == ["tempo 1 cps (240 bpm)", "t1: new pattern"]
+
+
 def test_bank_lists_groups_and_sounds(repl):
     repl.handle(":bank")
     out = text_of(repl.said)
@@ -410,7 +440,7 @@ def test_latency_and_record_drive_the_engine(repl, tmp_path):
     try:
         repl.handle(":latency 50")
         repl.handle(f":record {tmp_path / 'take'}")
-        assert repl.commands.recording == tmp_path / "take.wav"
+        assert repl.commands.recording.path == tmp_path / "take.wav"
         assert any("rec take.wav" in text for _, text in repl.toolbar())
         repl.handle(":stop")
         repl.handle(":latency fast")
@@ -432,6 +462,7 @@ def test_latency_and_record_drive_the_engine(repl, tmp_path):
 def test_a_parse_error_shows_a_caret_under_the_line_and_changes_nothing(repl):
     repl.handle('t1 $ "bell"')
     before = repl.session.tracks["t1"].latest()
+    repl.said.clear()
     repl.handle('t1 $ fast 2 ) "pad"')
     out = text_of(repl.said)
     lines = out.splitlines()
@@ -444,6 +475,7 @@ def test_a_parse_error_shows_a_caret_under_the_line_and_changes_nothing(repl):
 def test_an_evaluation_error_names_the_function_and_argument(repl):
     repl.handle('t1 $ "bell"')
     before = repl.session.tracks["t1"].latest()
+    repl.said.clear()
     repl.handle('t1 $ fast "pad" "bell"')
     out = text_of(repl.said)
     assert out.startswith("error: ") and "fast" in out and "factor" in out
@@ -487,6 +519,24 @@ def test_toolbar_reads_the_engine_clock_and_stats(session):
     finally:
         session.live_scheduler = session.engine = None
     assert "cycle    1.50 ··●·" in text and "decode  25%" in text and "underruns 2" in text
+
+
+def test_toolbar_shows_per_track_outputs_and_link(session):
+    class Engine:
+        channels, outputs = 20, "tracks"
+
+    class Link:
+        peers, quantum = 2, 4.0
+
+        def phase(self):
+            return 2.5
+
+    session.engine, session.link = Engine(), Link()
+    try:
+        text = "".join(t for _, t in status(session, audio="jack"))
+    finally:
+        session.engine = session.link = None
+    assert "out 20 ch (tracks)" in text and "link 2 peers 2.5/4" in text
 
 
 def test_a_sound_is_listed_in_its_own_group_not_the_folder_group(session, tmp_path):
@@ -591,3 +641,45 @@ def test_the_new_operators_colour_whole_and_controls_complete_after_them(repl):
     assert ops == ["$", "|**", "|++|"]
     assert "alpha" in completions(repl, 't1 $ "bell" |++ al')
     assert "alpha" in completions(repl, 't1 $ "bell" |**| al')
+
+
+# -- continuation lines at the prompt ------------------------------------------------------------
+
+
+def _gain_of(repl, track):
+    events = repl.session.tracks[track].latest().query(0, 1)
+    return {e.value.get("gain") if isinstance(e.value, dict) else None for e in events}
+
+
+def test_a_line_starting_with_an_operator_continues_the_statement_that_ran(repl):
+    first = typed(repl, 't1 $ "bell*2"' + ENTER)
+    assert first == 't1 $ "bell*2"'  # Enter ran it: it was complete
+    repl.handle(first)
+    assert _gain_of(repl, "t1") == {None}
+    line = typed(repl, "  # gain 0.5" + ENTER)
+    assert line == "  # gain 0.5"  # Enter submits it: no continuation prompt
+    repl.said.clear()
+    repl.handle(line)
+    assert repl.said == ['continuing: t1 $ "bell*2" # gain 0.5', "t1: new pattern"]
+    assert _gain_of(repl, "t1") == {0.5}
+    repl.handle("# pan 0.25")  # and again: the longer statement goes on
+    assert repl.said[-2] == 'continuing: t1 $ "bell*2" # gain 0.5 # pan 0.25'
+    assert {e.value["pan"] for e in repl.session.tracks["t1"].latest().query(0, 1)} == {0.25}
+
+
+def test_a_continuation_continues_only_the_last_statement_and_never_after_an_error(repl):
+    repl.handle('tempo 1\nt1 $ "bell"\nt2 $ "pad"')
+    repl.handle("# gain 0.5")
+    assert _gain_of(repl, "t2") == {0.5} and _gain_of(repl, "t1") == {None}
+    repl.handle('t2 $ "nosuch"')
+    repl.said.clear()
+    repl.handle("# gain 0.25")  # the last statement failed: nothing to continue
+    assert repl.said[0].startswith("error: line 1, column 1: unexpected '#'")
+    assert _gain_of(repl, "t2") == {0.5}
+
+
+def test_a_new_statement_is_not_taken_for_a_continuation(repl):
+    repl.handle('t1 $ "bell"')
+    repl.said.clear()
+    repl.handle('t2 $ "pad"')
+    assert repl.said == ["t2: new pattern"]

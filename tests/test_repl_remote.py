@@ -193,7 +193,8 @@ def test_watcher_evaluates_only_changed_blocks(tmp_path):
     assert w.poll() == 1
     assert session.evaluated == ["tempo 1", 't1 $ "a"', 't1 $ "b"']
     assert session.base == tmp_path  # relative paths in the file start at its folder
-    assert said[-1] == "error: line 1, column 6: unexpected 'bad'\n  t2 $ bad\n       ^"
+    # the file's name and its own line (the block starts at line 5), not the block's
+    assert said[-1] == f"error: {piece}, line 5, column 6: unexpected 'bad'\n  t2 $ bad\n       ^"
 
 
 def test_evaluator_never_raises_and_names_internal_errors():
@@ -228,7 +229,7 @@ def test_audio_falls_back_to_none_in_one_line():
     assert start_audio(s, "jack", say=said.append) == "none"
     assert said == ["no audio output (no jack here); playing silently (--audio none)"]
     assert [c[0] for c in s.calls] == ["jack", "none"]
-    assert s.calls[0] == ("jack", ["buffersize", "device"])
+    assert s.calls[0] == ("jack", ["buffersize", "device", "outputs"])
 
 
 def test_without_any_backend_the_front_end_still_starts():

@@ -14,16 +14,6 @@ from latentcode.session import Session
 SR = 44100
 
 
-@pytest.fixture(scope="module")
-def session_parts():
-    """The shipped model and the default bank, loaded once for this module."""
-    from latentcode.model.bank import Bank
-    from latentcode.model.vae import load_model
-
-    model = load_model()
-    return model, Bank(model)
-
-
 @pytest.fixture
 def session(session_parts):
     model, bank = session_parts
@@ -107,13 +97,14 @@ def test_every_statement_of_the_language_has_a_case(session):
     from latentcode import language
 
     block = ('let x = "bell"\nt1 $ x\ntempo 1\nuse rhythms\nsolo t1\nunsolo\nmute t1\n'
-             "unmute t1\nhush\npanic")
+             "unmute t1\nquant 0.5\nonce $ x\nxfadeIn t1 2 $ x\nresetCycles\nhush\npanic")
     kinds = {c for c in vars(language).values()
              if isinstance(c, type) and issubclass(c, language.Statement)} - {language.Statement}
     # bank has its own test (test_bank_statement_adds_a_folder)
     assert {type(st) for st in language.parse(block)} | {language.Bank} == kinds
     session.eval(block)
     assert session.cps == 1 and session.tracks["t1"].latest() is None  # hushed
+    assert session.quant == 0.5 and not session.onces
     assert not session.muted and not session.soloed
 
 

@@ -81,7 +81,7 @@ def test_a_moving_stretch_changes_the_speed_inside_the_voice(parts):
 @pytest.mark.parametrize("framing", ["ola", "concat"])
 def test_a_constant_signal_renders_exactly_like_the_constant(parts, framing):
     values = {"pan": 0.3, "gain": 0.8, "stretch": 2, "noise": 0.5, "jitter": 0.2,
-              "scale": 1.5, "bias": 0.1, "alpha": 0.3}
+              "zscale": 1.5, "bias": 0.1, "alpha": 0.3}
 
     def piece(moving: bool) -> str:
         # range v v sine is v at every cycle, but a continuous signal: read frame by frame
@@ -158,8 +158,8 @@ def play(controls, framing="ola", decode=level_decoder, total=None, block=1000, 
 def test_latent_controls_are_read_frame_by_frame():
     rising = Signal(lambda c: c)
     held = {"noise": 0, "pan": 0, "stretch": 4, "dim": 0}  # 200 frames last 2.3 s at stretch 4
-    out, _, _ = play({"sound": "one", "scale": rising, **held})
-    for s in (11025, 22050, 33075):  # the level is 1 · scale, scale the cycle
+    out, _, _ = play({"sound": "one", "zscale": rising, **held})
+    for s in (11025, 22050, 33075):  # the level is 1 · zscale, zscale the cycle
         assert out[0, s] == pytest.approx(s / SR, abs=0.01)
     out, _, _ = play({"sound": "zero", "bias": rising, **held})
     assert out[0, 22050] == pytest.approx(0.5, abs=0.01)

@@ -149,10 +149,10 @@ def test_noise_scales_the_sampling_noise_and_a_seed_repeats_it():
 
 def test_scale_bias_and_dim_act_on_the_chosen_dimensions():
     vs = voices()
-    vs.add(voice({"sound": "one", "noise": 0, "pan": 0, "scale": 2, "bias": 0.5, "dim": 0}))
+    vs.add(voice({"sound": "one", "noise": 0, "pan": 0, "zscale": 2, "bias": 0.5, "dim": 0}))
     assert render(vs, 6000)[0, 0][4000] == pytest.approx(2.5)
     vs = voices()
-    vs.add(voice({"sound": "one", "noise": 0, "pan": 0, "scale": 2, "dim": 1}))
+    vs.add(voice({"sound": "one", "noise": 0, "pan": 0, "zscale": 2, "dim": 1}))
     assert render(vs, 6000)[0, 0][4000] == pytest.approx(1.0)  # dim 0 untouched
 
 

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from latentcode.audio import offline
@@ -43,6 +43,7 @@ from latentcode.errors import LatentcodeError
 
 __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
 
+OUTPUTS = ("master", "tracks")  # what a live engine offers: the master alone, or also stems
 SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
 
 _LIVE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -83,6 +84,7 @@ class Engine:
         jack_server: str | None = None,
         jack_client: str = "latentcode",
         on_message: Callable[[str], None] | None = None,
+        outputs: str = "master",
     ) -> None:
         if backend not in BACKENDS:
             raise LatentcodeError(f"unknown audio backend {backend!r}: use one of {BACKENDS}")
@@ -98,6 +100,10 @@ class Engine:
         self._device = device
         self._jack_server = jack_server
         self._jack_client = jack_client
+        if outputs not in OUTPUTS:
+            raise LatentcodeError(f"unknown outputs {outputs!r}: use one of {', '.join(OUTPUTS)}")
+        # "tracks": besides the master, a stereo pair per track slot and one for the reverb
+        self.outputs = outputs
         self._reporter = Reporter(on_message)
         self.messages = self._reporter.messages
         self._capacity = max(1 << 16, 1 << math.ceil(math.log2(2 * lookahead + 4 * self.block)))
@@ -140,6 +146,12 @@ class Engine:
     @on_message.setter
     def on_message(self, callback: Callable[[str], None] | None) -> None:
         self._reporter.on_message = callback
+
+    @property
+    def channels(self) -> int:
+        """The output channels: the master's pair, and with ``outputs="tracks"`` a pair per
+        track slot and the reverb's (see :func:`output_names`)."""
+        return 2 * (self.tracks + 2) if self.outputs == "tracks" else 2
 
     @property
     def sample_rate(self) -> int:
@@ -286,6 +298,15 @@ class Engine:
         delay tails, then play whatever the source produces next."""
         self._stream.panic()
 
+    def name_outputs(self, tracks: dict[int, str]) -> None:
+        """With ``outputs="tracks"`` on JACK, name each slot's pair of ports after its track
+        (``t1_L``, ``t1_R``; an unused slot is ``slot3_L``...), besides ``master_L/R`` and
+        ``reverb_L/R``. Cheap, and safe while playing: JACK renames the ports in place, keeping
+        their connections."""
+        if self._graph is None or self.outputs != "tracks" or self.backend != "jack":
+            return
+        self._graph.server.setJackOutputPortNames(output_names(self.tracks, tracks))
+
     def record(self, path: str | os.PathLike[str]) -> None:
         """Write the master output (what is heard, after the limiter) to a 32-bit float WAV."""
         if self._graph is None:
@@ -335,13 +356,16 @@ class Engine:
         *,
         progress: bool = False,
         subtype: str = "FLOAT",
+        stems: Sequence[str | os.PathLike[str] | None] | None = None,
     ) -> None:
         """Render ``frames`` samples of ``source`` through the graph to a WAV file.
 
         Runs pyo on ``Server(audio="manual")``, one ``process()`` per buffer, faster than real
         time. Sample 0 of the file is sample 0 of the source: the limiter's lookahead delay and
         pyo's start fade are rendered ahead and cut. The same source gives a bit-identical file.
-        :attr:`stats` and :attr:`messages` then tell how the render went.
+        :attr:`stats` and :attr:`messages` then tell how the render went. ``stems``: a file
+        per track slot and one for the reverb, summing to the mix before its limiter (see
+        :func:`latentcode.audio.offline.render`).
         """
         if self.backend != "offline":
             raise LatentcodeError(
@@ -351,7 +375,7 @@ class Engine:
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, self.lookahead,
                               self._reporter)
         offline.render(self._stream, source, frames, path, buffersize=self._bs,
-                       delay=self._delay, progress=progress, subtype=subtype)
+                       delay=self._delay, progress=progress, subtype=subtype, stems=stems)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -359,11 +383,27 @@ class Engine:
         if self._jack_server:
             os.environ["JACK_DEFAULT_SERVER"] = self._jack_server  # libjack reads it at open
         self._graph = Graph(self.backend, tracks=self.tracks, sr=self._sr, buffersize=self._bs,
-                            delay=self._delay, device=self._device, jack_client=self._jack_client)
+                            delay=self._delay, device=self._device, jack_client=self._jack_client,
+                            stems=self.outputs == "tracks")
         self._sr, self._bs = self._graph.sr, self._graph.buffersize
+        self.name_outputs({})
         self._stream.connect(self._graph)
         # JACK may impose a longer period than the lookahead asked for
         self._stream.lookahead = max(self._stream.lookahead, self._bs)
+
+
+def output_names(slots: int, tracks: dict[int, str]) -> list[str]:
+    """The JACK port names of an engine with per-track outputs.
+
+    >>> output_names(2, {0: "drums"})
+    ['master_L', 'master_R', 'drums_L', 'drums_R', 'slot2_L', 'slot2_R', 'reverb_L', 'reverb_R']
+    >>> output_names(1, {0: "reverb"})[2]   # port names must differ
+    'track_reverb_L'
+    """
+    own = ("master", "reverb")
+    names = [tracks.get(i, f"slot{i + 1}") for i in range(slots)]
+    names = ["master"] + [f"track_{n}" if n in own else n for n in names] + ["reverb"]
+    return [f"{name}_{side}" for name in names for side in "LR"]
 
 
 def _call(source: Any, hook: str) -> None:
@@ -378,5 +418,5 @@ def render(source: Source, frames: int, path: str | os.PathLike[str], **options:
 
     ``progress`` and ``subtype`` go to :meth:`Engine.render`, the rest to :class:`Engine`.
     """
-    kwargs = {k: options.pop(k) for k in ("progress", "subtype") if k in options}
+    kwargs = {k: options.pop(k) for k in ("progress", "subtype", "stems") if k in options}
     Engine("offline", **options).render(source, frames, path, **kwargs)

@@ -12,6 +12,8 @@
                       (next callback: Limiter.gains ─► gain table)
         bus ─► SDelay(buffer + look-ahead) × TableScan(gain table) ─► Clip ±ceiling ─► .out()
                                                                               └─► recorder
+      stems (when asked for): per track (filtered track + its delay line) × master fade, and
+        the reverb × master fade, each delayed as the bus is ─► .out(2, 3, ...), not limited
 
 Every control is a ``SigTo`` per track (a 20 ms glide), so a control that changes every block
 (a continuous pattern sampled by the scheduler) moves smoothly. The true-peak limiter
@@ -68,7 +70,8 @@ class Mixer:
     and last the table) — a view that outlives its table segfaults, often at exit.
     """
 
-    def __init__(self, pyo: Any, tracks: int, buffersize: int, sr: float) -> None:
+    def __init__(self, pyo: Any, tracks: int, buffersize: int, sr: float,
+                 stems: bool = False) -> None:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
         keep = self._keep
@@ -122,6 +125,21 @@ class Mixer:
                                   maxdelay=(self.latency + buffersize) / sr, mul=gain))
         ceiling = self.limiter.ceiling
         keep(pyo.Clip(delayed, min=-ceiling, max=ceiling)).out()
+        if stems:
+            self._stems(pyo, tracks, track_out, sr)
+
+    def _stems(self, pyo: Any, tracks: int, track_out: Any, sr: float) -> None:
+        """Out on channels 2, 3, ...: each track's dry sound and its own echoes, then the shared
+        reverb's return, each a stereo pair delayed as the master is but not limited. The pairs
+        sum to the master bus before the limiter (see :func:`stem_names`)."""
+        keep = self._keep
+        delay = (self.latency + 0.5) / sr
+        # stream by stream (pyo's arithmetic pairs the streams of two objects): channel c of
+        # track t is stream 2t+c of both the filtered track and its delay line
+        tracks_and_echoes = keep(pyo.Sig(track_out, add=self.delay, mul=self.master))
+        keep(pyo.SDelay(tracks_and_echoes, delay=delay, maxdelay=delay + 0.1)).out(2)
+        reverb = keep(pyo.Sig(self.reverb, mul=self.master))
+        keep(pyo.SDelay(reverb, delay=delay, maxdelay=delay + 0.1)).out(2 + 2 * tracks)
 
     def _keep(self, obj: Any) -> Any:
         self._objects.append(obj)  # unreferenced pyo objects are collected and go silent
@@ -213,11 +231,15 @@ class Graph:
         delay: tuple[float, float] | None = None,
         device: int | None = None,
         jack_client: str = "latentcode",
+        stems: bool = False,
     ) -> None:
         self.backend = backend
         audio = PYO_AUDIO[backend]
         pyo = load_pyo()
-        server = pyo.Server(sr=sr, nchnls=2, buffersize=buffersize, duplex=0, audio=audio,
+        # with stems, one stereo pair per track and one for the reverb follow the master's
+        self.channels = 2 * (tracks + 2) if stems else 2
+        server = pyo.Server(sr=sr, nchnls=self.channels, buffersize=buffersize, duplex=0,
+                            audio=audio,
                             jackname=jack_client, verbosity=1)
         server.deactivateMidi()
         if audio == "jack":
@@ -234,7 +256,7 @@ class Graph:
         self.buffersize = int(server.getBufferSize())
         self.mixer: Mixer | None = None
         try:
-            self.mixer = Mixer(pyo, tracks, self.buffersize, self.sr)
+            self.mixer = Mixer(pyo, tracks, self.buffersize, self.sr, stems=stems)
             if delay is not None:
                 self.mixer.set_delay(*delay)
         except BaseException:

@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ def render(
     delay: tuple[float, float] | None = None,
     progress: bool = False,
     subtype: str = "FLOAT",
+    stems: Sequence[str | os.PathLike[str] | None] | None = None,
 ) -> None:
     """Render ``frames`` samples of ``source`` through a fresh graph to a WAV file at ``path``.
 
@@ -46,19 +48,33 @@ def render(
     delay's (seconds, feedback) if not the default. Sample 0 of the file is sample 0 of the
     source: the limiter's lookahead delay and pyo's start fade are rendered ahead and cut. On
     any error no file is left behind.
+
+    ``stems``, when given, names a file for each track slot and, last, one for the shared
+    reverb's return (None: not written). They are sample-aligned with the mix and, unlike it,
+    not limited: together they sum to the master bus before its limiter (see
+    :meth:`latentcode.audio.graph.Mixer._stems`).
     """
-    wav = open_wav(path, stream.sr, subtype)
+    if stems is not None and len(stems) != stream.tracks + 1:
+        raise ValueError(f"stems: {stream.tracks + 1} paths (tracks, then the reverb), "
+                         f"got {len(stems)}")
+    wavs = [open_wav(path, stream.sr, subtype)]
+    paths = [Path(path)]
     graph: Graph | None = None
     try:
+        for stem in stems or ():
+            wavs.append(open_wav(stem, stream.sr, subtype) if stem is not None else None)
+            paths.append(Path(stem) if stem is not None else None)
         graph = Graph("offline", tracks=stream.tracks, sr=stream.sr, buffersize=buffersize,
-                      delay=delay)
+                      delay=delay, stems=stems is not None)
         stream.connect(graph)
         stream.attach(source)
         stream.playing = True
-        _render_into(stream, graph, wav, frames, progress)
+        _render_into(stream, graph, wavs, frames, progress)
     except BaseException:
-        wav.close()
-        Path(path).unlink(missing_ok=True)  # no half-written file that looks like a render
+        for wav, p in zip(wavs, paths, strict=False):
+            if wav is not None:
+                wav.close()
+                p.unlink(missing_ok=True)  # no half-written file that looks like a render
         raise
     finally:
         stream.playing = False
@@ -66,19 +82,24 @@ def render(
         if graph is not None:
             graph.close()
         stream.disconnect()
-    wav.close()
+    for wav in wavs:
+        if wav is not None:
+            wav.close()
     stream.forward_audio_errors()
 
 
-def _render_into(stream: Stream, graph: Graph, wav: Any, frames: int, progress: bool) -> None:
+def _render_into(stream: Stream, graph: Graph, wavs: list[Any], frames: int,
+                 progress: bool) -> None:
     """Run the manual server one buffer at a time, producing blocks just in time, and write the
-    output from the first sample of the source on, in chunks."""
+    output from the first sample of the source on, in chunks: channels 0-1 to ``wavs[0]``,
+    each following pair to the next file (None: not written)."""
     server, bs = graph.server, graph.buffersize
     skip = OFFLINE_PREROLL * bs + graph.limiter_delay
     server.start()
     address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
-    output = np.ctypeslib.as_array(address, shape=(bs, 2))  # pyo's interleaved buffer
-    chunk = np.empty((64 * bs, 2), np.float32)
+    # pyo's interleaved buffer
+    output = np.ctypeslib.as_array(address, shape=(bs, graph.channels))
+    chunk = np.empty((64 * bs, graph.channels), np.float32)
     filled = 0
     steps = -(-(frames + skip) // bs)
     bar = progress_bar(steps, progress)
@@ -93,7 +114,10 @@ def _render_into(stream: Stream, graph: Graph, wav: Any, frames: int, progress: 
             chunk[filled : filled + hi - lo] = output[lo - done : hi - done]
             filled += hi - lo
         if filled > len(chunk) - bs or step == steps - 1:
-            write_checked(wav, chunk[:filled])
+            for i, wav in enumerate(wavs):
+                if wav is not None:
+                    # stems are not limited: they may pass ±1 (a float WAV keeps it)
+                    write_checked(wav, chunk[:filled, 2 * i : 2 * i + 2].copy(), clip=i == 0)
             filled = 0
         done += bs
         bar.update(1)
@@ -121,10 +145,12 @@ def open_wav(path: str | os.PathLike[str], sr: int, subtype: str) -> Any:
     return wav
 
 
-def write_checked(wav: Any, data: np.ndarray) -> None:
-    """Append ``data`` to ``wav``: finite and within ±1 whatever happened upstream."""
+def write_checked(wav: Any, data: np.ndarray, *, clip: bool = True) -> None:
+    """Append ``data`` to ``wav``: finite and (with ``clip``) within ±1 whatever happened
+    upstream."""
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    np.clip(data, -1.0, 1.0, out=data)
+    if clip:
+        np.clip(data, -1.0, 1.0, out=data)
     wav.write(data)
 
 

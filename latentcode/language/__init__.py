@@ -20,11 +20,15 @@ from latentcode.language.statements import (
     Let,
     Mute,
     Node,
+    Once,
     Panic,
     Play,
+    Quant,
+    ResetCycles,
     Solo,
     Statement,
     Tempo,
+    Transition,
     Unmute,
     Unsolo,
     Use,
@@ -33,6 +37,6 @@ from latentcode.language.statements import (
     parse_expression,
 )
 
-__all__ = ["KEYWORDS", "Bank", "Hush", "Let", "Mute", "Node", "Panic", "Play", "Solo",
-           "Statement", "Tempo", "Unmute", "Unsolo", "Use", "evaluate", "is_complete", "mini",
-           "parse", "parse_expression"]
+__all__ = ["KEYWORDS", "Bank", "Hush", "Let", "Mute", "Node", "Once", "Panic", "Play", "Quant",
+           "ResetCycles", "Solo", "Statement", "Tempo", "Transition", "Unmute", "Unsolo", "Use",
+           "evaluate", "is_complete", "mini", "parse", "parse_expression"]

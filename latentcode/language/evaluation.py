@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from latentcode.controls import RENAMED
 from latentcode.errors import LanguageError
 from latentcode.language.mininotation import mini
 from latentcode.language.statements import (
@@ -110,12 +111,24 @@ def _lookup(node: Name, env: Mapping[str, Any]) -> Any:
     if node.name in env:
         return env[node.name]
     spec = FUNCTIONS.get(node.name)
+    if spec is None and node.name in RENAMED:
+        raise _fail(node, RENAMED[node.name])
+    if spec is None and node.name in TIDAL_ONLY:
+        raise _fail(node, TIDAL_ONLY[node.name])
     if spec is None:
         known = sorted(set(env) | set(FUNCTIONS))
         close = difflib.get_close_matches(node.name, known, n=1)
         hint = f": did you mean '{close[0]}'?" if close else ""
         raise _fail(node, f"unknown function '{node.name}'{hint}")
     return spec.function() if not spec.params else Curried(spec, ())
+
+
+# Tidal words whose form the language cannot write, and how to say the same here.
+TIDAL_ONLY: dict[str, str] = {
+    "whenT": "whenT takes a function of time, which latentcode cannot write (it has no "
+             "comparisons): a pattern of 1s and 0s in time says when, e.g. "
+             "while \"1 0\" (# speed 2) $ ... for Tidal's whenT ((< 0.5) . cyclePos)",
+}
 
 
 def _value(node: Node, env: Mapping[str, Any]) -> Any:

@@ -51,6 +51,12 @@ def _describe_token(token: Token) -> str:
     return f"'{text}'"
 
 
+def _unclosed_quote(text: str, at: int) -> bool:
+    """Whether the character the lexer stopped at opens a string that never closes (a string
+    is one token: the lexer sees a lone '"' only when no closing one follows)."""
+    return text[at:at + 1] == '"' and '"' not in text[at + 1:]
+
+
 def lark_error(exc: UnexpectedInput, text: str, parser: Lark, words: dict[str, str], *,
                what: str = "", base_line: int = 1, base_column: int = 1,
                source_line: str | None = None) -> LanguageError:
@@ -61,7 +67,10 @@ def lark_error(exc: UnexpectedInput, text: str, parser: Lark, words: dict[str, s
     """
     line = getattr(exc, "line", None)
     column = getattr(exc, "column", None)
-    if isinstance(exc, UnexpectedCharacters):
+    if isinstance(exc, UnexpectedCharacters) and _unclosed_quote(text, exc.pos_in_stream):
+        message = "unclosed quote: end the pattern string with '\"'"
+        expected = []
+    elif isinstance(exc, UnexpectedCharacters):
         message = f"unexpected character '{text[exc.pos_in_stream]}'"
         expected = describe_expected(parser, exc.allowed or (), words)
     elif isinstance(exc, UnexpectedEOF) or (

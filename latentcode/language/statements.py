@@ -22,79 +22,22 @@ from typing import Any
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
-from latentcode.errors import LanguageError
+from latentcode.errors import LanguageError, LatentcodeError
 from latentcode.language.grammars import lark_error, load_grammar
 from latentcode.language.mininotation import mini
+from latentcode.language.nodes import App, BinOp, ListOf, Name, Node, Num, Section, Str, TupleOf
 from latentcode.patterns.operators import MERGE_OPERATORS, fold
+from latentcode.patterns.transitions import TRANSITIONS
 
 MIN_CPS, MAX_CPS = 0.001, 100  # the tempos a statement may set (cycles per second)
+MAX_QUANT = MAX_TRANSITION = 1024  # cycles: more is a typo, and would wait for hours
 KEYWORDS = ("let", "tempo", "bpm", "hush", "panic", "silence", "solo", "unsolo", "mute",
-            "unmute", "bank", "use", "now", "xfade")
+            "unmute", "bank", "use", "now", "xfade", "setcps", "setbpm", "resetCycles", "quant",
+            "once", *TRANSITIONS)
 OPERATORS = ("$", ".", "<~", "~>", "+", "-", "*", "/", *MERGE_OPERATORS)
 
 _WORDS = {"NUMBER": "a number", "STRING": "a pattern string", "NAME": "a function name",
           "OP": "an operator", "DOLLAR": "'$'"}
-
-
-# ---------------------------------------------------------------------------------------------
-# expressions
-
-
-@dataclass(frozen=True)
-class Node:
-    """An expression node; ``line``/``column`` (1-based) say where it starts."""
-
-    line: int = field(default=0, kw_only=True, compare=False)
-    column: int = field(default=0, kw_only=True, compare=False)
-    source: str = field(default="", kw_only=True, compare=False, repr=False)  # its line
-
-
-@dataclass(frozen=True)
-class Num(Node):
-    value: int | float
-
-
-@dataclass(frozen=True)
-class Str(Node):
-    text: str  # mini-notation, without the quotes
-
-
-@dataclass(frozen=True)
-class Name(Node):
-    name: str
-
-
-@dataclass(frozen=True)
-class App(Node):
-    function: Node
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class BinOp(Node):
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Section(Node):
-    """``(# speed 2)`` (left is None) or ``(0.25 <~)`` (right is None)."""
-
-    op: str
-    left: Node | None
-    right: Node | None
-
-
-@dataclass(frozen=True)
-class ListOf(Node):
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class TupleOf(Node):
-    items: tuple[Node, ...]
-
 
 # ---------------------------------------------------------------------------------------------
 # statements
@@ -122,6 +65,9 @@ class Play(Statement):
 
 @dataclass(frozen=True)
 class Let(Statement):
+    """``let NAME = expr``: a name for a pattern or a function, for the statements after it
+    (``let groove = "bell*2 ~ pad"``)."""
+
     name: str
     expr: Node
 
@@ -134,42 +80,83 @@ class Tempo(Statement):
 
 
 @dataclass(frozen=True)
+class ResetCycles(Statement):
+    """``resetCycles``: the next block the producer makes is cycle 0."""
+
+
+@dataclass(frozen=True)
+class Quant(Statement):
+    """``quant Q``: new patterns start at the next multiple of ``Q`` cycles (0: at once)."""
+
+    cycles: Fraction
+
+
+@dataclass(frozen=True)
+class Once(Statement):
+    """``once $ expr``: cycle 0 of the pattern, once, from the first sample not yet made."""
+
+    expr: Node
+
+
+@dataclass(frozen=True)
+class Transition(Statement):
+    """``xfadeIn t1 4 $ expr`` and Tidal's other transitions: ``kind`` is the word (a key of
+    :data:`~latentcode.patterns.transitions.TRANSITIONS`), ``cycles`` its length."""
+
+    kind: str
+    track: str
+    expr: Node
+    cycles: Fraction
+
+
+@dataclass(frozen=True)
 class Hush(Statement):
-    pass
+    """``hush``: every track's pattern stops; voices still sounding fade out."""
 
 
 @dataclass(frozen=True)
 class Panic(Statement):
-    pass
+    """``panic``: silence now (hush, every voice dropped, the engine faded out)."""
 
 
 @dataclass(frozen=True)
 class Solo(Statement):
+    """``solo t2``: only soloed tracks are heard."""
+
     track: str
 
 
 @dataclass(frozen=True)
 class Unsolo(Statement):
-    pass
+    """``unsolo``: every track is heard again."""
 
 
 @dataclass(frozen=True)
 class Mute(Statement):
+    """``mute t3``: the track's new sounds are silent; its pattern keeps time."""
+
     track: str
 
 
 @dataclass(frozen=True)
 class Unmute(Statement):
+    """``unmute t3``: the track sounds again (also after the circuit breaker muted it)."""
+
     track: str
 
 
 @dataclass(frozen=True)
 class Bank(Statement):
+    """``bank "~/sounds"``: the audio files of a folder become sounds (``path`` without the
+    quotes; relative to the piece's folder)."""
+
     path: str
 
 
 @dataclass(frozen=True)
 class Use(Statement):
+    """``use rhythms``: the ``let`` names of a library of patterns (``library/NAME.lc``)."""
+
     name: str
 
 
@@ -351,7 +338,7 @@ class _Builder(Transformer):
         # bounded: below 0.001 cps the clock's exact fraction rounds to 0 and kills the
         # source; far above 100 one block spans thousands of cycles and never ends
         value = _const(node)
-        scale = 240 if word == "bpm" else 1  # bpm 120 is tempo 0.5
+        scale = 240 if word in ("bpm", "setbpm") else 1  # bpm 120 is tempo 0.5
         low, high = MIN_CPS * scale, MAX_CPS * scale
         if value is None or not low <= value <= high:
             raise LanguageError(f"{word} needs a number from {low:g} to {high:g}",
@@ -364,6 +351,45 @@ class _Builder(Transformer):
 
     def bpm(self, meta: Any, children: list) -> Tempo:
         return Tempo(self._cps(meta, children[0], "bpm") / 240, **self._stmt(meta))
+
+    def setcps(self, meta: Any, children: list) -> Tempo:
+        return Tempo(self._cps(meta, children[0], "setcps"), **self._stmt(meta))
+
+    def setbpm(self, meta: Any, children: list) -> Tempo:
+        return Tempo(self._cps(meta, children[0], "setbpm") / 240, **self._stmt(meta))
+
+    def reset_cycles(self, meta: Any, children: list) -> ResetCycles:
+        return ResetCycles(**self._stmt(meta))
+
+    def quant(self, meta: Any, children: list) -> Quant:
+        node = children[0]
+        value = _const(node)
+        if value is None or not 0 <= value <= MAX_QUANT:
+            raise LanguageError(f"quant needs a number of cycles from 0 to {MAX_QUANT}: 1 = the "
+                                "next cycle, 0.25 = the next beat, 0 = at once",
+                                line=meta.line, column=node.column or meta.column,
+                                source_line=self.lines[meta.line - 1])
+        return Quant(Fraction(value).limit_denominator(1_000_000), **self._stmt(meta))
+
+    def once(self, meta: Any, children: list) -> Once:
+        return Once(children[1], **self._stmt(meta))
+
+    def transition(self, meta: Any, children: list) -> Transition:
+        word, track, *rest = children
+        kind = str(word)
+        cycles = TRANSITIONS[kind][1]
+        if cycles is None:
+            tok = rest[0]
+            value = Fraction(str(tok)).limit_denominator(1_000_000)
+            low = 0 if kind in ("jumpIn", "jumpIn'") else Fraction(1, 1_000_000)
+            if not low <= value <= MAX_TRANSITION:
+                least = "from 0" if low == 0 else "more than 0 and"
+                raise LanguageError(f"{kind} needs a number of cycles {least} up to "
+                                    f"{MAX_TRANSITION}, e.g. {kind} {track} 4 $ ...",
+                                    line=tok.line, column=tok.column,
+                                    source_line=self.lines[tok.line - 1])
+            cycles = value
+        return Transition(kind, str(track), rest[-1], cycles, **self._stmt(meta))
 
     def hush(self, meta: Any, children: list) -> Hush:
         return Hush(**self._stmt(meta))
@@ -389,6 +415,25 @@ class _Builder(Transformer):
     def use(self, meta: Any, children: list) -> Use:
         name = str(children[0])
         return Use(name[1:-1] if name.startswith('"') else name, **self._stmt(meta))
+
+
+def checked_tempo(cps: Any) -> Any:
+    """``cps`` when it is a tempo the clock can keep (see :data:`MIN_CPS`), else one line.
+
+    >>> checked_tempo(0.5), checked_tempo(1e-7)
+    Traceback (most recent call last):
+    ...
+    latentcode.errors.LatentcodeError: tempo needs a number from 0.001 to 100 cycles per \
+second, got 1e-07
+    """
+    try:
+        ok = MIN_CPS <= cps <= MAX_CPS
+    except TypeError:
+        ok = False
+    if not ok:
+        raise LatentcodeError(f"tempo needs a number from {MIN_CPS:g} to {MAX_CPS:g} cycles "
+                              f"per second, got {cps!r}"[:160])
+    return cps
 
 
 def _parse(text: str, start: str) -> Any:

@@ -27,17 +27,62 @@ STATEMENT_DOCS: dict[str, tuple[str, str, str]] = {
     "let": ("let NAME = EXPR", "Name a pattern or a value for later statements.",
             'let groove = "bell*2 ~ pad"'),
     "use": ("use NAME", "Load a library of patterns written in latentcode.", "use basics"),
-    "hush": ("hush", "Stop scheduling on every track; sounding voices ring out.", "hush"),
+    "hush": ("hush", "Stop every track's pattern; voices still sounding fade out within a "
+             "second (Tidal's let them ring).", "hush"),
     "panic": ("panic", "Silence everything now: hush, drop every voice and every echo.",
               "panic"),
-    "solo": ("solo TRACK", "Play only the soloed tracks.", "solo t2"),
+    "solo": ("solo TRACK", "Hear only the soloed tracks (solo several to hear them "
+                        "together); unsolo undoes it.", "solo t2"),
     "unsolo": ("unsolo [TRACK]", "Undo solo (for one track or all).", "unsolo"),
     "mute": ("mute TRACK", "Silence a track's new sounds; its pattern keeps time.", "mute t3"),
-    "unmute": ("unmute TRACK", "Let a muted track sound again.", "unmute t3"),
+    "unmute": ("unmute TRACK", "Let a muted track sound again (also one the circuit "
+               "breaker muted for being too slow).", "unmute t3"),
     "silence": ("TRACK silence", "A pattern with no events: `t1 silence` stops track t1.",
                 "t1 silence"),
     "now": ("now TRACK $ PAT", "Start the new pattern at once, not at the next cycle.",
             'now t1 $ "bell"'),
+    "xfade": ("xfade CYCLES TRACK $ PAT",
+              "Morph into the new pattern in latent space: its sounds start as the old\n"
+              "pattern's sounds and become their own over CYCLES cycles (one timbre\n"
+              "changing, not two sounds). Tidal's xfadeIn crossfades the gain of the two\n"
+              "patterns instead. `now xfade 4 t1 $ ...` starts the morph at once.",
+              'xfade 4 t1 $ "drone*2"'),
+    # Tidal's tempo words, start quantisation, one-shots and transitions
+    "setcps": ("setcps CPS", "Tidal's spelling of tempo: cycles per second.", "setcps 0.5"),
+    "setbpm": ("setbpm BPM", "Tidal-style spelling of bpm: beats per minute, 4 beats a cycle.",
+               "setbpm 120"),
+    "resetCycles": ("resetCycles", "Make the next moment cycle 0: every pattern starts again "
+                    "from its first cycle, and patterns waiting to start start there.",
+                    "resetCycles"),
+    "quant": ("quant CYCLES", "When new patterns start: at the next multiple of CYCLES cycles "
+              "(1, the default: the next cycle; 0.25: the next beat; 0: at once).",
+              "quant 0.25"),
+    "once": ("once $ PAT", "Play the first cycle of a pattern once, now, on no track (offline: "
+             "at the start of every render, until hush).", 'once $ "gong ~ gong"'),
+    "xfadeIn": ("xfadeIn TRACK CYCLES $ PAT", "Crossfade the gain from the track's pattern to "
+                "the new one over CYCLES cycles, equal-power: both play meanwhile (the latent "
+                "`xfade` morphs the sounds themselves instead).", 'xfadeIn t1 4 $ "drone*2"'),
+    "clutchIn": ("clutchIn TRACK CYCLES $ PAT", "Over CYCLES cycles, drop the old pattern's "
+                 "events at random, more and more, while the new one's come in.",
+                 'clutchIn t1 4 $ "hit*8"'),
+    "clutch": ("clutch TRACK $ PAT", "clutchIn over 2 cycles.", 'clutch t1 $ "hit*8"'),
+    "jumpIn": ("jumpIn TRACK CYCLES $ PAT", "Switch to the new pattern CYCLES cycles later.",
+               'jumpIn t1 2 $ "bell*4"'),
+    "jumpIn'": ("jumpIn' TRACK CYCLES $ PAT", "Switch CYCLES cycles later, at a cycle boundary "
+                "(when quant starts it mid-cycle).", "jumpIn' t1 2 $ \"bell*4\""),
+    "jumpMod": ("jumpMod TRACK N $ PAT", "Switch at the next cycle that is a multiple of N.",
+                'jumpMod t1 4 $ "bell*4"'),
+    "anticipateIn": ("anticipateIn TRACK CYCLES $ PAT", "Keep the old pattern CYCLES cycles "
+                     "more, echoing closer and closer, then drop the new one in.",
+                     'anticipateIn t1 4 $ "hit*4"'),
+    "anticipate": ("anticipate TRACK $ PAT", "anticipateIn over 8 cycles.",
+                   'anticipate t1 $ "hit*4"'),
+    "interpolateIn": ("interpolateIn TRACK CYCLES $ PAT", "Play the new pattern at once, its "
+                      "numeric controls moving from the old pattern's values to its own over "
+                      "CYCLES cycles and its sound morphing from the old one in latent space.",
+                      'interpolateIn t1 8 $ "drone" # lpf 4000'),
+    "interpolate": ("interpolate TRACK $ PAT", "interpolateIn over 4 cycles.",
+                    'interpolate t1 $ "drone" # lpf 4000'),
 }
 
 

@@ -8,7 +8,7 @@ so that voices skip its leading silence and it is heard on its beat. Beyond file
 bank offers the names of :data:`SPECIAL`: ``frames:N`` (cluster N of all single frames of the
 bank, in corpus order; ``cluster:N`` is the same), ``sounds:N`` (cluster N of the bank's whole
 sounds, its member sounds end to end; see :mod:`latentcode.model.clusters`) and ``prior`` /
-``prior:K`` (a smooth path drawn from the latent prior; scale it with the ``scale`` control to
+``prior:K`` (a smooth path drawn from the latent prior; scale it with the ``zscale`` control to
 set the temperature).
 
 Work that takes long (encoding a file, building clusters) never has to run on the audio path:
@@ -50,6 +50,9 @@ WORKER_NICE = 10  # the worker thread's niceness (Linux: per thread): the produc
 # cores, paced: 229 s of audio took about 11 s), for the "how long" of the waiting message
 BUILD_RATE = 0.06
 _INDEX = re.compile(r"^(?P<group>.*?)[_\-\s]*(?P<index>\d+)$")
+# a name a pattern string can hold (mini-notation's WORD, grammar/mini.lark): a folder group
+# such as the default corpus's ``corpus-v2`` cannot be typed, so listings leave it out
+_TYPEABLE = re.compile(r"[A-Za-z][A-Za-z0-9_'#]*")
 
 # The names that are not files, with what they are (for :bank, completion and :help).
 SPECIAL = {
@@ -78,6 +81,30 @@ class Sound:
         return int(self.mu.shape[0])
 
 
+def typeable(name: str) -> bool:
+    """Whether a pattern string can name ``name`` (listings show only what a user types).
+
+    >>> typeable("bell"), typeable("corpus-v2")
+    (True, False)
+    """
+    return _TYPEABLE.fullmatch(name) is not None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """What one :meth:`Bank.add_folder` added: the folder, its sounds and their groups (the
+    ones a pattern can name: see :func:`typeable`)."""
+
+    folder: Path
+    names: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @property
+    def untypeable(self) -> tuple[str, ...]:
+        """The sounds a pattern cannot name by their own name (``my-loop``): only by index."""
+        return tuple(n for n in self.names if not typeable(n))
+
+
 def split_name(name: str) -> tuple[str, int | None]:
     """Split ``group:index`` into its parts; a bare name has no index."""
     group, sep, index = name.partition(":")
@@ -87,7 +114,7 @@ def split_name(name: str) -> tuple[str, int | None]:
         return group, int(float(index))
     except ValueError:
         raise LatentcodeError(
-            f"bad sound index in {name!r}: write NAME:NUMBER, e.g. bell:3"
+            f"bad sound index in {name!r}: write NAME:NUMBER, e.g. bell:3", culprit=name
         ) from None
 
 
@@ -143,6 +170,7 @@ class Bank:
         self._sounds: dict[str, Sound] = {}
         self.folder_groups: set[str] = set()  # groups named after a whole folder
         self.generation = 0  # bumped by add_folder: clusters are made again
+        self.additions: list[Addition] = []  # what each add_folder added, in order
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
@@ -194,6 +222,9 @@ class Bank:
             self.generation += 1
             # names resolved before may mean other sounds now (groups grew, clusters change)
             self._sounds = {n: s for n, s in self._sounds.items() if n in self._files}
+            groups = dict.fromkeys([*(group_of(n) for n in names), path.name])
+            self.additions.append(Addition(path, tuple(names),
+                                           tuple(g for g in groups if typeable(g))))
         return names
 
     # -- looking up ---------------------------------------------------------------------------
@@ -204,6 +235,11 @@ class Bank:
     def groups(self) -> dict[str, list[str]]:
         """Group name -> sound names, in index order."""
         return {g: list(v) for g, v in sorted(self._groups.items())}
+
+    def shown_groups(self) -> dict[str, list[str]]:
+        """The groups a user can type (see :func:`typeable`), for ``:bank`` and the banner:
+        the default corpus's folder group (``corpus-v2``) is left out."""
+        return {g: v for g, v in self.groups().items() if typeable(g)}
 
     def live(self) -> LiveBank:
         """This bank for the live producer: lookups that never wait (see :class:`LiveBank`)."""
@@ -239,7 +275,7 @@ class Bank:
             return self._encode(group, wait)
         members = self._groups.get(group)
         if not members:
-            raise LatentcodeError(self._unknown(name))
+            raise LatentcodeError(self._unknown(name), culprit=name)
         return self._encode(members[(index or 0) % len(members)], wait)
 
     def _unknown(self, name: str) -> str:

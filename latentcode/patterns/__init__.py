@@ -13,7 +13,8 @@ Layered bottom-up, each module importing only those before it:
 - :mod:`~latentcode.patterns.registry`, which turns plain Python functions into words of the
   language and methods of :class:`Pattern`, and what it registers: the catalogue
   (:mod:`~latentcode.patterns.functions`, :mod:`~latentcode.patterns.more`,
-  :mod:`~latentcode.patterns.slicing`, :mod:`~latentcode.patterns.echoes`), the signals, the
+  :mod:`~latentcode.patterns.slicing`, :mod:`~latentcode.patterns.echoes`,
+  :mod:`~latentcode.patterns.ur`, :mod:`~latentcode.patterns.taking`), the signals, the
   controls and the controllers (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``,
   ``on``), registered when this package is imported.
 
@@ -29,6 +30,8 @@ from latentcode.patterns import (  # noqa: F401 - registers them
     more,
     signals,
     slicing,
+    taking,
+    ur,
 )
 from latentcode.patterns.core import Event, Pattern, pure, silence
 from latentcode.patterns.sequences import stack

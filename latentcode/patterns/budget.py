@@ -113,6 +113,26 @@ def run(query: Callable[[Any], list[T]], span: Any) -> list[T]:
 
 
 @contextmanager
+def aside(cycles: float) -> Iterator[None]:
+    """A budget of its own, ``cycles`` long, for work a pattern does aside from the query that
+    asks (``nTake`` counting the onsets of past cycles); the query's own is left as it was.
+
+    >>> with query_budget(1):
+    ...     spend(WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE - 1)
+    ...     with aside(1):
+    ...         spend(10)
+    ...     spend(1)
+    """
+    saved = getattr(_local, "left", None)
+    _local.left = WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE * min(max(1, math.ceil(cycles)),
+                                                              MAX_BUDGET_CYCLES)
+    try:
+        yield
+    finally:
+        _local.left = saved
+
+
+@contextmanager
 def query_budget(cycles: float) -> Iterator[None]:
     """Open the budget of a top-level query ``cycles`` long (at least one cycle's worth)."""
     span = min(max(1, math.ceil(cycles)), MAX_BUDGET_CYCLES)

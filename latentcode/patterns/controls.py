@@ -25,10 +25,18 @@ def _number_control(name: str) -> Any:
     def value(v: Any) -> dict:
         if isinstance(v, Sampled):
             return {name: v}
+        if isinstance(v, str):
+            # a word where a number is wanted: not even Tidal's ratio shorthands (``h`` = 0.5
+            # is for times, ``fast "h"``), since ``# stretch "x"`` is a slip, not a sixth
+            try:
+                return {name: float(v)}
+            except ValueError:
+                raise PatternError(f"{name} needs a number, got the word {v!r}: e.g. "
+                                   f"# {name} 2, or # {name} \"1 2\"") from None
         try:
             return {name: to_number(v)}
         except PatternError:
-            raise PatternError(f"{name}: needs numbers, got {v!r}") from None
+            raise PatternError(f"{name} needs a number, got {v!r}: e.g. # {name} 2") from None
 
     return value
 
@@ -37,7 +45,11 @@ def _sound_control(name: str) -> Any:
     def value(v: Any) -> dict:
         if isinstance(v, dict):
             v = v.get("sound", v)
-        return {name: v if isinstance(v, str) else str(v)}
+        if not isinstance(v, str):
+            raise PatternError(f"{name} needs a sound's name, got the number {v!r}: e.g. "
+                               f"{'# ' if name != 'sound' else ''}{name} \"bell:3\""
+                               f"{' (n picks by number: # n 3)' if name == 'sound' else ''}")
+        return {name: v}
 
     return value
 

@@ -471,6 +471,8 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
     engine can re-sample it along a long voice.
     """
     structure, combine = merge_operator(name)
+    if structure == "left" and hasattr(right, "number_events"):  # nTake: counts left's events
+        return right.number_events(left, combine)
     if structure == "both":
         return left.app_both(right, combine)
     if structure == "right":

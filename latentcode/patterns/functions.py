@@ -51,16 +51,18 @@ def slow(factor: Time, pat: Pattern) -> Pattern:
 
 @register
 def hurry(factor: Time, pat: Pattern) -> Pattern:
-    """Speed up a pattern and its sounds: ``fast`` and divide ``stretch`` by the factor.
+    """Speed up a pattern and its sounds, as Tidal does: ``fast``, and multiply ``speed`` (the
+    sounds' playback rate, so their pitch too) by the factor.
 
-    lc> hurry 2 $ "a"  ==  "a*2" # stretch 0.5
+    lc> hurry 2 $ "a"  ==  "a*2" # speed 2
+    lc> hurry 2 $ "a" # speed 1.5  ==  "a*2" # speed 3
     """
 
     def faster(v: Any) -> dict:
         d = dict(as_controls(v))
-        d["stretch"] = d.get("stretch", 1) / factor
-        if isinstance(d["stretch"], Fraction):
-            d["stretch"] = float(d["stretch"])
+        d["speed"] = d.get("speed", 1) * factor
+        if isinstance(d["speed"], Fraction):
+            d["speed"] = float(d["speed"])
         return d
 
     return fast(factor, pat).fmap(faster) if factor != 0 else _silence

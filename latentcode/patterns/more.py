@@ -2,9 +2,11 @@
 
 Registered as :mod:`~latentcode.patterns.functions` does (each a small function with an
 ``lc>`` equation that the tests check), kept apart so the catalogue stays readable. Sections:
-time, conditionals, randomness, switching, chords. Not here: ``nTake`` (it counts events
-across a performance, state that a pattern, a pure function of time, does not have) and
-``whenT`` (its condition is a function of time, which the language cannot write).
+time, conditionals, randomness, switching, chords. Elsewhere: ``ur``
+(:mod:`~latentcode.patterns.ur`) and ``nTake`` (:mod:`~latentcode.patterns.taking`, which
+counts events as a function of time where Tidal keeps state). Not here: ``whenT``, whose
+condition is a function of time (Tidal's ``whenT (< 0.5)``): the language has sections of its
+operators, but no comparison operator to make one of, and no function from a time to a truth.
 """
 
 from __future__ import annotations

@@ -56,6 +56,22 @@ class Clock:
         """How many samples one cycle lasts at the current tempo."""
         return float(self.sample_rate / self.cps)
 
+    def restart(self, at_sample: int) -> None:
+        """Make ``at_sample`` cycle 0 (``resetCycles``), at the same tempo.
+
+        >>> c = Clock(sample_rate=4, cps=1); c.restart(10); c.cycle_at(12), c.sample_at(1)
+        (Fraction(1, 2), 14)
+        """
+        self.anchor_sample, self.anchor_cycle = at_sample, Fraction(0)
+
+    def align(self, cycle: Fraction, at_sample: int) -> None:
+        """Make ``at_sample`` cycle ``cycle``, at the same tempo (Ableton Link's phase).
+
+        >>> c = Clock(sample_rate=4, cps=1); c.align(Fraction(5, 2), 8); c.cycle_at(10)
+        Fraction(3, 1)
+        """
+        self.anchor_sample, self.anchor_cycle = at_sample, Fraction(cycle)
+
     def set_tempo(self, cps: float | Fraction, at_sample: int) -> None:
         """Change the tempo from ``at_sample`` on, keeping the cycle position continuous."""
         cps = as_fraction(cps)

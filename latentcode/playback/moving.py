@@ -25,7 +25,7 @@ import numpy as np
 from latentcode.controls import CONTROLS
 
 # The per-voice controls that may move along a voice, in the order the voice applies them.
-MOVING = ("stretch", "alpha", "noise", "jitter", "scale", "bias", "gain", "pan")
+MOVING = ("stretch", "alpha", "noise", "jitter", "zscale", "bias", "gain", "pan")
 # A moving stretch is read within these magnitudes (a constant above 64 keeps its own value as
 # the ceiling): 0 would freeze the position forever, so a voice could never end.
 MIN_STRETCH = 1 / 64

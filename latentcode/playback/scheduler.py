@@ -27,9 +27,11 @@ import numpy as np
 from latentcode.controls import acting
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
+from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP, VoiceCap, fade
+from latentcode.playback.tracks import Track
 from latentcode.playback.voices import Voices, make_voice
 
 HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 64 rings minutes)
@@ -37,27 +39,6 @@ HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 
 # Controls the engine applies per track (filters, sends, the track's delay line): read from the
 # voices sounding on the track, once per block (see TrackEffects).
 TRACK_CONTROLS = tuple(c.name for c in acting("track"))
-
-
-class Ramp(float):
-    """A control value that rises from 0 at ``start`` to 1 at ``end`` (cycles), sampled along
-    a voice like any continuous signal (see :mod:`latentcode.playback.voices`).
-
-    >>> r = Ramp(Fraction(4), Fraction(8), at=Fraction(5)); float(r), r.at(7), r.at(9)
-    (0.25, 0.75, 1.0)
-    """
-
-    def __new__(cls, start: Fraction, end: Fraction, *, at: Fraction) -> Ramp:
-        self = super().__new__(cls, _ramp(start, end, at))
-        self.start, self.end = start, end
-        return self
-
-    def at(self, cycle: Any) -> float:
-        return _ramp(self.start, self.end, cycle)
-
-
-def _ramp(start: Fraction, end: Fraction, cycle: Any) -> float:
-    return min(1.0, max(0.0, float((cycle - start) / (end - start))))
 
 
 class LiveTime:
@@ -81,96 +62,6 @@ class LiveTime:
     def note_time(self) -> Fraction:
         s = self.scheduler
         return s.clock.cycle_at(max(self.heard() + self.latency(), s.horizon))
-
-
-class Morph:
-    """A transition in latent space: over [start, end) the new pattern's onsets start from
-    the sound the old pattern plays at that moment and move to their own (``mix`` with a
-    rising ``alpha``). Events that already interpolate (have a ``mix``) are left alone."""
-
-    def __init__(self, old: Any, start: Fraction, end: Fraction) -> None:
-        self.old, self.start, self.end = old, start, end
-
-    def apply(self, event: Any) -> Any:
-        t = event.whole.begin
-        value = event.value if isinstance(event.value, dict) else {"sound": event.value}
-        if not (self.start <= t < self.end) or "mix" in value:
-            return event
-        old = self.sound_at(t)
-        if old is None:
-            return event
-        morphed = {**value, "sound": old, "mix": value.get("sound"),
-                   "alpha": Ramp(self.start, self.end, at=t)}
-        return event.with_value(morphed)
-
-    def sound_at(self, t: Fraction) -> str | None:
-        """The sound the old pattern has at cycle ``t`` (the latest onset at or before it)."""
-        found = None
-        for e in self.old.query(t - 1, t + Fraction(1, 1_000_000)):
-            value = e.value.get("sound") if isinstance(e.value, dict) else e.value
-            if e.whole is not None and e.whole.begin <= t and isinstance(value, str):
-                if found is None or e.whole.begin >= found[0]:
-                    found = (e.whole.begin, value)
-        return found[1] if found else None
-
-
-class Track:
-    """A named slot that plays one pattern at a time.
-
-    ``pending`` is a new pattern, the cycle it starts at (None: the first block that sees it)
-    and the cycles of its latent crossfade (None: a plain switch). Writing ``pending`` is the
-    only thing another thread does, and it is one assignment.
-    """
-
-    def __init__(self, name: str, slot: int, pattern: Any = None) -> None:
-        self.name = name
-        self.slot = slot
-        self.pattern = pattern
-        self.previous: Any = None
-        self.pending: tuple[Any, Fraction | None, Fraction | None] | None = None
-        self.morph: Morph | None = None
-
-    def latest(self) -> Any:
-        """The pattern that plays once every pending change has happened."""
-        pending = self.pending
-        return pending[0] if pending is not None else self.pattern
-
-    def onsets(self, c0: Fraction, c1: Fraction) -> list[Any]:
-        """Events of the span [c0, c1) that start a sound, switching pattern if one is due."""
-        pending = self.pending
-        if pending is not None:
-            pattern, at, xfade = pending
-            at = c0 if at is None or at < c0 else at
-            if at < c1:
-                before = _onsets(self.pattern, c0, at)
-                old = self.pattern
-                self.previous, self.pattern, self.pending = old, pattern, None
-                self.morph = Morph(old, at, at + xfade) if xfade and old is not None else None
-                return before + self._morphed(_onsets(pattern, at, c1))
-        return self._morphed(_onsets(self.pattern, c0, c1))
-
-    def _morphed(self, events: list[Any]) -> list[Any]:
-        morph = self.morph
-        if morph is None:
-            return events
-        if events and events[0].whole.begin >= morph.end:
-            self.morph = None  # the transition is over
-        return [morph.apply(e) for e in events]
-
-    def revert(self) -> None:
-        """Go back to the previous pattern (once: a second failure leaves it silent)."""
-        self.pattern, self.previous, self.pending = self.previous, None, None
-        self.morph = None
-
-
-def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:
-    if pattern is None or c1 <= c0:
-        return []
-    return [
-        e
-        for e in pattern.query(c0, c1)
-        if e.whole is not None and e.has_onset() and c0 <= e.whole.begin < c1
-    ]
 
 
 class TrackEffects:
@@ -279,6 +170,14 @@ class Scheduler:
         # called for every voice started, in the producer: (track, event, onset sample, event
         # length in samples); a listener must be quick (ports.events_out only queues)
         self.on_start: list[Callable[[Track, Any, int, int], None]] = []
+        self.onces: list[Track] = []  # ``once``'s one-shots: tracks of no name, while they play
+        # called for every block made, in the producer: (start sample, length, the clock that
+        # placed it); quick (ports.midi_clock works out a few ticks)
+        self.on_block: list[Callable[[int, int, Clock], None]] = []
+        # the end of the cycles scheduled so far, and after Link stepped the clock back, the
+        # cycle from which to schedule again: no onset is played twice
+        self.scheduled_until = Fraction(0)
+        self.resume_at: Fraction | None = None
 
     def start_live(self) -> None:
         """Live play begins: give every track a time budget (see :mod:`.breaker`)."""
@@ -295,6 +194,21 @@ class Scheduler:
         """The first cycle boundary this scheduler has not produced yet."""
         return Fraction(math.ceil(self.clock.cycle_at(self.position)))
 
+    def now(self) -> Fraction:
+        """The cycle of the first sample this scheduler has not produced yet."""
+        return self.clock.cycle_at(self.position)
+
+    def next_boundary(self, quant: Fraction) -> Fraction:
+        """The first multiple of ``quant`` cycles not produced yet (``quant 0.25``: the next
+        beat at 4 beats a cycle).
+
+        >>> s = Scheduler({}, bank=None, decode=None, slots=1, sample_rate=8, segment=4,
+        ...               framing=None, cps=1); s.position = 3   # cycle 3/8
+        >>> s.next_boundary(Fraction(1, 4)), s.next_boundary(Fraction(1)), s.next_boundary(2)
+        (Fraction(1, 2), Fraction(1, 1), Fraction(2, 1))
+        """
+        return Fraction(math.ceil(self.now() / quant)) * quant
+
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """Write samples [start, start+n) of every track into ``out`` (tracks, 2, n)."""
         began = time.perf_counter()
@@ -302,9 +216,16 @@ class Scheduler:
         n = out.shape[2]
         self.horizon = start + n
         c0, c1 = self.clock.cycle_at(start), self.clock.cycle_at(start + n)
+        for listener in self.on_block:
+            listener(start, n, self.clock)
+        if self.resume_at is not None:  # (see steer)
+            c0 = min(max(c0, self.resume_at), c1)
+            self.resume_at = None if c1 >= self.resume_at else self.resume_at
+        self.scheduled_until = c1
         controls: list[dict] = [{} for _ in range(out.shape[0])]
-        for track in list(self.table.values()):
+        for track in list(self.table.values()) + self.onces:
             self._start_voices(track, start, n, c0, c1, controls[track.slot])
+        self.onces = [t for t in self.onces if t.pattern is not None and t.until > c1]
         for slot, slot_controls in enumerate(controls):
             self.effects.sample(slot, slot_controls, start, start + n, self.clock.cycle_at)
         if self.trace is not None:
@@ -393,9 +314,30 @@ class Scheduler:
                 self.clock.set_tempo(args[0], at_sample=start)
                 if self.breaker is not None:  # every pattern's cost changed: all try again
                     self.breaker.reset()
+            elif name == "steer":  # Link: its tempo, and its phase at a sample
+                cps, cycle, sample = args
+                if cycle is not None:
+                    self.clock.align(cycle, sample)
+                    if self.clock.cycle_at(start) < self.scheduled_until:
+                        self.resume_at = self.scheduled_until
+                self.clock.set_tempo(cps, at_sample=start)
+            elif name == "reset":  # this block is cycle 0
+                now = self.clock.cycle_at(start)
+                self.clock.restart(start)
+                self.resume_at = None
+                for track in self.table.values():
+                    track.renumber(now)
+                self.onces.clear()
+            elif name == "once":
+                free = sorted({*range(self.tracks)} - {t.slot for t in self.table.values()})
+                once = Track("once", free[0] if free else self.tracks - 1)
+                now = self.clock.cycle_at(start)
+                once.pattern, once.until = once_from(args[0], now), now + 1
+                self.onces.append(once)
             elif name == "panic":
                 self.voices.clear()
             elif name == "hush":
+                self.onces.clear()
                 samples = round(HUSH_SECONDS * self.clock.sample_rate)
                 for voice in self.voices.voices:
                     fade(voice, start, samples, self.framing.hop, self.clock.cycle_at)
@@ -407,6 +349,23 @@ class Scheduler:
     def panic(self) -> None:
         """Drop every playing voice at the next block."""
         self.commands.append(("panic",))
+
+    def steer(self, cps: Fraction, cycle: Fraction | None = None,
+              sample: int | None = None) -> None:
+        """From the next block, run at ``cps``, with sample ``sample`` at cycle ``cycle`` if
+        given (Ableton Link, :mod:`latentcode.ports.link`). Unlike a tempo change it leaves
+        the circuit breaker alone: Link nudges the tempo every few milliseconds. Cycles already
+        scheduled are not scheduled again, so a step back never plays an onset twice."""
+        self.commands.append(("steer", cps, cycle, sample))
+
+    def reset_cycles(self) -> None:
+        """Make the next block cycle 0 (``resetCycles``; see :meth:`Track.renumber`)."""
+        self.commands.append(("reset",))
+
+    def play_once(self, pattern: Any) -> None:
+        """Play cycle 0 of ``pattern`` from the next block, on no named track (``once``): on
+        the first slot no track uses, else on the last slot (and through its effects)."""
+        self.commands.append(("once", pattern))
 
     def retry(self, name: str) -> None:
         """Let track ``name``, muted by the circuit breaker, try again (e.g. on ``unmute``)."""

@@ -23,7 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from latentcode.controls import CONTROLS
+from latentcode.controls import CONTROLS, sound_name
 from latentcode.patterns.sampled import sample_at
 
 # Controls that a panel has no use for: `legato` shapes the voice's length (drawn as the
@@ -92,7 +92,7 @@ class Trace:
                 self.voices.append({
                     "track": v.track,
                     "start": v.start / sr,
-                    "sound": str(controls.get("sound", controls.get("s", "?"))),
+                    "sound": str(sound_name(controls) or "?"),  # with ``n`` in its index
                     "mix": None if controls.get("mix") is None else str(controls["mix"]),
                 })
                 self._sounding.append(v)

@@ -4,7 +4,7 @@ A voice reads frames of its sound from ``begin`` to ``end`` at a rate set by ``s
 paper's "interpolation with extensions": 8 = eight times slower; fractional positions interpolate
 neighbouring latent frames), optionally interpolates towards a second sound with ``mix`` and
 ``alpha`` (z = (1-α)·z_a + α·z_b on mu and logvar, α may leave [0, 1]), then samples z with
-``noise`` times the model's noise, adds ``jitter``, and applies ``scale`` and ``bias`` to the
+``noise`` times the model's noise, adds ``jitter``, and applies ``zscale`` and ``bias`` to the
 latent dimensions chosen by ``dim``. Each of these, and ``gain`` and ``pan``, may be a
 continuous signal that moves while the voice sounds: it is read at every frame (a moving
 ``stretch`` changes the voice's speed; see :mod:`latentcode.playback.moving`).
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.controls import CONTROLS
+from latentcode.controls import CONTROLS, sound_name
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
-from latentcode.playback import grains, stealing
+from latentcode.playback import grains, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
 from latentcode.playback.moving import (
@@ -56,7 +56,7 @@ class Voice:
     """One sounding trajectory. Positions are in latent frames of sound ``a``.
 
     Each of the controls in :data:`~latentcode.playback.moving.MOVING` (``stretch``, ``alpha``,
-    ``noise``, ``jitter``, ``scale``, ``bias``, ``gain``, ``pan``) is a float, or a continuous
+    ``noise``, ``jitter``, ``zscale``, ``bias``, ``gain``, ``pan``) is a float, or a continuous
     signal (a value with ``.at(cycle)``) that the voice reads at every output frame; ``moving``
     names the latter. With a moving ``stretch``, ``walk`` integrates the positions and
     ``frames``/``length`` are upper bounds until the end comes within the lookahead.
@@ -73,9 +73,9 @@ class Voice:
     alpha: Any  # a float, or a value with .at(cycle) for a continuous signal
     noise: Any
     jitter: Any
-    scale: Any
+    zscale: Any
     bias: Any
-    dims: Any  # slice or index array of latent dimensions that scale/bias act on
+    dims: Any  # slice or index array of latent dimensions that zscale/bias act on
     gains: tuple[float, float]  # (left, right) at the onset
     controls: dict = field(default_factory=dict)
     rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
@@ -89,6 +89,9 @@ class Voice:
     source: dict = field(default_factory=dict)  # a stretched voice's decoded segments
     norm: float = 1.0  # loudness compensation of a mix (grains.level_gains)
     level: float | None = None  # its smoothed correction in dB
+    speed: float = 1.0  # resampled after decoding when not 1 (see :mod:`.resampled`)
+    inner: Voice | None = None  # then: the voice at speed 1, in its own time
+    resampler: Any = None  # and what of it is rendered
 
     @property
     def a_last(self) -> int:
@@ -142,7 +145,7 @@ def make_voice(
     ``value`` is a sound name or a dict of controls with a ``sound`` key.
     """
     controls = value if isinstance(value, dict) else {"sound": value}
-    name = controls.get("sound", controls.get("s"))
+    name = sound_name(controls)  # with ``n`` added to its index
     if name is None:
         raise LatentcodeError(
             f"no sound in {controls!r}: start the pattern with a sound, e.g. \"bell\" # ..."
@@ -161,7 +164,8 @@ def make_voice(
         values[name] = controls[name]
     stretch = values["stretch"]
     if "stretch" not in moving and abs(stretch) < 1 / 64:
-        raise LatentcodeError("stretch must not be 0: use e.g. 64 for a near freeze")
+        raise LatentcodeError("stretch must not be 0: use e.g. 64 for a near freeze",
+                              culprit="stretch")
     top = max(MAX_STRETCH, abs(float(stretch)))  # the slowest a moving stretch may get
     begin, end = CONTROLS["begin"].read(controls), CONTROLS["end"].read(controls)
     last = max(a.frames - 1, 0)
@@ -181,14 +185,19 @@ def make_voice(
     frames = int(abs(pos1 - pos0) // abs(bound)) + 1
     natural = (frames - 1) * framing.hop + len(framing.window)
 
+    speed = CONTROLS["speed"].read(controls)
+    if abs(speed) < resampled.MIN_SPEED:
+        raise LatentcodeError(f"speed {speed:g} is too slow to end: at least 1/32 either way, "
+                              f"e.g. 0.5 for an octave down, -1 for backwards",
+                              culprit="speed")
     legato = CONTROLS["legato"].read(controls)
     length = natural
-    if legato is not None:
-        length = min(natural, max(FADE_OUT, int(legato * duration)))
+    if legato is not None:  # of the event's length as heard, after the speed's resampling
+        length = min(natural, max(FADE_OUT, int(legato * duration * abs(speed))))
         frames = min(frames, -(-length // framing.hop))
     if walk is not None:
         walk.limit = min(walk.limit, frames)
-    return Voice(
+    voice = Voice(
         track=track,
         start=start,
         a=a,
@@ -200,7 +209,7 @@ def make_voice(
         alpha=values["alpha"],
         noise=values["noise"],
         jitter=values["jitter"],
-        scale=values["scale"],
+        zscale=values["zscale"],
         bias=values["bias"],
         dims=_dims(CONTROLS["dim"].read(controls), a.mu.shape[1]),
         gains=pan_gains(CONTROLS["pan"].read(controls), CONTROLS["gain"].read(controls)),
@@ -212,7 +221,9 @@ def make_voice(
         walk=walk,
         window=len(framing.window),
         norm=CONTROLS["norm"].read(controls),
+        speed=speed,
     )
+    return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice
 
 
 def _lerp_frames(sound: Sound, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +269,7 @@ class Voices:
         # Seeded by where the voice starts, so its noise is the same whatever else plays.
         voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
         self.voices.append(voice)
-        if voice.walk is not None:
+        if voice.walk is not None:  # (a resampled voice's inner one walks on its own)
             self._walking.append(voice)
         if len(self.voices) > MAX_VOICES:
             stealing.cut_oldest(self.voices, voice.start, self.framing.hop, FADE_OUT)
@@ -277,7 +288,10 @@ class Voices:
         acc[:, :, :seg] += self._carry
 
         self._advance(start, start + n, cycle_at)
-        plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices]
+        for v in self.voices:
+            if v.inner is not None:
+                resampled.mix(v, self, acc, start, n, cycle_at)
+        plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices if v.inner is None]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
             batch = Batch(plan)
@@ -295,7 +309,8 @@ class Voices:
                 acc[track, :, o : o + seg] += stereo[k]
         out += acc[:, :, :n]
         self._carry = acc[:, :, n:].copy()
-        self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n]
+        self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n
+                       or (v.inner is not None and v.start + v.length > start + n)]
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray
                ) -> np.ndarray:
@@ -390,24 +405,24 @@ class Voices:
             if v.noise or "noise" in v.moving:
                 eps[batch.rows(i)] = v.rng.standard_normal((len(js), latent), dtype=np.float32)
         z = mu + self._per_frame(batch, "noise", cycle_at)[:, None] * eps * np.exp(0.5 * logvar)
-        jitter, scale, bias = (self._per_frame(batch, name, cycle_at) if batch.moving else None
-                               for name in ("jitter", "scale", "bias"))
+        jitter, zscale, bias = (self._per_frame(batch, name, cycle_at) if batch.moving else None
+                               for name in ("jitter", "zscale", "bias"))
         for i, (v, js) in enumerate(plan):
             rows = batch.rows(i)
             if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
                 if v.jitter or "jitter" in v.moving:
                     z[rows] += jitter[rows, None].astype(np.float32) * v.rng.standard_normal(
                         (len(js), latent), dtype=np.float32)
-                if v.scale != 1.0 or v.bias != 0.0 or {"scale", "bias"} & set(v.moving):
+                if v.zscale != 1.0 or v.bias != 0.0 or {"zscale", "bias"} & set(v.moving):
                     part = z[rows]
-                    part[:, v.dims] = part[:, v.dims] * scale[rows, None] + bias[rows, None]
+                    part[:, v.dims] = part[:, v.dims] * zscale[rows, None] + bias[rows, None]
                     z[rows] = part
                 continue
             if v.jitter:
                 z[rows] += v.jitter * v.rng.standard_normal((len(js), latent), dtype=np.float32)
-            if v.scale != 1.0 or v.bias != 0.0:
+            if v.zscale != 1.0 or v.bias != 0.0:
                 part = z[rows]
-                part[:, v.dims] = part[:, v.dims] * v.scale + v.bias
+                part[:, v.dims] = part[:, v.dims] * v.zscale + v.bias
                 z[rows] = part
         return z
 

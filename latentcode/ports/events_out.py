@@ -35,7 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from latentcode.controls import sound_name
 from latentcode.errors import LatentcodeError
+from latentcode.ports.heard import HeardClock, Stamp
+from latentcode.ports.midi_clock import MidiClock
 from latentcode.ports.osc_codec import message
 
 ADDRESS = "/latentcode/event"
@@ -46,11 +49,8 @@ IDLE_POLL = 0.05  # s: and this often while events go nowhere
 WAIT_FOR_CLOCK = 1.0  # s: events wait this long for the audio's first buffer, then go anyway
 NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 MODES = ("bundle", "heard")
-USAGE = (":send osc [HOST:]PORT [bundle|heard], :send midi [JACK-PORT], :send off, or :send "
-         "alone to see where events go")
-
-Stamp = Callable[[], "tuple[int, float] | None"]
-
+USAGE = (":send osc [HOST:]PORT [bundle|heard], :send midi [JACK-PORT], :send clock "
+         "[JACK-PORT|off], :send off, or :send alone to see where events go")
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -92,7 +92,7 @@ def outgoing(track: Any, event: Any, length: int, sample_rate: int) -> Outgoing:
     """What goes out for ``event`` (a pattern Event) starting a voice on ``track``."""
     value = event.value
     controls = value if isinstance(value, dict) else {"sound": value}
-    sound = controls.get("sound", controls.get("s"))
+    sound = sound_name(controls)  # with ``n`` applied: "bell" # n 3 is bell:3
     sent: dict[str, float | str] = {}
     for name, v in controls.items():
         if name in ("sound", "s"):
@@ -105,63 +105,6 @@ def outgoing(track: Any, event: Any, length: int, sample_rate: int) -> Outgoing:
     return Outgoing(str(track.name), str(sound), float(whole.begin),
                     float(whole.end - whole.begin), length / sample_rate, sent,
                     tuple(event.sources), int(getattr(track, "slot", 0)))
-
-
-class HeardClock:
-    """Maps the engine's sample counter to ``time.monotonic()``: when a sample is heard.
-
-    ``stamp()`` gives (sample, seconds) for the latest audio buffer (the engine's
-    ``heard_stamp``). A stamp is taken when the audio thread runs, which is late by a jitter
-    but never early, so the clock keeps the earliest offset seen (slowly let go, for a sound
-    card's clock that drifts from the machine's) and follows a later one only when three
-    readings in a row agree that the audio fell behind (a gap, a panic).
-
-    >>> stamps = iter([(0, 10.0), (256, 10.0058), (512, 10.0117)])
-    >>> c = HeardClock(lambda: next(stamps), 44100)
-    >>> c.observe(); c.observe(); c.observe(); round(c.heard(44100), 4)
-    11.0
-    """
-
-    def __init__(self, stamp: Stamp, sample_rate: int, *, jump: float = 0.005,
-                 drift: float = 1e-4) -> None:
-        self.stamp = stamp
-        self.sample_rate = sample_rate
-        self.jump = jump  # s: a later reading by more than this may mean the audio fell behind
-        self.drift = drift  # s per s: how fast the kept offset is let go
-        self.offset: float | None = None  # heard time of sample 0
-        self._last: tuple[int, float] | None = None
-        self._later = 0
-
-    @property
-    def ready(self) -> bool:
-        return self.offset is not None
-
-    def observe(self) -> None:
-        """Take the latest stamp into account (the sender calls it every few ms)."""
-        stamp = self.stamp()
-        if stamp is None or stamp == self._last:
-            return
-        last, self._last = self._last, stamp
-        sample, t = stamp
-        reading = t - sample / self.sample_rate
-        if self.offset is None or last is None:
-            self.offset = reading
-            return
-        self.offset += self.drift * max(0.0, t - last[1])
-        if reading <= self.offset:
-            self.offset, self._later = reading, 0
-        elif reading > self.offset + self.jump:
-            self._later += 1
-            if self._later >= 3:
-                self.offset, self._later = reading, 0
-        else:
-            self._later = 0
-
-    def heard(self, sample: int) -> float:
-        """The ``time.monotonic()`` at which ``sample`` is heard (now, before any stamp)."""
-        if self.offset is None:
-            return time.monotonic()
-        return self.offset + sample / self.sample_rate
 
 
 def parse_destination(text: str) -> tuple[str, int]:
@@ -244,6 +187,8 @@ class EventsOut:
         self.osc: dict[tuple[str, int], OscOut] = {}
         self.midi: Any = None  # a ports.midi_out.JackMidiOut
         self.queue: deque[tuple[Any, Any, int, int]] = deque()
+        self.clock_out: MidiClock | None = None  # MIDI clock, while it is on
+        self.ticks: deque[tuple[int, bytes]] = deque()  # its messages, for the sender
         self.dropped = 0  # events the full queue refused
         self.late = 0  # "heard" messages that were sent after their time
         self.clock: HeardClock | None = None
@@ -261,6 +206,19 @@ class EventsOut:
                 self.queue.append((track, event, onset, length))
             else:
                 self.dropped += 1
+
+    def block(self, start: int, n: int, clock: Any) -> None:
+        """The producer made samples [start, start + n) (the scheduler's ``on_block``): the
+        MIDI clock's ticks that fall in them are queued."""
+        clock_out = self.clock_out
+        if clock_out is not None:
+            clock_out.block(start, n, clock)
+
+    def _tick(self, sample: int, data: bytes) -> None:
+        if len(self.ticks) < QUEUE_SIZE:
+            self.ticks.append((sample, data))
+        else:
+            self.dropped += 1
 
     # -- live play -----------------------------------------------------------------------------
     def attach(self, stamp: Stamp, sample_rate: int) -> None:
@@ -306,6 +264,10 @@ class EventsOut:
             return self.send_osc(*rest)
         if kind == "midi" and len(rest) <= 1:
             return self.send_midi(*rest)
+        if kind == "clock" and rest == ["off"]:
+            return self.clock_off()
+        if kind == "clock" and len(rest) <= 1:
+            return self.send_clock(*rest)
         if kind == "off" and not rest:
             return self.off()
         raise LatentcodeError(f"{USAGE} (not {arg[:40]!r})")
@@ -333,6 +295,24 @@ class EventsOut:
         self._start()
         return self.midi.describe()
 
+    def send_clock(self, port: str | None = None, *, server: str | None = None) -> str:
+        """Send MIDI clock (24 ticks a beat, Start at the next cycle) on the JACK MIDI output,
+        connected to ``port`` if given; a line to say."""
+        self.send_midi(port, server=server)
+        if self.clock_out is None or not self.clock_out.on:
+            self.clock_out = MidiClock(self._tick)
+        return (f"sending MIDI clock on {self.midi.name}: 24 ticks a beat (4 beats a cycle), "
+                f"Start at the next cycle")
+
+    def clock_off(self) -> str:
+        """Stop the MIDI clock (the follower gets Stop)."""
+        clock_out = self.clock_out
+        if clock_out is None or not clock_out.on:
+            return "MIDI clock is off"
+        clock_out.stop()
+        self.clock_out = None if self.clock is None else clock_out  # Stop goes out live
+        return "MIDI clock stops"
+
     def off(self) -> str:
         """Stop sending anywhere."""
         for out in self.osc.values():
@@ -341,7 +321,9 @@ class EventsOut:
         midi, self.midi = self.midi, None
         if midi is not None:
             midi.close()
+        self.clock_out = None
         self.queue.clear()
+        self.ticks.clear()
         return "events go nowhere now"
 
     def describe(self) -> str:
@@ -349,6 +331,8 @@ class EventsOut:
         lines = [out.describe() for out in self.osc.values()]
         if self.midi is not None:
             lines.append(self.midi.describe())
+        if self.clock_out is not None and self.clock_out.on:
+            lines.append("MIDI clock: on, 24 ticks a beat")
         if not lines:
             return "events go nowhere (:send osc PORT, :send midi [JACK-PORT])"
         if self.dropped or self.late:
@@ -369,6 +353,11 @@ class EventsOut:
                 if self.queue and (clock.ready or time.monotonic() - since > WAIT_FOR_CLOCK):
                     while self.queue:
                         self._prepare(*self.queue.popleft())
+                midi = self.midi
+                while self.ticks and clock.ready:
+                    sample, data = self.ticks.popleft()
+                    if midi is not None:
+                        midi.raw(clock.heard(sample), data)
                 now = time.monotonic()
                 while heap and heap[0][0] <= now:
                     _, _, out, data = heapq.heappop(heap)

@@ -66,6 +66,13 @@ class JackMidiOut:
         self.pending.append((heard, bytes((0x90 | channel, note, velocity))))
         self.pending.append((heard + max(seconds, 0.001), bytes((0x80 | channel, note, 0))))
 
+    def raw(self, heard: float, data: bytes) -> None:
+        """Write ``data`` (a MIDI message, e.g. a clock tick) at ``heard``."""
+        if len(self.pending) >= MAX_PENDING:
+            self.dropped += 1
+            return
+        self.pending.append((heard, data))
+
     def _process(self, frames: int) -> None:
         """JACK's process callback: write the notes due in this cycle at their frames."""
         port = self.port

@@ -38,6 +38,26 @@ def read_blocks(lines: Iterable[str]) -> Iterator[str]:
         yield "\n".join(current)
 
 
+def numbered_blocks(text: str) -> list[tuple[int, str]]:
+    """The blocks of ``text``, each with the number of its first line in ``text`` (1-based),
+    so that ``watch`` can name the file's own line in an error.
+
+    >>> numbered_blocks('tempo 1\\n\\n\\nt1 $ "a"\\n  # gain 1')
+    [(1, 'tempo 1'), (4, 't1 $ "a"\\n  # gain 1')]
+    """
+    found: list[tuple[int, str]] = []
+    current: list[str] = []
+    first = 0
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
+        if not _ends_a_block(line):
+            first = first if current else number
+            current.append(line.rstrip())
+        elif current:
+            found.append((first, "\n".join(current)))
+            current = []
+    return found
+
+
 def blocks(text: str) -> list[str]:
     """The blocks of ``text``, without the space around them."""
     return list(read_blocks(text.splitlines()))

@@ -54,6 +54,9 @@ def add_repl_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--send-midi", metavar="JACK-PORT", nargs="?", const="", default=None,
                         help="send events as MIDI notes on a JACK MIDI output, connected to "
                              "JACK-PORT if given (as with :send midi)")
+    from latentcode.shell.stage import add_stage_options
+
+    add_stage_options(parser)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import shlex
-import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -29,9 +28,11 @@ from typing import Any
 from latentcode.errors import LatentcodeError
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.patterns.controllers import CONTROLLERS, describe
+from latentcode.shell import listings, stage
 from latentcode.shell.blocks import as_one_block
 from latentcode.shell.connections import open_midi
 from latentcode.shell.frontends import Evaluator, Say, printable, read_text
+from latentcode.shell.takes import Take, finish, start_stems, stems_folder
 
 WIDTH = 96
 LEARN_SECONDS = 20.0  # :learn waits this long for a controller to move
@@ -46,11 +47,6 @@ def is_command(text: str) -> bool:
     return text.lstrip().startswith(":")
 
 
-def _wrap(title: str, names: list[str]) -> str:
-    body = textwrap.fill(" ".join(names), WIDTH - 4, initial_indent="  ", subsequent_indent="  ")
-    return f"{title}:\n{body}"
-
-
 class Commands:
     """Runs ``:command`` lines on a session; ``run`` returns False for ``:quit``."""
 
@@ -62,8 +58,7 @@ class Commands:
         self._vocabulary = vocabulary
         self.remote_files = remote_files  # --osc-files: the port may touch files too
         self.last_loaded: Path | None = None
-        self.recording: Path | None = None  # the take's name, once :stop has written it
-        self._partial: Path | None = None  # where the take is being written meanwhile
+        self.recording: Take | None = None  # the take under way
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -125,11 +120,12 @@ class Commands:
         """``:help`` lists everything; ``:help NAME`` explains one word or command."""
         v = self.vocabulary
         if not arg:
+            columns = min(WIDTH, listings.width())
             self.say("\n".join([
-                _wrap("statements", v.names("keyword")),
-                _wrap("functions", v.names("function")),
-                _wrap("signals", v.names("signal")),
-                _wrap("controls (after #)", v.names("control")),
+                listings.wrap("statements", v.names("keyword"), columns),
+                listings.wrap("functions", v.names("function"), columns),
+                listings.wrap("signals", v.names("signal"), columns),
+                listings.wrap("controls (after #)", v.names("control"), columns),
                 "commands:", *(f"  {command.help}" for command in COMMANDS),
                 "keys: Enter evaluates a complete statement, Alt-Enter adds a line, Ctrl-C "
                 "clears the line, Ctrl-D quits. :help NAME explains NAME.",
@@ -184,46 +180,20 @@ class Commands:
         except (OSError, UnicodeDecodeError) as e:
             self.say(f"error: cannot read {str(path)!r}: {getattr(e, 'strerror', None) or e}")
             return
-        if self.evaluator.run(as_one_block(text), path.parent):
+        if self.evaluator.run(as_one_block(text), path.parent, file=str(path)):
             self.say(f"loaded {path}")
 
     def tracks(self, arg: str) -> None:
-        """``:tracks``: each track with its state and what it plays."""
-        s = self.session
-        if not s.tracks:
+        """``:tracks``: each track with its state and what it plays, as wide as the terminal."""
+        if not self.session.tracks:
             self.say("no track plays yet")
             return
-        lines = []
-        for name, track in s.tracks.items():
-            pattern = track.latest() if hasattr(track, "latest") else track.pattern
-            state = "silent" if pattern is None else "playing"
-            if name in s.muted:
-                state += ", muted"
-            if name in s.soloed:
-                state += ", soloed"
-            source = self.evaluator.sources.get(name, "") if pattern is not None else ""
-            lines.append(f"  {name:<8} {state:<18} {str(source)[:60]}".rstrip())
-        self.say("\n".join(lines))
+        self.say("\n".join(listings.track_lines(self.session, self.evaluator.sources,
+                                                 listings.width())))
 
     def bank(self, arg: str) -> None:
         """``:bank``: the groups of the bank with their sounds (``:bank GROUP`` for one)."""
-        groups = self.session.bank.groups()
-        if arg:
-            members = groups.get(arg)
-            if members is None:
-                self.say(f"error: no group {arg!r}: the groups are {', '.join(groups)}")
-                return
-            self.say(_wrap(f"{arg} ({len(members)} sounds; {arg}:0 .. {arg}:{len(members) - 1})",
-                           members))
-            return
-        lines = []
-        for group, members in groups.items():
-            shown = " ".join(members[:4]) + (" ..." if len(members) > 4 else "")
-            lines.append(f"  {group:<14} {len(members):>4}  {shown}")
-        lines.append("  also: frames:N or cluster:N (clusters of single frames), sounds:N "
-                     "(clusters of whole sounds), prior:N (the prior)")
-        self.say(f"{len(groups)} groups (write GROUP or GROUP:N; :bank GROUP lists one):\n"
-                 + "\n".join(lines))
+        self.say("\n".join(listings.bank_lines(self.session.bank, arg, listings.width())))
 
     def latency(self, arg: str) -> None:
         """``:latency`` shows, ``:latency MS`` sets how far ahead the producer decodes."""
@@ -245,7 +215,9 @@ class Commands:
                  f"(decoding {engine.lookahead * 1000 / sr:.0f} ms ahead)")
 
     def record(self, arg: str) -> None:
-        """``:record FILE`` records what is heard to a WAV file until ``:stop``.
+        """``:record FILE`` records what is heard to a WAV file until ``:stop``;
+        ``:record FOLDER/`` records stems (with ``--outputs tracks``; see
+        :mod:`latentcode.shell.takes`).
 
         An existing take is never replaced: ``take.wav`` becomes ``take-2.wav`` (``-3`` …) and
         the line says so; ``:record FILE force`` replaces it. The take is written to a hidden
@@ -258,9 +230,21 @@ class Commands:
         words = shlex.split(arg)
         if not words or len(words) > 2 or words[1:] not in ([], ["force"]):
             self.say("error: :record needs a file name, e.g. :record take1.wav "
-                     "(:record take1.wav force replaces an existing file)")
+                     "(:record take1.wav force replaces an existing file; :record FOLDER/ "
+                     "records stems)")
             return
         force = words[1:] == ["force"]
+        folder = stems_folder(words[0])
+        if folder is not None:
+            if self.recording is not None:
+                self._finish_recording()
+            try:
+                self.recording = start_stems(engine, folder, force)
+            except LatentcodeError as e:
+                self.say(f"error: {e}")
+                return
+            self.say(f"recording to {self.recording.describe()} (:stop to finish)")
+            return
         path = Path(words[0]).expanduser().with_suffix(".wav")
         folder = path.parent
         if not folder.is_dir():
@@ -268,9 +252,6 @@ class Commands:
             return
         if not os.access(folder, os.W_OK | os.X_OK):
             self.say(f"error: cannot record to {str(path)!r}: the folder is not writable")
-            return
-        if path.is_dir():
-            self.say(f"error: cannot record to {str(path)!r}: it is a folder")
             return
         if self.recording is not None:
             self._finish_recording()  # one take at a time: the last one is kept
@@ -282,7 +263,8 @@ class Commands:
             engine.stop_record()
             self.say(f"error: cannot record to {str(path)!r}: the file could not be opened")
             return
-        self.recording, self._partial = path, partial
+        self.recording = Take(path, partial, stems=False,
+                              channels=getattr(engine, "channels", 2))
         note = f" ({wanted.name} exists; :record {wanted.name} force replaces it)" \
             if path != wanted else ""
         self.say(f"recording to {path}{note} (:stop to finish)")
@@ -296,20 +278,12 @@ class Commands:
 
     def _finish_recording(self) -> None:
         """Close the take (pyo writes the WAV header then), then give it its name."""
-        path, partial = self.recording, self._partial
-        self.recording = self._partial = None
+        take, self.recording = self.recording, None
         engine = self.session.engine
         if engine is not None:
             engine.stop_record()
-        if path is None or partial is None:
-            return
-        try:
-            os.replace(partial, path)
-        except OSError as e:
-            self.say(f"error: the take could not be named {str(path)!r} ({e.strerror}); it is "
-                     f"in {str(partial)!r}")
-            return
-        self.say(f"wrote {path}{_duration(path)}")
+        if take is not None:
+            finish(take, self.session, self.say, _duration)
 
     def send(self, arg: str) -> None:
         """``:send osc [HOST:]PORT [bundle|heard]``, ``:send midi [JACK-PORT]``, ``:send off``:
@@ -468,6 +442,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(":midi", "[on|connect PORT]", "the MIDI input, its sources and what each "
             "controller last sent; open it; connect a source", Commands.midi),
     Command(":learn", "", "move a knob: shows how to write it (cc 21 ...)", Commands.learn),
+    Command(":link", "[on [QUANTUM]|off]", "share tempo and phase with others over Ableton "
+            "Link", stage.link),
+    Command(":tap", "", "type on the beat a few times: the tempo follows", stage.tap),
     Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
             (":q", ":exit")),
 )

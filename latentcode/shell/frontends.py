@@ -3,8 +3,8 @@
 ``run`` evaluates the piece and plays until Ctrl-C (or ``--duration``). ``watch`` does the same,
 then re-evaluates the blocks that changed every time the file is saved, so any editor becomes a
 live-coding editor. Blocks are separated by blank lines (or a line holding only ``;;``), as in
-Tidal (:mod:`latentcode.shell.blocks`); an error in one block is printed in one line and changes
-nothing, and the music goes on.
+Tidal (:mod:`latentcode.shell.blocks`); an error in one block is printed in one line, naming the
+file and its line, and changes nothing, and the music goes on.
 
 The REPL (:mod:`latentcode.shell.repl`), ``--pipe`` (:mod:`latentcode.shell.pipe`) and the OSC port
 (:mod:`latentcode.shell.osc`) start their session with :func:`start_session` and evaluate through an
@@ -26,8 +26,10 @@ from typing import Any
 
 from latentcode.audio.backends import LIVE_BACKENDS
 from latentcode.errors import InternalError, LanguageError, LatentcodeError
-from latentcode.shell.blocks import as_one_block, blocks
+from latentcode.shell.blocks import as_one_block, numbered_blocks
 from latentcode.shell.deadline import EVAL_DEADLINE, STOP_WAIT, Guard, run_with_deadline
+from latentcode.shell.feedback import confirmations, snapshot
+from latentcode.shell.listings import one_line
 
 Say = Callable[[str], None]
 
@@ -64,6 +66,10 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
     parser.add_argument("--model", help="a checkpoint instead of the default model")
+    parser.add_argument("--outputs", choices=("master", "tracks"), default="master",
+                        help="tracks: besides the master, a pair of JACK ports per track named "
+                             "after it (t1_L, t1_R ...) and one for the reverb, for a "
+                             "spatialiser or a DAW; :record FOLDER then records them as stems")
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -75,16 +81,19 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.set_defaults(watching=name == "watch")
 
 
-def describe_error(error: BaseException) -> str:
-    """What a front end prints for an error: a caret under language errors, else one line.
+def describe_error(error: BaseException, file: str | None = None) -> str:
+    """What a front end prints for an error: a caret under language errors, else one line;
+    ``file`` names the file the code came from.
 
-    >>> describe_error(LatentcodeError("no track 't9'"))
-    "error: no track 't9'"
+    >>> describe_error(LatentcodeError("no track 't9'"), "piece.lc")
+    "error: piece.lc: no track 't9'"
     """
     if isinstance(error, LanguageError):
+        if file is not None:
+            error.file = file
         return "error: " + error.pretty()
     if isinstance(error, LatentcodeError):
-        return f"error: {error}"
+        return f"error: {file}: {error}" if file is not None else f"error: {error}"
     _log_internal(error)  # the Session makes the errors users cause its own: this is a bug
     return f"error: {InternalError.of(error)}"
 
@@ -118,11 +127,16 @@ class Evaluator:
         self.deadline = deadline
         self.lock = threading.RLock()
         self.sources: dict[str, str] = {}  # track -> the code it last got, for :tracks
+        self.confirm = True  # say what each accepted statement changed
 
-    def run(self, text: str, base: Path | None = None) -> bool:
-        """Evaluate ``text``; True when it was accepted, False (and a message) when not.
+    def run(self, text: str, base: Path | None = None, *, file: str | None = None,
+            first_line: int = 1) -> bool:
+        """Evaluate ``text``; True when it was accepted (and one line per statement says what
+        changed: :mod:`~latentcode.shell.feedback`), False (and a message) when not.
 
         ``base`` is the folder of the file the text comes from: relative paths start there.
+        ``file`` names that file and ``first_line`` is the text's first line in it, so that an
+        error gives the file's own line.
         """
         if not text.strip():
             return True
@@ -139,28 +153,39 @@ class Evaluator:
             def work() -> None:
                 session.eval(text) if base is None else session.eval(text, base=base)
 
+            before = snapshot(session)
             run_with_deadline(work, self.deadline, guard)
+            said = self._accepted(text, before)
         except Exception as e:  # noqa: BLE001 - the music goes on whatever the code did
-            self.say(describe_error(e))
+            if isinstance(e, LanguageError) and e.line is not None and first_line > 1:
+                e.line += first_line - 1
+            self.say(describe_error(e, file))
             return False
         finally:
             self.lock.release()
-        self._remember(text)
+        for line in said:
+            self.say(line)
         return True
 
-    def _remember(self, text: str) -> None:
-        """Note which code each track got (first line of its statement)."""
+    def _accepted(self, text: str, before: Any) -> list[str]:
+        """Remember what each track got; the lines that confirm the block (none when they
+        cannot be made: they are only for display, the block was accepted)."""
         try:
             from latentcode import language
 
             statements = language.parse(text)
-        except Exception:  # noqa: BLE001 - only for display; eval already accepted the text
-            return
-        lines = text.splitlines()
+            self._remember(statements)
+            return confirmations(self.session, statements, before) if self.confirm else []
+        except Exception as e:  # noqa: BLE001 - only for display; eval accepted the text
+            _log_internal(e)
+            return []
+
+    def _remember(self, statements: list[Any]) -> None:
+        """Note which code each track got: its statement, on one line."""
         for st in statements:
-            track, line = getattr(st, "track", None), getattr(st, "line", 0)
-            if track and hasattr(st, "expr") and 0 < line <= len(lines):
-                self.sources[track] = lines[line - 1].strip()
+            track = getattr(st, "track", None)
+            if track and hasattr(st, "expr"):
+                self.sources[track] = one_line(st.text)
 
 
 class Watcher:
@@ -186,14 +211,14 @@ class Watcher:
             self.say(f"cannot read {self.path}: {e}")
             return 0
         done = 0
-        current = blocks(text)
-        for block in current:
+        current = numbered_blocks(text)
+        for first_line, block in current:
             if block in self.seen:
                 continue
-            if self.evaluator.run(block, self.path.parent):
+            if self.evaluator.run(block, self.path.parent, file=str(self.path),
+                                  first_line=first_line):
                 done += 1
-                self.say(f"evaluated: {block.splitlines()[0][:60]}")
-        self.seen = set(current)
+        self.seen = {block for _, block in current}
         return done
 
 
@@ -259,7 +284,7 @@ def _inside_swallowing(frame: Any) -> bool:
 
 
 def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | None = None,
-                say: Say = print) -> str:
+                say: Say = print, outputs: str = "master") -> str:
     """Start ``session`` on ``backend``, falling back to ``none``; returns the backend used.
 
     When even ``none`` cannot start, the session stays silent but still evaluates code, and
@@ -267,13 +292,13 @@ def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | 
     the session's ``report`` (Session.start wires them).
     """
     try:
-        session.start(backend, buffersize=buffer, device=device)
+        session.start(backend, buffersize=buffer, device=device, outputs=outputs)
         return backend
     except (LatentcodeError, OSError) as e:
         reason = str(e)
     if backend != "none":
         try:
-            session.start("none", buffersize=buffer)
+            session.start("none", buffersize=buffer, outputs=outputs)
             say(f"no audio output ({reason}); playing silently (--audio none)")
             return "none"
         except (LatentcodeError, OSError) as e:
@@ -290,11 +315,13 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     check_audio_options(args)
     session = Session(getattr(args, "model", None), report=say)
     args.audio_used = start_audio(session, args.audio, buffer=args.buffer, device=args.device,
-                                  say=say)
+                                  say=say, outputs=getattr(args, "outputs", "master"))
     from latentcode.shell.connections import start_midi, start_sending
+    from latentcode.shell.stage import start_stage
 
     start_sending(session, args, say)
     start_midi(session, args, say)
+    start_stage(session, args, say)
     return session
 
 
@@ -391,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
         if args.watching:
             watcher = Watcher(evaluator, path, say)
             watcher.poll()
-        elif not evaluator.run(text, path.parent):
+        elif not evaluator.run(text, path.parent, file=str(path)):
             return 1
         say(f"playing {path.name} ({args.audio_used}); Ctrl-C stops")
         t_end = time.monotonic() + args.duration if args.duration else None

@@ -3,8 +3,9 @@
 Blocks (:mod:`latentcode.shell.blocks`) are separated by a blank line or by a line holding only
 ``;;``; each block is evaluated as soon as its separator arrives, so an editor can keep the pipe
 open and send a block at a time. A block starting with ``:`` is a REPL command (``:record``,
-``:tracks`` …). Messages and errors are printed one per line on standard output; the music plays
-until end of input (or ``:quit``).
+``:tracks`` …). Each statement accepted is confirmed in one line, as in the REPL
+(:mod:`latentcode.shell.feedback`); errors and messages are printed on standard output too; the
+music plays until end of input (or ``:quit``).
 
 >>> from latentcode.shell.cli import main
 >>> main(["--pipe", "--audio", "none"])   # doctest: +SKIP
@@ -42,8 +43,7 @@ def make_block_runner(session: Any, say: Callable[[str], None], *,
     def run_block(block: str) -> bool:
         if is_command(block):
             return commands.run(block)
-        if evaluator.run(block):
-            say(f"ok: {block.strip().splitlines()[0][:60]}")
+        evaluator.run(block)  # it says what changed, or the error
         return True
 
     def run_remote(block: str) -> bool:

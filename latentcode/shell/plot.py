@@ -41,6 +41,19 @@ def plot_audio(
     wav = Path(wav)
     png = Path(png) if png is not None else wav.with_suffix(".png")
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+    fig = audio_figure(audio, sr, wav.name, controls)
+    fig.savefig(png, dpi=100)
+    pyplot().close(fig)
+    return png
+
+
+def audio_figure(audio: np.ndarray, sr: int, title: str = "",
+                 controls: dict[str, Any] | None = None) -> Any:
+    """The figure :func:`plot_audio` writes, for ``audio`` (samples, channels) at ``sr`` Hz:
+    waveform, spectrogram with its dB colour bar, and the control panel.
+
+    >>> fig = audio_figure(np.zeros((4410, 2), np.float32), 44100); pyplot().close(fig)
+    """
     mono = audio.mean(axis=1)
     lanes = list((controls or {}).get("tracks", {}).items())
     plt = pyplot()
@@ -54,7 +67,17 @@ def plot_audio(
         top.plot(t, audio[:, 1], lw=0.4, color="#c63", alpha=0.6)
     top.set_ylabel("amplitude")
     top.set_ylim(-1, 1)
-    bottom.specgram(mono + 1e-9, NFFT=2048, Fs=sr, noverlap=1536, cmap="magma", scale="dB")
+    with np.errstate(divide="ignore"):  # silent bins are -inf dB: drawn as the floor colour
+        *_, image = bottom.specgram(mono + 1e-9, NFFT=2048, Fs=sr, noverlap=1536,
+                                    cmap="magma", scale="dB")
+    # the loudest bin at the top and DB_RANGE below it: near-silence (the 1e-9 floor reads
+    # -200 dB) would otherwise stretch the colours so the music shows in a few shades
+    # (a silent file keeps a dark picture: its top is never below QUIET)
+    loudest = max(image.get_clim()[1], QUIET)
+    image.set_clim(loudest - DB_RANGE, loudest)
+    # the bar sits beside the spectrogram, inside its slot, so every panel keeps one time axis
+    bar = fig.colorbar(image, cax=bottom.inset_axes([1.01, 0.0, 0.015, 1.0]))
+    bar.set_label("dB")
     bottom.set_yscale("symlog", linthresh=200)
     bottom.set_ylim(30, sr / 2)
     bottom.set_ylabel("Hz")
@@ -63,14 +86,14 @@ def plot_audio(
         _draw_lane(ax, name, lane, [v for v in voices if v["track"] == name], len(mono) / sr)
     axes[-1, 0].set_xlabel("seconds")
     axes[-1, 0].set_xlim(0, len(mono) / sr)
-    top.set_title(wav.name)
+    top.set_title(title)
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return fig
 
 
 LANE = 0.9  # inches of figure per track of the control panel
+DB_RANGE = 100.0  # dB of the spectrogram's colours, below its loudest bin
+QUIET = -120.0  # dB: the colour bar's top is at least this (a -60 dBFS tone peaks near -80)
 # one colour per control, the same in every lane
 COLOURS = {"alpha": "#d62728", "pan": "#1f77b4", "gain": "#2ca02c", "stretch": "#9467bd",
            "lpf": "#8c564b", "hpf": "#e377c2", "room": "#17becf", "delay": "#bcbd22"}

@@ -15,8 +15,9 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from latentcode.errors import LatentcodeError
+from latentcode.errors import LanguageError, LatentcodeError
 from latentcode.shell.frontends import STOP_SIGNALS, read_piece, stop_on_sigterm
 
 
@@ -33,6 +34,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--framing", choices=["ola", "concat"], default=None,
                         help="overlap-add (default) or the paper's plain concatenation")
+    parser.add_argument("--stems", metavar="FOLDER", default=None,
+                        help="also write one WAV per track and one for the reverb into FOLDER: "
+                             "sample-aligned with the mix, summing to it before the master "
+                             "limiter")
     parser.add_argument("--plot", action="store_true",
                         help="also write a PNG beside the WAV: waveform, spectrogram and a "
                         "panel of the controls that moved per track (data in OUT.controls.json)")
@@ -84,6 +89,21 @@ def check_output(piece: Path, out: Path, force: bool) -> None:
                               f"{str(out.parent)!r}")
 
 
+def check_stems(session: Any, folder: Path, force: bool) -> None:
+    """The stems may go into ``folder``: no file of a render there is replaced without
+    ``--force``."""
+    if folder.exists() and not folder.is_dir():
+        raise LatentcodeError(f"--stems {str(folder)!r} is a file, not a folder")
+    if not folder.exists():
+        return
+    by_slot = {t.slot: name for name, t in session.tracks.items()}
+    there = [f"{n}.wav" for n in [*by_slot.values(), "reverb", "reverb-return"]
+             if (folder / f"{n}.wav").exists()]
+    if there and not force:
+        raise LatentcodeError(f"{str(folder)!r} already has {', '.join(sorted(there))}: "
+                              f"--force replaces them")
+
+
 def check_size(frames: int, sample_rate: int, out: Path) -> None:
     """Refuse, before the first sample, a render no WAV file can hold or the disk cannot."""
     size = frames * 2 * 4 + 4096  # stereo float32 and the header
@@ -121,18 +141,28 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output or Path(args.piece).with_suffix(".wav").name)
     check_output(Path(args.piece), out, args.force)
     session = Session(args.model, framing=args.framing or DEFAULT_FRAMING)
-    session.eval(text, base=Path(args.piece).parent)
+    try:
+        session.eval(text, base=Path(args.piece).parent)
+    except LanguageError as e:
+        e.file = str(args.piece)  # the file's name and its own line, as watch and :load say
+        raise
     check_size(session.samples_for(args.cycles) + int(args.tail * session.model.sample_rate),
                session.model.sample_rate, out)
+    stems = getattr(args, "stems", None)
+    if stems is not None:
+        check_stems(session, Path(stems), args.force)
     t0 = time.perf_counter()
     trace = session.trace() if args.plot else None  # recording costs nothing when not asked
     with written_atomically(out) as partial:
         session.render(args.cycles, partial, seed=args.seed, progress=True, tail=args.tail,
-                       trace=trace)
+                       trace=trace, stems=stems)
     took = time.perf_counter() - t0
     seconds = session.samples_for(args.cycles) / session.model.sample_rate + args.tail
     print(f"wrote {out} ({seconds:.1f} s of audio in {took:.1f} s, "
           f"{seconds / max(took, 1e-9):.1f}x real time)")
+    if stems is not None:
+        names = [p.name for p in session.stem_paths(stems) if p is not None]
+        print(f"wrote {len(names)} stems in {stems}: {', '.join(names)}")
     if args.plot:
         from latentcode.shell.plot import plot_audio
 

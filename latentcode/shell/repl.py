@@ -6,7 +6,10 @@ the grammar (:mod:`latentcode.shell.keys`), a live toolbar (:mod:`latentcode.she
 ``:commands`` (:mod:`latentcode.shell.commands`), suggestions from a history file in the user's
 data folder (``$LATENTCODE_HISTORY`` to put it elsewhere). Messages from the engine, the
 scheduler and the OSC port are printed above the prompt without breaking the line being typed.
-No error ends the REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly.
+No error ends the REPL or stops the music; Ctrl-D (or ``:quit``) stops both cleanly. Each
+accepted statement is confirmed in one line (:mod:`latentcode.shell.feedback`), and a line that
+starts with an operator continues the statement that ran last
+(:mod:`latentcode.shell.continuation`).
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.shell.commands import Commands, is_command
 from latentcode.shell.completer import LatentCompleter
+from latentcode.shell.continuation import continued, last_statement
 from latentcode.shell.frontends import Evaluator, printable
 from latentcode.shell.habits import bare_word
 from latentcode.shell.keys import grammar_is_complete, repl_bindings
 from latentcode.shell.lexer import STYLE, LatentLexer
+from latentcode.shell.listings import one_line
 from latentcode.shell.pacing import pace_redraws
 from latentcode.shell.toolbar import status
 
 PROMPT = "lc> "
 CONTINUATION = "... "
 REFRESH = 0.25  # s between toolbar redraws
+SHOWN = 80  # characters of a continued statement shown
 
 
 def history_path() -> Path:
@@ -80,6 +86,7 @@ class Repl:
         self.evaluator = Evaluator(session, self.say)
         self.vocabulary = Vocabulary.of_language()
         self.commands = Commands(session, self.evaluator, self.say, remote_files=osc_files)
+        self.last_statement: str | None = None  # what a line starting with '#' continues
         self.prompt = PromptSession(
             PROMPT,
             lexer=LatentLexer(sounds=self._sound_names, tracks=self._track_names),
@@ -130,7 +137,8 @@ class Repl:
                 or self.vocabulary.kind(text.strip()) == "keyword") or None
 
     def handle(self, text: str) -> bool:
-        """Act on one accepted input: a command or code. False means quit."""
+        """Act on one accepted input: a command or code (a line such as ``# gain 0.5``
+        continues the statement that ran last). False means quit."""
         if not text.strip():
             return True
         if is_command(text):
@@ -141,7 +149,11 @@ class Repl:
         if answer is not None:
             self.say(answer)
             return True
-        self.evaluator.run(text)
+        whole = continued(self.last_statement, text)
+        if whole is not None:  # "# gain 0.5" after a statement ran: that statement, longer
+            self.say(f"continuing: {one_line(whole)[:SHOWN]}")
+            text = whole
+        self.last_statement = last_statement(text) if self.evaluator.run(text) else None
         return True
 
     def run_block(self, text: str) -> bool:
@@ -174,8 +186,9 @@ class Repl:
 
 def banner(session: Any, audio: str) -> str:
     """The one line printed before the first prompt."""
-    groups = session.bank.groups()
-    sounds = len({s for members in groups.values() for s in members})
+    bank = session.bank
+    groups = bank.shown_groups() if hasattr(bank, "shown_groups") else bank.groups()
+    sounds = len({s for members in bank.groups().values() for s in members})
     where = {"none": "none (silent, keeping time)", "off": "off"}.get(audio, audio)
     return (f"latentcode: {sounds} sounds in {len(groups)} groups, audio: {where}. "
             f":help lists everything; Ctrl-D quits.")

@@ -41,6 +41,24 @@ def _tracks(session: Any) -> Fragments:
     return out or [("", " no tracks")]
 
 
+def _stage(session: Any) -> Fragments:
+    """The outputs when there are more than the master's two, and Link's peers and phase."""
+    out: Fragments = []
+    engine = session.engine
+    channels = getattr(engine, "channels", 2)
+    if channels > 2:
+        out.append(("", f" | out {channels} ch ({getattr(engine, 'outputs', '')})"))
+    link = getattr(session, "link", None)
+    if link is not None:
+        try:
+            phase = link.phase()
+            out.append(("", f" | link {link.peers} peer{'s' if link.peers != 1 else ''} "
+                            f"{phase:.1f}/{link.quantum:g}"))
+        except Exception:  # noqa: BLE001 - a toolbar never fails
+            out.append(("class:bottom-toolbar.alert", " | link ?"))
+    return out
+
+
 def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragments:
     """The toolbar's fragments for the session as it is now."""
     out: Fragments = []
@@ -61,6 +79,7 @@ def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragm
         out.append(("", f" | decode {load * 100:3.0f}%"))
         style = "class:bottom-toolbar.alert" if underruns else ""
         out.append((style, f" | underruns {underruns}"))
+    out += _stage(session)
     if recording is not None:
         out.append(("class:bottom-toolbar.alert", f" | ● rec {recording.name}"))
     out.append(("", " "))

@@ -1,9 +1,10 @@
 """Play one track live through JACK and send its events out as OSC and JACK MIDI.
 
-Usage: events_out_jack.py SECONDS BUNDLE_PORT HEARD_PORT DEAD_PORT MIDI_PORT [dense [off]].
+Usage: events_out_jack.py SECONDS BUNDLE_PORT HEARD_PORT DEAD_PORT MIDI_PORT [WORD...].
 The destinations are set with the REPL's own ``:send`` commands; DEAD_PORT is one nobody
-listens on. ``dense`` plays 64 events a second on 4 tracks (benchmarks/control_out.py), ``off``
-sends nothing (the same piece, for comparison). The JACK
+listens on. Words: ``dense`` plays 64 events a second on 4 tracks (benchmarks/control_out.py),
+``off`` sends nothing (the same piece, for comparison), ``clock`` also sends MIDI clock on the
+MIDI port (``:send clock``). The JACK
 server comes from $JACK_DEFAULT_SERVER; the engine's client is lc-events. Prints a JSON line
 with "ready" once playing, then one with the engine's stats, the messages, the clock offset
 between time.time() and time.monotonic(), and what :send says. Run by tests/test_events_out.py.
@@ -35,15 +36,18 @@ t4 $ "voice*20" # legato 0.5 # pan 0 # gain 0.3
 def main() -> int:
     seconds = float(sys.argv[1])
     bundle_port, heard_port, dead_port, midi_port = sys.argv[2:6]
-    piece = DENSE if sys.argv[6:7] == ["dense"] else PIECE
+    words = sys.argv[6:]
+    piece = DENSE if "dense" in words else PIECE
     said: list[str] = []
     session = Session(tracks=4)
     session.eval(piece)
     commands = Commands(session, Evaluator(session, said.append), said.append)
-    if sys.argv[7:8] != ["off"]:
+    if "off" not in words:
         for line in (f":send osc {bundle_port}", f":send osc 127.0.0.1:{heard_port} heard",
                      f":send osc localhost:{dead_port}", f":send midi {midi_port}"):
             commands.run(line)
+    if "clock" in words:
+        commands.run(":send clock")
     session.start("jack", jack_client="lc-events")
     print(json.dumps({"ready": True}), flush=True)
     t0, c0 = time.monotonic(), time.process_time()

@@ -7,7 +7,8 @@
 ``eval`` is atomic: a block of statements is parsed and every new pattern is test-queried
 (and the sounds it names looked up) before anything changes; on any error nothing changes and
 one :class:`~latentcode.errors.LatentcodeError` says what went wrong. A new pattern starts at
-the next cycle boundary of what is playing, or at once with ``now``.
+the next cycle boundary of what is playing (the next multiple of ``quant`` cycles), or at once
+with ``now``; Tidal's transitions (``xfadeIn t1 4 $ ...``) start there too.
 """
 
 from __future__ import annotations
@@ -25,25 +26,27 @@ import numpy as np
 
 from latentcode import language
 from latentcode.errors import USER_CAUSED, InternalError, LanguageError, LatentcodeError, explain
-from latentcode.language.statements import MAX_CPS, MIN_CPS
-from latentcode.model.bank import Bank, NotReady
-from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
-from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.language.statements import checked_tempo
+from latentcode.model.bank import Bank
+from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.framing import make_framing
-from latentcode.playback.scheduler import LiveTime, Scheduler, Track
+from latentcode.playback.rehearsal import CHECKED_CYCLES, rehearse
+from latentcode.playback.scheduler import Scheduler
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP
 from latentcode.playback.trace import Trace
-from latentcode.playback.voices import MAX_VOICES, make_voice
+from latentcode.playback.tracks import Track
+from latentcode.playback.voices import MAX_VOICES
 from latentcode.ports.events_out import EventsOut
 from latentcode.resources import data_path
+from latentcode.session.live import LivePlay
 
 DEFAULT_TRACKS = 8
 DEFAULT_FRAMING = "ola"
-CHECKED_CYCLES = 16  # how far ahead a new pattern is queried before it is accepted
+__all__ = ["CHECKED_CYCLES", "DEFAULT_FRAMING", "DEFAULT_TRACKS", "Session"]
 
 
-class Session:
+class Session(LivePlay):
     """The state a performance plays from, and the way to play or render it."""
 
     def __init__(
@@ -70,6 +73,8 @@ class Session:
         self.cps: Fraction = DEFAULT_CPS
         self.muted: set[str] = set()
         self.soloed: set[str] = set()
+        self.quant = Fraction(1)  # new patterns start on multiples of this many cycles
+        self.onces: list[Any] = []  # offline, the ``once`` patterns: a render plays them first
         # the Scheduler the live engine plays from, while it plays (see start)
         self.live_scheduler: Scheduler | None = None
         # live, the most voices that sound at once (the oldest of the busiest track fade out
@@ -107,7 +112,8 @@ class Session:
             raise LanguageError(explain(e)) from e
         except Exception as e:  # noqa: BLE001 - a bug of the parser, told as one
             raise InternalError.of(e) from e
-        plan = _Plan(env=dict(self.env), base=Path(base) if base is not None else Path.cwd())
+        plan = _Plan(env=dict(self.env), base=Path(base) if base is not None else Path.cwd(),
+                     quant=self.quant)
         for st in statements:
             self._stage(st, plan, text)
         with self.commit_guard:  # a front end's deadline may not interrupt a commit
@@ -125,9 +131,21 @@ class Session:
                     if xfade is not None and not (0 < xfade < 1e6):
                         raise LatentcodeError(
                             "xfade needs a positive number of cycles, e.g. xfade 4")
-                    plan.plays.append((track, pattern, now, xfade))
+                    plan.plays.append((track, pattern, now, xfade, None))
+                case language.Transition(kind=kind, track=track, expr=expr, cycles=cycles):
+                    pattern = language.evaluate(expr, plan.env)
+                    self._check(pattern)
+                    plan.plays.append((track, pattern, False, None, (kind, cycles)))
+                case language.Once(expr=expr):
+                    pattern = language.evaluate(expr, plan.env)
+                    self._check(pattern, once=True)
+                    plan.ops.append(partial(self.once, pattern))
+                case language.Quant(cycles=cycles):
+                    plan.quant = cycles
+                case language.ResetCycles():
+                    plan.ops.append(self.reset_cycles)
                 case language.Tempo(cps=cps):
-                    plan.ops.append(partial(self.tempo, _checked_tempo(cps)))
+                    plan.ops.append(partial(self.tempo, checked_tempo(cps)))
                 case language.Bank(path=path):
                     folder = Path(path).expanduser()
                     # adding sounds never disturbs what plays, so it need not wait for the commit
@@ -154,15 +172,17 @@ class Session:
         except InternalError:
             raise
         except (LatentcodeError, *USER_CAUSED) as e:
-            # the statement's position for errors found below the language (voices, numbers)
-            lines = text.splitlines() or [""]
-            line = lines[st.line - 1] if 0 < st.line <= len(lines) else None
+            # errors found below the language (voices, numbers) point at what caused them in
+            # the statement (an unknown sound, a control), else at the statement's start
+            from latentcode.language.positions import blame
+
+            line, column, source = blame(text, st, getattr(e, "culprit", None))
             if isinstance(e, LanguageError):
                 if e.line is None:
-                    e.line, e.column, e.source_line = st.line, st.column, line
+                    e.line, e.column, e.source_line = line, column, source
                 raise
-            raise LanguageError(explain(e), line=st.line, column=st.column,
-                                source_line=line) from e
+            raise LanguageError(explain(e), line=line, column=column,
+                                source_line=source) from e
         except Exception as e:  # noqa: BLE001 - anything else is a bug, reported as one
             raise InternalError.of(e) from e
 
@@ -181,55 +201,37 @@ class Session:
         for st in language.parse(text):
             self._stage(st, plan, text)
 
-    def _check(self, pattern: Any) -> None:
-        """Query the cycles to come and look up their sounds: errors surface now, not on stage.
-
-        :data:`CHECKED_CYCLES` cycles are queried, each within the events' cap
-        (:mod:`~latentcode.patterns.budget`): ``"<bell nosuch>"`` or ``"<bell bell*1e12>"``
-        fails here, not a cycle after it was accepted.
-        """
+    def _check(self, pattern: Any, *, once: bool = False) -> None:
+        """Query the cycles to come (``once``: its cycle 0 alone, all it plays) and look up
+        their sounds: errors surface now, not on stage (:mod:`~latentcode.playback.rehearsal`)."""
         live = self.live_scheduler
-        start = live.next_cycle() if live is not None else Fraction(0)
+        start = live.next_cycle() if live is not None and not once else Fraction(0)
         # live, a sound that needs slow work (a new file, the clusters) is started in the
         # background here and the track waits for it; unknown names still fail now
         bank = self.bank.live() if live is not None else self.bank
-        seen: set[Any] = set()  # the same values come back every cycle: make each voice once
-        for cycle in range(CHECKED_CYCLES):
-            with CONTROLLERS.rehearsal():  # pads (on 36 $ ...) play here: their sounds checked
-                events = pattern.query(start + cycle, start + cycle + 1)
-            if len(events) > MAX_EVENTS_PER_CYCLE:
-                raise BudgetError(f"cycle {start + cycle} has {len(events)} events: over the "
-                                  f"cap of {MAX_EVENTS_PER_CYCLE} events a cycle: play fewer")
-            if cycle == 0 and events and all(e.whole is None for e in events):
-                raise LatentcodeError(
-                    "a continuous signal has no onsets to play: give it structure, "
-                    'e.g. "drone*4" # alpha sine'
-                )
-            for e in events:
-                if e.whole is None or not e.has_onset() or _seen(e.value, seen):
-                    continue
-                try:
-                    make_voice(e.value, bank=bank, track=0, start=0, duration=1024,
-                               framing=self.framing)
-                except NotReady:
-                    pass
+        rehearse(pattern, start=start, bank=bank, framing=self.framing,
+                 cycles=1 if once else CHECKED_CYCLES)
 
     def _commit(self, plan: _Plan) -> None:
         self.env = plan.env
-        for name, pattern, now, xfade in plan.plays:
-            self.play(name, pattern, now=now, xfade=xfade)
+        self.quant = plan.quant  # the block's quant applies to its own patterns
+        for name, pattern, now, xfade, transition in plan.plays:
+            self.play(name, pattern, now=now, xfade=xfade, transition=transition)
         for op in plan.ops:
             op()
 
     # -- the actions behind statements (also the Python API) ----------------------------------
     def play(
-        self, name: str, pattern: Any, *, now: bool = False, xfade: float | None = None
+        self, name: str, pattern: Any, *, now: bool = False, xfade: float | None = None,
+        transition: tuple[str, Fraction] | None = None,
     ) -> None:
-        """Give track ``name`` a new pattern, from the next cycle (or at once with ``now``).
+        """Give track ``name`` a new pattern, from the next multiple of :attr:`quant` cycles
+        (or at once with ``now``).
 
         With ``xfade``, the new pattern's sounds start from the old pattern's and morph into
-        their own in latent space over that many cycles.
-        """
+        their own in latent space over that many cycles. A ``transition`` (a word of
+        :data:`~latentcode.patterns.transitions.TRANSITIONS`, cycles) starts there too (offline:
+        at cycle 0 of the render)."""
         track = self.tracks.get(name)
         if track is None:
             if len(self.tracks) >= self.slots:
@@ -237,22 +239,40 @@ class Session:
                     f"all {self.slots} tracks are in use: reuse a track name or start with more"
                 )
             track = self.tracks[name] = Track(name, len(self.tracks))
-        at = None if now or self.live_scheduler is None else self.live_scheduler.next_cycle()
+            self.name_outputs()
+        live = self.live_scheduler
+        at = None if now or live is None or not self.quant else live.next_boundary(self.quant)
+        if transition is not None:
+            build, _ = TRANSITIONS[transition[0]]
+            start = at if at is not None else (live.now() if live is not None else Fraction(0))
+            pattern = build(track.latest(), pattern, start, transition[1])
         track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
+
+    def once(self, pattern: Any) -> None:
+        """Play cycle 0 of ``pattern`` once, on no track, from the first sample not yet made
+        (Tidal's ``once``); offline, every render plays it from its start, until ``hush``.
+
+        >>> s.eval('once $ "hit ~ hit"')                     # doctest: +SKIP
+        """
+        if self.live_scheduler is not None:
+            self.live_scheduler.play_once(pattern)
+        else:
+            self.onces.append(pattern)
+
+    def reset_cycles(self) -> None:
+        """Make the next block cycle 0 (Tidal's ``resetCycles``): patterns start again from
+        their first cycle; pending patterns start there. Offline a render starts at 0 anyway."""
+        if self.live_scheduler is not None:
+            self.live_scheduler.reset_cycles()
 
     def tempo(self, cps: float | Fraction) -> None:
         """Set the tempo in cycles per second (bpm 120 at 4 beats a cycle = tempo 0.5), from
-        0.001 to 100; anything else is refused in one line and changes nothing.
-
-        >>> Session.tempo(None, 1e-7)
-        Traceback (most recent call last):
-        ...
-        latentcode.errors.LatentcodeError: tempo needs a number from 0.001 to 100 cycles per \
-second, got 1e-07
-        """
-        self.cps = as_fraction(_checked_tempo(cps))
+        0.001 to 100; anything else is refused in one line (:func:`checked_tempo`)."""
+        self.cps = as_fraction(checked_tempo(cps))
         if self.live_scheduler is not None:
             self.live_scheduler.set_tempo(self.cps)
+        if self.link is not None:  # every peer follows (and so does this clock, through Link)
+            self.link.set_tempo(self.cps)
 
     def hush(self) -> None:
         """Stop every track's pattern at once; voices still sounding fade out within a second
@@ -264,6 +284,7 @@ second, got 1e-07
         """
         for track in self.tracks.values():
             track.pending = (None, None, None)
+        self.onces.clear()
         if self.live_scheduler is not None:
             self.live_scheduler.hush()
 
@@ -335,7 +356,7 @@ second, got 1e-07
         tracks = self.tracks
         if snapshot:
             tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
-        return Scheduler(
+        scheduler = Scheduler(
             tracks,
             bank=self.bank if wait_for_sounds else self.bank.live(),
             decode=decode or self.model.decode,
@@ -349,6 +370,9 @@ second, got 1e-07
             report=self.report,
             max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap,
         )
+        for pattern in self.onces:
+            scheduler.play_once(pattern)
+        return scheduler
 
     def samples_for(self, cycles: float) -> int:
         """How many samples ``cycles`` cycles last at the current tempo."""
@@ -383,11 +407,15 @@ second, got 1e-07
         progress: bool = False,
         tail: float = 0.0,
         trace: Trace | None = None,
+        stems: str | Path | None = None,
     ) -> Path:
         """Render ``cycles`` cycles (plus ``tail`` seconds) offline to a WAV file.
 
         The same session and seed give a bit-identical file. ``trace`` (see :meth:`trace`)
         records the controls of the voices as they play, for ``render --plot``'s panel.
+        ``stems`` names a folder for one file per track (``t1.wav`` ...) and one for the shared
+        reverb (``reverb.wav``): sample-aligned with the mix, and summing to it before the
+        master limiter (the mix itself is unchanged).
         """
         from latentcode.audio.engine import Engine
 
@@ -398,10 +426,26 @@ second, got 1e-07
         try:
             scheduler = self.scheduler(seed=seed, snapshot=True)
             scheduler.trace = trace
-            engine.render(scheduler, frames, path, progress=progress)
+            engine.render(scheduler, frames, path, progress=progress,
+                          stems=self.stem_paths(stems) if stems is not None else None)
         finally:
             engine.close()
         return path
+
+    def stem_paths(self, folder: str | Path) -> list[Path | None]:
+        """The stems' files in ``folder``, one per track slot (None: unused) and the reverb's
+        last; the folder is made if need be."""
+        folder = Path(folder).expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LatentcodeError(f"cannot make the stems' folder {str(folder)!r}: "
+                                  f"{e.strerror}") from None
+        by_slot = {t.slot: name for name, t in self.tracks.items()}
+        names = [by_slot.get(slot) for slot in range(self.slots)]
+        # a track called reverb keeps its name; the reverb's file then gets another
+        reverb = "reverb-return" if "reverb" in names else "reverb"
+        return [folder / f"{n}.wav" if n else None for n in names] + [folder / f"{reverb}.wav"]
 
     def trace(self, interval: float = 0.02) -> Trace:
         """A recorder of the controls that move, to hand to :meth:`render` or :meth:`render_dry`
@@ -409,89 +453,13 @@ second, got 1e-07
         names = {t.slot: name for name, t in self.tracks.items()}
         return Trace(sample_rate=self.model.sample_rate, interval=interval, names=names)
 
-    def start(self, backend: str = "jack", **engine_options: Any) -> None:
-        """Start playing live through ``backend`` (jack, portaudio)."""
-        from latentcode.audio.engine import Engine
-
-        if self.engine is not None:
-            return
-        engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
-                        on_message=self.report, **engine_options)
-        self.live_scheduler = self.scheduler(wait_for_sounds=False)
-        self.live_scheduler.on_start.append(self.events_out.event)
-        self.events_out.attach(engine.heard_stamp, engine.sample_rate)
-        try:
-            engine.start(self.live_scheduler)
-        except BaseException:
-            self.events_out.detach()
-            engine.close()
-            self.live_scheduler = None
-            raise
-        self.engine = engine
-        # controllers glide from the first sample not yet made; notes sound a fixed latency
-        # after the sample being heard
-        CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
-                                    latency=lambda: engine.lookahead + engine.block))
-
-    def start_midi(self, kind: str = "auto", *, connect: str | None = None) -> None:
-        """Take MIDI in (``kind``: auto, jack, alsa or none; see
-        :mod:`latentcode.ports.midi_in`); a LatentcodeError says why it cannot."""
-        from latentcode.ports.midi_in import open_midi_in
-
-        self.stop_midi()
-        audio = self.engine.backend if self.engine is not None else "none"
-        try:
-            self.midi = open_midi_in(kind, CONTROLLERS, audio=audio, connect=connect)
-        except LatentcodeError as e:
-            self.midi_why = str(e)
-            raise
-
-    def stop_midi(self) -> None:
-        midi, self.midi = self.midi, None
-        if midi is not None:
-            midi.close()
-
-    def stop(self) -> None:
-        """Stop live audio and MIDI, and release the engine."""
-        self.stop_midi()
-        CONTROLLERS.attach(None)
-        engine, self.engine = self.engine, None
-        self.events_out.detach()
-        if engine is not None:
-            engine.close()
-        self.live_scheduler = None
-
-
-def _checked_tempo(cps: Any) -> float | Fraction:
-    """``cps`` when it is a tempo the clock can keep (see language.statements.MIN_CPS)."""
-    try:
-        ok = MIN_CPS <= cps <= MAX_CPS
-    except TypeError:
-        ok = False
-    if not ok:
-        raise LatentcodeError(f"tempo needs a number from {MIN_CPS:g} to {MAX_CPS:g} cycles "
-                              f"per second, got {cps!r}"[:160])
-    return cps
-
-
-def _seen(value: Any, seen: set[Any]) -> bool:
-    """Whether ``value`` was met before (and remember it); unhashable values count as new."""
-    key = tuple(sorted(value.items(), key=lambda kv: kv[0])) if isinstance(value, dict) \
-        else value
-    try:
-        if key in seen:
-            return True
-        seen.add(key)
-    except TypeError:
-        pass
-    return False
-
 
 class _Plan:
     """What a block of statements will do, gathered before anything changes."""
 
-    def __init__(self, env: dict[str, Any], base: Path) -> None:
+    def __init__(self, env: dict[str, Any], base: Path, quant: Fraction) -> None:
         self.env = env
         self.base = base
-        self.plays: list[tuple[str, Any, bool, float | None]] = []
+        self.plays: list[tuple[str, Any, bool, float | None, tuple[str, Fraction] | None]] = []
+        self.quant: Fraction = quant
         self.ops: list[Callable[[], None]] = []  # the actions, run in order after the plays

@@ -1,0 +1,52 @@
+"""Where in a statement an error points: the token the user wrote that caused it.
+
+Errors found below the language (an unknown sound met while a pattern is checked, a control's
+value a voice refuses) know the text that caused them (their ``culprit``: ``nosuch``,
+``stretch``) but not where it was written. :func:`blame` finds it in the statement's source,
+so the caret sits under it; when it cannot be found the statement's start is blamed.
+
+>>> from latentcode.language.statements import parse
+>>> text = 'tempo 1\\nt1 $ "bell nosuch"'
+>>> blame(text, parse(text)[1], "nosuch")
+(2, 12, 't1 $ "bell nosuch"')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# characters that continue a word (a name, a sound, a number): a culprit must not be part of
+# a longer word, e.g. ``bell`` is not found inside ``bell_00`` or ``bells``
+_WORD = r"A-Za-z0-9_'"
+
+
+def find_token(text: str, culprit: str) -> int | None:
+    """The offset of the first whole-word occurrence of ``culprit`` in ``text``, or None; a
+    sound ``group:index`` not written as such is looked for as its ``group``.
+
+    >>> find_token('"bell_00 bell nosuch:3"', "nosuch:3"), find_token('"bells"', "bell")
+    (14, None)
+    """
+    for candidate in dict.fromkeys((culprit, culprit.partition(":")[0])):
+        if not candidate.strip():
+            continue
+        found = re.search(rf"(?<![{_WORD}]){re.escape(candidate)}(?![{_WORD}])", text)
+        if found is not None:
+            return found.start()
+    return None
+
+
+def blame(text: str, statement: Any, culprit: str | None = None) -> tuple[int, int, str | None]:
+    """(line, column, source line) of ``culprit`` inside ``statement`` (which ``text`` holds),
+    both 1-based, or of the statement's start when there is no culprit or it is not found."""
+    lines = text.split("\n")
+    line, column = statement.line or 1, statement.column or 1
+    offset = find_token(statement.text, culprit) if culprit and statement.text else None
+    if offset is not None:
+        before = statement.text[:offset]
+        breaks = before.count("\n")
+        column = column + offset if breaks == 0 else offset - before.rfind("\n")
+        line += breaks
+    source = lines[line - 1] if 0 < line <= len(lines) else None
+    return line, column, source

@@ -1,0 +1,62 @@
+"""A rehearsal: a new pattern played through in advance, silently, before it is accepted.
+
+The cycles to come are queried, each within the events' cap
+(:mod:`~latentcode.patterns.budget`), and the sounds they name are looked up and made into
+voices, so that ``"<bell nosuch>"`` or ``"<bell bell*1e12>"`` fails when it is evaluated, not
+a cycle after it was accepted.
+
+>>> from latentcode import mini
+>>> rehearse(mini("~"), start=0, bank=None, framing=None)   # no onsets: nothing to look up
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from latentcode.errors import LatentcodeError
+from latentcode.model.bank import NotReady
+from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
+from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.playback.voices import make_voice
+
+CHECKED_CYCLES = 16  # how far ahead a new pattern is queried before it is accepted
+
+
+def rehearse(pattern: Any, *, start: Fraction | int, bank: Any, framing: Any,
+             cycles: int = CHECKED_CYCLES) -> None:
+    """Query ``cycles`` cycles of ``pattern`` from ``start`` and make a voice of each new value
+    it plays (a sound still being prepared, :class:`NotReady`, passes); raise what fails."""
+    seen: set[Any] = set()  # the same values come back every cycle: make each voice once
+    for cycle in range(cycles):
+        with CONTROLLERS.rehearsal():  # pads (on 36 $ ...) play here: their sounds checked
+            events = pattern.query(start + cycle, start + cycle + 1)
+        if len(events) > MAX_EVENTS_PER_CYCLE:
+            raise BudgetError(f"cycle {start + cycle} has {len(events)} events: over the "
+                              f"cap of {MAX_EVENTS_PER_CYCLE} events a cycle: play fewer")
+        if cycle == 0 and events and all(e.whole is None for e in events):
+            raise LatentcodeError(
+                "a continuous signal has no onsets to play: give it structure, "
+                'e.g. "drone*4" # alpha sine'
+            )
+        for e in events:
+            if e.whole is None or not e.has_onset() or _seen(e.value, seen):
+                continue
+            try:
+                make_voice(e.value, bank=bank, track=0, start=0, duration=1024,
+                           framing=framing)
+            except NotReady:
+                pass
+
+
+def _seen(value: Any, seen: set[Any]) -> bool:
+    """Whether ``value`` was met before (and remember it); unhashable values count as new."""
+    key = tuple(sorted(value.items(), key=lambda kv: kv[0])) if isinstance(value, dict) \
+        else value
+    try:
+        if key in seen:
+            return True
+        seen.add(key)
+    except TypeError:
+        pass
+    return False
