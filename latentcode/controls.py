@@ -134,8 +134,13 @@ _ROWS = (
             "decoding as a sampler does: 2 = an octave up and half as long, 0.5 = an octave "
             "down, negative plays backwards (`stretch` keeps the pitch)", default=1.0,
             low=-16.0, high=16.0),
-    Control("pan", "number", "voice", "stereo position, 0 = left, 1 = right", default=0.5,
+    Control("pan", "number", "voice", "stereo position, 0 = left, 1 = right; with more than "
+            "two outputs (`--channels N`), the way round the ring of speakers, 0 and 1 at the "
+            "first, 1/N at the second, or between the pair `channel` picks", default=0.5,
             low=0.0, high=1.0),
+    Control("channel", "number", "voice", "with more than two outputs: the first of the pair of "
+            "speakers `pan` moves between (0 = the first speaker, wrapping round); without it "
+            "`pan` goes round the whole ring", low=0.0, high=1023.0),
     Control("norm", "number", "voice", "loudness compensation of a `mix`: keeps the voice at "
             "its sounds' own level (1), or the decoder's (0); in between, part way",
             default=1.0, low=0.0, high=1.0),

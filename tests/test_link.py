@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from jackd import INSTALL_HINT, jackd_path
 
-from latentcode.ports.link import BEATS_PER_CYCLE, phase_error
+from latentcode.ports.link import BEATS_PER_CYCLE, MAX_NUDGE, phase_error
 
 RIG = str(Path(__file__).parent / "link_rig.py")
 SR = 44100
@@ -44,26 +44,10 @@ def played():
     why = can_make_a_namespace()
     if why is not None:
         pytest.skip(f"Link is tested only inside a private network namespace: {why}")
-    for _ in range(2):
-        done = subprocess.run(["unshare", "--net", sys.executable, RIG, "10"],
-                              capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, done.stderr[-3000:]
-        played = json.loads(done.stdout.strip().splitlines()[-1])
-        # a run whose JACK graph stalled again and again (a busy host) leaves too few onsets
-        # to judge: play once more, and judge the second run whatever
-        if len(judged(played)) >= 6:
-            break
-    return played
-
-
-def judged(played: dict) -> list[int]:
-    """B's onsets from 2 s after it started (until it has heard Link it plays its own tempo),
-    away from the xruns JACK reported: a lost period shifts one player's sample count against
-    the other's, which Link then runs out within a second or so."""
-    b = np.array(played["onsets"][1])
-    xruns = np.array(played["xruns"] or [-10**9])
-    return [int(t) for t in b[b > 2 * SR]
-            if not ((xruns > t - 0.75 * SR) & (xruns < t + SR // 4)).any()]
+    done = subprocess.run(["unshare", "--net", sys.executable, RIG, "10"], capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_phase_error_wraps_round_the_quantum():
@@ -80,19 +64,26 @@ def test_two_players_find_each_other_and_share_the_first_ones_tempo(played):
     assert a["peers"] == 1 and b["peers"] == 1, (a["peers"], b["peers"])  # the most seen
     # B started at tempo 0.6 and joined A's session: 120 bpm for both
     assert a["bpm"] == pytest.approx(120, abs=0.01) and b["bpm"] == pytest.approx(120, abs=0.01)
-    assert a["cps"] == pytest.approx(0.5, rel=0.02) and b["cps"] == pytest.approx(0.5, rel=0.02)
+    # the clock runs at Link's tempo, nudged by at most MAX_NUDGE to keep the phase (JACK's dummy
+    # driver on a busy host runs slow, and both players then run a little fast to keep up)
+    for p in (a, b):
+        assert p["cps"] == pytest.approx(0.5, rel=MAX_NUDGE), p["cps"]
 
 
 def test_their_onsets_are_heard_together_within_a_period(played):
     a, b = (np.array(x) for x in played["onsets"])
     assert len(a) >= 12 and len(b) >= 12, (len(a), len(b))
-    # every onset of B (judged: see judged) has one of A within a JACK period: both play
-    # bell*4, four a cycle, at 0.5 cycles a second
-    heard = judged(played)
-    offsets = [int(a[np.argmin(np.abs(a - t))] - t) for t in heard]
-    print("A's onset - B's (samples):", offsets)
-    assert len(offsets) >= 4, (offsets, len(played["xruns"]))
-    assert np.all(np.abs(offsets) <= PERIOD), offsets
+    # from 2 s after B started (until it has heard Link it plays its own tempo), B's onsets
+    # fall on A's (both play bell*4, four a cycle, at 0.5 cycles a second) within a JACK
+    # period, but where JACK lost periods (xruns: on a busy host a few a second) and a
+    # player's sample count slipped against the other's, which Link runs out within a second:
+    # most within a period, and the middle one well within
+    b = b[b > 2 * SR]
+    offsets = np.array([int(a[np.argmin(np.abs(a - t))] - t) for t in b])
+    print("A's onset - B's (samples):", offsets.tolist(), "JACK xruns:", len(played["xruns"]))
+    assert len(offsets) >= 8
+    assert np.mean(np.abs(offsets) <= PERIOD) >= 0.8, offsets
+    assert np.median(np.abs(offsets)) <= PERIOD / 2, offsets
     # and they keep the tempo's grid
-    steps = [y - x for x, y in zip(heard, heard[1:], strict=False) if y - x < SR]
-    assert steps and np.all(np.abs(np.array(steps) - SR // 2) <= PERIOD), steps
+    steps = np.diff(b)
+    assert np.median(np.abs(steps - SR // 2)) <= PERIOD / 4, steps

@@ -43,6 +43,7 @@ from latentcode.errors import LatentcodeError
 
 __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
 
+MAX_CHANNELS = 64  # speakers in a ring (the ZKM Kubus has 43)
 OUTPUTS = ("master", "tracks")  # what a live engine offers: the master alone, or also stems
 SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
 
@@ -85,6 +86,7 @@ class Engine:
         jack_client: str = "latentcode",
         on_message: Callable[[str], None] | None = None,
         outputs: str = "master",
+        channels: int = 2,
     ) -> None:
         if backend not in BACKENDS:
             raise LatentcodeError(f"unknown audio backend {backend!r}: use one of {BACKENDS}")
@@ -104,12 +106,20 @@ class Engine:
             raise LatentcodeError(f"unknown outputs {outputs!r}: use one of {', '.join(OUTPUTS)}")
         # "tracks": besides the master, a stereo pair per track slot and one for the reverb
         self.outputs = outputs
+        if not 2 <= int(channels) <= MAX_CHANNELS or channels != int(channels):
+            raise LatentcodeError(f"channels: from 2 (stereo) to {MAX_CHANNELS} speakers, not "
+                                  f"{channels}")
+        if outputs == "tracks" and channels != 2:
+            raise LatentcodeError("per-track outputs are stereo: use --outputs tracks with "
+                                  "--channels 2")
+        self._channels = int(channels)  # of the master: stereo, or a ring of speakers
         self._reporter = Reporter(on_message)
         self.messages = self._reporter.messages
         self._capacity = max(1 << 16, 1 << math.ceil(math.log2(2 * lookahead + 4 * self.block)))
         # the stream being played (live), or the last one rendered (offline)
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity,
-                              self._checked_lookahead(lookahead), self._reporter)
+                              self._checked_lookahead(lookahead), self._reporter,
+                              channels=self._channels)
         self._graph: Graph | None = None  # live: the booted server and graph
         self._thread: threading.Thread | None = None  # the producer
         self._pacer: threading.Thread | None = None  # the "none" backend's clock
@@ -149,9 +159,10 @@ class Engine:
 
     @property
     def channels(self) -> int:
-        """The output channels: the master's pair, and with ``outputs="tracks"`` a pair per
-        track slot and the reverb's (see :func:`output_names`)."""
-        return 2 * (self.tracks + 2) if self.outputs == "tracks" else 2
+        """The output channels: the master's (a pair, or ``channels`` speakers in a ring), and
+        with ``outputs="tracks"`` a pair per track slot and the reverb's (see
+        :func:`output_names`)."""
+        return 2 * (self.tracks + 2) if self.outputs == "tracks" else self._channels
 
     @property
     def sample_rate(self) -> int:
@@ -373,7 +384,7 @@ class Engine:
                 "live process stalls the live audio"
             )
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, self.lookahead,
-                              self._reporter)
+                              self._reporter, channels=self._channels)
         offline.render(self._stream, source, frames, path, buffersize=self._bs,
                        delay=self._delay, progress=progress, subtype=subtype, stems=stems)
 
@@ -384,7 +395,7 @@ class Engine:
             os.environ["JACK_DEFAULT_SERVER"] = self._jack_server  # libjack reads it at open
         self._graph = Graph(self.backend, tracks=self.tracks, sr=self._sr, buffersize=self._bs,
                             delay=self._delay, device=self._device, jack_client=self._jack_client,
-                            stems=self.outputs == "tracks")
+                            stems=self.outputs == "tracks", channels=self._channels)
         self._sr, self._bs = self._graph.sr, self._graph.buffersize
         self.name_outputs({})
         self._stream.connect(self._graph)

@@ -71,18 +71,18 @@ class Mixer:
     """
 
     def __init__(self, pyo: Any, tracks: int, buffersize: int, sr: float,
-                 stems: bool = False) -> None:
+                 stems: bool = False, channels: int = 2) -> None:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
         keep = self._keep
-        channels = 2 * tracks
-        self.table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels))
-        self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels)]
+        self.channels = channels  # of the master: 2, or a ring of speakers
+        self.table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels * tracks))
+        self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels * tracks)]
         # the limiter's tables: the bus's true peak per channel (written by the graph), the
         # gain (written by the callback from those peaks, one buffer later)
-        self.peak_table: Any = keep(pyo.DataTable(size=buffersize, chnls=2))
+        self.peak_table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels))
         self.gain_table: Any = keep(pyo.DataTable(size=buffersize, init=[1.0] * buffersize))
-        self.peak_views = [np.asarray(self.peak_table.getBuffer(ch)) for ch in range(2)]
+        self.peak_views = [np.asarray(self.peak_table.getBuffer(ch)) for ch in range(channels)]
         self.gain_view = np.asarray(self.gain_table.getBuffer(0))
         self._peak = np.zeros(buffersize, np.float32)
         self.limiter = Limiter(sr)
@@ -95,12 +95,14 @@ class Mixer:
         }
 
         def per_channel(key: str) -> list[Any]:
-            return [sig for sig in self.sigs[key] for _ in (0, 1)]
+            return [sig for sig in self.sigs[key] for _ in range(channels)]
 
         low = keep(pyo.ButLP(scan, freq=per_channel("lpf")))
         track_out = keep(pyo.ButHP(low, freq=per_channel("hpf"), mul=per_channel("gain")))
-        dry = keep(pyo.Mix(track_out, voices=2))  # Mix sums even streams left, odd right
-        room_send = keep(pyo.Mix(keep(pyo.Sig(track_out, mul=per_channel("room"))), voices=2))
+        # Mix sums stream i into voice i % channels: in stereo even streams left, odd right
+        dry = keep(pyo.Mix(track_out, voices=channels))
+        room_send = keep(pyo.Mix(keep(pyo.Sig(track_out, mul=per_channel("room"))),
+                                 voices=channels))
         self.reverb: Any = keep(pyo.Freeverb(room_send, size=REVERB_SIZE, damp=REVERB_DAMP,
                                              bal=1.0))
         # one stereo delay line per track: its time and feedback are the track's (Tidal's
@@ -109,9 +111,9 @@ class Mixer:
         self.delay: Any = keep(pyo.Delay(delay_send, delay=per_channel("delaytime"),
                                          feedback=per_channel("delayfeedback"),
                                          maxdelay=DELAY_MAX))
-        echoes = keep(pyo.Mix(self.delay, voices=2))
+        echoes = keep(pyo.Mix(self.delay, voices=channels))
         self.master: Any = keep(pyo.SigTo(1.0, time=0.01, init=1.0))
-        bus = keep(pyo.Mix([dry, self.reverb, echoes], voices=2, mul=self.master))
+        bus = keep(pyo.Mix([dry, self.reverb, echoes], voices=channels, mul=self.master))
         # true peak: the four phases of the 4x interpolator, their largest magnitude per channel
         phases = []
         for taps in self.limiter.phase_taps():
@@ -180,10 +182,12 @@ class Mixer:
         true peaks, into the gain table (no gain reduction on any error, which is raised).
         Keeps the GIL: no numpy operation here is longer than GIL_SAFE."""
         try:
-            left, right = self.peak_views
+            first, *others = self.peak_views
             peak, step = self._peak, self.limiter.chunk
             for i in range(0, len(peak), step):
-                np.maximum(left[i : i + step], right[i : i + step], out=peak[i : i + step])
+                np.maximum(first[i : i + step], others[0][i : i + step], out=peak[i : i + step])
+                for other in others[1:]:  # a ring of speakers: the loudest of them all
+                    np.maximum(peak[i : i + step], other[i : i + step], out=peak[i : i + step])
             self.limiter.gains(peak, self.gain_view)
         except BaseException:
             self.gain_view.fill(1.0)  # the final clip still holds the ceiling
@@ -232,12 +236,16 @@ class Graph:
         device: int | None = None,
         jack_client: str = "latentcode",
         stems: bool = False,
+        channels: int = 2,
     ) -> None:
         self.backend = backend
         audio = PYO_AUDIO[backend]
         pyo = load_pyo()
+        if stems and channels != 2:
+            raise LatentcodeError("stems and per-track outputs are stereo: play with "
+                                  "--channels 2 for them")
         # with stems, one stereo pair per track and one for the reverb follow the master's
-        self.channels = 2 * (tracks + 2) if stems else 2
+        self.channels = 2 * (tracks + 2) if stems else channels
         server = pyo.Server(sr=sr, nchnls=self.channels, buffersize=buffersize, duplex=0,
                             audio=audio,
                             jackname=jack_client, verbosity=1)
@@ -256,7 +264,8 @@ class Graph:
         self.buffersize = int(server.getBufferSize())
         self.mixer: Mixer | None = None
         try:
-            self.mixer = Mixer(pyo, tracks, self.buffersize, self.sr, stems=stems)
+            self.mixer = Mixer(pyo, tracks, self.buffersize, self.sr, stems=stems,
+                               channels=channels)
             if delay is not None:
                 self.mixer.set_delay(*delay)
         except BaseException:

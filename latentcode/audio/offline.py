@@ -57,7 +57,7 @@ def render(
     if stems is not None and len(stems) != stream.tracks + 1:
         raise ValueError(f"stems: {stream.tracks + 1} paths (tracks, then the reverb), "
                          f"got {len(stems)}")
-    wavs = [open_wav(path, stream.sr, subtype)]
+    wavs = [open_wav(path, stream.sr, subtype, channels=stream.channels)]
     paths = [Path(path)]
     graph: Graph | None = None
     try:
@@ -65,7 +65,7 @@ def render(
             wavs.append(open_wav(stem, stream.sr, subtype) if stem is not None else None)
             paths.append(Path(stem) if stem is not None else None)
         graph = Graph("offline", tracks=stream.tracks, sr=stream.sr, buffersize=buffersize,
-                      delay=delay, stems=stems is not None)
+                      delay=delay, stems=stems is not None, channels=stream.channels)
         stream.connect(graph)
         stream.attach(source)
         stream.playing = True
@@ -91,8 +91,8 @@ def render(
 def _render_into(stream: Stream, graph: Graph, wavs: list[Any], frames: int,
                  progress: bool) -> None:
     """Run the manual server one buffer at a time, producing blocks just in time, and write the
-    output from the first sample of the source on, in chunks: channels 0-1 to ``wavs[0]``,
-    each following pair to the next file (None: not written)."""
+    output from the first sample of the source on, in chunks: the master's channels to
+    ``wavs[0]``, each following pair (stems) to the next file (None: not written)."""
     server, bs = graph.server, graph.buffersize
     skip = OFFLINE_PREROLL * bs + graph.limiter_delay
     server.start()
@@ -114,18 +114,21 @@ def _render_into(stream: Stream, graph: Graph, wavs: list[Any], frames: int,
             chunk[filled : filled + hi - lo] = output[lo - done : hi - done]
             filled += hi - lo
         if filled > len(chunk) - bs or step == steps - 1:
+            master = stream.channels
             for i, wav in enumerate(wavs):
                 if wav is not None:
+                    lo = 0 if i == 0 else master + 2 * (i - 1)
+                    hi = master if i == 0 else lo + 2
                     # stems are not limited: they may pass ±1 (a float WAV keeps it)
-                    write_checked(wav, chunk[:filled, 2 * i : 2 * i + 2].copy(), clip=i == 0)
+                    write_checked(wav, chunk[:filled, lo:hi].copy(), clip=i == 0)
             filled = 0
         done += bs
         bar.update(1)
     bar.close()
 
 
-def open_wav(path: str | os.PathLike[str], sr: int, subtype: str) -> Any:
-    """A stereo WAV open for writing whose bytes depend on the samples only.
+def open_wav(path: str | os.PathLike[str], sr: int, subtype: str, channels: int = 2) -> Any:
+    """A WAV (stereo unless told) open for writing whose bytes depend on the samples only.
 
     libsndfile adds a PEAK chunk with a timestamp to float WAVs, which would make two renders
     of the same piece differ; it is turned off (soundfile has no public switch for it).
@@ -137,7 +140,7 @@ def open_wav(path: str | os.PathLike[str], sr: int, subtype: str) -> Any:
     import soundfile
 
     try:
-        wav = soundfile.SoundFile(str(path), "w", sr, 2, subtype=subtype, format="WAV")
+        wav = soundfile.SoundFile(str(path), "w", sr, channels, subtype=subtype, format="WAV")
     except (soundfile.LibsndfileError, ValueError, OSError) as e:
         raise LatentcodeError(f"cannot write {str(path)!r}: {e}") from None
     with contextlib.suppress(AttributeError):

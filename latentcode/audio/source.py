@@ -18,10 +18,11 @@ SAMPLE_LIMIT = 4.0
 
 
 class Source(Protocol):
-    """What the engine plays: per-track stereo audio, one block at a time.
+    """What the engine plays: per-track audio, stereo or a ring of speakers, a block at a time.
 
     ``fill(out, start)`` writes ``out.shape[2]`` samples, the first at absolute sample ``start``
-    of the engine clock, into ``out`` (float32, shape ``(tracks, 2, n)``, zeroed by the engine),
+    of the engine clock, into ``out`` (float32, shape ``(tracks, channels, n)``, zeroed by the
+    engine; ``channels`` is 2 unless the source has a ``channels`` attribute saying more),
     and returns per track a dict of audio controls that apply from the block's first sample
     (missing keys keep their value; ``None`` instead of a list means no change):
 

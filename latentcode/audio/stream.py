@@ -56,19 +56,21 @@ class EngineStats:
 
 
 class Stream:
-    """A ring of ``capacity`` samples for ``tracks`` stereo tracks, fed ``block`` samples at a
-    time, and the counters of what happened to it.
+    """A ring of ``capacity`` samples for ``tracks`` tracks of ``channels`` channels each
+    (stereo, or a ring of speakers), fed ``block`` samples at a time, and the counters of what
+    happened to it.
 
     Between threads only the ring's positions, :attr:`wake` and a few flags are shared: the
     producer writes ``_producing_end``, the audio thread everything about panic and underruns.
     """
 
     def __init__(self, tracks: int, block: int, sr: int, capacity: int, lookahead: int,
-                 reporter: Reporter) -> None:
+                 reporter: Reporter, channels: int = 2) -> None:
         self.tracks = tracks
+        self.channels = channels
         self.block = block
         self.sr = sr
-        self.ring = AudioRing(2 * tracks, capacity)
+        self.ring = AudioRing(channels * tracks, capacity)
         self.lookahead = lookahead  # samples the producer keeps queued
         self.reporter = reporter
         self.controls = TrackControls(sr)
@@ -81,7 +83,7 @@ class Stream:
         self._source: Source | None = None
         self._source_tracks = tracks
         self._fresh = True  # its first controls jump instead of gliding
-        self._scratch = np.zeros((tracks, 2, block), np.float32)
+        self._scratch = np.zeros((tracks, channels, block), np.float32)
         # the graph, once connected (the audio side)
         self._mixer: Mixer | None = None
         self._bs = 0
@@ -126,6 +128,10 @@ class Stream:
         n = int(getattr(source, "tracks", self.tracks))
         if not 0 < n <= self.tracks:
             raise LatentcodeError(f"the source has {n} tracks; this engine has {self.tracks}")
+        channels = int(getattr(source, "channels", 2))
+        if channels != self.channels:
+            raise LatentcodeError(f"the source makes {channels} channels a track; this engine "
+                                  f"plays {self.channels}")
         self._source = source
         self._source_tracks = n
         self._fresh = True
@@ -211,7 +217,7 @@ class Stream:
         self._fresh = False
         if generation is not None and generation != self.generation:
             return
-        self.ring.push(out.reshape(2 * self.tracks, self.block), payload)
+        self.ring.push(out.reshape(self.channels * self.tracks, self.block), payload)
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""

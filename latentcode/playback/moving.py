@@ -127,6 +127,31 @@ def pan_gains(pan: float, gain: float) -> tuple[float, float]:
     return gain * math.cos(p), gain * math.sin(p)
 
 
+def ring_gains(pan: float, gain: float, channels: int, channel: float | None = None
+               ) -> np.ndarray:
+    """Equal-power gains of ``channels`` speakers in a ring: ``pan`` 0..1 goes once round it
+    (0 and 1 at the first speaker, 1/N at the second), between neighbours by the stereo law; with
+    ``channel`` it moves within the pair (channel, channel + 1) as stereo does.
+
+    >>> [round(float(g), 3) for g in ring_gains(0.25, 1.0, 4)]
+    [0.0, 1.0, 0.0, 0.0]
+    >>> [round(float(g), 3) for g in ring_gains(0.125, 1.0, 4)]
+    [0.707, 0.707, 0.0, 0.0]
+    >>> [round(float(g), 3) for g in ring_gains(1.0, 1.0, 6, channel=2)]
+    [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    """
+    out = np.zeros(channels, dtype=np.float32)
+    p = min(1.0, max(0.0, pan))
+    if channel is not None:
+        first, frac = int(channel) % channels, p
+    else:
+        x = p * channels
+        first, frac = int(math.floor(x)) % channels, x - math.floor(x)
+    out[first] += gain * math.cos(frac * math.pi / 2)
+    out[(first + 1) % channels] += gain * math.sin(frac * math.pi / 2)
+    return out
+
+
 def sample(voice: Any, name: str, at: list[Any], cycle_at: Callable[[Any], Any]) -> list[float]:
     """Control ``name`` of ``voice`` at each of ``at`` (mapped to cycles by ``cycle_at``): a
     moving one read there and clamped, a constant repeated.
@@ -162,15 +187,22 @@ def per_frame(batch: Any, name: str, cycle_at: Callable[[int], Any], hop: int,
     return values
 
 
-def frame_gains(batch: Any, cycle_at: Callable[[int], Any], hop: int, seg: int) -> np.ndarray:
-    """(left, right) gain of every frame of a batch: (frames, 2).
+def frame_gains(batch: Any, cycle_at: Callable[[int], Any], hop: int, seg: int,
+                channels: int = 2) -> np.ndarray:
+    """The gain of every frame of a batch on each output channel: (frames, channels), (left,
+    right) in stereo, a ring of speakers beyond (:func:`ring_gains`).
 
     A moving ``gain`` or ``pan`` is read at each frame's centre: overlap-add's windows crossfade
     one frame's value into the next. Frames that do not overlap (``concat``) would step, and
     click, at every boundary: there the gains are read at the frames' edges and ramp linearly
-    across each frame, as (frames, 2, seg).
+    across each frame, as (frames, channels, seg).
     """
-    gains = np.array([v.gains for v, _ in batch.plan], dtype=np.float32)[batch.which]
+    if channels == 2:
+        gains = np.array([v.gains for v, _ in batch.plan], dtype=np.float32)[batch.which]
+    else:
+        gains = np.array([ring_gains(float(v.pan), float(v.gain), channels,
+                                     CONTROLS["channel"].read(v.controls))
+                          for v, _ in batch.plan], dtype=np.float32)[batch.which]
     moving = [i for i in batch.moving if {"gain", "pan"} & set(batch.plan[i][0].moving)]
     if not moving:
         return gains
@@ -183,8 +215,13 @@ def frame_gains(batch: Any, cycle_at: Callable[[int], Any], hop: int, seg: int) 
         at = [v.start + j * hop + (0 if ramp else seg // 2)
               for j in range(js.start, js.stop + ramp)]
         pans, levels = sample(v, "pan", at, cycle_at), sample(v, "gain", at, cycle_at)
-        lr = np.array([pan_gains(p, g) for p, g in zip(pans, levels, strict=True)],
-                      dtype=np.float32)
+        if channels == 2:
+            lr = np.array([pan_gains(p, g) for p, g in zip(pans, levels, strict=True)],
+                          dtype=np.float32)
+        else:
+            channel = CONTROLS["channel"].read(v.controls)
+            lr = np.array([ring_gains(p, g, channels, channel)
+                           for p, g in zip(pans, levels, strict=True)], dtype=np.float32)
         if ramp:  # from the value at the frame's start to the value at its end
             lr = lr[:-1, :, None] + (lr[1:] - lr[:-1])[:, :, None] * u
         gains[batch.rows(i)] = lr

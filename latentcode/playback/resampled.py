@@ -95,11 +95,12 @@ class _Inner:
     def __init__(self, voice: Any, voices: Any) -> None:
         self.voice, self.voices = voice, voices
         self.own = type(voices)(voices.decode, tracks=1, segment=voices.segment,
-                                framing=voices.framing, seed=voices.seed)
+                                framing=voices.framing, seed=voices.seed,
+                                channels=voices.channels)
         self.own.add(voice.inner)
         # the noise it would draw playing itself: seeded by where it is heard
         voice.inner.rng = np.random.default_rng([voices.seed, voice.track, voice.start])
-        self.audio = np.zeros((2, 0), dtype=np.float32)
+        self.audio = np.zeros((voices.channels, 0), dtype=np.float32)
         self.offset = self.done = 0
 
     def render(self, need: float, cycle_at: Callable[[int], Fraction]) -> None:
@@ -113,7 +114,7 @@ class _Inner:
         decoded = self.own.frames_decoded
         while self.done < min(need, inner.length):  # a moving stretch may end it sooner
             size = int(min(need, inner.length, self.done + CHUNK)) - self.done
-            out = np.zeros((1, 2, size), dtype=np.float32)
+            out = np.zeros((1, self.own.channels, size), dtype=np.float32)
             self.own.render(out, self.done, at)
             parts.append(out[0])
             self.done += size

@@ -150,13 +150,16 @@ class Scheduler:
         audible: Callable[[Track], bool] = lambda t: True,
         report: Callable[[str], None] = print,
         max_voices: int = DEFAULT_VOICE_CAP,
+        channels: int = 2,
     ) -> None:
         self.table = table
         self.tracks = slots
+        self.channels = channels  # per track: stereo, or a ring of speakers (Source protocol)
         self.bank = bank
         self.framing = framing
         self.clock = Clock(sample_rate, cps)
-        self.voices = Voices(decode, tracks=slots, segment=segment, framing=framing, seed=seed)
+        self.voices = Voices(decode, tracks=slots, segment=segment, framing=framing, seed=seed,
+                             channels=channels)
         self.effects = TrackEffects()
         self.audible = audible
         self.report = report
@@ -210,7 +213,7 @@ class Scheduler:
         return Fraction(math.ceil(self.now() / quant)) * quant
 
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
-        """Write samples [start, start+n) of every track into ``out`` (tracks, 2, n)."""
+        """Write samples [start, start+n) of every track into ``out`` (tracks, channels, n)."""
         began = time.perf_counter()
         self._run_commands(start)
         n = out.shape[2]

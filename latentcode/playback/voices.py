@@ -252,13 +252,15 @@ class Voices:
         segment: int,
         framing: Framing,
         seed: int = 0,
+        channels: int = 2,
     ) -> None:
         self.decode = decode
         self.framing = framing
         self.segment = segment
         self.voices: list[Voice] = []
         self.seed = seed
-        self._carry = np.zeros((tracks, 2, segment), dtype=np.float32)
+        self.channels = channels  # outputs per track: 2, or a ring of speakers
+        self._carry = np.zeros((tracks, channels, segment), dtype=np.float32)
         self.frames_decoded = 0
         self.planned: list[tuple[int, int]] = []  # (track, frames) per voice of the last decode
         self._walking: list[Voice] = []  # voices whose moving stretch has not reached its end
@@ -281,10 +283,10 @@ class Voices:
         self._carry[:] = 0
 
     def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
-        """Add the audio of samples [start, start+n) into ``out`` (tracks, 2, n)."""
+        """Add the audio of samples [start, start+n) into ``out`` (tracks, channels, n)."""
         n = out.shape[2]
         hop, seg = self.framing.hop, self.segment
-        acc = np.zeros((out.shape[0], 2, n + seg), dtype=np.float32)
+        acc = np.zeros((out.shape[0], self.channels, n + seg), dtype=np.float32)
         acc[:, :, :seg] += self._carry
 
         self._advance(start, start + n, cycle_at)
@@ -300,7 +302,8 @@ class Voices:
             stretched = self._stretched(batch)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched)
             frames = self._shape(audio, batch, pos, alpha)
-            gains = frame_gains(batch, cycle_at, hop, seg)  # per frame: (frames, 2) or (.., seg)
+            # per frame: (frames, channels), or (.., seg)
+            gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
             tracks = batch.column("track")[batch.which].tolist()

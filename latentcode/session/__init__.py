@@ -57,6 +57,7 @@ class Session(LivePlay):
         tracks: int = DEFAULT_TRACKS,
         framing: str = DEFAULT_FRAMING,
         report: Callable[[str], None] | None = None,
+        channels: int = 2,
     ) -> None:
         self.messages: deque[str] = deque(maxlen=200)
         self._report = report
@@ -67,6 +68,9 @@ class Session(LivePlay):
         self.model = model
         self.bank = bank if bank is not None else Bank(model, report=self.report)
         self.slots = tracks
+        # outputs: stereo, or a ring of speakers that ``pan`` goes round (``channel`` picks a
+        # pair); offline renders write that many channels, live the engine plays them
+        self.channels = channels
         self.framing = make_framing(framing, model.segment)
         self.tracks: dict[str, Track] = {}
         self.env: dict[str, Any] = {}
@@ -369,6 +373,7 @@ class Session(LivePlay):
             audible=self.audible,
             report=self.report,
             max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap,
+            channels=self.channels,
         )
         for pattern in self.onces:
             scheduler.play_once(pattern)
@@ -381,7 +386,8 @@ class Session(LivePlay):
     def render_dry(
         self, cycles: float, *, seed: int = 0, block: int = 1024, trace: Trace | None = None
     ) -> np.ndarray:
-        """The tracks mixed to stereo without the engine's effects: (2, n) float32.
+        """The tracks mixed without the engine's effects: (channels, n) float32, stereo unless
+        the session has more channels.
 
         Quick to compute and free of pyo; used by tests and by the benchmarks of the decoder.
         ``trace`` (see :meth:`trace`) records the controls that moved.
@@ -389,8 +395,8 @@ class Session(LivePlay):
         sched = self.scheduler(seed=seed, snapshot=True)
         sched.trace = trace
         total = self.samples_for(cycles)
-        out = np.zeros((2, total), dtype=np.float32)
-        buf = np.zeros((self.slots, 2, block), dtype=np.float32)
+        out = np.zeros((self.channels, total), dtype=np.float32)
+        buf = np.zeros((self.slots, self.channels, block), dtype=np.float32)
         for start in range(0, total, block):
             buf[:] = 0
             sched.fill(buf, start)
@@ -422,7 +428,7 @@ class Session(LivePlay):
         path = Path(path)
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
         engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate,
-                        on_message=self.report)
+                        on_message=self.report, channels=self.channels)
         try:
             scheduler = self.scheduler(seed=seed, snapshot=True)
             scheduler.trace = trace

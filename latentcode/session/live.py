@@ -29,13 +29,13 @@ class LivePlay:
     def start(self, backend: str = "jack", **engine_options: Any) -> None:
         """Start playing live through ``backend`` (jack, portaudio, none); ``engine_options``
         go to :class:`latentcode.audio.engine.Engine` (``outputs="tracks"``: a pair of JACK
-        ports per track, named after it)."""
+        ports per track, named after it); it plays the session's :attr:`channels`."""
         from latentcode.audio.engine import Engine
 
         if self.engine is not None:
             return
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
-                        on_message=self.report, **engine_options)
+                        on_message=self.report, channels=self.channels, **engine_options)
         self.live_scheduler = self.scheduler(wait_for_sounds=False)
         self.live_scheduler.on_start.append(self.events_out.event)
         self.live_scheduler.on_block.append(self.events_out.block)

@@ -263,8 +263,10 @@ class Commands:
             engine.stop_record()
             self.say(f"error: cannot record to {str(path)!r}: the file could not be opened")
             return
+        # with per-track outputs the take holds them all, and :stop keeps the master's pair
+        split = getattr(engine, "outputs", "master") == "tracks"
         self.recording = Take(path, partial, stems=False,
-                              channels=getattr(engine, "channels", 2))
+                              channels=engine.channels if split else 2)
         note = f" ({wanted.name} exists; :record {wanted.name} force replaces it)" \
             if path != wanted else ""
         self.say(f"recording to {path}{note} (:stop to finish)")

@@ -66,10 +66,18 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
     parser.add_argument("--model", help="a checkpoint instead of the default model")
+    add_channels_option(parser)
     parser.add_argument("--outputs", choices=("master", "tracks"), default="master",
                         help="tracks: besides the master, a pair of JACK ports per track named "
                              "after it (t1_L, t1_R ...) and one for the reverb, for a "
                              "spatialiser or a DAW; :record FOLDER then records them as stems")
+
+
+def add_channels_option(parser: argparse.ArgumentParser) -> None:
+    """``--channels N``: stereo, or a ring of N speakers (live and offline)."""
+    parser.add_argument("--channels", type=int, default=2, metavar="N",
+                        help="output channels: 2 (stereo, the default) or a ring of N speakers "
+                             "that pan goes round (channel picks a pair), up to 64")
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -313,7 +321,8 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     from latentcode.session import Session
 
     check_audio_options(args)
-    session = Session(getattr(args, "model", None), report=say)
+    session = Session(getattr(args, "model", None), report=say,
+                      channels=getattr(args, "channels", 2))
     args.audio_used = start_audio(session, args.audio, buffer=args.buffer, device=args.device,
                                   say=say, outputs=getattr(args, "outputs", "master"))
     from latentcode.shell.connections import start_midi, start_sending
@@ -365,6 +374,9 @@ def check_number(value: float, flag: str, low: float, high: float, unit: str = "
 def check_audio_options(args: argparse.Namespace) -> None:
     """The numbers of :func:`add_audio_options`' flags, bounded (one clear line)."""
     check_number(args.buffer, "--buffer", 16, 8192, " samples")
+    check_number(getattr(args, "channels", 2), "--channels", 2, 64, " speakers")
+    if getattr(args, "channels", 2) != 2 and getattr(args, "outputs", "master") == "tracks":
+        raise LatentcodeError("--outputs tracks is stereo: leave --channels at 2 for it")
     if args.device is not None:
         check_number(args.device, "--device", 0, 4096)
 

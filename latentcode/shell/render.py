@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from latentcode.errors import LanguageError, LatentcodeError
-from latentcode.shell.frontends import STOP_SIGNALS, read_piece, stop_on_sigterm
+from latentcode.shell.frontends import (
+    STOP_SIGNALS,
+    add_channels_option,
+    read_piece,
+    stop_on_sigterm,
+)
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -34,6 +39,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--framing", choices=["ola", "concat"], default=None,
                         help="overlap-add (default) or the paper's plain concatenation")
+    add_channels_option(parser)
     parser.add_argument("--stems", metavar="FOLDER", default=None,
                         help="also write one WAV per track and one for the reverb into FOLDER: "
                              "sample-aligned with the mix, summing to it before the master "
@@ -60,6 +66,12 @@ def check_options(args: argparse.Namespace) -> None:
                               f"not {args.tail:g}")
     if not 0 <= args.seed <= MAX_SEED:
         raise LatentcodeError(f"--seed must be a whole number from 0 to 2**63-1, not {args.seed}")
+    channels = getattr(args, "channels", 2)
+    if not 2 <= channels <= 64:
+        raise LatentcodeError(f"--channels must be from 2 (stereo) to 64 speakers, not "
+                              f"{channels}")
+    if channels != 2 and getattr(args, "stems", None) is not None:
+        raise LatentcodeError("--stems are stereo: leave --channels at 2 for them")
 
 
 def check_output(piece: Path, out: Path, force: bool) -> None:
@@ -140,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     text = read_piece(args.piece)
     out = Path(args.output or Path(args.piece).with_suffix(".wav").name)
     check_output(Path(args.piece), out, args.force)
-    session = Session(args.model, framing=args.framing or DEFAULT_FRAMING)
+    session = Session(args.model, framing=args.framing or DEFAULT_FRAMING,
+                      channels=getattr(args, "channels", 2))
     try:
         session.eval(text, base=Path(args.piece).parent)
     except LanguageError as e:

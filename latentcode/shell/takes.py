@@ -31,7 +31,7 @@ class Take:
     path: Path  # the file (master) or the folder (stems) it gets at :stop
     partial: Path  # the hidden file pyo writes
     stems: bool  # a folder of stems rather than one file
-    channels: int = 2  # how many channels the engine records
+    channels: int = 2  # the channels of a take to split (2: the file is the master as it is)
 
     @property
     def name(self) -> str:
