@@ -30,9 +30,10 @@ from typing import Any
 from latentcode.errors import LatentcodeError
 
 KINDS = ("sound", "number")
-# Where a control acts, in the order data flows: which sounds a voice reads, its path through
-# latent space, the voice's audio after decoding, and the track's effects in the engine.
-PLACES = ("sound", "latent", "voice", "track")
+# Where a control acts, in the order data flows: the clock (the tempo, from an event on), which
+# sounds a voice reads, its path through latent space, the voice's audio after decoding, and
+# the track's effects in the engine.
+PLACES = ("clock", "sound", "latent", "voice", "track")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class Control:
 _ROWS = (
     Control("sound", "sound", "sound", "the sound to play: a group name of the bank, `bell:3` "
             "for its 4th", aliases=("s",)),
+    Control("cps", "number", "clock", "the tempo in cycles per second from this event on, as "
+            "Tidal's `# cps`: `\"bell*4\" # cps \"<0.5 0.75>\"` alternates two tempos (it takes "
+            "effect within a block, about 23 ms, of the event's onset)", low=0.001, high=100.0),
     Control("n", "number", "sound", "which sound of the group: added to the index of `sound` "
             "(`\"bell*4\" # n \"0 1 2 3\"` plays bell:0 to bell:3, `bell:3 # n 1` bell:4), "
             "wrapping round the group's size; fractions are rounded down"),

@@ -14,6 +14,8 @@ from latentcode.language.vocabulary import STATEMENT_DOCS, Vocabulary
 from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.session import Session
 
+SR = 44100
+
 
 @pytest.fixture
 def session(session_parts):
@@ -272,3 +274,25 @@ def test_every_new_statement_has_help():
         assert word in STATEMENT_DOCS, word
         assert v.kind(word) == "keyword" and "A statement of the language" not in v.help(word)
     assert "latent" in v.help("xfadeIn")  # says how it differs from the latent xfade
+
+
+def test_a_pattern_s_cps_sets_the_tempo_from_its_event_on(session):
+    """Tidal's ``# cps``: the clock follows it from the block after the event's onset."""
+    session.eval('t1 $ "bell*2" # cps "<0.5 1>" # legato 0.2')
+    sched = session.scheduler(snapshot=True)
+    starts = []
+    sched.on_start.append(lambda track, e, onset, length: starts.append(onset))
+    buf = np.zeros((session.slots, 2, 1024), np.float32)
+    for start in range(0, 4 * SR, 1024):
+        sched.fill(buf, start)
+    # cycle 0 at 0.5 cps: onsets 0 and 1 s; cycle 1 at 1 cps from the block after 2 s
+    assert starts[:3] == [0, SR, 2 * SR]
+    assert abs(starts[3] - (2 * SR + SR // 2)) <= 1024  # within a block of exact
+    # cycle 2 (cps 0.5 again) starts a second after cycle 1 did, and lasts 2 s
+    assert abs(starts[4] - 3 * SR) <= 1024 and sched.clock.cps == F(1, 2)
+    # a tempo outside the clock's range is clamped to it, never refused on stage
+    session.eval('t1 $ "bell" # cps 1e9')
+    sched = session.scheduler(snapshot=True)
+    sched.fill(buf, 0)
+    sched.fill(buf, 1024)
+    assert sched.clock.cps == 100

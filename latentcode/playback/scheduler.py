@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.controls import acting
+from latentcode.controls import CONTROLS, acting
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
 from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
-from latentcode.playback.clock import Clock
+from latentcode.playback.clock import Clock, as_fraction
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP, VoiceCap, fade
 from latentcode.playback.tracks import Track
 from latentcode.playback.voices import Voices, make_voice
@@ -257,6 +257,7 @@ class Scheduler:
             else:
                 with breaker.watch(track.name, block_seconds):
                     events = track.onsets(c0, c1)
+            self._follow_tempo(events)
             if not self.audible(track):
                 return
             events = self.cap.limit_starts(track.name, track.pattern, events,
@@ -301,6 +302,16 @@ class Scheduler:
         if breaker is not None:
             breaker.spent(track.name, time.thread_time() - cpu, block_seconds,
                           pattern=track.pattern)
+
+    def _follow_tempo(self, events: list[Any]) -> None:
+        """An event with ``cps`` sets the tempo from the next block on (muted or not: the
+        clock is everyone's)."""
+        for e in events:
+            value = e.value
+            if isinstance(value, dict) and value.get("cps") is not None:
+                cps = as_fraction(CONTROLS["cps"].read(value))
+                if cps != self.clock.cps:
+                    self.commands.append(("tempo", cps))
 
     def _waits(self, track: Track, wait: NotReady) -> None:
         """A track whose sound is not ready stays silent for those events; it says so once."""

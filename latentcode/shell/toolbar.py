@@ -69,7 +69,8 @@ def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragm
     if audio in ("none", "off"):
         out.append(("class:bottom-toolbar.alert", " no audio" if audio == "off" else " silent"))
         out.append(("", " |"))
-    cps = float(session.cps)
+    live = getattr(session, "live_scheduler", None)  # a pattern's # cps, Link: the clock's
+    cps = float(live.clock.cps if live is not None else session.cps)
     out.append(("", f" {cps:g} cps ({cps * 240:g} bpm) |"))
     out += _tracks(session)
     stats = getattr(session.engine, "stats", None)
