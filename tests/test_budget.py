@@ -8,6 +8,7 @@ interrupts; every error the language's own, with a position; bounded reading of 
 from __future__ import annotations
 
 import resource
+import sys
 import threading
 import time
 
@@ -225,6 +226,12 @@ def test_ctrl_c_interrupts_an_evaluation_and_the_lock_is_free_again():
     assert slow.committed == 0
     assert evaluator.lock.acquire(timeout=0.1)  # an OSC /eval after it is not blocked
     evaluator.lock.release()
+    # and the worker is stopped, not left burning a core (a Ctrl-C inside Thread.join makes
+    # the Thread object say it has stopped while it runs on)
+    time.sleep(0.2)
+    assert not any(t.name == "latentcode-eval" and t.ident in sys._current_frames()
+                   for t in threading.enumerate())
+    assert slow.committed == 0
 
 
 def test_a_real_session_under_the_deadline_evaluates_and_refuses_as_before(session):

@@ -19,6 +19,7 @@ changed
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -66,13 +67,25 @@ class Guard:
             self.committing = False
 
     def cancel(self, thread: threading.Thread) -> bool:
-        """Interrupt ``thread`` unless it is committing; True when it was interrupted."""
+        """Interrupt ``thread`` unless it is committing; True when it was (or had ended).
+
+        A commit the worker reaches later is refused either way. Whether it still runs is asked
+        of the interpreter, not of ``thread.is_alive()``: a Ctrl-C that lands inside
+        ``thread.join()`` leaves the Thread object saying it has stopped while it runs on
+        (CPython 3.11's join, after bpo-45274), and the worker must still be stopped.
+        """
         with self.lock:
-            if self.committing or not thread.is_alive():
+            if self.committing:
                 return False
             self.cancelled = True
-            _raise_in(thread, Cancelled)
+            if running(thread):
+                _raise_in(thread, Cancelled)
             return True
+
+
+def running(thread: threading.Thread) -> bool:
+    """Whether ``thread`` still runs Python code (the interpreter's own list of threads)."""
+    return thread.ident is not None and thread.ident in sys._current_frames()
 
 
 def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
@@ -126,6 +139,8 @@ def _stop(thread: threading.Thread, guard: Guard) -> bool | None:
     """Interrupt the worker and give it a moment to unwind; None when it was, False when it was
     committing (and so must be let finish)."""
     if not guard.cancel(thread):
-        return False if thread.is_alive() else None
-    thread.join(STOP_WAIT)  # a worker stuck in C code is left behind; its commit is refused
+        return False if running(thread) else None
+    end = time.monotonic() + STOP_WAIT  # a worker stuck in C code is left behind (refused)
+    while running(thread) and time.monotonic() < end:
+        time.sleep(0.01)
     return None
