@@ -341,11 +341,12 @@ def test_live_midi_clock_ticks_24_a_beat_at_the_tempo_from_a_cycle_start(live):
     print("MIDI clock spacing (samples): median", np.median(spacing), "min", spacing.min(),
           "max", spacing.max())
     assert len(spacing) >= 24 * JUDGED
-    # to the sample as a rule; within a period at worst (the JACK MIDI client's own Python
+    # within a few samples as a rule (8 samples, 0.18 ms: finer than the 0.32 ms one MIDI
+    # byte takes on a DIN cable), within a period at worst (the JACK MIDI client's own Python
     # callback can be held up by the GIL, as the notes' can: benchmarks/control_out.py)
     deviation = np.abs(spacing - 918.75)
-    assert np.median(deviation) <= 2 and np.all(deviation <= PERIOD), spacing
+    assert np.median(deviation) <= 8 and np.all(deviation <= PERIOD), spacing
     # and 24 of them make a beat
     beat = [ticks[i + 24] - ticks[i] for i in range(len(ticks) - 24)
             if clear_of_stalls(live, times[i], times[i + 24])]
-    assert beat and np.median(np.abs(np.array(beat) - 22050)) <= 2, beat
+    assert beat and np.median(np.abs(np.array(beat) - 22050)) <= 8, beat
