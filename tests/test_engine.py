@@ -79,7 +79,9 @@ def test_live_jack_clicks_arrive_on_time(jackd: str) -> None:
     assert played.returncode == 0, played.stderr[-3000:]
     stats = played.result["stats"]
     assert stats["underruns"] == 0, stats
-    assert stats["blocks"] > 10 * SR / 1024 and stats["fill_errors"] == 0, stats
+    # 10 s of blocks, give or take what a dummy driver that runs slow on a busy host (two CI
+    # runs: 426 and 428 of 431 blocks) does not ask for; underruns are the real check
+    assert stats["blocks"] > 0.95 * 10 * SR / 1024 and stats["fill_errors"] == 0, stats
     assert played.result["messages"] == []
 
     mono = played.audio.sum(axis=0)
