@@ -119,9 +119,10 @@ def test_live_a_sound_panned_round_the_ring_is_heard_on_each_speaker_in_turn(pla
     assert all((b - a) % 6 == 1 for a, b in zip(order, order[1:], strict=False)), order
     gaps = spacings_clear_of_xruns(np.array([t for t, _ in found]), played.xruns)
     assert len(gaps) >= 4 and np.all(np.abs(np.array(gaps) - SR // 3) <= 2), gaps
-    # and at the same power on each: a whole bell's energy per speaker, compared
+    # and at the same power on each: a whole bell's energy per speaker, compared (the fullest
+    # bell of each: a period JACK lost from the capture only takes energy away)
     energies = []
     for c in range(6):
-        t = int(loud[c][1])
-        energies.append(float((audio[c, t : t + SR // 3] ** 2).sum()))
-    assert max(energies) / min(energies) < 1.05, energies
+        energies.append(max(float((audio[c, int(t) : int(t) + SR // 3] ** 2).sum())
+                            for t in loud[c][1:]))
+    assert max(energies) / min(energies) < 1.02, energies
