@@ -7,9 +7,13 @@
    sample leaving the engine, plus JACK's own output latency (2 periods).
 3. The CPU share of the process while a 4-track piece plays.
 
+Every voice samples its own noise (the default ``noise 1``, seeded by its onset), so no two
+voices walk the same latent path and no cache can serve them. ``--load N`` keeps N other
+processes busy, one core each, during every trial: a performer's machine is never idle.
+
 Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
 
-    python benchmarks/realtime.py [--seconds 30] [--max-voices 512]
+    python benchmarks/realtime.py [--seconds 30] [--max-voices 512] [--load 1]
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ def trial(args: argparse.Namespace) -> dict:
     else:
         session.eval(PIECE)
         session.render_dry(1)  # encode the piece's sounds before the clock starts
-    session.start("jack", buffersize=PERIOD, jack_client="lc-bench")
+    session.start("jack", buffersize=PERIOD, jack_client="lc-bench", block=args.block,
+                  lookahead=args.lookahead)
     time.sleep(2)  # let the voice count reach its steady state
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()
@@ -60,6 +65,7 @@ def trial(args: argparse.Namespace) -> dict:
         peak_voices = max(peak_voices, len(session.live_scheduler.voices.voices))
     if args.latency:
         latency = measure_latency(session)
+    engine_latency = session.engine.latency * 1000
     cpu = (time.process_time() - c0) / (time.monotonic() - t0)
     after = session.engine.stats
     session.stop()
@@ -70,12 +76,14 @@ def trial(args: argparse.Namespace) -> dict:
         "load_peak": after.producer_load_peak,
         "cpu": cpu,
         "latency_ms": latency,
+        "engine_latency_ms": engine_latency,
         "stats": dataclasses.asdict(after),
     }
 
 
 def measure_latency(session, repeats: int = 10) -> float:
-    """Median ms from eval of an immediate change to its first sample leaving the engine.
+    """Median ms from eval of an immediate change to its first sample heard (leaving the
+    engine, plus the limiter's delay and JACK's two periods).
 
     The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
     second), so about 8 ms of the figure is the wait for the pattern's next onset.
@@ -98,7 +106,9 @@ def measure_latency(session, repeats: int = 10) -> float:
         session.eval("now t9 silence")
         time.sleep(0.3)
     samples.sort()
-    return samples[len(samples) // 2] + 1000 * 2 * PERIOD / 44100
+    # the master limiter's delay, then JACK's two periods, before the sample is heard
+    limiter = session.engine._graph.limiter_delay
+    return samples[len(samples) // 2] + 1000 * (limiter + 2 * PERIOD) / 44100
 
 
 def run_trial(server: str, **kw) -> dict:
@@ -128,15 +138,38 @@ def main() -> None:
     ap.add_argument("--framing", default="ola")
     ap.add_argument("--stretch", type=float, default=1)
     ap.add_argument("--latency", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--no-piece", action="store_true", help="skip the 4-track piece")
+    ap.add_argument("--block", type=int, default=1024, help="the producer's block (samples)")
+    ap.add_argument("--lookahead", type=int, default=4096, help="samples queued ahead")
+    ap.add_argument("--sweep", default="",
+                    help="instead: BLOCK:LOOKAHEAD pairs (e.g. 1024:1024,512:512) measured "
+                         "with --sweep-voices voices: underruns and eval -> first sample")
+    ap.add_argument("--sweep-voices", type=int, default=64)
+    ap.add_argument("--load", type=int, default=0,
+                    help="other processes kept busy (one core each) during the trials")
     args = ap.parse_args()
     if args.trial:
         print(json.dumps(trial(args)), flush=True)
+        return
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(args.load)]
+    try:
+        measure_all(args)
+    finally:
+        for p in busy:
+            p.kill()
+
+
+def measure_all(args: argparse.Namespace) -> None:
+    if args.sweep:
+        sweep(args)
         return
 
     from jackd import running_jackd
 
     with running_jackd(period=PERIOD) as server:
-        print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial")
+        print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial; "
+              f"{args.load} other busy process(es)")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
               f"{'peak':>6} {'cpu':>5}")
         for config in args.configs.split(","):
@@ -156,6 +189,8 @@ def main() -> None:
                 best = r["voices"]
                 n = int(n * (2 if n < 128 else 1.25))
             print(f"=> {framing}, stretch {stretch}: {best} voices with zero underruns")
+        if args.no_piece:
+            return
         r = run_trial(server, voices=0, framing="ola", seconds=args.seconds, latency=1)
         if "error" in r:
             print(f"4-track piece: error: {r['error']}")
@@ -163,6 +198,27 @@ def main() -> None:
             print(f"4-track piece (ola): cpu {r['cpu']:.2f} of one core, underruns "
                   f"{r['underruns']}, decode load {r['load']:.2f}; eval -> first sample "
                   f"{r['latency_ms']:.1f} ms (incl. JACK's 2 periods)")
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Underruns and the latency of an immediate change for each block and lookahead."""
+    from jackd import running_jackd
+
+    with running_jackd(period=PERIOD) as server:
+        print(f"jackd dummy, period {PERIOD}; {args.sweep_voices} voices, {args.seconds:.0f} s; "
+              f"{args.load} other busy process(es)")
+        print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
+              f"{'now -> heard':>12} {'Engine.latency':>14}")
+        for pair in args.sweep.split(","):
+            block, lookahead = (int(x) for x in pair.split(":"))
+            r = run_trial(server, voices=args.sweep_voices, seconds=args.seconds, latency=1,
+                          block=block, lookahead=lookahead, max_voices=args.max_voices)
+            if "error" in r:
+                print(f"{block:6} {lookahead:9} error: {r['error']}")
+                continue
+            print(f"{block:6} {lookahead:9} {r['underruns']:9} {r['load']:5.2f} "
+                  f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms "
+                  f"{r['engine_latency_ms']:11.1f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,17 +8,27 @@ import torch
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.vae import (
+    BATCH_ALIGN,
     VAE,
     LatentModel,
     ModelConfig,
     default_model_path,
     load_model,
+    one_thread,
     save_checkpoint,
     set_live_threads,
     vae_loss,
 )
 
 torch.set_num_threads(1)
+
+
+def _net_decode(net: VAE, z: np.ndarray) -> np.ndarray:
+    """The network's own decode of ``z`` in a batch of whole groups, as LatentModel runs it."""
+    whole = -(-len(z) // BATCH_ALIGN) * BATCH_ALIGN
+    padded = np.zeros((whole, z.shape[1]), np.float32)
+    padded[: len(z)] = z
+    return net.decode(torch.from_numpy(padded)).detach().numpy()[: len(z)]
 
 
 def _small_net(seed: int = 0, segment=64, n_units=32, latent=8) -> VAE:
@@ -91,6 +101,19 @@ def test_batched_decode_equals_frame_by_frame_and_fills_out():
         m.decode(z, out=np.empty((3, 64), np.float32))
 
 
+def test_a_row_decodes_to_the_same_bits_in_any_batch():
+    # what the frame cache and split renders rely on: a voice's frames never depend on what
+    # else was decoded beside them
+    m = load_model()
+    z = np.random.default_rng(2).standard_normal((300, m.latent_dim)).astype(np.float32)
+    with one_thread():  # as renders decode
+        whole = m.decode(z)
+        for lo, hi in [(0, 1), (0, 3), (5, 12), (16, 33), (100, 257), (1, 300)]:
+            np.testing.assert_array_equal(m.decode(z[lo:hi]), whole[lo:hi])
+        out = np.empty((7, m.segment), np.float32)
+        np.testing.assert_array_equal(m.decode(z[3:10], out=out), whole[3:10])
+
+
 def test_wrong_input_width_is_a_clear_error():
     m = LatentModel(_small_net(), ModelConfig(segment=64, n_units=32, latent_dim=8))
     with pytest.raises(LatentcodeError, match=r"\(n, 8\)"):
@@ -109,7 +132,7 @@ def test_original_rawaudiovae_checkpoint_round_trips(tmp_path):
     m = load_model(path)
     assert (m.segment, m.config.n_units, m.latent_dim) == (64, 32, 8)
     z = torch.randn(6, 8)
-    np.testing.assert_array_equal(m.decode(z.numpy()), net.decode(z).detach().numpy())
+    np.testing.assert_array_equal(m.decode(z.numpy()), _net_decode(net, z.numpy()))
     mu, logvar = m.encode(torch.ones(2, 64) * 0.1)
     ref_mu, ref_lv = net.encode(torch.ones(2, 64) * 0.1)
     np.testing.assert_array_equal(mu, ref_mu.detach().numpy())
@@ -121,7 +144,7 @@ def test_bare_state_dict_and_dataparallel_prefix_load(tmp_path):
     torch.save(net.state_dict(), tmp_path / "bare.pt")
     torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "dp.pt")
     z = np.ones((1, 8), np.float32)
-    ref = net.decode(torch.from_numpy(z)).detach().numpy()
+    ref = _net_decode(net, z)
     for name in ("bare.pt", "dp.pt"):
         np.testing.assert_array_equal(load_model(tmp_path / name).decode(z), ref)
 

@@ -17,6 +17,8 @@ import math
 import os
 import pickle
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ from torch.nn import functional as F
 from latentcode.errors import LatentcodeError
 
 CHECKPOINT_FORMAT = "latentcode-vae-1"
+# Rows per group of a decode's matrix products: a multiple of the BLAS kernels' row blocks
+# (measured: 16 and its multiples give every row the same bits in any batch on this CPU).
+BATCH_ALIGN = 16
 _PARAMS = ("fc1", "fc21", "fc22", "fc3", "fc4")
 
 
@@ -188,6 +193,22 @@ def set_live_threads(n: int | None = None) -> int:
     return n
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Decode on one thread inside the block, then as before.
+
+    Renders decode this way: BLAS on two threads gives small batches other bits than on one,
+    and a render must be the same file whether it runs in one process or several (each of
+    which has one core: see :mod:`latentcode.playback.parallel`).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _as_tensor(a: Any, width: int, what: str) -> torch.Tensor:
     """numpy or torch input → a float32 CPU tensor (n, width); 1-D input is one row."""
     if isinstance(a, torch.Tensor):
@@ -273,6 +294,12 @@ class LatentModel:
 
         With ``out`` (a C-contiguous float32 (n, segment) array) the frames are written there
         and ``out`` is returned, so a real-time caller allocates nothing per call.
+
+        Each row's frame is the same bits whatever else is in the batch: the matrix products
+        run on whole groups of :data:`BATCH_ALIGN` rows (zero rows fill the last group). BLAS
+        takes another path for a small or ragged batch, and its sums round differently there;
+        with whole groups, a voice sounds the same whether it is decoded alone, beside others,
+        from the frame cache or in another process of a parallel render.
         """
         t = _as_tensor(z, self.latent_dim, "latents")
         n = t.shape[0]
@@ -281,15 +308,29 @@ class LatentModel:
         elif out.shape != (n, self.segment) or out.dtype != np.float32:
             raise LatentcodeError(f"decode(out=) needs a float32 array of shape "
                                   f"({n}, {self.segment}), got {out.dtype} {out.shape}")
+        whole = -(-n // BATCH_ALIGN) * BATCH_ALIGN
         y = torch.from_numpy(out)
         net = self.net
         with torch.inference_mode():
-            h = self._hidden(n)
+            if whole != n:
+                t = torch.cat([t, t.new_zeros((whole - n, t.shape[1]))])
+                y = self._padded(whole)
+            h = self._hidden(whole)
             torch.addmm(net.fc3.bias, t, net.fc3.weight.t(), out=h)
             h.relu_()
             torch.addmm(net.fc4.bias, h, net.fc4.weight.t(), out=y)
             y.tanh_()
+            if whole != n:
+                out[:] = y[:n].numpy()
         return out
+
+    def _padded(self, n: int) -> torch.Tensor:
+        """This thread's output buffer for a batch padded to n rows (grown, never shrunk)."""
+        buf = getattr(self._local, "padded", None)
+        if buf is None or buf.shape[0] < n:
+            buf = torch.empty((max(n, 16), self.segment), dtype=torch.float32)
+            self._local.padded = buf
+        return buf[:n]
 
     def sample(self, mu: np.ndarray, logvar: np.ndarray, noise: float = 1.0,
                rng: np.random.Generator | None = None) -> np.ndarray:

@@ -49,6 +49,10 @@ from latentcode.playback.moving import (
 FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
 FADE_OUT = 256
 MAX_VOICES = 512
+# Voices are mixed in this many lanes, each new one in the least busy, and the lanes are added
+# in order: a split render (latentcode.playback.parallel) renders each lane in one process and
+# adds them the same way, so its file has the very bits of a render in one process.
+LANES = 4
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Voice:
     speed: float = 1.0  # resampled after decoding when not 1 (see :mod:`.resampled`)
     inner: Voice | None = None  # then: the voice at speed 1, in its own time
     resampler: Any = None  # and what of it is rendered
+    lane: int = 0  # which of the LANES it is mixed in (see Voices.render)
 
     @property
     def a_last(self) -> int:
@@ -260,40 +265,72 @@ class Voices:
         self.voices: list[Voice] = []
         self.seed = seed
         self.channels = channels  # outputs per track: 2, or a ring of speakers
-        self._carry = np.zeros((tracks, channels, segment), dtype=np.float32)
+        self._carry: dict[int, np.ndarray] = {}  # per lane: what its frames add to the next block
         self.frames_decoded = 0
         self.planned: list[tuple[int, int]] = []  # (track, frames) per voice of the last decode
         self._walking: list[Voice] = []  # voices whose moving stretch has not reached its end
+        # how many lanes voices are dealt to: LANES for a render (one process or several give
+        # the same bits), 1 live (one buffer to add: a ring of 32 speakers makes lanes dear)
+        self.lanes = 1
+        # the lanes this process renders (None: all); a split render gives each process its
+        # share, and the other voices are scheduled and ended but never decoded here
+        self.owned: frozenset[int] | None = None
+        # a split render's hand-over: this process's lanes of a block in, every lane out
+        self.exchange: Callable[[int, dict[int, np.ndarray]], dict[int, np.ndarray]] | None = None
 
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest fades out (the scheduler's voice cap,
         far lower, steals first: see :mod:`latentcode.playback.stealing`)."""
         # Seeded by where the voice starts, so its noise is the same whatever else plays.
         voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
+        voice.lane = self._lightest_lane(voice.start)
         self.voices.append(voice)
         if voice.walk is not None:  # (a resampled voice's inner one walks on its own)
             self._walking.append(voice)
         if len(self.voices) > MAX_VOICES:
             stealing.cut_oldest(self.voices, voice.start, self.framing.hop, FADE_OUT)
 
+    def _lightest_lane(self, now: int) -> int:
+        """The lane with the fewest voices sounding at ``now``: a split render's processes get
+        about equal work, as a voice costs about the same in every block it sounds (and each
+        process knows every voice, so all of them agree)."""
+        if self.lanes == 1:
+            return 0
+        sounding = [0] * self.lanes
+        for v in self.voices:
+            if v.start + v.length > now:
+                sounding[v.lane] += 1
+        return sounding.index(min(sounding))
+
     def clear(self) -> None:
         """Stop every voice at once, and drop what is already mixed ahead."""
         self.voices.clear()
         self._walking.clear()
-        self._carry[:] = 0
+        self._carry.clear()
 
     def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
         """Add the audio of samples [start, start+n) into ``out`` (tracks, channels, n)."""
         n = out.shape[2]
         hop, seg = self.framing.hop, self.segment
-        acc = np.zeros((out.shape[0], self.channels, n + seg), dtype=np.float32)
-        acc[:, :, :seg] += self._carry
+        lanes: dict[int, np.ndarray] = {}
 
+        def lane(k: int) -> np.ndarray:
+            """Lane ``k``'s buffer for this block: its carry, then room for new frames."""
+            if k not in lanes:
+                lanes[k] = np.zeros((out.shape[0], self.channels, n + seg), dtype=np.float32)
+                if k in self._carry:
+                    lanes[k][:, :, :seg] += self._carry[k]
+            return lanes[k]
+
+        for k in self._carry:
+            lane(k)
         self._advance(start, start + n, cycle_at)
-        for v in self.voices:
+        mine = self.voices if self.owned is None else [v for v in self.voices
+                                                        if v.lane in self.owned]
+        for v in mine:
             if v.inner is not None:
-                resampled.mix(v, self, acc, start, n, cycle_at)
-        plan = [(v, v.frames_in(start, start + n, hop)) for v in self.voices if v.inner is None]
+                resampled.mix(v, self, lane(v.lane), start, n, cycle_at)
+        plan = [(v, v.frames_in(start, start + n, hop)) for v in mine if v.inner is None]
         plan = [(v, js) for v, js in plan if len(js)]
         if plan:
             batch = Batch(plan)
@@ -307,11 +344,17 @@ class Voices:
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
             tracks = batch.column("track")[batch.which].tolist()
+            accs = [lane(k) for k in batch.column("lane")[batch.which].tolist()]
             # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
-            for k, (track, o) in enumerate(zip(tracks, offsets, strict=True)):
+            for k, (acc, track, o) in enumerate(zip(accs, tracks, offsets, strict=True)):
                 acc[track, :, o : o + seg] += stereo[k]
-        out += acc[:, :, :n]
-        self._carry = acc[:, :, n:].copy()
+        # only frames that started in this block reach past it
+        self._carry = {k: acc[:, :, n:].copy() for k, acc in lanes.items() if acc[:, :, n:].any()}
+        heard = {k: acc[:, :, :n] for k, acc in lanes.items()}
+        if self.exchange is not None:
+            heard = self.exchange(start, heard)
+        for k in sorted(heard):  # lane after lane, whichever process rendered them
+            out += heard[k]
         self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n
                        or (v.inner is not None and v.start + v.length > start + n)]
 

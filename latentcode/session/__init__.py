@@ -28,15 +28,18 @@ from latentcode import language
 from latentcode.errors import USER_CAUSED, InternalError, LanguageError, LatentcodeError, explain
 from latentcode.language.statements import checked_tempo
 from latentcode.model.bank import Bank
+from latentcode.model.frame_cache import FrameCache
+from latentcode.model.vae import one_thread
 from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.framing import make_framing
+from latentcode.playback.parallel import ForkFailed, SplitRender, idle_cores
 from latentcode.playback.rehearsal import CHECKED_CYCLES, rehearse
 from latentcode.playback.scheduler import Scheduler
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP
 from latentcode.playback.trace import Trace
 from latentcode.playback.tracks import Track
-from latentcode.playback.voices import MAX_VOICES
+from latentcode.playback.voices import LANES, MAX_VOICES
 from latentcode.ports.events_out import EventsOut
 from latentcode.resources import data_path
 from latentcode.session.live import LivePlay
@@ -66,6 +69,8 @@ class Session(LivePlay):
 
             model = load_model(model)
         self.model = model
+        # every decode of this session's voices goes through it: a repeated path is decoded once
+        self.frames = FrameCache(model.decode)
         self.bank = bank if bank is not None else Bank(model, report=self.report)
         self.slots = tracks
         # outputs: stereo, or a ring of speakers that ``pan`` goes round (``channel`` picks a
@@ -363,7 +368,7 @@ class Session(LivePlay):
         scheduler = Scheduler(
             tracks,
             bank=self.bank if wait_for_sounds else self.bank.live(),
-            decode=decode or self.model.decode,
+            decode=decode or self.frames,
             slots=self.slots,
             sample_rate=self.model.sample_rate,
             segment=self.model.segment,
@@ -375,6 +380,8 @@ class Session(LivePlay):
             max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap,
             channels=self.channels,
         )
+        # offline, voices are mixed in lanes, so that a split render is the same file
+        scheduler.voices.lanes = LANES if wait_for_sounds else 1
         for pattern in self.onces:
             scheduler.play_once(pattern)
         return scheduler
@@ -397,11 +404,12 @@ class Session(LivePlay):
         total = self.samples_for(cycles)
         out = np.zeros((self.channels, total), dtype=np.float32)
         buf = np.zeros((self.slots, self.channels, block), dtype=np.float32)
-        for start in range(0, total, block):
-            buf[:] = 0
-            sched.fill(buf, start)
-            n = min(block, total - start)
-            out[:, start : start + n] = buf.sum(axis=0)[:, :n]
+        with one_thread():  # the same bits as a render (see vae.one_thread)
+            for start in range(0, total, block):
+                buf[:] = 0
+                sched.fill(buf, start)
+                n = min(block, total - start)
+                out[:, start : start + n] = buf.sum(axis=0)[:, :n]
         return out
 
     def render(
@@ -414,10 +422,13 @@ class Session(LivePlay):
         tail: float = 0.0,
         trace: Trace | None = None,
         stems: str | Path | None = None,
+        jobs: int | None = None,
     ) -> Path:
         """Render ``cycles`` cycles (plus ``tail`` seconds) offline to a WAV file.
 
-        The same session and seed give a bit-identical file. ``trace`` (see :meth:`trace`)
+        The same session and seed give a bit-identical file, on one process or with ``jobs``
+        forks decoding the voices (default: one per idle core; see
+        :mod:`latentcode.playback.parallel`). ``trace`` (see :meth:`trace`)
         records the controls of the voices as they play, for ``render --plot``'s panel.
         ``stems`` names a folder for one file per track (``t1.wav`` ...) and one for the shared
         reverb (``reverb.wav``): sample-aligned with the mix, and summing to it before the
@@ -429,12 +440,23 @@ class Session(LivePlay):
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
         engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, channels=self.channels)
+        source: Any = None
         try:
             scheduler = self.scheduler(seed=seed, snapshot=True)
             scheduler.trace = trace
-            engine.render(scheduler, frames, path, progress=progress,
-                          stems=self.stem_paths(stems) if stems is not None else None)
+            jobs = idle_cores() if jobs is None else jobs
+            source = scheduler
+            if jobs > 1 and trace is None:  # (the trace watches every voice: one process)
+                source = SplitRender(scheduler, jobs)
+            with one_thread():
+                engine.render(source, frames, path, progress=progress,
+                              stems=self.stem_paths(stems) if stems is not None else None)
+        except ForkFailed as e:
+            raise LatentcodeError(f"the render stopped: one of its processes failed ({e}); "
+                                  "--jobs 1 renders in this process alone") from None
         finally:
+            if isinstance(source, SplitRender):
+                source.close()
             engine.close()
         return path
 

@@ -44,6 +44,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         help="also write one WAV per track and one for the reverb into FOLDER: "
                              "sample-aligned with the mix, summing to it before the master "
                              "limiter")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="processes that decode (default: one per idle core, as the load "
+                             "average tells); the file is the same whatever N")
     parser.add_argument("--plot", action="store_true",
                         help="also write a PNG beside the WAV: waveform, spectrogram and a "
                         "panel of the controls that moved per track (data in OUT.controls.json)")
@@ -168,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     trace = session.trace() if args.plot else None  # recording costs nothing when not asked
     with written_atomically(out) as partial:
         session.render(args.cycles, partial, seed=args.seed, progress=True, tail=args.tail,
-                       trace=trace, stems=stems)
+                       trace=trace, stems=stems, jobs=args.jobs)
     took = time.perf_counter() - t0
     seconds = session.samples_for(args.cycles) / session.model.sample_rate + args.tail
     print(f"wrote {out} ({seconds:.1f} s of audio in {took:.1f} s, "

@@ -1,0 +1,198 @@
+"""Offline renders on every core: the voices dealt out between this process and forked copies.
+
+A render is one scheduler filling blocks in turn, and its voices never depend on each other's
+audio: each draws its own noise (seeded by its track and onset), and the model gives every row
+the same bits in any batch. :class:`SplitRender` forks the scheduler, fresh, before its first
+block. Every copy runs the whole schedule (patterns, tempo, which voices start and end: cheap,
+and the same everywhere) but decodes only the voices of its own *lanes*: voices are dealt out to
+:data:`~latentcode.playback.voices.LANES` lanes in turn as they start. The forks send their
+lanes here through a pipe, block by block, while this process renders its own and runs the
+engine's graph; the lanes are added in order, as a render in one process adds them. So the file
+is bit-identical to a serial render (a test checks it), and faster on two cores or more.
+
+Live playing never forks: it has one core for the decoder and one for the audio.
+
+>>> SplitRender.shares(4, 2), SplitRender.shares(4, 3)
+([[0, 2], [1, 3]], [[0, 3], [1], [2]])
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any
+
+import numpy as np
+
+from latentcode.errors import LatentcodeError, explain
+from latentcode.playback.voices import LANES
+
+
+def available_cores() -> int:
+    """The cores this process may run on (at least 1).
+
+    >>> available_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def idle_cores() -> int:
+    """The cores no other process is using, as the load average tells (at least 1): how
+    many forks a render takes by default. On a 2-core machine with another process busy, two
+    forks rendered slower than one process (1.9x real time against 2.3x).
+
+    >>> 1 <= idle_cores() <= available_cores()
+    True
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not known here: assume the machine is ours
+        load = 0.0
+    return max(1, min(available_cores(), round(available_cores() - load)))
+
+
+class ForkFailed(BaseException):  # noqa: N818 - it ends a render, as SystemExit ends a program
+    """A fork of a split render failed: the render stops here (its file is not kept).
+
+    Not an ``Exception``: the engine plays silence for a source that raises one and goes on,
+    right for a bug in one block of a live set, but a render missing a process's voices from
+    here to its end is no render. :meth:`latentcode.session.Session.render` turns it into
+    one line.
+    """
+
+
+class SplitRender:
+    """The engine's Source for a render whose voices ``jobs`` forked processes decode.
+
+    Call :meth:`close` when done (also after an error): it ends the forks.
+    """
+
+    def __init__(self, scheduler: Any, jobs: int) -> None:
+        self.scheduler = scheduler
+        self.tracks = scheduler.tracks
+        self.channels = scheduler.channels
+        # This process runs the graph and writes the file; the forks render every lane. On
+        # two cores that is three processes, and the system shares the cores out among them
+        # as their work comes: better than guessing how much of it the graph takes.
+        self.own: list[int] = []
+        self.others = self.shares(LANES, jobs)
+        self._workers: list[tuple[Any, Any]] | None = None
+        self._next = 0
+
+    @staticmethod
+    def shares(lanes: int, jobs: int) -> list[list[int]]:
+        """``lanes`` dealt out in turn to ``jobs`` processes (at most one each)."""
+        jobs = min(max(1, jobs), lanes)
+        return [list(range(i, lanes, jobs)) for i in range(jobs)]
+
+    def fill(self, out: np.ndarray, start: int) -> list[dict]:
+        """The Source protocol: every track's samples [start, start+n) into ``out``."""
+        if self._workers is None:
+            self._fork(start, out.shape[2])
+        return self.scheduler.fill(out, start)
+
+    def _fork(self, start: int, n: int) -> None:
+        """Start the forks while the scheduler is still fresh: each begins at ``start``."""
+        context = multiprocessing.get_context("fork")
+        self._workers = []
+        for share in self.others:
+            here, there = context.Pipe(duplex=False)
+            # the fork closes its copies of this process's ends: while any stays open, a
+            # fork would never learn that the render is over
+            ours = [here] + [conn for _, conn in self._workers]
+            process = context.Process(target=_serve, name="latentcode-render",
+                                      args=(there, ours, self.scheduler, share, start, n),
+                                      daemon=True)
+            process.start()
+            there.close()
+            self._workers.append((process, here))
+        self.scheduler.voices.owned = frozenset(self.own)
+        self.scheduler.voices.exchange = self._gather
+        self._next = start
+
+    def _gather(self, start: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """This process's lanes of the block at ``start``, and every fork's."""
+        if start != self._next:
+            raise LatentcodeError(f"a split render plays blocks in order: asked for sample "
+                                  f"{start}, the forks are at {self._next}")
+        shape = next(iter(heard.values())).shape if heard else None
+        for _process, conn in self._workers or ():
+            try:
+                message = conn.recv_bytes()
+            except (EOFError, OSError):
+                message = b"Ea render process ended without a word: render with --jobs 1"
+            if message[:1] != b"A":
+                raise ForkFailed(message[1:].decode("utf-8", "replace"))
+            block = _unpack(message, self.tracks, self.channels)
+            shape = shape or (self.tracks, self.channels, block[2])
+            for lane, track, row in block[0]:
+                if lane not in heard:
+                    heard[lane] = np.zeros(shape, dtype=np.float32)
+                heard[lane][track] = row
+            self._next = start + block[2]
+        return heard
+
+    def close(self) -> None:
+        """End the forks (they stop at their next block) and wait for them."""
+        for process, conn in self._workers or ():
+            conn.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self._workers = []
+
+
+def _pack(heard: dict[int, np.ndarray], n: int) -> bytes:
+    """A fork's lanes of one block: the (lane, track) pairs that sound, then their audio."""
+    pairs = [(k, t) for k, acc in sorted(heard.items()) for t in range(acc.shape[0])
+             if acc[t].any()]  # adding silence changes no bit: it need not travel
+    head = np.array([n, len(pairs), *(x for pair in pairs for x in pair)], dtype=np.int32)
+    rows = [heard[k][t] for k, t in pairs]
+    body = np.ascontiguousarray(np.stack(rows)).tobytes() if rows else b""
+    return b"A" + head.tobytes() + body
+
+
+def _unpack(message: bytes, tracks: int, channels: int
+            ) -> tuple[list[tuple[int, int, np.ndarray]], int, int]:
+    """What :func:`_pack` made: ([(lane, track, (channels, n) audio)], pairs, n)."""
+    n, count = np.frombuffer(message, dtype=np.int32, count=2, offset=1).tolist()
+    pairs = np.frombuffer(message, dtype=np.int32, count=2 * count, offset=9).reshape(-1, 2)
+    audio = np.frombuffer(message, dtype=np.float32, offset=9 + 8 * count)
+    audio = audio.reshape(count, channels, n)
+    return [(int(k), int(t), audio[i]) for i, (k, t) in enumerate(pairs)], count, n
+
+
+def _serve(conn: Any, ours: list[Any], scheduler: Any, share: list[int], start: int,
+           n: int) -> None:
+    """A fork's loop: render its lanes block after block until the other end of the pipe
+    closes. ``ours`` are the parent's ends, inherited by the fork: it closes them first."""
+    import torch
+
+    for inherited in ours:
+        inherited.close()
+    torch.set_num_threads(1)  # one core each: the render's parallelism is the processes
+
+    def send(_start: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        conn.send_bytes(_pack(heard, n))
+        return {}
+
+    voices = scheduler.voices
+    voices.owned, voices.exchange = frozenset(share), send
+    block = np.zeros((scheduler.tracks, scheduler.channels, n), dtype=np.float32)
+    try:
+        while True:
+            block.fill(0.0)
+            scheduler.fill(block, start)
+            start += n
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the render is done (or gone): nothing to say
+    except BaseException as exc:  # noqa: BLE001 - whatever it was, say it, then go
+        try:
+            conn.send_bytes(b"E" + explain(exc).encode())
+        except OSError:
+            pass

@@ -1,0 +1,111 @@
+"""Less arithmetic for the same sound: the frame cache, and renders split over processes.
+
+Both must leave the sound alone to the bit: a render with the cache on or off, on one process
+or several, is the same file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentcode.errors import LatentcodeError
+from latentcode.model.frame_cache import FrameCache
+from latentcode.playback.voices import LANES
+from latentcode.session import Session
+
+# Every kind of voice: a mix with loudness compensation (its clean levels are measured as the
+# voices go), stretched grains, a moving stretch, a resampled speed, noise, a reversed voice,
+# a moving pan and effects.
+PIECE = """tempo 0.6
+t1 $ "drone" # mix "voice" # alpha (slow 2 $ range -0.3 1.2 sine) # gain 0.4
+t2 $ "bell(3,8)" # stretch 2 # room 0.3 # pan (fast 2 sine)
+t3 $ "pluck*4 [hit hit:2]" # lpf 2400 # delay 0.3 # legato 1 # noise 0
+t4 $ "sine2 ~" # stretch (range 2 6 saw) # speed "1 -1.5" # gain 0.5
+"""
+
+
+def _session(parts, piece: str = PIECE) -> Session:
+    model, bank = parts
+    session = Session(model, bank, tracks=5)
+    session.eval(piece)
+    return session
+
+
+def test_a_split_render_is_the_same_file_as_a_serial_one(session_parts, tmp_path):
+    session = _session(session_parts)
+    session.render(3, tmp_path / "one.wav", seed=3, jobs=1)
+    for jobs in (2, 3):
+        session.render(3, tmp_path / f"{jobs}.wav", seed=3, jobs=jobs)
+        assert (tmp_path / f"{jobs}.wav").read_bytes() == (tmp_path / "one.wav").read_bytes()
+    audio, _ = sf.read(tmp_path / "one.wav", dtype="float32")
+    assert np.sqrt(np.mean(audio**2)) > 0.01  # the piece sounds: equality means something
+    assert not multiprocessing.active_children()  # every fork has gone
+
+
+def test_a_split_render_deals_the_voices_out_evenly(session_parts):
+    session = _session(session_parts)
+    scheduler = session.scheduler(seed=0, snapshot=True)
+    lanes = []
+    block = np.zeros((session.slots, 2, 1024), np.float32)
+    for start in range(0, session.samples_for(4), 1024):
+        block[:] = 0
+        scheduler.fill(block, start)
+        lanes += [v.lane for v in scheduler.voices.voices if v.start >= start]
+    counts = np.bincount(lanes, minlength=LANES)
+    assert counts.min() >= 0.5 * counts.max(), counts
+
+
+def test_a_fork_that_fails_is_one_line_and_leaves_no_file(session_parts, tmp_path,
+                                                          monkeypatch):
+    session = _session(session_parts)
+    from latentcode.playback import voices
+
+    real = voices.Voices.render
+
+    def broken(self, out, start, cycle_at):
+        if self.owned and 1 in self.owned and start >= 4096:  # a fork's lanes, mid-render
+            raise RuntimeError("disk on fire")
+        return real(self, out, start, cycle_at)
+
+    monkeypatch.setattr(voices.Voices, "render", broken)
+    with pytest.raises(LatentcodeError, match="disk on fire"):
+        session.render(2, tmp_path / "x.wav", jobs=2)
+    assert not (tmp_path / "x.wav").exists()
+    assert not multiprocessing.active_children()
+
+
+def test_the_frame_cache_answers_a_repeated_path_with_the_same_bits(session_parts):
+    piece = 't1 $ "pluck*4 bell:2" # noise 0 # legato 1\nt2 $ "drone" # gain 0.3'
+    cached = _session(session_parts, piece)
+    plain = _session(session_parts, piece)
+    plain.frames.capacity = 0
+    a, b = cached.render_dry(3, seed=1), plain.render_dry(3, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a).max() > 0.01
+    # pluck and bell (noise 0) repeat every cycle; the drone has noise: it always misses
+    assert 0.3 < cached.frames.hit_rate < 0.9, cached.frames.hit_rate
+    assert plain.frames.hits == 0 and plain.frames.misses > 0
+
+
+def test_the_frame_cache_decodes_only_what_it_has_not_seen_and_stays_bounded():
+    asked = []
+
+    def decode(z):
+        asked.append(z.copy())
+        return np.tanh(z @ np.ones((2, 3), np.float32))
+
+    cache = FrameCache(decode, capacity=4)
+    z = np.arange(12, dtype=np.float32).reshape(6, 2) / 10
+    first = cache(z[:3])
+    again = cache(z[1:5])  # rows 1, 2 known; 3, 4 new
+    np.testing.assert_array_equal(again[:2], first[1:])
+    np.testing.assert_array_equal(asked[1], z[3:5])
+    assert (cache.hits, cache.misses, len(cache)) == (2, 5, 4)  # row 0 was forgotten
+    again[:] = 0  # what a caller does to its frames never reaches the cache
+    np.testing.assert_array_equal(cache(z[1:3]), first[1:])
+    cache(z[:1])
+    assert len(asked) == 3 and len(cache) == 4
