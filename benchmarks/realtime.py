@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 PERIOD = 256
+LAST_EVAL_MS: list[float] = []  # the median time eval took, of the last latency measured
 PIECE = """
 tempo 0.5
 t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # pan 0.2
@@ -77,6 +78,7 @@ def trial(args: argparse.Namespace) -> dict:
         "cpu": cpu,
         "latency_ms": latency,
         "engine_latency_ms": engine_latency,
+        "eval_ms": LAST_EVAL_MS[-1] if LAST_EVAL_MS else None,
         "stats": dataclasses.asdict(after),
     }
 
@@ -86,13 +88,16 @@ def measure_latency(session, repeats: int = 10) -> float:
     engine, plus the limiter's delay and JACK's two periods).
 
     The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
-    second), so about 8 ms of the figure is the wait for the pattern's next onset.
+    second), so about 8 ms of the figure is the wait for the pattern's next onset, and 20-35 ms
+    the eval itself (it rehearses 16 cycles of 128 events before it commits; the median is
+    kept in ``LAST_EVAL_MS``).
     """
-    samples = []
+    samples, evals = [], []
     for _ in range(repeats):
         old = {id(v) for v in session.live_scheduler.voices.voices}
         t0 = time.monotonic()
         session.eval('now t9 $ "bell*128" # gain 0.05 # legato 1')
+        evals.append((time.monotonic() - t0) * 1000)
         slot = session.tracks["t9"].slot
         onset = None
         while onset is None:
@@ -108,6 +113,7 @@ def measure_latency(session, repeats: int = 10) -> float:
     samples.sort()
     # the master limiter's delay, then JACK's two periods, before the sample is heard
     limiter = session.engine._graph.limiter_delay
+    LAST_EVAL_MS.append(sorted(evals)[len(evals) // 2])
     return samples[len(samples) // 2] + 1000 * (limiter + 2 * PERIOD) / 44100
 
 
@@ -208,7 +214,7 @@ def sweep(args: argparse.Namespace) -> None:
         print(f"jackd dummy, period {PERIOD}; {args.sweep_voices} voices, {args.seconds:.0f} s; "
               f"{args.load} other busy process(es)")
         print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
-              f"{'now -> heard':>12} {'Engine.latency':>14}")
+              f"{'now -> heard':>12} {'of it eval':>10} {'Engine.latency':>14}")
         for pair in args.sweep.split(","):
             block, lookahead = (int(x) for x in pair.split(":"))
             r = run_trial(server, voices=args.sweep_voices, seconds=args.seconds, latency=1,
@@ -217,7 +223,7 @@ def sweep(args: argparse.Namespace) -> None:
                 print(f"{block:6} {lookahead:9} error: {r['error']}")
                 continue
             print(f"{block:6} {lookahead:9} {r['underruns']:9} {r['load']:5.2f} "
-                  f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms "
+                  f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms {r['eval_ms']:7.1f} ms "
                   f"{r['engine_latency_ms']:11.1f} ms", flush=True)
 
 

@@ -193,7 +193,7 @@ def test_live_audio_commands_and_toolbar_with_jack(terminal, tmp_path):
         term.type(":record take.wav", "Enter", 'now t1 $ "bell*4" # gain 0.8', "Enter")
         term.wait_for("recording to take.wav")
         term.type(":latency 50", "Enter")
-        term.wait_for("decoding 50 ms ahead")
+        term.wait_for("ms ahead; at least")  # 50 ms, or more if the producer measured slow
         time.sleep(2.0)
         toolbar = term.screen().splitlines()[-1]
         assert re.search(r"cycle +\d+\.\d\d", toolbar) and "decode" in toolbar, toolbar

@@ -419,6 +419,7 @@ class FakeEngine:
     """The engine calls the audio commands make (the real ones are tested with the engine)."""
 
     sample_rate, latency = 44100, 0.05
+    lookahead_floor, worst_fill = 1323, 0.025  # 30 ms: the producer measured slow
 
     def __init__(self):
         self.lookahead, self.calls = 4096, []
@@ -451,9 +452,20 @@ def test_latency_and_record_drive_the_engine(repl, tmp_path):
                             ("record", str(tmp_path / ".take.recording.wav")),
                             ("stop_record",)]
     assert (tmp_path / "take.wav").exists()
-    assert "decoding 50 ms ahead" in repl.said[0]
+    assert "decoding 50 ms ahead; at least 30 ms" in repl.said[0]
     assert repl.said[-2] == f"wrote {tmp_path / 'take.wav'}"
     assert repl.said[-1].startswith("error: :latency takes milliseconds")
+
+
+def test_latency_goes_no_lower_than_the_producer_keeps_up_with(repl):
+    repl.session.engine = engine = FakeEngine()
+    try:
+        repl.handle(":latency 10")
+    finally:
+        repl.session.engine = None
+    assert engine.calls == [("lookahead", 1323)]
+    assert repl.said[0].startswith("the slowest block lately took 25 ms: decoding less than "
+                                   "30 ms ahead would gap")
 
 
 # -- errors at the prompt ------------------------------------------------------------------------

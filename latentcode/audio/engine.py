@@ -192,6 +192,24 @@ class Engine:
         return ((self.lookahead + self.block + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
 
+    @property
+    def lookahead_floor(self) -> int:
+        """The fewest samples to keep queued as the producer runs now: its slowest block lately
+        (:attr:`Stream.worst_fill`), plus a switch interval and 2 ms, plus a buffer (see
+        "Sizing the lookahead" in docs/audio-engine.md). Less gaps the audio; ``:latency``
+        goes no lower. Measured, so it follows the machine: a busy core raises it.
+
+        >>> Engine("offline", buffersize=256).lookahead_floor   # nothing produced yet
+        389
+        """
+        worst = self._stream.worst_fill + SWITCH_INTERVAL + 0.002
+        return max(self._bs, math.ceil(worst * self._sr) + self._bs)
+
+    @property
+    def worst_fill(self) -> float:
+        """Seconds the producer's slowest block took lately (see :attr:`lookahead_floor`)."""
+        return self._stream.worst_fill
+
     def heard_stamp(self) -> tuple[int, float] | None:
         """(sample, ``time.monotonic()`` when it leaves the engine's output) for the first
         sample of the latest audio buffer; None before the audio runs. The audio thread's

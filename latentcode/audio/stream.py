@@ -55,6 +55,9 @@ class EngineStats:
     dropped: int  # queued samples thrown away by panic()
 
 
+WORST_WINDOW = 5.0  # s: how long the slowest block is remembered (between one and two of these)
+
+
 class Stream:
     """A ring of ``capacity`` samples for ``tracks`` tracks of ``channels`` channels each
     (stereo, or a ring of speakers), fed ``block`` samples at a time, and the counters of what
@@ -92,6 +95,7 @@ class Stream:
         self._underruns = self._underrun_samples = self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
         self._frames = self._dropped = 0
+        self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
         # panic
         self._panic_request = False
@@ -161,6 +165,12 @@ class Stream:
             dropped=self._dropped,
         )
 
+    @property
+    def worst_fill(self) -> float:
+        """Seconds the slowest block took lately (within the last one or two windows of
+        ``WORST_WINDOW`` seconds), waiting for a core or the GIL included."""
+        return max(self._worst)
+
     # -- the producer (not the audio thread) --------------------------------------------------
 
     def prefill(self) -> None:
@@ -207,6 +217,12 @@ class Stream:
         self._fill_time += spent
         self._blocks += 1
         self._load_peak = max(self._load_peak, load)
+        # the slowest block of this window and of the one before: what the lookahead must
+        # cover now (Engine.lookahead_floor), forgetting a slow start within two windows
+        worst = self._worst
+        worst[1] = max(worst[1], spent)
+        if self._blocks % max(1, round(WORST_WINDOW * self.sr / self.block)) == 0:
+            worst[0], worst[1] = worst[1], 0.0
         weight = min(1.0, self.block / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         sanitize(out)

@@ -6,8 +6,8 @@ the same bits in any batch. :class:`SplitRender` forks the scheduler, fresh, bef
 block. Every copy runs the whole schedule (patterns, tempo, which voices start and end: cheap,
 and the same everywhere) but decodes only the voices of its own *lanes*: voices are dealt out to
 :data:`~latentcode.playback.voices.LANES` lanes in turn as they start. The forks send their
-lanes here through a pipe, block by block, while this process renders its own and runs the
-engine's graph; the lanes are added in order, as a render in one process adds them. So the file
+lanes here through a pipe, block by block, while this process runs the engine's graph; the
+lanes are added in order, as a render in one process adds them. So the file
 is bit-identical to a serial render (a test checks it), and faster on two cores or more.
 
 Live playing never forks: it has one core for the decoder and one for the audio.
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.errors import LatentcodeError, explain
+from latentcode.errors import explain
 from latentcode.playback.voices import LANES
 
 
@@ -78,7 +78,6 @@ class SplitRender:
         # This process runs the graph and writes the file; the forks render every lane. On
         # two cores that is three processes, and the system shares the cores out among them
         # as their work comes: better than guessing how much of it the graph takes.
-        self.own: list[int] = []
         self.others = self.shares(LANES, jobs)
         self._workers: list[tuple[Any, Any]] | None = None
         self._next = 0
@@ -92,7 +91,10 @@ class SplitRender:
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """The Source protocol: every track's samples [start, start+n) into ``out``."""
         if self._workers is None:
-            self._fork(start, out.shape[2])
+            try:
+                self._fork(start, out.shape[2])
+            except OSError as e:  # no memory or processes left for a fork
+                raise ForkFailed(f"cannot start a render process: {e.strerror or e}") from None
         return self.scheduler.fill(out, start)
 
     def _fork(self, start: int, n: int) -> None:
@@ -110,15 +112,15 @@ class SplitRender:
             process.start()
             there.close()
             self._workers.append((process, here))
-        self.scheduler.voices.owned = frozenset(self.own)
+        self.scheduler.voices.owned = frozenset()  # (every lane is a fork's)
         self.scheduler.voices.exchange = self._gather
         self._next = start
 
     def _gather(self, start: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """This process's lanes of the block at ``start``, and every fork's."""
+        """The lanes of the block at ``start``: this process's (none) and every fork's."""
         if start != self._next:
-            raise LatentcodeError(f"a split render plays blocks in order: asked for sample "
-                                  f"{start}, the forks are at {self._next}")
+            raise ForkFailed(f"a split render plays blocks in order: asked for sample "
+                             f"{start}, the forks are at {self._next}")
         shape = next(iter(heard.values())).shape if heard else None
         for _process, conn in self._workers or ():
             try:

@@ -210,9 +210,15 @@ class Commands:
                 self.say(f"error: :latency takes milliseconds, e.g. :latency 50 "
                          f"(not {printable(arg)[:40]!r})")
                 return
-            engine.set_lookahead(round(ms * sr / 1000))
+            samples, floor = round(ms * sr / 1000), engine.lookahead_floor
+            if samples < floor:  # less would gap the audio as the producer runs now
+                samples = floor
+                self.say(f"the slowest block lately took {engine.worst_fill * 1000:.0f} ms: "
+                         f"decoding less than {floor * 1000 / sr:.0f} ms ahead would gap")
+            engine.set_lookahead(samples)
         self.say(f"latency {engine.latency * 1000:.0f} ms "
-                 f"(decoding {engine.lookahead * 1000 / sr:.0f} ms ahead)")
+                 f"(decoding {engine.lookahead * 1000 / sr:.0f} ms ahead; at least "
+                 f"{engine.lookahead_floor * 1000 / sr:.0f} ms as it runs now)")
 
     def record(self, arg: str) -> None:
         """``:record FILE`` records what is heard to a WAV file until ``:stop``;
