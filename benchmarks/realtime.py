@@ -44,6 +44,10 @@ def trial(args: argparse.Namespace) -> dict:
 
     from latentcode.session import Session
 
+    if args.producer_nice is not None:
+        from latentcode.audio import engine
+
+        engine.PRODUCER_NICE = args.producer_nice
     session = Session(tracks=5, framing=args.framing)
     session.voice_cap = args.max_voices  # the engine's own capacity, not the safety cap's
     session.bank.resolve("prior:0")
@@ -151,6 +155,8 @@ def main() -> None:
                     help="instead: BLOCK:LOOKAHEAD pairs (e.g. 1024:1024,512:512) measured "
                          "with --sweep-voices voices: underruns and eval -> first sample")
     ap.add_argument("--sweep-voices", type=int, default=64)
+    ap.add_argument("--producer-nice", type=int, default=None,
+                    help="the producer thread's nice value instead of the engine's")
     ap.add_argument("--load", type=int, default=0,
                     help="other processes kept busy (one core each) during the trials")
     args = ap.parse_args()
@@ -217,8 +223,9 @@ def sweep(args: argparse.Namespace) -> None:
               f"{'now -> heard':>12} {'of it eval':>10} {'Engine.latency':>14}")
         for pair in args.sweep.split(","):
             block, lookahead = (int(x) for x in pair.split(":"))
+            extra = {} if args.producer_nice is None else {"producer_nice": args.producer_nice}
             r = run_trial(server, voices=args.sweep_voices, seconds=args.seconds, latency=1,
-                          block=block, lookahead=lookahead, max_voices=args.max_voices)
+                          block=block, lookahead=lookahead, max_voices=args.max_voices, **extra)
             if "error" in r:
                 print(f"{block:6} {lookahead:9} error: {r['error']}")
                 continue

@@ -73,6 +73,29 @@ def test_clusters_partition_every_frame_of_the_bank(bank):
     assert bank.resolve("cluster:40").name == clusters[40 % len(clusters)].name
 
 
+def test_a_cluster_keeps_its_own_frames_only_and_a_new_folder_lets_the_old_go(bank, tmp_path):
+    import gc
+    import weakref
+
+    cluster = bank.resolve("cluster:0")
+    whole = bank.clusters()[0]
+    np.testing.assert_array_equal(cluster.mu, whole.mu)  # the same frames, in the same order
+    # the files read to cluster are not kept: only what was asked for
+    assert sorted(bank._sounds) == ["cluster:0"]
+    sounds = bank.resolve("sounds:0")
+    assert sounds.members and np.array_equal(
+        sounds.mu, np.concatenate([bank.resolve(m).mu for m in sounds.members]))
+    old = weakref.ref(cluster)
+    del cluster, whole
+    more = tmp_path / "more"
+    more.mkdir()
+    tone(more / "bell.wav", 440)
+    bank.add_folder(more)
+    gc.collect()
+    assert old() is None  # the clusters of the bank as it was are gone
+    assert bank.resolve("cluster:0").name == "frames:0"  # and are built again on use
+
+
 def test_prior_paths_are_seeded_and_smooth(bank):
     a, b, a2 = bank.resolve("prior"), bank.resolve("prior:1"), Bank(bank.model, default=False)
     assert np.array_equal(a.mu, a2.resolve("prior:0").mu)

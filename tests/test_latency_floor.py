@@ -41,3 +41,20 @@ def test_the_floor_follows_the_slowest_block_and_forgets_it(monkeypatch):
         stream.produce()
     assert engine.worst_fill < 0.01
     assert engine.lookahead_floor < bare + 0.01 * 44100
+
+
+def test_the_producer_thread_alone_gets_its_priority():
+    import os
+    import threading
+
+    from latentcode.audio.engine import raise_priority
+
+    main = os.getpriority(os.PRIO_PROCESS, 0)
+    got = []
+    # a nicer (higher) value is always allowed; the engine asks for a lower one, which needs
+    # the right to, and then it is the producer's thread alone that runs first
+    thread = threading.Thread(target=lambda: got.append(raise_priority(main + 5)))
+    thread.start()
+    thread.join()
+    assert got == [main + 5]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == main

@@ -45,6 +45,11 @@ __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
 
 MAX_CHANNELS = 64  # speakers in a ring (the ZKM Kubus has 43)
 OUTPUTS = ("master", "tracks")  # what a live engine offers: the master alone, or also stems
+# The producer's nice value (lower runs first): on a machine that is never idle, a process
+# busy on the producer's core shares it half and half at equal nice, and the producer's blocks
+# take twice as long (see benchmarks/realtime.py --load). Lowering it needs the right to
+# (root, or an rtprio/nice limit as audio groups are given); without it the producer keeps 0.
+PRODUCER_NICE = -10
 SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
 
 _LIVE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -122,6 +127,7 @@ class Engine:
                               channels=self._channels)
         self._graph: Graph | None = None  # live: the booted server and graph
         self._thread: threading.Thread | None = None  # the producer
+        self.producer_priority = 0  # the producer thread's nice value, once it runs
         self._pacer: threading.Thread | None = None  # the "none" backend's clock
         self._halt = threading.Event()
         self._closed = False
@@ -267,7 +273,7 @@ class Engine:
         stream.prefill()
         self._halt.clear()
         stream.generation += 1
-        self._thread = threading.Thread(target=stream.keep_filled,
+        self._thread = threading.Thread(target=self._produce,
                                         args=(self._halt, stream.generation),
                                         name="latentcode-producer", daemon=True)
         self._saved_switch = sys.getswitchinterval()
@@ -282,6 +288,11 @@ class Engine:
             self._pacer = threading.Thread(target=self._pace, args=(stream.generation,),
                                            name="latentcode-pacer", daemon=True)
             self._pacer.start()
+
+    def _produce(self, halt: threading.Event, generation: int) -> None:
+        """The producer thread: ahead of other programs for a core, then keep the ring filled."""
+        self.producer_priority = raise_priority()
+        self._stream.keep_filled(halt, generation)
 
     def _pace(self, generation: int) -> None:
         """The clock of the "none" backend: process one buffer every buffer's duration, so
@@ -440,6 +451,25 @@ def _call(source: Any, hook: str) -> None:
     method = getattr(source, hook, None)
     if callable(method):
         method()
+
+
+def raise_priority(nice: int | None = None) -> int:
+    """Give the calling thread the nice value ``nice`` (default :data:`PRODUCER_NICE`) if
+    allowed; returns the one it has.
+
+    >>> raise_priority(os.getpriority(os.PRIO_PROCESS, 0)) == os.getpriority(os.PRIO_PROCESS, 0)
+    True
+    """
+    nice = PRODUCER_NICE if nice is None else nice
+    tid = threading.get_native_id()  # on Linux a thread's nice value is its own
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except (OSError, AttributeError):  # not permitted, or not on this system
+        pass
+    try:
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except (OSError, AttributeError):
+        return 0
 
 
 def render(source: Source, frames: int, path: str | os.PathLike[str], **options: Any) -> None:

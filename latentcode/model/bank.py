@@ -24,7 +24,6 @@ keeps the CPU. ``resolve(name)`` waits (offline renders: the same file every tim
 from __future__ import annotations
 
 import difflib
-import hashlib
 import queue
 import re
 import threading
@@ -38,11 +37,11 @@ import numpy as np
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model.audiofiles import formats_hint, is_audio_file
-from latentcode.model.clusters import FRAME_CLUSTERS, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
+from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.jobs import Closed, Job, NotReady
+from latentcode.model.prior import prior_path
 
 CLUSTERS = FRAME_CLUSTERS
-PRIOR_FRAMES = 1024
 WORKER_DUTY = 0.5  # share of the time the background worker may compute (it sleeps the rest)
 WORKER_BATCH = 256  # frames per encoder call on the worker: short bursts, the decoder goes first
 WORKER_NICE = 10  # the worker thread's niceness (Linux: per thread): the producer's CPU comes first
@@ -220,6 +219,9 @@ class Bank:
             self._groups[path.name] = sorted(set(self._groups.get(path.name, [])) | set(names))
             self.folder_groups.add(path.name)
             self.generation += 1
+            # the clusters of the bank as it was are built again on their next use: let the
+            # old ones go (a job still running keeps its own until it ends)
+            self._jobs = {key: job for key, job in self._jobs.items() if "@" not in key}
             # names resolved before may mean other sounds now (groups grew, clusters change)
             self._sounds = {n: s for n, s in self._sounds.items() if n in self._files}
             groups = dict.fromkeys([*(group_of(n) for n in names), path.name])
@@ -263,12 +265,17 @@ class Bank:
 
     def _resolve(self, name: str, wait: bool) -> Sound:
         group, index = split_name(name)
+        # a cluster's frames are put together on its first use, in the background live
         if group in ("cluster", "frames"):
-            found = self._need(self._frames_job(CLUSTERS), wait)
-            return found[(index or 0) % len(found)]
+            labelled = self._need(self._frames_job(CLUSTERS), wait)
+            i = (index or 0) % len(labelled.present)
+            return self._part("cluster", i, wait,
+                              lambda pace: self._frame_clusters(labelled, [i], pace)[0])
         if group == "sounds":
-            found = self._need(self._sounds_job(), wait)
-            return found[(index or 0) % len(found)]
+            members = self._need(self._sounds_job(), wait)
+            i = (index or 0) % len(members)
+            return self._part("sounds", i, wait,
+                              lambda pace: self._sound_cluster(i, members[i], pace))
         if group == "prior":
             return self._prior(index or 0)
         if index is None and group in self._files:
@@ -277,6 +284,11 @@ class Bank:
         if not members:
             raise LatentcodeError(self._unknown(name), culprit=name)
         return self._encode(members[(index or 0) % len(members)], wait)
+
+    def _part(self, kind: str, i: int, wait: bool, build: Callable[[Any], Sound]) -> Sound:
+        return self._need(self._job(f"{kind}:{i}@{self.generation}",
+                                    f"{kind}:{i} is being put together", f"{kind}:{i}", build),
+                          wait)
 
     def _unknown(self, name: str) -> str:
         group = split_name(name)[0]
@@ -291,13 +303,7 @@ class Bank:
         path = self._files[stem]
 
         def run(pace: Any) -> Sound:
-            from latentcode.model.encode import encode_sound
-
-            hop = self.model.hop
-            batch = WORKER_BATCH if pace is not None else 4096
-            e = encode_sound(path, self.model, hop=hop, batch=batch, pace=pace)
-            sound = Sound(stem, np.ascontiguousarray(e.mu), np.ascontiguousarray(e.logvar), hop,
-                          onset=e.onset / hop)
+            sound = self._load(stem, pace)
             if self._files.get(stem) == path:
                 self._sounds[stem] = sound
             return sound
@@ -305,6 +311,22 @@ class Bank:
         what = f"{stem} is being loaded (first use: a new file is encoded once, then cached)"
         job = self._job(f"encode:{path}", what, stem, run)
         return self._need(job, wait, pace)
+
+    def _load(self, stem: str, pace: Any = None) -> Sound:
+        """File ``stem`` encoded (or read from the cache), kept by no one: the clusters read
+        every file, and keeping them all held every frame twice (1.2 GB, default bank)."""
+        from latentcode.model.encode import encode_sound
+
+        hop = self.model.hop
+        batch = WORKER_BATCH if pace is not None else 4096
+        e = encode_sound(self._files[stem], self.model, hop=hop, batch=batch, pace=pace)
+        return Sound(stem, np.ascontiguousarray(e.mu), np.ascontiguousarray(e.logvar), hop,
+                     onset=e.onset / hop)
+
+    def _member(self, stem: str, pace: Any) -> Sound:
+        sound = self._sounds.get(stem) or self._load(stem, pace)
+        _ = pace() if pace is not None else None  # between files: the GIL goes round
+        return sound
 
     def preload(self) -> None:
         """Encode every file now (e.g. in a background thread before a performance)."""
@@ -386,12 +408,14 @@ class Bank:
     def clusters(self, k: int = CLUSTERS) -> list[Sound]:
         """k-means clusters of all frames of the bank, each a sound of its frames in order
         (``frames:N``); waits for them."""
-        return self._need(self._frames_job(k), True)
+        labelled = self._need(self._frames_job(k), True)
+        return self._frame_clusters(labelled, list(range(len(labelled.present))), None)
 
     def sound_clusters(self) -> list[Sound]:
         """Clusters of the bank's whole sounds (``sounds:N``), each its members end to end,
         with their names in ``members``; waits for them."""
-        return self._need(self._sounds_job(), True)
+        count = len(self._need(self._sounds_job(), True))
+        return [self.resolve(f"sounds:{i}") for i in range(count)]
 
     def _frames_job(self, k: int) -> Job:
         def what() -> str:  # the length guessed from the files' sizes (16-bit mono)
@@ -413,7 +437,7 @@ class Bank:
         sounds = []
         for stem in sorted(self._files):
             try:
-                sounds.append(self._encode(stem, True, pace))
+                sounds.append(self._member(stem, pace))
             except LatentcodeError as e:
                 self.report(f"clusters leave out {stem}: {e}")
         if not sounds:
@@ -426,52 +450,46 @@ class Bank:
         digests = [file_digest(self._files[s.name]) for s in sounds]
         return clustering.cache_key(method, k, self.model.fingerprint, self.model.hop, digests)
 
-    def _build_frames(self, k: int, pace: Any) -> list[Sound]:
+    def _build_frames(self, k: int, pace: Any) -> Labelled:
+        """Which cluster each frame of the bank is in (see :class:`clusters.Labelled`)."""
         sounds = self._every_sound(pace)
-        mu = np.concatenate([s.mu for s in sounds])
-        logvar = np.concatenate([s.logvar for s in sounds])
-        k = max(1, min(k, len(mu)))
+        total = sum(s.frames for s in sounds)
+        k = max(1, min(k, total))
         labels, _ = clustering.cached_labels(
-            self._key("frames", k, sounds), len(mu), k,
-            lambda: clustering.kmeans(mu, k, seed=0, fit_rows=clustering.FIT_ROWS, pace=pace))
-        # one stable sort instead of a mask per cluster: each cluster keeps corpus order
-        order = np.argsort(labels, kind="stable")
-        cuts = np.cumsum(np.bincount(labels, minlength=k))[:-1]
-        parts = zip(np.split(mu[order], cuts), np.split(logvar[order], cuts), strict=True)
-        return [Sound(f"frames:{i}", m, v, self.model.hop)
-                for i, (m, v) in enumerate((m, v) for m, v in parts if len(m))]
+            self._key("frames", k, sounds), total, k,
+            lambda: clustering.kmeans(clustering.stacked([s.mu for s in sounds], pace), k,
+                                      seed=0, fit_rows=clustering.FIT_ROWS, pace=pace))
+        return Labelled.of([s.name for s in sounds], [s.frames for s in sounds], labels, k)
 
-    def _build_sounds(self, pace: Any) -> list[Sound]:
+    def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
+        """Frame clusters ``which`` (among the non-empty ones), reading each file once."""
+        parts = clustering.gather(labelled, which, lambda m: self._member(m, pace))
+        return [Sound(f"frames:{i}", mu, logvar, self.model.hop)
+                for i, (mu, logvar) in zip(which, parts, strict=True)]
+
+    def _build_sounds(self, pace: Any) -> list[tuple[str, ...]]:
+        """The members of each sound cluster (put together on first use, as frame clusters)."""
         sounds = self._every_sound(pace)
         k = clustering.sound_k(len(sounds))
         labels, _ = clustering.cached_labels(
             self._key("sounds", k, sounds), len(sounds), k,
             lambda: clustering.sound_labels([s.mu for s in sounds], k, pace=pace))
-        found = []
-        for c in range(k):
-            members = [s for s, label in zip(sounds, labels, strict=True) if label == c]
-            if members:
-                # it starts where its first member does; frame clusters and prior paths have
-                # no silence of their own to skip (onset 0)
-                found.append(Sound(f"sounds:{len(found)}",
-                                   np.concatenate([s.mu for s in members]),
-                                   np.concatenate([s.logvar for s in members]),
-                                   self.model.hop, tuple(s.name for s in members),
-                                   onset=members[0].onset))
-        return found
+        found = [tuple(s.name for s, label in zip(sounds, labels, strict=True) if label == c)
+                 for c in range(k)]
+        return [members for members in found if members]
+
+    def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> Sound:
+        """Sound cluster ``i``: its ``members`` end to end. It starts where its first member
+        does (frame clusters and prior paths have no silence of their own to skip)."""
+        sounds = [self._member(m, pace) for m in members]
+        return Sound(f"sounds:{i}", np.concatenate([s.mu for s in sounds]),
+                     np.concatenate([s.logvar for s in sounds]), self.model.hop, members,
+                     onset=sounds[0].onset)
 
     def _prior(self, index: int) -> Sound:
-        """A smooth path through the prior N(0, I): Gaussian noise, low-passed along time."""
-        rng = np.random.default_rng(int(hashlib.sha1(f"prior{index}".encode()).hexdigest()[:8], 16))
-        latent = self.model.latent_dim
-        raw = rng.standard_normal((PRIOR_FRAMES + 64, latent))
-        kernel = np.hanning(64)
-        kernel /= np.sqrt(np.sum(kernel**2))  # unit variance after smoothing
-        smooth = np.stack([np.convolve(raw[:, d], kernel, mode="valid") for d in range(latent)], 1)
-        mu = smooth[:PRIOR_FRAMES].astype(np.float32)
+        mu = prior_path(index, self.model.latent_dim)
         logvar = np.full_like(mu, -20.0)  # the path itself is the sample: no extra noise
         return Sound(f"prior:{index}", mu, logvar, self.model.hop)
-
 
 
 def _size(path: Path) -> int:

@@ -27,7 +27,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -183,6 +185,24 @@ def _nearest_block(block: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.argmin(cc - 2 * block @ c.T, axis=1)  # |x|^2 is the same for every centre
 
 
+def stacked(parts: Sequence[np.ndarray], pace: Pace = None) -> np.ndarray:
+    """``np.concatenate(parts)`` (float32) a part at a time, pacing in between: one
+    concatenate of the default bank's frames (640 MB) holds the GIL for a tenth of a second,
+    and a live producer waiting for it gaps the audio.
+
+    >>> stacked([np.ones((2, 3)), np.zeros((1, 3))]).shape
+    (3, 3)
+    """
+    out = np.empty((sum(len(p) for p in parts), parts[0].shape[1]), np.float32)
+    at = 0
+    for part in parts:
+        out[at : at + len(part)] = part
+        at += len(part)
+        if pace is not None:
+            pace()
+    return out
+
+
 def nearest(x: np.ndarray, centres: np.ndarray, pace: Pace = None) -> np.ndarray:
     """The index of the nearest centre of every row of ``x``.
 
@@ -278,3 +298,56 @@ def cached_labels(key: str, n: int, k: int, compute: Callable[[], np.ndarray]
     labels = compute()
     write_npz(path, labels=labels.astype(np.int16 if k < 2**15 else np.int64))
     return labels, False
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A bank's frames labelled by cluster: its files in order (``stems``, and how many
+    ``frames`` each), a label per frame, and the labels that have frames (``frames:N`` is the
+    N-th of them). A few MB for the default bank, where the frames themselves are 1.2 GB: a
+    cluster's frames are gathered (:func:`gather`) when it is first played.
+
+    >>> Labelled.of(["a", "b"], [2, 1], np.array([3, 0, 3]), 4).present
+    (0, 3)
+    """
+
+    stems: tuple[str, ...]
+    frames: tuple[int, ...]
+    labels: np.ndarray
+    present: tuple[int, ...]
+
+    @classmethod
+    def of(cls, stems: Sequence[str], frames: Sequence[int], labels: Any, k: int) -> Labelled:
+        labels = np.asarray(labels)
+        present = tuple(int(c) for c in np.flatnonzero(np.bincount(labels, minlength=k)))
+        return cls(tuple(stems), tuple(int(n) for n in frames), labels, present)
+
+
+def gather(labelled: Labelled, which: Sequence[int], load: Callable[[str], Any]
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(mu, logvar) of the clusters ``which`` (indices into ``labelled.present``), each its
+    frames in the bank's order; ``load(stem)`` gives a file's sound (``mu``, ``logvar``), and
+    only files holding some of those frames are loaded, each once.
+
+    >>> class S:
+    ...     def __init__(self, v): self.mu = self.logvar = np.array(v, np.float32)[:, None]
+    >>> lab = Labelled.of(["a", "b"], [2, 2], np.array([1, 0, 1, 1]), 2)
+    >>> files = {"a": S([1, 2]), "b": S([3, 4])}
+    >>> [m.ravel().tolist() for m, _ in gather(lab, [1], files.get)]
+    [[1.0, 3.0, 4.0]]
+    """
+    wanted = [labelled.present[i] for i in which]
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in wanted}
+    at = 0
+    for stem, n in zip(labelled.stems, labelled.frames, strict=True):
+        mine = labelled.labels[at : at + n]
+        at += n
+        if not np.isin(mine, wanted).any():
+            continue
+        sound = load(stem)
+        for c in wanted:
+            rows = np.flatnonzero(mine == c)
+            if rows.size:
+                parts[c].append((sound.mu[rows], sound.logvar[rows]))
+    return [(np.concatenate([m for m, _ in parts[c]]), np.concatenate([v for _, v in parts[c]]))
+            for c in wanted]

@@ -11,6 +11,9 @@ a lookup that must not wait gets :class:`NotReady` instead.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +39,26 @@ class NotReady(LatentcodeError):
 
 class Closed(BaseException):
     """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
+
+
+def give_back_memory() -> None:
+    """Hand the memory the C heap holds free back to the system (glibc only; else nothing).
+
+    A cluster build reads every frame of the bank (1.8 GB at its peak for the default bank)
+    and frees it; glibc keeps most of it, so a live session stayed at 1.5 GB resident with
+    5 MB in use. ``malloc_trim`` returns it (to 0.27 GB). A C call: the GIL is let go.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 class Job:
@@ -73,6 +96,7 @@ class Job:
             raise
         finally:
             self.seconds = time.monotonic() - t0
+            give_back_memory()
             self.done.set()
 
     def outcome(self) -> Any:
