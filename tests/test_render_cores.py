@@ -109,3 +109,19 @@ def test_the_frame_cache_decodes_only_what_it_has_not_seen_and_stays_bounded():
     np.testing.assert_array_equal(cache(z[1:3]), first[1:])
     cache(z[:1])
     assert len(asked) == 3 and len(cache) == 4
+
+
+def test_rows_that_cannot_come_again_pass_the_cache_by():
+    asked = []
+
+    def decode(z):
+        asked.append(len(z))
+        return np.repeat(z[:, :1], 3, axis=1)
+
+    cache = FrameCache(decode)
+    z = np.arange(8, dtype=np.float32).reshape(4, 2)
+    steady = np.array([True, False, True, False])
+    np.testing.assert_array_equal(cache(z, steady)[:, 0], z[:, 0])
+    assert len(cache) == 2  # only the steady rows are kept
+    np.testing.assert_array_equal(cache(z, steady)[:, 0], z[:, 0])
+    assert asked == [4, 2] and cache.hits == 2  # the others are decoded again, never looked up

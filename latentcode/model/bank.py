@@ -265,8 +265,7 @@ class Bank:
 
     def _resolve(self, name: str, wait: bool) -> Sound:
         group, index = split_name(name)
-        # a cluster's frames are put together on its first use, in the background live
-        if group in ("cluster", "frames"):
+        if group in ("cluster", "frames"):  # each cluster is put together on its first use
             labelled = self._need(self._frames_job(CLUSTERS), wait)
             i = (index or 0) % len(labelled.present)
             return self._part("cluster", i, wait,
@@ -325,7 +324,8 @@ class Bank:
 
     def _member(self, stem: str, pace: Any) -> Sound:
         sound = self._sounds.get(stem) or self._load(stem, pace)
-        _ = pace() if pace is not None else None  # between files: the GIL goes round
+        if pace is not None:
+            pace()  # between files: the GIL goes round
         return sound
 
     def preload(self) -> None:

@@ -8,10 +8,11 @@ in one batch as before.
 
 The key is the latent row's exact bytes, so a hit is the very frame the model gave, and a
 render is bit-identical with the cache on or off (the model's decode gives each row the same
-bits in any batch: see :meth:`latentcode.model.vae.LatentModel.decode`). A voice with noise or
-a moving control makes new rows every time and simply misses. The oldest frames are forgotten
-first, so memory stays bounded: ``capacity`` frames of ``segment`` samples (8192 frames of
-1024 samples: 32 MB, about 48 s of one voice at a hop of 256).
+bits in any batch: see :meth:`latentcode.model.vae.LatentModel.decode`). A voice that samples
+noise makes new rows every time: its rows are marked not ``steady`` and pass straight
+through. The oldest frames are forgotten first, so memory stays bounded: ``capacity`` frames
+of ``segment`` samples (8192 frames of 1024 samples: 32 MB, about 48 s of one voice at a hop
+of 256).
 
 >>> calls = []
 >>> def decode(z):
@@ -52,43 +53,42 @@ class FrameCache:
         # touches the order of the frames
         self._lock = threading.Lock()
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def __call__(self, z: np.ndarray, steady: np.ndarray | None = None) -> np.ndarray:
+        """The frames of ``z``. ``steady`` (a bool per row; default all) marks the rows that
+        may come again: the others (a voice's sampled noise) are decoded and never looked up
+        or kept, so a piece that never repeats pays nothing for the cache (looking up and
+        keeping 512 new rows a block cost 12% of their decode)."""
         z = np.ascontiguousarray(z, dtype=np.float32)
-        if not self.capacity or not len(z):
+        rows = range(len(z)) if steady is None else np.flatnonzero(steady).tolist()
+        if not self.capacity or not rows:
             self.misses += len(z)
             return self.decode(z)
-        keys = [row.tobytes() for row in z]
-        found: list[np.ndarray | None] = []
+        keys = {i: z[i].tobytes() for i in rows}
+        found: dict[int, np.ndarray] = {}
         with self._lock:
-            for key in keys:
+            for i, key in keys.items():
                 frame = self._frames.get(key)
                 if frame is not None:
                     self._frames.move_to_end(key)
-                found.append(frame)
-        missing = [i for i, frame in enumerate(found) if frame is None]
-        self.hits += len(z) - len(missing)
-        self.misses += len(missing)
-        decoded = None
-        if missing:
-            asked = z if len(missing) == len(z) else z[missing]
-            decoded = np.asarray(self.decode(asked), dtype=np.float32)
-        if decoded is not None and len(missing) == len(z):
-            out = decoded
+                    found[i] = frame
+        self.hits += len(found)
+        self.misses += len(z) - len(found)
+        if found:
+            missing = [i for i in range(len(z)) if i not in found]
+            out = np.empty((len(z), next(iter(found.values())).shape[-1]), dtype=np.float32)
+            for i, frame in found.items():
+                out[i] = frame
+            if missing:
+                out[missing] = self.decode(z[missing])
         else:
-            width = (decoded if decoded is not None else found[0]).shape[-1]
-            out = np.empty((len(z), width), dtype=np.float32)
-            for i, frame in enumerate(found):
-                if frame is not None:
-                    out[i] = frame
-            if decoded is not None:
-                out[missing] = decoded
-        if decoded is not None:
-            with self._lock:
-                for k, i in enumerate(missing):
-                    # a copy: the caller may write into what it was given
-                    self._frames[keys[i]] = decoded[k].copy()
-                while len(self._frames) > self.capacity:
-                    self._frames.popitem(last=False)
+            missing = range(len(z))
+            out = np.asarray(self.decode(z), dtype=np.float32)
+        with self._lock:
+            for i in missing:
+                if i in keys:  # a copy: the caller may write into what it was given
+                    self._frames[keys[i]] = out[i].copy()
+            while len(self._frames) > self.capacity:
+                self._frames.popitem(last=False)
         return out
 
     def __len__(self) -> int:

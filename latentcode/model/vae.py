@@ -169,17 +169,25 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     return mse + kl_beta * kl, mse, kl
 
 
+def available_cores() -> int:
+    """The cores this process may run on (at least 1).
+
+    >>> available_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def live_threads() -> int:
     """Threads for torch in a live process: the cores we may use minus one for audio, min 1.
 
     >>> live_threads() >= 1
     True
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, available_cores() - 1)
 
 
 def set_live_threads(n: int | None = None) -> int:

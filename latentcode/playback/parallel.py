@@ -25,19 +25,8 @@ from typing import Any
 import numpy as np
 
 from latentcode.errors import explain
+from latentcode.model.vae import available_cores
 from latentcode.playback.voices import LANES
-
-
-def available_cores() -> int:
-    """The cores this process may run on (at least 1).
-
-    >>> available_cores() >= 1
-    True
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def idle_cores() -> int:

@@ -30,9 +30,11 @@ import numpy as np
 from latentcode.controls import CONTROLS, sound_name
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
+from latentcode.model.frame_cache import FrameCache
 from latentcode.playback import grains, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
+from latentcode.playback.latents import latents, steady_rows
 from latentcode.playback.moving import (
     MAX_STRETCH,
     MOVING,
@@ -231,18 +233,6 @@ def make_voice(
     return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice
 
 
-def _lerp_frames(sound: Sound, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """mu and logvar at fractional frame positions (linear between neighbours)."""
-    last = sound.frames - 1
-    pos = np.clip(pos, 0, last)
-    i0 = np.floor(pos).astype(np.intp)
-    i1 = np.minimum(i0 + 1, last)
-    w = (pos - i0).astype(np.float32)[:, None]
-    mu = sound.mu[i0] * (1 - w) + sound.mu[i1] * w
-    logvar = sound.logvar[i0] * (1 - w) + sound.logvar[i1] * w
-    return mu, logvar
-
-
 class Voices:
     """The playing voices of all tracks, rendered block by block.
 
@@ -405,9 +395,12 @@ class Voices:
                         for i, ks in new])
         at = np.array([k for _, ks in new for k in ks], dtype=float)
         parts.append((source, at, self._per_frame(source, "alpha", cycle_at)))
-        z = [self._latents(b, cycle_at, p, a) for b, p, a in parts if len(p)]
+        z = [latents(b, p, a, lambda b, name: self._per_frame(b, name, cycle_at))
+             for b, p, a in parts if len(p)]
         self.planned = [(v.track, len(js)) for b, _, _ in parts for v, js in b.plan]
-        decoded = self._run(np.concatenate(z)) if z else np.zeros((0, self.segment), np.float32)
+        steady = np.concatenate([steady_rows(b) for b, p, _ in parts if len(p)]) if z else None
+        decoded = (self._run(np.concatenate(z), steady) if z
+                   else np.zeros((0, self.segment), np.float32))
         audio = np.empty((len(pos), self.segment), dtype=np.float32)
         audio[rows] = decoded[: len(rows)]
         if stretched:
@@ -417,60 +410,17 @@ class Voices:
             audio[aligned] = read
         return audio
 
-    def _run(self, z: np.ndarray) -> np.ndarray:
-        """The model's decode of ``z``; a broken checkpoint's non-finite output is zeroed."""
+    def _run(self, z: np.ndarray, steady: np.ndarray) -> np.ndarray:
+        """The model's decode of ``z``; a broken checkpoint's non-finite output is zeroed.
+        A frame cache is told which rows can come again (``steady``: no sampled noise)."""
         self.frames_decoded += len(z)
-        audio = np.asarray(self.decode(z.astype(np.float32, copy=False)), dtype=np.float32)
+        z = z.astype(np.float32, copy=False)
+        decoded = (self.decode(z, steady) if isinstance(self.decode, FrameCache)
+                   else self.decode(z))
+        audio = np.asarray(decoded, dtype=np.float32)
         if not np.isfinite(audio).all():  # only a broken checkpoint gets here: cheap to check
             audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
         return audio
-
-    def _latents(self, batch: Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
-                 alpha: np.ndarray) -> np.ndarray:
-        """The latent of every row of ``batch`` (``pos``: its position in sound ``a``, latent
-        frames; ``alpha`` per row): interpolated, mixed, sampled and shaped."""
-        plan, which = batch.plan, batch.which
-        latent = plan[0][0].a.mu.shape[1]
-        mu = np.empty((len(pos), latent), dtype=np.float32)
-        logvar = np.empty_like(mu)
-        for sound, rows in batch.groups(lambda v: v.a):
-            mu[rows], logvar[rows] = _lerp_frames(sound, pos[rows])
-        alpha = alpha.astype(np.float32)
-        for sound, rows in batch.groups(lambda v: v.b):
-            last_a = batch.column("a_last")[which[rows]]
-            mu_b, logvar_b = _lerp_frames(sound, pos[rows] / last_a * (sound.frames - 1))
-            a = alpha[rows, None]
-            # Extrapolating logvar (alpha outside [0, 1]) can ask for a standard deviation
-            # of e^13; never let the noise exceed that of the noisier endpoint.
-            ceiling = np.maximum(logvar[rows], logvar_b)
-            logvar[rows] = np.minimum((1 - a) * logvar[rows] + a * logvar_b, ceiling)
-            mu[rows] = (1 - a) * mu[rows] + a * mu_b
-        eps = np.zeros_like(mu)
-        for i, (v, js) in enumerate(plan):
-            # each voice draws its own noise: other tracks never change it
-            if v.noise or "noise" in v.moving:
-                eps[batch.rows(i)] = v.rng.standard_normal((len(js), latent), dtype=np.float32)
-        z = mu + self._per_frame(batch, "noise", cycle_at)[:, None] * eps * np.exp(0.5 * logvar)
-        jitter, zscale, bias = (self._per_frame(batch, name, cycle_at) if batch.moving else None
-                               for name in ("jitter", "zscale", "bias"))
-        for i, (v, js) in enumerate(plan):
-            rows = batch.rows(i)
-            if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
-                if v.jitter or "jitter" in v.moving:
-                    z[rows] += jitter[rows, None].astype(np.float32) * v.rng.standard_normal(
-                        (len(js), latent), dtype=np.float32)
-                if v.zscale != 1.0 or v.bias != 0.0 or {"zscale", "bias"} & set(v.moving):
-                    part = z[rows]
-                    part[:, v.dims] = part[:, v.dims] * zscale[rows, None] + bias[rows, None]
-                    z[rows] = part
-                continue
-            if v.jitter:
-                z[rows] += v.jitter * v.rng.standard_normal((len(js), latent), dtype=np.float32)
-            if v.zscale != 1.0 or v.bias != 0.0:
-                part = z[rows]
-                part[:, v.dims] = part[:, v.dims] * v.zscale + v.bias
-                z[rows] = part
-        return z
 
     def _per_frame(self, batch: Batch, name: str, cycle_at: Callable) -> np.ndarray:
         """Control ``name`` for every frame of the batch (see :func:`moving.per_frame`)."""
