@@ -36,6 +36,7 @@ import numpy as np
 
 from latentcode.model import corpus
 from latentcode.model.audiofiles import find_audio, load_audio
+from latentcode.model.encode import encode_audio, sound_match
 from latentcode.model.quality import (
     FRAMINGS,
     METRICS,
@@ -76,7 +77,11 @@ def evaluate(models: dict, items: list[tuple[str, np.ndarray]], args) -> dict:
     out: dict[str, dict[str, list[FileQuality]]] = {label: {} for label in models}
     for group, x in items:
         for label, model in models.items():
-            y = reconstruct(model, x, args.framing, noise=args.noise)
+            # "matched": the sound as a voice plays it, with the spectral match its bank
+            # measures on the sound's own file
+            match = (sound_match(x, encode_audio(x, model, model.segment)[0], model,
+                                 model.segment) if label.endswith("matched") else None)
+            y = reconstruct(model, x, args.framing, noise=args.noise, match=match)
             out[label].setdefault(group, []).append(measure(x, y, model.sample_rate))
     return out
 
@@ -137,6 +142,9 @@ def main() -> None:
     ap.add_argument("--extra", metavar="DIR", help="also measure the audio files of DIR, each")
     ap.add_argument("--noise", type=float, default=0.0,
                     help="sampling noise (0: decode mu; the language's default noise is 1)")
+    ap.add_argument("--match", action="store_true",
+                    help="also measure each sound through its spectral match, as a voice "
+                    "plays it (cells: raw decode / matched)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the fresh corpus (1)")
     ap.add_argument("--files-per-family", type=int, default=4, help="of the fresh corpus (4)")
     args = ap.parse_args()
@@ -146,6 +154,8 @@ def main() -> None:
     if args.compare:
         models["old"] = load_model(args.compare)
     models["new"] = load_model(args.model)
+    if args.match:
+        models["new matched"] = models["new"]
     labels = list(models)
     sr = models["new"].sample_rate
     seg = models["new"].segment

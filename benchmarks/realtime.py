@@ -2,7 +2,9 @@
 
 1. The largest number of simultaneous voices that plays for SECONDS with zero ring underruns,
    for plain concatenation and overlap-add, at stretch 1 and stretch 8. N voices are held
-   steady by ``"prior*N" # legato N`` (N staggered onsets a cycle, each lasting one cycle).
+   steady by ``"prior*N" # legato N`` (N staggered onsets a cycle, each lasting one cycle);
+   ``--sound drone`` plays a bank sound instead, whose spectral match each frame goes through
+   (``--match 0`` turns it off, to see what it costs).
 2. The time from ``Session.eval`` of an immediate change (``now t1 $ ...``) to its first
    sample leaving the engine, plus JACK's own output latency (2 periods).
 3. The CPU share of the process while a 4-track piece plays.
@@ -50,11 +52,11 @@ def trial(args: argparse.Namespace) -> dict:
         engine.PRODUCER_NICE = args.producer_nice
     session = Session(tracks=5, framing=args.framing)
     session.voice_cap = args.max_voices  # the engine's own capacity, not the safety cap's
-    session.bank.resolve("prior:0")
+    session.bank.resolve(args.sound)
     if args.voices:
         n = args.voices
-        session.eval(f'tempo 0.5\nt1 $ "prior*{n}" # legato {n} # stretch {args.stretch} '
-                     f'# gain {1 / n:.6f}')
+        session.eval(f'tempo 0.5\nt1 $ "{args.sound}*{n}" # legato {n} # stretch {args.stretch} '
+                     f'# gain {1 / n:.6f} # match {args.match}')
     else:
         session.eval(PIECE)
         session.render_dry(1)  # encode the piece's sounds before the clock starts
@@ -146,6 +148,10 @@ def main() -> None:
     ap.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--voices", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--framing", default="ola")
+    ap.add_argument("--sound", default="prior:0",
+                    help="what the voices play (prior:0; a bank sound such as drone has a "
+                    "spectral match to filter by)")
+    ap.add_argument("--match", type=float, default=1.0, help="the voices' # match (1)")
     ap.add_argument("--stretch", type=float, default=1)
     ap.add_argument("--latency", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--no-piece", action="store_true", help="skip the 4-track piece")
@@ -190,7 +196,7 @@ def measure_all(args: argparse.Namespace) -> None:
             n = args.start_voices
             while n <= args.max_voices:
                 r = run_trial(server, voices=n, framing=framing, stretch=stretch,
-                              seconds=args.seconds)
+                              seconds=args.seconds, sound=args.sound, match=args.match)
                 if "error" in r:
                     print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
                     break

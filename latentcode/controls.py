@@ -148,6 +148,10 @@ _ROWS = (
     Control("norm", "number", "voice", "loudness compensation of a `mix`: keeps the voice at "
             "its sounds' own level (1), or the decoder's (0); in between, part way",
             default=1.0, low=0.0, high=1.0),
+    Control("match", "number", "voice", "how far the model's decode is brought to the "
+            "spectrum of the sound's file: 1 takes away the hiss the model adds and gives back "
+            "up to 12 dB of the top end it dulls, 0 plays the raw decode; a `mix` blends its two "
+            "sounds' by `alpha`", default=1.0, low=0.0, high=1.0),
     Control("lpf", "number", "track", "low-pass filter cutoff in Hz (0 opens it)",
             default=20000.0, low=20.0, high=20000.0),
     Control("hpf", "number", "track", "high-pass filter cutoff in Hz (0 opens it)", default=5.0,

@@ -92,8 +92,10 @@ PIECES = {
     # across the swept band (a drone is dark, little above a few kHz, so no filter moves it)
     "sweep": (f'tempo 1\nt1 $ "breath/2" # legato 1 # lpf ({SWEEP})', 2.0),
     "unswept": ('tempo 1\nt1 $ "breath/2" # legato 1 # lpf 8000', 2.0),
-    "open": ('tempo 1\nt1 $ "drone/2" # legato 1', 1.0),
-    "closed": ('tempo 1\nt1 $ "drone/2" # legato 1 # lpf 500', 1.0),
+    # breath again: a drone is dark (its centroid near 240 Hz), so a 500 Hz low-pass barely
+    # moves it: only the model's hiss above it, which the spectral match takes away, did
+    "open": ('tempo 1\nt1 $ "breath/2" # legato 1', 1.0),
+    "closed": ('tempo 1\nt1 $ "breath/2" # legato 1 # lpf 500', 1.0),
     # one hit on each side; left echoes after 0.1 s, right once after 0.5 s (no feedback)
     "echoes": ('tempo 0.5\nt1 $ "hit ~ ~ ~" # pan 0 # gain 0.3 # delay 0.8 # delaytime 0.1\n'
                't2 $ "hit ~ ~ ~" # pan 1 # gain 0.3 # delay 0.8 # delaytime 0.5 '

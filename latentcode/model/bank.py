@@ -4,12 +4,13 @@ A sound is the latent sequence (mu, logvar per frame) of an audio file, encoded 
 model's hop and cached on disk. Sounds are grouped by the part of their file name before the
 index: ``bell_03.wav`` is ``bell:3``, the fourth sound of the group ``bell``. A file's sound
 knows where it starts (its ``onset``, found when it is encoded: :mod:`latentcode.model.onsets`),
-so that voices skip its leading silence and it is heard on its beat. Beyond files the
-bank offers the names of :data:`SPECIAL`: ``frames:N`` (cluster N of all single frames of the
-bank, in corpus order; ``cluster:N`` is the same), ``sounds:N`` (cluster N of the bank's whole
-sounds, its member sounds end to end; see :mod:`latentcode.model.clusters`) and ``prior`` /
-``prior:K`` (a smooth path drawn from the latent prior; scale it with the ``zscale`` control to
-set the temperature).
+so that voices skip its leading silence and it is heard on its beat, and how to bring the
+model's decode of it back to the file's spectrum (its ``match``: :mod:`latentcode.model.match`).
+Beyond files the bank offers the names of :data:`SPECIAL`: ``frames:N`` (cluster N of all single
+frames of the bank, in corpus order; ``cluster:N`` is the same), ``sounds:N`` (cluster N of the
+bank's whole sounds, its member sounds end to end; see :mod:`latentcode.model.clusters`) and
+``prior`` / ``prior:K`` (a smooth path drawn from the latent prior; scale it with the ``zscale``
+control to set the temperature).
 
 Work that takes long (encoding a file, building clusters) never has to run on the audio path:
 ``resolve(name, wait=False)`` answers at once, with the sound or with :class:`NotReady` after
@@ -40,6 +41,7 @@ from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.jobs import Closed, Job, NotReady
 from latentcode.model.prior import prior_path
+from latentcode.model.sound import Sound, widest
 
 CLUSTERS = FRAME_CLUSTERS
 WORKER_DUTY = 0.5  # share of the time the background worker may compute (it sleeps the rest)
@@ -60,24 +62,6 @@ SPECIAL = {
     "sounds": "sounds:N, cluster N of whole sounds, end to end",
     "prior": "prior:N, a path through the latent prior",
 }
-
-
-@dataclass(frozen=True)
-class Sound:
-    """A latent sequence: ``mu`` and ``logvar`` of shape (frames, latent), frames ``hop`` apart.
-    A sound cluster also names its ``members``. ``onset`` is where the sound starts, in latent
-    frames (fractional): a voice skips the silence before it (the ``trim`` control)."""
-
-    name: str
-    mu: np.ndarray
-    logvar: np.ndarray
-    hop: int
-    members: tuple[str, ...] = ()
-    onset: float = 0.0
-
-    @property
-    def frames(self) -> int:
-        return int(self.mu.shape[0])
 
 
 def typeable(name: str) -> bool:
@@ -320,7 +304,7 @@ class Bank:
         batch = WORKER_BATCH if pace is not None else 4096
         e = encode_sound(self._files[stem], self.model, hop=hop, batch=batch, pace=pace)
         return Sound(stem, np.ascontiguousarray(e.mu), np.ascontiguousarray(e.logvar), hop,
-                     onset=e.onset / hop)
+                     onset=e.onset / hop, match=e.match)
 
     def _member(self, stem: str, pace: Any) -> Sound:
         sound = self._sounds.get(stem) or self._load(stem, pace)
@@ -480,11 +464,12 @@ class Bank:
 
     def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> Sound:
         """Sound cluster ``i``: its ``members`` end to end. It starts where its first member
-        does (frame clusters and prior paths have no silence of their own to skip)."""
+        does (frame clusters and prior paths have no silence of their own to skip), and keeps
+        whatever band any member has (see :func:`.sound.widest`)."""
         sounds = [self._member(m, pace) for m in members]
         return Sound(f"sounds:{i}", np.concatenate([s.mu for s in sounds]),
                      np.concatenate([s.logvar for s in sounds]), self.model.hop, members,
-                     onset=sounds[0].onset)
+                     onset=sounds[0].onset, match=widest([s.match for s in sounds]))
 
     def _prior(self, index: int) -> Sound:
         mu = prior_path(index, self.model.latent_dim)

@@ -6,7 +6,9 @@ with zeros so every sample is covered). :func:`encode_sound` also gives the soun
 the bank starts playing it, see :mod:`latentcode.model.onsets`). Results are cached under
 ``user_data_dir()/cache``, keyed by the file's content, the model's fingerprint and the hop, so
 renaming a file keeps its cache and retraining the model invalidates it. A damaged cache entry
-(or one whose onset was found by other rules) is silently re-encoded.
+(or one whose onset was found by other rules) is silently re-encoded. Beside the onset each
+entry keeps the sound's spectral match (:mod:`latentcode.model.match`); an entry without one,
+or with one measured by other rules, keeps its encoding and gets the match added.
 
 >>> mu, logvar = encode_file("bell.wav", load_model(), hop=128)   # doctest: +SKIP
 """
@@ -134,19 +136,21 @@ def cache_path(path: str | Path, model, hop: int = 128) -> Path:
 
 @dataclass(frozen=True)
 class Encoding:
-    """A file's latent sequence, ``mu`` and ``logvar`` (frames, latent), and its ``onset``: the
-    sample (at the model's rate) where the sound starts; ``cached``: read from the cache."""
+    """A file's latent sequence, ``mu`` and ``logvar`` (frames, latent), its ``onset``: the
+    sample (at the model's rate) where the sound starts, and its spectral ``match`` (see
+    :mod:`latentcode.model.match`); ``cached``: read from the cache."""
 
     mu: np.ndarray
     logvar: np.ndarray
     onset: int
     cached: bool
+    match: np.ndarray | None = None
 
 
-def _read_cache(p: Path, latent_dim: int, segment: int, hop: int
-                ) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """The cached arrays and onset, or None when missing or unusable (any damage, or an entry
-    without an onset, means re-encode)."""
+def _read_cache(p: Path, latent_dim: int, segment: int, hop: int) -> Encoding | None:
+    """The cached entry, or None when missing or unusable (any damage, or an entry without an
+    onset, means re-encode); its ``match`` is None when the entry has none by today's rules."""
+    from latentcode.model import match as spectral
     from latentcode.model.onsets import RULE
 
     try:
@@ -154,6 +158,8 @@ def _read_cache(p: Path, latent_dim: int, segment: int, hop: int
             mu, logvar, onset = z["mu"], z["logvar"], z["onset"]
             if str(z["onset_rule"]) != RULE:
                 return None
+            match = (z["match"] if "match" in z and str(z["match_rule"]) == spectral.RULE
+                     else None)
     except Exception:
         return None
     ok = (mu.ndim == 2 and mu.shape == logvar.shape and mu.shape[1] == latent_dim
@@ -161,7 +167,10 @@ def _read_cache(p: Path, latent_dim: int, segment: int, hop: int
           and np.isfinite(mu).all() and np.isfinite(logvar).all()
           and onset.shape == () and onset.dtype.kind == "i"
           and 0 <= onset < (len(mu) - 1) * hop + segment)
-    return (mu, logvar, int(onset)) if ok else None
+    if match is not None and (match.shape != (spectral.fft_size(segment) // 2 + 1,)
+                              or match.dtype != np.float32 or not np.isfinite(match).all()):
+        match = None
+    return Encoding(mu, logvar, int(onset), cached=True, match=match) if ok else None
 
 
 def write_npz(p: Path, **arrays: np.ndarray) -> None:
@@ -192,14 +201,31 @@ def sound_onset(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = 
                          batch=batch, pace=pace)
 
 
+def sound_match(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = _BATCH,
+                pace: Callable[[], None] | None = None) -> np.ndarray:
+    """The spectral match of the sound of audio ``x`` (encoded as ``mu`` at ``hop``): see
+    :func:`.match.measure_match`.
+
+    >>> x = load_audio("drone.wav"); m = load_model()                  # doctest: +SKIP
+    >>> sound_match(x, encode_audio(x, m, m.segment)[0], m, m.segment).shape  # doctest: +SKIP
+    (641,)
+    """
+    from latentcode.model.match import measure_match
+
+    return measure_match(x, mu, model.decode, hop=int(hop), segment=model.segment, batch=batch,
+                         pace=pace)
+
+
 def encode_sound(path: str | Path, model, hop: int = 128, *, cache: bool = True,
                  batch: int = _BATCH, pace: Callable[[], None] | None = None) -> Encoding:
-    """Encode an audio file and find its onset (:func:`sound_onset`), both cached on disk
-    (``batch`` and ``pace``: see :func:`encode_audio`; they also pace the onset's decode).
+    """Encode an audio file, find its onset (:func:`sound_onset`) and measure its spectral
+    match (:func:`.match.measure_match`), all cached on disk (``batch`` and ``pace``: see
+    :func:`encode_audio`; they also pace the decodes of the onset and the match).
 
     >>> e = encode_sound("bell.wav", load_model()); e.onset / 44100    # doctest: +SKIP
     0.0785
     """
+    from latentcode.model import match as spectral
     from latentcode.model.audiofiles import load_audio
     from latentcode.model.onsets import RULE
 
@@ -208,18 +234,23 @@ def encode_sound(path: str | Path, model, hop: int = 128, *, cache: bool = True,
         check_regular(p)  # a FIFO must never be opened: it would block here for good
         load_audio(p)  # raises the one-line error for a missing path or a folder
     cp = cache_path(p, model, hop) if cache else None
-    if cp is not None and cp.exists():
-        hit = _read_cache(cp, model.latent_dim, model.segment, int(hop))
-        if hit is not None:
-            cache_stats.hits += 1
-            return Encoding(*hit, cached=True)
+    hit = (_read_cache(cp, model.latent_dim, model.segment, int(hop))
+           if cp is not None and cp.exists() else None)
+    if hit is not None and hit.match is not None:
+        cache_stats.hits += 1
+        return hit
     x = load_audio(p, model.sample_rate, min_samples=model.segment)
-    mu, logvar = encode_audio(x, model, hop, batch=batch, pace=pace)
-    onset = sound_onset(x, mu, model, hop, batch=batch, pace=pace)
+    if hit is not None:  # encoded before matches were kept: only the match is new
+        mu, logvar, onset = hit.mu, hit.logvar, hit.onset
+    else:
+        mu, logvar = encode_audio(x, model, hop, batch=batch, pace=pace)
+        onset = sound_onset(x, mu, model, hop, batch=batch, pace=pace)
+    match = sound_match(x, mu, model, hop, batch=batch, pace=pace)
     cache_stats.misses += 1
     if cp is not None:
-        write_npz(cp, mu=mu, logvar=logvar, onset=np.int64(onset), onset_rule=np.str_(RULE))
-    return Encoding(mu, logvar, onset, cached=False)
+        write_npz(cp, mu=mu, logvar=logvar, onset=np.int64(onset), onset_rule=np.str_(RULE),
+                  match=match, match_rule=np.str_(spectral.RULE))
+    return Encoding(mu, logvar, onset, cached=False, match=match)
 
 
 def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True,

@@ -30,6 +30,7 @@ import numpy as np
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.audiofiles import hann, ola_window
+from latentcode.model.match import apply as apply_match
 
 SAMPLE_RATE = 44100
 FLOOR_DB = -120.0  # a figure that would be -inf dB (nothing added, nothing left) is shown so
@@ -332,7 +333,8 @@ _BATCH = 2048  # frames per encode/decode call: bounds memory on long files
 
 
 def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
-                seed: int = 0, pad: bool = True) -> np.ndarray:
+                seed: int = 0, pad: bool = True, match: np.ndarray | None = None
+                ) -> np.ndarray:
     """``x`` through ``model`` as a voice plays it at stretch 1: frames ``segment`` long cut
     every hop, decoded from mu (plus ``noise`` times the model's noise, seeded), windowed and
     overlap-added; the result has the length of ``x``.
@@ -345,6 +347,9 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
     frame k here is cut at k·hop. With ``pad`` (for measuring the model, not the framing) "ola"
     puts segment - hop zeros before and after ``x``, so that every sample is under four
     windows; without it the first segment - hop samples fade in as a voice's first frame does.
+
+    With ``match`` (:func:`~latentcode.model.match.measure_match`), each windowed frame is
+    filtered by it, as a voice plays a sound of the bank.
 
     ``model`` needs ``segment``, ``encode(frames) -> (mu, logvar)`` and ``decode(z)``: a
     :class:`~latentcode.model.vae.LatentModel`.
@@ -376,6 +381,8 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
             eps = rng.standard_normal(z.shape).astype(np.float32)
             z = z + np.float32(noise) * eps * np.exp(0.5 * np.asarray(logvar, np.float32))
         audio = np.asarray(model.decode(z), np.float32) * window
+        if match is not None:
+            audio = apply_match(audio, match)
         for k, frame_audio in enumerate(audio):
             start = (i + k) * hop
             out[start:start + segment] += frame_audio

@@ -35,6 +35,7 @@ from latentcode.playback import grains, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
 from latentcode.playback.latents import latents, steady_rows
+from latentcode.playback.matched import match_frames
 from latentcode.playback.moving import (
     MAX_STRETCH,
     MOVING,
@@ -94,6 +95,7 @@ class Voice:
     tail: np.ndarray | None = None  # how the last aligned grain goes on (grains.py)
     source: dict = field(default_factory=dict)  # a stretched voice's decoded segments
     norm: float = 1.0  # loudness compensation of a mix (grains.level_gains)
+    match: float = 1.0  # how much of its sounds' spectral match it takes (playback.matched)
     level: float | None = None  # its smoothed correction in dB
     speed: float = 1.0  # resampled after decoding when not 1 (see :mod:`.resampled`)
     inner: Voice | None = None  # then: the voice at speed 1, in its own time
@@ -228,6 +230,7 @@ def make_voice(
         walk=walk,
         window=len(framing.window),
         norm=CONTROLS["norm"].read(controls),
+        match=CONTROLS["match"].read(controls),
         speed=speed,
     )
     return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice
@@ -350,9 +353,9 @@ class Voices:
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray
                ) -> np.ndarray:
-        """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); fade
-        the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as the
-        decode read them."""
+        """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`) and
+        filtering by their sounds' spectral match (see :mod:`.matched`); fade the frames at a
+        voice's start and end. ``pos`` and ``alpha`` are per frame, as the decode read them."""
         seg, hop = self.segment, self.framing.hop
         mixes = [i for i, (v, _) in enumerate(batch.plan) if v.b is not None and v.norm > 0]
         if mixes:
@@ -366,6 +369,9 @@ class Voices:
             audio[first] = head
         if mixes:
             audio[mixed] *= gains[:, None]
+        # windowed frames, so the whole voice goes through one filter; before the fades, so a
+        # voice still starts at 0 on its onset's sample and ends at 0
+        match_frames(audio, batch, alpha)
         offset = batch.j * hop  # where each frame starts within its voice
         length = batch.column("length")[batch.which]
         edge = np.flatnonzero((offset < FADE_IN) | (offset + seg > length - FADE_OUT))

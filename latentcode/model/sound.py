@@ -1,0 +1,47 @@
+"""A sound as the bank gives it to voices: a latent sequence, where it starts, and how to
+correct the model's decode of it.
+
+>>> s = Sound("x", np.zeros((4, 2), np.float32), np.zeros((4, 2), np.float32), 128)
+>>> s.frames, s.onset, s.match is None
+(4, 0.0, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A latent sequence: ``mu`` and ``logvar`` of shape (frames, latent), frames ``hop`` apart.
+    A sound cluster also names its ``members``. ``onset`` is where the sound starts, in latent
+    frames (fractional): a voice skips the silence before it (the ``trim`` control).
+    ``match`` is its spectral match (:mod:`latentcode.model.match`), the gains that bring the
+    model's decode of it to its file's spectrum; None for a sound no file stands behind
+    (frame clusters, the prior): those play as the model decodes them."""
+
+    name: str
+    mu: np.ndarray
+    logvar: np.ndarray
+    hop: int
+    members: tuple[str, ...] = ()
+    onset: float = 0.0
+    match: np.ndarray | None = None
+
+    @property
+    def frames(self) -> int:
+        return int(self.mu.shape[0])
+
+
+def widest(matches: list[np.ndarray | None]) -> np.ndarray | None:
+    """One match for sounds played end to end (a sound cluster): the largest gain of any of
+    them in each band, so that nothing one member has is taken away; None if one has none.
+
+    >>> widest([np.array([1.0, 0.1], np.float32), np.array([0.5, 0.2], np.float32)]).tolist()
+    [1.0, 0.20000000298023224]
+    """
+    if not matches or any(m is None for m in matches):
+        return None
+    return np.max(np.stack(matches), axis=0)

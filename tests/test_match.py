@@ -1,0 +1,206 @@
+"""The spectral match: the hiss the model adds above a sound's spectrum is taken away, a top
+end it dulls is partly given back, and `# match 0` plays the raw decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentcode.model.audiofiles import hann, load_audio, ola_window
+from latentcode.model.bank import Bank
+from latentcode.model.encode import cache_path, encode_sound
+from latentcode.model.match import FLOOR, MAX_BOOST_DB, apply, fft_size, measure_match
+from latentcode.model.onsets import RULE
+from latentcode.model.quality import energy_spectrum, hiss_edge_hz
+from latentcode.model.sound import Sound, widest
+from latentcode.playback.batch import Batch
+from latentcode.playback.matched import match_frames
+from latentcode.session import Session
+
+SR = 44100
+SEG, HOP = 1024, 128
+FREQS = np.fft.rfftfreq(fft_size(SEG), 1 / SR)
+
+
+def db(x: float) -> float:
+    return 20 * np.log10(max(float(x), 1e-12))
+
+
+def tones(seconds: float, *hz: float) -> np.ndarray:
+    """Sines of ``hz``, faded in and out over 20 ms (no click spreads them over the spectrum)."""
+    t = np.arange(int(seconds * SR)) / SR
+    fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
+    return (sum(np.sin(2 * np.pi * f * t) for f in hz) / len(hz) * 0.5 * fade).astype(np.float32)
+
+
+def fake_decoder(x: np.ndarray, change):
+    """A 'model' whose row r decodes to ``change`` of the file's segment at r·HOP (the rows'
+    mu hold r): what the file is, and what the decoder does to it."""
+    xp = np.concatenate([x, np.zeros(SEG, np.float32)])
+
+    def decode(z: np.ndarray) -> np.ndarray:
+        return np.stack([change(xp[int(r) * HOP:int(r) * HOP + SEG]) for r in z[:, 0]])
+
+    mu = np.arange(len(x) // HOP + 1, dtype=np.float32)[:, None]
+    return mu, decode
+
+
+def test_the_hiss_a_decoder_adds_above_a_sound_is_cut_and_its_band_kept():
+    x = tones(2.0, 300, 600, 1200)
+    rng = np.random.default_rng(1)
+    hiss = 10 ** (-35 / 20) * 0.5  # white noise 35 dB under the tones, as the model's floor
+    mu, decode = fake_decoder(x, lambda s: s + rng.standard_normal(SEG) * hiss)
+    g = measure_match(x, mu, decode, hop=HOP, segment=SEG)
+    assert g.shape == (fft_size(SEG) // 2 + 1,) and g.dtype == np.float32
+    near = [np.abs(FREQS - f).argmin() for f in (300, 600, 1200)]  # the tones are kept
+    assert g[near].min() > 0.97 and g.max() <= 10 ** (MAX_BOOST_DB / 20)
+    # the cut follows the file's own spectrum down: at the hiss band's edge, where the file's
+    # highest tone still spreads a little, less deep than an octave above it
+    assert g[FREQS > hiss_edge_hz(1300)].max() < 0.2
+    assert g[FREQS > 2500].max() < 10 ** (-50 / 20)
+    assert g[np.abs(FREQS - 850).argmin()] < 0.7  # hiss between the tones goes down too
+
+
+def test_a_dulled_top_end_is_raised_by_at_most_the_boost_and_nothing_is_raised_past_the_file():
+    x = np.random.default_rng(2).standard_normal(2 * SR).astype(np.float32) * 0.1
+
+    def dull(s: np.ndarray) -> np.ndarray:  # 20 dB less above 8 kHz, 6 dB more below 1 kHz
+        spec = np.fft.rfft(s)
+        f = np.fft.rfftfreq(len(s), 1 / SR)
+        spec[f > 8000] *= 0.1
+        spec[f < 1000] *= 2.0
+        return np.fft.irfft(spec, len(s))
+
+    mu, decode = fake_decoder(x, dull)
+    g = measure_match(x, mu, decode, hop=HOP, segment=SEG)
+    top = g[FREQS > 10000]
+    assert np.allclose(top, 10 ** (MAX_BOOST_DB / 20), rtol=0.01)  # 20 dB asked, 12 given
+    assert np.allclose(g[(FREQS > 100) & (FREQS < 700)], 0.5, rtol=0.05)  # brought down 6 dB
+    assert np.allclose(g[(FREQS > 2000) & (FREQS < 6000)], 1.0, rtol=0.03)
+
+
+def test_matched_frames_overlap_add_to_the_whole_signal_through_one_filter():
+    """Filtering windowed frames adds up to a filtered signal: no frame-rate ripple, nothing of
+    the cut band left, the kept band at its level."""
+    x = tones(1.0, 1000, 10000).astype(np.float64)
+    hop, window = ola_window(SEG)
+    g = np.where(FREQS < 4000, 1.0, FLOOR).astype(np.float32)
+    g = np.convolve(g, np.hanning(21) / np.hanning(21).sum(), "same")  # a smooth edge
+    g[:10] = 1.0
+    frames = np.lib.stride_tricks.sliding_window_view(x, SEG)[::hop] * window
+    out = np.zeros(len(x))
+    for k, frame in enumerate(apply(frames, g)):
+        out[k * hop:k * hop + SEG] += frame
+    inner = out[SEG:-SEG]
+    kept = tones(1.0, 1000)[SEG:-SEG] / 2  # the 1 kHz tone alone (half the mix's level)
+    assert db(np.sqrt(np.mean((inner - kept) ** 2)) / np.sqrt(np.mean(kept ** 2))) < -50
+    f, e = energy_spectrum(inner * hann(len(inner)))  # windowed: the cut ends would splash
+    assert 10 * np.log10(e[f > 8000].sum() / e.sum()) < -60
+
+
+def test_a_morph_keeps_each_end_exactly_and_every_band_of_either_sound_between():
+    class V:
+        moving = ()
+        match = 1.0
+
+    cut = np.where(FREQS < 3000, 1.0, FLOOR).astype(np.float32)
+    v = V()
+    v.a, v.b = Sound("a", np.zeros((4, 2)), np.zeros((4, 2)), HOP, match=cut), \
+        Sound("b", np.zeros((4, 2)), np.zeros((4, 2)), HOP)  # b: no match, keeps everything
+    t = np.arange(SEG) / SR
+    frame = (np.sin(2 * np.pi * 10000 * t) * hann(SEG)).astype(np.float32)
+    for alpha, heard in ((0.0, False), (0.5, True), (1.0, True), (-1.0, False), (2.0, True)):
+        audio = frame[None, :].copy()
+        match_frames(audio, Batch([(v, range(1))]), np.array([alpha]))
+        assert (np.abs(audio).max() > 0.9) == heard, alpha
+    v.match = 0.0  # the raw decode: the very frame
+    audio = frame[None, :].copy()
+    match_frames(audio, Batch([(v, range(1))]), np.array([0.0]))
+    assert np.array_equal(audio[0], frame)
+
+
+def test_sound_clusters_keep_every_members_band():
+    a = np.array([1.0, 0.1, 0.01], np.float32)
+    b = np.array([0.5, 0.2, 0.001], np.float32)
+    assert widest([a, b]).tolist() == np.maximum(a, b).tolist()
+    assert widest([a, None]) is None and widest([]) is None
+
+
+# --------------------------------------------------------------------------- the bank
+
+
+def test_the_match_is_cached_beside_the_encoding_and_added_to_older_entries(
+        tiny_model, latentcode_home, tmp_path, monkeypatch):
+    sf.write(tmp_path / "s.wav", tones(1.0, 220, 440), SR, subtype="PCM_24")
+    first = encode_sound(tmp_path / "s.wav", tiny_model)
+    again = encode_sound(tmp_path / "s.wav", tiny_model)
+    assert not first.cached and again.cached and np.array_equal(first.match, again.match)
+    assert first.match.shape == (fft_size(SEG) // 2 + 1,)
+    # an entry from before matches were kept: its encoding stays, its match is added
+    np.savez(cache_path(tmp_path / "s.wav", tiny_model, 128), mu=first.mu, logvar=first.logvar,
+             onset=np.int64(first.onset), onset_rule=np.str_(RULE))
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("the file was encoded again")
+
+    monkeypatch.setattr("latentcode.model.encode.encode_audio", no_encoding)
+    upgraded = encode_sound(tmp_path / "s.wav", tiny_model)
+    assert np.array_equal(upgraded.mu, first.mu) and upgraded.onset == first.onset
+    assert np.array_equal(upgraded.match, first.match)
+    assert encode_sound(tmp_path / "s.wav", tiny_model).cached
+
+
+def test_a_bank_sound_carries_its_match_and_clusters_of_no_file_play_raw(
+        tiny_model, latentcode_home, tmp_path):
+    for i in range(3):
+        sf.write(tmp_path / f"s_{i}.wav", tones(0.6, 200 + 90 * i), SR, subtype="PCM_24")
+    bank = Bank(tiny_model, [tmp_path], default=False)
+    for i in range(3):
+        assert bank.resolve(f"s:{i}").match is not None
+    assert bank.resolve("frames:0").match is None and bank.resolve("prior:1").match is None
+    for cluster in bank.sound_clusters():
+        members = [bank.resolve(m).match for m in cluster.members]
+        assert np.array_equal(cluster.match, np.max(members, axis=0))
+
+
+# --------------------------------------------------------------------------- playing
+
+
+@pytest.fixture(scope="module")
+def low_sound(tmp_path_factory):
+    """The shipped model and a bank of one sound with nothing above 1.3 kHz."""
+    from latentcode.model.vae import load_model
+
+    folder = tmp_path_factory.mktemp("low")
+    sf.write(folder / "low.wav", tones(3.0, 220, 440, 1100), SR, subtype="PCM_24")
+    model = load_model()
+    return model, Bank(model, [folder]), folder
+
+
+def render(parts, extra: str = "") -> np.ndarray:
+    model, bank, _ = parts
+    session = Session(model, bank, tracks=1)
+    session.eval(f'now t1 $ "low" # noise 0 # pan 0 {extra}')
+    return session.render_dry(2)[0]
+
+
+def test_a_voice_of_a_low_sound_loses_the_models_hiss_and_keeps_its_band(low_sound):
+    matched, raw = render(low_sound), render(low_sound, "# match 0")
+    original = load_audio(low_sound[2] / "low.wav")
+    f, e_raw = energy_spectrum(raw)
+    _, e_matched = energy_spectrum(matched)
+    _, e_file = energy_spectrum(original)
+    edge = f >= hiss_edge_hz(1300)
+    band = f < 1300
+    hiss_raw = 10 * np.log10(e_raw[edge].sum() / e_raw.sum())
+    hiss_matched = 10 * np.log10(e_matched[edge].sum() / e_matched.sum())
+    assert hiss_matched < -50 and hiss_matched < hiss_raw - 20, (hiss_raw, hiss_matched)
+    assert abs(10 * np.log10(e_matched[band].sum() / e_raw[band].sum())) < 1.0
+    assert e_file[edge].sum() / e_file.sum() < 1e-8  # the file itself has nothing there
+
+
+def test_match_0_is_the_raw_decode_to_the_bit(low_sound, monkeypatch):
+    raw = render(low_sound, "# match 0")
+    monkeypatch.setattr("latentcode.playback.voices.match_frames", lambda *a: None)
+    assert np.array_equal(raw, render(low_sound))
