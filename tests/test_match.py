@@ -3,6 +3,8 @@ end it dulls is partly given back, and `# match 0` plays the raw decode."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -14,8 +16,8 @@ from latentcode.model.match import FLOOR, MAX_BOOST_DB, apply, fft_size, measure
 from latentcode.model.onsets import RULE
 from latentcode.model.quality import energy_spectrum, hiss_edge_hz
 from latentcode.model.sound import Sound, widest
+from latentcode.playback import matched
 from latentcode.playback.batch import Batch
-from latentcode.playback.matched import match_frames
 from latentcode.session import Session
 
 SR = 44100
@@ -110,14 +112,16 @@ def test_a_morph_keeps_each_end_exactly_and_every_band_of_either_sound_between()
         Sound("b", np.zeros((4, 2)), np.zeros((4, 2)), HOP)  # b: no match, keeps everything
     t = np.arange(SEG) / SR
     frame = (np.sin(2 * np.pi * 10000 * t) * hann(SEG)).astype(np.float32)
-    for alpha, heard in ((0.0, False), (0.5, True), (1.0, True), (-1.0, False), (2.0, True)):
+    def filtered(alpha: float) -> np.ndarray:
         audio = frame[None, :].copy()
-        match_frames(audio, Batch([(v, range(1))]), np.array([alpha]))
-        assert (np.abs(audio).max() > 0.9) == heard, alpha
+        p = matched.plan(Batch([(v, range(1))]), np.array([alpha]), np.array([False]), SEG)
+        matched.filter_frames(audio, p)
+        return audio[0]
+
+    for alpha, heard in ((0.0, False), (0.5, True), (1.0, True), (-1.0, False), (2.0, True)):
+        assert (np.abs(filtered(alpha)).max() > 0.9) == heard, alpha
     v.match = 0.0  # the raw decode: the very frame
-    audio = frame[None, :].copy()
-    match_frames(audio, Batch([(v, range(1))]), np.array([0.0]))
-    assert np.array_equal(audio[0], frame)
+    assert np.array_equal(filtered(0.0), frame)
 
 
 def test_sound_clusters_keep_every_members_band():
@@ -200,7 +204,34 @@ def test_a_voice_of_a_low_sound_loses_the_models_hiss_and_keeps_its_band(low_sou
     assert e_file[edge].sum() / e_file.sum() < 1e-8  # the file itself has nothing there
 
 
-def test_match_0_is_the_raw_decode_to_the_bit(low_sound, monkeypatch):
+def test_match_0_is_the_raw_decode_to_the_bit(low_sound):
     raw = render(low_sound, "# match 0")
-    monkeypatch.setattr("latentcode.playback.voices.match_frames", lambda *a: None)
-    assert np.array_equal(raw, render(low_sound))
+    bank = low_sound[1]
+    sound = bank.resolve("low")
+    bank._sounds["low"] = dataclasses.replace(sound, match=None)  # a sound with no match
+    try:
+        assert np.array_equal(raw, render(low_sound))
+    finally:
+        bank._sounds["low"] = sound
+
+
+def test_frames_of_one_sound_filtered_together_sound_as_if_filtered_one_by_one(
+        low_sound, monkeypatch):
+    """Many voices of one sound: their middle frames are added, then filtered once a block;
+    that is the same, to float rounding, as filtering every frame before adding it."""
+    many = "# legato 8 # stretch \"<1 2 0.5>\""
+    model, bank, _ = low_sound
+    session = Session(model, bank, tracks=1)
+    session.eval(f'now t1 $ "low*8" # noise 0 {many}')
+    together = session.render_dry(2)
+    plan = matched.plan
+
+    def one_by_one(batch, alpha, edge, segment):
+        return plan(batch, alpha, np.ones_like(edge), segment)
+
+    monkeypatch.setattr(matched, "plan", one_by_one)
+    session = Session(model, bank, tracks=1)
+    session.eval(f'now t1 $ "low*8" # noise 0 {many}')
+    alone = session.render_dry(2)
+    assert np.abs(together).max() > 0.05
+    assert db(np.sqrt(np.mean((together - alone) ** 2)) / np.sqrt(np.mean(alone ** 2))) < -60

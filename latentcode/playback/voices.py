@@ -31,11 +31,10 @@ from latentcode.controls import CONTROLS, sound_name
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
 from latentcode.model.frame_cache import FrameCache
-from latentcode.playback import grains, resampled, stealing
+from latentcode.playback import grains, matched, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
 from latentcode.playback.latents import latents, steady_rows
-from latentcode.playback.matched import match_frames
 from latentcode.playback.moving import (
     MAX_STRETCH,
     MOVING,
@@ -331,16 +330,14 @@ class Voices:
             pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
             stretched = self._stretched(batch)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched)
-            frames = self._shape(audio, batch, pos, alpha)
+            frames, match = self._shape(audio, batch, pos, alpha)
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
             tracks = batch.column("track")[batch.which].tolist()
-            accs = [lane(k) for k in batch.column("lane")[batch.which].tolist()]
-            # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
-            for k, (acc, track, o) in enumerate(zip(accs, tracks, offsets, strict=True)):
-                acc[track, :, o : o + seg] += stereo[k]
+            lanes_of = batch.column("lane")[batch.which].tolist()
+            matched.mix(stereo, lanes_of, tracks, offsets, match, lane)
         # only frames that started in this block reach past it
         self._carry = {k: acc[:, :, n:].copy() for k, acc in lanes.items() if acc[:, :, n:].any()}
         heard = {k: acc[:, :, :n] for k, acc in lanes.items()}
@@ -352,10 +349,11 @@ class Voices:
                        or (v.inner is not None and v.start + v.length > start + n)]
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray
-               ) -> np.ndarray:
-        """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`) and
-        filtering by their sounds' spectral match (see :mod:`.matched`); fade the frames at a
-        voice's start and end. ``pos`` and ``alpha`` are per frame, as the decode read them."""
+               ) -> tuple[np.ndarray, matched.Plan]:
+        """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); plan
+        their spectral match and filter those it filters one by one (see :mod:`.matched`);
+        fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
+        the decode read them. Returns the frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
         mixes = [i for i, (v, _) in enumerate(batch.plan) if v.b is not None and v.norm > 0]
         if mixes:
@@ -369,17 +367,19 @@ class Voices:
             audio[first] = head
         if mixes:
             audio[mixed] *= gains[:, None]
-        # windowed frames, so the whole voice goes through one filter; before the fades, so a
-        # voice still starts at 0 on its onset's sample and ends at 0
-        match_frames(audio, batch, alpha)
         offset = batch.j * hop  # where each frame starts within its voice
         length = batch.column("length")[batch.which]
-        edge = np.flatnonzero((offset < FADE_IN) | (offset + seg > length - FADE_OUT))
+        fading = (offset < FADE_IN) | (offset + seg > length - FADE_OUT)
+        # windowed frames, so the whole voice goes through one filter; before the fades, so a
+        # voice still starts at 0 on its onset's sample and ends at 0
+        match = matched.plan(batch, alpha, fading, seg)
+        matched.filter_frames(audio, match)
+        edge = np.flatnonzero(fading)
         if edge.size:
             t = offset[edge, None] + np.arange(seg)[None, :]
             fade = np.minimum(t / FADE_IN, (length[edge, None] - t) / FADE_OUT)
             audio[edge] *= np.clip(fade, 0.0, 1.0).astype(np.float32)
-        return audio
+        return audio, match
 
     def _stretched(self, batch: Batch) -> list[int]:
         """The voices of the batch whose grains are aligned (none unless the framing aligns)."""
