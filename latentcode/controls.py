@@ -150,8 +150,9 @@ _ROWS = (
             default=1.0, low=0.0, high=1.0),
     Control("match", "number", "voice", "how far the model's decode is brought to the "
             "spectrum of the sound's file: 1 takes away the hiss the model adds and gives back "
-            "up to 12 dB of the top end it dulls, 0 plays the raw decode; a `mix` blends its two "
-            "sounds' by `alpha`", default=1.0, low=0.0, high=1.0),
+            "up to 12 dB of the top end it dulls, 0 plays the raw decode; a `mix` keeps every "
+            "band either of its sounds has, each sound's correction counting fully from its "
+            "own end to `alpha` 0.5", default=1.0, low=0.0, high=1.0),
     Control("lpf", "number", "track", "low-pass filter cutoff in Hz (0 opens it)",
             default=20000.0, low=20.0, high=20000.0),
     Control("hpf", "number", "track", "high-pass filter cutoff in Hz (0 opens it)", default=5.0,
