@@ -8,8 +8,10 @@ voice plays the sound, so the bank measures them once per sound and a voice corr
 
 :func:`measure_match` compares two long-term spectra of a sound: its file's, and the model's
 decode of the file's own latents. Each is smoothed over a third of an octave (:data:`SMOOTH`),
-so that the correction follows the shape of the spectrum, not its partials (a morph between
-two sounds makes partials of its own, which a comb would notch). The match is the gain that
+so that the correction follows the shape of the spectrum, not its single partials: partials
+closer than that keep what lies between them (a morph between two sounds makes partials of
+its own, which a comb would notch), while a sparse sound, a bell's partials further apart,
+loses the model's hiss in the gaps its file leaves empty. The match is the gain that
 brings the decode to the file: down as far as it takes (the hiss the model adds where the
 sound has nothing), up by at most :data:`MAX_BOOST_DB` (a top end dulled further stays a
 little dull: what the model makes there is partly its own floor, and a larger boost raises
