@@ -15,7 +15,8 @@ Frames are filtered after they are windowed, so that their overlap-add is the wh
 through one filter (see :func:`latentcode.model.match.apply`). As the filter is linear, the
 frames of voices that play one sound as measured can be added first and filtered together:
 a block's middle frames of one sound (neither a voice's first frame nor one it fades in or
-out) go into one buffer per lane, filtered once (:func:`filter_block`). Forty voices of a drone
+out), when a lane holds at least :data:`GROUP_FROM` of them, go into one buffer per lane,
+filtered once (:func:`filter_block`). Forty voices of a drone
 then cost two FFTs a block, not a hundred and sixty. The frames at a voice's ends are
 filtered one by one before their fades, so a voice still starts at 0 on its onset's sample
 and ends at 0, with nothing of the filter before or after it.
@@ -30,6 +31,8 @@ import numpy as np
 
 from latentcode.model.match import PAD, apply, fft_size
 from latentcode.playback.batch import Batch
+
+GROUP_FROM = 6  # middle frames of one sound in a block from which they are filtered together
 
 
 @dataclass
@@ -49,12 +52,14 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
     interpolation position, ``edge`` marks the rows faded at a voice's start or end (filtered
     one by one).
 
-    >>> class V: moving = ()
+    >>> class V: moving = (); lane = 0
     >>> v = V(); v.a, v.b, v.match = V(), None, 1.0
     >>> v.a.match = np.ones(641, np.float32)
-    >>> p = plan(Batch([(v, range(4))]), np.zeros(4), np.array([True, False, False, True]))
+    >>> p = plan(Batch([(v, range(10))]), np.zeros(10), np.arange(10) % 9 == 0)
     >>> p.rows.tolist(), p.group.tolist()
-    ([0, 3], [-1, 0, 0, -1])
+    ([0, 9], [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1])
+    >>> plan(Batch([(v, range(4))]), np.zeros(4), np.arange(4) == 0).rows.tolist()  # too few
+    [0, 1, 2, 3]
     """
     n = len(batch.which)
     group = np.full(n, -1, dtype=np.intp)
@@ -75,6 +80,15 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
             own[i] = True
     per_row = label[batch.which]
     grouped = (per_row >= 0) & ~edge  # a voice's first frame is an edge too (its fade-in)
+    # a block's buffer costs a stereo pair of FFTs each about twice a frame's: a sound with
+    # few middle frames in a lane's block (one voice, concatenated framing) is cheaper frame
+    # by frame. Counted per lane: a split render's processes see only their own lanes, and
+    # must decide alike (see .parallel)
+    if masks:
+        lane = np.asarray([v.lane for v, _ in batch.plan], dtype=np.intp)[batch.which]
+        key = lane * len(masks) + np.maximum(per_row, 0)
+        counts = np.bincount(key[grouped], minlength=int(key.max()) + 1)
+        grouped &= counts[key] >= GROUP_FROM
     group[grouped] = per_row[grouped]
     single = (own[batch.which] | ((per_row >= 0) & ~grouped)).nonzero()[0]
     if not len(single):
