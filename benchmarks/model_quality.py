@@ -16,10 +16,11 @@ Three sets: (a) the held-out files of the training corpus (pyo family aside), (b
 rebuilt with another seed (seed 1, 4 files per synthesized family, built into a temporary
 folder), (c) pyo's own bundled recordings, one row each (marked when the corpus trains on
 them). For (b) it also prints a brick-wall 4 kHz low-pass of each original, the plain baseline
-the model should beat. ``--compare OLD`` shows every cell as old / new. Markdown tables,
-ready to paste.
+the model should beat. ``--compare OLD`` shows every cell as old / new; ``--match`` shows
+every cell as the model alone / as a voice plays it, through the spectral match the bank
+measures on the same file (latentcode/model/match.py). Markdown tables, ready to paste.
 
-    python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH]
+    python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH] [--match]
         [--framing ola|concat] [--json OUT] [--corpus DIR] [--extra DIR] [--noise X]
 """
 
