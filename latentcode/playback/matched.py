@@ -85,7 +85,7 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
     # by frame. Counted per lane: a split render's processes see only their own lanes, and
     # must decide alike (see .parallel)
     if masks:
-        lane = np.asarray([v.lane for v, _ in batch.plan], dtype=np.intp)[batch.which]
+        lane = batch.column("lane")[batch.which]
         key = lane * len(masks) + np.maximum(per_row, 0)
         counts = np.bincount(key[grouped], minlength=int(key.max()) + 1)
         grouped &= counts[key] >= GROUP_FROM
@@ -165,20 +165,19 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
     seg = stereo.shape[-1]
     together: dict[tuple[int, int], np.ndarray] = {}
     spans: dict[tuple[int, int], dict[int, list[int]]] = {}  # per track: [first, end)
-    into = []
-    for k, g, track, o in zip(lanes, p.group.tolist(), tracks, offsets, strict=True):
-        if g < 0:
-            into.append(lane(k))
-            continue
-        if (k, g) not in together:
-            together[k, g] = np.zeros_like(lane(k))
-            spans[k, g] = {}
-        into.append(together[k, g])
-        span = spans[k, g].setdefault(track, [o, o + seg])
-        span[0], span[1] = min(span[0], o), max(span[1], o + seg)
     # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
-    for k, (acc, track, o) in enumerate(zip(into, tracks, offsets, strict=True)):
-        acc[track, :, o : o + seg] += stereo[k]
+    for row, (k, g, track, o) in enumerate(zip(lanes, p.group.tolist(), tracks, offsets,
+                                               strict=True)):
+        if g < 0:
+            acc = lane(k)
+        else:
+            if (k, g) not in together:
+                together[k, g] = np.zeros_like(lane(k))
+                spans[k, g] = {}
+            acc = together[k, g]
+            span = spans[k, g].setdefault(track, [o, o + seg])
+            span[0], span[1] = min(span[0], o), max(span[1], o + seg)
+        acc[track, :, o : o + seg] += stereo[row]
     for (k, g), mixed in together.items():
         ts = sorted(spans[k, g])
         heard = filter_block(mixed[ts], p.masks[g])
