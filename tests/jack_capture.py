@@ -29,15 +29,19 @@ class Capture:
 
 def capture_script(server: str, script: str, args: list[str], *, source: str,
                    seconds: float = 30, timeout: float = 120,
-                   names: list[str] | None = None) -> Capture:
+                   names: list[str] | None = None, play: np.ndarray | None = None,
+                   play_to: str | None = None) -> Capture:
     """Run ``script`` (which prints a JSON line with "ready" once its client is up) and capture
     the output ports of JACK client ``source`` until the script exits: its first two, or those
-    whose short ``names`` are given (one captured channel each, in that order)."""
+    whose short ``names`` are given (one captured channel each, in that order). With ``play``,
+    our client also plays that audio into the port ``play_to``, its first sample in the same
+    period as the capture's first: sample i is played while capture sample i arrives."""
     import jack
 
     client = jack.Client("lc-capture", servername=server, no_start_server=True)
     count = len(names) if names else 2
     ports = [client.inports.register(f"in_{i + 1}") for i in range(count)]
+    player = client.outports.register("play") if play is not None else None
     buf = np.zeros((count, int(SR * seconds)), np.float32)
     state = {"pos": 0, "on": False}
     xruns: list[int] = []
@@ -45,6 +49,12 @@ def capture_script(server: str, script: str, args: list[str], *, source: str,
     @client.set_process_callback
     def process(frames: int) -> None:
         pos = state["pos"]
+        if player is not None:
+            out = player.get_array()
+            out.fill(0.0)
+            if state["on"] and pos < len(play):
+                part = play[pos : pos + frames]
+                out[: len(part)] = part
         if state["on"] and pos + frames <= buf.shape[1]:
             for channel, port in enumerate(ports):
                 buf[channel, pos : pos + frames] = port.get_array()
@@ -70,6 +80,8 @@ def capture_script(server: str, script: str, args: list[str], *, source: str,
                 sources = [by_name[n] for n in names]
             for src, dst in zip(sources, ports, strict=False):
                 client.connect(src, dst)
+            if player is not None:
+                client.connect(player, play_to)
             state["on"] = True
             out, err = proc.communicate(timeout=timeout)
         finally:

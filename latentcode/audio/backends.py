@@ -67,6 +67,28 @@ def check_portaudio(device: int | None = None) -> None:
         raise LatentcodeError(f"audio device {device} is not an output device (outputs: {listing})")
 
 
+def check_input(backend: str) -> None:
+    """Raise a one-line :class:`LatentcodeError` unless ``backend`` can take audio in: JACK
+    always can (ports that something may connect to), PortAudio with an input device.
+
+    >>> check_input("none")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    latentcode.errors.LatentcodeError: the none backend has no audio input: play through JACK ...
+    """
+    if backend == "jack":
+        return
+    if backend == "portaudio":
+        pyo = load_pyo()
+        with quiet_stderr():
+            default = pyo.pa_get_default_input() if pyo.pa_count_devices() > 0 else -1
+        if default >= 0:
+            return
+        raise LatentcodeError("no audio input device found by PortAudio: play through JACK for "
+                              "`in` and :sample, or start with --input none")
+    raise LatentcodeError(f"the {backend} backend has no audio input: play through JACK "
+                          "(--audio jack) for `in` and :sample, or render with --input FILE")
+
+
 def output_devices() -> list[tuple[int, str, bool]]:
     """PortAudio's output devices as (index for ``device=``, name, is default); [] if none.
 

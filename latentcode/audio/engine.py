@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from latentcode.audio import offline
-from latentcode.audio.backends import BACKENDS, check_jack, check_portaudio
+from latentcode.audio.backends import BACKENDS, check_input, check_jack, check_portaudio
+from latentcode.audio.capture import Capture
 from latentcode.audio.graph import DELAY_FEEDBACK, DELAY_MAX, LIMIT_LOOKAHEAD_MS, Graph
 from latentcode.audio.messages import Reporter
 from latentcode.audio.source import Source
@@ -92,6 +93,8 @@ class Engine:
         on_message: Callable[[str], None] | None = None,
         outputs: str = "master",
         channels: int = 2,
+        inputs: int = 0,
+        input_ports: list[str] | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise LatentcodeError(f"unknown audio backend {backend!r}: use one of {BACKENDS}")
@@ -134,8 +137,15 @@ class Engine:
         self._recording = False
         self._saved_switch = sys.getswitchinterval()
         self._delay: tuple[float, float] | None = None  # set_delay's (seconds, feedback)
+        # the audio input (live): ``inputs`` channels mixed into one ring (audio/capture.py),
+        # connected from ``input_ports`` on JACK
+        self._inputs = int(inputs)
+        self._input_ports = list(input_ports or [])
+        self.capture: Capture | None = None
         if backend == "offline":
             return
+        if self._inputs:
+            check_input(backend)
         if backend == "jack":
             rate, _period = check_jack(jack_server)
             if rate != self._sr:
@@ -197,6 +207,11 @@ class Engine:
         limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
         return ((self.lookahead + self.block + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
+
+    @property
+    def limiter_delay(self) -> int:
+        """Samples by which the limiter delays what is heard (a buffer before it boots)."""
+        return self._graph.limiter_delay if self._graph is not None else self._bs
 
     @property
     def lookahead_floor(self) -> int:
@@ -424,8 +439,11 @@ class Engine:
             os.environ["JACK_DEFAULT_SERVER"] = self._jack_server  # libjack reads it at open
         self._graph = Graph(self.backend, tracks=self.tracks, sr=self._sr, buffersize=self._bs,
                             delay=self._delay, device=self._device, jack_client=self._jack_client,
-                            stems=self.outputs == "tracks", channels=self._channels)
+                            stems=self.outputs == "tracks", channels=self._channels,
+                            inputs=self._inputs, input_ports=self._input_ports)
         self._sr, self._bs = self._graph.sr, self._graph.buffersize
+        if self._inputs:
+            self.capture = self._stream.capture = Capture.for_rate(self._sr)
         self.name_outputs({})
         self._stream.connect(self._graph)
         # JACK may impose a longer period than the lookahead asked for

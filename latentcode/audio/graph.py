@@ -71,10 +71,18 @@ class Mixer:
     """
 
     def __init__(self, pyo: Any, tracks: int, buffersize: int, sr: float,
-                 stems: bool = False, channels: int = 2) -> None:
+                 stems: bool = False, channels: int = 2, inputs: int = 0) -> None:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
         keep = self._keep
+        # the audio input: each channel into a table, which the next callback reads (see
+        # latentcode.audio.capture); made first, so its table holds the buffer just computed
+        self.input_views: list[np.ndarray] = []
+        if inputs:
+            heard = keep(pyo.Input(chnl=list(range(inputs))))
+            table = keep(pyo.DataTable(size=buffersize, chnls=inputs))
+            keep(pyo.TableFill(heard, table))
+            self.input_views = [np.asarray(table.getBuffer(ch)) for ch in range(inputs)]
         self.channels = channels  # of the master: 2, or a ring of speakers
         self.table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels * tracks))
         self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels * tracks)]
@@ -201,6 +209,7 @@ class Mixer:
 
     def close(self) -> None:
         """Release views, then readers and effects newest first, then the tables."""
+        self.input_views.clear()
         self.views.clear()
         self.peak_views.clear()
         self.gain_view = None
@@ -237,6 +246,8 @@ class Graph:
         jack_client: str = "latentcode",
         stems: bool = False,
         channels: int = 2,
+        inputs: int = 0,
+        input_ports: list[str] | None = None,
     ) -> None:
         self.backend = backend
         audio = PYO_AUDIO[backend]
@@ -246,12 +257,15 @@ class Graph:
                                   "--channels 2 for them")
         # with stems, one stereo pair per track and one for the reverb follow the master's
         self.channels = 2 * (tracks + 2) if stems else channels
-        server = pyo.Server(sr=sr, nchnls=self.channels, buffersize=buffersize, duplex=0,
-                            audio=audio,
+        server = pyo.Server(sr=sr, nchnls=self.channels, buffersize=buffersize,
+                            duplex=int(inputs > 0), ichnls=max(inputs, 1), audio=audio,
                             jackname=jack_client, verbosity=1)
         server.deactivateMidi()
         if audio == "jack":
-            server.setJackAuto(False, True)  # no inputs; outputs to the system playback ports
+            server.setJackAuto(False, True)  # outputs to the system playback ports
+            if inputs and input_ports:  # the input channels, each from the ports named
+                server.setJackAutoConnectInputPorts(
+                    [[input_ports[i % len(input_ports)]] for i in range(inputs)])
         elif device is not None:
             server.setOutputDevice(device)
         server.boot()
@@ -265,7 +279,7 @@ class Graph:
         self.mixer: Mixer | None = None
         try:
             self.mixer = Mixer(pyo, tracks, self.buffersize, self.sr, stems=stems,
-                               channels=channels)
+                               channels=channels, inputs=inputs)
             if delay is not None:
                 self.mixer.set_delay(*delay)
         except BaseException:

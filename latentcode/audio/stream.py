@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcode.audio.capture import Capture
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph, Mixer
 from latentcode.audio.messages import Reporter
@@ -107,6 +108,7 @@ class Stream:
         # (first sample of the latest buffer, time.monotonic() when the audio thread took it):
         # where the sample clock stands in real time (Engine.heard_stamp)
         self.stamp: tuple[int, float] | None = None
+        self.capture: Capture | None = None  # the audio input's ring, when there is an input
 
     def connect(self, graph: Graph) -> None:
         """Play into ``graph``: its table is where the audio side copies each buffer."""
@@ -302,6 +304,12 @@ class Stream:
             self._mixer.limit()  # silent output on error
         except BaseException as exc:  # noqa: B036
             self._audio_error(exc)
+        capture = self.capture
+        if capture is not None and self._mixer.input_views:
+            try:  # the input of the buffer before: a copy, nothing more (see .capture)
+                capture.take(self._mixer.input_views, self.ring.read_pos)
+            except BaseException as exc:  # noqa: B036
+                self._audio_error(exc)
 
     def _audio_error(self, exc: BaseException) -> None:
         """Keep a few errors of the audio thread for the producer to report (once each)."""

@@ -61,6 +61,7 @@ SPECIAL = {
     "cluster": "cluster:N, the same as frames:N",
     "sounds": "sounds:N, cluster N of whole sounds, end to end",
     "prior": "prior:N, a path through the latent prior",
+    "in": "in, the live audio input, encoded as it comes",
 }
 
 
@@ -159,6 +160,7 @@ class Bank:
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._closed = threading.Event()
+        self.live_input: Any = None  # the input as a sound (``in``), while there is one
         if default:
             from latentcode.model.corpus import default_corpus_dir
 
@@ -244,7 +246,8 @@ class Bank:
         if sound is not None:
             return sound
         sound = self._resolve(name, wait)
-        self._sounds[name] = sound
+        if not sound.live:  # (the input may be another one next time)
+            self._sounds[name] = sound
         return sound
 
     def _resolve(self, name: str, wait: bool) -> Sound:
@@ -261,6 +264,12 @@ class Bank:
                               lambda pace: self._sound_cluster(i, members[i], pace))
         if group == "prior":
             return self._prior(index or 0)
+        if group == "in" and group not in self._files:
+            if self.live_input is None:
+                raise LatentcodeError("`in` is the live audio input, and there is none: play "
+                                      "through JACK with --input, or render with --input FILE",
+                                      culprit=name)
+            return self.live_input.use()
         if index is None and group in self._files:
             return self._encode(group, wait)
         members = self._groups.get(group)

@@ -30,9 +30,27 @@ class Sound:
     onset: float = 0.0
     match: np.ndarray | None = None
 
+    live = False  # a sound that grows as it plays (the input: model.live_input.LiveSound)
+
     @property
     def frames(self) -> int:
         return int(self.mu.shape[0])
+
+    def lerp(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """mu and logvar at fractional frame positions (linear between neighbours, held at
+        the ends).
+
+        >>> s = Sound("x", np.array([[0.0], [2.0]], np.float32), np.zeros((2, 1), np.float32), 1)
+        >>> s.lerp(np.array([0.25, 5.0]))[0].ravel().tolist()
+        [0.5, 2.0]
+        """
+        last = self.frames - 1
+        pos = np.clip(pos, 0, last)
+        i0 = np.floor(pos).astype(np.intp)
+        i1 = np.minimum(i0 + 1, last)
+        w = (pos - i0).astype(np.float32)[:, None]
+        return (self.mu[i0] * (1 - w) + self.mu[i1] * w,
+                self.logvar[i0] * (1 - w) + self.logvar[i1] * w)
 
 
 def widest(matches: list[np.ndarray | None]) -> np.ndarray | None:

@@ -64,8 +64,8 @@ def needs_alignment(step: float, source_hop: int, hop: int, walking: bool) -> bo
 def stretched(plan: Sequence[tuple[object, range]], hop: int) -> list[int]:
     """The indices in a block's ``plan`` ((voice, frames) pairs) of the voices whose grains
     need aligning (see :func:`needs_alignment`)."""
-    return [i for i, (v, _) in enumerate(plan)
-            if needs_alignment(v.step, v.a.hop, hop, v.walk is not None)]
+    return [i for i, (v, _) in enumerate(plan)  # (the input is read as it comes: no grains)
+            if needs_alignment(v.step, v.a.hop, hop, v.walk is not None) and not v.a.live]
 
 
 def rows_of(batch: object, voices: Sequence[int]) -> np.ndarray:

@@ -19,16 +19,19 @@ from latentcode.playback.batch import Batch
 PerFrame = Callable[[Batch, str], np.ndarray]  # a control's value at every row of a batch
 
 
-def lerp_frames(sound: Sound, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """mu and logvar at fractional frame positions (linear between neighbours)."""
-    last = sound.frames - 1
-    pos = np.clip(pos, 0, last)
-    i0 = np.floor(pos).astype(np.intp)
-    i1 = np.minimum(i0 + 1, last)
-    w = (pos - i0).astype(np.float32)[:, None]
-    mu = sound.mu[i0] * (1 - w) + sound.mu[i1] * w
-    logvar = sound.logvar[i0] * (1 - w) + sound.logvar[i1] * w
-    return mu, logvar
+def mixed_positions(batch: Batch, b: Sound, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Where in sound ``b`` (a ``mix``) the ``rows`` read: as far through it as they are
+    through sound ``a``; when either is the live input, which has no end, ``b`` is read at
+    its own pace from the voice's onset (the input live, another sound looping)."""
+    which = batch.which[rows]
+    through = pos[rows] / batch.column("a_last")[which] * (b.frames - 1)
+    b_at = batch.column("b_at")[which]  # (first position, step) per row; NaN: ``through``
+    if not np.isfinite(b_at[:, 0]).any():
+        return through
+    at = b_at[:, 0] + batch.j[rows] * b_at[:, 1]
+    if not b.live:
+        at = np.mod(at, max(b.frames - 1, 1))
+    return np.where(np.isfinite(b_at[:, 0]), at, through)
 
 
 def steady_rows(batch: Batch) -> np.ndarray:
@@ -42,16 +45,15 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFram
             ) -> np.ndarray:
     """The latent of every row of ``batch`` (``pos``: its position in sound ``a``, latent
     frames; ``alpha`` per row): interpolated, mixed, sampled and shaped."""
-    plan, which = batch.plan, batch.which
+    plan = batch.plan
     latent = plan[0][0].a.mu.shape[1]
     mu = np.empty((len(pos), latent), dtype=np.float32)
     logvar = np.empty_like(mu)
     for sound, rows in batch.groups(lambda v: v.a):
-        mu[rows], logvar[rows] = lerp_frames(sound, pos[rows])
+        mu[rows], logvar[rows] = sound.lerp(pos[rows])
     alpha = alpha.astype(np.float32)
     for sound, rows in batch.groups(lambda v: v.b):
-        last_a = batch.column("a_last")[which[rows]]
-        mu_b, logvar_b = lerp_frames(sound, pos[rows] / last_a * (sound.frames - 1))
+        mu_b, logvar_b = sound.lerp(mixed_positions(batch, sound, rows, pos))
         a = alpha[rows, None]
         # Extrapolating logvar (alpha outside [0, 1]) can ask for a standard deviation
         # of e^13; never let the noise exceed that of the noisier endpoint.

@@ -100,6 +100,9 @@ class Voice:
     inner: Voice | None = None  # then: the voice at speed 1, in its own time
     resampler: Any = None  # and what of it is rendered
     lane: int = 0  # which of the LANES it is mixed in (see Voices.render)
+    # where a mix reads ``b`` when one of the two is the live input: (first position, step
+    # per frame); NaN: as far through ``b`` as through ``a`` (see latents.mixed_positions)
+    b_at: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def a_last(self) -> int:
@@ -176,13 +179,19 @@ def make_voice(
                               culprit="stretch")
     top = max(MAX_STRETCH, abs(float(stretch)))  # the slowest a moving stretch may get
     begin, end = CONTROLS["begin"].read(controls), CONTROLS["end"].read(controls)
-    last = max(a.frames - 1, 0)
-    # skip the lead-in (trim) by whole latent frames: between two, every frame blends phases
-    skip = min(math.floor(CONTROLS["trim"].read(controls) * a.onset), last)
-    pos0, pos1 = skip + begin * (last - skip), skip + end * (last - skip)
+    trim = CONTROLS["trim"].read(controls)
+    endless = a.live and (begin, end) == (0.0, 1.0)  # the input, live: as long as its event
+    if a.live:
+        pos0, pos1 = a.span(begin, end, start)
+    else:
+        last = max(a.frames - 1, 0)
+        # skip the lead-in (trim) by whole latent frames: between two, every frame blends
+        skip = min(math.floor(trim * a.onset), last)
+        pos0, pos1 = skip + begin * (last - skip), skip + end * (last - skip)
     direction = math.copysign(1.0, stretch) * (1.0 if pos1 >= pos0 else -1.0)
-    if direction < 0 and pos1 >= pos0:
-        pos0, pos1 = pos1, pos0  # negative stretch plays the sound backwards
+    if direction < 0 and pos1 >= pos0 and not endless:
+        pos0, pos1 = pos1, pos0  # negative stretch plays the sound backwards (the input:
+        # back from now into its ring)
     step = direction * framing.hop / (a.hop * stretch_magnitude(stretch, top))
     walk, bound = None, step
     if "stretch" in moving:
@@ -199,6 +208,8 @@ def make_voice(
                               f"e.g. 0.5 for an octave down, -1 for backwards",
                               culprit="speed")
     legato = CONTROLS["legato"].read(controls)
+    if legato is None and endless:
+        legato = 1.0
     length = natural
     if legato is not None:  # of the event's length as heard, after the speed's resampling
         length = min(natural, max(FADE_OUT, int(legato * duration * abs(speed))))
@@ -232,6 +243,9 @@ def make_voice(
         match=CONTROLS["match"].read(controls),
         speed=speed,
     )
+    if b is not None and (a.live or b.live):
+        first = b.frame_at(start) if b.live else min(math.floor(trim * b.onset), b.frames - 1)
+        voice.b_at = (first, framing.hop / b.hop)
     return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice
 
 
@@ -355,7 +369,9 @@ class Voices:
         fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
         the decode read them. Returns the frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
-        mixes = [i for i, (v, _) in enumerate(batch.plan) if v.b is not None and v.norm > 0]
+        # (the live input has no levels measured ahead: its mixes are not brought to them)
+        mixes = [i for i, (v, _) in enumerate(batch.plan)
+                 if v.b is not None and v.norm > 0 and not (v.a.live or v.b.live)]
         if mixes:
             mixed, gains, extra = grains.level_gains(audio, batch, mixes, pos, alpha,
                                                      self.decode, self.framing.window)

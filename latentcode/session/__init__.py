@@ -42,6 +42,7 @@ from latentcode.playback.tracks import Track
 from latentcode.playback.voices import LANES, MAX_VOICES
 from latentcode.ports.events_out import EventsOut
 from latentcode.resources import data_path
+from latentcode.session.inputs import Inputs
 from latentcode.session.live import LivePlay
 
 DEFAULT_TRACKS = 8
@@ -49,7 +50,7 @@ DEFAULT_FRAMING = "ola"
 __all__ = ["CHECKED_CYCLES", "DEFAULT_FRAMING", "DEFAULT_TRACKS", "Session"]
 
 
-class Session(LivePlay):
+class Session(LivePlay, Inputs):
     """The state a performance plays from, and the way to play or render it."""
 
     def __init__(
@@ -382,6 +383,10 @@ class Session(LivePlay):
         )
         # offline, voices are mixed in lanes, so that a split render is the same file
         scheduler.voices.lanes = LANES if wait_for_sounds else 1
+        live = self.live_input  # ``in``: the engine's input live, a file offline
+        if live is not None and getattr(live.source, "realtime", False) != wait_for_sounds:
+            live.restart()
+            scheduler.on_block.insert(0, live.block)
         for pattern in self.onces:
             scheduler.play_once(pattern)
         return scheduler

@@ -36,6 +36,8 @@ class LivePlay:
             return
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, channels=self.channels, **engine_options)
+        if engine.capture is not None:  # ``in`` (session/inputs.py)
+            self.open_input(engine.capture)
         self.live_scheduler = self.scheduler(wait_for_sounds=False)
         self.live_scheduler.on_start.append(self.events_out.event)
         self.live_scheduler.on_block.append(self.events_out.block)

@@ -28,7 +28,7 @@ from typing import Any
 from latentcode.errors import LatentcodeError
 from latentcode.language.vocabulary import Vocabulary
 from latentcode.patterns.controllers import CONTROLLERS, describe
-from latentcode.shell import listings, stage
+from latentcode.shell import listings, sampling, stage
 from latentcode.shell.blocks import as_one_block
 from latentcode.shell.connections import open_midi
 from latentcode.shell.frontends import Evaluator, Say, printable, read_text
@@ -453,6 +453,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(":link", "[on [QUANTUM]|off]", "share tempo and phase with others over Ableton "
             "Link", stage.link),
     Command(":tap", "", "type on the beat a few times: the tempo follows", stage.tap),
+    Command(":input", "", "the audio input (`in`): its level and how late it is heard",
+            sampling.show_input),
+    Command(":sample", "NAME CYCLES|save DIR", "record the input from the next cycle into the "
+            "bank as NAME; save: copy the samples into DIR", sampling.sample, files=True),
     Command(":quit", "", "stop the music and leave (also Ctrl-D)", Commands.quit,
             (":q", ":exit")),
 )

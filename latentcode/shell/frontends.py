@@ -67,6 +67,13 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     add_channels_option(parser)
+    parser.add_argument("--input", choices=("auto", "none"), default="auto",
+                        help="the audio input that `in` plays and :sample records (default "
+                             "auto: on JACK, a port latentcode:input_1 fed from "
+                             "system:capture_1; none: no input)")
+    parser.add_argument("--input-connect", metavar="PORT", action="append", default=[],
+                        help="feed the input from this JACK port instead (again for more "
+                             "channels, mixed to one)")
     parser.add_argument("--outputs", choices=("master", "tracks"), default="master",
                         help="tracks: besides the master, a pair of JACK ports per track named "
                              "after it (t1_L, t1_R ...) and one for the reverb, for a "
@@ -292,15 +299,19 @@ def _inside_swallowing(frame: Any) -> bool:
 
 
 def start_audio(session: Any, backend: str, *, buffer: int = 256, device: int | None = None,
-                say: Say = print, outputs: str = "master") -> str:
+                say: Say = print, outputs: str = "master", inputs: list[str] | None = None
+                ) -> str:
     """Start ``session`` on ``backend``, falling back to ``none``; returns the backend used.
 
     When even ``none`` cannot start, the session stays silent but still evaluates code, and
     ``say`` tells why in one line: a front end always starts. The engine's own messages reach
-    the session's ``report`` (Session.start wires them).
+    the session's ``report`` (Session.start wires them). ``inputs`` names the JACK ports the
+    audio input is fed from (None: no input); elsewhere there is none (``in`` says so).
     """
+    extra = ({"inputs": len(inputs), "input_ports": inputs}
+             if inputs and backend == "jack" else {})
     try:
-        session.start(backend, buffersize=buffer, device=device, outputs=outputs)
+        session.start(backend, buffersize=buffer, device=device, outputs=outputs, **extra)
         return backend
     except (LatentcodeError, OSError) as e:
         reason = str(e)
@@ -323,8 +334,11 @@ def start_session(args: argparse.Namespace, say: Say = say) -> Any:
     check_audio_options(args)
     session = Session(getattr(args, "model", None), report=say,
                       channels=getattr(args, "channels", 2))
+    connect = getattr(args, "input_connect", []) or ["system:capture_1"]
     args.audio_used = start_audio(session, args.audio, buffer=args.buffer, device=args.device,
-                                  say=say, outputs=getattr(args, "outputs", "master"))
+                                  say=say, outputs=getattr(args, "outputs", "master"),
+                                  inputs=None if getattr(args, "input", "auto") == "none"
+                                  else connect)
     from latentcode.shell.connections import start_midi, start_sending
     from latentcode.shell.stage import start_stage
 
@@ -379,6 +393,8 @@ def check_audio_options(args: argparse.Namespace) -> None:
         raise LatentcodeError("--outputs tracks is stereo: leave --channels at 2 for it")
     if args.device is not None:
         check_number(args.device, "--device", 0, 4096)
+    if getattr(args, "input_connect", None) and getattr(args, "input", "auto") == "none":
+        raise LatentcodeError("--input-connect needs an input: not --input none")
 
 
 MAX_PIECE_BYTES = 1 << 20  # a piece is text typed by a person: a megabyte is plenty

@@ -37,6 +37,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--tail", type=float, default=0.0,
                         help=f"seconds to add after the end (at most {MAX_TAIL:g})")
     parser.add_argument("--model", help="a checkpoint instead of the default model")
+    parser.add_argument("--input", metavar="FILE", default=None,
+                        help="an audio file the piece hears as its input (`in`), from its "
+                             "first sample")
     parser.add_argument("--framing", choices=["ola", "concat"], default=None,
                         help="overlap-add (default) or the paper's plain concatenation")
     add_channels_option(parser)
@@ -157,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(Path(args.piece), out, args.force)
     session = Session(args.model, framing=args.framing or DEFAULT_FRAMING,
                       channels=getattr(args, "channels", 2))
+    if getattr(args, "input", None):
+        session.input_from(args.input)  # before eval: the piece's `in` needs it
     try:
         session.eval(text, base=Path(args.piece).parent)
     except LanguageError as e:

@@ -59,6 +59,15 @@ def _stage(session: Any) -> Fragments:
     return out
 
 
+def _input(session: Any) -> Fragments:
+    """How late the input is heard, once a pattern plays it (``in``)."""
+    live = getattr(session, "live_input", None)
+    if live is None or session.engine is None or not live.sound.used:
+        return []
+    ms = 1000 * session.input_latency() / session.model.sample_rate
+    return [("", f" | in {ms:.0f} ms")]
+
+
 def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragments:
     """The toolbar's fragments for the session as it is now."""
     out: Fragments = []
@@ -81,6 +90,7 @@ def status(session: Any, *, audio: str = "none", recording: Any = None) -> Fragm
         style = "class:bottom-toolbar.alert" if underruns else ""
         out.append((style, f" | underruns {underruns}"))
     out += _stage(session)
+    out += _input(session)
     if recording is not None:
         out.append(("class:bottom-toolbar.alert", f" | ● rec {recording.name}"))
     out.append(("", " "))
