@@ -120,6 +120,27 @@ def test_in_mixes_towards_a_bank_sound_and_reaches_back(session, tmp_path):
     assert centroid(back) < centroid(live) / 2 and np.sqrt(np.mean(back**2)) > 1e-3
 
 
+def test_stretch_and_bias_shape_the_input_as_they_shape_a_sound(session, tmp_path):
+    t = np.arange(3 * SR) / SR
+    x = np.where(t < 0.6, np.sin(2 * np.pi * 150 * t), np.sin(2 * np.pi * 1500 * t))
+    soundfile.write(tmp_path / "in.wav", (0.3 * x).astype(np.float32), SR)
+    session.input_from(tmp_path / "in.wav")
+
+    def at_one_second(code: str) -> np.ndarray:
+        session.eval(f"tempo 0.5\nt1 $ {code}")
+        return session.render_dry(1)[0][SR - 2048 : SR + 2048]
+
+    def centroid(y: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+        return float((np.fft.rfftfreq(len(y), 1 / SR) * spectrum).sum() / spectrum.sum())
+
+    plain = at_one_second('"in" # noise 0')
+    slow = at_one_second('"in" # noise 0 # stretch 2')  # at 1 s it plays the input at 0.5 s
+    assert centroid(plain) > 1000 and centroid(slow) < centroid(plain) / 2
+    biased = at_one_second('"in" # noise 0 # bias 1.5')
+    assert distance(biased, plain) > 1.0
+
+
 def test_without_an_input_in_is_one_line_and_nothing_changes(session):
     session.eval('t1 $ "bell"')
     with pytest.raises(LatentcodeError, match="--input") as caught:
