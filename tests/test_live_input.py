@@ -240,6 +240,7 @@ def test_sample_records_the_input_into_the_bank_on_the_beat(jackd):
     assert cap.returncode == 0, cap.stderr[-2000:]
     result = cap.result
     assert any("sampled riff" in m for m in result["messages"]), result["messages"]
+    assert result["stats"]["underruns"] == 0  # recorded and encoded while the music plays
     assert "riff" in result["names"] and "sampled" in result["groups"]
     # the bank trimmed its lead-in: played on a beat, it is heard on the beat
     assert result["onset_ms"] is not None and result["onset_ms"] < 15

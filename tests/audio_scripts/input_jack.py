@@ -58,11 +58,11 @@ def main() -> int:
         time.sleep(0.5)
         session.sample("riff", 2)
     time.sleep(seconds)
+    stats = dataclasses.asdict(session.engine.stats)  # the recording and its encoding included
     if sampling:
         report = sampled(session)
     latency = session.input_latency()
     live = session.live_input
-    stats = dataclasses.asdict(session.engine.stats)
     session.stop()
     print(json.dumps({"stats": stats, "latency": latency, "line": session.input_line(),
                       "encoded": live.encoded, "encode_seconds": live.encode_seconds,
