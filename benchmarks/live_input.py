@@ -9,7 +9,9 @@ breath noise) into its input port and captures its output. For each lookahead an
   which the output best matches the model's own reconstruction of the phrase;
 - the encoder's cost: seconds spent encoding per second of input, in the live process;
 - how close the output is to an offline encode and decode of the same phrase, and to the
-  phrase itself, as the mean difference of third-octave band levels (dB, levels matched);
+  phrase itself, as the mean difference of third-octave band levels (dB, levels matched):
+  as the model decodes it (``# match 0``), and with the input's own spectral match (the
+  default), measured as it comes;
 - underruns.
 
 Usage::
@@ -36,10 +38,11 @@ SR = 44100
 SCRIPT = str(Path(__file__).resolve().parent.parent / "tests" / "audio_scripts" / "input_jack.py")
 
 
-def trial(server: str, model, seconds: float, lookahead: int) -> dict:
+def trial(server: str, model, seconds: float, lookahead: int, match: bool) -> dict:
     x = phrase(4.0)
     play = np.concatenate([np.zeros(SR, np.float32), x])
-    cap = capture_script(server, SCRIPT, [str(seconds), f"lookahead={lookahead}"],
+    options = [f"lookahead={lookahead}"] + ([] if match else ["match=0"])
+    cap = capture_script(server, SCRIPT, [str(seconds), *options],
                          source="lc-input", seconds=seconds + 5, play=play,
                          play_to="lc-input:input_1", timeout=300)
     if cap.returncode != 0:
@@ -66,17 +69,19 @@ def main() -> int:
 
     model = load_model()
     print("load  lookahead  reported ms  measured ms  encode s/s  to recon dB  to input dB  "
-          "underruns  xruns")
+          "matched: to input dB  encode s/s  underruns  xruns")
     with running_jackd() as server:
         for load in args.load:
             busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                     for _ in range(load)]
             try:
                 for lookahead in args.lookahead:
-                    t = trial(server, model, args.seconds, lookahead)
+                    t = trial(server, model, args.seconds, lookahead, match=False)
+                    m = trial(server, model, args.seconds, lookahead, match=True)
                     print(f"{load:4d}  {lookahead:9d}  {t['reported']:11.1f}  "
                           f"{t['measured']:11.1f}  {t['cost']:10.4f}  {t['to_recon']:11.2f}  "
-                          f"{t['to_input']:11.2f}  {t['underruns']:9d}  {t['xruns']:5d}",
+                          f"{t['to_input']:11.2f}  {m['to_input']:20.2f}  {m['cost']:10.4f}  "
+                          f"{t['underruns'] + m['underruns']:9d}  {t['xruns'] + m['xruns']:5d}",
                           flush=True)
             finally:
                 for p in busy:

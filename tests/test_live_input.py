@@ -84,8 +84,8 @@ def test_in_offline_is_the_models_reconstruction_one_segment_late(session, tmp_p
     x = phrase()
     soundfile.write(tmp_path / "in.wav", x, SR)
     session.input_from(tmp_path / "in.wav")
-    session.eval('tempo 0.25\nt1 $ "in" # noise 0 # pan 0')
-    out = session.render_dry(1)[0]  # one voice of 4 s, hard left (gain 1)
+    session.eval('tempo 0.25\nt1 $ "in" # noise 0 # pan 0 # match 0')
+    out = session.render_dry(1)[0]  # one voice of 4 s, hard left (gain 1), as decoded
     expected = reconstruction(session.model, x)
     seg = session.model.segment
     # the input's frame k, on the 256 grid, is played from sample k·256 + one segment; the
@@ -139,6 +139,31 @@ def test_stretch_and_bias_shape_the_input_as_they_shape_a_sound(session, tmp_pat
     assert centroid(plain) > 1000 and centroid(slow) < centroid(plain) / 2
     biased = at_one_second('"in" # noise 0 # bias 1.5')
     assert distance(biased, plain) > 1.0
+
+
+def test_the_inputs_own_match_takes_the_models_hiss_away(session, tmp_path):
+    # an input with nothing above 3 kHz: the model's decode of it hisses up to 22 kHz
+    x = phrase(8.0)
+    spectrum = np.fft.rfft(x)
+    spectrum[np.fft.rfftfreq(len(x), 1 / SR) > 3000] = 0
+    x = np.fft.irfft(spectrum, len(x)).astype(np.float32)
+    soundfile.write(tmp_path / "in.wav", x, SR)
+    session.input_from(tmp_path / "in.wav")
+
+    def above(y: np.ndarray, hz: float) -> float:
+        power = np.abs(np.fft.rfft(y)) ** 2
+        return float(10 * np.log10(power[np.fft.rfftfreq(len(y), 1 / SR) > hz].sum()
+                                   / power.sum()))
+
+    heard = {}
+    for match in (0, 1):
+        session.eval(f'tempo 0.125\nt1 $ "in" # noise 0 # match {match}')
+        heard[match] = session.render_dry(1)[0][3 * SR : 8 * SR]  # once it has heard 3 s
+    assert above(heard[0], 8000) > -50  # the model's hiss
+    assert above(heard[1], 8000) < above(heard[0], 8000) - 10
+    level = [np.sqrt(np.mean(heard[m] ** 2)) for m in (0, 1)]
+    assert abs(20 * np.log10(level[1] / level[0])) < 1.0  # the sound itself is kept
+    assert distance(heard[1], x[3 * SR : 8 * SR]) < distance(heard[0], x[3 * SR : 8 * SR]) - 3
 
 
 def test_without_an_input_in_is_one_line_and_nothing_changes(session):
@@ -206,7 +231,8 @@ def test_in_live_resembles_the_models_reconstruction_within_its_latency(jackd, s
     model = session_parts[0]
     x = phrase(4.0)
     play = np.concatenate([np.zeros(SR, np.float32), x])
-    cap = capture_script(jackd, SCRIPT, ["7"], source="lc-input", seconds=12, play=play,
+    cap = capture_script(jackd, SCRIPT, ["7", "match=0"], source="lc-input", seconds=12,
+                         play=play,
                          play_to="lc-input:input_1", timeout=180)
     assert cap.returncode == 0, cap.stderr[-2000:]
     result = cap.result

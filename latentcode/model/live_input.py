@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from latentcode.errors import LatentcodeError
+from latentcode.model.match import RunningMatch
 
 LIVE_SECONDS = 16.0  # of latent frames kept: how far ``in`` reaches back (begin/end)
 CEILING = 0.9  # the input is limited to this peak (-0.9 dBFS) before it is encoded
@@ -39,6 +40,11 @@ RELEASE = 0.25  # s: how fast the limiter lets go
 CHUNK = 64  # samples the limiter holds one gain for (ramped between chunks)
 MAX_HOURS = 1.0  # how long a voice of ``in`` may last without an end of its own
 STALE = 2  # blocks: a map that lags more than this behind the newest frame is renewed
+# the spectral match of the input, as the bank measures a file's (model/match.py): one tile
+# of input every segment, louder than LEVEL (silence says nothing of the model's hiss), is
+# decoded TILES at a time and added to running spectra
+LEVEL = 10 ** (-50 / 20)
+TILES = 8
 
 
 class LiveSound:
@@ -52,7 +58,6 @@ class LiveSound:
     name = "in"
     members: tuple[str, ...] = ()
     onset = 0.0
-    match = None  # no file to match: the input plays as the model decodes it
     live = True
 
     def __init__(self, latent_dim: int, hop: int, capacity: int) -> None:
@@ -63,6 +68,9 @@ class LiveSound:
         self.newest = -1  # the newest frame encoded (-1: none yet)
         self.offset = 0.0  # frame_at(s) = s / hop + offset
         self.used = False  # encoding starts once a pattern names ``in``
+        # the gains that bring the model's decode of the input to the input's spectrum,
+        # measured as it comes (LiveInput); None until enough has come
+        self.match: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -161,7 +169,10 @@ class LiveInput:
         self.recordings: list[Recording] = []
         self.latency = 0  # source samples from an input sample's arrival to its playing
         self.encoded = 0  # frames encoded so far
-        self.encode_seconds = 0.0  # spent encoding
+        self.encode_seconds = 0.0  # spent encoding (and decoding tiles for the match)
+        self.running = RunningMatch(self.segment, sr)
+        self._tiles: list[tuple[np.ndarray, np.ndarray]] = []  # (input, mu) to decode
+        self._sr = sr
 
     def restart(self, source: Any = None) -> None:
         """Begin again (a new render, a new engine), from what ``source`` (or the same one)
@@ -169,9 +180,11 @@ class LiveInput:
         if source is not None:
             self.source = source
         self.read_to = self._from = self.source.available(0, 0)
-        self.sound.newest, self.sound.offset = -1, 0.0
+        self.sound.newest, self.sound.offset, self.sound.match = -1, 0.0, None
         self.limiter.gain = 1.0
         self.recordings.clear()
+        self.running = RunningMatch(self.segment, self._sr)
+        self._tiles.clear()
 
     def record(self, name: str, start: int, n: int, done: Callable[[str, np.ndarray], None]
                ) -> None:
@@ -238,10 +251,21 @@ class LiveInput:
         starts = np.arange(first, last + 1) * hop
         idx = (starts[:, None] + np.arange(seg)[None, :]) % size
         t0 = time.perf_counter()
-        mu, logvar = self.model.encode(self._limited[idx])
-        self.encode_seconds += time.perf_counter() - t0
+        frames = self._limited[idx]
+        mu, logvar = self.model.encode(frames)
         self.encoded += len(starts)
         rows = np.arange(first, last + 1) % self.sound.capacity
         self.sound.mu[rows] = mu
         self.sound.logvar[rows] = logvar
         self.sound.newest = last
+        # tiles for the match: every segment // hop frames, where the input is not silent
+        loud = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) >= LEVEL
+        tile = (np.arange(first, last + 1) % max(1, seg // hop)) == 0
+        self._tiles += [(frames[j], mu[j]) for j in np.flatnonzero(tile & loud)]
+        if len(self._tiles) >= TILES:
+            x = np.stack([t[0] for t in self._tiles])
+            y = self.model.decode(np.stack([t[1] for t in self._tiles]))
+            self._tiles.clear()
+            self.running.add(x, y)
+            self.sound.match = self.running.gains()
+        self.encode_seconds += time.perf_counter() - t0

@@ -144,3 +144,48 @@ def apply(frames: np.ndarray, match: np.ndarray) -> np.ndarray:
     spec = torch.fft.rfft(frames, n=n, dim=-1)
     spec *= torch.from_numpy(np.ascontiguousarray(match, np.float32))
     return torch.fft.irfft(spec, n=n, dim=-1)[..., :frames.shape[-1]].numpy()
+
+
+class RunningMatch:
+    """The match of a sound that keeps coming (the live input): its two long-term spectra are
+    running sums of tiles (a stretch of input and the model's decode of its frame) that forget
+    over ``memory`` seconds, so the correction follows what is being played into it.
+    :meth:`gains` is None until ``least`` seconds of tiles have come.
+
+    >>> m = RunningMatch(segment=1024, sr=44100)
+    >>> x = np.sin(2 * np.pi * 440 * np.arange(1024) / 44100)[None, :].repeat(40, axis=0)
+    >>> y = x + np.random.default_rng(0).standard_normal(x.shape) * 0.01   # the model's hiss
+    >>> m.add(x, y); g = m.gains(); f = np.fft.rfftfreq(fft_size(1024), 1 / 44100)
+    >>> round(float(g[np.argmin(abs(f - 440))]), 2), bool(g[f > 5000].max() < 0.01)
+    (1.0, True)
+    """
+
+    def __init__(self, segment: int, sr: int, memory: float = 4.0, least: float = 0.5) -> None:
+        self.segment = int(segment)
+        self.window = hann(self.segment)
+        bins = fft_size(self.segment) // 2 + 1
+        self.original = np.zeros(bins)
+        self.decoded = np.zeros(bins)
+        self.weight = 0.0  # tiles summed, forgetting as the sums do
+        self.forget = float(np.exp(-self.segment / (memory * sr)))  # per tile
+        self.least = least * sr / self.segment
+
+    def add(self, original: np.ndarray, decoded: np.ndarray) -> None:
+        """Tiles (rows of ``segment`` samples) of the sound and of the model's decode of them."""
+        n = fft_size(self.segment)
+        for frames, into in ((original, self.original), (decoded, self.decoded)):
+            spec = np.fft.rfft(np.asarray(frames, np.float64) * self.window, n=n, axis=1)
+            power = spec.real ** 2 + spec.imag ** 2
+            k = len(power)  # the older tiles forget as many times as tiles came
+            ages = self.forget ** np.arange(k - 1, -1, -1)
+            into *= self.forget ** k
+            into += ages @ power
+        k = len(original)
+        self.weight = self.weight * self.forget ** k + float(
+            (self.forget ** np.arange(k)).sum())
+
+    def gains(self) -> np.ndarray | None:
+        """The match now (see :func:`gains`), or None while too little has come."""
+        if self.weight < self.least:
+            return None
+        return gains(self.original, self.decoded)

@@ -1,13 +1,13 @@
 """Play the audio input live through the model (``t1 $ "in"``), through JACK.
 
-Usage: input_jack.py SECONDS [sample] [lookahead=SAMPLES]. Starts a session with one input
-channel (JACK client lc-input, its port lc-input:input_1) and the lookahead given, and plays
-the input alone (no noise, on the left). Prints {"ready": true}, plays for SECONDS, then prints
-as JSON the engine's stats, the input's latency as the session reports it, and its messages.
-With ``sample``, half a second after "ready" it also records two cycles (2 s) of the input as
-``riff`` and reports what the bank made of it: its names and groups, where ``"riff"`` is heard
-when played on a beat, the saved files. Run by tests/test_live_input.py and
-benchmarks/live_input.py.
+Usage: input_jack.py SECONDS [sample] [lookahead=SAMPLES] [match=0]. Starts a session with one
+input channel (JACK client lc-input, its port lc-input:input_1) and the lookahead given, and
+plays the input alone (no noise, on the left; with match=0, as the model decodes it). Prints
+{"ready": true}, plays for SECONDS, then prints as JSON the engine's stats, the input's latency
+as the session reports it, and its messages. With ``sample``, half a second after "ready" it
+also records two cycles (2 s) of the input as ``riff`` and reports what the bank made of it:
+its names and groups, where ``"riff"`` is heard when played on a beat, the saved files. Run by
+tests/test_live_input.py and benchmarks/live_input.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from latentcode.session import Session
 
-CODE = 't1 $ "in" # noise 0 # pan 0'
+CODE = 't1 $ "in" # noise 0 # pan 0 # match {match}'
 
 
 def sampled(session: Session) -> dict:
@@ -48,10 +48,11 @@ def main() -> int:
     seconds = float(sys.argv[1])
     sampling = "sample" in sys.argv[2:]
     ahead = [int(a.split("=")[1]) for a in sys.argv[2:] if a.startswith("lookahead=")]
+    match = "0" if "match=0" in sys.argv[2:] else "1"
     session = Session(tracks=2)
     session.start("jack", jack_client="lc-input", inputs=1,
                   **({"lookahead": ahead[0]} if ahead else {}))
-    session.eval("tempo 1\n" + CODE)
+    session.eval("tempo 1\n" + CODE.format(match=match))
     print(json.dumps({"ready": True}), flush=True)
     report = {}
     if sampling:
