@@ -75,8 +75,8 @@ class Mixer:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
         keep = self._keep
-        # the audio input: each channel into a table, which the next callback reads (see
-        # latentcode.audio.capture); made first, so its table holds the buffer just computed
+        # the audio input: each channel into a table as pyo computes a buffer; the callback,
+        # which runs before the next one, copies it out (see latentcode.audio.capture)
         self.input_views: list[np.ndarray] = []
         if inputs:
             heard = keep(pyo.Input(chnl=list(range(inputs))))

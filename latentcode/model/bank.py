@@ -267,7 +267,8 @@ class Bank:
         if group == "in" and group not in self._files:
             if self.live_input is None:
                 raise LatentcodeError("`in` is the live audio input, and there is none: play "
-                                      "through JACK with --input, or render with --input FILE",
+                                      "through JACK (not --input none), or render with --input "
+                                      "FILE",
                                       culprit=name)
             return self.live_input.use()
         if index is None and group in self._files:

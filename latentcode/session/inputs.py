@@ -68,7 +68,7 @@ class Inputs:
         """One line on the input: what it is, its level and its latency (the toolbar's too)."""
         live = self.live_input
         if live is None or not getattr(live.source, "realtime", False):
-            return "no audio input (start with --input on JACK)"
+            return "no audio input: it opens when latentcode plays through JACK (not --input none)"
         peak = live.source.peak
         level = f"{20 * np.log10(peak):.0f} dBFS" if peak > SILENT else "silent"
         if live.sound.newest < 0:
@@ -91,7 +91,7 @@ class Inputs:
         live = self.live_input
         if live is None or self.engine is None or not getattr(live.source, "realtime", False):
             raise LatentcodeError(":sample records the live input, and there is none: play "
-                                  "through JACK with --input (see :input)")
+                                  "through JACK (not --input none)")
         if not typeable(name) or name in SPECIAL:
             raise LatentcodeError(f"{name!r} cannot name a sample: a word such as riff or "
                                   f"voice2 (not {', '.join(SPECIAL)})")

@@ -1,10 +1,10 @@
 """The ``:sample`` and ``:input`` commands: the audio input, recorded into the bank and shown.
 
 >>> class S:
-...     def input_line(self): return "no audio input (start with --input on JACK)"
+...     def input_line(self): return "no audio input"
 >>> class C: session, say = S(), print
 >>> show_input(C(), "")
-no audio input (start with --input on JACK)
+no audio input
 >>> sample(C(), "riff")
 error: :sample NAME CYCLES records the input into the bank; :sample save DIR keeps the samples
 """
