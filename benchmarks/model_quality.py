@@ -22,6 +22,7 @@ measures on the same file (latentcode/model/match.py). Markdown tables, ready to
 
     python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH] [--match]
         [--framing ola|concat] [--json OUT] [--corpus DIR] [--extra DIR] [--noise X]
+        [--one-match]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 
 from latentcode.model import corpus
 from latentcode.model.audiofiles import find_audio, load_audio
-from latentcode.model.encode import encode_audio, sound_match
+from latentcode.model.encode import encode_audio, sound_levels
 from latentcode.model.quality import (
     FRAMINGS,
     METRICS,
@@ -80,9 +81,12 @@ def evaluate(models: dict, items: list[tuple[str, np.ndarray]], args) -> dict:
         for label, model in models.items():
             # "matched": the sound as a voice plays it, with the spectral match its bank
             # measures on the sound's own file
-            match = (sound_match(x, encode_audio(x, model, model.segment)[0], model,
-                                 model.segment) if label.endswith("matched") else None)
-            y = reconstruct(model, x, args.framing, noise=args.noise, match=match)
+            match, quiet, steps = (sound_levels(x, encode_audio(x, model, model.segment)[0],
+                                                model, model.segment)
+                                   if label.endswith("matched") else (None, None, None))
+            levels = (quiet, steps, model.segment) if quiet is not None and args.levels else None
+            y = reconstruct(model, x, args.framing, noise=args.noise, match=match,
+                            levels=levels)
             out[label].setdefault(group, []).append(measure(x, y, model.sample_rate))
     return out
 
@@ -146,6 +150,9 @@ def main() -> None:
     ap.add_argument("--match", action="store_true",
                     help="also measure each sound through its spectral match, as a voice "
                     "plays it (cells: raw decode / matched)")
+    ap.add_argument("--one-match", dest="levels", action="store_false",
+                    help="with --match: one match for the whole sound, not the quieter "
+                    "frames' own (how it was before the match had levels)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the fresh corpus (1)")
     ap.add_argument("--files-per-family", type=int, default=4, help="of the fresh corpus (4)")
     args = ap.parse_args()

@@ -314,7 +314,7 @@ class Bank:
         batch = WORKER_BATCH if pace is not None else 4096
         e = encode_sound(self._files[stem], self.model, hop=hop, batch=batch, pace=pace)
         return Sound(stem, np.ascontiguousarray(e.mu), np.ascontiguousarray(e.logvar), hop,
-                     onset=e.onset / hop, match=e.match)
+                     onset=e.onset / hop, match=e.match, quiet=e.quiet, steps=e.steps)
 
     def _member(self, stem: str, pace: Any) -> Sound:
         sound = self._sounds.get(stem) or self._load(stem, pace)

@@ -145,6 +145,8 @@ class Encoding:
     onset: int
     cached: bool
     match: np.ndarray | None = None
+    quiet: np.ndarray | None = None  # the match of its quieter frames (match.measure_levels)
+    steps: np.ndarray | None = None  # which gains each frame takes
 
 
 def _read_cache(p: Path, latent_dim: int, segment: int, hop: int) -> Encoding | None:
@@ -160,6 +162,8 @@ def _read_cache(p: Path, latent_dim: int, segment: int, hop: int) -> Encoding | 
                 return None
             match = (z["match"] if "match" in z and str(z["match_rule"]) == spectral.RULE
                      else None)
+            quiet = z["quiet"] if match is not None and "quiet" in z else None
+            steps = z["steps"] if quiet is not None and "steps" in z else None
     except Exception:
         return None
     ok = (mu.ndim == 2 and mu.shape == logvar.shape and mu.shape[1] == latent_dim
@@ -167,10 +171,18 @@ def _read_cache(p: Path, latent_dim: int, segment: int, hop: int) -> Encoding | 
           and np.isfinite(mu).all() and np.isfinite(logvar).all()
           and onset.shape == () and onset.dtype.kind == "i"
           and 0 <= onset < (len(mu) - 1) * hop + segment)
-    if match is not None and (match.shape != (spectral.fft_size(segment) // 2 + 1,)
-                              or match.dtype != np.float32 or not np.isfinite(match).all()):
+    bins = spectral.fft_size(segment) // 2 + 1
+    if match is not None and (match.shape != (bins,) or match.dtype != np.float32
+                              or not np.isfinite(match).all()):
         match = None
-    return Encoding(mu, logvar, int(onset), cached=True, match=match) if ok else None
+    if quiet is not None and (quiet.shape != (spectral.STEPS - 1, bins) or steps is None
+                              or steps.shape != (len(mu),) or not np.isfinite(quiet).all()
+                              or steps.min() < 0 or steps.max() >= spectral.STEPS):
+        match = None  # measured again, whole
+    if match is None or quiet is None:
+        quiet = steps = None
+    return (Encoding(mu, logvar, int(onset), cached=True, match=match, quiet=quiet, steps=steps)
+            if ok else None)
 
 
 def write_npz(p: Path, **arrays: np.ndarray) -> None:
@@ -201,25 +213,26 @@ def sound_onset(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = 
                          batch=batch, pace=pace)
 
 
-def sound_match(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = _BATCH,
-                pace: Callable[[], None] | None = None) -> np.ndarray:
-    """The spectral match of the sound of audio ``x`` (encoded as ``mu`` at ``hop``): see
-    :func:`.match.measure_match`.
+def sound_levels(x: np.ndarray, mu: np.ndarray, model, hop: int, *, batch: int = _BATCH,
+                 pace: Callable[[], None] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(match, quiet, steps) of the sound of audio ``x`` (encoded as ``mu`` at ``hop``): see
+    :func:`.match.measure_levels`.
 
     >>> x = load_audio("drone.wav"); m = load_model()                  # doctest: +SKIP
-    >>> sound_match(x, encode_audio(x, m, m.segment)[0], m, m.segment).shape  # doctest: +SKIP
+    >>> sound_levels(x, encode_audio(x, m, m.segment)[0], m, m.segment)[0].shape  # doctest: +SKIP
     (641,)
     """
-    from latentcode.model.match import measure_match
+    from latentcode.model.match import measure_levels
 
-    return measure_match(x, mu, model.decode, hop=int(hop), segment=model.segment, batch=batch,
-                         pace=pace)
+    return measure_levels(x, mu, model.decode, hop=int(hop), segment=model.segment,
+                          batch=batch, pace=pace)
 
 
 def encode_sound(path: str | Path, model, hop: int = 128, *, cache: bool = True,
                  batch: int = _BATCH, pace: Callable[[], None] | None = None) -> Encoding:
     """Encode an audio file, find its onset (:func:`sound_onset`) and measure its spectral
-    match (:func:`.match.measure_match`), all cached on disk (``batch`` and ``pace``: see
+    match (:func:`.match.measure_levels`), all cached on disk (``batch`` and ``pace``: see
     :func:`encode_audio`; they also pace the decodes of the onset and the match).
 
     >>> e = encode_sound("bell.wav", load_model()); e.onset / 44100    # doctest: +SKIP
@@ -245,12 +258,13 @@ def encode_sound(path: str | Path, model, hop: int = 128, *, cache: bool = True,
     else:
         mu, logvar = encode_audio(x, model, hop, batch=batch, pace=pace)
         onset = sound_onset(x, mu, model, hop, batch=batch, pace=pace)
-    match = sound_match(x, mu, model, hop, batch=batch, pace=pace)
+    match, quiet, steps = sound_levels(x, mu, model, hop, batch=batch, pace=pace)
     cache_stats.misses += 1
     if cp is not None:
+        extra = {"quiet": quiet, "steps": steps} if quiet is not None else {}
         write_npz(cp, mu=mu, logvar=logvar, onset=np.int64(onset), onset_rule=np.str_(RULE),
-                  match=match, match_rule=np.str_(spectral.RULE))
-    return Encoding(mu, logvar, onset, cached=False, match=match)
+                  match=match, match_rule=np.str_(spectral.RULE), **extra)
+    return Encoding(mu, logvar, onset, cached=False, match=match, quiet=quiet, steps=steps)
 
 
 def encode_file_info(path: str | Path, model, hop: int = 128, *, cache: bool = True,

@@ -59,6 +59,7 @@ class LiveSound:
     members: tuple[str, ...] = ()
     onset = 0.0
     live = True
+    quiet = steps = None  # one match throughout (see Sound.steps)
 
     def __init__(self, latent_dim: int, hop: int, capacity: int) -> None:
         self.hop = hop
@@ -71,6 +72,12 @@ class LiveSound:
         # the gains that bring the model's decode of the input to the input's spectrum,
         # measured as it comes (LiveInput); None until enough has come
         self.match: np.ndarray | None = None
+
+    def step_at(self, pos: np.ndarray) -> np.ndarray:
+        return np.zeros(len(pos), np.intp)
+
+    def gains(self, step: int) -> np.ndarray | None:
+        return self.match
 
     @property
     def frames(self) -> int:

@@ -44,8 +44,17 @@ SMOOTH = 1 / 3  # octaves over which both spectra are averaged before they are c
 SMOOTH_BINS = 2  # the least half-width of that average, in bins (low frequencies)
 FLOOR = 1e-4  # the deepest cut (-80 dB)
 MAX_BOOST_DB = 12.0  # the most a band the model dulled is raised
+# a frame this far under its sound's loudest is half-way to its quiet frames' own match, which
+# it takes from none (QUIET_RAMP_DB/2 nearer the loudest) to all (as much further down), in
+# STEPS steps; three left an edge in a pluck's spectrogram, and a wider ramp made the quiet
+# passages of sustained sounds take the tail's boosts (voice SNR 23 -> 9 dB)
+QUIET_DB = 12.0
+QUIET_RAMP_DB = 12.0
+STEPS = 7
+QUIET_TILES = 4  # the fewest quiet tiles a quiet match is measured from
 # cached beside each encoding: a match measured by other rules is measured again
-RULE = f"match1 {PAD} {SMOOTH:.4f} {SMOOTH_BINS} {FLOOR} {MAX_BOOST_DB}"
+RULE = (f"match3 {PAD} {SMOOTH:.4f} {SMOOTH_BINS} {FLOOR} {MAX_BOOST_DB} {QUIET_DB} "
+        f"{QUIET_RAMP_DB} {STEPS} {QUIET_TILES}")
 
 
 def fft_size(segment: int) -> int:
@@ -95,7 +104,42 @@ def measure_match(x: np.ndarray, mu: np.ndarray, decode: Callable[[np.ndarray], 
                   pace: Callable[[], None] | None = None) -> np.ndarray:
     """The match of the sound of audio ``x`` encoded as ``mu`` (frames ``hop`` apart, each
     decoding to ``segment`` samples): float32, one gain per bin of an rFFT of
-    :func:`fft_size` points.
+    :func:`fft_size` points. The first of :func:`measure_levels`' answers.
+    """
+    return measure_levels(x, mu, decode, hop=hop, segment=segment, batch=batch, pace=pace)[0]
+
+
+def frame_quietness(x: np.ndarray, frames: int, hop: int, segment: int) -> np.ndarray:
+    """How quiet each of ``frames`` frames of ``x`` (``segment`` samples every ``hop``) is
+    against the loudest, as a weight from 0 (within :data:`QUIET_DB` - :data:`QUIET_RAMP_DB`/2
+    dB of it) to 1 (:data:`QUIET_RAMP_DB` quieter still).
+
+    >>> x = np.concatenate([np.ones(1024), np.full(1024, 10 ** -0.6), np.full(1024, 0.01)])
+    >>> frame_quietness(x, 3, 1024, 1024).round(3).tolist()   # 0, 12 and 40 dB under
+    [0.0, 0.5, 1.0]
+    """
+    power = np.concatenate([[0.0], np.cumsum(np.asarray(x, np.float64) ** 2)])
+    starts = np.minimum(np.arange(frames) * int(hop), len(x))
+    ends = np.minimum(starts + segment, len(x))
+    level = 10 * np.log10(np.maximum(power[ends] - power[starts], 1e-20))
+    below = level.max() - level if len(level) else level
+    return np.clip((below - (QUIET_DB - QUIET_RAMP_DB / 2)) / QUIET_RAMP_DB, 0.0, 1.0)
+
+
+def measure_levels(x: np.ndarray, mu: np.ndarray, decode: Callable[[np.ndarray], np.ndarray],
+                   *, hop: int, segment: int, batch: int = 4096,
+                   pace: Callable[[], None] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(match, quiet, steps) of the sound of audio ``x`` encoded as ``mu``.
+
+    ``match`` compares the two long-term spectra over the whole sound. But the model's hiss is
+    the same wherever the sound is, while the sound is not: in a bell's or a pluck's quiet tail
+    the hiss stands far higher against what is left. So the tiles of the sound whose
+    :func:`frame_quietness` is 1 (18 dB or more under its loudest) are also compared on their
+    own: ``quiet`` holds :data:`STEPS` - 1 rows of gains, the last the quiet tiles' match (never
+    above ``match``), those before it its geometric blends with ``match``; ``steps`` (int8, one per frame of ``mu``)
+    says which a frame takes: 0 ``match``, ``s`` ``quiet[s - 1]``. Both None when fewer than
+    :data:`QUIET_TILES` tiles are quiet (a drone, a noise bed).
 
     The spectra come from frames that tile the file, one in every ``segment // hop`` (an
     eighth at hop 128): the decode of each against the same ``segment`` samples of the file,
@@ -108,18 +152,32 @@ def measure_match(x: np.ndarray, mu: np.ndarray, decode: Callable[[np.ndarray], 
     need = (int(rows[-1]) * hop + segment) if len(rows) else 0
     xp = np.zeros(max(need, len(x)), np.float64)
     xp[:len(x)] = x
-    original = np.zeros(n // 2 + 1)
-    decoded = np.zeros(n // 2 + 1)
+    quietness = frame_quietness(x, len(mu), hop, segment)
+    quiet_rows = quietness[rows] >= 1.0
+    sums = {key: np.zeros(n // 2 + 1) for key in ("x", "y", "qx", "qy")}
     for i in range(0, len(rows), max(1, int(batch))):
         chunk = rows[i:i + max(1, int(batch))]
+        quiet = quiet_rows[i:i + len(chunk)]
         y = np.asarray(decode(np.ascontiguousarray(mu[chunk])), np.float64)
         cut = xp[chunk[:, None] * hop + np.arange(segment)[None, :]]
-        for frames, into in ((cut, original), (y, decoded)):
+        for frames, whole, part in ((cut, "x", "qx"), (y, "y", "qy")):
             spec = np.fft.rfft(frames * window, n=n, axis=1)
-            into += (spec.real ** 2 + spec.imag ** 2).sum(axis=0)
+            power = spec.real ** 2 + spec.imag ** 2
+            sums[whole] += power.sum(axis=0)
+            sums[part] += power[quiet].sum(axis=0)
         if pace is not None:
             pace()
-    return gains(original, decoded)
+    match = gains(sums["x"], sums["y"])
+    if quiet_rows.sum() < QUIET_TILES:
+        return match, None, None
+    # never above the whole sound's: a quiet frame's decode may be quieter than its file in
+    # places (the model dulls a tail), but raising it there raised the hiss in the silence
+    # before a sound that is played from its first sample (trim 0)
+    tail = np.minimum(gains(sums["qx"], sums["qy"]), match)
+    t = np.arange(1, STEPS)[:, None] / (STEPS - 1)
+    quiet = np.exp((1 - t) * np.log(match) + t * np.log(tail)).astype(np.float32)
+    steps = np.rint(quietness * (STEPS - 1)).astype(np.int8)
+    return match, quiet, steps
 
 
 def apply(frames: np.ndarray, match: np.ndarray) -> np.ndarray:

@@ -333,8 +333,8 @@ _BATCH = 2048  # frames per encode/decode call: bounds memory on long files
 
 
 def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
-                seed: int = 0, pad: bool = True, match: np.ndarray | None = None
-                ) -> np.ndarray:
+                seed: int = 0, pad: bool = True, match: np.ndarray | None = None,
+                levels: tuple[np.ndarray, np.ndarray, int] | None = None) -> np.ndarray:
     """``x`` through ``model`` as a voice plays it at stretch 1: frames ``segment`` long cut
     every hop, decoded from mu (plus ``noise`` times the model's noise, seeded), windowed and
     overlap-added; the result has the length of ``x``.
@@ -349,7 +349,9 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
     windows; without it the first segment - hop samples fade in as a voice's first frame does.
 
     With ``match`` (:func:`~latentcode.model.match.measure_match`), each windowed frame is
-    filtered by it, as a voice plays a sound of the bank.
+    filtered by it, as a voice plays a sound of the bank; with ``levels``, (quiet, steps, the
+    hop of steps) from :func:`~latentcode.model.match.measure_levels`, each frame by the gains
+    its step says, as a voice does.
 
     ``model`` needs ``segment``, ``encode(frames) -> (mu, logvar)`` and ``decode(z)``: a
     :class:`~latentcode.model.vae.LatentModel`.
@@ -381,7 +383,12 @@ def reconstruct(model: Any, x: Any, framing: str = "ola", *, noise: float = 0.0,
             eps = rng.standard_normal(z.shape).astype(np.float32)
             z = z + np.float32(noise) * eps * np.exp(0.5 * np.asarray(logvar, np.float32))
         audio = np.asarray(model.decode(z), np.float32) * window
-        if match is not None:
+        if match is not None and levels is not None and levels[0] is not None:
+            quiet, steps, at = levels
+            rows = np.vstack([match[None], quiet])
+            where = (np.arange(i, i + len(audio)) * hop - lead) // at
+            audio = apply_match(audio, rows[steps[np.clip(where, 0, len(steps) - 1)]])
+        elif match is not None:
             audio = apply_match(audio, match)
         for k, frame_audio in enumerate(audio):
             start = (i + k) * hop

@@ -29,8 +29,29 @@ class Sound:
     members: tuple[str, ...] = ()
     onset: float = 0.0
     match: np.ndarray | None = None
+    # the match of its quieter frames, and which gains each frame takes (0: ``match``, s:
+    # ``quiet[s - 1]``; see match.measure_levels); None: ``match`` throughout
+    quiet: np.ndarray | None = None
+    steps: np.ndarray | None = None
 
     live = False  # a sound that grows as it plays (the input: model.live_input.LiveSound)
+
+    def step_at(self, pos: np.ndarray) -> np.ndarray:
+        """Which of its gains (see ``steps``) the frames at positions ``pos`` take.
+
+        >>> s = Sound("x", np.zeros((3, 1), np.float32), np.zeros((3, 1), np.float32), 1,
+        ...           steps=np.array([0, 1, 2], np.int8))
+        >>> s.step_at(np.array([0.2, 1.6, 9.0])).tolist()
+        [0, 2, 2]
+        """
+        if self.steps is None:
+            return np.zeros(len(pos), np.intp)
+        at = np.clip(np.rint(pos), 0, len(self.steps) - 1).astype(np.intp)
+        return self.steps[at].astype(np.intp)
+
+    def gains(self, step: int) -> np.ndarray | None:
+        """Its match at ``step`` (0: the whole sound's)."""
+        return self.match if step == 0 or self.quiet is None else self.quiet[step - 1]
 
     @property
     def frames(self) -> int:

@@ -31,6 +31,7 @@ import numpy as np
 
 from latentcode.model.match import PAD, apply, fft_size
 from latentcode.playback.batch import Batch
+from latentcode.playback.latents import mixed_positions
 
 GROUP_FROM = 6  # middle frames of one sound in a block from which they are filtered together
 
@@ -47,14 +48,18 @@ class Plan:
     masks: list[np.ndarray] = field(default_factory=list)
 
 
-def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024) -> Plan:
+def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
+         pos: np.ndarray | None = None) -> Plan:
     """The filtering of ``batch``'s frames (``segment`` samples each); ``alpha`` is each row's
     interpolation position, ``edge`` marks the rows faded at a voice's start or end (filtered
-    one by one).
+    one by one), ``pos`` each row's position in its sound ``a`` (latent frames), which says
+    whether a frame takes its sound's match or that of its quiet tail (``Sound.steps``).
 
+    >>> from latentcode.model.sound import Sound
     >>> class V: moving = (); lane = 0
-    >>> v = V(); v.a, v.b, v.match = V(), None, 1.0
-    >>> v.a.match = np.ones(641, np.float32)
+    >>> v = V(); v.b, v.match = None, 1.0
+    >>> v.a = Sound("x", np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), 128,
+    ...             match=np.ones(641, np.float32))
     >>> p = plan(Batch([(v, range(10))]), np.zeros(10), np.arange(10) % 9 == 0)
     >>> p.rows.tolist(), p.group.tolist()
     ([0, 9], [-1, 0, 0, 0, 0, 0, 0, 0, 0, -1])
@@ -62,10 +67,11 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
     [0, 1, 2, 3]
     """
     n = len(batch.which)
+    pos = np.zeros(n) if pos is None else pos
     group = np.full(n, -1, dtype=np.intp)
-    table: dict[int, int] = {}
+    table: dict[tuple[int, int], int] = {}
     masks: list[np.ndarray] = []
-    label = np.full(len(batch.plan), -1, dtype=np.intp)  # a plain voice's sound's mask
+    per_row = np.full(n, -1, dtype=np.intp)  # a plain voice's row: the index of its mask
     own = np.zeros(len(batch.plan), dtype=bool)  # voices filtered frame by frame throughout
     for i, (v, _) in enumerate(batch.plan):
         ga = v.a.match
@@ -73,12 +79,18 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
         if v.match == 0.0 or (ga is None and gb is None):
             continue
         if v.b is None and v.match == 1.0:
-            label[i] = table.setdefault(id(ga), len(masks))
-            if label[i] == len(masks):
-                masks.append(ga)
+            rows = batch.rows(i)
+            steps = v.a.step_at(pos[rows])
+            lut = np.full(int(steps.max()) + 1, -1, dtype=np.intp)
+            for step in np.unique(steps).tolist():
+                key = (id(ga), step)
+                if key not in table:
+                    table[key] = len(masks)
+                    masks.append(v.a.gains(step))
+                lut[step] = table[key]
+            per_row[rows] = lut[steps]
         else:
             own[i] = True
-    per_row = label[batch.which]
     grouped = (per_row >= 0) & ~edge  # a voice's first frame is an edge too (its fade-in)
     # a block's buffer costs a stereo pair of FFTs each about twice a frame's: a sound with
     # few middle frames in a lane's block (one voice, concatenated framing) is cheaper frame
@@ -103,17 +115,28 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024)
     for i in np.flatnonzero(own):
         v = batch.plan[i][0]
         r = np.arange(n)[batch.rows(i)]
-        gains[at[r]] = _blend(v, alpha[r])
+        quiet_b = v.b is not None and v.b.quiet is not None  # (where in b, only then)
+        b_pos = mixed_positions(batch, v.b, r, pos) if quiet_b else None
+        gains[at[r]] = _blend(v, alpha[r], _rows(v.a, pos[r], len(r)), _rows(v.b, b_pos, len(r)))
     return Plan(single, gains, group, masks)
 
 
-def _blend(v, alpha: np.ndarray) -> np.ndarray:
-    """The gains of a voice's rows at ``alpha``: its mix's two matches (see the module), raised
-    to its ``match`` amount."""
-    ga = v.a.match
-    gb = v.b.match if v.b is not None else None
+def _rows(sound, pos: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The match of each of ``n`` frames of ``sound`` at positions ``pos`` (rows of gains), or
+    None when it has none."""
+    if sound is None or sound.match is None:
+        return None
+    if pos is None or sound.quiet is None:
+        return np.broadcast_to(sound.match, (n, len(sound.match)))
+    steps = sound.step_at(pos)
+    return np.stack([sound.gains(step) for step in range(int(steps.max()) + 1)])[steps]
+
+
+def _blend(v, alpha: np.ndarray, ga: np.ndarray | None, gb: np.ndarray | None) -> np.ndarray:
+    """The gains of a voice's rows at ``alpha``: its mix's two matches (see the module; ``ga``
+    and ``gb`` one row of gains per frame), raised to its ``match`` amount."""
     if v.b is None:
-        g = np.broadcast_to(ga, (len(alpha), len(ga)))
+        g = ga
     else:
         ones = np.ones_like(ga if ga is not None else gb)
         t = np.clip(alpha, 0.0, 1.0).astype(np.float32)[:, None]

@@ -388,7 +388,7 @@ class Voices:
         fading = (offset < FADE_IN) | (offset + seg > length - FADE_OUT)
         # windowed frames, so the whole voice goes through one filter; before the fades, so a
         # voice still starts at 0 on its onset's sample and ends at 0
-        match = matched.plan(batch, alpha, fading, seg)
+        match = matched.plan(batch, alpha, fading, seg, pos)
         matched.filter_frames(audio, match)
         edge = np.flatnonzero(fading)
         if edge.size:
