@@ -137,9 +137,9 @@ def measure_levels(x: np.ndarray, mu: np.ndarray, decode: Callable[[np.ndarray],
     the hiss stands far higher against what is left. So the tiles of the sound whose
     :func:`frame_quietness` is 1 (18 dB or more under its loudest) are also compared on their
     own: ``quiet`` holds :data:`STEPS` - 1 rows of gains, the last the quiet tiles' match (never
-    above ``match``), those before it its geometric blends with ``match``; ``steps`` (int8, one per frame of ``mu``)
-    says which a frame takes: 0 ``match``, ``s`` ``quiet[s - 1]``. Both None when fewer than
-    :data:`QUIET_TILES` tiles are quiet (a drone, a noise bed).
+    above ``match``), those before it its geometric blends with ``match``; ``steps`` (int8,
+    one per frame of ``mu``) says which a frame takes: 0 ``match``, ``s`` ``quiet[s - 1]``.
+    Both None when fewer than :data:`QUIET_TILES` tiles are quiet (a drone, a noise bed).
 
     The spectra come from frames that tile the file, one in every ``segment // hop`` (an
     eighth at hop 128): the decode of each against the same ``segment`` samples of the file,
