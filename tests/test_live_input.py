@@ -166,6 +166,37 @@ def test_the_inputs_own_match_takes_the_models_hiss_away(session, tmp_path):
     assert distance(heard[1], x[3 * SR : 8 * SR]) < distance(heard[0], x[3 * SR : 8 * SR]) - 3
 
 
+def test_in_named_late_reaches_back_only_as_far_as_it_has_encoded():
+    from latentcode.audio.capture import FileInput
+    from latentcode.model.live_input import LiveInput
+
+    class Model:  # frame k encodes to [k, k]: which frame a voice reads is plain to see
+        segment, latent_dim = 1024, 2
+
+        def encode(self, x):
+            k = np.round(x[:, 0] * 1e4)[:, None]
+            return np.hstack([k, k]).astype(np.float32), np.zeros((len(x), 2), np.float32)
+
+        def decode(self, z):
+            return np.zeros((len(z), 1024), np.float32)
+
+    ramp = (np.arange(20 * SR) // 256 / 1e4).astype(np.float32)  # frame k starts with k/1e4
+    live = LiveInput(Model(), FileInput(ramp), hop=256, sr=SR)
+    live.restart()
+    for start in range(0, 10 * SR, 1024):  # ten seconds before a pattern names `in`
+        live.block(start, 1024)
+    assert live.sound.newest < 0  # nothing encoded while nobody plays it
+    live.sound.use()
+    live.block(10 * SR, 1024)
+    sound = live.sound
+    assert sound.first > 0 and sound.newest > sound.first
+    pos0, pos1 = sound.span(0.0, 0.5, 10 * SR)  # the ring's first half, as far as it goes
+    assert pos0 >= sound.first and pos1 < sound.newest
+    mu, _ = sound.lerp(np.array([0.0, float(sound.first), float(sound.newest)]))
+    # before the first encoded frame it holds that frame, never a row it never wrote
+    assert mu[:, 0].tolist() == [sound.first, sound.first, sound.newest]
+
+
 def test_without_an_input_in_is_one_line_and_nothing_changes(session):
     session.eval('t1 $ "bell"')
     with pytest.raises(LatentcodeError, match="--input") as caught:

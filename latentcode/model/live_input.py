@@ -26,6 +26,7 @@ plays, so the input is heard as soon as the block that can play it is made.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,7 @@ class LiveSound:
         self.mu = np.zeros((capacity, latent_dim), np.float32)
         self.logvar = np.full((capacity, latent_dim), -20.0, np.float32)
         self.newest = -1  # the newest frame encoded (-1: none yet)
+        self.first = 0  # the first frame encoded since the input (re)started
         self.offset = 0.0  # frame_at(s) = s / hop + offset
         self.used = False  # encoding starts once a pattern names ``in``
         # the gains that bring the model's decode of the input to the input's spectrum,
@@ -101,15 +103,15 @@ class LiveSound:
         now = math.floor(self.frame_at(sample))
         if begin == 0.0 and end == 1.0:
             return now, now + MAX_HOURS * 3600 * 44100 / self.hop
-        reach = min(self.capacity - 1, max(self.newest, 0))
+        reach = min(self.capacity - 1, max(now - self.first, 0))
         return now - reach * (1 - begin), now - reach * (1 - end)
 
     def lerp(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """mu and logvar at fractional frame positions, from the ring (see the class)."""
-        lo = max(0, self.newest - self.capacity + 1)
-        pos = np.clip(pos, lo, max(self.newest, 0))
+        lo = max(self.first, self.newest - self.capacity + 1)  # (rows never written: no)
+        pos = np.clip(pos, lo, max(self.newest, lo))
         i0 = np.floor(pos).astype(np.intp)
-        i1 = np.minimum(i0 + 1, max(self.newest, 0))
+        i1 = np.minimum(i0 + 1, max(self.newest, lo))
         w = (pos - i0).astype(np.float32)[:, None]
         i0 %= self.capacity
         i1 %= self.capacity
@@ -187,7 +189,8 @@ class LiveInput:
         if source is not None:
             self.source = source
         self.read_to = self._from = self.source.available(0, 0)
-        self.sound.newest, self.sound.offset, self.sound.match = -1, 0.0, None
+        self.sound.newest, self.sound.first, self.sound.offset = -1, 0, 0.0
+        self.sound.match = None
         self.limiter.gain = 1.0
         self.recordings.clear()
         self.running = RunningMatch(self.segment, self._sr)
@@ -203,7 +206,8 @@ class LiveInput:
 
     def block(self, start: int, n: int, clock: Any = None) -> None:
         """The producer, before making source samples [start, start + n): take the input that
-        has come, fill recordings, encode new frames, and map the block to the newest frame."""
+        has come, fill recordings, encode new frames, and map the block to the newest frame.
+        (A scheduler's ``on_block`` listener: its ``clock`` is not needed here.)"""
         arrived = self.source.available(start, n)
         self._take(arrived)
         sound = self.sound
@@ -252,8 +256,6 @@ class LiveInput:
 
     def _encode(self, first: int, last: int) -> None:
         """Encode frames first..last (inclusive) from the kept input into the ring."""
-        import time
-
         hop, seg, size = self.hop, self.segment, self._size
         starts = np.arange(first, last + 1) * hop
         idx = (starts[:, None] + np.arange(seg)[None, :]) % size
@@ -264,6 +266,8 @@ class LiveInput:
         rows = np.arange(first, last + 1) % self.sound.capacity
         self.sound.mu[rows] = mu
         self.sound.logvar[rows] = logvar
+        if self.sound.newest < 0:
+            self.sound.first = first
         self.sound.newest = last
         # tiles for the match: every segment // hop frames, where the input is not silent
         loud = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) >= LEVEL
