@@ -209,6 +209,15 @@ def test_without_an_input_in_is_one_line_and_nothing_changes(session):
         session.sample("riff", 1)
 
 
+def test_a_sample_never_takes_the_name_of_a_bank_sound(session, monkeypatch):
+    from latentcode.audio.capture import Capture
+
+    session.open_input(Capture(1 << 16))
+    monkeypatch.setattr(session, "engine", object())  # as if playing live
+    with pytest.raises(LatentcodeError, match="already names a sound"):
+        session.sample("bell", 1)
+
+
 def test_input_that_is_too_loud_is_limited_before_encoding():
     limiter = InputLimiter(SR)
     loud = (4.0 * np.sin(2 * np.pi * 220 * np.arange(SR) / SR)).astype(np.float32)

@@ -95,6 +95,10 @@ class Inputs:
         if not typeable(name) or name in SPECIAL:
             raise LatentcodeError(f"{name!r} cannot name a sample: a word such as riff or "
                                   f"voice2 (not {', '.join(SPECIAL)})")
+        again = self._samples is not None and (self._samples / f"{name}.wav").exists()
+        if name in self.bank.names() and not again:  # (a sample may be taken again)
+            raise LatentcodeError(f"{name!r} already names a sound or group of the bank: "
+                                  f"sample under another name, e.g. {name}_live")
         if not 0 < cycles <= 64:
             raise LatentcodeError(f"sample between 0 and 64 cycles, not {cycles:g}")
         clock = self.live_scheduler.clock
