@@ -38,7 +38,6 @@ class Capture:
         self.data = np.zeros(self.capacity, np.float32)
         self.write_pos = 0
         self.stamp = (0, 0)  # (write_pos, the engine's source position), one tuple: read whole
-        self.peak = 0.0  # the loudest input sample of the latest buffer (a meter)
         self._mono = np.zeros(0, np.float32)
 
     @classmethod
@@ -63,7 +62,6 @@ class Capture:
         first = min(n, self.capacity - a)
         self.data[a : a + first] = mono[:first]
         self.data[: n - first] = mono[first:]
-        self.peak = float(np.abs(mono).max()) if n else 0.0
         self.write_pos = start + n  # publish last
         self.stamp = (start + n, played)
 
@@ -105,7 +103,6 @@ class FileInput:
     """
 
     realtime = False
-    peak = 0.0
 
     def __init__(self, samples: np.ndarray) -> None:
         self.samples = np.ascontiguousarray(samples, np.float32)

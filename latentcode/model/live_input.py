@@ -238,12 +238,10 @@ class LiveInput:
         lo = max(self.read_to, arrived - self._size)
         x = self.source.read(lo, arrived)
         self.limiter(x)
-        for i in range(0, len(x), self._size):
-            part = x[i : i + self._size]
-            a = (lo + i) % self._size
-            first = min(len(part), self._size - a)
-            self._limited[a : a + first] = part[:first]
-            self._limited[: len(part) - first] = part[first:]
+        a = lo % self._size  # x is at most the kept ring long: one wrap at most
+        first = min(len(x), self._size - a)
+        self._limited[a : a + first] = x[:first]
+        self._limited[: len(x) - first] = x[first:]
         for r in list(self.recordings):
             a, b = max(lo, r.start + r.got), min(arrived, r.start + r.n)
             if b > a:

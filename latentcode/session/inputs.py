@@ -42,7 +42,6 @@ class Inputs:
     bank: Any
     engine: Any
     live_scheduler: Any
-    framing: Any
     live_input: LiveInput | None = None
     _samples: Path | None = None
 
@@ -69,7 +68,11 @@ class Inputs:
         live = self.live_input
         if live is None or not getattr(live.source, "realtime", False):
             return "no audio input: it opens when latentcode plays through JACK (not --input none)"
-        peak = live.source.peak
+        # the loudest sample of the last tenth of a second, read here: the audio thread only
+        # copies the input
+        now = live.source.write_pos
+        recent = live.source.read(now - self.model.sample_rate // 10, now)
+        peak = float(np.abs(recent).max()) if len(recent) else 0.0
         level = f"{20 * np.log10(peak):.0f} dBFS" if peak > SILENT else "silent"
         if live.sound.newest < 0:
             return f"input {level}; not encoded until a pattern plays \"in\""
