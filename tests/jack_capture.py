@@ -114,9 +114,15 @@ def close_within(client, seconds: float = 10.0) -> None:
     thread.join(seconds)
 
 
-def spacings_clear_of_xruns(found: np.ndarray, xruns: list[int], period: int = 256) -> list[int]:
+def spacings_clear_of_xruns(found: np.ndarray, xruns: list[int], period: int = 256,
+                            late: int = 16) -> list[int]:
     """Distances between consecutive onsets, leaving out those that span a JACK xrun (a lost
-    period of the capture is JACK's loss, not the player's)."""
+    period of the capture is JACK's loss, not the player's).
+
+    An xrun is stamped with the capture's position when JACK's notification thread reports it,
+    which on a busy host can be several periods after the loss itself: a spacing is left out
+    when an xrun is stamped from 2 periods before its first onset to ``late`` periods after
+    its second."""
     near = np.asarray(xruns)
     return [int(b - a) for a, b in zip(found, found[1:], strict=False)
-            if not ((near > a - 2 * period) & (near <= b + 2 * period)).any()]
+            if not ((near > a - 2 * period) & (near <= b + late * period)).any()]

@@ -84,6 +84,9 @@ def test_their_onsets_are_heard_together_within_a_period(played):
     assert len(offsets) >= 8
     assert np.mean(np.abs(offsets) <= PERIOD) >= 0.8, offsets
     assert np.median(np.abs(offsets)) <= PERIOD / 2, offsets
-    # and they keep the tempo's grid
+    # and they keep the tempo's grid: the middle spacing is the tempo's half second, and most
+    # spacings are within two periods of it (a step that spans an xrun is as long as Link's
+    # correction of the slip makes it, which on a busy host is up to a few hundred samples)
     steps = np.diff(b)
-    assert np.median(np.abs(steps - SR // 2)) <= PERIOD / 4, steps
+    assert abs(np.median(steps) - SR // 2) <= PERIOD / 4, steps
+    assert np.mean(np.abs(steps - SR // 2) <= 2 * PERIOD) >= 0.8, steps
