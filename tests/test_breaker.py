@@ -254,7 +254,7 @@ def live(case: str, seconds: str = "8"):
 def steady_onsets(played, begin: int = 0, end: int | None = None) -> tuple[int, list[int]]:
     """Onsets heard on the right (t1 alone) in [begin, end) and their spacings off the grid
     (22050), leaving out those JACK's own xruns spoil."""
-    from jack_capture import spacings_clear_of_xruns
+    from jack_capture import off_the_grid, spacings_clear_of_xruns
 
     from latentcode.audio.analysis import onsets
 
@@ -262,7 +262,7 @@ def steady_onsets(played, begin: int = 0, end: int | None = None) -> tuple[int, 
     found = onsets(right, threshold=1e-4, gap=4000)
     found = found[(found >= begin) & (found < (end if end is not None else right.size))]
     clean = spacings_clear_of_xruns(found, played.xruns)
-    return len(found), [d for d in clean if abs(d - 22050) > 2]
+    return len(found), off_the_grid(clean, 22050)
 
 
 def test_live_a_stuck_track_never_gaps_the_other_tracks():

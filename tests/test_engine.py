@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from jack_capture import capture_script, spacings_clear_of_xruns
+from jack_capture import capture_script, off_the_grid, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
 from latentcode.audio.analysis import onsets
@@ -93,7 +93,7 @@ def test_live_jack_clicks_arrive_on_time(jackd: str) -> None:
     # engine) loses a period of the capture; it is JACK's loss, not the engine's.
     clean = spacings_clear_of_xruns(found, played.xruns)
     assert len(clean) >= 10, f"only {len(clean)} spacings free of JACK xruns"
-    off = [d for d in clean if abs(d - period) > 2]
+    off = off_the_grid(clean, period)
     assert not off, f"spacings off the grid: {off} (all: {np.diff(found).tolist()})"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jack_capture import SR, capture_script, spacings_clear_of_xruns
+from jack_capture import SR, capture_script, off_the_grid, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
 from latentcode.audio.analysis import onsets, rms
@@ -45,6 +45,6 @@ def test_onsets_heard_line_up_with_the_pattern(played):
     assert len(found) >= 30, f"{len(found)} onsets heard on the right in 20 s"
     clean = spacings_clear_of_xruns(found, played.xruns)
     assert len(clean) >= 20, f"only {len(clean)} spacings free of JACK xruns"
-    off = [d for d in clean if abs(d - SR // 2) > 2]
+    off = off_the_grid(clean, SR // 2)
     assert not off, f"onset spacings off the grid of 22050: {off}"
     assert np.all(np.isfinite(played.audio))
