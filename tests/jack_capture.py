@@ -133,10 +133,11 @@ def off_the_grid(spacings: list[int], grid: int, period: int = 256,
     """The onset spacings further than ``tolerance`` from ``grid``, forgiving one that is short
     by less than a period: an onset that fell in a period the capture client never got is found
     where the capture resumed, up to a period late, and the spacing before it comes out short
-    (22050 - 111 = 21939 in four CI runs) when the xrun's notice came too late to leave it out.
-    A player's own timing error would not only ever shorten one spacing: it would lengthen the
-    next, or repeat."""
+    (22050 - 111 = 21939, seen in CI runs) when the xrun's notice came too late to leave it
+    out. A player's own timing error would not just shorten one spacing: it would lengthen the
+    next one too, or recur."""
     off = [d for d in spacings if abs(d - grid) > tolerance]
     short = [d for d in off if grid - period < d < grid]
-    return [d for d in off if d not in short[:1]] if len(short) == 1 else off
-
+    if len(short) == 1:
+        off.remove(short[0])
+    return off
