@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from jack_capture import SR, capture_script, spacings_clear_of_xruns
+from jack_capture import SR, capture_script, clear_of_xruns, spacings_clear_of_xruns
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
 from latentcode.audio.analysis import onsets
@@ -119,10 +119,14 @@ def test_live_a_sound_panned_round_the_ring_is_heard_on_each_speaker_in_turn(pla
     assert all((b - a) % 6 == 1 for a, b in zip(order, order[1:], strict=False)), order
     gaps = spacings_clear_of_xruns(np.array([t for t, _ in found]), played.xruns)
     assert len(gaps) >= 4 and np.all(np.abs(np.array(gaps) - SR // 3) <= 2), gaps
-    # and at the same power on each: a whole bell's energy per speaker, compared (the fullest
-    # bell of each: a period JACK lost from the capture only takes energy away)
+    # and at the same power on each: a whole bell's energy per speaker, compared on bells clear
+    # of JACK xruns. Near an xrun the capture can lose a period, or hear one twice: JACK2 does
+    # not wait for a late client, and its ports then hold the period before (a CI run: one
+    # speaker's bell 2.3% louder than the other five, which agreed to 1e-5).
     energies = []
     for c in range(6):
-        energies.append(max(float((audio[c, int(t) : int(t) + SR // 3] ** 2).sum())
-                            for t in loud[c][1:]))
+        clean = [float((audio[c, int(t) : int(t) + SR // 3] ** 2).sum()) for t in loud[c][1:]
+                 if clear_of_xruns(int(t), int(t) + SR // 3, played.xruns)]
+        assert clean, f"speaker {c + 1}: no bell clear of JACK xruns ({len(played.xruns)})"
+        energies.append(max(clean))
     assert max(energies) / min(energies) < 1.02, energies
