@@ -34,23 +34,24 @@ class Capture:
     stderr: str = ""
 
 
-def calm(xruns: int, seconds: float, underruns: int = 0) -> bool:
+def calm(xruns: int, seconds: float, underruns: int = 0, slowed: bool = False) -> bool:
     """Whether a live run can be judged alone: JACK lost at most :data:`CALM_XRUNS` periods a
-    second, and the player's ring did not run dry while JACK was losing periods (a host that
-    starves every process at once; a player too slow for the piece underruns on a calm host
-    too, and fails there).
+    second; the player's ring did not run dry while JACK was losing periods (a host starving
+    every process at once); and the player did not find its producer late (``slowed``: blocks
+    taking longer than they last, for pieces these tests size to a half of that or less on this
+    machine). A player too slow for its piece, or whose ring runs dry, fails on a calm host too.
 
     >>> calm(0, 10), calm(3, 10), calm(1, 10, underruns=4), calm(0, 10, underruns=4)
     (True, False, False, True)
     """
-    return xruns <= CALM_XRUNS * seconds and not (xruns and underruns)
+    return xruns <= CALM_XRUNS * seconds and not (xruns and underruns) and not slowed
 
 
-def calmest(play: Callable[[], Any], judge: Callable[[Any], tuple[int, float, int]],
-            tries: int = TRIES) -> Any:
+def calmest(play: Callable[[], Any], judge: Callable[[Any], tuple], tries: int = TRIES) -> Any:
     """Play a live rig until a run is :func:`calm`, at most ``tries`` times, and return the
-    calmest run (fewest xruns a second). ``judge`` gives a run's (xruns, seconds, underruns).
-    A player's own fault shows in every run, calm or not; a busy host's only in some."""
+    calmest run: a calm one, else the one with the fewest xruns a second. ``judge`` gives a
+    run's :func:`calm` arguments. A player's own fault shows in every run, calm or not; a busy
+    host's only in some."""
     runs = []
     for _ in range(tries):
         runs.append(play())
@@ -76,13 +77,30 @@ def capture_script(server: str, script: str, args: list[str], *, source: str,
         return capture_once(server, script, args, source=source, seconds=seconds,
                             timeout=timeout, names=names, play=play, play_to=play_to)
 
-    def judge(run: Capture) -> tuple[int, float, int]:
+    def judge(run: Capture) -> tuple[int, float, int, bool]:
         if run.returncode != 0:  # a failure is the player's: judged at once, never replayed
-            return 0, 1.0, 0
+            return 0, 1.0, 0, False
         underruns = run.result.get("stats", {}).get("underruns", 0)
-        return len(run.xruns), max(run.audio.shape[1], 1) / SR, underruns
+        return (losses(run.xruns), max(run.audio.shape[1], 1) / SR, underruns,
+                slowed(run.result.get("messages", [])))
 
     return calmest(once, judge, tries)
+
+
+def losses(xruns: list[int]) -> int:
+    """How many times JACK lost periods of the capture: xrun stamps at one position are one loss
+    (JACK often tells a client of one loss twice, nothing captured between the two notices),
+    and a stamp at 0 came before the capture began (the player starting, ports connecting).
+
+    >>> losses([0, 0, 41216, 41216, 90000])
+    2
+    """
+    return len(set(xruns) - {0})
+
+
+def slowed(messages: list[str]) -> bool:
+    """Whether a player said its producer was late (the adaptive voice cap's message)."""
+    return any("the producer is late" in m for m in messages)
 
 
 def capture_once(server: str, script: str, args: list[str], *, source: str,

@@ -3,7 +3,15 @@ xruns leave out. They decide verdicts of the JACK tests, so they are tested here
 
 from __future__ import annotations
 
-from jack_capture import calm, calmest, clear_of_xruns, off_the_grid, spacings_clear_of_xruns
+from jack_capture import (
+    calm,
+    calmest,
+    clear_of_xruns,
+    losses,
+    off_the_grid,
+    slowed,
+    spacings_clear_of_xruns,
+)
 
 
 def test_a_run_is_calm_with_few_xruns_and_no_underrun_while_jack_lost_periods():
@@ -11,6 +19,11 @@ def test_a_run_is_calm_with_few_xruns_and_no_underrun_while_jack_lost_periods():
     assert not calm(6, 20)  # more than a quarter a second
     assert calm(0, 20, underruns=3)  # the player's own: judged, never replayed
     assert not calm(1, 20, underruns=3)  # dry while JACK lost periods: the host starved
+    assert losses([41216, 41216, 90000]) == 2  # one loss is often told twice
+    assert losses([0, 0]) == 0  # before the capture began
+    assert not calm(0, 20, slowed=True)  # the player found its producer late
+    assert slowed(["voice cap lowered to 24: the producer is late (120% of each block); ..."])
+    assert not slowed(["t3: voice cap (13) reached; its oldest voices fade out to make room"])
 
 
 def test_calmest_stops_at_the_first_calm_run_and_else_returns_the_calmest():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jack_capture import calmest
+from jack_capture import calmest, losses, slowed
 from jackd import INSTALL_HINT, jackd_path
 
 from latentcode.ports.link import BEATS_PER_CYCLE, MAX_NUDGE, phase_error
@@ -52,9 +52,10 @@ def played():
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def judge(run: dict) -> tuple[int, float, int]:
+    def judge(run: dict) -> tuple[int, float, int, bool]:
         underruns = sum(p["result"].get("underruns", 0) for p in run["players"])
-        return len(run["xruns"]), run["captured"] / SR, underruns
+        late = any(slowed(p["result"].get("messages", [])) for p in run["players"])
+        return losses(run["xruns"]), run["captured"] / SR, underruns, late
 
     # a host that loses periods many times a second (seen: 177 JACK xruns in one 10 s run of
     # a CI machine, mostly the capture client's own) measures the host, not Link
