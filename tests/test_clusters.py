@@ -175,6 +175,42 @@ def test_a_second_bank_reads_its_clusters_from_the_cache(tiny_model, folder, lat
     assert [c.members for c in second.sound_clusters()] == [c.members for c in sounds]
 
 
+def test_a_later_session_plays_a_cluster_reading_no_file_of_the_bank(tiny_model, folder,
+                                                                       latentcode_home,
+                                                                       monkeypatch):
+    # before: a new session read every encoding of the bank for its first cluster (3.2 s
+    # for the default bank), and kept every cluster it played in its own memory
+    first = Bank(tiny_model, default=False)
+    first.add_folder(folder)
+    played = {n: first.resolve(n) for n in ("cluster:1", "sounds:0", "sounds:1")}
+
+    def refuse(self, stem, pace=None):
+        raise AssertionError(f"read {stem}")
+
+    monkeypatch.setattr(Bank, "_load", refuse)
+    second = Bank(tiny_model, default=False)
+    second.add_folder(folder)
+    for name, sound in played.items():
+        again = second.resolve(name)
+        assert np.array_equal(again.mu, sound.mu) and np.array_equal(again.logvar, sound.logvar)
+        assert (again.members, again.onset, again.hop) == (sound.members, sound.onset, sound.hop)
+        assert (again.match is None) == (sound.match is None)
+        assert again.match is None or np.array_equal(again.match, sound.match)
+        assert not again.mu.flags.writeable  # mapped from the cache, not a copy of its own
+
+
+def test_a_damaged_cluster_file_is_built_again(tiny_model, folder, latentcode_home):
+    first = Bank(tiny_model, default=False)
+    first.add_folder(folder)
+    built = first.resolve("cluster:0")
+    for p in clustering.cache_dir().glob("part-*.npy"):
+        p.unlink()  # (a new file: the first bank still maps the old one)
+        p.write_bytes(b"junk")
+    second = Bank(tiny_model, default=False)
+    second.add_folder(folder)
+    assert np.array_equal(second.resolve("cluster:0").mu, built.mu)
+
+
 def test_the_cache_follows_the_content(tiny_model, folder, latentcode_home, monkeypatch):
     first = Bank(tiny_model, default=False)
     first.add_folder(folder)

@@ -37,6 +37,7 @@ import numpy as np
 
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
+from latentcode.model import part_cache
 from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.jobs import Closed, Job, NotReady
@@ -139,14 +140,8 @@ class Bank:
     disk, so a bank of many files costs nothing until its sounds are played.
     """
 
-    def __init__(
-        self,
-        model,
-        folders: Iterable[str | Path] = (),
-        *,
-        default: bool = True,
-        report: Callable[[str], None] | None = None,
-    ) -> None:
+    def __init__(self, model, folders: Iterable[str | Path] = (), *, default: bool = True,
+                 report: Callable[[str], None] | None = None) -> None:
         self.model = model
         self.report = report or (lambda message: None)
         self._files: dict[str, Path] = {}
@@ -255,13 +250,13 @@ class Bank:
         if group in ("cluster", "frames"):  # each cluster is put together on its first use
             labelled = self._need(self._frames_job(CLUSTERS), wait)
             i = (index or 0) % len(labelled.present)
-            return self._part("cluster", i, wait,
+            return self._part("cluster", i, wait, labelled.key,
                               lambda pace: self._frame_clusters(labelled, [i], pace)[0])
         if group == "sounds":
-            members = self._need(self._sounds_job(), wait)
-            i = (index or 0) % len(members)
-            return self._part("sounds", i, wait,
-                              lambda pace: self._sound_cluster(i, members[i], pace))
+            grouped = self._need(self._sounds_job(), wait)
+            i = (index or 0) % len(grouped.members)
+            return self._part("sounds", i, wait, grouped.key,
+                              lambda pace: self._sound_cluster(i, grouped.members[i], pace))
         if group == "prior":
             return self._prior(index or 0)
         if group == "in" and group not in self._files:
@@ -278,10 +273,13 @@ class Bank:
             raise LatentcodeError(self._unknown(name), culprit=name)
         return self._encode(members[(index or 0) % len(members)], wait)
 
-    def _part(self, kind: str, i: int, wait: bool, build: Callable[[Any], Sound]) -> Sound:
+    def _part(self, kind: str, i: int, wait: bool, key: str, build: Callable[[Any], Sound]
+              ) -> Sound:  # built once, then read mapped from the disk (model/part_cache.py)
+        path = part_cache.path_of(key, i)
         return self._need(self._job(f"{kind}:{i}@{self.generation}",
-                                    f"{kind}:{i} is being put together", f"{kind}:{i}", build),
-                          wait)
+                                    f"{kind}:{i} is being put together", f"{kind}:{i}",
+                                    lambda pace: part_cache.kept(path, lambda: build(pace),
+                                                                 pace)), wait)
 
     def _unknown(self, name: str) -> str:
         group = split_name(name)[0]
@@ -408,7 +406,7 @@ class Bank:
     def sound_clusters(self) -> list[Sound]:
         """Clusters of the bank's whole sounds (``sounds:N``), each its members end to end,
         with their names in ``members``; waits for them."""
-        count = len(self._need(self._sounds_job(), True))
+        count = len(self._need(self._sounds_job(), True).members)
         return [self.resolve(f"sounds:{i}") for i in range(count)]
 
     def _frames_job(self, k: int) -> Job:
@@ -438,22 +436,26 @@ class Bank:
             raise LatentcodeError("no sound of the bank can be read, so there are no clusters")
         return sounds
 
-    def _key(self, method: str, k: int, sounds: list[Sound]) -> str:
+    def _key(self, method: str, k: int, names: list[str]) -> str:
         from latentcode.model.encode import file_digest
 
-        digests = [file_digest(self._files[s.name]) for s in sounds]
+        digests = [file_digest(self._files[n]) for n in names]
         return clustering.cache_key(method, k, self.model.fingerprint, self.model.hop, digests)
 
     def _build_frames(self, k: int, pace: Any) -> Labelled:
         """Which cluster each frame of the bank is in (see :class:`clusters.Labelled`)."""
+        names = sorted(self._files)  # stored with its layout: a later session reads no file
+        known = clustering.known_layout(self._key("frames", k, names), names, k)
+        if known is not None:
+            return known
         sounds = self._every_sound(pace)
-        total = sum(s.frames for s in sounds)
-        k = max(1, min(k, total))
-        labels, _ = clustering.cached_labels(
-            self._key("frames", k, sounds), total, k,
-            lambda: clustering.kmeans(clustering.stacked([s.mu for s in sounds], pace), k,
-                                      seed=0, fit_rows=clustering.FIT_ROWS, pace=pace))
-        return Labelled.of([s.name for s in sounds], [s.frames for s in sounds], labels, k)
+        names, frames = [s.name for s in sounds], [s.frames for s in sounds]
+        k = max(1, min(k, sum(frames)))
+        key = self._key("frames", k, names)
+        labels, _ = clustering.cached_labels(key, sum(frames), k, lambda: clustering.kmeans(
+            clustering.stacked([s.mu for s in sounds], pace), k, seed=0,
+            fit_rows=clustering.FIT_ROWS, pace=pace), frames)
+        return Labelled.of(names, frames, labels, k, key)
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
         """Frame clusters ``which`` (among the non-empty ones), reading each file once."""
@@ -461,16 +463,19 @@ class Bank:
         return [Sound(f"frames:{i}", mu, logvar, self.model.hop)
                 for i, (mu, logvar) in zip(which, parts, strict=True)]
 
-    def _build_sounds(self, pace: Any) -> list[tuple[str, ...]]:
+    def _build_sounds(self, pace: Any) -> clustering.Grouped:
         """The members of each sound cluster (put together on first use, as frame clusters)."""
+        names = sorted(self._files)  # stored: a later session reads no file
+        k = clustering.sound_k(len(names))
+        known = clustering.known_grouping(self._key("sounds", k, names), names, k)
+        if known is not None:
+            return known
         sounds = self._every_sound(pace)
-        k = clustering.sound_k(len(sounds))
-        labels, _ = clustering.cached_labels(
-            self._key("sounds", k, sounds), len(sounds), k,
-            lambda: clustering.sound_labels([s.mu for s in sounds], k, pace=pace))
-        found = [tuple(s.name for s, label in zip(sounds, labels, strict=True) if label == c)
-                 for c in range(k)]
-        return [members for members in found if members]
+        names, k = [s.name for s in sounds], clustering.sound_k(len(sounds))
+        key = self._key("sounds", k, names)
+        labels, _ = clustering.cached_labels(key, len(sounds), k, lambda: clustering.sound_labels(
+            [s.mu for s in sounds], k, pace=pace))
+        return clustering.grouping(key, names, labels, k)
 
     def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> Sound:
         """Sound cluster ``i``: its ``members`` end to end. It starts where its first member

@@ -6,7 +6,9 @@ bank: each is a long sound of similar frames from anywhere, in corpus order. *So
 statistics of its latent trajectory (the mean and spread of ``mu`` over its frames and how fast
 it moves) and the descriptions are clustered, so a cluster holds sounds that sound alike from
 start to end. Cluster labels are cached on disk, keyed by the bank's content (see
-:func:`cache_key`), so a second session has them at once.
+:func:`cache_key`), with the number of frames of each file, so a second session has them at
+once without reading a file; each cluster, once built, is kept on disk as well
+(:mod:`~latentcode.model.part_cache`).
 
 k-means here works in blocks of rows and calls a ``pace`` function between blocks: a background
 worker passes one that sleeps (:class:`Pacer`), so the live decoder keeps its CPU.
@@ -283,21 +285,71 @@ def cache_key(method: str, k: int, model_id: str, hop: int, digests: Sequence[st
     return hashlib.sha1(text.encode()).hexdigest()[:24]
 
 
-def cached_labels(key: str, n: int, k: int, compute: Callable[[], np.ndarray]
-                  ) -> tuple[np.ndarray, bool]:
+def cached_labels(key: str, n: int, k: int, compute: Callable[[], np.ndarray],
+                  frames: Sequence[int] | None = None) -> tuple[np.ndarray, bool]:
     """The labels stored under ``key`` (when they fit ``n`` rows and ``k`` clusters), or
-    ``compute()``'s, then stored; also whether they came from the cache."""
-    path = cache_dir() / f"clusters-{key}.npz"
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            labels = np.asarray(z["labels"], np.int64)
-        if labels.shape == (n,) and (n == 0 or (labels.min() >= 0 and labels.max() < k)):
-            return labels, True
-    except Exception:  # noqa: BLE001 - missing or damaged: compute again
-        pass
+    ``compute()``'s, then stored; also whether they came from the cache. A frame clustering
+    gives the ``frames`` of each file too, stored beside the labels, so that a later session
+    knows its layout without reading every file (:func:`known_layout`)."""
+    found = stored(key, k)
+    if found is not None and found[0].shape == (n,):
+        if frames is not None and found[1] is None:  # stored before the layout was
+            _store(key, found[0], k, frames)
+        return found[0], True
     labels = compute()
-    write_npz(path, labels=labels.astype(np.int16 if k < 2**15 else np.int64))
+    _store(key, labels, k, frames)
     return labels, False
+
+
+def stored(key: str, k: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The labels stored under ``key`` (each below ``k``) and the frames of each file stored
+    beside them (None where there are none); None when nothing sound is stored."""
+    try:
+        with np.load(cache_dir() / f"clusters-{key}.npz", allow_pickle=False) as z:
+            labels = np.asarray(z["labels"], np.int64)
+            frames = np.asarray(z["frames"], np.int64) if "frames" in z.files else None
+    except Exception:  # noqa: BLE001 - missing or damaged: computed again
+        return None
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() >= k)):
+        return None
+    return labels, frames
+
+
+def _store(key: str, labels: np.ndarray, k: int, frames: Sequence[int] | None) -> None:
+    more = {} if frames is None else {"frames": np.asarray(frames, np.int64)}
+    write_npz(cache_dir() / f"clusters-{key}.npz",
+              labels=labels.astype(np.int16 if k < 2**15 else np.int64), **more)
+
+
+def known_layout(key: str, names: Sequence[str], k: int) -> Labelled | None:
+    """The frame clustering of the files ``names`` stored under ``key``, with the layout it
+    was stored with (a later session: no file is read); None when it is not stored so."""
+    found = stored(key, k)
+    if found is None or found[1] is None:
+        return None
+    labels, frames = found
+    if len(frames) != len(names) or int(frames.sum()) != labels.size:
+        return None
+    return Labelled.of(names, frames.tolist(), labels, k, key)
+
+
+def known_grouping(key: str, names: Sequence[str], k: int) -> Grouped | None:
+    """The sound clustering of ``names`` stored under ``key``; None when it is not stored."""
+    found = stored(key, k)
+    if found is None or found[0].shape != (len(names),):
+        return None
+    return grouping(key, names, found[0], k)
+
+
+def grouping(key: str, names: Sequence[str], labels: Sequence[int], k: int) -> Grouped:
+    """The sounds ``names`` grouped by their ``labels``, empty clusters left out.
+
+    >>> grouping("key", ["a", "b", "c"], [2, 0, 2], 3).members
+    (('b',), ('a', 'c'))
+    """
+    found = [tuple(n for n, label in zip(names, labels, strict=True) if label == c)
+             for c in range(k)]
+    return Grouped(key, tuple(members for members in found if members))
 
 
 @dataclass(frozen=True)
@@ -315,12 +367,23 @@ class Labelled:
     frames: tuple[int, ...]
     labels: np.ndarray
     present: tuple[int, ...]
+    key: str = ""  # the cache key of these labels (and of the clusters built from them)
 
     @classmethod
-    def of(cls, stems: Sequence[str], frames: Sequence[int], labels: Any, k: int) -> Labelled:
+    def of(cls, stems: Sequence[str], frames: Sequence[int], labels: Any, k: int,
+           key: str = "") -> Labelled:
         labels = np.asarray(labels)
         present = tuple(int(c) for c in np.flatnonzero(np.bincount(labels, minlength=k)))
-        return cls(tuple(stems), tuple(int(n) for n in frames), labels, present)
+        return cls(tuple(stems), tuple(int(n) for n in frames), labels, present, key)
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """A bank's sound clusters: the names of each one's ``members``, and the cache ``key`` of
+    the clustering."""
+
+    key: str
+    members: tuple[tuple[str, ...], ...]
 
 
 def gather(labelled: Labelled, which: Sequence[int], load: Callable[[str], Any]

@@ -1,0 +1,108 @@
+"""The disk cache of built clusters: a cluster's frames, read back memory-mapped.
+
+A cluster (``cluster:N``, ``sounds:N``) is put together from frames of many files. Built, it
+is written once under the key of the clustering it belongs to (the bank's content, the model,
+the hop: :func:`latentcode.model.clusters.cache_key`) and then always read back from that file,
+memory-mapped:
+
+- a second use in a later session is one file read, not a read of most of the bank's
+  encodings (3.2 s for a cluster of the default bank, measured on 2026-12-01);
+- the frames live in the OS's page cache, not in the process's own memory: playing every
+  cluster of the default bank no longer keeps 2.4 GB of copies in the process, and what the
+  OS holds of the files it can drop and read again.
+
+The cache is filled and read in the bank's background worker, which also reads each file
+through once (:func:`touch`), so that a voice never waits for the disk on the producer's
+path.
+
+>>> import tempfile, pathlib
+>>> from latentcode.model.sound import Sound
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> built = Sound("frames:3", np.ones((5, 2), np.float32), np.zeros((5, 2), np.float32), 128)
+>>> s = kept(folder / "part-k-3", lambda: built)
+>>> s.name, s.frames, float(s.mu.sum()), s.mu.flags.writeable
+('frames:3', 5, 10.0, False)
+>>> kept(folder / "part-k-3", lambda: 1 / 0).frames   # from the file: never built again
+5
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from latentcode.model.encode import cache_dir, write_npz
+from latentcode.model.sound import Sound
+
+_TOUCH_BYTES = 1 << 20  # read at a time by touch (the pace goes round between reads)
+
+
+def path_of(key: str, i: int) -> Path:
+    """Where cluster ``i`` of the clustering cached under ``key`` is kept (without a suffix)."""
+    return cache_dir() / f"part-{key}-{i}"
+
+
+def kept(path: Path, build: Callable[[], Sound], pace: Callable[[], None] | None = None
+         ) -> Sound:
+    """The sound cached at ``path`` (without a suffix), memory-mapped; else ``build()``'s,
+    written there first (a cache that cannot be written only leaves it unmapped)."""
+    sound = read(path, pace)
+    if sound is not None:
+        return sound
+    built = build()
+    write(path, built)
+    return read(path, pace) or built
+
+
+def write(path: Path, sound: Sound) -> None:
+    """Store ``sound`` as ``path``.npy (its frames: mu and logvar, float32) and ``path``.npz
+    (the rest); the frames go last, so a frames file is only ever beside its own rest."""
+    rest: dict[str, np.ndarray] = {
+        "name": np.array(sound.name), "hop": np.array(sound.hop),
+        "onset": np.array(sound.onset, np.float64), "members": np.array(sound.members, str)}
+    for field in ("match", "quiet", "steps"):
+        if getattr(sound, field) is not None:
+            rest[field] = np.asarray(getattr(sound, field))
+    write_npz(path.with_suffix(".npz"), **rest)
+    frames = np.stack([np.asarray(sound.mu, np.float32), np.asarray(sound.logvar, np.float32)])
+    npy = path.with_suffix(".npy")
+    tmp = npy.with_name(f"{npy.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+    try:
+        np.save(tmp, frames)
+        os.replace(tmp, npy)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def read(path: Path, pace: Callable[[], None] | None = None) -> Sound | None:
+    """The sound stored as ``path`` (see :func:`write`), its frames memory-mapped (and their
+    file read through once: :func:`touch`); None when it is missing or damaged."""
+    try:
+        frames = np.load(path.with_suffix(".npy"), mmap_mode="r", allow_pickle=False)
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
+            rest = {k: z[k] for k in z.files}
+        if frames.ndim != 3 or frames.shape[0] != 2 or frames.dtype != np.float32:
+            return None
+        optional = {k: rest[k] for k in ("match", "quiet", "steps") if k in rest}
+        sound = Sound(str(rest["name"]), np.asarray(frames[0]), np.asarray(frames[1]),
+                      int(rest["hop"]), tuple(str(m) for m in rest["members"]),
+                      onset=float(rest["onset"]), **optional)
+        touch(path.with_suffix(".npy"), pace)
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    return sound
+
+
+def touch(path: Path, pace: Callable[[], None] | None = None) -> None:
+    """Read a file through, a block at a time, into the OS's page cache: a voice then never
+    waits for the disk on the producer's path, and the process maps only the pages it plays
+    (reading through the mapping instead would map them all)."""
+    scratch = bytearray(_TOUCH_BYTES)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(scratch):
+            if pace is not None:
+                pace()
