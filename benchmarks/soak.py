@@ -6,8 +6,9 @@ patterns, morphs, stretches, immediate changes, clusters of the bank's frames an
 (the first use of each clusters in the bank's worker), a ``bank "FOLDER"`` of new sounds
 half-way (written for the run, then played), and a full garbage collection every 20 s. It
 prints, a minute at a time, the engine's underruns, the producer's load and slowest block, the
-voices and the resident memory; at the end the totals, and the growth of resident memory from
-the end of the first minute (when the caches have filled) to the end.
+voices and the resident memory (all of it, and the process's own: without the pages of mapped
+cluster files, which the OS can drop); at the end the totals, and the growth of both from the
+end of the first minute (when the caches have filled) to the end.
 
 What it does not do yet: compare the live output with an offline render of the same script
 (the cycle each change lands on would have to be recorded and replayed).
@@ -65,9 +66,11 @@ def write_folder(folder: Path) -> str:
     return "soak"
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory in MB: all of it (``VmRSS``), or the process's own (``RssAnon``),
+    without the pages of mapped files (the bank's clusters), which the OS can drop."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -88,9 +91,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     step, errors, minute, last_gc = 0, [], 1, start
     bank_at, bank = start + 30 * args.minutes, None
     before = engine.stats
-    base_rss = None
+    base_rss = base_anon = None
     print(f"{'min':>3} {'underruns':>9} {'load':>5} {'slowest ms':>10} {'voices':>6} "
-          f"{'RSS MB':>7}", flush=True)
+          f"{'RSS MB':>7} {'own MB':>7}", flush=True)
     while time.monotonic() < end:
         now = time.monotonic()
         if bank is None and now >= bank_at:
@@ -110,21 +113,23 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         time.sleep(max(0.0, args.every - (time.monotonic() - now)))
         if time.monotonic() - start >= 60 * minute:
             stats = engine.stats
-            rss = rss_mb()
+            rss, anon = rss_mb(), rss_mb("RssAnon")
             if base_rss is None:
-                base_rss = rss
+                base_rss, base_anon = rss, anon
             print(f"{minute:3} {stats.underruns - before.underruns:9} "
                   f"{stats.producer_load_recent:5.2f} {engine.worst_fill * 1000:10.1f} "
-                  f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f}", flush=True)
+                  f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f} {anon:7.1f}",
+                  flush=True)
             minute += 1
     stats = engine.stats
-    rss = rss_mb()
+    rss, anon = rss_mb(), rss_mb("RssAnon")
     session.stop()
     print(f"\n{args.minutes} min, {step} changes ({len(errors)} refused), "
           f"{stats.underruns - before.underruns} underruns, producer load "
           f"{stats.producer_load:.2f} (peak block {stats.producer_load_peak:.2f}), resident "
           f"memory {base_rss:.0f} MB after a minute -> {rss:.0f} MB "
-          f"({rss - base_rss:+.1f} MB)")
+          f"({rss - base_rss:+.1f} MB); its own (without mapped files) {base_anon:.0f} -> "
+          f"{anon:.0f} MB ({anon - base_anon:+.1f} MB)")
     for e in errors[:5]:
         print("refused:", e)
 

@@ -199,6 +199,19 @@ def test_a_later_session_plays_a_cluster_reading_no_file_of_the_bank(tiny_model,
         assert not again.mu.flags.writeable  # mapped from the cache, not a copy of its own
 
 
+def test_a_file_gone_since_the_clusters_were_stored_is_left_out_not_an_error(
+        tiny_model, folder, latentcode_home):
+    first = Bank(tiny_model, default=False)
+    first.add_folder(folder)
+    first.resolve("cluster:0")
+    said = []
+    second = Bank(tiny_model, default=False, report=said.append)
+    second.add_folder(folder)
+    (folder / "high_2.wav").unlink()  # after the bank listed it
+    assert second.resolve("cluster:0").frames > 0 and second.resolve("sounds:0").frames > 0
+    assert any("clusters leave out high_2" in m for m in said), said
+
+
 def test_a_damaged_cluster_file_is_built_again(tiny_model, folder, latentcode_home):
     first = Bank(tiny_model, default=False)
     first.add_folder(folder)

@@ -445,7 +445,7 @@ class Bank:
     def _build_frames(self, k: int, pace: Any) -> Labelled:
         """Which cluster each frame of the bank is in (see :class:`clusters.Labelled`)."""
         names = sorted(self._files)  # stored with its layout: a later session reads no file
-        known = clustering.known_layout(self._key("frames", k, names), names, k)
+        known = clustering.known_layout(lambda: self._key("frames", k, names), names, k)
         if known is not None:
             return known
         sounds = self._every_sound(pace)
@@ -467,7 +467,7 @@ class Bank:
         """The members of each sound cluster (put together on first use, as frame clusters)."""
         names = sorted(self._files)  # stored: a later session reads no file
         k = clustering.sound_k(len(names))
-        known = clustering.known_grouping(self._key("sounds", k, names), names, k)
+        known = clustering.known_grouping(lambda: self._key("sounds", k, names), names, k)
         if known is not None:
             return known
         sounds = self._every_sound(pace)

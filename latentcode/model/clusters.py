@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcode.errors import LatentcodeError
 from latentcode.model.encode import cache_dir, write_npz
 
 CLUSTER_VERSION = "clu2"  # bump when the algorithm or the descriptors change
@@ -321,11 +322,20 @@ def _store(key: str, labels: np.ndarray, k: int, frames: Sequence[int] | None) -
               labels=labels.astype(np.int16 if k < 2**15 else np.int64), **more)
 
 
-def known_layout(key: str, names: Sequence[str], k: int) -> Labelled | None:
-    """The frame clustering of the files ``names`` stored under ``key``, with the layout it
-    was stored with (a later session: no file is read); None when it is not stored so."""
-    found = stored(key, k)
-    if found is None or found[1] is None:
+def _key_or_none(key_of: Callable[[], str]) -> str | None:
+    try:
+        return key_of()
+    except (OSError, LatentcodeError):  # a file gone or unreadable: the slow way says which
+        return None
+
+
+def known_layout(key_of: Callable[[], str], names: Sequence[str], k: int) -> Labelled | None:
+    """The frame clustering of the files ``names`` stored under the key ``key_of()`` gives,
+    with the layout it was stored with (a later session: no file is read); None when it is
+    not stored so, or a file cannot be read."""
+    key = _key_or_none(key_of)
+    found = None if key is None else stored(key, k)
+    if key is None or found is None or found[1] is None:
         return None
     labels, frames = found
     if len(frames) != len(names) or int(frames.sum()) != labels.size:
@@ -333,10 +343,13 @@ def known_layout(key: str, names: Sequence[str], k: int) -> Labelled | None:
     return Labelled.of(names, frames.tolist(), labels, k, key)
 
 
-def known_grouping(key: str, names: Sequence[str], k: int) -> Grouped | None:
-    """The sound clustering of ``names`` stored under ``key``; None when it is not stored."""
-    found = stored(key, k)
-    if found is None or found[0].shape != (len(names),):
+def known_grouping(key_of: Callable[[], str], names: Sequence[str], k: int
+                   ) -> Grouped | None:
+    """The sound clustering of ``names`` stored under the key ``key_of()`` gives; None when
+    it is not stored, or a file cannot be read."""
+    key = _key_or_none(key_of)
+    found = None if key is None else stored(key, k)
+    if key is None or found is None or found[0].shape != (len(names),):
         return None
     return grouping(key, names, found[0], k)
 

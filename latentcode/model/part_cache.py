@@ -28,6 +28,7 @@ path.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -35,15 +36,21 @@ from pathlib import Path
 
 import numpy as np
 
-from latentcode.model.encode import cache_dir, write_npz
+from latentcode.model.encode import CACHE_VERSION, cache_dir, write_npz
 from latentcode.model.sound import Sound
 
 _TOUCH_BYTES = 1 << 20  # read at a time by touch (the pace goes round between reads)
+_WRITE_ROWS = 2048  # frames copied at a time by write (the pace goes round between copies)
 
 
 def path_of(key: str, i: int) -> Path:
-    """Where cluster ``i`` of the clustering cached under ``key`` is kept (without a suffix)."""
-    return cache_dir() / f"part-{key}-{i}"
+    """Where cluster ``i`` of the clustering cached under ``key`` is kept (without a suffix):
+    under the encodings' version and rules too, as a sound cluster keeps its members' match
+    and onset (a change of either makes the cluster again)."""
+    from latentcode.model import match, onsets
+
+    rules = hashlib.sha1(f"{CACHE_VERSION}|{onsets.RULE}|{match.RULE}".encode()).hexdigest()
+    return cache_dir() / f"part-{key}-{rules[:8]}-{i}"
 
 
 def kept(path: Path, build: Callable[[], Sound], pace: Callable[[], None] | None = None
@@ -54,13 +61,15 @@ def kept(path: Path, build: Callable[[], Sound], pace: Callable[[], None] | None
     if sound is not None:
         return sound
     built = build()
-    write(path, built)
+    write(path, built, pace)
     return read(path, pace) or built
 
 
-def write(path: Path, sound: Sound) -> None:
+def write(path: Path, sound: Sound, pace: Callable[[], None] | None = None) -> None:
     """Store ``sound`` as ``path``.npy (its frames: mu and logvar, float32) and ``path``.npz
-    (the rest); the frames go last, so a frames file is only ever beside its own rest."""
+    (the rest); the frames go last, so a frames file is only ever beside its own rest. They are
+    written a block of rows at a time, ``pace`` between blocks: one long copy would hold the
+    GIL that the producer needs."""
     rest: dict[str, np.ndarray] = {
         "name": np.array(sound.name), "hop": np.array(sound.hop),
         "onset": np.array(sound.onset, np.float64), "members": np.array(sound.members, str)}
@@ -68,13 +77,22 @@ def write(path: Path, sound: Sound) -> None:
         if getattr(sound, field) is not None:
             rest[field] = np.asarray(getattr(sound, field))
     write_npz(path.with_suffix(".npz"), **rest)
-    frames = np.stack([np.asarray(sound.mu, np.float32), np.asarray(sound.logvar, np.float32)])
     npy = path.with_suffix(".npy")
     tmp = npy.with_name(f"{npy.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+              "fortran_order": False, "shape": (2, *sound.mu.shape)}
     try:
-        np.save(tmp, frames)
+        # plain writes: each lets the GIL go while the OS copies (flushing a mapping
+        # would not, and took 100 ms on a cluster of the default bank)
+        with open(tmp, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            for part in (sound.mu, sound.logvar):
+                for at in range(0, sound.frames, _WRITE_ROWS):
+                    f.write(np.ascontiguousarray(part[at : at + _WRITE_ROWS], np.float32).data)
+                    if pace is not None:
+                        pace()
         os.replace(tmp, npy)
-    except OSError:
+    except (OSError, ValueError):  # no room, or a frame of another shape: built next time
         tmp.unlink(missing_ok=True)
 
 
