@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 SR = 44100
-# JACK xruns a second of capture above which a run measured its host rather than the player:
-# on a calm host these rigs see none (0 in each of the runs here on 2026-12-01, idle and with
-# one core busy), while a CI machine's steal time has cost 1 to 18 a second.
+# JACK's losses a second of capture (see losses) above which a run measured its host rather
+# than the player: here on 2026-12-01 each rig lost 0 or 1 time in its 7 to 20 s, idle and with
+# one core busy; CI machines have lost periods up to 177 times in 10 s.
 CALM_XRUNS = 0.25
 TRIES = 3  # plays of a rig, at most, to get one calm run
 
@@ -35,11 +35,12 @@ class Capture:
 
 
 def calm(xruns: int, seconds: float, underruns: int = 0, slowed: bool = False) -> bool:
-    """Whether a live run can be judged alone: JACK lost at most :data:`CALM_XRUNS` periods a
-    second; the player's ring did not run dry while JACK was losing periods (a host starving
-    every process at once); and the player did not find its producer late (``slowed``: blocks
-    taking longer than they last, for pieces these tests size to a half of that or less on this
-    machine). A player too slow for its piece, or whose ring runs dry, fails on a calm host too.
+    """Whether a live run can be judged alone: JACK lost periods (``xruns``: :func:`losses`) at
+    most :data:`CALM_XRUNS` times a second; the player's ring did not run dry while JACK was
+    losing periods (a host starving every process at once); and the player did not find its
+    producer late (``slowed``: blocks taking longer than they last, for pieces these tests size
+    to a half of that or less on this machine). A player too slow for its piece, or whose ring
+    runs dry, fails on a calm host too.
 
     >>> calm(0, 10), calm(3, 10), calm(1, 10, underruns=4), calm(0, 10, underruns=4)
     (True, False, False, True)

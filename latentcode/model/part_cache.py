@@ -40,7 +40,7 @@ from latentcode.model.encode import CACHE_VERSION, cache_dir, write_npz
 from latentcode.model.sound import Sound
 
 _TOUCH_BYTES = 1 << 20  # read at a time by touch (the pace goes round between reads)
-_WRITE_ROWS = 2048  # frames copied at a time by write (the pace goes round between copies)
+_WRITE_ROWS = 2048  # frames written at a time by write (the pace goes round between writes)
 
 
 def path_of(key: str, i: int) -> Path:
