@@ -1,0 +1,58 @@
+"""What playing the bank's clusters costs: time and memory of each first use, and a later
+session's first cluster.
+
+Resolves ``cluster:1`` .. ``cluster:31`` and ``sounds:0`` .. ``sounds:7`` of the default bank
+one after another (after ``cluster:0``, which builds or reads the labels), then opens a second
+bank, as a later session would, and times its ``cluster:5``. Prints the median and slowest
+first use, and the growth of resident memory: all of it (RSS) and the process's own
+(anonymous: without the pages of mapped files, which the OS can drop). Run it twice to see the
+clusters read from the disk cache (``model/part_cache.py``); delete ``part-*`` from the cache
+folder to see them built.
+
+    python benchmarks/cluster_use.py
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+
+from latentcode.model.bank import Bank
+from latentcode.model.vae import load_model
+
+
+def memory_mb(field: str) -> float:
+    """``VmRSS`` (all resident memory) or ``RssAnon`` (the process's own), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    model = load_model()
+    bank = Bank(model, (), default=True)
+    bank.resolve("cluster:0")
+    gc.collect()
+    rss, own = memory_mb("VmRSS"), memory_mb("RssAnon")
+    took = []
+    for name in [f"cluster:{k}" for k in range(1, 32)] + [f"sounds:{k}" for k in range(8)]:
+        t = time.monotonic()
+        bank.resolve(name)
+        took.append(time.monotonic() - t)
+    gc.collect()
+    took.sort()
+    print(f"{len(took)} first uses: median {1000 * took[len(took) // 2]:.0f} ms, slowest "
+          f"{1000 * took[-1]:.0f} ms")
+    print(f"resident memory {rss:.0f} -> {memory_mb('VmRSS'):.0f} MB "
+          f"({memory_mb('VmRSS') - rss:+.0f}); its own {own:.0f} -> "
+          f"{memory_mb('RssAnon'):.0f} MB ({memory_mb('RssAnon') - own:+.0f})")
+    later = Bank(model, (), default=True)
+    t = time.monotonic()
+    later.resolve("cluster:5")
+    print(f"a later session's first cluster:5: {1000 * (time.monotonic() - t):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
