@@ -16,18 +16,11 @@ from __future__ import annotations
 
 import gc
 import time
-from pathlib import Path
+
+from soak import rss_mb as memory_mb  # (benchmarks/soak.py)
 
 from latentcode.model.bank import Bank
 from latentcode.model.vae import load_model
-
-
-def memory_mb(field: str) -> float:
-    """``VmRSS`` (all resident memory) or ``RssAnon`` (the process's own), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

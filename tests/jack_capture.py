@@ -53,12 +53,14 @@ def calmest(play: Callable[[], Any], judge: Callable[[Any], tuple], tries: int =
     calmest run: a calm one, else the one with the fewest xruns a second. ``judge`` gives a
     run's :func:`calm` arguments. A player's own fault shows in every run, calm or not; a busy
     host's only in some."""
-    runs = []
+    runs = []  # (xruns a second, run)
     for _ in range(tries):
-        runs.append(play())
-        if calm(*judge(runs[-1])):
-            return runs[-1]
-    return min(runs, key=lambda run: judge(run)[0] / max(judge(run)[1], 1e-9))
+        run = play()
+        verdict = judge(run)
+        if calm(*verdict):
+            return run
+        runs.append((verdict[0] / max(verdict[1], 1e-9), run))
+    return min(runs, key=lambda rated: rated[0])[1]
 
 
 def capture_script(server: str, script: str, args: list[str], *, source: str,

@@ -275,11 +275,11 @@ class Bank:
 
     def _part(self, kind: str, i: int, wait: bool, key: str, build: Callable[[Any], Sound]
               ) -> Sound:  # built once, then read mapped from the disk (model/part_cache.py)
-        path = part_cache.path_of(key, i)
         return self._need(self._job(f"{kind}:{i}@{self.generation}",
                                     f"{kind}:{i} is being put together", f"{kind}:{i}",
-                                    lambda pace: part_cache.kept(path, lambda: build(pace),
-                                                                 pace)), wait)
+                                    lambda pace: part_cache.kept(part_cache.path_of(key, i),
+                                                                 lambda: build(pace), pace)),
+                          wait)
 
     def _unknown(self, name: str) -> str:
         group = split_name(name)[0]
