@@ -13,7 +13,9 @@ memory-mapped:
 
 The cache is filled and read in the bank's background worker, which also reads each file
 through once (:func:`touch`), so that a voice never waits for the disk on the producer's
-path.
+path. The cache keeps at most ``LATENTCODE_PART_CACHE_MB`` megabytes (default
+:data:`DEFAULT_CAP_MB`, which holds every cluster of the default bank and of a bank as large
+beside it): after each write the parts used least recently go (:func:`prune`).
 
 >>> import tempfile, pathlib
 >>> from latentcode.model.sound import Sound
@@ -41,6 +43,8 @@ from latentcode.model.sound import Sound
 
 _TOUCH_BYTES = 1 << 20  # read at a time by touch (the pace goes round between reads)
 _WRITE_ROWS = 2048  # frames written at a time by write (the pace goes round between writes)
+# MB: the default bank's 32 frame and 8 sound clusters take 2.4 GB together (2026-12-01)
+DEFAULT_CAP_MB = 6000
 
 
 def path_of(key: str, i: int) -> Path:
@@ -62,7 +66,56 @@ def kept(path: Path, build: Callable[[], Sound], pace: Callable[[], None] | None
         return sound
     built = build()
     write(path, built, pace)
+    prune(keep=path)
     return read(path, pace) or built
+
+
+def cap_bytes() -> int:
+    """The most the parts may take on disk: ``LATENTCODE_PART_CACHE_MB`` megabytes, else
+    :data:`DEFAULT_CAP_MB` (a value that is not a number counts as the default)."""
+    raw = os.environ.get("LATENTCODE_PART_CACHE_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_CAP_MB
+    except ValueError:
+        mb = DEFAULT_CAP_MB
+    return max(0, int(mb * 1e6))
+
+
+def prune(keep: Path | None = None, cap: int | None = None) -> list[Path]:
+    """Remove the parts used least recently (by their frames file's time, which :func:`read`
+    renews) until those left take at most ``cap`` bytes (default :func:`cap_bytes`); ``keep``
+    (without a suffix) stays whatever its size. Returns what went, oldest first.
+
+    A part still mapped by a running session plays on: the OS keeps a removed file's pages
+    while they are mapped, and the next session builds it again.
+    """
+    cap = cap_bytes() if cap is None else cap
+    parts = []
+    for npy in cache_dir().glob("part-*.npy"):
+        if npy.name.endswith(".tmp.npy"):  # being written now
+            continue
+        npz = npy.with_suffix(".npz")
+        try:
+            st = npy.stat()
+            size = st.st_size + (npz.stat().st_size if npz.exists() else 0)
+        except OSError:  # removed meanwhile by another session
+            continue
+        parts.append((st.st_mtime_ns, npy, size))
+    total = sum(size for _t, _p, size in parts)
+    gone = []
+    for _t, npy, size in sorted(parts):
+        if total <= cap:
+            break
+        if keep is not None and npy == keep.with_suffix(".npy"):
+            continue
+        try:  # the frames first: a rest file alone is never read
+            npy.unlink()
+            npy.with_suffix(".npz").unlink(missing_ok=True)
+        except OSError:
+            continue
+        total -= size
+        gone.append(npy.with_suffix(""))
+    return gone
 
 
 def write(path: Path, sound: Sound, pace: Callable[[], None] | None = None) -> None:
@@ -110,6 +163,7 @@ def read(path: Path, pace: Callable[[], None] | None = None) -> Sound | None:
                       int(rest["hop"]), tuple(str(m) for m in rest["members"]),
                       onset=float(rest["onset"]), **optional)
         touch(path.with_suffix(".npy"), pace)
+        os.utime(path.with_suffix(".npy"))  # used now: the last to go (prune)
     except (OSError, ValueError, KeyError, EOFError):
         return None
     return sound

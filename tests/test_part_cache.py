@@ -1,0 +1,68 @@
+"""The disk cache of built clusters keeps to its size: the parts used least recently go."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from latentcode.model import part_cache
+from latentcode.model.encode import cache_dir
+from latentcode.model.sound import Sound
+
+
+def _sound(name: str, frames: int) -> Sound:
+    mu = np.full((frames, 16), 0.5, np.float32)
+    return Sound(name, mu, np.zeros_like(mu), 128, ("a", "b"))
+
+
+def _aged(path, seconds_ago: float) -> None:
+    t = os.stat(path.with_suffix(".npy")).st_mtime - seconds_ago
+    os.utime(path.with_suffix(".npy"), (t, t))
+
+
+def test_a_write_over_the_cap_removes_the_parts_used_least_recently(latentcode_home,
+                                                                    monkeypatch):
+    cache_dir().mkdir(parents=True)
+    paths = [cache_dir() / f"part-k-x-{i}" for i in range(4)]
+    for i, path in enumerate(paths[:3]):
+        part_cache.kept(path, lambda i=i: _sound(f"frames:{i}", 1000))
+        _aged(path, 100 - 10 * i)  # part 0 the oldest
+    size = sum(f.stat().st_size for f in cache_dir().glob("part-k-x-0.*"))
+    part_cache.read(paths[0])  # used again now: part 1 is now the one used least recently
+    monkeypatch.setenv("LATENTCODE_PART_CACHE_MB", str(3.5 * size / 1e6))
+    part_cache.kept(paths[3], lambda: _sound("frames:3", 1000))
+    left = sorted(p.name for p in cache_dir().glob("part-*"))
+    assert left == sorted(f"{p.name}{s}" for p in (paths[0], paths[2], paths[3])
+                          for s in (".npy", ".npz"))
+    assert part_cache.read(paths[1]) is None  # gone, so built again on its next use
+    assert part_cache.kept(paths[1], lambda: _sound("frames:1", 1000)).name == "frames:1"
+
+
+def test_the_part_just_written_stays_even_when_alone_it_is_over_the_cap(latentcode_home,
+                                                                         monkeypatch):
+    cache_dir().mkdir(parents=True)
+    monkeypatch.setenv("LATENTCODE_PART_CACHE_MB", "0.001")
+    old, new = cache_dir() / "part-k-x-0", cache_dir() / "part-k-x-1"
+    part_cache.kept(old, lambda: _sound("frames:0", 500))
+    sound = part_cache.kept(new, lambda: _sound("frames:1", 500))
+    assert sound.name == "frames:1" and not sound.mu.flags.writeable  # read back mapped
+    assert part_cache.read(old) is None and part_cache.read(new) is not None
+
+
+def test_a_mapped_part_plays_on_after_it_is_pruned(latentcode_home):
+    cache_dir().mkdir(parents=True)
+    path = cache_dir() / "part-k-x-0"
+    sound = part_cache.kept(path, lambda: _sound("frames:0", 300))
+    assert part_cache.prune(cap=0) == [path]
+    assert not path.with_suffix(".npy").exists()
+    assert float(sound.mu.sum()) == 0.5 * 300 * 16  # the mapping still reads the frames
+
+
+def test_the_cap_reads_the_environment_and_falls_back_on_nonsense(monkeypatch):
+    monkeypatch.setenv("LATENTCODE_PART_CACHE_MB", "250")
+    assert part_cache.cap_bytes() == 250_000_000
+    monkeypatch.setenv("LATENTCODE_PART_CACHE_MB", "lots")
+    assert part_cache.cap_bytes() == part_cache.DEFAULT_CAP_MB * 1_000_000
+    monkeypatch.delenv("LATENTCODE_PART_CACHE_MB")
+    assert part_cache.cap_bytes() == part_cache.DEFAULT_CAP_MB * 1_000_000
