@@ -5,7 +5,9 @@ Resolves ``cluster:1`` .. ``cluster:31`` and ``sounds:0`` .. ``sounds:7`` of the
 one after another (after ``cluster:0``, which builds or reads the labels), then opens a second
 bank, as a later session would, and times its ``cluster:5``. Prints the median and slowest
 first use, and the growth of resident memory: all of it (RSS) and the process's own
-(anonymous: without the pages of mapped files, which the OS can drop). Run it twice to see the
+(anonymous: without the pages of mapped files, which the OS can drop). Last, a few new sounds
+join the bank, as a ``bank "DIR"`` does on stage, so its clusters are made again from every
+file: the time that takes, and the peak of resident memory while it does. Run it twice to see the
 clusters read from the disk cache (``model/part_cache.py``); delete ``part-*`` from the cache
 folder to see them built.
 
@@ -15,9 +17,14 @@ folder to see them built.
 from __future__ import annotations
 
 import gc
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 from soak import rss_mb as memory_mb  # (benchmarks/soak.py)
+from soak import write_folder
 
 from latentcode.model.bank import Bank
 from latentcode.model.vae import load_model
@@ -45,6 +52,20 @@ def main() -> None:
     t = time.monotonic()
     later.resolve("cluster:5")
     print(f"a later session's first cluster:5: {1000 * (time.monotonic() - t):.0f} ms")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_folder(Path(tmp))
+        f = 200 + time.time_ns() % 1000  # a sound not heard before: nothing cached fits
+        sf.write(Path(tmp) / "soak_new.wav", 0.3 * np.sin(2 * np.pi * f * np.arange(44100) / 44100),
+                 44100)
+        later.add_folder(tmp)  # new content: new labels for frames and sounds
+        gc.collect()
+        Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from now
+        rss, t = memory_mb("VmRSS"), time.monotonic()
+        later.resolve("cluster:0")
+        later.resolve("sounds:0")
+        print(f"the bank's clusters made again after a new folder: "
+              f"{time.monotonic() - t:.1f} s, peak resident memory {rss:.0f} -> "
+              f"{memory_mb('VmHWM'):.0f} MB ({memory_mb('VmHWM') - rss:+.0f})")
 
 
 if __name__ == "__main__":

@@ -47,15 +47,16 @@ def ready(bank, name):
 
 @pytest.fixture
 def held_kmeans(monkeypatch):
-    """k-means that waits for ``release.set()``: the clusters are 'being built' meanwhile."""
+    """k-means whose centres wait for ``release.set()``: the clusters are 'being built'
+    meanwhile (frames and sounds alike fit their centres with ``clustering.centres``)."""
     release = threading.Event()
-    real = clustering.kmeans
+    real = clustering.centres
 
     def held(*args, **kwargs):
         assert release.wait(60)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(clustering, "kmeans", held)
+    monkeypatch.setattr(clustering, "centres", held)
     return release
 
 
@@ -165,7 +166,7 @@ def test_a_second_bank_reads_its_clusters_from_the_cache(tiny_model, folder, lat
     def refuse(*args, **kwargs):
         raise AssertionError("computed again")
 
-    monkeypatch.setattr(clustering, "kmeans", refuse)
+    monkeypatch.setattr(clustering, "centres", refuse)
     monkeypatch.setattr(clustering, "sound_labels", refuse)
     second = Bank(tiny_model, default=False)
     second.add_folder(folder)
@@ -230,13 +231,13 @@ def test_the_cache_follows_the_content(tiny_model, folder, latentcode_home, monk
     first.clusters()
     tone(folder / "pad.wav", 440, seconds=1.0)  # same names, new sound: clusters again
     calls = []
-    real = clustering.kmeans
+    real = clustering.centres
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(clustering, "kmeans", counted)
+    monkeypatch.setattr(clustering, "centres", counted)
     second = Bank(tiny_model, default=False)
     second.add_folder(folder)
     second.clusters()
@@ -287,6 +288,49 @@ def test_kmeans_on_a_subsample_still_separates_clear_clusters():
     labels = clustering.kmeans(x, 3, fit_rows=100)
     assert [len(set(labels[i:i + 500])) for i in (0, 500, 1000)] == [1, 1, 1]
     assert len(set(labels)) == 3
+
+
+def test_a_thinned_sample_is_every_strideth_row_of_the_whole_and_stays_under_its_limit():
+    rng = np.random.default_rng(1)
+    parts = [rng.normal(size=(int(n), 3)).astype(np.float32) for n in rng.integers(0, 700, 40)]
+    whole = np.concatenate(parts)
+    sample = clustering.Thinned(1000)
+    for part in parts:
+        sample.add(part)
+    assert sample.seen == len(whole) > 4000
+    assert np.array_equal(sample.rows(), whole[:: sample.stride])
+    assert 500 < len(sample.rows()) <= 1000
+    small = clustering.Thinned(10**6)
+    for part in parts:
+        small.add(part)
+    assert small.stride == 1 and np.array_equal(small.rows(), whole)
+
+
+def test_clustering_a_bank_holds_one_sound_at_a_time(tiny_model, folder, latentcode_home,
+                                                      monkeypatch):
+    import gc
+    import weakref
+
+    bank = Bank(tiny_model, default=False)
+    bank.add_folder(folder)
+    given, most = [], [0]
+    member = bank._member
+
+    def counted(stem, pace):
+        gc.collect()
+        most[0] = max(most[0], sum(r() is not None for r in given))
+        sound = member(stem, pace)
+        given.append(weakref.ref(sound))
+        return sound
+
+    monkeypatch.setattr(bank, "_member", counted)
+    labelled = bank._build_frames(4, None)
+    assert len(given) == 2 * len(bank._files)  # fitted, then labelled: each file read twice
+    assert most[0] <= 1  # the sound before is gone when the next is read
+    assert sum(labelled.frames) == len(labelled.labels) and len(set(labelled.labels)) == 4
+    given.clear()
+    bank._build_sounds(None)
+    assert len(given) == len(bank._files) and most[0] <= 1
 
 
 def frame_purity(groups: list[list[str]], frames: dict[str, int]) -> float:
@@ -379,7 +423,7 @@ def test_closing_a_bank_stops_its_worker_and_waiting_lookups_still_work(bank, mo
     """A worker left running would take CPU from everything after it: close() stops it at its
     next pause, dropping the job, which a later lookup computes again."""
     started = threading.Event()
-    real = clustering.kmeans
+    real = clustering.centres
 
     def slow(*args, **kwargs):  # a long job that pauses often, as the real ones do
         started.set()
@@ -388,7 +432,7 @@ def test_closing_a_bank_stops_its_worker_and_waiting_lookups_still_work(bank, mo
             time.sleep(0.01)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(clustering, "kmeans", slow)
+    monkeypatch.setattr(clustering, "centres", slow)
     with pytest.raises(NotReady):
         bank.resolve("frames:1", wait=False)
     assert started.wait(30)
@@ -396,5 +440,5 @@ def test_closing_a_bank_stops_its_worker_and_waiting_lookups_still_work(bank, mo
     t0 = time.monotonic()
     bank.close()
     assert not worker.is_alive() and time.monotonic() - t0 < 2.0
-    monkeypatch.setattr(clustering, "kmeans", real)
+    monkeypatch.setattr(clustering, "centres", real)
     assert bank.resolve("frames:1").frames > 0  # a waiting lookup computes it here

@@ -28,7 +28,7 @@ import difflib
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from latentcode.model import clusters as clustering
 from latentcode.model import part_cache
 from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
+from latentcode.model.encode import encode_sound, file_digest
 from latentcode.model.jobs import Closed, Job, NotReady
 from latentcode.model.prior import prior_path
 from latentcode.model.sound import Sound, widest
@@ -98,9 +99,8 @@ def split_name(name: str) -> tuple[str, int | None]:
     try:
         return group, int(float(index))
     except ValueError:
-        raise LatentcodeError(
-            f"bad sound index in {name!r}: write NAME:NUMBER, e.g. bell:3", culprit=name
-        ) from None
+        raise LatentcodeError(f"bad sound index in {name!r}: write NAME:NUMBER, e.g. bell:3",
+                              culprit=name) from None
 
 
 def group_of(stem: str) -> str:
@@ -306,8 +306,6 @@ class Bank:
     def _load(self, stem: str, pace: Any = None) -> Sound:
         """File ``stem`` encoded (or read from the cache), kept by no one: the clusters read
         every file, and keeping them all held every frame twice (1.2 GB, default bank)."""
-        from latentcode.model.encode import encode_sound
-
         hop = self.model.hop
         batch = WORKER_BATCH if pace is not None else 4096
         e = encode_sound(self._files[stem], self.model, hop=hop, batch=batch, pace=pace)
@@ -423,22 +421,22 @@ class Bank:
                          "the bank's sound clusters are being built (first use)",
                          "sound clusters", self._build_sounds)
 
-    def _every_sound(self, pace: Any) -> list[Sound]:
-        """Every readable sound of the bank in name order (one bad file must not take the
-        clusters away: it is left out with a message)."""
-        sounds = []
+    def _each_sound(self, pace: Any) -> Iterator[Sound]:
+        """Every readable sound of the bank in name order, one at a time (all held together
+        took 1.3 GB); a bad file is left out with a message, not the clusters."""
+        count = 0
         for stem in sorted(self._files):
             try:
-                sounds.append(self._member(stem, pace))
+                sound = self._member(stem, pace)
             except LatentcodeError as e:
                 self.report(f"clusters leave out {stem}: {e}")
-        if not sounds:
+                continue
+            count += 1
+            yield sound
+        if not count:
             raise LatentcodeError("no sound of the bank can be read, so there are no clusters")
-        return sounds
 
     def _key(self, method: str, k: int, names: list[str]) -> str:
-        from latentcode.model.encode import file_digest
-
         digests = [file_digest(self._files[n]) for n in names]
         return clustering.cache_key(method, k, self.model.fingerprint, self.model.hop, digests)
 
@@ -448,13 +446,15 @@ class Bank:
         known = clustering.known_layout(lambda: self._key("frames", k, names), names, k)
         if known is not None:
             return known
-        sounds = self._every_sound(pace)
-        names, frames = [s.name for s in sounds], [s.frames for s in sounds]
+        names, frames, sample = [], [], clustering.Thinned(clustering.FIT_ROWS)
+        for sound in self._each_sound(pace):  # fitted on a sample, then labelled file by file
+            names.append(sound.name)
+            frames.append(sound.frames)
+            sample.add(sound.mu)
         k = max(1, min(k, sum(frames)))
         key = self._key("frames", k, names)
-        labels, _ = clustering.cached_labels(key, sum(frames), k, lambda: clustering.kmeans(
-            clustering.stacked([s.mu for s in sounds], pace), k, seed=0,
-            fit_rows=clustering.FIT_ROWS, pace=pace), frames)
+        labels, _ = clustering.cached_labels(key, sum(frames), k, lambda: clustering.label_parts(
+            sample, k, (self._member(n, pace).mu for n in names), pace), frames)
         return Labelled.of(names, frames, labels, k, key)
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
@@ -470,11 +470,11 @@ class Bank:
         known = clustering.known_grouping(lambda: self._key("sounds", k, names), names, k)
         if known is not None:
             return known
-        sounds = self._every_sound(pace)
-        names, k = [s.name for s in sounds], clustering.sound_k(len(sounds))
+        described = {s.name: clustering.describe(s.mu) for s in self._each_sound(pace)}
+        names, k = list(described), clustering.sound_k(len(described))
         key = self._key("sounds", k, names)
-        labels, _ = clustering.cached_labels(key, len(sounds), k, lambda: clustering.sound_labels(
-            [s.mu for s in sounds], k, pace=pace))
+        labels, _ = clustering.cached_labels(key, len(names), k, lambda: clustering.sound_labels(
+            list(described.values()), k, pace=pace))
         return clustering.grouping(key, names, labels, k)
 
     def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> Sound:

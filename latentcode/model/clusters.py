@@ -28,7 +28,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,7 +38,7 @@ import numpy as np
 from latentcode.errors import LatentcodeError
 from latentcode.model.encode import cache_dir, write_npz
 
-CLUSTER_VERSION = "clu2"  # bump when the algorithm or the descriptors change
+CLUSTER_VERSION = "clu3"  # bump when the algorithm or the descriptors change
 FRAME_CLUSTERS = 32
 FIT_ROWS = 20000  # frames the centres of the frame clusters are fitted on (see kmeans)
 SOUND_CLUSTERS = 8
@@ -126,17 +126,71 @@ def kmeans(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
     """Cluster labels of the rows of ``x`` (k-means++ start, Lloyd iterations, float32).
 
     With ``fit_rows``, the centres are found on an even subsample of at most that many rows
-    and every row then goes to its nearest centre: the bank's 80 000 frames cluster as well
-    from a quarter of them, in a quarter of the time. ``pace`` is called between blocks of
-    rows (see :class:`Pacer`); it does not change the result.
+    (see :class:`Thinned`) and every row then goes to its nearest centre: the bank's 80 000
+    frames cluster as well from a quarter of them, in a quarter of the time. ``pace`` is called
+    between blocks of rows (see :class:`Pacer`); it does not change the result.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
-    n = len(x)
-    k = max(1, min(k, n))
-    step = -(-n // fit_rows) if fit_rows and n > fit_rows else 1
-    sample = np.ascontiguousarray(x[::step]) if step > 1 else x
-    centres = _lloyd(sample, _start(sample, k, seed, pace), iterations, pace)
-    return nearest(x, centres, pace) if step > 1 else nearest(sample, centres, pace)
+    if not fit_rows:
+        return nearest(x, centres(x, k, seed=seed, iterations=iterations, pace=pace), pace)
+    sample = Thinned(fit_rows)
+    sample.add(x)
+    return nearest(x, centres(sample.rows(), k, seed=seed, iterations=iterations, pace=pace),
+                   pace)
+
+
+def centres(x: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25,
+            pace: Pace = None) -> np.ndarray:
+    """The k-means centres of the rows of ``x`` (at most ``len(x)`` of them)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return _lloyd(x, _start(x, max(1, min(k, len(x))), seed, pace), iterations, pace)
+
+
+def label_parts(sample: Thinned, k: int, parts: Iterable[np.ndarray], pace: Pace = None
+                ) -> np.ndarray:
+    """The labels of the rows of ``parts`` end to end, each row's nearest of the ``k`` centres
+    fitted on ``sample`` (the parts come one at a time: they need not be held together)."""
+    c = centres(sample.rows(), k, pace=pace)
+    return np.concatenate([nearest(part, c, pace) for part in parts])
+
+
+class Thinned:
+    """An even subsample of rows that arrive a part at a time, never more than ``limit``:
+    every ``stride``-th row of all of them, the stride doubling whenever more would be kept.
+    A bank's frames are fitted on it without ever being held together (the default bank's
+    would take 650 MB).
+
+    >>> t = Thinned(4)
+    >>> t.add(np.arange(5.0)[:, None]); t.add(np.arange(5.0, 9.0)[:, None])
+    >>> t.stride, t.rows()[:, 0].tolist()
+    (4, [0.0, 4.0, 8.0])
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, int(limit))
+        self.stride = 1
+        self.seen = 0  # rows added so far
+        self._kept: list[tuple[int, np.ndarray]] = []  # (index of the first row, rows)
+
+    def add(self, part: np.ndarray) -> None:
+        """Take the rows of ``part`` that fall on the stride (copies: the part may go)."""
+        first = (-self.seen) % self.stride
+        rows = np.array(part[first :: self.stride], np.float32)
+        if len(rows):
+            self._kept.append((self.seen + first, rows))
+        self.seen += len(part)
+        while sum(len(r) for _, r in self._kept) > self.limit:
+            self.stride *= 2  # keep the rows whose index falls on the doubled stride
+            half = self.stride // 2
+            self._kept = [(at + half * (at // half % 2), r[at // half % 2 :: 2])
+                          for at, r in self._kept]
+            self._kept = [(at, r) for at, r in self._kept if len(r)]
+
+    def rows(self) -> np.ndarray:
+        """The rows kept, in order."""
+        if not self._kept:
+            return np.zeros((0, 0), np.float32)
+        return np.concatenate([r for _, r in self._kept])
 
 
 def _start(x: np.ndarray, k: int, seed: int, pace: Pace) -> np.ndarray:
@@ -188,24 +242,6 @@ def _nearest_block(block: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.argmin(cc - 2 * block @ c.T, axis=1)  # |x|^2 is the same for every centre
 
 
-def stacked(parts: Sequence[np.ndarray], pace: Pace = None) -> np.ndarray:
-    """``np.concatenate(parts)`` (float32) a part at a time, pacing in between: one
-    concatenate of the default bank's frames (640 MB) holds the GIL for a tenth of a second,
-    and a live producer waiting for it gaps the audio.
-
-    >>> stacked([np.ones((2, 3)), np.zeros((1, 3))]).shape
-    (3, 3)
-    """
-    out = np.empty((sum(len(p) for p in parts), parts[0].shape[1]), np.float32)
-    at = 0
-    for part in parts:
-        out[at : at + len(part)] = part
-        at += len(part)
-        if pace is not None:
-            pace()
-    return out
-
-
 def nearest(x: np.ndarray, centres: np.ndarray, pace: Pace = None) -> np.ndarray:
     """The index of the nearest centre of every row of ``x``.
 
@@ -243,9 +279,10 @@ def sound_k(sounds: int, k: int = SOUND_CLUSTERS) -> int:
     return max(1, min(k, round(np.sqrt(sounds)), sounds))
 
 
-def sound_labels(mus: Sequence[np.ndarray], k: int, *, seed: int = 0, restarts: int = 10,
-                 pace: Pace = None) -> np.ndarray:
-    """Cluster whole sounds (one label per sound) from their :func:`describe` vectors.
+def sound_labels(descriptions: Sequence[np.ndarray], k: int, *, seed: int = 0,
+                 restarts: int = 10, pace: Pace = None) -> np.ndarray:
+    """Cluster whole sounds (one label per sound) from their :func:`describe` vectors (made a
+    sound at a time: the sounds need not be held together).
 
     Each feature is standardised over the bank, so no dimension rules by its scale, and the
     descriptions are reduced to their :data:`SOUND_AXES` main axes; the best of ``restarts``
@@ -253,10 +290,10 @@ def sound_labels(mus: Sequence[np.ndarray], k: int, *, seed: int = 0, restarts: 
     appears, so ``sounds:0`` holds the first sound of the bank.
 
     >>> a = [np.full((20, 2), v, np.float32) for v in (0.0, 0.1, 5.0, 5.1)]
-    >>> sound_labels(a, 2).tolist()
+    >>> sound_labels([describe(m) for m in a], 2).tolist()
     [0, 0, 1, 1]
     """
-    d = np.stack([describe(m) for m in mus])
+    d = np.stack(descriptions)
     spread = d.std(axis=0)
     d = (d - d.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
     # the main axes only: 768 features of 59 sounds are mostly noise (families were more
