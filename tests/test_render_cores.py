@@ -46,6 +46,25 @@ def test_a_split_render_is_the_same_file_as_a_serial_one(session_parts, tmp_path
     assert not multiprocessing.active_children()  # every fork has gone
 
 
+def test_decoding_four_blocks_at_once_is_the_same_file_as_one_at_a_time(session_parts,
+                                                                          tmp_path, monkeypatch):
+    from latentcode.audio import offline
+
+    session = _session(session_parts, PIECE + 't5 $ "hit*8" # cps "<0.6 0.9>" # gain 0.3\n')
+    assert offline.OFFLINE_STEPS == 4
+    session.render(4, tmp_path / "four.wav", seed=2, jobs=1)
+    session.render(4, tmp_path / "split.wav", seed=2, jobs=2)
+    monkeypatch.setattr(offline, "OFFLINE_STEPS", 1)
+    session.render(4, tmp_path / "one.wav", seed=2, jobs=1)
+    one = (tmp_path / "one.wav").read_bytes()
+    assert (tmp_path / "four.wav").read_bytes() == one
+    assert (tmp_path / "split.wav").read_bytes() == one
+    dry = session.render_dry(4, seed=2)
+    monkeypatch.setattr(offline, "OFFLINE_STEPS", 4)
+    assert np.array_equal(session.render_dry(4, seed=2), dry)
+    assert np.sqrt(np.mean(dry**2)) > 0.01
+
+
 def test_a_split_render_deals_the_voices_out_evenly(session_parts):
     session = _session(session_parts)
     scheduler = session.scheduler(seed=0, snapshot=True)
@@ -66,10 +85,10 @@ def test_a_fork_that_fails_is_one_line_and_leaves_no_file(session_parts, tmp_pat
 
     real = voices.Voices.render
 
-    def broken(self, out, start, cycle_at):
+    def broken(self, out, start, cycle_at, *step):
         if self.owned and 1 in self.owned and start >= 4096:  # a fork's lanes, mid-render
             raise RuntimeError("disk on fire")
-        return real(self, out, start, cycle_at)
+        return real(self, out, start, cycle_at, *step)
 
     monkeypatch.setattr(voices.Voices, "render", broken)
     with pytest.raises(LatentcodeError, match="disk on fire"):

@@ -35,6 +35,10 @@ class Source(Protocol):
     resets that control to its default. Values are clamped to their range; unknown keys and
     non-numbers are ignored and reported once on ``Engine.messages``.
 
+    A source may also have ``fill_steps(out, start, step)``: what ``fill`` would write in
+    calls of ``step`` samples each, returning each step's controls. An offline render fills
+    several blocks at once through it (see :attr:`latentcode.audio.stream.Stream.steps`).
+
     >>> class Clicks:
     ...     tracks = 1
     ...     def fill(self, out, start):

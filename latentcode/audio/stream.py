@@ -76,6 +76,9 @@ class Stream:
         self.sr = sr
         self.ring = AudioRing(channels * tracks, capacity)
         self.lookahead = lookahead  # samples the producer keeps queued
+        # blocks a source with ``fill_steps`` fills at once (offline: one larger decode, the
+        # same bits; live stays at 1, as it adds a block of latency for each)
+        self.steps = 1
         self.reporter = reporter
         self.controls = TrackControls(sr)
         # set by the engine or the render loop
@@ -198,44 +201,52 @@ class Stream:
                 time.sleep(0.01)
 
     def produce(self, generation: int | None = None) -> None:
-        """Ask the source for one block and queue it with its controls.
+        """Ask the source for one block (or :attr:`steps` blocks) and queue each with its
+        controls.
 
         ``generation`` retires a thread that outlived stop() inside a slow fill: once a newer
         start() happened, it may not push into the ring (it would be a second producer)."""
+        steps = self.steps if hasattr(self._source, "fill_steps") else 1
+        n = steps * self.block
+        if self._scratch.shape[2] != n:
+            self._scratch = np.zeros((self.tracks, self.channels, n), np.float32)
         out = self._scratch
         out.fill(0.0)
         start = self.ring.write_pos
-        self._producing_end = start + self.block
+        self._producing_end = start + n
         t0 = time.perf_counter()
         try:
-            controls = self._source.fill(out[: self._source_tracks], start)
+            controls = (self._source.fill_steps(out[: self._source_tracks], start, self.block)
+                        if steps > 1 else [self._source.fill(out[: self._source_tracks], start)])
         except Exception as exc:
             self._fill_errors += 1
             out.fill(0.0)
-            controls = None
+            controls = [None] * steps
             self.reporter.exception("the audio source failed (playing silence)", exc)
         spent = time.perf_counter() - t0
-        load = spent * self.sr / self.block
+        load = spent * self.sr / n
         self._fill_time += spent
-        self._blocks += 1
         self._load_peak = max(self._load_peak, load)
         # the slowest block of this window and of the one before: what the lookahead must
         # cover now (Engine.lookahead_floor), forgetting a slow start within two windows
-        worst = self._worst
+        worst, window = self._worst, max(1, round(WORST_WINDOW * self.sr / self.block))
         worst[1] = max(worst[1], spent)
-        if self._blocks % max(1, round(WORST_WINDOW * self.sr / self.block)) == 0:
+        if (self._blocks + steps) // window != self._blocks // window:
             worst[0], worst[1] = worst[1], 0.0
-        weight = min(1.0, self.block / self.sr)  # ~1 s memory
+        self._blocks += steps
+        weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         sanitize(out)
-        changes = self._parse_controls(controls) if controls else None
-        # A source's first controls are its initial state: they jump, so sound at sample 0
-        # is already filtered/sent; later changes glide.
-        payload = (self._fresh, changes) if changes else None
-        self._fresh = False
-        if generation is not None and generation != self.generation:
-            return
-        self.ring.push(out.reshape(self.channels * self.tracks, self.block), payload)
+        for i, step_controls in enumerate(controls):
+            changes = self._parse_controls(step_controls) if step_controls else None
+            # A source's first controls are its initial state: they jump, so sound at sample
+            # 0 is already filtered/sent; later changes glide.
+            payload = (self._fresh, changes) if changes else None
+            self._fresh = False
+            if generation is not None and generation != self.generation:
+                return
+            block = out[:, :, i * self.block : (i + 1) * self.block]
+            self.ring.push(block.reshape(self.channels * self.tracks, self.block), payload)
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""

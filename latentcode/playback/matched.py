@@ -49,11 +49,12 @@ class Plan:
 
 
 def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
-         pos: np.ndarray | None = None) -> Plan:
+         pos: np.ndarray | None = None, block_step: np.ndarray | None = None) -> Plan:
     """The filtering of ``batch``'s frames (``segment`` samples each); ``alpha`` is each row's
     interpolation position, ``edge`` marks the rows faded at a voice's start or end (filtered
     one by one), ``pos`` each row's position in its sound ``a`` (latent frames), which says
-    whether a frame takes its sound's match or that of its quiet tail (``Sound.steps``).
+    whether a frame takes its sound's match or that of its quiet tail (``Sound.steps``),
+    ``block_step`` which step of the block each row starts in (frames group within one).
 
     >>> from latentcode.model.sound import Sound
     >>> class V: moving = (); lane = 0
@@ -99,6 +100,8 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
     if masks:
         lane = batch.column("lane")[batch.which]
         key = lane * len(masks) + np.maximum(per_row, 0)
+        if block_step is not None:  # a render of several steps at once decides as step by step
+            key = key * (int(block_step.max()) + 1) + block_step
         counts = np.bincount(key[grouped], minlength=int(key.max()) + 1)
         grouped &= counts[key] >= GROUP_FROM
     group[grouped] = per_row[grouped]
@@ -181,31 +184,43 @@ def filter_block(buffer: np.ndarray, match: np.ndarray) -> np.ndarray:
 
 
 def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[int], p: Plan,
-        lane: Callable[[int], np.ndarray]) -> None:
+        lane: Callable[[int], np.ndarray], step: int) -> None:
     """Add each frame of ``stereo`` (frames, channels, samples) into its lane's buffer
     (``lane(k)``: tracks, channels, samples) at its track and offset, the frames that ``p``
-    groups by way of one buffer per lane and sound, filtered once (:func:`filter_block`)."""
+    groups by way of one buffer per lane and sound, filtered once (:func:`filter_block`).
+
+    A render that decodes several steps of ``step`` samples at once gets the same bits as one
+    step at a time: the frames are added a step at a time (those that start in it, in order,
+    then its filtered groups), and each group holds the frames of one step, so its FFT has the
+    same grid."""
     seg = stereo.shape[-1]
-    together: dict[tuple[int, int], np.ndarray] = {}
-    spans: dict[tuple[int, int], dict[int, list[int]]] = {}  # per track: [first, end)
-    # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
-    for row, (k, g, track, o) in enumerate(zip(lanes, p.group.tolist(), tracks, offsets,
-                                               strict=True)):
-        if g < 0:
-            acc = lane(k)
-        else:
+    rows = sorted(range(len(offsets)), key=lambda r: offsets[r] // step)  # stable
+    groups = p.group.tolist()
+    at = 0
+    while at < len(rows):
+        base = offsets[rows[at]] // step * step
+        together: dict[tuple[int, int], np.ndarray] = {}
+        spans: dict[tuple[int, int], dict[int, list[int]]] = {}  # per track: [first, end)
+        # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
+        while at < len(rows) and offsets[rows[at]] < base + step:
+            row = rows[at]
+            at += 1
+            k, g, track, o = lanes[row], groups[row], tracks[row], offsets[row]
+            if g < 0:
+                lane(k)[track, :, o : o + seg] += stereo[row]
+                continue
             if (k, g) not in together:
-                together[k, g] = np.zeros_like(lane(k))
+                together[k, g] = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
                 spans[k, g] = {}
-            acc = together[k, g]
+            o -= base
             span = spans[k, g].setdefault(track, [o, o + seg])
             span[0], span[1] = min(span[0], o), max(span[1], o + seg)
-        acc[track, :, o : o + seg] += stereo[row]
-    for (k, g), mixed in together.items():
-        ts = sorted(spans[k, g])
-        heard = filter_block(mixed[ts], p.masks[g])
-        # only where its frames are: the FFT's rounding and the filter's ringing beyond the
-        # frames are never heard before a voice's onset or after its end
-        for t, row in zip(ts, heard, strict=True):
-            lo, hi = spans[k, g][t]
-            lane(k)[t, :, lo:hi] += row[:, lo:hi]
+            together[k, g][track, :, o : o + seg] += stereo[row]
+        for (k, g), mixed in together.items():
+            ts = sorted(spans[k, g])
+            heard = filter_block(mixed[ts], p.masks[g])
+            # only where its frames are: the FFT's rounding and the filter's ringing beyond
+            # the frames are never heard before a voice's onset or after its end
+            for t, row in zip(ts, heard, strict=True):
+                lo, hi = spans[k, g][t]
+                lane(k)[t, :, base + lo : base + hi] += row[:, lo:hi]

@@ -79,14 +79,19 @@ class SplitRender:
 
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """The Source protocol: every track's samples [start, start+n) into ``out``."""
+        return self.fill_steps(out, start, out.shape[2])[0]
+
+    def fill_steps(self, out: np.ndarray, start: int, step: int) -> list[list[dict]]:
+        """The scheduler's :meth:`~latentcode.playback.scheduler.Scheduler.fill_steps`, its
+        voices decoded by the forks (which fill as many samples at a time, in the same steps)."""
         if self._workers is None:
             try:
-                self._fork(start, out.shape[2])
+                self._fork(start, out.shape[2], step)
             except OSError as e:  # no memory or processes left for a fork
                 raise ForkFailed(f"cannot start a render process: {e.strerror or e}") from None
-        return self.scheduler.fill(out, start)
+        return self.scheduler.fill_steps(out, start, step)
 
-    def _fork(self, start: int, n: int) -> None:
+    def _fork(self, start: int, n: int, step: int) -> None:
         """Start the forks while the scheduler is still fresh: each begins at ``start``."""
         context = multiprocessing.get_context("fork")
         self._workers = []
@@ -96,7 +101,8 @@ class SplitRender:
             # fork would never learn that the render is over
             ours = [here] + [conn for _, conn in self._workers]
             process = context.Process(target=_serve, name="latentcode-render",
-                                      args=(there, ours, self.scheduler, share, start, n),
+                                      args=(there, ours, self.scheduler, share, start, n,
+                                            step),
                                       daemon=True)
             process.start()
             there.close()
@@ -159,7 +165,7 @@ def _unpack(message: bytes, tracks: int, channels: int
 
 
 def _serve(conn: Any, ours: list[Any], scheduler: Any, share: list[int], start: int,
-           n: int) -> None:
+           n: int, step: int) -> None:
     """A fork's loop: render its lanes block after block until the other end of the pipe
     closes. ``ours`` are the parent's ends, inherited by the fork: it closes them first."""
     import torch
@@ -178,7 +184,7 @@ def _serve(conn: Any, ours: list[Any], scheduler: Any, share: list[int], start: 
     try:
         while True:
             block.fill(0.0)
-            scheduler.fill(block, start)
+            scheduler.fill_steps(block, start, step)
             start += n
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the render is done (or gone): nothing to say

@@ -293,7 +293,7 @@ class Voices:
         self.voices.append(voice)
         if voice.walk is not None:  # (a resampled voice's inner one walks on its own)
             self._walking.append(voice)
-        if len(self.voices) > MAX_VOICES:
+        if len(self.voices) > MAX_VOICES and len(self.sounding(voice.start)) > MAX_VOICES:
             stealing.cut_oldest(self.voices, voice.start, self.framing.hop, FADE_OUT)
 
     def _lightest_lane(self, now: int) -> int:
@@ -314,8 +314,10 @@ class Voices:
         self._walking.clear()
         self._carry.clear()
 
-    def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction]) -> None:
-        """Add the audio of samples [start, start+n) into ``out`` (tracks, channels, n)."""
+    def render(self, out: np.ndarray, start: int, cycle_at: Callable[[int], Fraction],
+               step: int | None = None) -> None:
+        """Add the audio of samples [start, start+n) into ``out`` (tracks, channels, n), a
+        span scheduled in blocks of ``step`` samples (all of it by default)."""
         n = out.shape[2]
         hop, seg = self.framing.hop, self.segment
         lanes: dict[int, np.ndarray] = {}
@@ -344,14 +346,14 @@ class Voices:
             pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
             stretched = self._stretched(batch)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched)
-            frames, match = self._shape(audio, batch, pos, alpha)
+            offsets = batch.column("start")[batch.which] + batch.j * hop - start
+            frames, match = self._shape(audio, batch, pos, alpha, offsets // (step or n))
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
-            offsets = (batch.column("start")[batch.which] + batch.j * hop - start).tolist()
             tracks = batch.column("track")[batch.which].tolist()
             lanes_of = batch.column("lane")[batch.which].tolist()
-            matched.mix(stereo, lanes_of, tracks, offsets, match, lane)
+            matched.mix(stereo, lanes_of, tracks, offsets.tolist(), match, lane, step or n)
         # only frames that started in this block reach past it
         self._carry = {k: acc[:, :, n:].copy() for k, acc in lanes.items() if acc[:, :, n:].any()}
         heard = {k: acc[:, :, :n] for k, acc in lanes.items()}
@@ -359,15 +361,23 @@ class Voices:
             heard = self.exchange(start, heard)
         for k in sorted(heard):  # lane after lane, whichever process rendered them
             out += heard[k]
-        self.voices = [v for v in self.voices if v.start + (v.frames - 1) * hop >= start + n
-                       or (v.inner is not None and v.start + v.length > start + n)]
+        self.voices = self.sounding(start + n)
 
-    def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray
-               ) -> tuple[np.ndarray, matched.Plan]:
+    def sounding(self, at: int) -> list[Voice]:
+        """The voices with audio at or after sample ``at`` (those a render up to ``at`` keeps):
+        a render of several blocks at once drops the others at its end, so what is decided
+        within it (the voice cap) asks this rather than reading :attr:`voices`."""
+        hop = self.framing.hop
+        return [v for v in self.voices if v.start + (v.frames - 1) * hop >= at
+                or (v.inner is not None and v.start + v.length > at)]
+
+    def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray,
+               steps: np.ndarray) -> tuple[np.ndarray, matched.Plan]:
         """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); plan
         their spectral match and filter those it filters one by one (see :mod:`.matched`);
         fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
-        the decode read them. Returns the frames and the match's plan."""
+        the decode read them; ``steps`` the step of the block each starts in. Returns the
+        frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
         # (the live input has no levels measured ahead: its mixes are not brought to them)
         mixes = [i for i, (v, _) in enumerate(batch.plan)
@@ -388,7 +398,7 @@ class Voices:
         fading = (offset < FADE_IN) | (offset + seg > length - FADE_OUT)
         # windowed frames, so the whole voice goes through one filter; before the fades, so a
         # voice still starts at 0 on its onset's sample and ends at 0
-        match = matched.plan(batch, alpha, fading, seg, pos)
+        match = matched.plan(batch, alpha, fading, seg, pos, steps)
         matched.filter_frames(audio, match)
         edge = np.flatnonzero(fading)
         if edge.size:

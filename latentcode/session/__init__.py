@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from latentcode import language
+from latentcode.audio import offline
 from latentcode.errors import USER_CAUSED, InternalError, LanguageError, LatentcodeError, explain
 from latentcode.language.statements import checked_tempo
 from latentcode.model.bank import Bank
@@ -408,12 +409,13 @@ class Session(LivePlay, Inputs):
         sched.trace = trace
         total = self.samples_for(cycles)
         out = np.zeros((self.channels, total), dtype=np.float32)
-        buf = np.zeros((self.slots, self.channels, block), dtype=np.float32)
+        wide = block * offline.OFFLINE_STEPS  # filled at once, in steps of ``block`` (as a render)
+        buf = np.zeros((self.slots, self.channels, wide), dtype=np.float32)
         with one_thread():  # the same bits as a render (see vae.one_thread)
-            for start in range(0, total, block):
+            for start in range(0, total, wide):
                 buf[:] = 0
-                sched.fill(buf, start)
-                n = min(block, total - start)
+                sched.fill_steps(buf, start, block)
+                n = min(wide, total - start)
                 out[:, start : start + n] = buf.sum(axis=0)[:, :n]
         return out
 
