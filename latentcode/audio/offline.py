@@ -28,7 +28,8 @@ from latentcode.errors import LatentcodeError
 
 OFFLINE_PREROLL = 2  # silent buffers before an offline render: pyo's start fade lands there
 # blocks a render asks a source with ``fill_steps`` for at once (Stream.steps): the same file,
-# decoded in larger batches (the 4-track benchmark piece: 3.3x real time at 1, 4.9x at 4)
+# decoded in larger batches (the 4-track benchmark piece, one process: 2.8x real time at 1,
+# 4.3x at 4; see docs/audio-engine.md for the one kind of voice that differs)
 OFFLINE_STEPS = 4
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050  # from sndfile.h
 

@@ -76,8 +76,8 @@ class Stream:
         self.sr = sr
         self.ring = AudioRing(channels * tracks, capacity)
         self.lookahead = lookahead  # samples the producer keeps queued
-        # blocks a source with ``fill_steps`` fills at once (offline: one larger decode, the
-        # same bits; live stays at 1, as it adds a block of latency for each)
+        # blocks a source with ``fill_steps`` fills at once (offline: one larger decode of the
+        # same file, see docs/audio-engine.md; live stays at 1: each adds a block of latency)
         self.steps = 1
         self.reporter = reporter
         self.controls = TrackControls(sr)

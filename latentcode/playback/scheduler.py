@@ -221,8 +221,10 @@ class Scheduler:
         for all of them; returns the controls of each step.
 
         The patterns are queried, voices started and controls read a step at a time, as live,
-        so the file is the same bits as one filled a step at a time; the decode of the whole
-        span is one larger batch (an offline render fills 4 blocks at once, 1.5x faster).
+        and the frames are added a step at a time, so the audio is the same bits as that of
+        calls of ``step`` samples; only the decode of the whole span is one larger batch (an
+        offline render fills 4 blocks at once, 1.5x faster). One kind of voice differs: a mix
+        whose alpha and stretch both move (docs/audio-engine.md, "Four blocks decoded at once").
         """
         began = time.perf_counter()
         n = out.shape[2]
