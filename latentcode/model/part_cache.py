@@ -30,6 +30,7 @@ beside it): after each write the parts used least recently go (:func:`prune`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -163,9 +164,10 @@ def read(path: Path, pace: Callable[[], None] | None = None) -> Sound | None:
                       int(rest["hop"]), tuple(str(m) for m in rest["members"]),
                       onset=float(rest["onset"]), **optional)
         touch(path.with_suffix(".npy"), pace)
-        os.utime(path.with_suffix(".npy"))  # used now: the last to go (prune)
     except (OSError, ValueError, KeyError, EOFError):
         return None
+    with contextlib.suppress(OSError):  # used now: the last to go (prune); a cache that
+        os.utime(path.with_suffix(".npy"))  # cannot be written still reads
     return sound
 
 
