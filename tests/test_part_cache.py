@@ -66,3 +66,46 @@ def test_the_cap_reads_the_environment_and_falls_back_on_nonsense(monkeypatch):
     assert part_cache.cap_bytes() == part_cache.DEFAULT_CAP_MB * 1_000_000
     monkeypatch.delenv("LATENTCODE_PART_CACHE_MB")
     assert part_cache.cap_bytes() == part_cache.DEFAULT_CAP_MB * 1_000_000
+
+
+def _member(name: str, frames: int, value: float, onset: float) -> Sound:
+    mu = np.full((frames, 16), value, np.float32) + np.arange(frames, dtype=np.float32)[:, None]
+    match = np.linspace(value, 1.0, 641).astype(np.float32)
+    return Sound(name, mu, -mu, 128, onset=onset, match=match)
+
+
+def test_a_sound_cluster_is_written_a_member_at_a_time_and_reads_back_as_if_put_together(
+        latentcode_home):
+    import gc
+    import weakref
+
+    cache_dir().mkdir(parents=True)
+    sounds = {"a": (3000, 0.1, 2.5), "b": (2500, 0.7, 0.0), "c": (10, 0.3, 1.0)}
+    given, most = [], [0]
+
+    def load(name):
+        gc.collect()
+        most[0] = max(most[0], sum(r() is not None for r in given))
+        sound = _member(name, *sounds[name])
+        given.append(weakref.ref(sound))
+        return sound
+
+    joined = part_cache.Joined("sounds:1", 128, ("a", "b", "c"), load)
+    stored = part_cache.kept(cache_dir() / "part-k-x-1", lambda: joined)
+    assert most[0] <= 1 and len(given) == 3  # never two members held at once
+    whole = joined.sound()
+    assert not stored.mu.flags.writeable  # read back, mapped
+    assert np.array_equal(stored.mu, whole.mu) and np.array_equal(stored.logvar, whole.logvar)
+    assert (stored.name, stored.members, stored.onset) == ("sounds:1", ("a", "b", "c"), 2.5)
+    assert np.array_equal(stored.match, whole.match) and stored.frames == 5510
+    assert not list(cache_dir().glob("*.tmp"))  # the halves are gone
+
+
+def test_a_sound_cluster_still_plays_when_the_cache_cannot_be_written(latentcode_home):
+    cache_dir().parent.mkdir(parents=True, exist_ok=True)
+    cache_dir().write_text("not a folder")  # (root may write anywhere: a file stops it)
+    joined = part_cache.Joined("sounds:0", 128, ("a", "b"),
+                               lambda n: _member(n, 40, 0.2 if n == "a" else 0.5, 0.0))
+    sound = part_cache.kept(cache_dir() / "part-k-x-0", lambda: joined)
+    assert sound.name == "sounds:0" and sound.frames == 80 and sound.mu.flags.writeable
+    assert np.array_equal(sound.mu, joined.sound().mu)

@@ -43,7 +43,7 @@ from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, 
 from latentcode.model.encode import encode_sound, file_digest
 from latentcode.model.jobs import Closed, Job, NotReady
 from latentcode.model.prior import prior_path
-from latentcode.model.sound import Sound, widest
+from latentcode.model.sound import Sound
 
 CLUSTERS = FRAME_CLUSTERS
 WORKER_DUTY = 0.5  # share of the time the background worker may compute (it sleeps the rest)
@@ -477,14 +477,12 @@ class Bank:
             list(described.values()), k, pace=pace))
         return clustering.grouping(key, names, labels, k)
 
-    def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> Sound:
-        """Sound cluster ``i``: its ``members`` end to end. It starts where its first member
-        does (frame clusters and prior paths have no silence of their own to skip), and keeps
-        whatever band any member has (see :func:`.sound.widest`)."""
-        sounds = [self._member(m, pace) for m in members]
-        return Sound(f"sounds:{i}", np.concatenate([s.mu for s in sounds]),
-                     np.concatenate([s.logvar for s in sounds]), self.model.hop, members,
-                     onset=sounds[0].onset, match=widest([s.match for s in sounds]))
+    def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> part_cache.Joined:
+        """Sound cluster ``i``: its ``members`` end to end, put together in the cache a member
+        at a time. It starts where its first member does (frame clusters and prior paths have
+        no silence of their own to skip), and keeps whatever band any member has."""
+        return part_cache.Joined(f"sounds:{i}", self.model.hop, members,
+                                 lambda m: self._member(m, pace))
 
     def _prior(self, index: int) -> Sound:
         mu = prior_path(index, self.model.latent_dim)

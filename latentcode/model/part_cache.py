@@ -18,7 +18,7 @@ path. The cache keeps at most ``LATENTCODE_PART_CACHE_MB`` megabytes (default
 beside it): after each write the parts used least recently go (:func:`prune`).
 
 >>> import tempfile, pathlib
->>> from latentcode.model.sound import Sound
+>>> from latentcode.model.sound import Sound, widest
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> built = Sound("frames:3", np.ones((5, 2), np.float32), np.zeros((5, 2), np.float32), 128)
 >>> s = kept(folder / "part-k-3", lambda: built)
@@ -35,12 +35,14 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from latentcode.model.encode import CACHE_VERSION, cache_dir, write_npz
-from latentcode.model.sound import Sound
+from latentcode.model.sound import Sound, widest
 
 _TOUCH_BYTES = 1 << 20  # read at a time by touch (the pace goes round between reads)
 _WRITE_ROWS = 2048  # frames written at a time by write (the pace goes round between writes)
@@ -58,17 +60,44 @@ def path_of(key: str, i: int) -> Path:
     return cache_dir() / f"part-{key}-{rules[:8]}-{i}"
 
 
-def kept(path: Path, build: Callable[[], Sound], pace: Callable[[], None] | None = None
-         ) -> Sound:
+@dataclass(frozen=True)
+class Joined:
+    """Sounds played end to end as one (a sound cluster), not yet put together: :func:`kept`
+    writes them into its file one at a time rather than holding them all (a sound cluster of
+    the default bank is about 90 sounds, 160 MB of frames, and as much again for their copy
+    end to end). It starts where its first member does and keeps whatever band any member
+    has (:func:`latentcode.model.sound.widest`); ``load`` gives a member's sound."""
+
+    name: str
+    hop: int
+    members: tuple[str, ...]
+    load: Callable[[str], Sound]
+
+    def sound(self) -> Sound:
+        """Put together in memory (when the cache cannot be written)."""
+        sounds = [self.load(m) for m in self.members]
+        return Sound(self.name, np.concatenate([s.mu for s in sounds]),
+                     np.concatenate([s.logvar for s in sounds]), self.hop, self.members,
+                     onset=sounds[0].onset, match=widest([s.match for s in sounds]))
+
+
+def kept(path: Path, build: Callable[[], Sound | Joined],
+         pace: Callable[[], None] | None = None) -> Sound:
     """The sound cached at ``path`` (without a suffix), memory-mapped; else ``build()``'s,
     written there first (a cache that cannot be written only leaves it unmapped)."""
     sound = read(path, pace)
     if sound is not None:
         return sound
     built = build()
-    write(path, built, pace)
+    if isinstance(built, Joined):
+        write_joined(path, built, pace)
+    else:
+        write(path, built, pace)
     prune(keep=path)
-    return read(path, pace) or built
+    found = read(path, pace)
+    if found is not None:
+        return found
+    return built.sound() if isinstance(built, Joined) else built
 
 
 def cap_bytes() -> int:
@@ -124,30 +153,81 @@ def write(path: Path, sound: Sound, pace: Callable[[], None] | None = None) -> N
     (the rest); the frames go last, so a frames file is only ever beside its own rest. They are
     written a block of rows at a time, ``pace`` between blocks: one long copy would hold the
     GIL that the producer needs."""
+    _write_rest(path, sound.name, sound.hop, sound.onset, sound.members,
+                {f: getattr(sound, f) for f in ("match", "quiet", "steps")})
+    _write_frames(path, sound.mu.shape, [sound.mu, sound.logvar], pace)
+
+
+def write_joined(path: Path, joined: Joined, pace: Callable[[], None] | None = None) -> None:
+    """Store ``joined`` as :func:`write` stores its :meth:`Joined.sound`, holding one member
+    at a time: their mu and logvar go to two files beside the part first, then into it."""
+    halves = [path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.{h}.tmp")
+              for h in ("mu", "logvar")]
+    frames, width, onset, matches = 0, 0, 0.0, []
+    try:
+        with open(halves[0], "wb") as mu, open(halves[1], "wb") as logvar:
+            for i, member in enumerate(joined.members):
+                sound = joined.load(member)
+                onset = sound.onset if i == 0 else onset
+                frames, width = frames + sound.frames, sound.mu.shape[1]
+                matches.append(sound.match)
+                _write_rows(mu, sound.mu, pace)
+                _write_rows(logvar, sound.logvar, pace)
+        _write_rest(path, joined.name, joined.hop, onset, joined.members,
+                    {"match": widest(matches)})
+        _write_frames(path, (frames, width), halves, pace)
+    except (OSError, ValueError):  # no room: built again next time
+        with contextlib.suppress(OSError):
+            path.with_suffix(".npz").unlink(missing_ok=True)
+    finally:
+        for half in halves:
+            with contextlib.suppress(OSError):
+                half.unlink(missing_ok=True)
+
+
+def _write_rest(path: Path, name: str, hop: int, onset: float, members: tuple[str, ...],
+                optional: dict[str, np.ndarray | None]) -> None:
     rest: dict[str, np.ndarray] = {
-        "name": np.array(sound.name), "hop": np.array(sound.hop),
-        "onset": np.array(sound.onset, np.float64), "members": np.array(sound.members, str)}
-    for field in ("match", "quiet", "steps"):
-        if getattr(sound, field) is not None:
-            rest[field] = np.asarray(getattr(sound, field))
+        "name": np.array(name), "hop": np.array(hop), "onset": np.array(onset, np.float64),
+        "members": np.array(members, str)}
+    rest.update({k: np.asarray(v) for k, v in optional.items() if v is not None})
     write_npz(path.with_suffix(".npz"), **rest)
+
+
+def _write_frames(path: Path, shape: tuple[int, ...], halves: list[np.ndarray | Path],
+                  pace: Callable[[], None] | None) -> None:
+    """``path``.npy: the (2, frames, width) float32 of mu and logvar (each an array, or a file
+    of its rows, copied with plain reads: a mapping would count in the resident memory),
+    through a temporary file (a reader never sees half of it)."""
     npy = path.with_suffix(".npy")
     tmp = npy.with_name(f"{npy.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-              "fortran_order": False, "shape": (2, *sound.mu.shape)}
+              "fortran_order": False, "shape": (2, *shape)}
     try:
         # plain writes: each lets the GIL go while the OS copies (flushing a mapping
         # would not, and took 100 ms on a cluster of the default bank)
         with open(tmp, "wb") as f:
             np.lib.format.write_array_header_1_0(f, header)
-            for part in (sound.mu, sound.logvar):
-                for at in range(0, sound.frames, _WRITE_ROWS):
-                    f.write(np.ascontiguousarray(part[at : at + _WRITE_ROWS], np.float32).data)
-                    if pace is not None:
-                        pace()
+            for half in halves:
+                if isinstance(half, Path):
+                    with open(half, "rb") as rows:
+                        while chunk := rows.read(_WRITE_ROWS * 4 * shape[-1]):
+                            f.write(chunk)
+                            if pace is not None:
+                                pace()
+                else:
+                    _write_rows(f, half, pace)
         os.replace(tmp, npy)
     except (OSError, ValueError):  # no room, or a frame of another shape: built next time
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _write_rows(f: Any, rows: np.ndarray, pace: Callable[[], None] | None) -> None:
+    for at in range(0, len(rows), _WRITE_ROWS):
+        f.write(np.ascontiguousarray(rows[at : at + _WRITE_ROWS], np.float32).data)
+        if pace is not None:
+            pace()
 
 
 def read(path: Path, pace: Callable[[], None] | None = None) -> Sound | None:
