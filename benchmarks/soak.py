@@ -55,11 +55,13 @@ AFTER_BANK = ['t3 $ "{bank}*4" # gain 0.5', 't2 $ "{bank}:1(3,8)" # stretch 2 # 
 
 
 def write_folder(folder: Path) -> str:
-    """A few short sounds (plucked tones and noise bursts) in ``folder``; their group name."""
+    """A few short sounds (plucked tones and noise bursts) in ``folder``; their group name.
+    One of them is pitched by the clock: no cache has seen the folder, so the bank's clusters
+    are made again from every file, as for a performer's own new folder."""
     sr = 44100
     t = np.arange(int(0.6 * sr)) / sr
     rng = np.random.default_rng(0)
-    for k, f in enumerate((220, 330, 495, 660)):
+    for k, f in enumerate((220, 330, 495, 660, 200 + time.time_ns() % 1000)):
         tone = np.sin(2 * np.pi * f * t) * np.exp(-6 * t)
         noise = rng.standard_normal(len(t)) * np.exp(-20 * t) * 0.3
         sf.write(folder / f"soak_{k}.wav", (0.5 * (tone + noise)).astype(np.float32), sr)
