@@ -18,7 +18,7 @@ path. The cache keeps at most ``LATENTCODE_PART_CACHE_MB`` megabytes (default
 beside it): after each write the parts used least recently go (:func:`prune`).
 
 >>> import tempfile, pathlib
->>> from latentcode.model.sound import Sound, widest
+>>> from latentcode.model.sound import Sound
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> built = Sound("frames:3", np.ones((5, 2), np.float32), np.zeros((5, 2), np.float32), 128)
 >>> s = kept(folder / "part-k-3", lambda: built)
@@ -161,8 +161,7 @@ def write(path: Path, sound: Sound, pace: Callable[[], None] | None = None) -> N
 def write_joined(path: Path, joined: Joined, pace: Callable[[], None] | None = None) -> None:
     """Store ``joined`` as :func:`write` stores its :meth:`Joined.sound`, holding one member
     at a time: their mu and logvar go to two files beside the part first, then into it."""
-    halves = [path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.{h}.tmp")
-              for h in ("mu", "logvar")]
+    halves = [_private(path, f"{h}.tmp") for h in ("mu", "logvar")]
     frames, width, onset, matches = 0, 0, 0.0, []
     try:
         with open(halves[0], "wb") as mu, open(halves[1], "wb") as logvar:
@@ -200,7 +199,7 @@ def _write_frames(path: Path, shape: tuple[int, ...], halves: list[np.ndarray | 
     of its rows, copied with plain reads: a mapping would count in the resident memory),
     through a temporary file (a reader never sees half of it)."""
     npy = path.with_suffix(".npy")
-    tmp = npy.with_name(f"{npy.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+    tmp = _private(path, "tmp.npy")
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
               "fortran_order": False, "shape": (2, *shape)}
     try:
@@ -210,17 +209,27 @@ def _write_frames(path: Path, shape: tuple[int, ...], halves: list[np.ndarray | 
             np.lib.format.write_array_header_1_0(f, header)
             for half in halves:
                 if isinstance(half, Path):
-                    with open(half, "rb") as rows:
-                        while chunk := rows.read(_WRITE_ROWS * 4 * shape[-1]):
-                            f.write(chunk)
-                            if pace is not None:
-                                pace()
+                    _copy_rows(f, half, _WRITE_ROWS * 4 * shape[-1], pace)
                 else:
                     _write_rows(f, half, pace)
         os.replace(tmp, npy)
     except (OSError, ValueError):  # no room, or a frame of another shape: built next time
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _private(path: Path, tail: str) -> Path:
+    """A temporary file beside part ``path`` (without a suffix) that no other process or
+    thread writing the same part shares."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.{tail}")
+
+
+def _copy_rows(f: Any, path: Path, chunk: int, pace: Callable[[], None] | None) -> None:
+    with open(path, "rb") as rows:
+        while block := rows.read(chunk):
+            f.write(block)
+            if pace is not None:
+                pace()
 
 
 def _write_rows(f: Any, rows: np.ndarray, pace: Callable[[], None] | None) -> None:
