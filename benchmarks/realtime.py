@@ -6,7 +6,8 @@
    ``--sound drone`` plays a bank sound instead, whose spectral match each frame goes through
    (``--match 0`` turns it off, to see what it costs).
 2. The time from ``Session.eval`` of an immediate change (``now t1 $ ...``) to its first
-   sample leaving the engine, plus JACK's own output latency (2 periods).
+   sample leaving the engine, plus JACK's own output latency (2 periods); of it, the eval, and
+   the engine's part (the rewind: docs/audio-engine.md), with the samples it came too late for.
 3. The CPU share of the process while a 4-track piece plays.
 
 Every voice samples its own noise (the default ``noise 1``, seeded by its onset), so no two
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 PERIOD = 256
 LAST_EVAL_MS: list[float] = []  # the median time eval took, of the last latency measured
+LAST_ENGINE_MS: list[float] = []  # and from its return until the change could be heard
 PIECE = """
 tempo 0.5
 t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # pan 0.2
@@ -85,6 +87,8 @@ def trial(args: argparse.Namespace) -> dict:
         "latency_ms": latency,
         "engine_latency_ms": engine_latency,
         "eval_ms": LAST_EVAL_MS[-1] if LAST_EVAL_MS else None,
+        "engine_ms": LAST_ENGINE_MS[-1] if LAST_ENGINE_MS else None,
+        "rewind_late": session.engine._stream.rewind_late,
         "stats": dataclasses.asdict(after),
     }
 
@@ -95,15 +99,22 @@ def measure_latency(session, repeats: int = 10) -> float:
 
     The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
     second), so about 8 ms of the figure is the wait for the pattern's next onset, and 20-35 ms
-    the eval itself (it rehearses 16 cycles of 128 events before it commits; the median is
-    kept in ``LAST_EVAL_MS``).
+    the eval itself (it rehearses 16 cycles of 128 events before it commits). The medians of
+    the eval and of the engine's part (from eval's return until the first sample the change
+    could alter is heard: what the rewind takes) are kept in ``LAST_EVAL_MS`` and
+    ``LAST_ENGINE_MS``.
     """
-    samples, evals = [], []
+    samples, evals, engine = [], [], []
+    stream = session.engine._stream
+    # the master limiter's delay, then JACK's two periods, before the sample is heard
+    out_ms = 1000 * (session.engine._graph.limiter_delay + 2 * PERIOD) / 44100
     for _ in range(repeats):
         old = {id(v) for v in session.live_scheduler.voices.voices}
+        rewinds = stream.rewinds
         t0 = time.monotonic()
         session.eval('now t9 $ "bell*128" # gain 0.05 # legato 1')
-        evals.append((time.monotonic() - t0) * 1000)
+        t1 = time.monotonic()
+        evals.append((t1 - t0) * 1000)
         slot = session.tracks["t9"].slot
         onset = None
         while onset is None:
@@ -111,16 +122,18 @@ def measure_latency(session, repeats: int = 10) -> float:
                    if v.track == slot and id(v) not in old]
             onset = min(new, default=None)
             time.sleep(0.0002)
+        at = stream.rewound_at if stream.rewinds > rewinds else onset
+        while session.engine.stats.position < at:
+            time.sleep(0.0002)
+        engine.append((time.monotonic() - t1) * 1000 + out_ms)
         while session.engine.stats.position < onset:
             time.sleep(0.0002)
-        samples.append((time.monotonic() - t0) * 1000)
+        samples.append((time.monotonic() - t0) * 1000 + out_ms)
         session.eval("now t9 silence")
         time.sleep(0.3)
-    samples.sort()
-    # the master limiter's delay, then JACK's two periods, before the sample is heard
-    limiter = session.engine._graph.limiter_delay
     LAST_EVAL_MS.append(sorted(evals)[len(evals) // 2])
-    return samples[len(samples) // 2] + 1000 * (limiter + 2 * PERIOD) / 44100
+    LAST_ENGINE_MS.append(sorted(engine)[len(engine) // 2])
+    return sorted(samples)[len(samples) // 2]
 
 
 def run_trial(server: str, **kw) -> dict:
@@ -226,7 +239,8 @@ def sweep(args: argparse.Namespace) -> None:
         print(f"jackd dummy, period {PERIOD}; {args.sweep_voices} voices, {args.seconds:.0f} s; "
               f"{args.load} other busy process(es)")
         print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
-              f"{'now -> heard':>12} {'of it eval':>10} {'Engine.latency':>14}")
+              f"{'now -> heard':>12} {'of it eval':>10} {'engine':>9} {'late':>5} "
+              f"{'Engine.latency':>14}")
         for pair in args.sweep.split(","):
             block, lookahead = (int(x) for x in pair.split(":"))
             extra = {} if args.producer_nice is None else {"producer_nice": args.producer_nice}
@@ -237,6 +251,7 @@ def sweep(args: argparse.Namespace) -> None:
                 continue
             print(f"{block:6} {lookahead:9} {r['underruns']:9} {r['load']:5.2f} "
                   f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms {r['eval_ms']:7.1f} ms "
+                  f"{r['engine_ms']:6.1f} ms {r['rewind_late']:5} "
                   f"{r['engine_latency_ms']:11.1f} ms", flush=True)
 
 

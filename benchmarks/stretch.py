@@ -34,7 +34,8 @@ from latentcode.model.bank import Bank
 from latentcode.model.corpus import default_corpus_dir
 from latentcode.model.vae import load_model, set_live_threads
 from latentcode.playback.framing import make_framing
-from latentcode.playback.voices import Voices, make_voice
+from latentcode.playback.voice import make_voice
+from latentcode.playback.voices import Voices
 from latentcode.session import Session
 
 SR = 44100

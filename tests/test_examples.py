@@ -102,7 +102,7 @@ def voices_of(session, track: str, cycles: float) -> list:
     from fractions import Fraction
 
     from latentcode.playback.clock import Clock
-    from latentcode.playback.voices import make_voice
+    from latentcode.playback.voice import make_voice
 
     clock = Clock(session.model.sample_rate, session.cps)
     voices = []

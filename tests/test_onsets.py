@@ -15,7 +15,8 @@ from latentcode.model.bank import Bank, Sound
 from latentcode.model.encode import cache_path, encode_sound
 from latentcode.model.onsets import PREROLL, decoded_onset, find_onset
 from latentcode.playback.framing import make_framing
-from latentcode.playback.voices import Voices, make_voice
+from latentcode.playback.voice import make_voice
+from latentcode.playback.voices import Voices
 from latentcode.session import Session
 
 SR = 44100

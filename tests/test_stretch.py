@@ -18,7 +18,8 @@ from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Sound
 from latentcode.model.corpus import default_corpus_dir
 from latentcode.playback.framing import make_framing
-from latentcode.playback.voices import Voices, make_voice
+from latentcode.playback.voice import make_voice
+from latentcode.playback.voices import Voices
 from latentcode.session import Session
 
 SR = 44100

@@ -8,7 +8,8 @@ import pytest
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Sound
 from latentcode.playback.framing import make_framing
-from latentcode.playback.voices import FADE_IN, Voices, make_voice
+from latentcode.playback.voice import FADE_IN, make_voice
+from latentcode.playback.voices import Voices
 
 SEG = 1024
 LATENT = 4

@@ -13,7 +13,7 @@ from latentcode.controls import sound_name
 from latentcode.errors import LatentcodeError
 from latentcode.playback.framing import make_framing
 from latentcode.playback.resampled import resample
-from latentcode.playback.voices import make_voice
+from latentcode.playback.voice import make_voice
 from latentcode.session import Session
 
 SR = 44100

@@ -40,6 +40,9 @@ class AudioRing:
         # (absolute position of a block's first sample, payload); deque append/popleft are
         # atomic, which is all the two threads share besides the positions.
         self._payloads: deque[tuple[int, Any]] = deque()
+        # payloads the producer posts later for audio already queued (see amend): each is
+        # due, like a block's, once the position before it has been played
+        self._posted: deque[tuple[int, Any]] = deque()
 
     def available(self) -> int:
         """Samples queued and not yet played."""
@@ -107,10 +110,53 @@ class AudioRing:
         """Forget everything queued (only while neither side is running)."""
         self.read_pos = self.write_pos
         self._payloads.clear()
+        self._posted.clear()
+
+    def amend(self, start: int, delta: np.ndarray, safe_from: int, first_row: int = 0) -> int:
+        """Producer: add ``delta`` (rows, n) into the queued samples from ``start``, rows
+        ``first_row`` on, but only from ``safe_from`` on (a position the consumer cannot be
+        reading yet); returns the first position it changed (later than ``start``: the rest
+        came too late to be heard).
+
+        The consumer reads without a lock, so the caller passes ``safe_from`` at least one
+        hardware buffer past :attr:`read_pos`: the buffer being copied is never written.
+
+        >>> r = AudioRing(1, 8); r.push(np.ones((1, 6), np.float32)); r.read_pos = 1
+        >>> r.amend(0, np.full((1, 6), 2.0, np.float32), safe_from=2)
+        2
+        >>> r.data[0, :6].tolist()
+        [1.0, 1.0, 3.0, 3.0, 3.0, 3.0]
+        """
+        n = delta.shape[1]
+        lo = max(start, safe_from, self.read_pos)
+        hi = min(start + n, self.write_pos)
+        rows = self.data[first_row : first_row + delta.shape[0]]
+        if hi > lo:  # (what is queued is never more than the ring holds)
+            a, k = lo % self.capacity, lo - start
+            first = min(hi - lo, self.capacity - a)
+            rows[:, a : a + first] += delta[:, k : k + first]
+            rows[:, : hi - lo - first] += delta[:, k + first : k + hi - lo]
+        return lo
+
+    def post(self, at: int, payload: Any) -> None:
+        """Producer: a payload for audio already queued, due in the pull that plays sample
+        ``at`` (as a block's payload is with its first sample), after the blocks' payloads.
+
+        >>> r = AudioRing(1, 8); r.push(np.zeros((1, 4), np.float32), payload="a")
+        >>> r.post(2, "b"); outs = [np.zeros(2, np.float32)]
+        >>> r.pull(outs, 2)[1], r.pull(outs, 2)[1]
+        (['a'], ['b'])
+        """
+        self._posted.append((at, payload))
+
+    def queued_payloads(self, since: int) -> list[Any]:
+        """Producer: the payloads of the blocks queued from position ``since`` on (not yet
+        due: the consumer only takes those before :attr:`read_pos`)."""
+        return [payload for at, payload in list(self._payloads) if at >= since]
 
     def _due(self) -> list[Any]:
         due = []
-        q = self._payloads
-        while q and q[0][0] < self.read_pos:
-            due.append(q.popleft()[1])
+        for q in (self._payloads, self._posted):
+            while q and q[0][0] < self.read_pos:
+                due.append(q.popleft()[1])
         return due

@@ -33,6 +33,9 @@ from latentcode.audio.source import Source, sanitize
 from latentcode.errors import LatentcodeError
 
 PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be cleared
+# samples: the least time an immediate change's rewind is given before its audio is heard
+# (then what the last one took, and half again; see Stream.amend)
+REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
@@ -112,6 +115,10 @@ class Stream:
         # where the sample clock stands in real time (Engine.heard_stamp)
         self.stamp: tuple[int, float] | None = None
         self.capture: Capture | None = None  # the audio input's ring, when there is an input
+        # immediate changes (amend): how many, samples of them heard too late, and how far
+        # ahead of the buffer being played the next one starts
+        self.rewinds = self.rewind_late = 0
+        self.rewind_margin = REWIND_MARGIN
 
     def connect(self, graph: Graph) -> None:
         """Play into ``graph``: its table is where the audio side copies each buffer."""
@@ -143,6 +150,8 @@ class Stream:
                                   f"plays {self.channels}")
         self._source = source
         self._source_tracks = n
+        if hasattr(source, "rewinds"):  # a rewind asked for wakes the producer at once
+            source.wake = self.wake.set
         self._fresh = True
         self.ring.reset()
         self._panic_request = False
@@ -191,9 +200,11 @@ class Stream:
             self.wake.wait(0.05)
             self.wake.clear()
             try:
+                self.amend()
                 while (not halt.is_set() and ring.available() < self.lookahead
                        and ring.free() >= self.block):
                     self.produce(generation)
+                    self.amend()
                     self._report_underruns()
                 self.forward_audio_errors()
             except Exception as exc:  # an engine bug: say so, keep the thread alive
@@ -247,6 +258,36 @@ class Stream:
                 return
             block = out[:, :, i * self.block : (i + 1) * self.block]
             self.ring.push(block.reshape(self.channels * self.tracks, self.block), payload)
+
+    def amend(self) -> None:
+        """Carry out the source's rewinds (an immediate change, see
+        :mod:`latentcode.playback.rewind`): from the first sample that can still change in
+        time, add each changed track's difference into the ring, and replace its controls.
+
+        That sample is one hardware buffer past the one being played (never written while
+        read), plus :attr:`rewind_margin`: the time the rewind itself takes. Samples it
+        reaches too late for are counted in :attr:`rewind_late`."""
+        source = self._source
+        if not getattr(source, "rewinds", None):
+            return
+        ring, t0 = self.ring, time.perf_counter()
+        earliest = ring.read_pos + self._bs + self.rewind_margin
+        for a in source.amend(earliest, ring.write_pos, self.block):
+            for payload in ring.queued_payloads(a.at):  # the blocks from ``at`` on
+                changes = payload[1]
+                changes[:] = [c for c in changes if c[0] != a.track]
+            changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
+                                 first_row=a.track * self.channels)
+            self.rewind_late += max(0, changed - a.at)
+            for at, controls in a.controls:
+                entry = [{}] * a.track + [controls]
+                changes = self._parse_controls(entry) if controls else None
+                if changes:
+                    ring.post(at, (False, changes))
+            self.rewinds += 1
+        # the next rewind starts this far ahead: what this one took, and half again
+        spent = round(1.5 * (time.perf_counter() - t0) * self.sr)
+        self.rewind_margin = max(REWIND_MARGIN, min(spent, self.lookahead))
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""

@@ -18,7 +18,7 @@ from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
 from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
 from latentcode.patterns.controllers import CONTROLLERS
-from latentcode.playback.voices import make_voice
+from latentcode.playback.voice import make_voice
 
 CHECKED_CYCLES = 16  # how far ahead a new pattern is queried before it is accepted
 

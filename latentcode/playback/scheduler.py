@@ -30,9 +30,11 @@ from latentcode.model.bank import NotReady
 from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
+from latentcode.playback.rewind import Amendment, rewind
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP, VoiceCap, fade
 from latentcode.playback.tracks import Track
-from latentcode.playback.voices import Voices, make_voice
+from latentcode.playback.voice import make_voice
+from latentcode.playback.voices import Voices
 
 HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 64 rings minutes)
 
@@ -96,6 +98,16 @@ class TrackEffects:
         self.sent.update(((voice.track, k), v) for k, v in onset.items())
         self.sounding.setdefault(voice.track, []).append(
             (voice.start, voice.start + voice.length, mine))
+
+    def forget(self, track: int, since: int) -> None:
+        """A rewind (:mod:`.rewind`): forget the voices of ``track`` that start at or after
+        ``since`` and what was sent, so the next :meth:`sample` sends the track's whole state.
+        """
+        voices = self.sounding.get(track)
+        if voices:
+            voices[:] = [v for v in voices if v[0] < since]
+        for key in [k for k in self.sent if k[0] == track]:
+            del self.sent[key]
 
     def sample(self, track: int, controls: dict, begin: int, end: int,
                cycle_at: Callable[[int], Any]) -> None:
@@ -181,6 +193,29 @@ class Scheduler:
         # cycle from which to schedule again: no onset is played twice
         self.scheduled_until = Fraction(0)
         self.resume_at: Fraction | None = None
+        # tracks changed ``now``, to be made again in the audio already queued (see amend), and
+        # how to wake the producer for them (the engine's stream sets it)
+        self.rewinds: deque[str] = deque()
+        self.wake: Callable[[], None] = lambda: None
+
+    def rewind(self, name: str) -> None:
+        """Have track ``name``'s new pattern heard at once, not after the audio already
+        queued: the producer makes that track's queued audio again (:meth:`amend`)."""
+        self.rewinds.append(name)
+        self.wake()
+
+    def amend(self, earliest: int, end: int, block: int) -> list[Amendment]:
+        """The producer, between blocks: carry out the rewinds asked for, each from sample
+        ``earliest`` (the first the engine can still change) to ``end`` (the first not
+        queued), in the blocks of ``block`` samples that end there (see :mod:`.rewind`)."""
+        done = []
+        while self.rewinds:
+            track = self.table.get(self.rewinds.popleft())
+            if track is not None and earliest < end:
+                amendment = rewind(self, track, earliest, end, block)
+                if amendment is not None:
+                    done.append(amendment)
+        return done
 
     def start_live(self) -> None:
         """Live play begins: give every track a time budget (see :mod:`.breaker`)."""
@@ -259,7 +294,9 @@ class Scheduler:
         return controls
 
     def _start_voices(self, track: Track, start: int, n: int, c0: Fraction, c1: Fraction,
-                      controls: dict) -> None:
+                      controls: dict, into: Voices | None = None) -> None:
+        """Start the voices of ``track``'s onsets in [c0, c1) (samples [start, start+n)), into
+        the playing voices or ``into`` (a rewind's: :mod:`.rewind`)."""
         breaker = self.breaker
         bad = breaker.tripped.get(track.name) if breaker is not None else None
         if bad is not None:  # (.get: another thread may reset it meanwhile)
@@ -286,20 +323,16 @@ class Scheduler:
                 onset = self.clock.sample_at(e.whole.begin)
                 duration = self.clock.sample_at(e.whole.end) - onset
                 try:
-                    voices.append(make_voice(
-                        e.value,
-                        bank=self.bank,
-                        track=track.slot,
-                        start=onset,
-                        duration=duration,
-                        framing=self.framing,
-                    ))
+                    voice = make_voice(e.value, bank=self.bank, track=track.slot,
+                                       start=onset, duration=duration, framing=self.framing)
                 except NotReady as wait:  # prepared in the background: skip, never revert
                     self._waits(track, wait)
                     continue
+                voice.origin = (e.value, duration)
+                voices.append(voice)
                 started.append((e, onset, duration))
             for voice in voices:
-                self.voices.add(voice)
+                (self.voices if into is None else into).add(voice)
                 self.effects.start(voice, controls)
             for listener in self.on_start:
                 for e, onset, duration in started:

@@ -237,18 +237,16 @@ class Session(LivePlay, Inputs):
         transition: tuple[str, Fraction] | None = None,
     ) -> None:
         """Give track ``name`` a new pattern, from the next multiple of :attr:`quant` cycles
-        (or at once with ``now``).
+        (or at once with ``now``: live, the audio already queued is made again for it).
 
-        With ``xfade``, the new pattern's sounds start from the old pattern's and morph into
-        their own in latent space over that many cycles. A ``transition`` (a word of
-        :data:`~latentcode.patterns.transitions.TRANSITIONS`, cycles) starts there too (offline:
-        at cycle 0 of the render)."""
+        With ``xfade``, the new pattern's sounds morph from the old pattern's into their own
+        over that many cycles; a ``transition`` (a word of TRANSITIONS in
+        :mod:`~latentcode.patterns.transitions`, cycles) starts there too (offline: cycle 0)."""
         track = self.tracks.get(name)
         if track is None:
             if len(self.tracks) >= self.slots:
-                raise LatentcodeError(
-                    f"all {self.slots} tracks are in use: reuse a track name or start with more"
-                )
+                raise LatentcodeError(f"all {self.slots} tracks are in use: reuse a track name "
+                                      "or start with more")
             track = self.tracks[name] = Track(name, len(self.tracks))
             self.name_outputs()
         live = self.live_scheduler
@@ -258,6 +256,8 @@ class Session(LivePlay, Inputs):
             start = at if at is not None else (live.now() if live is not None else Fraction(0))
             pattern = build(track.latest(), pattern, start, transition[1])
         track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
+        if at is None and live is not None and transition is None:  # (playback/rewind.py)
+            live.rewind(name)
 
     def once(self, pattern: Any) -> None:
         """Play cycle 0 of ``pattern`` once, on no track, from the first sample not yet made

@@ -1,0 +1,133 @@
+"""An immediate change (``now``) is heard from the first sample the producer can still change,
+not after the audio already queued: that track's queued audio is made again (playback/rewind)."""
+
+import time
+
+import numpy as np
+import pytest
+
+from latentcode.audio.messages import Reporter
+from latentcode.audio.stream import Stream
+from latentcode.session import Session
+
+SR = 44100
+BLOCK, LOOKAHEAD, BUFFER = 1024, 4096, 256
+OLD = 't1 $ "bell*8" # lpf 3000\nt2 $ "drone" # noise 0'
+NEW = '"hit*64" # lpf 800'
+
+
+@pytest.fixture
+def sessions(session_parts):
+    model, bank = session_parts
+    for name in ("bell", "drone", "hit"):  # encoded before the clock starts, as on stage
+        bank.resolve(name)
+    return Session(model, bank, tracks=4), Session(model, bank, tracks=4)
+
+
+def played(stream: Stream, until: int, heard: list, due: list) -> None:
+    """Play buffers as the audio thread does, the producer keeping the ring filled."""
+    ring = stream.ring
+    views = [np.zeros(BUFFER, np.float32) for _ in range(ring.channels)]
+    while ring.read_pos < until:
+        at = ring.read_pos
+        _, payloads = ring.pull(views, BUFFER)
+        heard.append(np.stack(views).copy())
+        due.extend((at, changes) for _, changes in payloads)
+        while ring.available() < LOOKAHEAD:
+            stream.produce()
+            stream.amend()
+
+
+def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
+    live, reference = sessions
+    live.eval(OLD)
+    live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    starts = []  # (track slot, onset sample) of every voice started
+    live.live_scheduler.on_start.append(
+        lambda track, e, onset, n: starts.append((track.slot, onset)))
+    stream = Stream(tracks=live.slots, block=BLOCK, sr=SR, capacity=1 << 15,
+                    lookahead=LOOKAHEAD, reporter=Reporter())
+    stream.attach(live.live_scheduler)
+    stream._bs = BUFFER  # (what connecting a graph sets)
+    stream.prefill()
+    heard, due = [], []
+    played(stream, SR, heard, due)
+    queued_until = stream.ring.write_pos  # where the change would start without a rewind
+    at = stream.ring.read_pos + BUFFER + stream.rewind_margin
+    live.eval(f"now t1 $ {NEW}")
+    stream.amend()  # what the woken producer does first
+    assert stream.rewinds == 1 and stream.rewind_late == 0
+    played(stream, 2 * SR, heard, due)
+    got = np.concatenate(heard, axis=1)
+
+    # the same change, made to start on sample ``at`` in a scheduler that plays no ahead
+    reference.eval(OLD)
+    for track in reference.tracks.values():  # playing from cycle 0, as the first block did
+        track.pattern, track.pending = track.pending[0], None
+    scheduler = reference.scheduler(wait_for_sounds=False)
+    reference.live_scheduler = scheduler
+    reference.eval(f"t1 $ {NEW}")
+    t1 = reference.tracks["t1"]
+    t1.pending = (t1.pending[0], scheduler.clock.cycle_at(at), None)
+    want = np.zeros((reference.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
+    for start in range(0, want.shape[2], BLOCK):
+        scheduler.fill(want[:, :, start : start + BLOCK], start)
+    want = want.reshape(-1, want.shape[2])[:, : got.shape[1]]
+
+    new = [onset for track, onset in starts if track == 0 and onset >= at]
+    assert new and min(new) < queued_until  # heard before the audio queued ran out
+    np.testing.assert_array_equal(got[2:4], want[2:4])  # another track: not touched
+    np.testing.assert_array_equal(got[:2, :at], want[:2, :at])  # before ``at``: as it was
+    peak = np.abs(want[:2]).max()
+    # the same audio, to float rounding (the old voices' audio taken out is added back in
+    # another order), and once the frames that reach past the rewound span have played (one
+    # segment), the very same bits
+    assert np.abs(got[:2, at:] - want[:2, at:]).max() < 1e-6 * peak
+    after = queued_until + live.model.segment
+    np.testing.assert_array_equal(got[:, after:], want[:, after:])
+    # the old pattern's rest is gone, the new one sounds in the span that was queued
+    assert np.abs(want[:2, at:queued_until]).max() > 0.01 * peak
+    # the track's filter follows its latest voice: the new one's from the block of its first
+    # onset, never the old pattern's again
+    lpf = [(pos, v) for pos, changes in due for track, key, v in changes
+           if track == 0 and key == "lpf"]
+    first_800 = min(pos for pos, v in lpf if v == 800)
+    assert at <= first_800 <= min(new) < first_800 + BLOCK
+    assert all(v == 800 for pos, v in lpf if pos >= first_800)
+
+
+def test_only_a_change_at_once_is_rewound(sessions):
+    live, _ = sessions
+    live.eval(OLD)
+    live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    live.eval(f"t1 $ {NEW}")
+    assert not live.live_scheduler.rewinds
+    live.eval(f"now t1 $ {NEW}")
+    assert list(live.live_scheduler.rewinds) == ["t1"]
+    live.eval(f"quant 0\nt1 $ {NEW}")  # at once, as with ``now``
+    assert list(live.live_scheduler.rewinds) == ["t1", "t1"]
+    live.eval(f"xfadeIn t1 2 $ {NEW}")  # a transition: from the first sample not queued
+    assert list(live.live_scheduler.rewinds) == ["t1", "t1"]
+
+
+def test_the_live_engine_rewinds_at_once(sessions):
+    live, _ = sessions
+    live.eval(OLD)
+    live.start("none")
+    try:
+        time.sleep(0.5)
+        engine, starts = live.engine, []
+        live.live_scheduler.on_start.append(
+            lambda track, e, onset, n: starts.append((track.slot, e.value["sound"], onset)))
+        heard = engine.position
+        live.eval(f"now t1 $ {NEW}")
+        deadline = time.monotonic() + 2
+        while engine._stream.rewinds == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert engine._stream.rewinds == 1
+        time.sleep(0.2)
+        hits = [onset for slot, sound, onset in starts if slot == 0 and sound == "hit"]
+        # the first hit within the lookahead of what was heard when the change was made
+        assert hits and min(hits) < heard + engine.lookahead
+    finally:
+        live.stop()
