@@ -115,9 +115,10 @@ class Stream:
         # where the sample clock stands in real time (Engine.heard_stamp)
         self.stamp: tuple[int, float] | None = None
         self.capture: Capture | None = None  # the audio input's ring, when there is an input
-        # immediate changes (amend): how many, samples of them heard too late, and how far
-        # ahead of the buffer being played the next one starts
-        self.rewinds = self.rewind_late = 0
+        # immediate changes (amend): how many, samples of them heard too late, the first
+        # sample the latest one changed, and how far ahead of the buffer being played the next
+        # one starts
+        self.rewinds = self.rewind_late = self.rewound_at = 0
         self.rewind_margin = REWIND_MARGIN
 
     def connect(self, graph: Graph) -> None:
@@ -285,6 +286,7 @@ class Stream:
                 if changes:
                     ring.post(at, (False, changes))
             self.rewinds += 1
+            self.rewound_at = a.at
         # the next rewind starts this far ahead: what this one took, and half again
         spent = round(1.5 * (time.perf_counter() - t0) * self.sr)
         self.rewind_margin = max(REWIND_MARGIN, min(spent, self.lookahead))
