@@ -103,11 +103,11 @@ def test_only_a_change_at_once_is_rewound(sessions):
     live.eval(f"t1 $ {NEW}")
     assert not live.live_scheduler.rewinds
     live.eval(f"now t1 $ {NEW}")
-    assert list(live.live_scheduler.rewinds) == ["t1"]
+    assert list(live.live_scheduler.rewinds) == [("t1", None)]
     live.eval(f"quant 0\nt1 $ {NEW}")  # at once, as with ``now``
-    assert list(live.live_scheduler.rewinds) == ["t1", "t1"]
+    assert list(live.live_scheduler.rewinds) == [("t1", None)] * 2
     live.eval(f"xfadeIn t1 2 $ {NEW}")  # a transition: from the first sample not queued
-    assert list(live.live_scheduler.rewinds) == ["t1", "t1"]
+    assert list(live.live_scheduler.rewinds) == [("t1", None)] * 2
 
 
 def test_the_live_engine_rewinds_at_once(sessions):
@@ -131,3 +131,51 @@ def test_the_live_engine_rewinds_at_once(sessions):
         assert hits and min(hits) < heard + engine.lookahead
     finally:
         live.stop()
+
+
+def test_a_pad_is_heard_a_rewind_after_it_is_struck_not_after_the_queue(sessions):
+    from latentcode.patterns.controllers import CONTROLLERS
+    from latentcode.playback.scheduler import LiveTime
+
+    live, reference = sessions
+    piece = 't1 $ on 36 $ "hit"\nt2 $ "drone" # noise 0'
+    live.eval(piece)
+    scheduler = live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    starts = []
+    scheduler.on_start.append(lambda track, e, onset, n: starts.append((track.slot, onset)))
+    stream = Stream(tracks=live.slots, block=BLOCK, sr=SR, capacity=1 << 15,
+                    lookahead=LOOKAHEAD, reporter=Reporter())
+    stream.attach(scheduler)
+    stream._bs = BUFFER
+    stream.prefill()
+    heard, due = [], []
+    try:
+        played(stream, SR, heard, due)
+        latency = BUFFER + stream.rewind_margin + 300
+        CONTROLLERS.attach(LiveTime(scheduler, heard=lambda: stream.ring.read_pos,
+                                    latency=lambda: latency))
+        struck, queued_until = stream.ring.read_pos, stream.ring.write_pos
+        CONTROLLERS.note_on(1, 36, 127)
+        CONTROLLERS.attach(None)
+        stream.amend()
+        played(stream, 2 * SR, heard, due)
+        got = np.concatenate(heard, axis=1)
+
+        # the same note, in the store from the start, for a scheduler that plays no ahead
+        reference.eval(piece)
+        for track in reference.tracks.values():
+            track.pattern, track.pending = track.pending[0], None
+        want = np.zeros((reference.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
+        scheduler = reference.scheduler(wait_for_sounds=False)
+        for start in range(0, want.shape[2], BLOCK):
+            scheduler.fill(want[:, :, start : start + BLOCK], start)
+        want = want.reshape(-1, want.shape[2])[:, : got.shape[1]]
+    finally:
+        CONTROLLERS.attach(None)
+        CONTROLLERS.clear()
+    pads = [onset for slot, onset in starts if slot == 0]
+    assert len(pads) == 1 and abs(pads[0] - (struck + latency)) <= 1  # (a cycle rounds)
+    assert pads[0] < queued_until and stream.rewind_late == 0
+    np.testing.assert_array_equal(got[2:4], want[2:4])
+    assert np.abs(got[:2, pads[0] - 64 : pads[0] + 2048]).max() > 0.05  # the hit is heard
+    assert np.abs(got[:2] - want[:2]).max() < 1e-6 * np.abs(want[:2]).max()

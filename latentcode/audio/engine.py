@@ -36,7 +36,13 @@ from typing import Any
 from latentcode.audio import offline
 from latentcode.audio.backends import BACKENDS, check_input, check_jack, check_portaudio
 from latentcode.audio.capture import Capture
-from latentcode.audio.graph import DELAY_FEEDBACK, DELAY_MAX, LIMIT_LOOKAHEAD_MS, Graph
+from latentcode.audio.graph import (
+    DELAY_FEEDBACK,
+    DELAY_MAX,
+    LIMIT_LOOKAHEAD_MS,
+    Graph,
+    output_names,
+)
 from latentcode.audio.messages import Reporter
 from latentcode.audio.source import Source
 from latentcode.audio.stream import EngineStats, Stream
@@ -177,7 +183,7 @@ class Engine:
     def channels(self) -> int:
         """The output channels: the master's (a pair, or ``channels`` speakers in a ring), and
         with ``outputs="tracks"`` a pair per track slot and the reverb's (see
-        :func:`output_names`)."""
+        :func:`~latentcode.audio.graph.output_names`)."""
         return 2 * (self.tracks + 2) if self.outputs == "tracks" else self._channels
 
     @property
@@ -207,6 +213,12 @@ class Engine:
         limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
         return ((self.lookahead + self.block + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
+
+    @property
+    def soonest_change(self) -> int:
+        """Samples after the one being heard from which a rewind (``now``, a pad) can still
+        change what is queued: a buffer, and what the last rewind took (:meth:`Stream.amend`)."""
+        return self._bs + self._stream.rewind_margin
 
     @property
     def limiter_delay(self) -> int:
@@ -449,20 +461,6 @@ class Engine:
         self._stream.connect(self._graph)
         # JACK may impose a longer period than the lookahead asked for
         self._stream.lookahead = max(self._stream.lookahead, self._bs)
-
-
-def output_names(slots: int, tracks: dict[int, str]) -> list[str]:
-    """The JACK port names of an engine with per-track outputs.
-
-    >>> output_names(2, {0: "drums"})
-    ['master_L', 'master_R', 'drums_L', 'drums_R', 'slot2_L', 'slot2_R', 'reverb_L', 'reverb_R']
-    >>> output_names(1, {0: "reverb"})[2]   # port names must differ
-    'track_reverb_L'
-    """
-    own = ("master", "reverb")
-    names = [tracks.get(i, f"slot{i + 1}") for i in range(slots)]
-    names = ["master"] + [f"track_{n}" if n in own else n for n in names] + ["reverb"]
-    return [f"{name}_{side}" for name in names for side in "LR"]
 
 
 def _call(source: Any, hook: str) -> None:

@@ -316,3 +316,17 @@ class Graph:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def output_names(slots: int, tracks: dict[int, str]) -> list[str]:
+    """The JACK port names of an engine with per-track outputs.
+
+    >>> output_names(2, {0: "drums"})
+    ['master_L', 'master_R', 'drums_L', 'drums_R', 'slot2_L', 'slot2_R', 'reverb_L', 'reverb_R']
+    >>> output_names(1, {0: "reverb"})[2]   # port names must differ
+    'track_reverb_L'
+    """
+    own = ("master", "reverb")
+    names = [tracks.get(i, f"slot{i + 1}") for i in range(slots)]
+    names = ["master"] + [f"track_{n}" if n in own else n for n in names] + ["reverb"]
+    return [f"{name}_{side}" for name in names for side in "LR"]

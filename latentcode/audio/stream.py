@@ -272,8 +272,9 @@ class Stream:
         if not getattr(source, "rewinds", None):
             return
         ring, t0 = self.ring, time.perf_counter()
-        earliest = ring.read_pos + self._bs + self.rewind_margin
-        for a in source.amend(earliest, ring.write_pos, self.block):
+        soonest = ring.read_pos + self._bs
+        for a in source.amend(soonest, soonest + self.rewind_margin, ring.write_pos,
+                              self.block):
             for payload in ring.queued_payloads(a.at):  # the blocks from ``at`` on
                 changes = payload[1]
                 changes[:] = [c for c in changes if c[0] != a.track]

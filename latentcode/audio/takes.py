@@ -1,7 +1,7 @@
 """A live take with stems: pyo records every output channel into one file; this splits it.
 
 With per-track outputs (``Engine(outputs="tracks")``) the server's outputs are the master pair,
-a pair per track slot and the reverb's pair (:func:`latentcode.audio.engine.output_names`), and
+a pair per track slot and the reverb's pair (:func:`latentcode.audio.graph.output_names`), and
 pyo's recorder writes them all into one WAV. :func:`split_take` reads it in chunks and writes
 one stereo file per pair wanted, each under a hidden name first and renamed when complete, so a
 file under its final name is always whole. It is slow work (a 10-minute take of 8 tracks is

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -77,6 +77,10 @@ class Clock(Protocol):
         """The cycle a note arriving now starts its sound at: arrival plus a fixed latency."""
         ...
 
+    def struck(self, tracks: Iterable[str], at: Fraction) -> None:
+        """A note was stored at cycle ``at``; ``tracks`` read that note lately."""
+        ...
+
 
 @dataclass
 class FixedClock:
@@ -90,6 +94,9 @@ class FixedClock:
 
     def note_time(self) -> Fraction:
         return Fraction(self.cycle).limit_denominator(1 << 20)
+
+    def struck(self, tracks: Iterable[str], at: Fraction) -> None:
+        pass
 
 
 class Controllers:
@@ -111,6 +118,10 @@ class Controllers:
         self.last: tuple[Key, float] | None = None  # the latest move (key, value)
         self.sent: dict[Key, float] = {}  # the last value of each key, for ``:midi``
         self.notes_seen: dict[tuple[int, int], int] = {}  # (channel, note) -> last velocity
+        # the track whose pattern the producer is querying (set by the scheduler), and per
+        # note the tracks that asked for it: those a note-on makes again (Clock.struck)
+        self.asking: str | None = None
+        self.listeners: dict[int, set[str]] = {}
         # called once, the first time a pattern uses a MIDI word (cc, on): a front end opens
         # the MIDI input then rather than at start (see latentcode.shell.connections)
         self.on_use: Callable[[], None] | None = None
@@ -128,7 +139,7 @@ class Controllers:
     def clear(self) -> None:
         """Forget every value and note (tests; a new performance)."""
         with self._write:
-            self._values, self._notes = {}, {}
+            self._values, self._notes, self.listeners = {}, {}, {}
             self.sent, self.notes_seen = {}, {}
             self.last, self.moves = None, 0
 
@@ -152,6 +163,8 @@ class Controllers:
         while this thread rehearses, one at every cycle."""
         if getattr(self._local, "rehearsing", False):
             return [(Fraction(c), 1.0) for c in range(math.floor(begin), math.ceil(end))]
+        if self.asking is not None:
+            self.listeners.setdefault(note, set()).add(self.asking)
         return [(at, v) for at, v in self._notes.get(note, ()) if at < end and at + 1 > begin]
 
     @contextmanager
@@ -211,6 +224,7 @@ class Controllers:
         with self._write:
             kept = self._notes.get(note, ())[-(MAX_TRIGGERS - 1):]
             self._notes[note] = (*kept, (at, velocity / 127))
+        clock.struck(tuple(self.listeners.get(note, ())), at)
 
     def note_off(self, channel: int, note: int) -> None:
         """A note-off: a one-shot rings out, so only ``:midi`` hears of it."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 from latentcode.controls import CONTROLS, acting
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
+from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
@@ -50,7 +51,8 @@ class LiveTime:
     A move glides from :attr:`Scheduler.horizon`, the first sample not written yet (as soon as
     can be heard; no sample already made changes). A note starts ``latency()`` samples after
     the sample being heard (``heard()``): the same delay for every note, so a pad played in
-    time stays in time, never earlier than the horizon.
+    time stays in time. That is sooner than what is queued: the tracks that play the note
+    make their queued audio again from there (:meth:`struck`, see :mod:`.rewind`).
     """
 
     def __init__(self, scheduler: Scheduler, heard: Callable[[], int],
@@ -62,8 +64,12 @@ class LiveTime:
         return float(clock.cycle_at(self.scheduler.horizon)), float(clock.cps)
 
     def note_time(self) -> Fraction:
-        s = self.scheduler
-        return s.clock.cycle_at(max(self.heard() + self.latency(), s.horizon))
+        return self.scheduler.clock.cycle_at(self.heard() + self.latency())
+
+    def struck(self, tracks: Iterable[str], at: Fraction) -> None:
+        """A note at cycle ``at`` that ``tracks`` play: each makes its queued audio again."""
+        for name in tracks:
+            self.scheduler.rewind(name, at)
 
 
 class TrackEffects:
@@ -195,24 +201,29 @@ class Scheduler:
         self.resume_at: Fraction | None = None
         # tracks changed ``now``, to be made again in the audio already queued (see amend), and
         # how to wake the producer for them (the engine's stream sets it)
-        self.rewinds: deque[str] = deque()
+        self.rewinds: deque[tuple[str, Fraction | None]] = deque()
         self.wake: Callable[[], None] = lambda: None
 
-    def rewind(self, name: str) -> None:
-        """Have track ``name``'s new pattern heard at once, not after the audio already
-        queued: the producer makes that track's queued audio again (:meth:`amend`)."""
-        self.rewinds.append(name)
+    def rewind(self, name: str, at: Fraction | None = None) -> None:
+        """Have track ``name`` heard as it plays now from cycle ``at`` (default: as soon as
+        can be), not after the audio already queued: the producer makes that track's queued
+        audio again (:meth:`amend`). A new pattern ``now``, a pad struck (:class:`LiveTime`)."""
+        self.rewinds.append((name, at))
         self.wake()
 
-    def amend(self, earliest: int, end: int, block: int) -> list[Amendment]:
-        """The producer, between blocks: carry out the rewinds asked for, each from sample
-        ``earliest`` (the first the engine can still change) to ``end`` (the first not
-        queued), in the blocks of ``block`` samples that end there (see :mod:`.rewind`)."""
+    def amend(self, soonest: int, earliest: int, end: int, block: int) -> list[Amendment]:
+        """The producer, between blocks: carry out the rewinds asked for, to ``end`` (the first
+        sample not queued), in the blocks of ``block`` samples that end there. A rewind at
+        once starts at ``earliest``, the first sample it will be in time for; one at a cycle
+        starts there, but not before ``soonest``, the first the engine may still change (see
+        :mod:`.rewind`)."""
         done = []
         while self.rewinds:
-            track = self.table.get(self.rewinds.popleft())
-            if track is not None and earliest < end:
-                amendment = rewind(self, track, earliest, end, block)
+            name, cycle = self.rewinds.popleft()
+            track = self.table.get(name)
+            at = earliest if cycle is None else max(soonest, self.clock.sample_at(cycle))
+            if track is not None and at < end:
+                amendment = rewind(self, track, at, end, block)
                 if amendment is not None:
                     done.append(amendment)
         return done
@@ -308,11 +319,13 @@ class Scheduler:
         block_seconds = n / self.clock.sample_rate
         cpu = time.thread_time()
         try:
+            CONTROLLERS.asking = track.name  # (which tracks play a pad: LiveTime.struck)
             if breaker is None:
                 events = track.onsets(c0, c1)
             else:
                 with breaker.watch(track.name, block_seconds):
                     events = track.onsets(c0, c1)
+            CONTROLLERS.asking = None
             self._follow_tempo(events)
             if not self.audible(track):
                 return

@@ -16,6 +16,8 @@ from latentcode.errors import LatentcodeError
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.playback.scheduler import LiveTime
 
+PAD_SLACK = 512  # samples (11.6 ms at 44.1 kHz); see LivePlay.start
+
 
 class LivePlay:
     """Live play for a Session (see the module's doc); uses the Session's attributes."""
@@ -52,9 +54,10 @@ class LivePlay:
         self.engine = engine
         self.name_outputs()
         # controllers glide from the first sample not yet made; notes sound a fixed latency
-        # after the sample being heard
+        # after the sample being heard: as soon as a rewind can reach, and a little more for
+        # the block the producer may be making when the note comes (PAD_SLACK)
         CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
-                                    latency=lambda: engine.lookahead + engine.block))
+                                    latency=lambda: engine.soonest_change + PAD_SLACK))
 
     def name_outputs(self) -> None:
         """Name per-track outputs after the tracks that use their slots (a new track calls it)."""
