@@ -4,7 +4,8 @@
    steps (0 <-> 127, every half second) into a session playing ``"drone" # pan (cc 10)`` and
    captures its output; the latency of a step is from the sample the event was written at to
    the sample where the drone's balance (the right's share of the energy, over 256 samples)
-   crosses the middle on its way to the other side.
+   crosses the middle on its way to the other side. Then note-ons into ``on 36 $ "hit"``: from
+   the sample each was written at to the hit's onset in the capture.
 2. Cost, offline (the producer's own work, no audio device): 16 tracks of held drones whose
    ``pan`` reads one of 16 CCs that all move every block, against the same tracks with
    constant controls and with controls moved by signals (``slow 4 sine``); producer time per
@@ -72,6 +73,35 @@ def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dic
         crossed = np.flatnonzero(after > 0.5) if data[2] == 127 else np.flatnonzero(after < 0.5)
         if crossed.size:
             out.append(float(crossed[0] * hop * 1000 / SR))
+    return out, played.ready
+
+
+def pad_latency(notes: int = 8, lookahead: int = 4096) -> tuple[list[float], dict]:
+    """Milliseconds from each note-on 36 written to the onset of the hit it plays, heard (a
+    pad, ``on 36 $ "hit"``, rewinds its track: docs/audio-engine.md); and the ready line."""
+    from jackd import running_jackd
+    from midi_rig import note_on, play_with_hands
+
+    from latentcode.audio.analysis import onsets
+
+    first, every = int(1.0 * SR), int(0.6 * SR)
+    midi = [(first + k * every, note_on(36)) for k in range(notes)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lc", delete=False) as piece:
+        piece.write('t1 $ on 36 $ "hit"\n')
+    seconds = (first + notes * every) / SR + 1.0
+    with running_jackd(period=256, rate=SR, realtime=True) as server:
+        played = play_with_hands(server, SCRIPT, [str(seconds)], source="lc-midi-session",
+                                 midi=midi, seconds=seconds + 10,
+                                 env={"LC_PIECE": piece.name, "LC_LOOKAHEAD": str(lookahead)})
+    Path(piece.name).unlink()
+    if not played.ready.get("ready"):
+        raise SystemExit(f"the session did not start: {played.stderr[-2000:]}")
+    heard = onsets(played.audio, threshold=0.01, gap=int(0.4 * SR))
+    out = []
+    for at, _ in played.midi_sent:
+        after = heard[(heard >= at) & (heard < at + int(0.4 * SR))]
+        if after.size:
+            out.append(float((after[0] - at) * 1000 / SR))
     return out, played.ready
 
 
@@ -145,6 +175,10 @@ def main() -> int:
                       f"max {max(ms):.1f} ms, min {min(ms):.1f} ms over {len(ms)} steps "
                       f"(lookahead {args.lookahead}: engine latency "
                       f"{ready['latency'] * 1000:.1f} ms)")
+                ms, ready = pad_latency(lookahead=args.lookahead)
+                print(f"[{load}] pad (note-on) to heard: median {statistics.median(ms):.1f} ms, "
+                      f"max {max(ms):.1f} ms, min {min(ms):.1f} ms over {len(ms)} notes (the "
+                      f"session's note latency {ready['note_latency'] / SR * 1000:.1f} ms)")
             costs = producer_costs(args.blocks)
             budget = 1024 / SR * 1000
             print(f"[{load}] producer per 1024-sample block ({budget:.1f} ms of audio), 16 drones: "

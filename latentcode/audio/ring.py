@@ -8,7 +8,8 @@ so controls take effect when their audio is heard, not when it was computed.
 Positions are absolute sample indices (Python ints, they never wrap): ``write_pos`` is only
 changed by the producer, ``read_pos`` only by the consumer, so under the GIL no lock is needed.
 The data is written before ``write_pos`` is published, so the consumer never reads a half-written
-block.
+block. The producer may change samples already queued (:meth:`AudioRing.amend`: an immediate
+change), but only from one hardware buffer past ``read_pos``, never the buffer being copied.
 """
 
 from __future__ import annotations

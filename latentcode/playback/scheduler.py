@@ -215,13 +215,15 @@ class Scheduler:
         """The producer, between blocks: carry out the rewinds asked for, to ``end`` (the first
         sample not queued), in the blocks of ``block`` samples that end there. A rewind at
         once starts at ``earliest``, the first sample it will be in time for; one at a cycle
-        starts there, but not before ``soonest``, the first the engine may still change (see
-        :mod:`.rewind`)."""
+        (a note) starts there even if that is before ``soonest``, the first the engine may
+        still change (its sound is then heard from there on, not lost), but no earlier than a
+        block before (see :mod:`.rewind`)."""
         done = []
         while self.rewinds:
             name, cycle = self.rewinds.popleft()
             track = self.table.get(name)
-            at = earliest if cycle is None else max(soonest, self.clock.sample_at(cycle))
+            at = (earliest if cycle is None
+                  else max(soonest - block, self.clock.sample_at(cycle)))
             if track is not None and at < end:
                 amendment = rewind(self, track, at, end, block)
                 if amendment is not None:
@@ -320,12 +322,14 @@ class Scheduler:
         cpu = time.thread_time()
         try:
             CONTROLLERS.asking = track.name  # (which tracks play a pad: LiveTime.struck)
-            if breaker is None:
-                events = track.onsets(c0, c1)
-            else:
-                with breaker.watch(track.name, block_seconds):
+            try:
+                if breaker is None:
                     events = track.onsets(c0, c1)
-            CONTROLLERS.asking = None
+                else:
+                    with breaker.watch(track.name, block_seconds):
+                        events = track.onsets(c0, c1)
+            finally:
+                CONTROLLERS.asking = None
             self._follow_tempo(events)
             if not self.audible(track):
                 return
