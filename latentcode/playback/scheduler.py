@@ -249,16 +249,19 @@ class Scheduler:
         """The cycle of the first sample this scheduler has not produced yet."""
         return self.clock.cycle_at(self.position)
 
-    def next_boundary(self, quant: Fraction) -> Fraction:
-        """The first multiple of ``quant`` cycles not produced yet (``quant 0.25``: the next
-        beat at 4 beats a cycle).
+    def next_boundary(self, quant: Fraction, sample: int | None = None) -> Fraction:
+        """The first multiple of ``quant`` cycles not produced yet, or from ``sample`` on
+        (``quant 0.25``: the next beat at 4 beats a cycle).
 
         >>> s = Scheduler({}, bank=None, decode=None, slots=1, sample_rate=8, segment=4,
         ...               framing=None, cps=1); s.position = 3   # cycle 3/8
         >>> s.next_boundary(Fraction(1, 4)), s.next_boundary(Fraction(1)), s.next_boundary(2)
         (Fraction(1, 2), Fraction(1, 1), Fraction(2, 1))
+        >>> s.next_boundary(Fraction(1, 4), sample=1)
+        Fraction(1, 4)
         """
-        return Fraction(math.ceil(self.now() / quant)) * quant
+        cycle = self.now() if sample is None else self.clock.cycle_at(sample)
+        return Fraction(math.ceil(cycle / quant)) * quant
 
     def fill(self, out: np.ndarray, start: int) -> list[dict]:
         """Write samples [start, start+n) of every track into ``out`` (tracks, channels, n)."""

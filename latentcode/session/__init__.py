@@ -236,8 +236,8 @@ class Session(LivePlay, Inputs):
         self, name: str, pattern: Any, *, now: bool = False, xfade: float | None = None,
         transition: tuple[str, Fraction] | None = None,
     ) -> None:
-        """Give track ``name`` a new pattern, from the next multiple of :attr:`quant` cycles
-        (or at once with ``now``: live, the audio already queued is made again for it).
+        """Give track ``name`` a new pattern from the next multiple of :attr:`quant` cycles
+        that can still change, or at once with ``now`` (live: queued audio is made again).
 
         With ``xfade``, the new pattern's sounds morph from the old pattern's into their own
         over that many cycles; a ``transition`` (a word of TRANSITIONS in
@@ -250,14 +250,14 @@ class Session(LivePlay, Inputs):
             track = self.tracks[name] = Track(name, len(self.tracks))
             self.name_outputs()
         live = self.live_scheduler
-        at = None if now or live is None or not self.quant else live.next_boundary(self.quant)
+        at = None if now or live is None or not self.quant else self.next_change(self.quant)
         if transition is not None:
             build, _ = TRANSITIONS[transition[0]]
             start = at if at is not None else (live.now() if live is not None else Fraction(0))
             pattern = build(track.latest(), pattern, start, transition[1])
         track.pending = (pattern, at, as_fraction(xfade) if xfade else None)
-        if at is None and live is not None and transition is None:  # (playback/rewind.py)
-            live.rewind(name)
+        if live is not None and (at is not None or transition is None):  # playback/rewind.py
+            live.rewind(name, at)  # (at a cycle not in the queue, nothing to make again)
 
     def once(self, pattern: Any) -> None:
         """Play cycle 0 of ``pattern`` once, on no track, from the first sample not yet made

@@ -10,6 +10,7 @@ audio threads only ever see the scheduler.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LatentcodeError
@@ -58,6 +59,14 @@ class LivePlay:
         # the block the producer may be making when the note comes (PAD_SLACK)
         CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
                                     latency=lambda: engine.soonest_change + PAD_SLACK))
+
+    def next_change(self, quant: Fraction) -> Fraction:
+        """The first multiple of ``quant`` cycles that a change made now can reach: as soon
+        after the sample being heard as a pad's note, though that audio may be queued already
+        (it is made again: :mod:`latentcode.playback.rewind`)."""
+        engine = self.engine
+        lead = None if engine is None else engine.position + engine.soonest_change + PAD_SLACK
+        return self.live_scheduler.next_boundary(quant, lead)
 
     def name_outputs(self) -> None:
         """Name per-track outputs after the tracks that use their slots (a new track calls it)."""
