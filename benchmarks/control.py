@@ -44,24 +44,33 @@ def busy() -> subprocess.Popen:
 # -- 1. latency ----------------------------------------------------------------------------------
 
 
+def play_midi(piece: str, midi: list, seconds: float, lookahead: int):
+    """Play ``piece`` live through a private jackd for ``seconds`` while a JACK MIDI client
+    writes ``midi`` ((sample, bytes) pairs) into it; what was played and captured."""
+    from jackd import running_jackd
+    from midi_rig import play_with_hands
+
+    with tempfile.NamedTemporaryFile("w", suffix=".lc", delete=False) as file:
+        file.write(piece)
+    with running_jackd(period=256, rate=SR, realtime=True) as server:
+        played = play_with_hands(server, SCRIPT, [str(seconds)], source="lc-midi-session",
+                                 midi=midi, seconds=seconds + 10,
+                                 env={"LC_PIECE": file.name, "LC_LOOKAHEAD": str(lookahead)})
+    Path(file.name).unlink()
+    if not played.ready.get("ready"):
+        raise SystemExit(f"the session did not start: {played.stderr[-2000:]}")
+    return played
+
+
 def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dict]:
     """Milliseconds from each CC step written to its change heard; and the script's ready line."""
-    from jackd import running_jackd
-    from midi_rig import cc, play_with_hands
+    from midi_rig import cc
 
     first, every = int(1.0 * SR), int(0.5 * SR)
     midi = [(int(0.3 * SR), cc(10, 0))]
     midi += [(first + k * every, cc(10, 127 if k % 2 == 0 else 0)) for k in range(steps)]
-    with tempfile.NamedTemporaryFile("w", suffix=".lc", delete=False) as piece:
-        piece.write('t1 $ "drone" # pan (cc 10)\n')
-    seconds = (first + steps * every) / SR + 1.5
-    with running_jackd(period=256, rate=SR, realtime=True) as server:
-        played = play_with_hands(server, SCRIPT, [str(seconds)], source="lc-midi-session",
-                                 midi=midi, seconds=seconds + 10,
-                                 env={"LC_PIECE": piece.name, "LC_LOOKAHEAD": str(lookahead)})
-    Path(piece.name).unlink()
-    if not played.ready.get("ready"):
-        raise SystemExit(f"the session did not start: {played.stderr[-2000:]}")
+    played = play_midi('t1 $ "drone" # pan (cc 10)\n', midi,
+                       (first + steps * every) / SR + 1.5, lookahead)
     hop = 64
     window = np.ones(256)
     energy = [np.convolve(c.astype(np.float64) ** 2, window, "same")[::hop]
@@ -79,23 +88,14 @@ def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dic
 def pad_latency(notes: int = 8, lookahead: int = 4096) -> tuple[list[float], dict]:
     """Milliseconds from each note-on 36 written to the onset of the hit it plays, heard (a
     pad, ``on 36 $ "hit"``, rewinds its track: docs/audio-engine.md); and the ready line."""
-    from jackd import running_jackd
-    from midi_rig import note_on, play_with_hands
+    from midi_rig import note_on
 
     from latentcode.audio.analysis import onsets
 
     first, every = int(1.0 * SR), int(0.6 * SR)
     midi = [(first + k * every, note_on(36)) for k in range(notes)]
-    with tempfile.NamedTemporaryFile("w", suffix=".lc", delete=False) as piece:
-        piece.write('t1 $ on 36 $ "hit"\n')
-    seconds = (first + notes * every) / SR + 1.0
-    with running_jackd(period=256, rate=SR, realtime=True) as server:
-        played = play_with_hands(server, SCRIPT, [str(seconds)], source="lc-midi-session",
-                                 midi=midi, seconds=seconds + 10,
-                                 env={"LC_PIECE": piece.name, "LC_LOOKAHEAD": str(lookahead)})
-    Path(piece.name).unlink()
-    if not played.ready.get("ready"):
-        raise SystemExit(f"the session did not start: {played.stderr[-2000:]}")
+    played = play_midi('t1 $ on 36 $ "hit"\n', midi, (first + notes * every) / SR + 1.0,
+                       lookahead)
     heard = onsets(played.audio, threshold=0.01, gap=int(0.4 * SR))
     out = []
     for at, _ in played.midi_sent:

@@ -38,6 +38,31 @@ def played(stream: Stream, until: int, heard: list, due: list) -> None:
             stream.amend()
 
 
+def live_stream(session: Session) -> Stream:
+    """A stream fed by the session's live scheduler, as the engine makes one, filled."""
+    stream = Stream(tracks=session.slots, block=BLOCK, sr=SR, capacity=1 << 15,
+                    lookahead=LOOKAHEAD, reporter=Reporter())
+    stream.attach(session.live_scheduler)
+    stream._bs = BUFFER  # (what connecting a graph sets)
+    stream.prefill()
+    return stream
+
+
+def playing_from_0(session: Session) -> None:
+    """The session's pending patterns play from cycle 0, as a live scheduler's first block
+    makes them (a reference scheduler then needs no block to take them up)."""
+    for track in session.tracks.values():
+        track.pattern, track.pending = track.pending[0], None
+
+
+def made(scheduler, slots: int, length: int) -> np.ndarray:
+    """What ``scheduler`` makes block by block from sample 0, playing no ahead: (rows, n)."""
+    want = np.zeros((slots, 2, -(-length // BLOCK) * BLOCK), np.float32)
+    for start in range(0, want.shape[2], BLOCK):
+        scheduler.fill(want[:, :, start : start + BLOCK], start)
+    return want.reshape(-1, want.shape[2])[:, :length]
+
+
 def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     live, reference = sessions
     live.eval(OLD)
@@ -45,11 +70,7 @@ def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     starts = []  # (track slot, onset sample) of every voice started
     live.live_scheduler.on_start.append(
         lambda track, e, onset, n: starts.append((track.slot, onset)))
-    stream = Stream(tracks=live.slots, block=BLOCK, sr=SR, capacity=1 << 15,
-                    lookahead=LOOKAHEAD, reporter=Reporter())
-    stream.attach(live.live_scheduler)
-    stream._bs = BUFFER  # (what connecting a graph sets)
-    stream.prefill()
+    stream = live_stream(live)
     heard, due = [], []
     played(stream, SR, heard, due)
     queued_until = stream.ring.write_pos  # where the change would start without a rewind
@@ -62,17 +83,13 @@ def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
 
     # the same change, made to start on sample ``at`` in a scheduler that plays no ahead
     reference.eval(OLD)
-    for track in reference.tracks.values():  # playing from cycle 0, as the first block did
-        track.pattern, track.pending = track.pending[0], None
+    playing_from_0(reference)
     scheduler = reference.scheduler(wait_for_sounds=False)
     reference.live_scheduler = scheduler
     reference.eval(f"t1 $ {NEW}")
     t1 = reference.tracks["t1"]
     t1.pending = (t1.pending[0], scheduler.clock.cycle_at(at), None)
-    want = np.zeros((reference.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
-    for start in range(0, want.shape[2], BLOCK):
-        scheduler.fill(want[:, :, start : start + BLOCK], start)
-    want = want.reshape(-1, want.shape[2])[:, : got.shape[1]]
+    want = made(scheduler, reference.slots, got.shape[1])
 
     new = [onset for track, onset in starts if track == 0 and onset >= at]
     assert new and min(new) < queued_until  # heard before the audio queued ran out
@@ -128,11 +145,7 @@ def test_a_change_at_a_cycle_already_queued_lands_on_that_cycle(sessions):
     live, reference = sessions
     live.eval(OLD)
     scheduler = live.live_scheduler = live.scheduler(wait_for_sounds=False)
-    stream = Stream(tracks=live.slots, block=BLOCK, sr=SR, capacity=1 << 15,
-                    lookahead=LOOKAHEAD, reporter=Reporter())
-    stream.attach(scheduler)
-    stream._bs = BUFFER
-    stream.prefill()
+    stream = live_stream(live)
     heard, due = [], []
     cycle = scheduler.clock.sample_at(1)  # 88200 samples at 0.5 cycles a second
     played(stream, cycle - 2800, heard, due)
@@ -149,17 +162,13 @@ def test_a_change_at_a_cycle_already_queued_lands_on_that_cycle(sessions):
     got = np.concatenate(heard, axis=1)
 
     reference.eval(OLD)
-    for track in reference.tracks.values():
-        track.pattern, track.pending = track.pending[0], None
+    playing_from_0(reference)
     scheduler = reference.scheduler(wait_for_sounds=False)
     reference.live_scheduler = scheduler
     reference.eval(f"t1 $ {NEW}")
     t1 = reference.tracks["t1"]
     t1.pending = (t1.pending[0], 1, None)  # at cycle 1, in a scheduler that plays no ahead
-    want = np.zeros((reference.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
-    for start in range(0, want.shape[2], BLOCK):
-        scheduler.fill(want[:, :, start : start + BLOCK], start)
-    want = want.reshape(-1, want.shape[2])[:, : got.shape[1]]
+    want = made(scheduler, reference.slots, got.shape[1])
     # Here the bell taken out at the cycle had its first frames filtered together with those
     # of the bell before it (the spectral match groups a sound's frames in a block when there
     # are enough: playback/matched.py); made again alone, they are filtered one by one, so a
@@ -203,11 +212,7 @@ def test_a_pad_is_heard_a_rewind_after_it_is_struck_not_after_the_queue(sessions
     scheduler = live.live_scheduler = live.scheduler(wait_for_sounds=False)
     starts = []
     scheduler.on_start.append(lambda track, e, onset, n: starts.append((track.slot, onset)))
-    stream = Stream(tracks=live.slots, block=BLOCK, sr=SR, capacity=1 << 15,
-                    lookahead=LOOKAHEAD, reporter=Reporter())
-    stream.attach(scheduler)
-    stream._bs = BUFFER
-    stream.prefill()
+    stream = live_stream(live)
     heard, due = [], []
     try:
         played(stream, SR, heard, due)
@@ -223,13 +228,8 @@ def test_a_pad_is_heard_a_rewind_after_it_is_struck_not_after_the_queue(sessions
 
         # the same note, in the store from the start, for a scheduler that plays no ahead
         reference.eval(piece)
-        for track in reference.tracks.values():
-            track.pattern, track.pending = track.pending[0], None
-        want = np.zeros((reference.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
-        scheduler = reference.scheduler(wait_for_sounds=False)
-        for start in range(0, want.shape[2], BLOCK):
-            scheduler.fill(want[:, :, start : start + BLOCK], start)
-        want = want.reshape(-1, want.shape[2])[:, : got.shape[1]]
+        playing_from_0(reference)
+        want = made(reference.scheduler(wait_for_sounds=False), reference.slots, got.shape[1])
     finally:
         CONTROLLERS.attach(None)
         CONTROLLERS.clear()

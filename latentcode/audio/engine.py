@@ -217,7 +217,7 @@ class Engine:
     @property
     def soonest_change(self) -> int:
         """Samples after the one being heard from which a rewind (``now``, a pad) can still
-        change what is queued: a buffer, and what the last rewind took (:meth:`Stream.amend`)."""
+        change what is queued: a buffer, and what rewinds take lately (:meth:`Stream.amend`)."""
         return self._bs + self._stream.rewind_margin
 
     @property

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from latentcode.errors import LatentcodeError
 
 PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be cleared
 # samples: the least time an immediate change's rewind is given before its audio is heard
-# (then what the last one took, and half again; see Stream.amend)
+# (more when rewinds lately took longer; see Stream.amend)
 REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 
@@ -120,6 +121,7 @@ class Stream:
         # one starts
         self.rewinds = self.rewind_late = self.rewound_at = 0
         self.rewind_margin = REWIND_MARGIN
+        self._rewinds_took = deque([0] * 8, maxlen=8)  # samples, and half again (see amend)
 
     def connect(self, graph: Graph) -> None:
         """Play into ``graph``: its table is where the audio side copies each buffer."""
@@ -266,7 +268,7 @@ class Stream:
         time, add each changed track's difference into the ring, and replace its controls.
 
         That sample is one hardware buffer past the one being played (never written while
-        read), plus :attr:`rewind_margin`: the time the rewind itself takes. Samples it
+        read), plus :attr:`rewind_margin`: the time rewinds take lately. Samples it
         reaches too late for are counted in :attr:`rewind_late`."""
         source = self._source
         if not getattr(source, "rewinds", None):
@@ -288,9 +290,13 @@ class Stream:
                     ring.post(at, (False, changes))
             self.rewinds += 1
             self.rewound_at = a.at
-        # the next rewind starts this far ahead: what this one took, and half again
-        spent = round(1.5 * (time.perf_counter() - t0) * self.sr)
-        self.rewind_margin = max(REWIND_MARGIN, min(spent, self.lookahead))
+        # the next rewind starts this far ahead: what rewinds take lately, and half again. The
+        # median of the last few, so that one slow rewind (the first is: cold caches) does not
+        # move a pad's latency (Engine.soonest_change) for the next note
+        taken = self._rewinds_took
+        taken.append(round(1.5 * (time.perf_counter() - t0) * self.sr))
+        middle = sorted(taken)[len(taken) // 2]
+        self.rewind_margin = max(REWIND_MARGIN, min(middle, self.lookahead))
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""
