@@ -1,7 +1,9 @@
-"""An immediate change (``now``) is heard from the first sample the producer can still change,
-not after the audio already queued: that track's queued audio is made again (playback/rewind)."""
+"""An immediate change (``now``), a pad struck, or a change due at a cycle already queued is
+heard from the first sample the producer can still change, not after the audio already queued:
+that track's queued audio is made again (playback/rewind.py)."""
 
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -63,6 +65,17 @@ def made(scheduler, slots: int, length: int) -> np.ndarray:
     return want.reshape(-1, want.shape[2])[:, :length]
 
 
+def switched(reference: Session, cycle: Fraction | int, length: int) -> np.ndarray:
+    """What a scheduler that plays no ahead makes of OLD changed to NEW at ``cycle``."""
+    reference.eval(OLD)
+    playing_from_0(reference)
+    scheduler = reference.live_scheduler = reference.scheduler(wait_for_sounds=False)
+    reference.eval(f"t1 $ {NEW}")
+    t1 = reference.tracks["t1"]
+    t1.pending = (t1.pending[0], cycle, None)
+    return made(scheduler, reference.slots, length)
+
+
 def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     live, reference = sessions
     live.eval(OLD)
@@ -82,14 +95,7 @@ def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     got = np.concatenate(heard, axis=1)
 
     # the same change, made to start on sample ``at`` in a scheduler that plays no ahead
-    reference.eval(OLD)
-    playing_from_0(reference)
-    scheduler = reference.scheduler(wait_for_sounds=False)
-    reference.live_scheduler = scheduler
-    reference.eval(f"t1 $ {NEW}")
-    t1 = reference.tracks["t1"]
-    t1.pending = (t1.pending[0], scheduler.clock.cycle_at(at), None)
-    want = made(scheduler, reference.slots, got.shape[1])
+    want = switched(reference, live.live_scheduler.clock.cycle_at(at), got.shape[1])
 
     new = [onset for track, onset in starts if track == 0 and onset >= at]
     assert new and min(new) < queued_until  # heard before the audio queued ran out
@@ -161,14 +167,7 @@ def test_a_change_at_a_cycle_already_queued_lands_on_that_cycle(sessions):
     played(stream, cycle + SR, heard, due)
     got = np.concatenate(heard, axis=1)
 
-    reference.eval(OLD)
-    playing_from_0(reference)
-    scheduler = reference.scheduler(wait_for_sounds=False)
-    reference.live_scheduler = scheduler
-    reference.eval(f"t1 $ {NEW}")
-    t1 = reference.tracks["t1"]
-    t1.pending = (t1.pending[0], 1, None)  # at cycle 1, in a scheduler that plays no ahead
-    want = made(scheduler, reference.slots, got.shape[1])
+    want = switched(reference, 1, got.shape[1])  # at cycle 1, in a scheduler that plays no ahead
     # Here the bell taken out at the cycle had its first frames filtered together with those
     # of the bell before it (the spectral match groups a sound's frames in a block when there
     # are enough: playback/matched.py); made again alone, they are filtered one by one, so a
