@@ -17,7 +17,14 @@ from latentcode.errors import LatentcodeError
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.playback.scheduler import LiveTime
 
-PAD_SLACK = 512  # samples (11.6 ms at 44.1 kHz); see LivePlay.start
+PAD_SLACK = 512  # samples (11.6 ms at 44.1 kHz); see change_lead
+
+
+def change_lead(engine: Any) -> int:
+    """Samples after the one being heard where a change made now starts (a pad's note, a
+    cycle to switch on): as soon as a rewind can reach, and PAD_SLACK more for the block the
+    producer may be making when it comes (see :mod:`latentcode.playback.rewind`)."""
+    return engine.soonest_change + PAD_SLACK
 
 
 class LivePlay:
@@ -54,18 +61,16 @@ class LivePlay:
             raise
         self.engine = engine
         self.name_outputs()
-        # controllers glide from the first sample not yet made; notes sound a fixed latency
-        # after the sample being heard: as soon as a rewind can reach, and a little more for
-        # the block the producer may be making when the note comes (PAD_SLACK)
+        # controllers glide from the first sample not yet made; notes sound change_lead
+        # after the sample being heard
         CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
-                                    latency=lambda: engine.soonest_change + PAD_SLACK))
+                                    latency=lambda: change_lead(engine)))
 
     def next_change(self, quant: Fraction) -> Fraction:
-        """The first multiple of ``quant`` cycles that a change made now can reach: as soon
-        after the sample being heard as a pad's note, though that audio may be queued already
-        (it is made again: :mod:`latentcode.playback.rewind`)."""
+        """The first multiple of ``quant`` cycles that a change made now can reach, though
+        that audio may be queued already (it is made again)."""
         engine = self.engine
-        lead = None if engine is None else engine.position + engine.soonest_change + PAD_SLACK
+        lead = None if engine is None else engine.position + change_lead(engine)
         return self.live_scheduler.next_boundary(quant, lead)
 
     def name_outputs(self) -> None:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from latentcode.session import Session
-from latentcode.session.live import PAD_SLACK
+from latentcode.session.live import change_lead
 from latentcode.shell.osc import OscServer
 
 PIECE = """
@@ -42,7 +42,7 @@ def main() -> int:
     osc = OscServer(0, lambda code: None, lambda line: None).start()
     engine = session.engine
     print(json.dumps({"ready": True, "midi": session.midi.name, "osc": osc.port,
-                      "note_latency": engine.soonest_change + PAD_SLACK,
+                      "note_latency": change_lead(engine),
                       "latency": engine.latency}), flush=True)
     time.sleep(seconds)
     stats = dataclasses.asdict(engine.stats)
