@@ -18,11 +18,15 @@ folder), (c) pyo's own bundled recordings, one row each (marked when the corpus 
 them). For (b) it also prints a brick-wall 4 kHz low-pass of each original, the plain baseline
 the model should beat. ``--compare OLD`` shows every cell as old / new; ``--match`` shows
 every cell as the model alone / as a voice plays it, through the spectral match the bank
-measures on the same file (latentcode/model/match.py). Markdown tables, ready to paste.
+measures on the same file (latentcode/model/match.py). ``--linear`` adds the best *linear*
+code of the model's latent size (the principal components of the training files' frames, the
+same frames and playback): how far any frame-by-frame code of that size gets when it is
+linear, which for noise, whose frames share no structure, is about as far as a code can go.
+Markdown tables, ready to paste.
 
     python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH] [--match]
         [--framing ola|concat] [--json OUT] [--corpus DIR] [--extra DIR] [--noise X]
-        [--one-match]
+        [--one-match] [--linear]
 """
 
 from __future__ import annotations
@@ -54,6 +58,45 @@ COLUMNS = {"snr_db": ("SNR dB", "{:.1f}"), "lsd_db": ("LSD dB", "{:.1f}"),
            "mr_stft": ("MR-STFT", "{:.2f}"), "high_db": (">8 kHz dB", "{:.1f}"),
            "hiss_db": ("hiss dB", "{:.1f}")}
 EXTRA_SECONDS = 30  # longer files of --extra are measured on their first 30 s
+
+
+class LinearCode:
+    """The best linear code of ``k`` numbers a frame: the first ``k`` principal components of
+    ``frames`` (rows of ``segment`` samples), with the model's encode/decode interface.
+
+    >>> rng = np.random.default_rng(0)
+    >>> code = LinearCode(rng.standard_normal((500, 16)).astype(np.float32), 16, 44100)
+    >>> x = rng.standard_normal((3, 16)).astype(np.float32)
+    >>> bool(np.allclose(code.decode(code.encode(x)[0]), x, atol=1e-4))  # all components
+    True
+    """
+
+    def __init__(self, frames: np.ndarray, k: int, sample_rate: int) -> None:
+        frames = np.asarray(frames, np.float64)
+        self.segment, self.sample_rate = frames.shape[1], sample_rate
+        self.mean = frames.mean(axis=0)
+        centred = frames - self.mean
+        _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+        self.basis = vectors[:, ::-1][:, :k].astype(np.float32)
+        self.mean = self.mean.astype(np.float32)
+
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = (np.asarray(frames, np.float32) - self.mean) @ self.basis
+        return z, np.zeros_like(z)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return np.asarray(z, np.float32) @ self.basis.T + self.mean
+
+
+def linear_code(files: list[Path], model) -> LinearCode:
+    """:class:`LinearCode` of ``model``'s latent size, fitted on ``files``' frames, cut
+    end to end (about 80 000 frames for the default corpus)."""
+    seg = model.segment
+    rows = []
+    for p in files:
+        x = load_audio(p, model.sample_rate, min_samples=seg)
+        rows.append(x[: len(x) // seg * seg].reshape(-1, seg))
+    return LinearCode(np.concatenate(rows), model.latent_dim, model.sample_rate)
 
 
 def split(folder: Path) -> tuple[list[Path], list[Path], str]:
@@ -153,6 +196,9 @@ def main() -> None:
     ap.add_argument("--one-match", dest="levels", action="store_false",
                     help="with --match: one match for the whole sound, not the quieter "
                     "frames' own (how it was before the match had levels)")
+    ap.add_argument("--linear", action="store_true",
+                    help="also measure the best linear code of the model's latent size, "
+                    "fitted on the training files (last cell)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the fresh corpus (1)")
     ap.add_argument("--files-per-family", type=int, default=4, help="of the fresh corpus (4)")
     args = ap.parse_args()
@@ -179,6 +225,11 @@ def main() -> None:
 
     folder = Path(args.corpus) if args.corpus else corpus.default_corpus_dir()
     train, held, how = split(folder)
+    if args.linear:
+        models["linear"] = linear_code(train, models["new"])
+        labels.append("linear")
+        names["linear"] = f"the best linear code of {models['new'].latent_dim} numbers a frame"
+        print(f"linear = {names['linear']}, fitted on the {len(train)} training files")
     held = [p for p in held if corpus.family_of(p) != "pyo"]
     order = list(dict.fromkeys(corpus.family_of(p) for p in held))
     set_a = [(corpus.family_of(p), read(p)) for p in held]

@@ -114,6 +114,54 @@ def test_train_one_epoch_writes_a_loadable_checkpoint_then_resumes(tiny_dir, tmp
     assert all(moved)
 
 
+def test_init_fine_tunes_a_model_keeping_its_sizes_from_a_fresh_schedule(tiny_dir, tmp_path,
+                                                                         capsys):
+    """``--init`` starts from a model's weights: its sizes win over the defaults, the epochs
+    count from 1, and the weights move from the model's, not from a fresh network's."""
+    base = tmp_path / "base"
+    assert cli.main(["train", str(tiny_dir), "-o", str(base), "--epochs", "1", *TINY]) == 0
+    start = _weights(base / "last.pt")
+    out = tmp_path / "tuned"
+    # the sizes come from the model even though no size flag is given here
+    rc = cli.main(["train", str(tiny_dir), "-o", str(out), "--epochs", "1", "--init",
+                   str(base / "last.pt"), "--lr", "1e-5", "--batch-size", "64", "--threads", "1",
+                   "--no-progress"])
+    assert rc == 0
+    assert "epochs 1..1" in capsys.readouterr().out
+    tuned = torch.load(out / "last.pt", weights_only=True)
+    assert tuned["epoch"] == 1 and tuned["config"]["n_units"] == 16
+    fresh = load_model(out / "last.pt")  # loads: the sizes fit the weights
+    assert fresh.latent_dim == 4
+    moved = max(float((tuned["state_dict"][k] - start[k]).abs().max()) for k in start)
+    size = max(float(start[k].abs().max()) for k in start)
+    assert 0 < moved < 0.05 * size  # a small step from the model's weights
+
+
+def test_init_and_resume_together_are_one_clear_line(tiny_dir, tmp_path):
+    r = _cli(tiny_dir, "-o", tmp_path / "o", "--init", tmp_path / "a.pt", "--resume",
+             tmp_path / "b.pt")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "give one" in r.stderr
+    r = _cli(tiny_dir, "-o", tmp_path / "o", "--init", tmp_path / "none.pt")
+    assert r.returncode == 2 and "no such model file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_init_default_is_the_shipped_model(tiny_dir, tmp_path, monkeypatch):
+    import latentcode.model.train as tr
+
+    seen = {}
+
+    def fake_train(files, out, model_cfg, train_cfg, **kw):
+        seen["init"] = kw["init"]
+        raise LatentcodeError("stop here")  # the wiring is what this test checks
+
+    monkeypatch.setattr(tr, "train", fake_train)
+    with pytest.raises(LatentcodeError, match="stop here"):
+        p = argparse.ArgumentParser()
+        configure(p, "train")
+        tr.run(p.parse_args([str(tiny_dir), "--init", "default", "-o", str(tmp_path / "o")]))
+    assert seen["init"] == tr.default_model_path() and seen["init"].is_file()
+
+
 def test_ini_overrides_defaults_and_flags_override_ini(tmp_path):
     ini = tmp_path / "default.ini"
     ini.write_text(

@@ -130,6 +130,7 @@ def train(
     *,
     device: str = "cpu",
     resume: Path | None = None,
+    init: Path | None = None,
     max_minutes: float | None = None,
     progress: bool = True,
 ) -> Trained:
@@ -140,7 +141,8 @@ def train(
     continues exactly). ``max_minutes`` is a budget for the whole run, resumed parts included:
     the learning rate decays with whichever runs out first, epochs or time, and the run stops
     at the step that reaches it. SIGINT or SIGTERM save ``last.pt`` and raise
-    :class:`~latentcode.model.resume.TrainingInterrupted`.
+    :class:`~latentcode.model.resume.TrainingInterrupted`. ``init`` (a model file) fine-tunes:
+    its sizes and weights, then a fresh optimiser and schedule from epoch 1.
 
     >>> t = train(files, Path("runs/x"), train_cfg=TrainConfig(epochs=2))  # doctest: +SKIP
     >>> t.epochs, t.stopped_by                                             # doctest: +SKIP
@@ -159,6 +161,12 @@ def train(
         stored = blob.get("config")
         if isinstance(stored, dict):
             model_cfg = replace(ModelConfig.from_dict(stored), kl_beta=model_cfg.kl_beta)
+    start_from = None
+    if init is not None:  # a fine-tune keeps the model's sizes; the flags give the rest
+        from latentcode.model.vae import load_model
+
+        start_from = load_model(init)
+        model_cfg = replace(start_from.config, kl_beta=model_cfg.kl_beta)
     loss_fn = TrainingLoss(tc.loss, model_cfg.kl_beta, tc.stft_weight,
                            emphasis_weight=tc.emphasis_weight)
     data = load_dataset(files, model_cfg, device)
@@ -170,6 +178,8 @@ def train(
     steps = max(1, n // bs)  # drop the ragged last batch: every step sees a full batch
     total = tc.epochs
     start_epoch, start_step, seconds_before = int(blob.get("epoch", 0)), 0, 0.0
+    if start_from is not None:
+        net.load_state_dict(start_from.net.state_dict())
     if resume is not None:
         sd = {k.removeprefix("module."): v.float() for k, v in blob["state_dict"].items()}
         try:

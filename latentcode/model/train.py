@@ -35,7 +35,7 @@ from latentcode.model.loop import TrainConfig, Trained, duration, train
 from latentcode.model.losses import LOSSES
 from latentcode.model.quality import snr_db
 from latentcode.model.resume import TrainingInterrupted, read_resume, training_state
-from latentcode.model.vae import LatentModel, ModelConfig, save_checkpoint
+from latentcode.model.vae import LatentModel, ModelConfig, default_model_path, save_checkpoint
 
 # the training loop's names, importable from here as before the loop had its own module
 __all__ = ["Dataset", "TrainConfig", "Trained", "corpus_fingerprint", "evaluate", "load_dataset",
@@ -163,6 +163,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     a("--resume", metavar="CKPT",
       help="continue from a checkpoint where it stopped (position, optimiser and settings; "
            "flags given again override the settings)")
+    a("--init", metavar="MODEL",
+      help="fine-tune: start from this model's weights and sizes ('default': the shipped "
+           "one) with a fresh optimiser and schedule")
     a("--device", default="cpu", help="cpu or cuda")
     a("--threads", type=int, help="torch threads (default: torch's choice)")
     a("--max-minutes", type=float,
@@ -246,6 +249,13 @@ def run(args: argparse.Namespace) -> int:
     from latentcode.model.audiofiles import find_audio
     from latentcode.model.corpus import default_corpus_dir, training_split
 
+    if args.init and args.resume:
+        raise LatentcodeError("--init starts a fine-tune, --resume continues a run: give one")
+    init = None
+    if args.init:
+        init = default_model_path() if args.init == "default" else Path(args.init).expanduser()
+        if not init.is_file():
+            raise LatentcodeError(f"--init {args.init}: no such model file")
     base = _resumed_settings(args) if args.resume else (None, None)
     model_cfg, train_cfg = _configs(args, *base)
     if args.threads:
@@ -258,6 +268,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = train(train_files, out, model_cfg, train_cfg, device=args.device,
                      resume=Path(args.resume) if args.resume else None,
+                     init=init,
                      max_minutes=args.max_minutes, progress=not args.no_progress)
     except TrainingInterrupted as stop:
         print(f"latentcode: {stop.signal_name}: stopped at {stop.where}, saved "
