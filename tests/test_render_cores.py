@@ -130,6 +130,27 @@ def test_the_frame_cache_decodes_only_what_it_has_not_seen_and_stays_bounded():
     assert len(asked) == 3 and len(cache) == 4
 
 
+def test_rows_that_share_a_hash_are_told_apart_and_slots_are_reused(monkeypatch):
+    import latentcode.model.frame_cache as fc
+
+    def decode(z):
+        return np.repeat(z[:, :1] * 2, 3, axis=1)
+
+    monkeypatch.setattr(fc, "hash", lambda b: 7, raising=False)  # every row collides
+    cache = FrameCache(decode, capacity=2)
+    z = np.arange(6, dtype=np.float32).reshape(3, 2)
+    for row in (0, 1, 0, 2):
+        np.testing.assert_array_equal(cache(z[row : row + 1])[:, 0], z[row : row + 1, 0] * 2)
+    assert cache.hits == 0 and len(cache) == 1  # never the other row's frame
+    monkeypatch.undo()
+    cache = FrameCache(decode, capacity=2)
+    cache.reserve(2, 3)
+    assert cache.nbytes == 2 * 2 * 4 + 2 * 3 * 4 and len(cache) == 0
+    for row in (0, 1, 2, 1, 2, 0):  # 0 is forgotten for 2, then comes back in 0's old slot
+        np.testing.assert_array_equal(cache(z[row : row + 1])[:, 0], z[row : row + 1, 0] * 2)
+    assert (cache.hits, cache.misses, len(cache)) == (2, 4, 2)
+
+
 def test_rows_that_cannot_come_again_pass_the_cache_by():
     asked = []
 

@@ -12,7 +12,12 @@ bits in any batch: see :meth:`latentcode.model.vae.LatentModel.decode`). A voice
 noise makes new rows every time: its rows are marked not ``steady`` and pass straight
 through. The oldest frames are forgotten first, so memory stays bounded: ``capacity`` frames
 of ``segment`` samples (8192 frames of 1024 samples: 32 MB, about 48 s of one voice at a hop
-of 256).
+of 256), and their latents (8 MB).
+
+The frames live in one array allocated once, a slot each, reused as old ones are forgotten:
+keeping a frame allocates nothing, so the producer never asks the C heap for memory while
+playing (a copy per frame left the heap fragmented, and resident memory climbed for minutes),
+and :meth:`FrameCache.reserve` lets a live session take the whole of it when it starts.
 
 >>> calls = []
 >>> def decode(z):
@@ -39,7 +44,8 @@ class FrameCache:
     """``decode`` with memory: the same (n, latent) in, the same (n, segment) out.
 
     ``capacity`` 0 turns the cache off (every row is decoded). ``hits`` and ``misses`` count
-    rows, for the benchmarks and the toolbar.
+    rows, for the benchmarks and the toolbar. The slots are allocated at the first decode (or
+    by :meth:`reserve`).
     """
 
     def __init__(self, decode: Callable[[np.ndarray], np.ndarray],
@@ -48,10 +54,39 @@ class FrameCache:
         self.capacity = max(0, int(capacity))
         self.hits = 0
         self.misses = 0
-        self._frames: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        # a row's hash -> its slot, oldest use first; the slot's latent is kept to check that
+        # a hit is the very row (two rows may share a hash)
+        self._slots: OrderedDict[int, int] = OrderedDict()
+        self._latents = np.zeros((0, 0), np.float32)
+        self._frames = np.zeros((0, 0), np.float32)
         # the live producer and a dry render may decode at once: one of them at a time
-        # touches the order of the frames
+        # touches the slots
         self._lock = threading.Lock()
+
+    def reserve(self, latent: int, segment: int) -> None:
+        """Allocate the slots for rows of ``latent`` numbers and frames of ``segment``
+        samples now, and touch every page, so that their memory is taken at once rather than
+        while playing (a live session calls it when it starts).
+
+        >>> c = FrameCache(lambda z: z, capacity=4); c.reserve(2, 8); c.nbytes
+        160
+        """
+        with self._lock:
+            self._allocate(latent, segment)
+            self._latents.fill(0.0)
+            self._frames.fill(0.0)
+
+    @property
+    def nbytes(self) -> int:
+        """The memory of the slots (0 until they are allocated)."""
+        return self._latents.nbytes + self._frames.nbytes
+
+    def _allocate(self, latent: int, segment: int) -> None:
+        if self._frames.shape != (self.capacity, segment) or \
+                self._latents.shape != (self.capacity, latent):
+            self._slots.clear()
+            self._latents = np.zeros((self.capacity, latent), np.float32)
+            self._frames = np.zeros((self.capacity, segment), np.float32)
 
     def __call__(self, z: np.ndarray, steady: np.ndarray | None = None) -> np.ndarray:
         """The frames of ``z``. ``steady`` (a bool per row; default all) marks the rows that
@@ -63,36 +98,52 @@ class FrameCache:
         if not self.capacity or not rows:
             self.misses += len(z)
             return self.decode(z)
-        keys = {i: z[i].tobytes() for i in rows}
-        found: dict[int, np.ndarray] = {}
+        keys = {i: hash(z[i].tobytes()) for i in rows}
+        out: np.ndarray | None = None
+        found: list[int] = []
         with self._lock:
-            for i, key in keys.items():
-                frame = self._frames.get(key)
-                if frame is not None:
-                    self._frames.move_to_end(key)
-                    found[i] = frame
+            slots, latents = self._slots, self._latents
+            if len(slots):  # (allocated: a frame was kept)
+                for i, key in keys.items():
+                    slot = slots.get(key)
+                    if slot is not None and np.array_equal(latents[slot], z[i]):
+                        slots.move_to_end(key)
+                        found.append(i)
+                if found:  # copied while no other decode can reuse the slots
+                    out = np.empty((len(z), self._frames.shape[1]), dtype=np.float32)
+                    out[found] = self._frames[[slots[keys[i]] for i in found]]
         self.hits += len(found)
         self.misses += len(z) - len(found)
-        if found:
-            missing = [i for i in range(len(z)) if i not in found]
-            out = np.empty((len(z), next(iter(found.values())).shape[-1]), dtype=np.float32)
-            for i, frame in found.items():
-                out[i] = frame
+        if out is not None:
+            hit = set(found)
+            missing = [i for i in range(len(z)) if i not in hit]
             if missing:
                 out[missing] = self.decode(z[missing])
         else:
             missing = range(len(z))
             out = np.asarray(self.decode(z), dtype=np.float32)
         with self._lock:
-            for i in missing:
-                if i in keys:  # a copy: the caller may write into what it was given
-                    self._frames[keys[i]] = out[i].copy()
-            while len(self._frames) > self.capacity:
-                self._frames.popitem(last=False)
+            self._keep(z, out, keys, missing)
         return out
 
+    def _keep(self, z: np.ndarray, out: np.ndarray, keys: dict[int, int],
+              missing: list[int] | range) -> None:
+        """Copy the newly decoded steady rows into slots: free ones first, then the oldest."""
+        self._allocate(z.shape[1], out.shape[1])
+        slots = self._slots
+        for i in missing:
+            key = keys.get(i)
+            if key is None:
+                continue
+            slot = slots.pop(key, None)  # the same hash: its slot is reused
+            if slot is None:
+                slot = len(slots) if len(slots) < self.capacity else slots.popitem(last=False)[1]
+            self._latents[slot] = z[i]
+            self._frames[slot] = out[i]
+            slots[key] = slot
+
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._slots)
 
     @property
     def hit_rate(self) -> float:
@@ -105,7 +156,7 @@ class FrameCache:
         return self.hits / asked if asked else 0.0
 
     def clear(self) -> None:
-        """Forget every frame (counters too)."""
+        """Forget every frame (counters too); the slots stay allocated."""
         with self._lock:
-            self._frames.clear()
+            self._slots.clear()
         self.hits = self.misses = 0

@@ -31,6 +31,7 @@ class LivePlay:
     """Live play for a Session (see the module's doc); uses the Session's attributes."""
 
     engine: Any
+    frames: Any  # the session's FrameCache
     live_scheduler: Any
     midi: Any
     midi_why: str
@@ -44,6 +45,8 @@ class LivePlay:
 
         if self.engine is not None:
             return
+        # the frame cache's memory, taken now: the producer never allocates it while playing
+        self.frames.reserve(self.model.latent_dim, self.model.segment)
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, channels=self.channels, **engine_options)
         if engine.capture is not None:  # ``in`` (session/inputs.py)
