@@ -238,3 +238,48 @@ def test_a_pad_is_heard_a_rewind_after_it_is_struck_not_after_the_queue(sessions
     np.testing.assert_array_equal(got[2:4], want[2:4])
     assert np.abs(got[:2, pads[0] - 64 : pads[0] + 2048]).max() > 0.05  # the hit is heard
     assert np.abs(got[:2] - want[:2]).max() < 1e-6 * np.abs(want[:2]).max()
+
+
+def test_a_knob_moves_a_track_effect_a_rewind_after_it_turns_decoding_nothing(sessions):
+    """``# lpf (cc 74)``: the filter is the audio side's, so a move is sent for the blocks
+    already queued, from the note time on, without decoding them again; a voice control
+    reading the same knob (``pan``) still takes it from the first sample not made."""
+    from latentcode.patterns.controllers import CONTROLLERS
+    from latentcode.playback.scheduler import LiveTime
+
+    live, _ = sessions
+    live.eval('t1 $ "drone" # noise 0 # lpf (range 200 4000 $ cc 74) # pan (cc 74)')
+    scheduler = live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    stream = live_stream(live)
+    heard, due = [], []
+    try:
+        played(stream, SR // 2, heard, due)
+        latency = BUFFER + stream.rewind_margin + 300
+        CONTROLLERS.attach(LiveTime(scheduler, heard=lambda: stream.ring.read_pos,
+                                    latency=lambda: latency))
+        moved, queued_until = stream.ring.read_pos, stream.ring.write_pos
+        queued = stream.ring.data.copy()
+        CONTROLLERS.control_change(1, 74, 127)
+        stream.amend()
+        assert stream.rewinds == 1
+        np.testing.assert_array_equal(stream.ring.data, queued)  # nothing decoded again
+        played(stream, SR, heard, due)
+    finally:
+        CONTROLLERS.attach(None)
+        CONTROLLERS.clear()
+    lpf = [(pos, v) for pos, changes in due for track, key, v in changes
+           if track == 0 and key == "lpf"]
+    at = moved + latency
+    assert all(v == 200 for pos, v in lpf if pos < at)  # before the move: where it stood
+    first_open = min(pos for pos, v in lpf if v == 4000)
+    # fully open within a block and the glide (15 ms) of the note time: long before the audio
+    # queued at the move has played
+    assert at <= first_open <= at + BLOCK + 700 < queued_until
+    assert all(v == 4000 for pos, v in lpf if pos > first_open)
+    # pan is decoded into the voice: its move starts where the queue ended
+    got = np.concatenate(heard, axis=1)
+    left, right = np.abs(got[0]), np.abs(got[1])
+    before = slice(moved, queued_until - 64)
+    assert right[before].max() < 0.5 * left[before].max()  # still at the left
+    after = slice(queued_until + 2048, queued_until + 8192)
+    assert left[after].max() < 0.5 * right[after].max()  # then at the right

@@ -2,7 +2,7 @@
 its own delay time and feedback, and constants work as before.
 
 The rules (which voice a track effect follows, what is sent when) are tested on
-:class:`~latentcode.playback.scheduler.TrackEffects` directly; the sound through the engine,
+:class:`~latentcode.playback.effects.TrackEffects` directly; the sound through the engine,
 with pyo in a subprocess (one model load for all the renders).
 """
 
@@ -21,7 +21,7 @@ import soundfile as sf
 
 from latentcode.audio.analysis import centroid, rms
 from latentcode.patterns.sampled import Sampled
-from latentcode.playback.scheduler import TrackEffects
+from latentcode.playback.effects import KEEP_ENDED, TrackEffects
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 44100
@@ -66,7 +66,8 @@ def test_the_latest_sounding_voice_wins_and_values_stay_after_the_last_ends() ->
     # the second voice has ended: the first, still sounding, sets lpf again; room never moved
     assert block(fx, 3000) == {"lpf": 400.0}
     assert block(fx, 6000) == {} and block(fx, 7000) == {}  # all ended: the values stay
-    assert not fx.sounding[0]
+    assert len(fx.sounding[0]) == 2  # remembered while the audio after them may be remade
+    assert block(fx, 5000 + KEEP_ENDED) == {} and not fx.sounding[0]  # then forgotten
 
 
 def test_tracks_are_independent_and_a_failing_signal_keeps_its_onset_value() -> None:

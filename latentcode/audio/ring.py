@@ -141,12 +141,13 @@ class AudioRing:
 
     def post(self, at: int, payload: Any) -> None:
         """Producer: a payload for audio already queued, due in the pull that plays sample
-        ``at`` (as a block's payload is with its first sample), after the blocks' payloads.
+        ``at`` (as a block's payload is with its first sample), after the blocks' payloads
+        and after those posted before it, whatever their sample.
 
         >>> r = AudioRing(1, 8); r.push(np.zeros((1, 4), np.float32), payload="a")
-        >>> r.post(2, "b"); outs = [np.zeros(2, np.float32)]
+        >>> r.post(3, "late"); r.post(2, "b"); outs = [np.zeros(2, np.float32)]
         >>> r.pull(outs, 2)[1], r.pull(outs, 2)[1]
-        (['a'], ['b'])
+        (['a'], ['late', 'b'])
         """
         self._posted.append((at, payload))
 
@@ -157,7 +158,14 @@ class AudioRing:
 
     def _due(self) -> list[Any]:
         due = []
-        for q in (self._payloads, self._posted):
-            while q and q[0][0] < self.read_pos:
-                due.append(q.popleft()[1])
+        q = self._payloads  # in the order of the blocks
+        while q and q[0][0] < self.read_pos:
+            due.append(q.popleft()[1])
+        # posted ones are few and may come out of order (a knob's retouch after a pad's): any
+        # that is due, in the order posted, so that a later one wins
+        if self._posted:
+            for item in list(self._posted):  # (a copy: the producer may append meanwhile)
+                if item[0] < self.read_pos:
+                    due.append(item[1])
+                    self._posted.remove(item)
         return due

@@ -271,18 +271,21 @@ class Stream:
         read), plus :attr:`rewind_margin`: the time rewinds take lately. Samples it
         reaches too late for are counted in :attr:`rewind_late`."""
         source = self._source
-        if not getattr(source, "rewinds", None):
+        if not (getattr(source, "rewinds", None) or getattr(source, "retouches", None)):
             return
         ring, t0 = self.ring, time.perf_counter()
         soonest = ring.read_pos + self._bs
         for a in source.amend(soonest, soonest + self.rewind_margin, ring.write_pos,
                               self.block):
+            only = getattr(a, "only", None)  # (a knob's retouch replaces a few controls)
             for payload in ring.queued_payloads(a.at):  # the blocks from ``at`` on
                 changes = payload[1]
-                changes[:] = [c for c in changes if c[0] != a.track]
-            changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
-                                 first_row=a.track * self.channels)
-            self.rewind_late += max(0, changed - a.at)
+                changes[:] = [c for c in changes
+                              if c[0] != a.track or (only is not None and c[1] not in only)]
+            if a.audio is not None:
+                changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
+                                     first_row=a.track * self.channels)
+                self.rewind_late += max(0, changed - a.at)
             for at, controls in a.controls:
                 entry = [{}] * a.track + [controls]
                 changes = self._parse_controls(entry) if controls else None

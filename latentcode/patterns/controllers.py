@@ -81,6 +81,10 @@ class Clock(Protocol):
         """A note was stored at cycle ``at``; ``tracks`` read that note lately."""
         ...
 
+    def moved(self, slots: Iterable[int], at: float) -> None:
+        """A controller that the effects of track ``slots`` read moves from cycle ``at``."""
+        ...
+
 
 @dataclass
 class FixedClock:
@@ -96,6 +100,9 @@ class FixedClock:
         return Fraction(self.cycle).limit_denominator(1 << 20)
 
     def struck(self, tracks: Iterable[str], at: Fraction) -> None:
+        pass
+
+    def moved(self, slots: Iterable[int], at: float) -> None:
         pass
 
 
@@ -122,6 +129,15 @@ class Controllers:
         # note the tracks that asked for it: those a note-on makes again (Clock.struck)
         self.asking: str | None = None
         self.listeners: dict[int, set[str]] = {}
+        # track effects (filters, sends) are applied by the audio side, not decoded: a move
+        # reaches them as soon as a note does (Clock.note_time), read from ``_soon``, while
+        # voices read ``_values`` (a move from the first sample not made). The scheduler sets
+        # ``effects_of`` (a track slot) while it reads a track's effects; per key, the slots
+        # whose effects read it, told of a move (Clock.moved)
+        self._soon: dict[Key, tuple[float, float, float, float]] = {}
+        self.effects_of: int | None = None
+        self._effects_thread = 0  # the thread that reads them (others read as voices do)
+        self.effect_listeners: dict[Key, set[int]] = {}
         # called once, the first time a pattern uses a MIDI word (cc, on): a front end opens
         # the MIDI input then rather than at start (see latentcode.shell.connections)
         self.on_use: Callable[[], None] | None = None
@@ -140,6 +156,7 @@ class Controllers:
         """Forget every value and note (tests; a new performance)."""
         with self._write:
             self._values, self._notes, self.listeners = {}, {}, {}
+            self._soon, self.effect_listeners = {}, {}
             self.sent, self.notes_seen = {}, {}
             self.last, self.moves = None, 0
 
@@ -147,16 +164,30 @@ class Controllers:
     def read(self, key: Key, t: float, default: float) -> float:
         """The value of ``key`` at cycle ``t``; ``default`` until it first moves."""
         entry = self._values.get(key)
-        if entry is None:
-            return default
-        v0, v1, t0, t1 = entry
-        if t >= t1:
-            return v1
-        if v0 != v0:  # NaN: ramping from the reader's own default
-            v0 = default
-        if t <= t0:
-            return v0
-        return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+        slot = self.effects_of
+        if slot is not None and threading.get_ident() == self._effects_thread:
+            self.effect_listeners.setdefault(key, set()).add(slot)  # (a set: thread-safe add)
+            entry = self._soon.get(key, entry)  # a track effect: the sooner ramp (see __init__)
+        return _along(entry, t, default)
+
+    @contextmanager
+    def effects(self, slot: int) -> Iterator[None]:
+        """In this thread, reads are of track ``slot``'s effects: they take a move from
+        :meth:`Clock.note_time` on, and the slot is told of later moves (:meth:`Clock.moved`).
+
+        >>> store = Controllers(); store.attach(FixedClock(cycle=4.0))
+        >>> store.set(("cc", 0, 1), 1.0, at=8.0)
+        >>> with store.effects(3):
+        ...     store.read(("cc", 0, 1), 8.0, 0.0)
+        0.0
+        >>> store.effect_listeners
+        {('cc', 0, 1): {3}}
+        """
+        self.effects_of, self._effects_thread = slot, threading.get_ident()
+        try:
+            yield
+        finally:
+            self.effects_of = None
 
     def triggers(self, note: int, begin: Fraction, end: Fraction) -> list[tuple[Fraction, float]]:
         """The note-ons of ``note`` whose cycle (played from its start) meets [begin, end);
@@ -187,25 +218,40 @@ class Controllers:
     # -- the writers' side: MIDI and OSC threads ------------------------------------------------
     def set(self, key: Key, value: float, *, at: float | None = None) -> None:
         """``key`` moves to ``value``: gliding from cycle ``at`` (default: the clock's now;
-        without a clock, at once)."""
+        without a clock, at once). Live, track effects that read it take the move sooner,
+        from the clock's note time (see :meth:`effects`), and are told (:meth:`Clock.moved`).
+        """
         value = float(value)
+        clock, soon = self.clock, None
         with self._write:
-            clock, cps = self.clock, 1.0
+            cps = 1.0
             if at is None and clock is not None:
                 at, cps = clock.ramp_time()
+                soon = float(clock.note_time())
             elif clock is not None:
                 cps = clock.ramp_time()[1]
-            if at is None or self.ramp <= 0:
-                entry = (value, value, -math.inf, -math.inf)
-            else:
-                old = self._values.get(key)
-                before = math.nan if old is None else self.read(key, at, math.nan)
-                start = at if old is None or before == before else old[2]
-                entry = (before, value, start, at + self.ramp * cps)
-            self._values[key] = entry
+            self._values[key] = self._moved(self._values.get(key), value, at, cps)
+            if soon is not None and soon < at:
+                self._soon[key] = self._moved(self._soon.get(key, self._values.get(key)),
+                                              value, soon, cps)
+            else:  # (no sooner time: effects take the move as voices do)
+                self._soon.pop(key, None)
             self.sent[key] = value
             self.last = (key, value)
             self.moves += 1
+        slots = self.effect_listeners.get(key)
+        if soon is not None and soon < at and slots:
+            clock.moved(tuple(slots), soon)
+
+    def _moved(self, old: tuple[float, float, float, float] | None, value: float,
+               at: float | None, cps: float) -> tuple[float, float, float, float]:
+        """The entry of a move to ``value`` from an entry ``old``, gliding from cycle ``at``
+        (None: at once)."""
+        if at is None or self.ramp <= 0:
+            return (value, value, -math.inf, -math.inf)
+        before = math.nan if old is None else _along(old, at, math.nan)
+        start = at if old is None or before == before else old[2]
+        return (before, value, start, at + self.ramp * cps)
 
     def control_change(self, channel: int, number: int, value: int) -> None:
         """A MIDI control change (channel 1-16, number and value 0-127)."""
@@ -245,6 +291,25 @@ class Controllers:
 
 
 CONTROLLERS = Controllers()
+
+
+def _along(entry: tuple[float, float, float, float] | None, t: float, default: float) -> float:
+    """The value at cycle ``t`` of a store entry ``(v0, v1, t0, t1)`` (see
+    :class:`Controllers`); ``default`` for none, or where ``v0`` is NaN.
+
+    >>> _along((0.0, 1.0, 2.0, 4.0), 3.0, 9.0), _along(None, 3.0, 9.0)
+    (0.5, 9.0)
+    """
+    if entry is None:
+        return default
+    v0, v1, t0, t1 = entry
+    if t >= t1:
+        return v1
+    if v0 != v0:  # NaN: ramping from the reader's own default
+        v0 = default
+    if t <= t0:
+        return v0
+    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
 
 
 def describe(key: Key) -> str:

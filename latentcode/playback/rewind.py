@@ -19,6 +19,10 @@ alone and ring on, as they do when a pattern changes at a cycle. A voice made ag
 voice (same events, same noise seed), so the subtraction leaves only float rounding; what it
 cannot take back is what went out already (events sent to other programs) and a fade that the
 voice cap or ``hush`` gave a withdrawn voice meanwhile.
+
+A knob that moves a track's effects (filters, sends: the audio side applies them, they are not
+decoded) needs less: :func:`retouch` works out those settings again for the queued blocks, and
+nothing is decoded.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.playback.tracks import Track
 from latentcode.playback.voice import Voice, make_voice
 
@@ -39,8 +44,9 @@ class Amendment:
     track: int  # the track's slot
     at: int  # the first sample that changes
     start: int  # where ``audio`` begins: the start of the queued block that holds ``at``
-    audio: np.ndarray  # (channels, n): to add to the track's samples [start, start + n)
+    audio: np.ndarray | None  # (channels, n): to add to the track's samples [start, start+n)
     controls: list[tuple[int, dict[str, Any]]]  # (from sample, {control: value}) per block
+    only: frozenset[str] | None = None  # the controls it replaces (None: all the track's)
 
 
 def rewind(s: Any, track: Track, at: int, end: int, block: int) -> Amendment | None:
@@ -83,3 +89,20 @@ def _again(v: Voice, s: Any) -> Voice:
     value, duration = v.origin
     return make_voice(value, bank=s.bank, track=v.track, start=v.start, duration=duration,
                       framing=s.framing)
+
+
+def retouch(s: Any, slot: int, at: int, end: int, block: int) -> Amendment:
+    """The effects of track ``slot`` that voices play as signals (``# lpf (cc 74)``), worked
+    out again for samples [at, end) block by block, as the producer would now: a knob moved
+    and they read it from ``at`` (see :meth:`Controllers.effects`). ``s`` is the
+    :class:`~latentcode.playback.scheduler.Scheduler`."""
+    names = frozenset(s.effects.moving(slot))
+    first = end - -(-(end - at) // block) * block
+    controls = []
+    for b in range(first, end, block):
+        with CONTROLLERS.effects(slot):
+            values = s.effects.settings(slot, max(b, at), b + block, s.clock.cycle_at)
+        ctl = {k: v for k, v in values.items() if k in names}
+        controls.append((max(b, at), ctl))
+        s.effects.sent.update(((slot, k), v) for k, v in ctl.items())
+    return Amendment(slot, at, at, None, controls, names)

@@ -24,14 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from latentcode.controls import CONTROLS, acting
+from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
-from latentcode.playback.rewind import Amendment, rewind
+from latentcode.playback.effects import TrackEffects
+from latentcode.playback.rewind import Amendment, retouch, rewind
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP, VoiceCap, fade
 from latentcode.playback.tracks import Track
 from latentcode.playback.voice import make_voice
@@ -39,17 +40,16 @@ from latentcode.playback.voices import Voices
 
 HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 64 rings minutes)
 
-# Controls the engine applies per track (filters, sends, the track's delay line): read from the
-# voices sounding on the track, once per block (see TrackEffects).
-TRACK_CONTROLS = tuple(c.name for c in acting("track"))
-
 
 class LiveTime:
     """When a controller move or a MIDI note arriving now takes effect, in this scheduler's
     cycles: the controllers' clock (:mod:`latentcode.patterns.controllers`), live only.
 
     A move glides from :attr:`Scheduler.horizon`, the first sample not written yet (as soon as
-    can be heard; no sample already made changes). A note starts ``latency()`` samples after
+    can be heard; no sample already made changes), except for track effects (filters, sends),
+    which the audio side applies: they take it from the note time, and the tracks whose
+    effects read it work out their queued settings again (:meth:`moved`, nothing is decoded
+    again). A note starts ``latency()`` samples after
     the sample being heard (``heard()``): the same delay for every note, so a pad played in
     time stays in time. That is sooner than what is queued: the tracks that play the note
     make their queued audio again from there (:meth:`struck`, see :mod:`.rewind`).
@@ -71,75 +71,11 @@ class LiveTime:
         for name in tracks:
             self.scheduler.rewind(name, at)
 
-
-class TrackEffects:
-    """Where each track's effects (the ``"track"`` controls) stand, block by block.
-
-    A track effect follows the latest-started voice of its track that is still sounding and
-    has that control: a constant is sent once, when its voice starts; a continuous value (one
-    with ``.at(cycle)``, e.g. ``# lpf (slow 4 $ range 200 5000 sine)``) is read again in every
-    block while its voice sounds, and the graph glides between the readings. When no voice with
-    the control sounds, the track keeps the last value (a reverb tail is not cut).
-
-    >>> fx = TrackEffects()
-    >>> class V: track, start, length, controls = 0, 0, 1000, {"lpf": 500.0}
-    >>> out = {}; fx.start(V(), out); out
-    {'lpf': 500.0}
-    >>> out = {}; fx.sample(0, out, 512, 1024, cycle_at=lambda s: s); out   # constant: nothing
-    {}
-    """
-
-    def __init__(self) -> None:
-        # per track: (start, end, {control: value}) of the voices that carry a track control
-        self.sounding: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
-        self.sent: dict[tuple[int, str], float] = {}  # the last value sent per (track, control)
-
-    def start(self, voice: Any, controls: dict) -> None:
-        """A voice started: its track controls take effect (at their onset values)."""
-        mine = {k: voice.controls[k] for k in TRACK_CONTROLS if k in voice.controls}
-        if not mine:
-            return
-        onset = {k: float(v) for k, v in mine.items()}  # a value that is no number raises here
-        controls.update(onset)
-        self.sent.update(((voice.track, k), v) for k, v in onset.items())
-        self.sounding.setdefault(voice.track, []).append(
-            (voice.start, voice.start + voice.length, mine))
-
-    def forget(self, track: int, since: int) -> None:
-        """A rewind (:mod:`.rewind`): forget the voices of ``track`` that start at or after
-        ``since`` and what was sent, so the next :meth:`sample` sends the track's whole state.
-        """
-        voices = self.sounding.get(track)
-        if voices:
-            voices[:] = [v for v in voices if v[0] < since]
-        for key in [k for k in self.sent if k[0] == track]:
-            del self.sent[key]
-
-    def sample(self, track: int, controls: dict, begin: int, end: int,
-               cycle_at: Callable[[int], Any]) -> None:
-        """Add to ``controls`` the continuous values of ``track`` for samples [begin, end)
-        (read at the middle, or from where the voice starts) and any value that changed
-        because a voice ended."""
-        voices = self.sounding.get(track)
-        if not voices:
-            return
-        voices[:] = [v for v in voices if v[1] > begin]  # forget the voices that ended
-        middle = (begin + end) // 2
-        latest: dict[str, tuple[int, Any]] = {}
-        for v_start, _v_end, values in voices:
-            if v_start < end:
-                for k, v in values.items():
-                    if k not in latest or v_start >= latest[k][0]:
-                        latest[k] = (v_start, v)
-        for k, (v_start, v) in latest.items():
-            value = float(v)
-            if hasattr(v, "at"):
-                try:
-                    value = float(v.at(cycle_at(max(middle, v_start))))
-                except Exception:  # noqa: BLE001 - a signal failing later: keep its onset value
-                    value = float(v)
-            if self.sent.get((track, k)) != value:
-                controls[k] = self.sent[track, k] = value
+    def moved(self, slots: Iterable[int], at: float) -> None:
+        """A knob that the effects of track ``slots`` read moves from cycle ``at``: their
+        queued settings are worked out again (:meth:`Scheduler.retouch`)."""
+        for slot in slots:
+            self.scheduler.retouch(slot, at)
 
 
 class Scheduler:
@@ -202,6 +138,7 @@ class Scheduler:
         # tracks changed ``now``, to be made again in the audio already queued (see amend), and
         # how to wake the producer for them (the engine's stream sets it)
         self.rewinds: deque[tuple[str, Fraction | None]] = deque()
+        self.retouches: deque[tuple[int, float]] = deque()  # (slot, cycle): see retouch
         self.wake: Callable[[], None] = lambda: None
 
     def rewind(self, name: str, at: Fraction | None = None) -> None:
@@ -209,6 +146,13 @@ class Scheduler:
         can be), not after the audio already queued: the producer makes that track's queued
         audio again (:meth:`amend`). A new pattern ``now``, a pad struck (:class:`LiveTime`)."""
         self.rewinds.append((name, at))
+        self.wake()
+
+    def retouch(self, slot: int, at: float) -> None:
+        """Have the effects (filters, sends) of track ``slot`` follow a knob from cycle ``at``
+        in the audio already queued: the producer works out their settings again from there
+        (:meth:`amend`, :func:`~.rewind.retouch`); nothing is decoded again."""
+        self.retouches.append((slot, at))
         self.wake()
 
     def amend(self, soonest: int, earliest: int, end: int, block: int) -> list[Amendment]:
@@ -228,6 +172,12 @@ class Scheduler:
                 amendment = rewind(self, track, at, end, block)
                 if amendment is not None:
                     done.append(amendment)
+        moved: dict[int, int] = {}  # a knob turning sends many moves: one retouch a slot
+        while self.retouches:
+            slot, cycle = self.retouches.popleft()
+            at = max(soonest, self.clock.sample_at(Fraction(cycle).limit_denominator(1 << 20)))
+            moved[slot] = min(at, moved.get(slot, at))
+        done += [retouch(self, slot, at, end, block) for slot, at in moved.items() if at < end]
         return done
 
     def start_live(self) -> None:
@@ -304,7 +254,8 @@ class Scheduler:
             self._start_voices(track, start, n, c0, c1, controls[track.slot])
         self.onces = [t for t in self.onces if t.pattern is not None and t.until > c1]
         for slot, slot_controls in enumerate(controls):
-            self.effects.sample(slot, slot_controls, start, start + n, self.clock.cycle_at)
+            with CONTROLLERS.effects(slot):  # (knobs they read: LiveTime.moved)
+                self.effects.sample(slot, slot_controls, start, start + n, self.clock.cycle_at)
         if self.trace is not None:
             self.trace.record(start, n, self.voices.sounding(start), self.clock)
         return controls

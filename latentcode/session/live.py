@@ -64,8 +64,8 @@ class LivePlay:
             raise
         self.engine = engine
         self.name_outputs()
-        # controllers glide from the first sample not yet made; notes sound change_lead
-        # after the sample being heard
+        # controllers glide from the first sample not yet made; notes, and knobs' moves of
+        # track effects, change_lead after the sample being heard
         CONTROLLERS.attach(LiveTime(self.live_scheduler, heard=lambda: engine.position,
                                     latency=lambda: change_lead(engine)))
 
