@@ -273,7 +273,7 @@ class Stream:
         source = self._source
         if not (getattr(source, "rewinds", None) or getattr(source, "retouches", None)):
             return
-        ring, t0 = self.ring, time.perf_counter()
+        ring, t0, decoded = self.ring, time.perf_counter(), False
         soonest = ring.read_pos + self._bs
         for a in source.amend(soonest, soonest + self.rewind_margin, ring.write_pos,
                               self.block):
@@ -283,6 +283,7 @@ class Stream:
                 changes[:] = [c for c in changes
                               if c[0] != a.track or (only is not None and c[1] not in only)]
             if a.audio is not None:
+                decoded = True
                 changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
                                      first_row=a.track * self.channels)
                 self.rewind_late += max(0, changed - a.at)
@@ -295,7 +296,10 @@ class Stream:
             self.rewound_at = a.at
         # the next rewind starts this far ahead: what rewinds take lately, and half again. The
         # median of the last few, so that one slow rewind (the first is: cold caches) does not
-        # move a pad's latency (Engine.soonest_change) for the next note
+        # move a pad's latency (Engine.soonest_change) for the next note. A knob's retouch
+        # decodes nothing: its speed says nothing of the next rewind's
+        if not decoded:
+            return
         taken = self._rewinds_took
         taken.append(round(1.5 * (time.perf_counter() - t0) * self.sr))
         middle = sorted(taken)[len(taken) // 2]
