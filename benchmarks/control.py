@@ -5,10 +5,10 @@
    captures its output; the latency of a step is from the sample the event was written at to
    the sample where the drone's balance (the right's share of the energy, over 256 samples)
    crosses the middle on its way to the other side. ``pan`` is decoded into the voice: it moves
-   after the audio queued. The same steps into ``"noise" # lpf (range 200 8000 $ cc 10)``, a
+   after the audio queued. The same steps into ``"drone" # lpf (range 200 8000 $ cc 10)``, a
    track effect the audio side applies (it moves a rewind after the knob, nothing decoded
-   again): to where the share of energy in the first difference (the top end) crosses the
-   middle between where it stood and where it goes. Then note-ons into ``on 36 $ "hit"``: from
+   again): to where the level above 1 kHz (about 35 dB apart) crosses the middle, in dB,
+   between where it stood and where it goes. Then note-ons into ``on 36 $ "hit"``: from
    the sample each was written at to the hit's onset in the capture.
 2. Cost, offline (the producer's own work, no audio device): 16 tracks of held drones whose
    ``pan`` reads one of 16 CCs that all move every block, against the same tracks with
@@ -96,22 +96,23 @@ def effect_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float],
     first, every = int(1.0 * SR), int(0.5 * SR)
     midi = [(int(0.3 * SR), cc(10, 0))]
     midi += [(first + k * every, cc(10, 127 if k % 2 == 0 else 0)) for k in range(steps)]
-    played = play_midi('t1 $ "noise" # lpf (range 200 8000 $ cc 10)\n', midi,
+    played = play_midi('t1 $ "drone" # legato 1 # lpf (range 200 8000 $ cc 10)\n', midi,
                        (first + steps * every) / SR + 1.5, lookahead)
-    hop, window = 64, np.ones(256)
     mono = played.audio.astype(np.float64).sum(axis=0)
-    energy = np.convolve(mono**2, window, "same")[::hop]
-    top = np.convolve(np.diff(mono, prepend=0.0) ** 2, window, "same")[::hop]
-    share = np.log10(np.maximum(top, 1e-20) / np.maximum(energy, 1e-20))
+    spectrum = np.fft.rfft(mono)
+    spectrum[np.fft.rfftfreq(len(mono), 1 / SR) < 1000] = 0  # what the filter lets through
+    top = np.fft.irfft(spectrum, len(mono))
+    hop = 64
+    level = 10 * np.log10(np.convolve(top**2, np.ones(256), "same")[::hop] + 1e-20)
     out = []
     for at, _data in played.midi_sent[1:]:
         a = at // hop
-        before = np.median(share[a - int(0.1 * SR) // hop:a])
-        settled = np.median(share[a + int(0.3 * SR) // hop:a + int(0.45 * SR) // hop])
+        before = np.median(level[a - int(0.1 * SR) // hop:a])
+        settled = np.median(level[a + int(0.3 * SR) // hop:a + int(0.45 * SR) // hop])
         middle = (before + settled) / 2
-        after = share[a:a + int(0.45 * SR) // hop]
+        after = level[a:a + int(0.45 * SR) // hop]
         crossed = np.flatnonzero(after > middle if settled > before else after < middle)
-        if crossed.size and abs(settled - before) > 0.5:  # (a move it can hear)
+        if crossed.size and abs(settled - before) > 10:  # (a move it can hear)
             out.append(float(crossed[0] * hop * 1000 / SR))
     return out, played.ready
 
