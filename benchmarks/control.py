@@ -66,15 +66,19 @@ def play_midi(piece: str, midi: list, seconds: float, lookahead: int):
     return played
 
 
-def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dict]:
-    """Milliseconds from each CC step written to its change heard; and the script's ready line."""
+def knob_steps(piece: str, steps: int, lookahead: int):
+    """``piece`` played while CC 10 jumps between 0 and 127 every half second from 1 s on."""
     from midi_rig import cc
 
     first, every = int(1.0 * SR), int(0.5 * SR)
     midi = [(int(0.3 * SR), cc(10, 0))]
     midi += [(first + k * every, cc(10, 127 if k % 2 == 0 else 0)) for k in range(steps)]
-    played = play_midi('t1 $ "drone" # pan (cc 10)\n', midi,
-                       (first + steps * every) / SR + 1.5, lookahead)
+    return play_midi(piece, midi, (first + steps * every) / SR + 1.5, lookahead)
+
+
+def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dict]:
+    """Milliseconds from each CC step written to its change heard; and the script's ready line."""
+    played = knob_steps('t1 $ "drone" # pan (cc 10)\n', steps, lookahead)
     hop = 64
     window = np.ones(256)
     energy = [np.convolve(c.astype(np.float64) ** 2, window, "same")[::hop]
@@ -91,13 +95,8 @@ def cc_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dic
 
 def effect_latency(steps: int = 20, lookahead: int = 4096) -> tuple[list[float], dict]:
     """Milliseconds from each CC step written to a track filter's move heard (module doc)."""
-    from midi_rig import cc
-
-    first, every = int(1.0 * SR), int(0.5 * SR)
-    midi = [(int(0.3 * SR), cc(10, 0))]
-    midi += [(first + k * every, cc(10, 127 if k % 2 == 0 else 0)) for k in range(steps)]
-    played = play_midi('t1 $ "drone" # legato 1 # lpf (range 200 8000 $ cc 10)\n', midi,
-                       (first + steps * every) / SR + 1.5, lookahead)
+    played = knob_steps('t1 $ "drone" # legato 1 # lpf (range 200 8000 $ cc 10)\n', steps,
+                        lookahead)
     mono = played.audio.astype(np.float64).sum(axis=0)
     spectrum = np.fft.rfft(mono)
     spectrum[np.fft.rfftfreq(len(mono), 1 / SR) < 1000] = 0  # what the filter lets through
