@@ -94,43 +94,47 @@ class FrameCache:
         or kept, so a piece that never repeats pays nothing for the cache (looking up and
         keeping 512 new rows a block cost 12% of their decode)."""
         z = np.ascontiguousarray(z, dtype=np.float32)
-        rows = range(len(z)) if steady is None else np.flatnonzero(steady).tolist()
+        rows = list(range(len(z))) if steady is None else np.flatnonzero(steady).tolist()
         if not self.capacity or not rows:
             self.misses += len(z)
             return self.decode(z)
-        keys = {i: hash(z[i].tobytes()) for i in rows}
+        keys = dict(zip(rows, [hash(z[i].tobytes()) for i in rows], strict=True))
         out: np.ndarray | None = None
-        found: list[int] = []
+        hit = np.zeros(len(z), dtype=bool)
         with self._lock:
-            slots, latents = self._slots, self._latents
-            if len(slots):  # (allocated: a frame was kept)
-                for i, key in keys.items():
-                    slot = slots.get(key)
-                    if slot is not None and np.array_equal(latents[slot], z[i]):
-                        slots.move_to_end(key)
-                        found.append(i)
-                if found:  # copied while no other decode can reuse the slots
-                    out = np.empty((len(z), self._frames.shape[1]), dtype=np.float32)
-                    out[found] = self._frames[[slots[keys[i]] for i in found]]
-        self.hits += len(found)
-        self.misses += len(z) - len(found)
+            slots = self._slots
+            if slots:  # (allocated: a frame was kept)
+                known = [(i, slot) for i, key in keys.items()
+                         if (slot := slots.get(key)) is not None]
+                if known:
+                    at, where = (np.array(c, dtype=np.intp) for c in zip(*known, strict=True))
+                    same = (self._latents[where] == z[at]).all(axis=1)  # not only the hash
+                    at, where = at[same], where[same]
+                    for i in at.tolist():
+                        slots.move_to_end(keys[i])
+                    if len(at):  # copied while no other decode can reuse the slots
+                        out = np.empty((len(z), self._frames.shape[1]), dtype=np.float32)
+                        out[at] = self._frames[where]
+                        hit[at] = True
+        found = int(hit.sum())
+        self.hits += found
+        self.misses += len(z) - found
         if out is not None:
-            hit = set(found)
-            missing = [i for i in range(len(z)) if i not in hit]
-            if missing:
+            missing = np.flatnonzero(~hit)
+            if len(missing):
                 out[missing] = self.decode(z[missing])
         else:
-            missing = range(len(z))
+            missing = np.arange(len(z))
             out = np.asarray(self.decode(z), dtype=np.float32)
         with self._lock:
-            self._keep(z, out, keys, missing)
+            self._keep(z, out, keys, missing.tolist())
         return out
 
     def _keep(self, z: np.ndarray, out: np.ndarray, keys: dict[int, int],
-              missing: list[int] | range) -> None:
+              missing: list[int]) -> None:
         """Copy the newly decoded steady rows into slots: free ones first, then the oldest."""
         self._allocate(z.shape[1], out.shape[1])
-        slots = self._slots
+        slots, kept, into = self._slots, [], []
         for i in missing:
             key = keys.get(i)
             if key is None:
@@ -138,9 +142,12 @@ class FrameCache:
             slot = slots.pop(key, None)  # the same hash: its slot is reused
             if slot is None:
                 slot = len(slots) if len(slots) < self.capacity else slots.popitem(last=False)[1]
-            self._latents[slot] = z[i]
-            self._frames[slot] = out[i]
             slots[key] = slot
+            kept.append(i)
+            into.append(slot)
+        if kept:  # (a slot given twice in one call keeps the last row given it, as ``slots``)
+            self._latents[into] = z[kept]
+            self._frames[into] = out[kept]
 
     def __len__(self) -> int:
         return len(self._slots)
