@@ -30,7 +30,7 @@ from latentcode.model.resume import (
     set_rng_state,
     training_state,
 )
-from latentcode.model.vae import VAE, ModelConfig, save_checkpoint
+from latentcode.model.vae import VAE, ModelConfig, load_model, save_checkpoint
 
 GRAD_CLIP = 1.0  # max global gradient norm
 SYNC_EVERY = 50  # steps between reads of the loss on the host (each read waits for the GPU)
@@ -163,8 +163,6 @@ def train(
             model_cfg = replace(ModelConfig.from_dict(stored), kl_beta=model_cfg.kl_beta)
     start_from = None
     if init is not None:  # a fine-tune keeps the model's sizes; the flags give the rest
-        from latentcode.model.vae import load_model
-
         start_from = load_model(init)
         model_cfg = replace(start_from.config, kl_beta=model_cfg.kl_beta)
     loss_fn = TrainingLoss(tc.loss, model_cfg.kl_beta, tc.stft_weight,
