@@ -22,11 +22,20 @@ measures on the same file (latentcode/model/match.py). ``--linear`` adds the bes
 code of the model's latent size (the principal components of the training files' frames, the
 same frames and playback): how far any frame-by-frame code of that size gets when it is
 linear, which for noise, whose frames share no structure, is about as far as a code can go.
-Markdown tables, ready to paste.
+``--morph`` adds how far each model's morph departs from a crossfade: for six pairs of
+held-out sounds of different groups, frames 2048 samples apart, the decode of the latent mix
+``(1 - α)·z_a + α·z_b`` against the same mix of the two decodes, in dB of that mix, at
+α = 0.5 (between the sounds) and 1.5 and -0.5 (beyond them). A linear code is at -inf: a pure
+crossfade. ``--pre-echo`` adds how early each model's decode of an attack is heard: every
+held-out hit, wood, pluck and glass file and a decaying noise burst, each after 0.2 s of
+silence, decoded as at stretch 1; "heard" is where the 1 ms RMS first comes within 30 dB of
+its loudest, and the figure is how far before the original's that is (median and most, in
+ms), with the loudest millisecond of the decode in the 23 ms before the original's onset (dB
+of its peak). Markdown tables, ready to paste.
 
     python benchmarks/model_quality.py [--model PATH] [--compare OLD_MODEL_PATH] [--match]
         [--framing ola|concat] [--json OUT] [--corpus DIR] [--extra DIR] [--noise X]
-        [--one-match] [--linear]
+        [--one-match] [--linear] [--morph] [--pre-echo]
 """
 
 from __future__ import annotations
@@ -97,6 +106,79 @@ def linear_code(files: list[Path], model) -> LinearCode:
         x = load_audio(p, model.sample_rate, min_samples=seg)
         rows.append(x[: len(x) // seg * seg].reshape(-1, seg))
     return LinearCode(np.concatenate(rows), model.latent_dim, model.sample_rate)
+
+
+MORPH_PAIRS = [("bell", "drone"), ("voice", "pluck"), ("sine2", "metal"), ("breath", "voice"),
+               ("drone", "wood"), ("glass", "bell")]
+MORPH_ALPHAS = (0.5, 1.5, -0.5)
+
+
+def morph_departure(model, a: np.ndarray, b: np.ndarray, alpha: float, frames: int = 64
+                    ) -> float:
+    """dB of decode((1-α)·z_a + α·z_b) - ((1-α)·decode(z_a) + α·decode(z_b)) against the
+    latter, over up to ``frames`` frames of ``a`` and ``b`` taken 2048 samples apart."""
+    seg = model.segment
+    n = min(frames, (len(a) - seg) // 2048 + 1, (len(b) - seg) // 2048 + 1)
+    fa = np.stack([a[i * 2048:i * 2048 + seg] for i in range(n)])
+    fb = np.stack([b[i * 2048:i * 2048 + seg] for i in range(n)])
+    za, zb = model.encode(fa)[0], model.encode(fb)[0]
+    crossfade = (1 - alpha) * model.decode(za) + alpha * model.decode(zb)
+    morph = model.decode((1 - alpha) * za + alpha * zb)
+    return 10 * math.log10(float(((morph - crossfade) ** 2).mean())
+                           / float((crossfade ** 2).mean()))
+
+
+def morph_table(models: dict, held: list[Path], sr: int) -> list[str]:
+    first = {}
+    for p in held:
+        first.setdefault(corpus.family_of(p), p)
+    pairs = [(a, b) for a, b in MORPH_PAIRS if a in first and b in first]
+    sounds = {g: load_audio(first[g], sr) for pair in pairs for g in pair}
+    lines = ["### How far a morph departs from a crossfade of the two decodes (dB, "
+             f"mean of {len(pairs)} pairs)", "",
+             "| model | " + " | ".join(f"α = {a:g}" for a in MORPH_ALPHAS) + " |",
+             "|---|" + "---:|" * len(MORPH_ALPHAS)]
+    for label, model in models.items():
+        if label.endswith("matched") or label == "linear":
+            continue  # the match filters after decoding; the linear code is a crossfade
+        cells = [np.mean([morph_departure(model, sounds[a], sounds[b], al) for a, b in pairs])
+                 for al in MORPH_ALPHAS]
+        lines.append(f"| {label} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+    return lines + [""]
+
+
+ATTACK_GROUPS = ("hit", "wood", "pluck", "glass")
+LEAD = 8820  # samples of silence before each attack (0.2 s)
+
+
+def heard_at(x: np.ndarray) -> int:
+    """Where ``x`` is first heard: its 1 ms RMS within 30 dB of its loudest 1 ms."""
+    env = np.sqrt(np.convolve(np.asarray(x, np.float64) ** 2, np.ones(44) / 44, "same"))
+    return int(np.flatnonzero(env >= env.max() * 10 ** (-30 / 20))[0])
+
+
+def pre_echo_table(models: dict, held: list[Path], sr: int, seg: int) -> list[str]:
+    burst = np.random.default_rng(1).standard_normal(sr // 2) * np.exp(-8 * np.arange(sr // 2)
+                                                                       / sr)
+    attacks = [0.3 * burst] + [load_audio(p, sr)[:sr] for p in held
+                               if corpus.family_of(p) in ATTACK_GROUPS]
+    lines = [f"### How early an attack's decode is heard ({len(attacks)} attacks after 0.2 s of "
+             "silence)", "", "| model | median ms | most ms | loudest before the onset, dB |",
+             "|---|---:|---:|---:|"]
+    for label, model in models.items():
+        if label.endswith("matched") or label == "linear":
+            continue
+        early, before = [], []
+        for a in attacks:
+            x = np.concatenate([np.zeros(LEAD, np.float32), np.asarray(a, np.float32)])
+            y = reconstruct(model, x)
+            onset = heard_at(x)
+            early.append((onset - heard_at(y)) / sr * 1000)
+            env = np.sqrt(np.convolve(np.asarray(y, np.float64) ** 2, np.ones(44) / 44, "same"))
+            before.append(20 * math.log10(env[onset - seg:onset - 44].max() / env.max() + 1e-9))
+        lines.append(f"| {label} | {np.median(early):.1f} | {max(early):.1f} | "
+                     f"{np.median(before):.1f} |")
+    return lines + [""]
 
 
 def split(folder: Path) -> tuple[list[Path], list[Path], str]:
@@ -199,6 +281,10 @@ def main() -> None:
     ap.add_argument("--linear", action="store_true",
                     help="also measure the best linear code of the model's latent size, "
                     "fitted on the training files (last cell)")
+    ap.add_argument("--morph", action="store_true",
+                    help="also measure how far each model's morph departs from a crossfade")
+    ap.add_argument("--pre-echo", action="store_true",
+                    help="also measure how early each model's decode of an attack is heard")
     ap.add_argument("--seed", type=int, default=1, help="seed of the fresh corpus (1)")
     ap.add_argument("--files-per-family", type=int, default=4, help="of the fresh corpus (4)")
     args = ap.parse_args()
@@ -262,6 +348,10 @@ def main() -> None:
             lines, low = baseline_table(set_b, results["new"], synth, sr)
             report["lowpass_4khz"] = {g: _plain(v) for g, v in low.items()}
     print("\n".join(lines))
+    if args.morph:
+        print("\n".join(morph_table(models, held, sr)))
+    if args.pre_echo:
+        print("\n".join(pre_echo_table(models, held, sr, seg)))
     seconds = time.perf_counter() - t0
     minutes = sum(len(x) for _, items, _ in sets for _, x in items) / sr / 60
     print(f"measured {minutes:.1f} min of audio with {len(models)} model(s) in {seconds:.0f} s "

@@ -43,7 +43,7 @@ BEGIN, END = 0.3, 0.5
 SOUNDS = ["sine440", "sine2", "bell", "voice"] + [f"drone:{i}" for i in range(8)]
 STRATEGIES = {  # as library/strategies.lc plays them, and how many cycles to hear
     "stepwise": ('slow 2 $ "drone" # mix "bell" # alpha "<-0.5 0 0.2 0.4 0.6 0.8 1 1.4>"', 16),
-    "meso": ('"cluster:19/8" # mix "cluster:12" # alpha (range -1 1 $ fast 16 sine) '
+    "meso": ('"cluster:10/8" # mix "cluster:19" # alpha (range -1 1 $ fast 16 sine) '
              "# legato 1", 8),
     "extension": ('"sine2/4" # stretch 8 # legato 1', 8),
 }

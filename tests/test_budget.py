@@ -210,7 +210,18 @@ def test_an_evaluation_over_the_deadline_is_stopped_and_changes_nothing():
     assert Evaluator(fast, said.append, deadline=0.3).run("t1 $ x") and fast.committed == 1
 
 
-def test_ctrl_c_interrupts_an_evaluation_and_the_lock_is_free_again():
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt, as in a terminal's foreground process: a shell starts
+    a background job (`pytest &`) with SIGINT ignored, and interrupt_main then does nothing."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_interrupts_an_evaluation_and_the_lock_is_free_again(ctrl_c_raises):
     import _thread
 
     from latentcode.shell.frontends import Evaluator

@@ -443,18 +443,19 @@ class Bank:
     def _build_frames(self, k: int, pace: Any) -> Labelled:
         """Which cluster each frame of the bank is in (see :class:`clusters.Labelled`)."""
         names = sorted(self._files)  # stored with its layout: a later session reads no file
-        known = clustering.known_layout(lambda: self._key("frames", k, names), names, k)
+        known = clustering.known_layout(lambda: self._key("heard", k, names), names, k)
         if known is not None:
             return known
         names, frames, sample = [], [], clustering.Thinned(clustering.FIT_ROWS)
         for sound in self._each_sound(pace):  # fitted on a sample, then labelled file by file
             names.append(sound.name)
             frames.append(sound.frames)
-            sample.add(sound.mu)
+            sample.add(sound.mu * self.model.heard_scale)  # near as heard, not as numbers
         k = max(1, min(k, sum(frames)))
-        key = self._key("frames", k, names)
+        key = self._key("heard", k, names)
         labels, _ = clustering.cached_labels(key, sum(frames), k, lambda: clustering.label_parts(
-            sample, k, (self._member(n, pace).mu for n in names), pace), frames)
+            sample, k, (self._member(n, pace).mu * self.model.heard_scale for n in names),
+            pace), frames)
         return Labelled.of(names, frames, labels, k, key)
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:

@@ -20,6 +20,7 @@ import torch
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.dataset import load_dataset
+from latentcode.model.linear_start import MAX_FRAMES, start_linear
 from latentcode.model.losses import DEFAULT_STFT_WEIGHT, TrainingLoss
 from latentcode.model.resume import (
     StopSignals,
@@ -32,6 +33,7 @@ from latentcode.model.resume import (
 )
 from latentcode.model.vae import VAE, ModelConfig, load_model, save_checkpoint
 
+PCA = "pca"  # ``init`` that starts from the best linear code instead of a model file
 GRAD_CLIP = 1.0  # max global gradient norm
 SYNC_EVERY = 50  # steps between reads of the loss on the host (each read waits for the GPU)
 
@@ -130,7 +132,7 @@ def train(
     *,
     device: str = "cpu",
     resume: Path | None = None,
-    init: Path | None = None,
+    init: Path | str | None = None,
     max_minutes: float | None = None,
     progress: bool = True,
 ) -> Trained:
@@ -142,7 +144,8 @@ def train(
     the learning rate decays with whichever runs out first, epochs or time, and the run stops
     at the step that reaches it. SIGINT or SIGTERM save ``last.pt`` and raise
     :class:`~latentcode.model.resume.TrainingInterrupted`. ``init`` (a model file) fine-tunes:
-    its sizes and weights, then a fresh optimiser and schedule from epoch 1.
+    its sizes and weights, then a fresh optimiser and schedule from epoch 1; ``init="pca"``
+    starts from the best linear code of the latent size (:mod:`latentcode.model.linear_start`).
 
     >>> t = train(files, Path("runs/x"), train_cfg=TrainConfig(epochs=2))  # doctest: +SKIP
     >>> t.epochs, t.stopped_by                                             # doctest: +SKIP
@@ -162,7 +165,7 @@ def train(
         if isinstance(stored, dict):
             model_cfg = replace(ModelConfig.from_dict(stored), kl_beta=model_cfg.kl_beta)
     start_from = None
-    if init is not None:  # a fine-tune keeps the model's sizes; the flags give the rest
+    if init is not None and init != PCA:  # a fine-tune keeps the model's sizes
         start_from = load_model(init)
         model_cfg = replace(start_from.config, kl_beta=model_cfg.kl_beta)
     loss_fn = TrainingLoss(tc.loss, model_cfg.kl_beta, tc.stft_weight,
@@ -178,6 +181,11 @@ def train(
     start_epoch, start_step, seconds_before = int(blob.get("epoch", 0)), 0, 0.0
     if start_from is not None:
         net.load_state_dict(start_from.net.state_dict())
+    elif init == PCA:
+        # frames a segment apart (no sample counted twice), at most MAX_FRAMES of them
+        every = max(1, model_cfg.segment // model_cfg.hop, -(-n // MAX_FRAMES))
+        idx = torch.arange(0, n, every, device=data.starts.device)
+        start_linear(net, data.batch(idx, model_cfg.segment).cpu())
     if resume is not None:
         sd = {k.removeprefix("module."): v.float() for k, v in blob["state_dict"].items()}
         try:

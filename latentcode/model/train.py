@@ -31,7 +31,7 @@ import torch
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.dataset import Dataset, corpus_fingerprint, load_dataset
-from latentcode.model.loop import TrainConfig, Trained, duration, train
+from latentcode.model.loop import PCA, TrainConfig, Trained, duration, train
 from latentcode.model.losses import LOSSES
 from latentcode.model.quality import snr_db
 from latentcode.model.resume import TrainingInterrupted, read_resume, training_state
@@ -165,7 +165,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
            "flags given again override the settings)")
     a("--init", metavar="MODEL",
       help="fine-tune: start from this model's weights and sizes ('default': the shipped "
-           "one) with a fresh optimiser and schedule")
+           "one) with a fresh optimiser and schedule; 'pca': start from the best linear code "
+           "of the latent size (the principal components of the training frames)")
     a("--device", default="cpu", help="cpu or cuda")
     a("--threads", type=int, help="torch threads (default: torch's choice)")
     a("--max-minutes", type=float,
@@ -251,8 +252,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.init and args.resume:
         raise LatentcodeError("--init starts a fine-tune, --resume continues a run: give one")
-    init = None
-    if args.init:
+    init: Path | str | None = None
+    if args.init == PCA:
+        init = PCA
+    elif args.init:
         init = default_model_path() if args.init == "default" else Path(args.init).expanduser()
         if not init.is_file():
             raise LatentcodeError(f"--init {args.init}: no such model file")

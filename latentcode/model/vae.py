@@ -254,6 +254,7 @@ class LatentModel:
         self.config = config
         self._local = threading.local()
         self._fingerprint: str | None = None
+        self._heard: np.ndarray | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -281,6 +282,23 @@ class LatentModel:
                 h.update(t.detach().contiguous().numpy().tobytes())
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
+
+    @property
+    def heard_scale(self) -> np.ndarray:
+        """How far the decoded frame moves per unit of each latent dimension (latent_dim,):
+        the column norms of the decoder's two layers multiplied. Distances between latents
+        scaled by it are distances as heard: in a model started from whitened principal
+        components (``train --init pca``), every dimension has unit spread, and a weak
+        component would otherwise count as much as the strongest.
+
+        >>> m = LatentModel(VAE(16, 4, 2), ModelConfig(segment=16, n_units=4, latent_dim=2))
+        >>> m.heard_scale.shape
+        (2,)
+        """
+        if self._heard is None:
+            w = self.net.fc4.weight @ self.net.fc3.weight
+            self._heard = torch.linalg.vector_norm(w, dim=0).numpy().astype(np.float32)
+        return self._heard
 
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Frames (n, segment) → (mu, logvar), float32 numpy arrays (n, latent_dim)."""
