@@ -102,3 +102,20 @@ def test_train_init_pca_with_too_few_units_is_one_line(tmp_path, capsys):
                    "--n-units", "6", "--latent-dim", "4", "--threads", "1", "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "--n-units 8" in err and "Traceback" not in err
+
+
+def test_heard_scale_is_how_far_each_dimension_moves_the_decoded_frame():
+    """The bank clusters frames on latents times ``heard_scale``: for the linear start that is
+    twice each component's spread (both units of a pair are counted), so a weak component
+    weighs as little as it sounds, not as much as the strongest."""
+    from latentcode.model.linear_start import principal_components
+    from latentcode.model.vae import LatentModel, ModelConfig
+
+    seg, k = 32, 6
+    x = _frames(4000, seg)
+    net = VAE(seg, 64, k)
+    start_linear(net, x)
+    scale = LatentModel(net, ModelConfig(segment=seg, n_units=64, latent_dim=k)).heard_scale
+    spread = principal_components(x, k)[2].numpy()
+    assert np.allclose(scale, 2 * spread, rtol=1e-5)
+    assert scale[0] > 2 * scale[-1]  # the spreads fall, as in audio
