@@ -231,7 +231,8 @@ class Controllers:
             elif clock is not None:
                 cps = clock.ramp_time()[1]
             self._values[key] = self._moved(self._values.get(key), value, at, cps)
-            if soon is not None and soon < at:
+            sooner = soon is not None and soon < at
+            if sooner:
                 self._soon[key] = self._moved(self._soon.get(key, self._values.get(key)),
                                               value, soon, cps)
             else:  # (no sooner time: effects take the move as voices do)
@@ -240,7 +241,7 @@ class Controllers:
             self.last = (key, value)
             self.moves += 1
         slots = self.effect_listeners.get(key)
-        if soon is not None and soon < at and slots:
+        if sooner and slots:
             clock.moved(tuple(slots), soon)
 
     def _moved(self, old: tuple[float, float, float, float] | None, value: float,

@@ -49,13 +49,23 @@ class Amendment:
     only: frozenset[str] | None = None  # the controls it replaces (None: all the track's)
 
 
+def block_of(at: int, end: int, block: int) -> int:
+    """The start of the queued block that holds sample ``at``, the queue's blocks of ``block``
+    samples ending at ``end``.
+
+    >>> block_of(1500, 4096, 1024), block_of(3072, 4096, 1024)
+    (1024, 3072)
+    """
+    return end - -(-(end - at) // block) * block
+
+
 def rewind(s: Any, track: Track, at: int, end: int, block: int) -> Amendment | None:
     """Make ``track``'s audio in samples [at, end) again with its latest pattern, which takes
     over at ``at``; the queued blocks of ``block`` samples end at ``end``; ``s`` is the
     :class:`~latentcode.playback.scheduler.Scheduler` (which imports this module). None when
     a voice to take out cannot be made again (its sound has gone): the change then waits for
     ``end``."""
-    first = end - -(-(end - at) // block) * block  # the start of the block that holds ``at``
+    first = block_of(at, end, block)
     try:  # before anything changes: everything that may fail
         again = [_again(v, s) for v in s.voices.voices
                  if v.track == track.slot and v.start >= at and v.origin is not None]
@@ -97,7 +107,7 @@ def retouch(s: Any, slot: int, at: int, end: int, block: int) -> Amendment:
     and they read it from ``at`` (see :meth:`Controllers.effects`). ``s`` is the
     :class:`~latentcode.playback.scheduler.Scheduler`."""
     names = frozenset(s.effects.moving(slot))
-    first = end - -(-(end - at) // block) * block
+    first = block_of(at, end, block)
     controls = []
     for b in range(first, end, block):
         with CONTROLLERS.effects(slot):
