@@ -151,9 +151,14 @@ ATTACK_GROUPS = ("hit", "wood", "pluck", "glass")
 LEAD = 8820  # samples of silence before each attack (0.2 s)
 
 
+def envelope(x: np.ndarray) -> np.ndarray:
+    """The 1 ms RMS of ``x`` around each sample."""
+    return np.sqrt(np.convolve(np.asarray(x, np.float64) ** 2, np.ones(44) / 44, "same"))
+
+
 def heard_at(x: np.ndarray) -> int:
     """Where ``x`` is first heard: its 1 ms RMS within 30 dB of its loudest 1 ms."""
-    env = np.sqrt(np.convolve(np.asarray(x, np.float64) ** 2, np.ones(44) / 44, "same"))
+    env = envelope(x)
     return int(np.flatnonzero(env >= env.max() * 10 ** (-30 / 20))[0])
 
 
@@ -174,7 +179,7 @@ def pre_echo_table(models: dict, held: list[Path], sr: int, seg: int) -> list[st
             y = reconstruct(model, x)
             onset = heard_at(x)
             early.append((onset - heard_at(y)) / sr * 1000)
-            env = np.sqrt(np.convolve(np.asarray(y, np.float64) ** 2, np.ones(44) / 44, "same"))
+            env = envelope(y)
             before.append(20 * math.log10(env[onset - seg:onset - 44].max() / env.max() + 1e-9))
         lines.append(f"| {label} | {np.median(early):.1f} | {max(early):.1f} | "
                      f"{np.median(before):.1f} |")
