@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from jackd import listening
 
 from latentcode.ports.events_out import NTP_EPOCH
 
@@ -77,6 +78,7 @@ def dead_port() -> int:
         return s.getsockname()[1]
 
 
+@listening()
 def play_and_listen(server: str, seconds: float, *extra: str) -> dict:
     """Play events_out_jack.py for ``seconds`` on JACK server ``server`` (``extra``: its last
     arguments); capture its audio, its MIDI and its OSC."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from jackd import listening
 
 SR = 44100
 # JACK's losses a second of capture (see losses) above which a run measured its host rather
@@ -106,6 +107,7 @@ def slowed(messages: list[str]) -> bool:
     return any("the producer is late" in m for m in messages)
 
 
+@listening()
 def capture_once(server: str, script: str, args: list[str], *, source: str,
                  seconds: float = 30, timeout: float = 120,
                  names: list[str] | None = None, play: np.ndarray | None = None,

@@ -23,7 +23,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from jackd import running_jackd  # noqa: E402
+from jackd import listening, running_jackd  # noqa: E402
 
 from latentcode.audio.analysis import onsets  # noqa: E402
 
@@ -38,6 +38,7 @@ def loopback_with_multicast() -> None:
     subprocess.run(["ip", "route", "add", "224.0.0.0/4", "dev", "lo"], check=True)
 
 
+@listening()
 def main() -> int:
     seconds = float(sys.argv[1])
     loopback_with_multicast()

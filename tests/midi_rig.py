@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from jackd import listening
 
 from latentcode.ports.osc_codec import message
 
@@ -36,6 +37,7 @@ class Played:
     stderr: str = ""
 
 
+@listening()
 def play_with_hands(server: str, script: str, args: list[str], *, source: str,
                     midi: list[tuple[int, bytes]] = (), osc: list[tuple[int, str, float]] = (),
                     seconds: float = 20, timeout: float = 120,

@@ -58,3 +58,17 @@ def test_the_grid_forgives_one_short_spacing_only():
     assert off_the_grid([22050, 21939, 21940], 22050) == [21939, 21940]
     assert off_the_grid([22050, 22161], 22050) == [22161]  # long: never forgiven
     assert off_the_grid([22050, 21700], 22050) == [21700]  # short by more than a period
+
+
+def test_listening_hands_the_gil_over_often_and_keeps_the_collector_off_what_was_built():
+    import gc
+    import sys
+
+    from jackd import LISTEN_SWITCH, listening
+
+    before = sys.getswitchinterval()
+    built = [[i] for i in range(1000)]  # survives into the frozen generation
+    with listening():
+        assert sys.getswitchinterval() == LISTEN_SWITCH
+        assert gc.get_freeze_count() >= len(built)
+    assert sys.getswitchinterval() == before and gc.get_freeze_count() == 0
