@@ -236,8 +236,8 @@ def test_frames_of_one_sound_filtered_together_sound_as_if_filtered_one_by_one(
     together = session.render_dry(2)
     plan = matched.plan
 
-    def one_by_one(batch, alpha, edge, segment, pos=None, block_step=None):
-        return plan(batch, alpha, np.ones_like(edge), segment, pos, block_step)
+    def one_by_one(batch, alpha, edge, segment, *rest):
+        return plan(batch, alpha, np.ones_like(edge), segment, *rest)
 
     monkeypatch.setattr(matched, "plan", one_by_one)
     session = Session(model, bank, tracks=1)

@@ -20,6 +20,11 @@ filtered once (:func:`filter_block`). Forty voices of a drone
 then cost two FFTs a block, not a hundred and sixty. The frames at a voice's ends are
 filtered one by one before their fades, so a voice still starts at 0 on its onset's sample
 and ends at 0, with nothing of the filter before or after it.
+
+Filtering a group and filtering its frames one by one differ slightly (the block's finer FFT
+grid, and what each cuts of the filter's ringing). So a render notes which frames it grouped
+(:class:`Groups`), and a rewind that takes voices out makes them again grouped as they were
+(``replay``): the filter is linear, so their audio is then what they added, to float rounding.
 """
 
 from __future__ import annotations
@@ -34,6 +39,49 @@ from latentcode.playback.batch import Batch
 from latentcode.playback.latents import mixed_positions
 
 GROUP_FROM = 6  # middle frames of one sound in a block from which they are filtered together
+# samples of a render's groups kept (see Groups): more than any queue a rewind makes again
+KEEP_GROUPS = 1 << 17
+
+# a group as a render noted it: (its step's first sample, lane, match key, track)
+GroupKey = tuple[int, int, tuple[int, int], int]
+
+
+class Groups:
+    """The frames a render filtered together: per step, lane, match and track, the span its
+    group's audio was added over (samples from the step's first). A voice made again is
+    filtered as it was when its key is here, and one by one when it is not.
+
+    >>> g = Groups(); g.note((1024, 0, (7, 0), 1), 10, 900)
+    >>> g.span((1024, 0, (7, 0), 1)), g.span((1024, 0, (7, 0), 2))
+    ((10, 900), None)
+    >>> g.forget(1024 + KEEP_GROUPS + 1); g.span((1024, 0, (7, 0), 1))
+    """
+
+    def __init__(self) -> None:
+        # step's first sample -> {(lane, match key, track): span}, steps in the order noted
+        self.steps: dict[int, dict[tuple[int, tuple[int, int], int], tuple[int, int]]] = {}
+
+    def note(self, key: GroupKey, lo: int, hi: int) -> None:
+        """Group ``key``'s audio was added over samples [lo, hi) of its step."""
+        self.steps.setdefault(key[0], {})[key[1:]] = (lo, hi)
+
+    def span(self, key: GroupKey) -> tuple[int, int] | None:
+        """Where group ``key``'s audio was added, or None when it was not noted."""
+        return self.steps.get(key[0], {}).get(key[1:])
+
+    def forget(self, now: int) -> None:
+        """Drop the groups of steps that began :data:`KEEP_GROUPS` or more before ``now``
+        (the oldest noted first: a render notes its steps in order)."""
+        while self.steps and next(iter(self.steps)) <= now - KEEP_GROUPS:
+            del self.steps[next(iter(self.steps))]
+
+    def take(self, other: Groups) -> None:
+        """Add the groups ``other`` noted (voices made in a rewind, now played here); where a
+        key is noted by both, the two were filtered apart and this one's is kept."""
+        for step, spans in other.steps.items():
+            mine = self.steps.setdefault(step, {})
+            for key, span in spans.items():
+                mine.setdefault(key, span)
 
 
 @dataclass
@@ -46,15 +94,19 @@ class Plan:
     gains: np.ndarray
     group: np.ndarray
     masks: list[np.ndarray] = field(default_factory=list)
+    keys: list[tuple[int, int]] = field(default_factory=list)  # per mask: (match id, step)
 
 
 def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
-         pos: np.ndarray | None = None, block_step: np.ndarray | None = None) -> Plan:
+         pos: np.ndarray | None = None, block_step: np.ndarray | None = None,
+         bases: np.ndarray | None = None, replay: Groups | None = None) -> Plan:
     """The filtering of ``batch``'s frames (``segment`` samples each); ``alpha`` is each row's
     interpolation position, ``edge`` marks the rows faded at a voice's start or end (filtered
     one by one), ``pos`` each row's position in its sound ``a`` (latent frames), which says
     whether a frame takes its sound's match or that of its quiet tail (``Sound.steps``),
     ``block_step`` which step of the block each row starts in (frames group within one).
+    With ``replay``, a row groups where that render grouped it (``bases``: each row's step's
+    first sample), whatever the count here.
 
     >>> from latentcode.model.sound import Sound
     >>> class V: moving = (); lane = 0
@@ -93,11 +145,19 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
         else:
             own[i] = True
     grouped = (per_row >= 0) & ~edge  # a voice's first frame is an edge too (its fade-in)
+    keys = [None] * len(masks)
+    for key, index in table.items():
+        keys[index] = key
     # a block's buffer costs a stereo pair of FFTs each about twice a frame's: a sound with
     # few middle frames in a lane's block (one voice, concatenated framing) is cheaper frame
     # by frame. Counted per lane: a split render's processes see only their own lanes, and
     # must decide alike (see .parallel)
-    if masks:
+    if masks and replay is not None:
+        lane, track = batch.column("lane")[batch.which], batch.column("track")[batch.which]
+        for r in np.flatnonzero(grouped).tolist():
+            grouped[r] = replay.span((int(bases[r]), int(lane[r]), keys[per_row[r]],
+                                      int(track[r]))) is not None
+    elif masks:
         lane = batch.column("lane")[batch.which]
         key = lane * len(masks) + np.maximum(per_row, 0)
         if block_step is not None:  # a render of several steps at once decides as step by step
@@ -107,7 +167,7 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
     group[grouped] = per_row[grouped]
     single = (own[batch.which] | ((per_row >= 0) & ~grouped)).nonzero()[0]
     if not len(single):
-        return Plan(single, np.zeros((0, 0), np.float32), group, masks)
+        return Plan(single, np.zeros((0, 0), np.float32), group, masks, keys)
     bins = fft_size(segment) // 2 + 1
     gains = np.empty((len(single), bins), np.float32)
     plain = per_row[single] >= 0
@@ -121,7 +181,7 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
         quiet_b = v.b is not None and v.b.quiet is not None  # (where in b, only then)
         b_pos = mixed_positions(batch, v.b, r, pos) if quiet_b else None
         gains[at[r]] = _blend(v, alpha[r], _rows(v.a, pos[r], len(r)), _rows(v.b, b_pos, len(r)))
-    return Plan(single, gains, group, masks)
+    return Plan(single, gains, group, masks, keys)
 
 
 def _rows(sound, pos: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -184,7 +244,8 @@ def filter_block(buffer: np.ndarray, match: np.ndarray) -> np.ndarray:
 
 
 def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[int], p: Plan,
-        lane: Callable[[int], np.ndarray], step: int) -> None:
+        lane: Callable[[int], np.ndarray], step: int, start: int = 0,
+        noted: Groups | None = None, replay: Groups | None = None) -> None:
     """Add each frame of ``stereo`` (frames, channels, samples) into its lane's buffer
     (``lane(k)``: tracks, channels, samples) at its track and offset, the frames that ``p``
     groups by way of one buffer per lane and sound, filtered once (:func:`filter_block`).
@@ -192,7 +253,11 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
     A render that decodes several steps of ``step`` samples at once gets the same bits as one
     step at a time: the frames are added a step at a time (those that start in it, in order,
     then its filtered groups), and each group holds the frames of one step, so its FFT has the
-    same grid."""
+    same grid.
+
+    The render begins at sample ``start``; its groups are noted in ``noted``. With ``replay``
+    (a rewind), a group's audio is added over the span that render noted, so that the frames
+    made again are cut as they were."""
     seg = stereo.shape[-1]
     rows = sorted(range(len(offsets)), key=lambda r: offsets[r] // step)  # stable
     groups = p.group.tolist()
@@ -219,8 +284,14 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
         for (k, g), mixed in together.items():
             ts = sorted(spans[k, g])
             heard = filter_block(mixed[ts], p.masks[g])
+            keys = {t: (start + base, k, p.keys[g], t) for t in ts}
+            if replay is not None:
+                for t in ts:
+                    spans[k, g][t] = list(replay.span(keys[t]))
             # only where its frames are: the FFT's rounding and the filter's ringing beyond
             # the frames are never heard before a voice's onset or after its end
             for t, row in zip(ts, heard, strict=True):
                 lo, hi = spans[k, g][t]
                 lane(k)[t, :, base + lo : base + hi] += row[:, lo:hi]
+                if noted is not None:
+                    noted.note(keys[t], lo, hi)

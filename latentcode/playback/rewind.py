@@ -16,9 +16,10 @@ calls :meth:`Scheduler.amend` with ``at``, the first sample it can still change 
 The stream adds the difference into its ring and posts the controls (see
 :meth:`~latentcode.audio.ring.AudioRing.amend`). Voices that started before ``at`` are left
 alone and ring on, as they do when a pattern changes at a cycle. A voice made again is the same
-voice (same events, same noise seed), so the subtraction leaves only float rounding; what it
-cannot take back is what went out already (events sent to other programs) and a fade that the
-voice cap or ``hush`` gave a withdrawn voice meanwhile.
+voice (same events, same noise seed), filtered as it was (its render noted the match's
+groups: :class:`~latentcode.playback.matched.Groups`), so the subtraction leaves only float
+rounding; what it cannot take back is what went out already (events sent to other programs)
+and a fade that the voice cap or ``hush`` gave a withdrawn voice meanwhile.
 
 A knob that moves a track's effects (filters, sends: the audio side applies them, they are not
 decoded) needs less: :func:`retouch` works out those settings again for the queued blocks, and
@@ -73,6 +74,7 @@ def rewind(s: Any, track: Track, at: int, end: int, block: int) -> Amendment | N
         return None
     cycle_at, slots = s.clock.cycle_at, s.tracks
     ghost = s.voices.spare()
+    ghost.replay = s.voices.groups  # filtered as they were, so that they cancel exactly
     for v in again:
         ghost.add(v)
     minus = np.zeros((slots, s.channels, end - first), np.float32)

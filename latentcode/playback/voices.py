@@ -74,6 +74,10 @@ class Voices:
         self.owned: frozenset[int] | None = None
         # a split render's hand-over: this process's lanes of a block in, every lane out
         self.exchange: Callable[[int, dict[int, np.ndarray]], dict[int, np.ndarray]] | None = None
+        # the frames each step's match filtered together (live, a rewind makes voices again as
+        # they were filtered); with ``replay``, this render groups as the one that noted it did
+        self.groups = matched.Groups()
+        self.replay: matched.Groups | None = None
 
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest fades out (the scheduler's voice cap,
@@ -117,6 +121,7 @@ class Voices:
             v.lane = self._lightest_lane(v.start)
             self.voices.append(v)
         self._walking.extend(other._walking)
+        self.groups.take(other.groups)
         self.frames_decoded += other.frames_decoded
         if carry.any():
             lane = self._carry.get(0)
@@ -180,13 +185,17 @@ class Voices:
             stretched = self._stretched(batch)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched)
             offsets = batch.column("start")[batch.which] + batch.j * hop - start
-            frames, match = self._shape(audio, batch, pos, alpha, offsets // (step or n))
+            steps = offsets // (step or n)
+            frames, match = self._shape(audio, batch, pos, alpha, steps,
+                                        start + steps * (step or n))
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             tracks = batch.column("track")[batch.which].tolist()
             lanes_of = batch.column("lane")[batch.which].tolist()
-            matched.mix(stereo, lanes_of, tracks, offsets.tolist(), match, lane, step or n)
+            matched.mix(stereo, lanes_of, tracks, offsets.tolist(), match, lane, step or n,
+                        start, self.groups, self.replay)
+            self.groups.forget(start + n)
         # only frames that started in this block reach past it
         self._carry = {k: acc[:, :, n:].copy() for k, acc in lanes.items() if acc[:, :, n:].any()}
         heard = {k: acc[:, :, :n] for k, acc in lanes.items()}
@@ -205,11 +214,12 @@ class Voices:
                 or (v.inner is not None and v.start + v.length > at)]
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray,
-               steps: np.ndarray) -> tuple[np.ndarray, matched.Plan]:
+               steps: np.ndarray, bases: np.ndarray) -> tuple[np.ndarray, matched.Plan]:
         """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); plan
         their spectral match and filter those it filters one by one (see :mod:`.matched`);
         fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
-        the decode read them; ``steps`` the step of the block each starts in. Returns the
+        the decode read them; ``steps`` the step of the block each starts in, ``bases`` that
+        step's first sample. Returns the
         frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
         # (the live input has no levels measured ahead: its mixes are not brought to them)
@@ -231,7 +241,7 @@ class Voices:
         fading = (offset < FADE_IN) | (offset + seg > length - FADE_OUT)
         # windowed frames, so the whole voice goes through one filter; before the fades, so a
         # voice still starts at 0 on its onset's sample and ends at 0
-        match = matched.plan(batch, alpha, fading, seg, pos, steps)
+        match = matched.plan(batch, alpha, fading, seg, pos, steps, bases, self.replay)
         matched.filter_frames(audio, match)
         edge = np.flatnonzero(fading)
         if edge.size:
