@@ -10,10 +10,17 @@ voices and the resident memory (all of it, and the process's own: without the pa
 cluster files, which the OS can drop); at the end the totals, and the growth of both from the
 end of the first minute (when the caches have filled) to the end.
 
-What it does not do yet: compare the live output with an offline render of the same script
-(the cycle each change lands on would have to be recorded and replayed).
+Then it checks that the live output is the offline render of the same script. The run records
+what it played (``:record``: the master, after the limiter) and every track keeps a log of
+where each change landed (``Track.log``). A fresh session renders the script offline through
+the same graph (:class:`~latentcode.session.replay.Replay`): each change on its logged cycle,
+the new folder joining the bank at the sample where the live producer was when it did. The
+take is lined up with the render across its gaps (``EngineStats.gaps``) and compared a second
+at a time: how many seconds are the same bits, and how loud the difference is otherwise,
+counted apart before any gap, after one (the graph's reverb and delay then hold other
+states), and after the new folder (live, its sounds are silent while they are being made).
 
-    python benchmarks/soak.py [--minutes 10] [--every 3] [--busy]
+    python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -86,8 +93,13 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     session = Session(tracks=5)
     session.eval(PIECE)
     session.render_dry(1)  # the piece's sounds encoded before the clock starts
-    session.start("jack", buffersize=256, jack_client="lc-soak")
+    for track in session.tracks.values():
+        track.log = []  # where each change lands, to render the same offline
+    session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
     engine = session.engine
+    live_wav = folder / "live.wav"
+    engine.record(live_wav)
+    bank_sample = None
     start = time.monotonic()
     end = start + 60 * args.minutes
     step, errors, minute, last_gc = 0, [], 1, start
@@ -106,6 +118,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             text = pool[step % len(pool)].format(k=step % 24, s=step % 8, bank=bank)
         try:
             session.eval(text)
+            if text.startswith("bank") and bank_sample is None:
+                bank_sample = session.live_scheduler.position  # the producer's next block
         except Exception as e:  # noqa: BLE001 - a bad change is counted, the show goes on
             errors.append(f"{text}: {e}")
         step += 1
@@ -125,6 +139,17 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             minute += 1
     stats = engine.stats
     rss, anon = rss_mb(), rss_mb("RssAnon")
+    engine.stop_record()
+    stream = engine._stream  # (its rewind counters: not in EngineStats)
+    rewinds, late = stream.rewinds, stream.rewind_late
+    from latentcode.session.replay import logs as switches
+
+    logs = switches(session)
+    said = []
+    while not engine.messages.empty():
+        said.append(engine.messages.get_nowait())
+    lowered = [m for m in said if "voice cap" in m or "budget" in m]
+    cap = session.voice_cap
     session.stop()
     print(f"\n{args.minutes} min, {step} changes ({len(errors)} refused), "
           f"{stats.underruns - before.underruns} underruns, producer load "
@@ -134,6 +159,90 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
           f"{anon:.0f} MB ({anon - base_anon:+.1f} MB)")
     for e in errors[:5]:
         print("refused:", e)
+    print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
+    if lowered:
+        print(f"live only: {len(lowered)} messages of the voice cap or the time budget, e.g. "
+              f"{lowered[0]!r}")
+    rendered = folder / "offline.wav"
+    frames = sf.info(str(live_wav)).frames
+    t0 = time.monotonic()
+    replay(logs, bank_sample, f'bank "{folder}"', cap, frames, rendered)
+    print(f"offline render of the same script: {frames / 44100:.0f} s in "
+          f"{time.monotonic() - t0:.0f} s")
+    if args.keep:
+        import shutil
+
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        for wav in (live_wav, rendered):
+            shutil.copy(wav, Path(args.keep) / wav.name)
+        import json
+
+        (Path(args.keep) / "landed.json").write_text(json.dumps(
+            {name: [[str(c), str(x)] for c, _, x in log] for name, log in logs.items()}))
+    if stats.underruns > len(stats.gaps):
+        print(f"{stats.underruns} gaps, more than the engine keeps the places of: the take "
+              "cannot be lined up with the render")
+        return
+    compare(sf.read(str(live_wav), dtype="float32")[0], sf.read(str(rendered), dtype="float32")[0],
+            stats.gaps, bank_sample)
+
+
+def replay(logs: dict, bank_at: int | None, bank_text: str, cap: int, frames: int,
+           path: Path) -> None:
+    """Render the live run's script offline to ``path``: a fresh session, the live switches
+    (:class:`~latentcode.session.replay.Replay`), the new folder at ``bank_at``."""
+    from latentcode.audio.engine import Engine
+    from latentcode.session import Session
+    from latentcode.session.replay import Replay
+
+    again = Session(tracks=5)
+    again.eval(PIECE)
+    evals = [(bank_at, bank_text)] if bank_at is not None else []
+    Engine("offline", tracks=5, buffersize=256).render(Replay(again, logs, evals, cap), frames,
+                                                       str(path))
+
+
+def compare(live: np.ndarray, offline: np.ndarray, gaps: tuple, bank_at: int | None,
+            sr: int = 44100) -> None:
+    """Line the live take up with the offline render, a second of the source at a time, and
+    print how far apart they are. The take begins where pyo's recorder did (found on its
+    first seconds); each gap (``gaps``: the engine's, see ``EngineStats.gaps``) delays what
+    follows by its length. After a gap the graph's reverb, delay and filters hold other
+    states than offline, so those seconds are counted apart; so are those after the new
+    folder joined the bank (live, its sounds are silent while they are being made)."""
+    n = 5 * sr
+    a, b = live[:n].mean(axis=1), offline[:n].mean(axis=1)
+    corr = np.fft.irfft(np.fft.rfft(a, 2 * n) * np.conj(np.fft.rfft(b, 2 * n)), 2 * n)
+    offset = int(np.argmax(np.r_[corr[-sr:], corr[:sr]])) - sr  # take sample of source 0
+    places = np.array([at for at, _ in gaps] or [1 << 62])
+    shift = np.concatenate([[0], np.cumsum([k for _, k in gaps])])
+    first_gap = places.min()
+    rows = []  # (second, dB, bit for bit, after a gap, after the folder)
+    for k in range(len(offline) // sr):
+        p0 = k * sr
+        if ((places > p0) & (places < p0 + sr)).any():
+            continue  # a gap inside: no one shift lines it up
+        at = p0 + offset + int(shift[np.searchsorted(places, p0, side="right")])
+        x, y = live[at:at + sr] if at >= 0 else live[:0], offline[p0:p0 + sr]
+        if len(x) < sr:
+            break
+        diff = np.sqrt(np.mean((x - y) ** 2)) / (np.sqrt(np.mean(y ** 2)) + 1e-12)
+        rows.append((k, 20 * np.log10(max(diff, 1e-12)), bool(np.array_equal(x, y)),
+                     p0 >= first_gap, bank_at is not None and p0 >= bank_at))
+    print(f"live against offline ({len(rows)} s compared; the take's sample of source sample "
+          f"0: {offset}; {len(gaps)} gaps, the first at {first_gap / sr:.1f} s):"
+          if gaps else f"live against offline ({len(rows)} s compared; the take's sample of "
+          f"source sample 0: {offset}; no gaps):")
+    for name, keep in (("before any gap and the new folder", lambda r: not r[3] and not r[4]),
+                       ("after a gap, before the new folder", lambda r: r[3] and not r[4]),
+                       ("after the new folder joined the bank", lambda r: r[4])):
+        part = [r for r in rows if keep(r)]
+        if part:
+            db = np.array([r[1] for r in part])
+            same = sum(r[2] for r in part)
+            print(f"  {name:37} {len(part):4} s, {same:4} of them bit for bit; difference "
+                  f"median {np.median(db):6.1f} dB, worst {db.max():6.1f} dB (second "
+                  f"{part[int(db.argmax())][0]})")
 
 
 def main() -> None:
@@ -141,6 +250,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--every", type=float, default=3.0)
     ap.add_argument("--busy", action="store_true", help="another process busy on one core")
+    ap.add_argument("--lookahead", type=int, default=4096,
+                    help="samples decoded ahead (the default's; :latency sets it live)")
+    ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
     args = ap.parse_args()
     from jackd import running_jackd
 

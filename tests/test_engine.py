@@ -141,6 +141,12 @@ def test_live_too_slow_source_gaps_are_counted_and_told(jackd: str) -> None:
     result = json_lines(done.stdout)[-1]
     stats = result["stats"]
     assert stats["underruns"] > 10 and stats["underrun_samples"] > 0, stats
+    # where each gap came, in the order played, and its length (the latest GAPS_KEPT)
+    gaps = stats["gaps"]
+    assert len(gaps) == min(stats["underruns"], 256), gaps
+    places = [at for at, _ in gaps]
+    assert places == sorted(places) and places[-1] <= stats["position"], gaps
+    assert sum(n for _, n in gaps) == stats["underrun_samples"] or len(gaps) == 256, stats
     assert stats["producer_load"] > 1.0, stats
     assert stats["output_frames"] > stats["position"], stats  # the gaps were played as silence
     told = [m for m in result["messages"] if m.startswith("audio gaps")]

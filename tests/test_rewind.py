@@ -79,6 +79,7 @@ def switched(reference: Session, cycle: Fraction | int, length: int) -> np.ndarr
 def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     live, reference = sessions
     live.eval(OLD)
+    live.tracks["t1"].log = []  # where each change lands (what benchmarks/soak.py replays)
     live.live_scheduler = live.scheduler(wait_for_sounds=False)
     starts = []  # (track slot, onset sample) of every voice started
     live.live_scheduler.on_start.append(
@@ -96,6 +97,11 @@ def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
 
     # the same change, made to start on sample ``at`` in a scheduler that plays no ahead
     want = switched(reference, live.live_scheduler.clock.cycle_at(at), got.shape[1])
+    # the track's log: the piece's pattern from cycle 0, the new one from ``at``'s cycle
+    log = live.tracks["t1"].log
+    assert [(c, xfade) for c, _, xfade in log] == [
+        (0, None), (live.live_scheduler.clock.cycle_at(at), None)]
+    assert log[1][1] is live.tracks["t1"].pattern
 
     new = [onset for track, onset in starts if track == 0 and onset >= at]
     assert new and min(new) < queued_until  # heard before the audio queued ran out
@@ -285,3 +291,41 @@ def test_a_knob_moves_a_track_effect_a_rewind_after_it_turns_decoding_nothing(se
     assert right[before].max() < 0.5 * left[before].max()  # still at the left
     after = slice(queued_until + 2048, queued_until + 8192)
     assert left[after].max() < 0.5 * right[after].max()  # then at the right
+
+
+def test_a_live_run_played_again_offline_is_the_same_audio(sessions):
+    """Each track logs where its changes landed (a change at a cycle on it, ``now`` where its
+    rewind began); a fresh session replaying those switches block by block makes what the
+    live stream played, bit for bit (latentcode/session/replay.py)."""
+    from latentcode.session.replay import Replay, logs
+
+    live, again = sessions
+    live.eval(OLD)
+    for track in live.tracks.values():
+        track.log = []
+    live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    stream = live_stream(live)
+    heard, due = [], []
+    live.engine = Heard(stream)
+    try:
+        for seconds, text in [(0, f"t1 $ {NEW}"), (1, 'now t2 $ "bell*4" # noise 0.5'),
+                              (2.5, 'xfade 1 t1 $ "drone" # alpha 0.3'),
+                              (4.5, 'now t1 $ "hit*8"')]:
+            played(stream, int(seconds * SR), heard, due)
+            live.eval(text)
+            stream.amend()
+        played(stream, 7 * SR, heard, due)
+    finally:
+        live.engine = None
+    assert stream.rewinds == 2 and stream.rewind_late == 0
+    got = np.concatenate(heard, axis=1)
+    switched = logs(live)
+    assert len(switched["t1"]) == 4 and switched["t1"][2][2] == 1  # the crossfade's cycles
+
+    again.eval(OLD)
+    replay = Replay(again, switched, voice_cap=live.voice_cap)
+    want = np.zeros((again.slots, 2, -(-got.shape[1] // BLOCK) * BLOCK), np.float32)
+    for start in range(0, want.shape[2], BLOCK):
+        replay.fill(want[:, :, start : start + BLOCK], start)
+    assert np.abs(got).max() > 0.05
+    np.testing.assert_array_equal(got, want.reshape(-1, want.shape[2])[:, : got.shape[1]])

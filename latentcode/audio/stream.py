@@ -38,6 +38,7 @@ PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be clear
 # (more when rewinds lately took longer; see Stream.amend)
 REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
+GAPS_KEPT = 256  # the latest underruns whose place is kept (Stream.gaps)
 
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
 Changes = tuple[bool, list[tuple[int, str, float]]]
@@ -58,6 +59,9 @@ class EngineStats:
     position: int  # the clock: source samples that have been played
     output_frames: int  # frames the engine has output, gaps and panic silence included
     dropped: int  # queued samples thrown away by panic()
+    # the latest underruns (GAPS_KEPT): the source sample after which each gap's silence
+    # came, and its samples; a live take's sample of a source sample is after all before it
+    gaps: tuple[tuple[int, int], ...] = ()
 
 
 WORST_WINDOW = 5.0  # s: how long the slowest block is remembered (between one and two of these)
@@ -105,6 +109,8 @@ class Stream:
         self._frames = self._dropped = 0
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
+        # the latest underruns (see EngineStats.gaps)
+        self.gaps: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
         # panic
         self._panic_request = False
         self._panic_left = 0  # buffers of silence still to play
@@ -180,6 +186,7 @@ class Stream:
             position=self.ring.read_pos,
             output_frames=self._frames,
             dropped=self._dropped,
+            gaps=tuple(self.gaps),
         )
 
     @property
@@ -414,6 +421,7 @@ class Stream:
         if got < n and self.playing:
             self._underruns += 1
             self._underrun_samples += n - got
+            self.gaps.append((ring.read_pos, n - got))
         if ring.write_pos - ring.read_pos < self.lookahead:
             self.wake.set()
 

@@ -86,6 +86,9 @@ class Track:
         self.pending: tuple[Any, Fraction | None, Fraction | None] | None = None
         self.morph: Morph | None = None
         self.until: Fraction | None = None  # a ``once`` one-shot: the cycle it is over
+        # when a caller keeps one: (cycle, pattern, crossfade) of every switch, where it landed
+        # (a live run's changes, to be played again offline: benchmarks/soak.py)
+        self.log: list[tuple[Fraction, Any, Fraction | None]] | None = None
 
     def latest(self) -> Any:
         """The pattern that plays once every pending change has happened."""
@@ -106,6 +109,8 @@ class Track:
                 old = self.pattern
                 self.previous, self.pattern, self.pending = old, pattern, None
                 self.morph = Morph(old, at, at + xfade) if xfade and old is not None else None
+                if self.log is not None:
+                    self.log.append((at, pattern, xfade))
                 return before + self._morphed(_onsets(pattern, at, c1))
         return self._morphed(_onsets(self.pattern, c0, c1))
 
