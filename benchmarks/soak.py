@@ -19,8 +19,10 @@ take is lined up with the render across its gaps (``EngineStats.gaps``) and comp
 at a time: how many seconds are the same bits, and how loud the difference is otherwise,
 counted apart before any gap, after one (the graph's reverb and delay then hold other
 states), and after the new folder (live, its sounds are silent while they are being made).
+The first use of each cluster is such a sound too: ``--warm`` makes them all before the start.
 
-    python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--keep DIR]
+    python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
+                              [--keep DIR]
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     session = Session(tracks=5)
     session.eval(PIECE)
     session.render_dry(1)  # the piece's sounds encoded before the clock starts
+    if args.warm:  # every cluster the script names, made before: live, none is silent then
+        for name in [f"cluster:{k}" for k in range(24)] + [f"sounds:{s}" for s in range(8)]:
+            session.bank.resolve(name)
     for track in session.tracks.values():
         track.log = []  # where each change lands, to render the same offline
     session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
@@ -141,7 +146,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     rss, anon = rss_mb(), rss_mb("RssAnon")
     engine.stop_record()
     stream = engine._stream  # (its rewind counters: not in EngineStats)
-    rewinds, late = stream.rewinds, stream.rewind_late
+    rewinds, late, lates = stream.rewinds, stream.rewind_late, list(stream.late_rewinds)
     from latentcode.session.replay import logs as switches
 
     logs = switches(session)
@@ -184,7 +189,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
               "cannot be lined up with the render")
         return
     compare(sf.read(str(live_wav), dtype="float32")[0], sf.read(str(rendered), dtype="float32")[0],
-            stats.gaps, bank_sample)
+            stats.gaps, lates, bank_sample)
 
 
 def replay(logs: dict, bank_at: int | None, bank_text: str, cap: int, frames: int,
@@ -202,22 +207,23 @@ def replay(logs: dict, bank_at: int | None, bank_text: str, cap: int, frames: in
                                                        str(path))
 
 
-def compare(live: np.ndarray, offline: np.ndarray, gaps: tuple, bank_at: int | None,
-            sr: int = 44100) -> None:
+def compare(live: np.ndarray, offline: np.ndarray, gaps: tuple, lates: list,
+            bank_at: int | None, sr: int = 44100) -> None:
     """Line the live take up with the offline render, a second of the source at a time, and
     print how far apart they are. The take begins where pyo's recorder did (found on its
     first seconds); each gap (``gaps``: the engine's, see ``EngineStats.gaps``) delays what
-    follows by its length. After a gap the graph's reverb, delay and filters hold other
-    states than offline, so those seconds are counted apart; so are those after the new
-    folder joined the bank (live, its sounds are silent while they are being made)."""
+    follows by its length. After a gap, or a rewind that came too late (``lates``: its first
+    sample, the samples it missed), the graph's reverb, delay and filters hold other states
+    than offline, so those seconds are counted apart; so are those after the new folder
+    joined the bank (live, its sounds are silent while they are being made)."""
     n = 5 * sr
     a, b = live[:n].mean(axis=1), offline[:n].mean(axis=1)
     corr = np.fft.irfft(np.fft.rfft(a, 2 * n) * np.conj(np.fft.rfft(b, 2 * n)), 2 * n)
     offset = int(np.argmax(np.r_[corr[-sr:], corr[:sr]])) - sr  # take sample of source 0
     places = np.array([at for at, _ in gaps] or [1 << 62])
     shift = np.concatenate([[0], np.cumsum([k for _, k in gaps])])
-    first_gap = places.min()
-    rows = []  # (second, dB, bit for bit, after a gap, after the folder)
+    first_gap = min([int(places.min()), *(at for at, _ in lates)])
+    rows = []  # (second, dB, bit for bit, after a gap or late rewind, after the folder)
     for k in range(len(offline) // sr):
         p0 = k * sr
         if ((places > p0) & (places < p0 + sr)).any():
@@ -228,13 +234,12 @@ def compare(live: np.ndarray, offline: np.ndarray, gaps: tuple, bank_at: int | N
             break
         diff = np.sqrt(np.mean((x - y) ** 2)) / (np.sqrt(np.mean(y ** 2)) + 1e-12)
         rows.append((k, 20 * np.log10(max(diff, 1e-12)), bool(np.array_equal(x, y)),
-                     p0 >= first_gap, bank_at is not None and p0 >= bank_at))
+                     p0 + sr > first_gap, bank_at is not None and p0 + sr > bank_at))
     print(f"live against offline ({len(rows)} s compared; the take's sample of source sample "
-          f"0: {offset}; {len(gaps)} gaps, the first at {first_gap / sr:.1f} s):"
-          if gaps else f"live against offline ({len(rows)} s compared; the take's sample of "
-          f"source sample 0: {offset}; no gaps):")
+          f"0: {offset}; {len(gaps)} gaps and {len(lates)} late rewinds"
+          + (f", the first at {first_gap / sr:.1f} s):" if gaps or lates else "):"))
     for name, keep in (("before any gap and the new folder", lambda r: not r[3] and not r[4]),
-                       ("after a gap, before the new folder", lambda r: r[3] and not r[4]),
+                       ("after a gap or late rewind, before it", lambda r: r[3] and not r[4]),
                        ("after the new folder joined the bank", lambda r: r[4])):
         part = [r for r in rows if keep(r)]
         if part:
@@ -252,6 +257,8 @@ def main() -> None:
     ap.add_argument("--busy", action="store_true", help="another process busy on one core")
     ap.add_argument("--lookahead", type=int, default=4096,
                     help="samples decoded ahead (the default's; :latency sets it live)")
+    ap.add_argument("--warm", action="store_true",
+                    help="make the clusters the script names before it starts")
     ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
     args = ap.parse_args()
     from jackd import running_jackd

@@ -60,7 +60,7 @@ class EngineStats:
     output_frames: int  # frames the engine has output, gaps and panic silence included
     dropped: int  # queued samples thrown away by panic()
     # the latest underruns (GAPS_KEPT): the source sample after which each gap's silence
-    # came, and its samples; a live take's sample of a source sample is after all before it
+    # came, and its samples; in a live take, every gap delays the samples after it
     gaps: tuple[tuple[int, int], ...] = ()
 
 
@@ -126,6 +126,8 @@ class Stream:
         # sample the latest one changed, and how far ahead of the buffer being played the next
         # one starts
         self.rewinds = self.rewind_late = self.rewound_at = 0
+        # the latest rewinds that came too late: (their first sample, samples they missed)
+        self.late_rewinds: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
         self.rewind_margin = REWIND_MARGIN
         self._rewinds_took = deque([0] * 8, maxlen=8)  # samples, and half again (see amend)
 
@@ -294,6 +296,8 @@ class Stream:
                 changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
                                      first_row=a.track * self.channels)
                 self.rewind_late += max(0, changed - a.at)
+                if changed > a.at:
+                    self.late_rewinds.append((a.at, changed - a.at))
             for at, controls in a.controls:
                 entry = [{}] * a.track + [controls]
                 changes = self._parse_controls(entry) if controls else None

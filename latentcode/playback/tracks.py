@@ -87,7 +87,7 @@ class Track:
         self.morph: Morph | None = None
         self.until: Fraction | None = None  # a ``once`` one-shot: the cycle it is over
         # when a caller keeps one: (cycle, pattern, crossfade) of every switch, where it landed
-        # (a live run's changes, to be played again offline: benchmarks/soak.py)
+        # (a live run's changes, to be played again offline: session/replay.py)
         self.log: list[tuple[Fraction, Any, Fraction | None]] | None = None
 
     def latest(self) -> Any:
