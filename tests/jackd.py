@@ -92,7 +92,8 @@ def listening() -> Iterator[None]:
     1 to 5 times with the GIL handed over every :data:`LISTEN_SWITCH`; a full garbage
     collection of a large process (3 million objects, 0.2 s) lost 1 or 2, and none once the
     objects built so far were frozen out of the collector. A test suite's process grows large,
-    so both hold while a rig listens, as the engine does for its own audio thread.
+    so both hold while a rig listens, as the engine does for its own audio thread. (Not for a
+    real-time jackd: the Link rig lost more periods with it; see ``link_rig.py``.)
 
     >>> with listening(): sys.getswitchinterval() == LISTEN_SWITCH
     True
