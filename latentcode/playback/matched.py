@@ -145,9 +145,7 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
         else:
             own[i] = True
     grouped = (per_row >= 0) & ~edge  # a voice's first frame is an edge too (its fade-in)
-    keys = [None] * len(masks)
-    for key, index in table.items():
-        keys[index] = key
+    keys = list(table)  # per mask, in the order made: (match id, quiet step)
     # a block's buffer costs a stereo pair of FFTs each about twice a frame's: a sound with
     # few middle frames in a lane's block (one voice, concatenated framing) is cheaper frame
     # by frame. Counted per lane: a split render's processes see only their own lanes, and
