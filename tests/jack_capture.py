@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from jackd import listening
 
+from latentcode.audio.analysis import onsets
+
 SR = 44100
 # JACK's losses a second of capture (see losses) above which a run measured its host rather
 # than the player: here on 2026-12-01 each rig lost 0 or 1 time in its 7 to 20 s, idle and with
@@ -189,6 +191,21 @@ def close_within(client, seconds: float = 10.0) -> None:
     thread = threading.Thread(target=close, daemon=True)
     thread.start()
     thread.join(seconds)
+
+
+def heard_onsets(channel: np.ndarray, *, threshold: float, gap: int) -> np.ndarray:
+    """The onsets of a captured channel (see :func:`latentcode.audio.analysis.onsets`) that
+    follow ``gap`` samples of capture: before that, what rises may have begun before our port
+    was connected. JACK makes each connection in a later cycle than the call, so one port can
+    join a period or two after another: a CI run heard its first bell from 512 samples in,
+    mid-attack, and that spacing came out 367 samples short.
+
+    >>> x = np.zeros(30_000); x[:900] = x[9_000:9_100] = x[20_000:20_100] = 0.5
+    >>> heard_onsets(x, threshold=0.1, gap=4_000).tolist()
+    [9000, 20000]
+    """
+    found = onsets(channel, threshold=threshold, gap=gap)
+    return found[found >= gap]
 
 
 def spacings_clear_of_xruns(found: np.ndarray, xruns: list[int], period: int = 256,

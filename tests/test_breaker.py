@@ -254,12 +254,10 @@ def live(case: str, seconds: str = "8"):
 def steady_onsets(played, begin: int = 0, end: int | None = None) -> tuple[int, list[int]]:
     """Onsets heard on the right (t1 alone) in [begin, end) and their spacings off the grid
     (22050), leaving out those JACK's own xruns spoil."""
-    from jack_capture import off_the_grid, spacings_clear_of_xruns
-
-    from latentcode.audio.analysis import onsets
+    from jack_capture import heard_onsets, off_the_grid, spacings_clear_of_xruns
 
     right = played.audio[1]
-    found = onsets(right, threshold=1e-4, gap=4000)
+    found = heard_onsets(right, threshold=1e-4, gap=4000)
     found = found[(found >= begin) & (found < (end if end is not None else right.size))]
     clean = spacings_clear_of_xruns(found, played.xruns)
     return len(found), off_the_grid(clean, 22050)

@@ -25,10 +25,10 @@ from events_capture import (
     stalls,
     unbundle,
 )
+from jack_capture import heard_onsets
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 from sound_helpers import tone
 
-from latentcode.audio.analysis import onsets
 from latentcode.errors import LatentcodeError
 from latentcode.patterns.core import Event
 from latentcode.patterns.time import Span
@@ -286,7 +286,7 @@ def test_live_time_tags_keep_the_spacing_and_match_the_onsets_heard(live):
     assert len(spacing) >= JUDGED, (len(spacing), stalls(live))
     assert np.all(np.abs(np.array(spacing) - 0.25) < PERIOD / SR), spacing
     # the onsets captured on the right, as time.monotonic()
-    found = onsets(live["audio"][1], threshold=1e-3, gap=4000)
+    found = heard_onsets(live["audio"][1], threshold=1e-3, gap=4000)
     assert len(found) >= 16, len(found)
     heard = capture_time(live, found)
     matched = [heard[np.argmin(np.abs(heard - t))] - t for t in tags

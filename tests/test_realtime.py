@@ -11,10 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jack_capture import SR, capture_script, off_the_grid, spacings_clear_of_xruns
+from jack_capture import (
+    SR,
+    capture_script,
+    heard_onsets,
+    off_the_grid,
+    spacings_clear_of_xruns,
+)
 from jackd import INSTALL_HINT, jackd_path, running_jackd
 
-from latentcode.audio.analysis import onsets, rms
+from latentcode.audio.analysis import rms
 
 SCRIPT = str(Path(__file__).parent / "audio_scripts" / "session_jack.py")
 
@@ -41,7 +47,7 @@ def test_four_tracks_play_live_with_no_underrun(played):
 
 def test_onsets_heard_line_up_with_the_pattern(played):
     right = played.audio[1]
-    found = onsets(right, threshold=1e-4, gap=4000)
+    found = heard_onsets(right, threshold=1e-4, gap=4000)
     assert len(found) >= 30, f"{len(found)} onsets heard on the right in 20 s"
     clean = spacings_clear_of_xruns(found, played.xruns)
     assert len(clean) >= 20, f"only {len(clean)} spacings free of JACK xruns"
