@@ -80,8 +80,8 @@ def main() -> None:
 
 def timing(model, bank: Bank) -> None:
     from latentcode.model.audiofiles import load_audio
-    from latentcode.model.clusters import one_blas_thread
     from latentcode.model.encode import encode_audio, sound_onset
+    from latentcode.model.pacing import one_blas_thread
 
     torch.set_num_threads(1)
     files = [bank._files[n] for n in sorted(bank._files)]

@@ -39,9 +39,10 @@ from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model import part_cache
 from latentcode.model.audiofiles import formats_hint, is_audio_file
-from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, Pacer, be_nice, kmeans  # noqa: F401 - kmeans: API
+from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.encode import encode_sound, file_digest
 from latentcode.model.jobs import Closed, Job, NotReady
+from latentcode.model.pacing import Pacer, be_nice, one_blas_thread
 from latentcode.model.prior import prior_path
 from latentcode.model.sound import Sound
 
@@ -387,7 +388,7 @@ class Bank:
                 break
             if job.claim():
                 try:
-                    with clustering.one_blas_thread():
+                    with one_blas_thread():
                         job.execute(pace)
                 except Closed:
                     break
@@ -446,17 +447,12 @@ class Bank:
         known = clustering.known_layout(lambda: self._key("heard", k, names), names, k)
         if known is not None:
             return known
-        names, frames, sample = [], [], clustering.Thinned(clustering.FIT_ROWS)
-        for sound in self._each_sound(pace):  # fitted on a sample, then labelled file by file
-            names.append(sound.name)
-            frames.append(sound.frames)
-            sample.add(sound.mu * self.model.heard_scale)  # near as heard, not as numbers
-        k = max(1, min(k, sum(frames)))
-        key = self._key("heard", k, names)
-        labels, _ = clustering.cached_labels(key, sum(frames), k, lambda: clustering.label_parts(
-            sample, k, (self._member(n, pace).mu * self.model.heard_scale for n in names),
-            pace), frames)
-        return Labelled.of(names, frames, labels, k, key)
+        scale, segment = self.model.heard_scale, self.model.segment
+        silence = self.model.encode(np.zeros((1, segment), np.float32))[0][0]
+        return clustering.label_frames(
+            self._each_sound(pace), lambda stem: self._member(stem, pace),
+            lambda mu: clustering.frame_features((mu - silence) * scale, segment), k,
+            lambda k, names: self._key("heard", k, names), pace)
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
         """Frame clusters ``which`` (among the non-empty ones), reading each file once."""
