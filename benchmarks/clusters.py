@@ -50,16 +50,17 @@ def main() -> int:
 
     import numpy as np
 
-    from latentcode.model import clusters
-
-    mu = np.concatenate([s.mu for s in sounds])
-    family = np.concatenate([[group_of(s.name)] * s.frames for s in sounds])
     t = time.monotonic()
-    labels = clusters.kmeans(mu, args.k, seed=0, fit_rows=clusters.FIT_ROWS)
+    labelled = bank._need(bank._frames_job(args.k), True)  # the bank's own clustering
     built = time.monotonic() - t
+    by_name = {s.name: s for s in sounds}
+    family = np.concatenate([[group_of(n)] * by_name[n].frames for n in labelled.stems])
+    labels = labelled.labels
     rows = [(f"frames:{i}", int(np.sum(labels == c)), Counter(family[labels == c].tolist()))
-            for i, c in enumerate(c for c in range(args.k) if np.any(labels == c))]
-    table(f"frame clusters, k={args.k} (k-means in {built:.1f} s, unpaced)", rows, len(mu))
+            for i, c in enumerate(labelled.present)]
+    silent = int(np.sum(labels >= args.k))
+    table(f"frame clusters, k={args.k} (built in {built:.1f} s, unpaced; {silent / len(labels):.1%}"
+          " of the frames are silent, in none)", rows, len(labels))
 
     t = time.monotonic()
     found = bank.sound_clusters()
@@ -70,7 +71,7 @@ def main() -> int:
         for m in c.members:
             fam[group_of(m)] += bank.resolve(m).frames
         rows.append((c.name, c.frames, fam))
-    table(f"sound clusters, k={len(found)} (built in {built:.1f} s)", rows, len(mu))
+    table(f"sound clusters, k={len(found)} (built in {built:.1f} s)", rows, len(labels))
     for c in found:
         print(f"  {c.name}: {', '.join(c.members)}")
 

@@ -6,9 +6,10 @@ patterns, morphs, stretches, immediate changes, clusters of the bank's frames an
 (the first use of each clusters in the bank's worker), a ``bank "FOLDER"`` of new sounds
 half-way (written for the run, then played), and a full garbage collection every 20 s. It
 prints, a minute at a time, the engine's underruns, the producer's load and slowest block, the
-voices and the resident memory (all of it, and the process's own: without the pages of mapped
-cluster files, which the OS can drop); at the end the totals, and the growth of both from the
-end of the first minute (when the caches have filled) to the end.
+voices and the resident memory (all of it; the process's own, without the pages of mapped
+cluster files, which the OS can drop; and that again once the C allocator has handed back what
+it holds freed, ``malloc_trim``); at the end the totals, and the growth of each from the end
+of the first minute (when the caches have filled) to the end.
 
 Then it checks that the live output is the offline render of the same script. The run records
 what it played (``:record``: the master, after the limiter) and every track keeps a log of
@@ -86,6 +87,19 @@ def rss_mb(field: str = "VmRSS") -> float:
     return float("nan")
 
 
+def trimmed_mb() -> float:
+    """The process's own resident memory after glibc's ``malloc_trim(0)``: without what the
+    allocator has been given back but still holds (NaN where there is no glibc). Measured
+    after the other figures of the minute: it tells retention from a leak."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return float("nan")
+    return rss_mb("RssAnon")
+
+
 def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     import os
 
@@ -110,9 +124,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     step, errors, minute, last_gc = 0, [], 1, start
     bank_at, bank = start + 30 * args.minutes, None
     before = engine.stats
-    base_rss = base_anon = None
+    base_rss = base_anon = base_trim = None
     print(f"{'min':>3} {'underruns':>9} {'load':>5} {'slowest ms':>10} {'voices':>6} "
-          f"{'RSS MB':>7} {'own MB':>7}", flush=True)
+          f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7}", flush=True)
     while time.monotonic() < end:
         now = time.monotonic()
         if bank is None and now >= bank_at:
@@ -135,15 +149,17 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         if time.monotonic() - start >= 60 * minute:
             stats = engine.stats
             rss, anon = rss_mb(), rss_mb("RssAnon")
+            trim = trimmed_mb()
             if base_rss is None:
-                base_rss, base_anon = rss, anon
+                base_rss, base_anon, base_trim = rss, anon, trim
             print(f"{minute:3} {stats.underruns - before.underruns:9} "
                   f"{stats.producer_load_recent:5.2f} {engine.worst_fill * 1000:10.1f} "
-                  f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f} {anon:7.1f}",
-                  flush=True)
+                  f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f} {anon:7.1f} "
+                  f"{trim:7.1f}", flush=True)
             minute += 1
     stats = engine.stats
     rss, anon = rss_mb(), rss_mb("RssAnon")
+    trim = trimmed_mb()
     engine.stop_record()
     stream = engine._stream  # (its rewind counters: not in EngineStats)
     rewinds, late, lates = stream.rewinds, stream.rewind_late, list(stream.late_rewinds)
@@ -161,7 +177,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
           f"{stats.producer_load:.2f} (peak block {stats.producer_load_peak:.2f}), resident "
           f"memory {base_rss:.0f} MB after a minute -> {rss:.0f} MB "
           f"({rss - base_rss:+.1f} MB); its own (without mapped files) {base_anon:.0f} -> "
-          f"{anon:.0f} MB ({anon - base_anon:+.1f} MB)")
+          f"{anon:.0f} MB ({anon - base_anon:+.1f} MB); trimmed (see trimmed_mb) "
+          f"{base_trim:.0f} -> {trim:.0f} MB ({trim - base_trim:+.1f} MB)")
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
