@@ -443,16 +443,19 @@ class Bank:
 
     def _build_frames(self, k: int, pace: Any) -> Labelled:
         """Which cluster each frame of the bank is in (see :class:`clusters.Labelled`)."""
+        def key_of(k: int, names: list[str]) -> str:
+            return self._key("heard", k, names)
+
         names = sorted(self._files)  # stored with its layout: a later session reads no file
-        known = clustering.known_layout(lambda: self._key("heard", k, names), names, k)
+        known = clustering.known_layout(lambda: key_of(k, names), names, k)
         if known is not None:
             return known
         scale, segment = self.model.heard_scale, self.model.segment
         silence = self.model.encode(np.zeros((1, segment), np.float32))[0][0]
         return clustering.label_frames(
             self._each_sound(pace), lambda stem: self._member(stem, pace),
-            lambda mu: clustering.frame_features((mu - silence) * scale, segment), k,
-            lambda k, names: self._key("heard", k, names), pace)
+            lambda mu: clustering.frame_features((mu - silence) * scale, segment), k, key_of,
+            pace)
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
         """Frame clusters ``which`` (among the non-empty ones), reading each file once."""

@@ -90,7 +90,7 @@ def label_parts(sample: Thinned, k: int, parts: Iterable[np.ndarray], pace: Pace
     c = centres(sample.rows(), k, pace=pace)
     labelled = []
     for part in parts:
-        audible = ~np.isnan(part).any(axis=1)
+        audible = _audible(part)
         labels = np.full(len(part), k, np.int64)
         labels[audible] = nearest(part[audible], c, pace)
         labelled.append(labels)
@@ -106,13 +106,18 @@ def audible_sample(parts: Iterable[np.ndarray]) -> tuple[Thinned, int]:
     """
     sample, audible = Thinned(FIT_ROWS), 0
     for part in parts:
-        part = part[~np.isnan(part).any(axis=1)]
+        part = part[_audible(part)]
         audible += len(part)
         sample.add(part)
     if not audible:
         raise LatentcodeError(f"no frame of the bank is louder than {SILENT_DB:g} dB, so it "
                               "has no frame clusters: add sounds that are heard")
     return sample, audible
+
+
+def _audible(features: np.ndarray) -> np.ndarray:
+    """Which rows of :func:`frame_features` are not silent (a silent row is NaN)."""
+    return ~np.isnan(features).any(axis=1)
 
 
 def label_frames(sounds: Iterable[Any], load: Callable[[str], Any],
