@@ -278,5 +278,21 @@ def test_bad_strings_raise_language_errors(text):
         mini(text)
 
 
+@pytest.mark.parametrize(("text", "word"), [
+    ("0/[a!]", "a"), ("0*[1 a]", "a"), ("0*<2 [3 b]>", "b"), ("0*{1 a}", "a"),
+    ("0/[1|a]", "a"), ("0(3,[8 a])", "a"), ("0(<3 b>,8)", "b"), ("{a b}%[c!]", "c"),
+])
+def test_a_patterned_number_that_could_give_a_word_is_refused_at_parse(text, word):
+    # Only when every value the argument's pattern can give is a number may the string pass:
+    # otherwise it would parse, then fail in whichever cycle first plays the word.
+    with pytest.raises(LanguageError, match=f"needs a number, got '{word}'"):
+        mini(text)
+
+
+def test_patterned_numbers_may_be_ratio_shorthands_and_rests():
+    assert same("a*[h 2]", "a*[0.5 2]")
+    assert values("a*[~ 2]", 0, 1) == ["a"]
+
+
 def test_cached():
     assert mini("a b c*2") is mini("a b c*2")

@@ -31,7 +31,7 @@ from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Pattern, pure, set_string_parser, silence
 from latentcode.patterns.primitives import euclid, fast, slow
 from latentcode.patterns.sequences import choose_cycle, stack, weighted_cat
-from latentcode.patterns.time import SHORTHANDS, to_time
+from latentcode.patterns.time import SHORTHANDS, PatternError, to_number, to_time
 
 _WORDS = {
     "NUMBER": "a number", "WORD": "a word", "REST": "'~'", "REPLICATE": "'!' and a count",
@@ -68,6 +68,10 @@ class Step:
     weight: Fraction = Fraction(1)
     filters: tuple[tuple[int, float], ...] = ()
     constant: Any = None  # the number, when the step is a plain number (for patterned args)
+    # The first word below this step that is not a number. A step used as a patterned number
+    # (``a/[2 3]``, ``a(3,<8 5>)``, ``{a b}%[4 3]``) must have none: found here, the mistake is
+    # refused at eval like ``a/b`` instead of failing each time a cycle is played.
+    word: str | None = None
 
 
 @dataclass
@@ -76,6 +80,21 @@ class Layers:
 
     sequences: list[list[Step]]
     choice_seed: int | None = None
+
+
+def _first_word(steps: list[Step]) -> str | None:
+    return next((s.word for s in steps if s.word is not None), None)
+
+
+def _layers_word(layers: Layers) -> str | None:
+    return next((w for seq in layers.sequences if (w := _first_word(seq)) is not None), None)
+
+
+def _numbers(steps: list[Step], what: str) -> None:
+    """Refuse a patterned number argument that could give a word (``what`` names its use)."""
+    word = _first_word(steps)
+    if word is not None:
+        raise PatternError(f"{what} needs a number, got {word!r}")
 
 
 def _weight(steps: list[Step]) -> Fraction:
@@ -132,17 +151,23 @@ class _Builder(Transformer):
         return Step(pure(value, (self._source(tok),)), constant=value)
 
     def word(self, tok: Token) -> Step:
-        return Step(pure(str(tok), (self._source(tok),)))
+        try:
+            to_number(str(tok))  # the ratio shorthands (``h``, ``q``...) are numbers too
+            word = None
+        except PatternError:
+            word = str(tok)
+        return Step(pure(str(tok), (self._source(tok),)), word=word)
 
     def rest(self, _tok: Token) -> Step:
         return Step(silence)
 
     def group(self, layers: Layers) -> Step:
         return Step(_combine(layers, [_sequence_pattern(s) if s else silence
-                                      for s in layers.sequences]))
+                                      for s in layers.sequences]), word=_layers_word(layers))
 
     def alternation(self, layers: Layers) -> Step:
-        return Step(_combine(layers, [_step_count(s, Fraction(1)) for s in layers.sequences]))
+        return Step(_combine(layers, [_step_count(s, Fraction(1)) for s in layers.sequences]),
+                    word=_layers_word(layers))
 
     def polymeter(self, layers: Layers, steps: Step | None = None) -> Step:
         if steps is None:
@@ -150,8 +175,10 @@ class _Builder(Transformer):
         elif steps.constant is not None:
             count = to_time(steps.constant)
         else:
+            _numbers([steps], "'%'")
             count = steps.pattern
-        return Step(_combine(layers, [_step_count(s, count) for s in layers.sequences]))
+        return Step(_combine(layers, [_step_count(s, count) for s in layers.sequences]),
+                    word=_layers_word(layers))
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -160,6 +187,7 @@ class _Builder(Transformer):
         constant = term.constant if not mods else None
         for kind, arg in mods:
             if kind in ("fast", "slow"):
+                _numbers([arg], f"{kind}: argument 'factor'")
                 factor = to_time(arg.constant) if arg.constant is not None else arg.pattern
                 pattern = (fast if kind == "fast" else slow)(factor, pattern)
             elif kind == "replicate":
@@ -169,10 +197,12 @@ class _Builder(Transformer):
             elif kind == "degrade":
                 filters.append((self._seed(), arg))
             else:  # euclid
+                for seq in arg:
+                    _numbers(seq, "euclid: each argument")
                 args = [s[0].constant if len(s) == 1 and s[0].constant is not None
                         else _sequence_pattern(s) for s in arg]
                 pattern = euclid(*args, *([0] if len(args) == 2 else []), pattern)
-        one = Step(pattern, weight, tuple(filters), constant)
+        one = Step(pattern, weight, tuple(filters), constant, term.word)
         return [one] * copies
 
     def fast(self, term: Step) -> tuple[str, Step]:
@@ -224,7 +254,7 @@ class _Builder(Transformer):
     def sequence(self, *feet: list[Step]) -> list[Step]:
         if len(feet) == 1:
             return feet[0]
-        return [Step(_sequence_pattern(f) if f else silence) for f in feet]
+        return [Step(_sequence_pattern(f) if f else silence, word=_first_word(f)) for f in feet]
 
     def stack(self, *sequences: list[Step]) -> Layers:
         return Layers(list(sequences))
