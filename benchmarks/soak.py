@@ -8,8 +8,9 @@ half-way (written for the run, then played), and a full garbage collection every
 prints, a minute at a time, the engine's underruns, the producer's load and slowest block, the
 voices and the resident memory (all of it; the process's own, without the pages of mapped
 cluster files, which the OS can drop; and that again once the C allocator has handed back what
-it holds freed, ``malloc_trim``); at the end the totals, and the growth of each from the end
-of the first minute (when the caches have filled) to the end.
+it holds freed, ``malloc_trim``; and the bank's helper process's, where the clusters are built);
+at the end the totals, the growth of each from the end of the first minute (when the caches
+have filled) to the end, and the peaks.
 
 Then it checks that the live output is the offline render of the same script. The run records
 what it played (``:record``: the master, after the limiter) and every track keeps a log of
@@ -78,13 +79,24 @@ def write_folder(folder: Path) -> str:
     return "soak"
 
 
-def rss_mb(field: str = "VmRSS") -> float:
+def rss_mb(field: str = "VmRSS", pid: int | str = "self") -> float:
     """Resident memory in MB: all of it (``VmRSS``), or the process's own (``RssAnon``),
-    without the pages of mapped files (the bank's clusters), which the OS can drop."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    without the pages of mapped files (the bank's clusters), which the OS can drop; of this
+    process or of ``pid`` (NaN once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def helper_rss(helper) -> float:
+    """The resident memory of the bank's helper process (0 while none runs)."""
+    pid = getattr(helper, "pid", None)
+    return 0.0 if pid is None else np.nan_to_num(rss_mb("VmRSS", pid))
 
 
 def trimmed_mb() -> float:
@@ -125,8 +137,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     bank_at, bank = start + 30 * args.minutes, None
     before = engine.stats
     base_rss = base_anon = base_trim = None
+    peak_own = peak_helper = 0.0  # sampled at every change
+    helper = getattr(getattr(session.bank, "_worker", None), "helper", None)
     print(f"{'min':>3} {'underruns':>9} {'load':>5} {'slowest ms':>10} {'voices':>6} "
-          f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7}", flush=True)
+          f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7} {'helper':>7}", flush=True)
     while time.monotonic() < end:
         now = time.monotonic()
         if bank is None and now >= bank_at:
@@ -145,6 +159,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         if now - last_gc >= 20:
             gc.collect()
             last_gc = now
+        peak_own = max(peak_own, rss_mb("RssAnon"))
+        helper_mb = helper_rss(helper)
+        peak_helper = max(peak_helper, helper_mb)
         time.sleep(max(0.0, args.every - (time.monotonic() - now)))
         if time.monotonic() - start >= 60 * minute:
             stats = engine.stats
@@ -155,7 +172,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             print(f"{minute:3} {stats.underruns - before.underruns:9} "
                   f"{stats.producer_load_recent:5.2f} {engine.worst_fill * 1000:10.1f} "
                   f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f} {anon:7.1f} "
-                  f"{trim:7.1f}", flush=True)
+                  f"{trim:7.1f} {helper_rss(helper):7.1f}", flush=True)
             minute += 1
     stats = engine.stats
     rss, anon = rss_mb(), rss_mb("RssAnon")
@@ -178,7 +195,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
           f"memory {base_rss:.0f} MB after a minute -> {rss:.0f} MB "
           f"({rss - base_rss:+.1f} MB); its own (without mapped files) {base_anon:.0f} -> "
           f"{anon:.0f} MB ({anon - base_anon:+.1f} MB); trimmed (see trimmed_mb) "
-          f"{base_trim:.0f} -> {trim:.0f} MB ({trim - base_trim:+.1f} MB)")
+          f"{base_trim:.0f} -> {trim:.0f} MB ({trim - base_trim:+.1f} MB); its own at its "
+          f"peak {peak_own:.0f} MB; the bank's helper process at its peak {peak_helper:.0f} MB")
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")

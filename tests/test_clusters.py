@@ -15,6 +15,7 @@ from sound_helpers import tone
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
 from latentcode.model.bank import SPECIAL, Bank, NotReady, group_of
+from latentcode.model.helper import Helper
 from latentcode.session import Session
 
 
@@ -47,16 +48,16 @@ def ready(bank, name):
 
 @pytest.fixture
 def held_kmeans(monkeypatch):
-    """k-means whose centres wait for ``release.set()``: the clusters are 'being built'
-    meanwhile (frames and sounds alike fit their centres with ``clustering.centres``)."""
+    """The helper process's work (the clusters' k-means among it) waits for ``release.set()``:
+    the clusters are 'being built' meanwhile."""
     release = threading.Event()
-    real = clustering.centres
+    real = Helper.call
 
-    def held(*args, **kwargs):
+    def held(self, *args, **kwargs):
         assert release.wait(60)
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(clustering, "centres", held)
+    monkeypatch.setattr(Helper, "call", held)
     return release
 
 
@@ -470,26 +471,24 @@ def test_encoding_a_fifo_is_one_clear_line(tiny_model, tmp_path, latentcode_home
     assert "not a regular file (a FIFO)" in outcome.get("error", "")
 
 
-def test_closing_a_bank_stops_its_worker_and_waiting_lookups_still_work(bank, monkeypatch):
-    """A worker left running would take CPU from everything after it: close() stops it at its
-    next pause, dropping the job, which a later lookup computes again."""
-    started = threading.Event()
-    real = clustering.centres
+def test_closing_a_bank_stops_its_worker_and_helper_and_waiting_lookups_still_work(
+        bank, monkeypatch):
+    """A worker or helper left running would take CPU from everything after it: close() stops
+    both at once, dropping the job, which a later lookup computes again."""
+    import helper_tasks
 
-    def slow(*args, **kwargs):  # a long job that pauses often, as the real ones do
-        started.set()
-        for _ in range(500):
-            kwargs.get("pace", lambda: None)()
-            time.sleep(0.01)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(clustering, "centres", slow)
+    said = []
+    bank.report = said.append
+    monkeypatch.setattr(bank._worker, "warm", helper_tasks.long_work)  # a minute of work
     with pytest.raises(NotReady):
         bank.resolve("frames:1", wait=False)
-    assert started.wait(30)
-    worker = bank._worker
+    wait_until(lambda: any(m.startswith("working in") for m in said))
+    worker, helper = bank._worker.thread, bank._worker.helper
+    pid = helper.pid
     t0 = time.monotonic()
     bank.close()
     assert not worker.is_alive() and time.monotonic() - t0 < 2.0
-    monkeypatch.setattr(clustering, "centres", real)
+    assert not helper.running and said == [f"working in {pid}"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the helper is gone, not orphaned
     assert bank.resolve("frames:1").frames > 0  # a waiting lookup computes it here

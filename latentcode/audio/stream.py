@@ -38,7 +38,10 @@ PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be clear
 # (more when rewinds lately took longer; see Stream.amend)
 REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
-GAPS_KEPT = 256  # the latest underruns whose place is kept (Stream.gaps)
+# the latest underruns whose place is kept (Stream.gaps): enough for a long take to be lined
+# up with its offline render (a 10-minute soak on a slow host had 444), few enough that a
+# source that can never keep up holds at most a few MB of them
+GAPS_KEPT = 16384
 
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
 Changes = tuple[bool, list[tuple[int, str, float]]]

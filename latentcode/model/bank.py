@@ -14,8 +14,9 @@ control to set the temperature).
 
 Work that takes long (encoding a file, building clusters) never has to run on the audio path:
 ``resolve(name, wait=False)`` answers at once, with the sound or with :class:`NotReady` after
-handing the work to the bank's one background worker, which paces itself so the live decoder
-keeps the CPU. ``resolve(name)`` waits (offline renders: the same file every time).
+handing the work to the bank's one background worker, which has it done in the helper process
+(:mod:`latentcode.model.helper`) and then reads the result from the disk caches.
+``resolve(name)`` waits and works here (offline renders: the same file every time).
 
 >>> from latentcode.model.bank import split_name
 >>> split_name("bell:3"), split_name("drone")
@@ -25,7 +26,6 @@ keeps the CPU. ``resolve(name)`` waits (offline renders: the same file every tim
 from __future__ import annotations
 
 import difflib
-import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -41,15 +41,15 @@ from latentcode.model import part_cache
 from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.encode import encode_sound, file_digest
-from latentcode.model.jobs import Closed, Job, NotReady
-from latentcode.model.pacing import Pacer, be_nice, one_blas_thread
+from latentcode.model.helper import Helper
+from latentcode.model.jobs import Job, NotReady
 from latentcode.model.prior import prior_path
 from latentcode.model.sound import Sound
+from latentcode.model.worker import Worker
 
 CLUSTERS = FRAME_CLUSTERS
-WORKER_DUTY = 0.5  # share of the time the background worker may compute (it sleeps the rest)
 WORKER_BATCH = 256  # frames per encoder call on the worker: short bursts, the decoder goes first
-WORKER_NICE = 10  # the worker thread's niceness (Linux: per thread): the producer's CPU comes first
+HELPER_BYTES = 8 << 20  # a file larger (about 90 s of 16-bit mono) is encoded in the helper
 # seconds of work per second of audio in the bank for frame clusters (measured on two busy
 # cores, paced: 229 s of audio took about 11 s), for the "how long" of the waiting message
 BUILD_RATE = 0.06
@@ -153,9 +153,11 @@ class Bank:
         self.additions: list[Addition] = []  # what each add_folder added, in order
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._closed = threading.Event()
+        # (the report read when it speaks: a session sets its own after the bank is made)
+        self._worker = Worker(lambda line: self.report(line),
+                              Helper(model) if hasattr(model, "net") else None,
+                              _warm, self._state)
+        self._pace: Any = None  # the helper's own bank paces what it is asked to wait for
         self.live_input: Any = None  # the input as a sound (``in``), while there is one
         if default:
             from latentcode.model.corpus import default_corpus_dir
@@ -279,7 +281,8 @@ class Bank:
         return self._need(self._job(f"{kind}:{i}@{self.generation}",
                                     f"{kind}:{i} is being put together", f"{kind}:{i}",
                                     lambda pace: part_cache.kept(part_cache.path_of(key, i),
-                                                                 lambda: build(pace), pace)),
+                                                                 lambda: build(pace), pace),
+                                    ("resolve", f"{kind}:{i}")),
                           wait)
 
     def _unknown(self, name: str) -> str:
@@ -301,7 +304,10 @@ class Bank:
             return sound
 
         what = f"{stem} is being loaded (first use: a new file is encoded once, then cached)"
-        job = self._job(f"encode:{path}", what, stem, run)
+        # one file of a few seconds is encoded in a moment here (the default corpus's are all
+        # under 1 MB): a helper started for it would make the sound start seconds later
+        job = self._job(f"encode:{path}", what, stem, run,
+                        lambda: ("encode", stem) if _size(path) > HELPER_BYTES else None)
         return self._need(job, wait, pace)
 
     def _load(self, stem: str, pace: Any = None) -> Sound:
@@ -325,15 +331,22 @@ class Bank:
             self.resolve(stem)
 
     # -- background work ----------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Path], dict[str, list[str]]]:
+        """What the helper process needs to know of the bank: its files and groups now."""
+        with self._lock:
+            return dict(self._files), {g: list(m) for g, m in self._groups.items()}
+
     def _job(self, key: str, what: str | Callable[[], str], ready: str,
-             run: Callable[[Any], Any]) -> Job:
-        """The job of ``key``, made the first time (``what`` may be a function: it is only
-        called then, not on every lookup from the audio path)."""
+             run: Callable[[Any], Any], task: tuple | Callable[[], tuple | None] | None = None
+             ) -> Job:
+        """The job of ``key``, made the first time (``what`` and ``task``, see :func:`_warm`,
+        may be functions: they are only called then, not on every lookup from the audio path)."""
         with self._lock:
             job = self._jobs.get(key)
             if job is None or job.interrupted:
                 text = what() if callable(what) else what
-                job = self._jobs[key] = Job(key, text, ready, run)
+                job = self._jobs[key] = Job(key, text, ready, run,
+                                            task() if callable(task) else task)
             return job
 
     def _need(self, job: Job, wait: bool, pace: Any = None) -> Any:
@@ -342,58 +355,21 @@ class Bank:
             return job.outcome()
         if wait:
             if job.claim():
-                job.execute(pace)
+                job.execute(pace if pace is not None else self._pace)
             else:
                 job.done.wait()
             return job.outcome()
-        with self._lock:
-            if not job.queued:
-                job.queued = True
-                self._queue.put(job)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="latentcode-bank",
-                                                daemon=True)
-                self._worker.start()
+        self._worker.submit(job)
         kind = job.key.partition(":")[0]
         raise NotReady(job.what, key=f"{kind}@{self.generation}", job=job)
 
     def close(self) -> None:
-        """Stop the background worker at its next pause; the job it was running is dropped
-        (a later request starts it again). Lookups that wait still work.
+        """Stop the background worker at its next pause, and the helper process; the job it
+        was running is dropped (a later request starts it again). Waiting lookups still work.
 
         >>> bank = Bank(None, default=False); bank.close(); bank.close()
         """
-        self._closed.set()
-        with self._lock:
-            if self._worker is not None:
-                self._queue.put(None)
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout=5.0)
-
-    def _work(self) -> None:
-        """The worker: one job at a time, paced; says when a sound that a track waits for
-        (see :meth:`NotReady.told`) is ready. It ends when the bank is closed."""
-        be_nice(WORKER_NICE)
-        pacer = Pacer(WORKER_DUTY)
-
-        def pace() -> None:
-            if self._closed.is_set():  # checked between blocks of work: close() is prompt
-                raise Closed
-            pacer()
-
-        while not self._closed.is_set():
-            job = self._queue.get()
-            if job is None:
-                break
-            if job.claim():
-                try:
-                    with one_blas_thread():
-                        job.execute(pace)
-                except Closed:
-                    break
-                if job.asked and job.error is None:  # a failure speaks when asked for again
-                    self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
+        self._worker.close()
 
     # -- clusters and the prior ---------------------------------------------------------------
     def clusters(self, k: int = CLUSTERS) -> list[Sound]:
@@ -415,12 +391,12 @@ class Bank:
                     f"~{max(1, round(BUILD_RATE * seconds))} s, then cached)")
 
         return self._job(f"frames:{k}@{self.generation}", what, "frame clusters",
-                         lambda pace: self._build_frames(k, pace))
+                         lambda pace: self._build_frames(k, pace), ("frames", k))
 
     def _sounds_job(self) -> Job:
         return self._job(f"sounds@{self.generation}",
                          "the bank's sound clusters are being built (first use)",
-                         "sound clusters", self._build_sounds)
+                         "sound clusters", self._build_sounds, ("sounds",))
 
     def _each_sound(self, pace: Any) -> Iterator[Sound]:
         """Every readable sound of the bank in name order, one at a time (all held together
@@ -488,6 +464,24 @@ class Bank:
         mu = prior_path(index, self.model.latent_dim)
         logvar = np.full_like(mu, -20.0)  # the path itself is the sample: no extra noise
         return Sound(f"prior:{index}", mu, logvar, self.model.hop)
+
+
+def _warm(model: Any, pace: Callable[[], None], report: Callable[[str], None],
+          files: dict[str, Path], groups: dict[str, list[str]], task: tuple) -> None:
+    """In the helper process: do a job's work with a bank of the same files, so that it is all
+    in the disk caches when the live process runs the job. ``task`` is ``("encode", stem)``,
+    ``("frames", k)``, ``("sounds",)`` or ``("resolve", name)``."""
+    bank = Bank(model, default=False, report=report)
+    bank._files, bank._groups, bank._pace = files, groups, pace
+    kind, *args = task
+    if kind == "encode":
+        bank._encode(args[0], True, pace)
+    elif kind == "frames":
+        bank._need(bank._frames_job(args[0]), True, pace)
+    elif kind == "sounds":
+        bank._need(bank._sounds_job(), True, pace)
+    else:
+        bank.resolve(args[0])
 
 
 def _size(path: Path) -> int:

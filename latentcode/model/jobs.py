@@ -37,6 +37,11 @@ class NotReady(LatentcodeError):
             self._job.asked = True
 
 
+class Dropped(LatentcodeError):
+    """Work that was dropped before it ended (the helper process died): the job's next
+    request starts it again."""
+
+
 class Closed(BaseException):
     """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
 
@@ -65,14 +70,19 @@ class Job:
     """One piece of slow work, run once by whoever claims it first (the worker, or a caller
     that waits); everyone else waits for it."""
 
-    def __init__(self, key: str, what: str, ready: str, run: Callable[[Any], Any]) -> None:
+    def __init__(self, key: str, what: str, ready: str, run: Callable[[Any], Any],
+                 task: tuple | None = None) -> None:
         self.key, self.what, self.ready, self.run = key, what, ready, run
+        # what the helper process does first, so that ``run`` here finds it all in the caches
+        # (:mod:`latentcode.model.helper`); None: the work is light and runs where it is asked
+        self.task = task
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
         self.asked = False  # someone was told to wait: say when it is ready
         self.queued = False
-        self.interrupted = False  # Ctrl-C in a caller that waited: a later call starts again
+        # Ctrl-C in a caller that waited, or work dropped: a later call starts again
+        self.interrupted = False
         self.seconds = 0.0
         self._claimed = False
         self._lock = threading.Lock()
@@ -83,13 +93,17 @@ class Job:
             first, self._claimed = not self._claimed, True
             return first
 
-    def execute(self, pace: Any) -> None:
-        """Run the job (``pace`` is called in its pauses), keeping its result or error."""
+    def execute(self, pace: Any, before: Callable[[], Any] | None = None) -> None:
+        """Run the job (``pace`` is called in its pauses), keeping its result or error;
+        ``before`` (the helper's part of the work) runs first, and its error is the job's."""
         t0 = time.monotonic()
         try:
+            if before is not None:
+                before()
             self.result = self.run(pace)
         except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
             self.error = e
+            self.interrupted = isinstance(e, Dropped)
         except BaseException:
             self.error = LatentcodeError(f"interrupted: {self.what}")
             self.interrupted = True

@@ -1,0 +1,107 @@
+"""The bank's background worker: one thread that runs the jobs a live lookup could not wait
+for, one at a time, each first in the helper process (:mod:`latentcode.model.helper`), then
+here, where it finds its work in the disk caches.
+
+The thread runs at a lower priority and paces what it does here (:mod:`.pacing`); it says when a
+sound that a track waits for is ready (see :meth:`~latentcode.model.jobs.NotReady.told`), stops
+the helper when it has had nothing to do for :data:`IDLE` seconds, and ends when it is closed.
+
+>>> w = Worker(print, None, None, dict); w.close(); w.close()
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from latentcode.model.helper import Helper
+from latentcode.model.jobs import Closed, Dropped, Job
+from latentcode.model.pacing import Pacer, be_nice, one_blas_thread
+
+DUTY = 0.5  # share of the time the worker may compute here (it sleeps the rest)
+NICE = 10  # the worker thread's niceness (Linux: per thread): the producer's CPU comes first
+IDLE = 30.0  # s without work after which the helper process is stopped (its memory freed)
+
+
+class Worker:
+    """Runs :meth:`submit`-ted jobs on its own thread (started with the first).
+
+    ``helper`` does each job's ``task`` first: it calls ``warm(model, pace, report,
+    *state(), task)`` there, ``state`` giving what the helper needs to know of the bank now.
+    Without a helper (a bank with no model of its own) everything runs here.
+    """
+
+    def __init__(self, report: Callable[[str], None], helper: Helper | None,
+                 warm: Callable[..., Any] | None, state: Callable[[], tuple]) -> None:
+        self.report, self.helper, self.warm, self.state = report, helper, warm, state
+        self.thread: threading.Thread | None = None
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job`` (once, however often it is asked for)."""
+        with self._lock:
+            if not job.queued:
+                job.queued = True
+                self._queue.put(job)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, name="latentcode-bank",
+                                               daemon=True)
+                self.thread.start()
+
+    def close(self) -> None:
+        """Stop at the next pause (the job it was running is dropped, a later request starts
+        it again), and stop the helper."""
+        self._closed.set()
+        with self._lock:
+            if self.thread is not None:
+                self._queue.put(None)
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+        if self.helper is not None:
+            self.helper.close()
+
+    def _check(self) -> None:
+        if self._closed.is_set():  # checked between blocks of work: close() is prompt
+            raise Closed
+
+    def _before(self, job: Job) -> Callable[[], Any] | None:
+        """The helper's part of ``job``, or None if it has none."""
+        helper, task = self.helper, job.task
+        if helper is None or task is None:
+            return None
+        state = self.state()  # the bank as it is now: the helper opens the same files
+        return lambda: helper.call(self.warm, *state, task, report=self.report,
+                                   check=self._check)
+
+    def _work(self) -> None:
+        be_nice(NICE)
+        pacer = Pacer(DUTY)
+
+        def pace() -> None:
+            self._check()
+            pacer()
+
+        while not self._closed.is_set():
+            try:
+                job = self._queue.get(timeout=IDLE)
+            except queue.Empty:  # nothing to do: the helper's memory goes back to the system
+                if self.helper is not None:
+                    self.helper.close()
+                continue
+            if job is None:
+                break
+            if job.claim():
+                try:
+                    with one_blas_thread():
+                        job.execute(pace, self._before(job))
+                except Closed:
+                    break
+                if isinstance(job.error, Dropped):  # no one asks for a dropped job's error
+                    self.report(str(job.error))
+                elif job.asked and job.error is None:  # a failure speaks when asked again
+                    self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")

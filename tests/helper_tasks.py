@@ -1,0 +1,19 @@
+"""Tasks for the bank's helper process in tests (the helper imports them by name)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def long_work(model, pace, report, *args) -> None:
+    """Says where it runs, then works for a minute, pausing often (as the real work does)."""
+    report(f"working in {os.getpid()}")
+    for _ in range(6000):
+        pace()
+        time.sleep(0.01)
+
+
+def where(model, pace, report, *args) -> tuple[int, str]:
+    """The helper's pid and its model's fingerprint."""
+    return os.getpid(), model.fingerprint

@@ -1,0 +1,128 @@
+"""The bank's helper process: a live bank's slow work runs there, never in the playing process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from sound_helpers import tone
+
+from latentcode.errors import LatentcodeError
+from latentcode.model import bank as bank_module
+from latentcode.model import clusters as clustering
+from latentcode.model import encode
+from latentcode.model import worker as worker_module
+from latentcode.model.bank import Bank, NotReady
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "mysounds"
+    d.mkdir()
+    for i, f in enumerate((60, 80, 3000, 3600)):
+        tone(d / f"s_{i}.wav", f, seconds=0.6)
+    return d
+
+
+@pytest.fixture
+def bank(tiny_model, folder, latentcode_home, monkeypatch):
+    """A live bank that encodes every file in its helper, as it does a large one."""
+    monkeypatch.setattr(bank_module, "HELPER_BYTES", 0)
+    b = Bank(tiny_model, default=False)
+    b.add_folder(folder)
+    return b
+
+
+def when_ready(bank, name, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return bank.resolve(name, wait=False)
+        except NotReady:
+            assert time.monotonic() < deadline, f"{name} never got ready"
+            time.sleep(0.02)
+
+
+def wait_until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_live_banks_encoding_and_clustering_run_in_the_helper_process(bank, monkeypatch):
+    def not_here(*args, **kwargs):
+        raise AssertionError("k-means ran in the playing process")
+
+    monkeypatch.setattr(clustering, "centres", not_here)
+    misses = encode.cache_stats.misses
+    for name in ("s:2", "cluster:1", "sounds:0"):
+        with pytest.raises(NotReady):
+            bank.resolve(name, wait=False)
+        sound = when_ready(bank, name)
+        assert len(sound.mu) > 0
+    assert encode.cache_stats.misses == misses  # no file was encoded in this process
+    helper = bank._worker.helper
+    assert helper.started == 1 and helper.pid not in (None, os.getpid())
+    # its own session: Ctrl-C at the REPL (sent to the terminal's process group) spares it
+    assert os.getsid(helper.pid) != os.getsid(0)
+
+
+def test_the_helper_rebuilds_the_same_model(bank, tiny_model):
+    import helper_tasks
+
+    pid, fingerprint = bank._worker.helper.call(helper_tasks.where, report=print,
+                                                check=lambda: None)
+    assert pid != os.getpid() and fingerprint == tiny_model.fingerprint
+
+
+def test_a_task_that_fails_fails_there_and_the_helper_goes_on(bank, folder):
+    (folder / "broken.wav").write_text("not audio")
+    bank.add_folder(folder)
+    with pytest.raises(NotReady):
+        bank.resolve("broken", wait=False)
+    wait_until(lambda: bank._jobs[f"encode:{folder / 'broken.wav'}"].done.is_set())
+    with pytest.raises(LatentcodeError, match="corrupt or not audio"):
+        bank.resolve("broken", wait=False)
+    assert when_ready(bank, "s:1") is not None
+    assert bank._worker.helper.started == 1  # the same process did both
+
+
+def test_a_helper_killed_mid_job_is_told_and_the_next_request_starts_again(bank, monkeypatch):
+    import helper_tasks
+
+    said = []
+    bank.report = said.append
+    real = bank._worker.warm
+    monkeypatch.setattr(bank._worker, "warm", helper_tasks.long_work)
+    with pytest.raises(NotReady):
+        bank.resolve("cluster:0", wait=False)
+    wait_until(lambda: any(m.startswith("working in") for m in said))
+    os.kill(bank._worker.helper.pid, signal.SIGKILL)
+    wait_until(lambda: any("helper process was killed by signal 9" in m for m in said))
+    monkeypatch.setattr(bank._worker, "warm", real)
+    with pytest.raises(NotReady):  # dropped, not failed for good: asked again, it starts again
+        bank.resolve("cluster:0", wait=False)
+    assert len(when_ready(bank, "cluster:0").mu) > 0
+    assert bank._worker.helper.started == 2
+
+
+def test_an_idle_helper_is_stopped_and_the_next_job_starts_one(bank, monkeypatch):
+    monkeypatch.setattr(worker_module, "IDLE", 0.2)
+    when_ready(bank, "s:0")
+    helper = bank._worker.helper
+    wait_until(lambda: not helper.running, timeout=10)
+    when_ready(bank, "s:1")
+    assert helper.started == 2
+
+
+def test_a_short_file_is_encoded_here_at_once_with_no_helper_to_start(tiny_model, folder,
+                                                                      latentcode_home):
+    # starting a helper takes seconds: a sound of the default corpus must start sooner
+    bank = Bank(tiny_model, default=False)
+    bank.add_folder(folder)
+    misses = encode.cache_stats.misses
+    assert len(when_ready(bank, "s:3").mu) > 0
+    assert encode.cache_stats.misses == misses + 1 and bank._worker.helper.started == 0
