@@ -66,8 +66,9 @@ def test_a_live_banks_encoding_and_clustering_run_in_the_helper_process(bank, mo
     assert encode.cache_stats.misses == misses  # no file was encoded in this process
     helper = bank._worker.helper
     assert helper.started == 1 and helper.pid not in (None, os.getpid())
-    # its own session: Ctrl-C at the REPL (sent to the terminal's process group) spares it
-    assert os.getsid(helper.pid) != os.getsid(0)
+    # its own process group: Ctrl-C at the REPL (sent to the terminal's foreground group)
+    # spares it; our session: where CPU is shared by session, its lower priority still counts
+    assert os.getpgid(helper.pid) != os.getpgid(0) and os.getsid(helper.pid) == os.getsid(0)
 
 
 def test_the_helper_rebuilds_the_same_model(bank, tiny_model):
@@ -126,3 +127,25 @@ def test_a_short_file_is_encoded_here_at_once_with_no_helper_to_start(tiny_model
     misses = encode.cache_stats.misses
     assert len(when_ready(bank, "s:3").mu) > 0
     assert encode.cache_stats.misses == misses + 1 and bank._worker.helper.started == 0
+
+
+def test_a_model_from_a_file_is_loaded_there_from_the_file_and_checked(tmp_path, tiny_model):
+    import shutil
+
+    import helper_tasks
+
+    from latentcode.model.helper import Helper
+    from latentcode.model.vae import default_model_path, load_model, save_checkpoint
+
+    path = shutil.copy(default_model_path(), tmp_path / "mine.pt")
+    model = load_model(path)
+    helper = Helper(model)
+    try:
+        pid, fingerprint = helper.call(helper_tasks.where, report=print, check=lambda: None)
+        assert pid != os.getpid() and fingerprint == model.fingerprint
+        helper.close()
+        save_checkpoint(path, tiny_model.net, tiny_model.config)  # another model, same name
+        with pytest.raises(LatentcodeError, match="has changed since it was loaded"):
+            helper.call(helper_tasks.where, report=print, check=lambda: None)
+    finally:
+        helper.close()

@@ -64,9 +64,17 @@ def _receive(fd: int) -> Any:
     return pickle.loads(_read(fd, int.from_bytes(_read(fd, _LENGTH), "little")))
 
 
-def _weights(model: Any) -> tuple[Any, dict[str, Any]]:
-    """The model as the helper rebuilds it: its config and its weights as arrays."""
-    return model.config, {k: v.numpy() for k, v in model.net.state_dict().items()}
+def _model_of(model: Any) -> tuple:
+    """How the helper gets the same model: the file it was loaded from, or else its weights.
+
+    Pickling the default model's 11 MB of weights held Python's lock for 20-30 ms, from a
+    thread of low priority: with another program busy, the producer waited for it long
+    enough to run dry. A file name is a few bytes; the helper checks the fingerprint.
+    """
+    source = getattr(model, "source", None)
+    if source is not None:
+        return ("file", str(source), model.config, model.fingerprint)
+    return ("weights", model.config, {k: v.numpy() for k, v in model.net.state_dict().items()})
 
 
 class Helper:
@@ -100,13 +108,16 @@ class Helper:
         # what this process can import, the child can; one thread for every maths library
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
                    OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        # a session of its own: Ctrl-C at the REPL interrupts the performer's line, not this
+        # A process group of its own: Ctrl-C at the REPL interrupts the performer's line, not
+        # this. Not a session of its own: where the system groups CPU time by session
+        # (autogroup, as on Ubuntu), a new session shared the CPU with the whole live process
+        # as an equal, whatever its nice value, and the producer ran dry.
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "latentcode.model.helper"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, env=env, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=self._log, env=env, process_group=0)
         self.started += 1
         assert self._proc.stdin is not None
-        _send(self._proc.stdin.fileno(), (os.getpid(), *_weights(self.model)))
+        _send(self._proc.stdin.fileno(), (os.getpid(), _model_of(self.model)))
         return self._proc
 
     def call(self, fn: Callable[..., Any], *args: Any, report: Callable[[str], None],
@@ -167,11 +178,23 @@ class Helper:
             self._log = None
 
 
-def _rebuild(config: Any, weights: dict[str, Any]) -> Any:
+def _rebuild(how: tuple) -> Any:
+    """The model :func:`_model_of` describes (an error where its file has changed since)."""
     import torch
 
-    from latentcode.model.vae import VAE, LatentModel
+    from latentcode.model.vae import VAE, LatentModel, load_model
 
+    if how[0] == "file":
+        _, path, config, fingerprint = how
+        try:
+            model = load_model(path, config)
+        except LatentcodeError:  # gone, or another model's sizes
+            model = None
+        if model is None or model.fingerprint != fingerprint:
+            raise LatentcodeError(f"the model file {path!r} has changed since it was loaded: "
+                                  "start latentcode again to use it")
+        return model
+    _, config, weights = how
     net = VAE(config.segment, config.n_units, config.latent_dim)
     net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
     return LatentModel(net, config)
@@ -185,8 +208,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    parent, config, weights = _receive(inp)
-    model = _rebuild(config, weights)
+    parent, how = _receive(inp)
+    try:
+        model, failure = _rebuild(how), None
+    except Exception as e:  # noqa: BLE001 - every task gets it as its answer
+        model, failure = None, e
     pacer = Pacer(DUTY)
 
     def pace() -> None:
@@ -203,6 +229,8 @@ def main() -> None:
         except EOFError:
             return
         try:
+            if failure is not None:
+                raise failure
             reply: tuple[str, Any] = ("done", fn(model, pace, report, *args))
         except Exception as e:  # noqa: BLE001 - handed to the caller, who decides
             reply = ("error", e)

@@ -249,9 +249,9 @@ class LatentModel:
     (3, 64)
     """
 
-    def __init__(self, net: VAE, config: ModelConfig) -> None:
+    def __init__(self, net: VAE, config: ModelConfig, source: Path | None = None) -> None:
         self.net = net.float().eval().requires_grad_(False)
-        self.config = config
+        self.config, self.source = config, source  # the file it was loaded from, if any
         self._local = threading.local()
         self._fingerprint: str | None = None
         self._heard: np.ndarray | None = None
@@ -469,7 +469,7 @@ def load_model(path: str | Path | None = None, config: ModelConfig | None = None
         line = str(e).splitlines()[-1].strip()
         raise LatentcodeError(f"{str(p)!r} has weights of inconsistent shapes ({line}): "
                               "it is not a checkpoint of this VAE") from e
-    return LatentModel(net, config)
+    return LatentModel(net, config, p)
 
 
 def save_checkpoint(path: str | Path, net: VAE, config: ModelConfig, *, epoch: int = 0,
