@@ -34,6 +34,7 @@ import gc
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +100,41 @@ def helper_rss(helper) -> float:
     return 0.0 if pid is None else np.nan_to_num(rss_mb("VmRSS", pid))
 
 
+class MemoryWatch(threading.Thread):
+    """Samples the process's own memory (``RssAnon``) five times a second, to find when it
+    jumps and what the performer had just typed (:meth:`jumps`)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.typed: list[tuple[float, str]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.samples.append((time.monotonic(), rss_mb("RssAnon")))
+
+    def jumps(self, count: int = 3, window: float = 2.0) -> list[str]:
+        """The ``count`` largest rises over ``window`` seconds, each with the change typed
+        last before its top."""
+        rises = []
+        for i, (t, mb) in enumerate(self.samples):
+            top, at = max((m, u) for u, m in self.samples[i:] if u - t <= window)
+            rises.append((top - mb, t, mb, at))
+        out, taken = [], []
+        for rise, t, mb, at in sorted(rises, reverse=True):
+            if len(out) == count or rise <= 0:
+                break
+            if any(abs(t - u) < window for u in taken):
+                continue
+            taken.append(t)
+            before = [text for u, text in self.typed if u <= at]
+            start = self.samples[0][0]
+            out.append(f"+{rise:.0f} MB from {mb:.0f} MB at {t - start:.0f} s, after "
+                       f"{before[-1] if before else 'nothing'!r}")
+        return out
+
+
 def trimmed_mb() -> float:
     """The process's own resident memory after glibc's ``malloc_trim(0)``: without what the
     allocator has been given back but still holds (NaN where there is no glibc). Measured
@@ -139,6 +175,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     base_rss = base_anon = base_trim = None
     peak_own = peak_helper = 0.0  # sampled at every change
     helper = getattr(getattr(session.bank, "_worker", None), "helper", None)
+    watch = MemoryWatch()
+    watch.start()
     print(f"{'min':>3} {'underruns':>9} {'load':>5} {'slowest ms':>10} {'voices':>6} "
           f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7} {'helper':>7}", flush=True)
     while time.monotonic() < end:
@@ -149,6 +187,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         else:
             pool = CHANGES + (AFTER_BANK if bank else [])
             text = pool[step % len(pool)].format(k=step % 24, s=step % 8, bank=bank)
+        watch.typed.append((time.monotonic(), text))
         try:
             session.eval(text)
             if text.startswith("bank") and bank_sample is None:
@@ -197,6 +236,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
           f"{anon:.0f} MB ({anon - base_anon:+.1f} MB); trimmed (see trimmed_mb) "
           f"{base_trim:.0f} -> {trim:.0f} MB ({trim - base_trim:+.1f} MB); its own at its "
           f"peak {peak_own:.0f} MB; the bank's helper process at its peak {peak_helper:.0f} MB")
+    watch.stop.set()
+    for jump in watch.jumps():
+        print("own memory rose", jump)
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")

@@ -123,9 +123,7 @@ class Helper:
     def call(self, fn: Callable[..., Any], *args: Any, report: Callable[[str], None],
              check: Callable[[], None]) -> Any:
         """``fn(model, pace, report, *args)`` run in the helper; its result or its error here.
-
-        >>> Helper(None).call(len, report=print, check=lambda: None)  # doctest: +SKIP
-        """
+        ``fn`` must be importable by name (a module's function), as must what it returns."""
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
         out = proc.stdout.fileno()
@@ -150,8 +148,13 @@ class Helper:
 
     def _death(self) -> str:
         """What to tell the performer when the helper process went away mid-task."""
-        proc = self._proc
-        code = proc.wait() if proc is not None else None
+        proc, code = self._proc, None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:  # it closed its end but lives on: end it
+                proc.kill()
+                code = proc.wait()
         last = ""
         if self._log is not None:
             self._log.seek(0)
