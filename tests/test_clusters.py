@@ -8,8 +8,10 @@ import threading
 import time
 from collections import Counter
 
+import bank_helpers
 import numpy as np
 import pytest
+from bank_helpers import wait_until
 from sound_helpers import tone
 
 from latentcode.errors import LatentcodeError
@@ -29,13 +31,6 @@ def folder(tmp_path):
         tone(d / f"high_{i}.wav", f, seconds=0.5)
     tone(d / "pad.wav", 220, seconds=1.0)
     return d
-
-
-def wait_until(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def ready(bank, name):
@@ -475,11 +470,9 @@ def test_closing_a_bank_stops_its_worker_and_helper_and_waiting_lookups_still_wo
         bank, monkeypatch):
     """A worker or helper left running would take CPU from everything after it: close() stops
     both at once, dropping the job, which a later lookup computes again."""
-    import helper_tasks
-
     said = []
     bank.report = said.append
-    monkeypatch.setattr(bank._worker, "warm", helper_tasks.long_work)  # a minute of work
+    monkeypatch.setattr(bank._worker, "warm", bank_helpers.long_work)  # a minute of work
     with pytest.raises(NotReady):
         bank.resolve("frames:1", wait=False)
     wait_until(lambda: any(m.startswith("working in") for m in said))

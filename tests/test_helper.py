@@ -6,7 +6,9 @@ import os
 import signal
 import time
 
+import bank_helpers
 import pytest
+from bank_helpers import wait_until
 from sound_helpers import tone
 
 from latentcode.errors import LatentcodeError
@@ -45,13 +47,6 @@ def when_ready(bank, name, timeout=60.0):
             time.sleep(0.02)
 
 
-def wait_until(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_a_live_banks_encoding_and_clustering_run_in_the_helper_process(bank, monkeypatch):
     def not_here(*args, **kwargs):
         raise AssertionError("k-means ran in the playing process")
@@ -72,9 +67,7 @@ def test_a_live_banks_encoding_and_clustering_run_in_the_helper_process(bank, mo
 
 
 def test_the_helper_rebuilds_the_same_model(bank, tiny_model):
-    import helper_tasks
-
-    pid, fingerprint = bank._worker.helper.call(helper_tasks.where, report=print,
+    pid, fingerprint = bank._worker.helper.call(bank_helpers.where, report=print,
                                                 check=lambda: None)
     assert pid != os.getpid() and fingerprint == tiny_model.fingerprint
 
@@ -92,12 +85,10 @@ def test_a_task_that_fails_fails_there_and_the_helper_goes_on(bank, folder):
 
 
 def test_a_helper_killed_mid_job_is_told_and_the_next_request_starts_again(bank, monkeypatch):
-    import helper_tasks
-
     said = []
     bank.report = said.append
     real = bank._worker.warm
-    monkeypatch.setattr(bank._worker, "warm", helper_tasks.long_work)
+    monkeypatch.setattr(bank._worker, "warm", bank_helpers.long_work)
     with pytest.raises(NotReady):
         bank.resolve("cluster:0", wait=False)
     wait_until(lambda: any(m.startswith("working in") for m in said))
@@ -132,8 +123,6 @@ def test_a_short_file_is_encoded_here_at_once_with_no_helper_to_start(tiny_model
 def test_a_model_from_a_file_is_loaded_there_from_the_file_and_checked(tmp_path, tiny_model):
     import shutil
 
-    import helper_tasks
-
     from latentcode.model.helper import Helper
     from latentcode.model.vae import default_model_path, load_model, save_checkpoint
 
@@ -141,11 +130,11 @@ def test_a_model_from_a_file_is_loaded_there_from_the_file_and_checked(tmp_path,
     model = load_model(path)
     helper = Helper(model)
     try:
-        pid, fingerprint = helper.call(helper_tasks.where, report=print, check=lambda: None)
+        pid, fingerprint = helper.call(bank_helpers.where, report=print, check=lambda: None)
         assert pid != os.getpid() and fingerprint == model.fingerprint
         helper.close()
         save_checkpoint(path, tiny_model.net, tiny_model.config)  # another model, same name
         with pytest.raises(LatentcodeError, match="has changed since it was loaded"):
-            helper.call(helper_tasks.where, report=print, check=lambda: None)
+            helper.call(bank_helpers.where, report=print, check=lambda: None)
     finally:
         helper.close()

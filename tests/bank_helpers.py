@@ -1,4 +1,5 @@
-"""Tasks for the bank's helper process in tests (the helper imports them by name)."""
+"""Shared helpers for tests of the bank's background work: waiting for it, and tasks for its
+helper process (which imports them by name)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,11 @@ def long_work(model, pace, report, *args) -> None:
 def where(model, pace, report, *args) -> tuple[int, str]:
     """The helper's pid and its model's fingerprint."""
     return os.getpid(), model.fingerprint
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds (failing the test after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
