@@ -165,6 +165,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
     engine = session.engine
     live_wav = folder / "live.wav"
+    # the new sounds in a folder of their own: the take, still growing, must not join the bank
+    # (it did, and every cluster key made with its digest was stale a moment later)
+    sounds = folder / "new"
+    sounds.mkdir()
     engine.record(live_wav)
     bank_sample = None
     start = time.monotonic()
@@ -182,8 +186,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     while time.monotonic() < end:
         now = time.monotonic()
         if bank is None and now >= bank_at:
-            bank = write_folder(folder)
-            text = f'bank "{folder}"'
+            bank = write_folder(sounds)
+            text = f'bank "{sounds}"'
         else:
             pool = CHANGES + (AFTER_BANK if bank else [])
             text = pool[step % len(pool)].format(k=step % 24, s=step % 8, bank=bank)
@@ -248,7 +252,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     rendered = folder / "offline.wav"
     frames = sf.info(str(live_wav)).frames
     t0 = time.monotonic()
-    replay(logs, bank_sample, f'bank "{folder}"', cap, frames, rendered)
+    replay(logs, bank_sample, f'bank "{sounds}"', cap, frames, rendered)
     print(f"offline render of the same script: {frames / 44100:.0f} s in "
           f"{time.monotonic() - t0:.0f} s")
     if args.keep:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from latentcode.model import clusters as clustering
 from latentcode.model import encode
 from latentcode.model import worker as worker_module
 from latentcode.model.bank import Bank, NotReady
+from latentcode.model.helper import Helper
 
 
 @pytest.fixture
@@ -99,6 +101,49 @@ def test_a_helper_killed_mid_job_is_told_and_the_next_request_starts_again(bank,
         bank.resolve("cluster:0", wait=False)
     assert len(when_ready(bank, "cluster:0").mu) > 0
     assert bank._worker.helper.started == 2
+
+
+def test_files_changed_while_the_helper_worked_are_not_clustered_here(bank, folder,
+                                                                      monkeypatch):
+    # the helper's clusters are keyed by the files' contents: a file that changed before this
+    # process read them leaves it with none, and it must not build them itself instead
+    def not_here(*args, **kwargs):
+        raise AssertionError("k-means ran in the playing process")
+
+    monkeypatch.setattr(clustering, "centres", not_here)
+    said = []
+    bank.report = said.append
+    real = Helper.call
+
+    def then_a_file_changes(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        tone(folder / "s_0.wav", 99, seconds=0.6)
+        return result
+
+    monkeypatch.setattr(Helper, "call", then_a_file_changes)
+
+    def told() -> bool:  # asked for as a playing track asks, block after block
+        with contextlib.suppress(NotReady):
+            bank.resolve("cluster:0", wait=False)
+        return any("files changed while its helper" in m for m in said)
+
+    wait_until(told)
+    monkeypatch.setattr(Helper, "call", real)
+    with pytest.raises(NotReady):  # asked again, the helper makes them again
+        bank.resolve("cluster:0", wait=False)
+    assert len(when_ready(bank, "cluster:0").mu) > 0
+
+
+def test_a_live_bank_with_a_corrupt_file_gets_its_clusters_from_the_helper(bank, folder):
+    # the file left out there must not look like a change here (see the test above)
+    (folder / "broken.wav").write_text("not audio")
+    bank.add_folder(folder)
+    said = []
+    bank.report = said.append
+    for name in ("cluster:0", "sounds:0"):
+        assert len(when_ready(bank, name).mu) > 0
+    assert not any("files changed" in m for m in said), said
+    assert any("clusters leave out broken" in m for m in said), said
 
 
 def test_an_idle_helper_is_stopped_and_the_next_job_starts_one(bank, monkeypatch):

@@ -42,7 +42,7 @@ from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.encode import encode_sound, file_digest
 from latentcode.model.helper import Helper
-from latentcode.model.jobs import Job, NotReady
+from latentcode.model.jobs import Job, NotReady, stale
 from latentcode.model.prior import prior_path
 from latentcode.model.sound import Sound
 from latentcode.model.worker import Worker
@@ -151,12 +151,12 @@ class Bank:
         self.folder_groups: set[str] = set()  # groups named after a whole folder
         self.generation = 0  # bumped by add_folder: clusters are made again
         self.additions: list[Addition] = []  # what each add_folder added, in order
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         # (the report read when it speaks: a session sets its own after the bank is made)
         self._worker = Worker(lambda line: self.report(line),
                               Helper(model) if hasattr(model, "net") else None,
-                              _warm, self._state)
+                              "latentcode.model.warming:warm", self._state, self._changed)
         self._pace: Any = None  # the helper's own bank paces what it is asked to wait for
         self.live_input: Any = None  # the input as a sound (``in``), while there is one
         if default:
@@ -202,16 +202,20 @@ class Bank:
                 names.append(f.stem)
             self._groups[path.name] = sorted(set(self._groups.get(path.name, [])) | set(names))
             self.folder_groups.add(path.name)
-            self.generation += 1
-            # the clusters of the bank as it was are built again on their next use: let the
-            # old ones go (a job still running keeps its own until it ends)
-            self._jobs = {key: job for key, job in self._jobs.items() if "@" not in key}
-            # names resolved before may mean other sounds now (groups grew, clusters change)
-            self._sounds = {n: s for n, s in self._sounds.items() if n in self._files}
+            self._changed()
             groups = dict.fromkeys([*(group_of(n) for n in names), path.name])
             self.additions.append(Addition(path, tuple(names),
                                            tuple(g for g in groups if typeable(g))))
         return names
+
+    def _changed(self) -> None:
+        """The files changed: the clusters of the bank as it was are built again on their next
+        use. The old ones go (a job still running keeps its own until it ends), and names
+        resolved before may mean other sounds now (groups grew, clusters change)."""
+        with self._lock:  # (re-entered from add_folder: an RLock)
+            self.generation += 1
+            self._jobs = {key: job for key, job in self._jobs.items() if "@" not in key}
+            self._sounds = {n: s for n, s in self._sounds.items() if n in self._files}
 
     # -- looking up ---------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -278,11 +282,13 @@ class Bank:
 
     def _part(self, kind: str, i: int, wait: bool, key: str, build: Callable[[Any], Sound]
               ) -> Sound:  # built once, then read mapped from the disk (model/part_cache.py)
+        # (missing from the cache after the helper made it: the files changed, see stale())
         return self._need(self._job(f"{kind}:{i}@{self.generation}",
                                     f"{kind}:{i} is being put together", f"{kind}:{i}",
                                     lambda pace: part_cache.kept(part_cache.path_of(key, i),
-                                                                 lambda: build(pace), pace),
-                                    ("resolve", f"{kind}:{i}")),
+                                                                 lambda: (stale(), build(pace))[1],
+                                                                 pace),
+                                    ("part", f"{kind}:{i}")),
                           wait)
 
     def _unknown(self, name: str) -> str:
@@ -339,7 +345,7 @@ class Bank:
     def _job(self, key: str, what: str | Callable[[], str], ready: str,
              run: Callable[[Any], Any], task: tuple | Callable[[], tuple | None] | None = None
              ) -> Job:
-        """The job of ``key``, made the first time (``what`` and ``task``, see :func:`_warm`,
+        """The job of ``key``, made the first time (``what`` and ``task``, see :mod:`.warming`,
         may be functions: they are only called then, not on every lookup from the audio path)."""
         with self._lock:
             job = self._jobs.get(key)
@@ -396,7 +402,7 @@ class Bank:
     def _sounds_job(self) -> Job:
         return self._job(f"sounds@{self.generation}",
                          "the bank's sound clusters are being built (first use)",
-                         "sound clusters", self._build_sounds, ("sounds",))
+                         "sound clusters", self._build_sounds, ("sounds", None))
 
     def _each_sound(self, pace: Any) -> Iterator[Sound]:
         """Every readable sound of the bank in name order, one at a time (all held together
@@ -426,6 +432,7 @@ class Bank:
         known = clustering.known_layout(lambda: key_of(k, names), names, k)
         if known is not None:
             return known
+        stale()
         scale, segment = self.model.heard_scale, self.model.segment
         silence = self.model.encode(np.zeros((1, segment), np.float32))[0][0]
         return clustering.label_frames(
@@ -446,6 +453,7 @@ class Bank:
         known = clustering.known_grouping(lambda: self._key("sounds", k, names), names, k)
         if known is not None:
             return known
+        stale()
         described = {s.name: clustering.describe(s.mu) for s in self._each_sound(pace)}
         names, k = list(described), clustering.sound_k(len(described))
         key = self._key("sounds", k, names)
@@ -464,24 +472,6 @@ class Bank:
         mu = prior_path(index, self.model.latent_dim)
         logvar = np.full_like(mu, -20.0)  # the path itself is the sample: no extra noise
         return Sound(f"prior:{index}", mu, logvar, self.model.hop)
-
-
-def _warm(model: Any, pace: Callable[[], None], report: Callable[[str], None],
-          files: dict[str, Path], groups: dict[str, list[str]], task: tuple) -> None:
-    """In the helper process: do a job's work with a bank of the same files, so that it is all
-    in the disk caches when the live process runs the job. ``task`` is ``("encode", stem)``,
-    ``("frames", k)``, ``("sounds",)`` or ``("resolve", name)``."""
-    bank = Bank(model, default=False, report=report)
-    bank._files, bank._groups, bank._pace = files, groups, pace
-    kind, *args = task
-    if kind == "encode":
-        bank._encode(args[0], True, pace)
-    elif kind == "frames":
-        bank._need(bank._frames_job(args[0]), True, pace)
-    elif kind == "sounds":
-        bank._need(bank._sounds_job(), True, pace)
-    else:
-        bank.resolve(args[0])
 
 
 def _size(path: Path) -> int:

@@ -443,7 +443,9 @@ class Labelled:
     @classmethod
     def of(cls, stems: Sequence[str], frames: Sequence[int], labels: Any, k: int,
            key: str = "") -> Labelled:
-        labels = np.asarray(labels)  # k: a silent frame, in no cluster
+        # k: a silent frame, in no cluster; one byte a frame where k allows (the default bank's
+        # labels go from the helper process to the live one)
+        labels = np.asarray(labels).astype(np.min_scalar_type(k), copy=False)
         present = tuple(int(c) for c in np.flatnonzero(np.bincount(labels, minlength=k)[:k]))
         return cls(tuple(stems), tuple(int(n) for n in frames), labels, present, key)
 

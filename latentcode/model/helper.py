@@ -23,6 +23,7 @@ False
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import select
@@ -120,10 +121,11 @@ class Helper:
         _send(self._proc.stdin.fileno(), (os.getpid(), _model_of(self.model)))
         return self._proc
 
-    def call(self, fn: Callable[..., Any], *args: Any, report: Callable[[str], None],
+    def call(self, fn: Callable[..., Any] | str, *args: Any, report: Callable[[str], None],
              check: Callable[[], None]) -> Any:
         """``fn(model, pace, report, *args)`` run in the helper; its result or its error here.
-        ``fn`` must be importable by name (a module's function), as must what it returns."""
+        ``fn`` is a module's function, or its name as ``"module:function"``; what it returns
+        must pickle."""
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
         out = proc.stdout.fileno()
@@ -234,6 +236,9 @@ def main() -> None:
         try:
             if failure is not None:
                 raise failure
+            if isinstance(fn, str):  # "module:function": a module the caller does not import
+                module, _, name = fn.partition(":")
+                fn = getattr(importlib.import_module(module), name)
             reply: tuple[str, Any] = ("done", fn(model, pace, report, *args))
         except Exception as e:  # noqa: BLE001 - handed to the caller, who decides
             reply = ("error", e)

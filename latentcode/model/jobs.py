@@ -42,6 +42,25 @@ class Dropped(LatentcodeError):
     request starts it again."""
 
 
+class Stale(Dropped):
+    """Dropped because the bank's files changed under the work (see :func:`stale`)."""
+
+
+_here = threading.local()  # ``warmed``: the job this thread runs was done by the helper first
+
+
+def stale() -> None:
+    """Called where a job would do its slow work itself: refused (``Dropped``) when the helper
+    process did that work just before, as it then lies in the caches, and its absence means
+    the bank's files changed meanwhile. The playing process must not do it instead.
+
+    >>> stale()  # not after the helper: the work is done here
+    """
+    if getattr(_here, "warmed", False):
+        raise Stale("the bank's files changed while its helper process worked on them; the "
+                      "work starts again when the sound is asked for again")
+
+
 class Closed(BaseException):
     """Raised in the worker's pauses once the bank is closed: unwinds the job it runs."""
 
@@ -95,12 +114,13 @@ class Job:
 
     def execute(self, pace: Any, before: Callable[[], Any] | None = None) -> None:
         """Run the job (``pace`` is called in its pauses), keeping its result or error;
-        ``before`` (the helper's part of the work) runs first, and its error is the job's."""
+        ``before`` (the helper's part of the work) runs first: its error is the job's, and its
+        result, when not None, is the job's result as it is."""
         t0 = time.monotonic()
         try:
-            if before is not None:
-                before()
-            self.result = self.run(pace)
+            made = None if before is None else before()
+            _here.warmed = before is not None
+            self.result = made if made is not None else self.run(pace)
         except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
             self.error = e
             self.interrupted = isinstance(e, Dropped)
@@ -109,6 +129,7 @@ class Job:
             self.interrupted = True
             raise
         finally:
+            _here.warmed = False
             self.seconds = time.monotonic() - t0
             give_back_memory()
             self.done.set()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from latentcode.model.helper import Helper
-from latentcode.model.jobs import Closed, Dropped, Job
+from latentcode.model.jobs import Closed, Dropped, Job, Stale
 from latentcode.model.pacing import Pacer, be_nice, one_blas_thread
 
 DUTY = 0.5  # share of the time the worker may compute here (it sleeps the rest)
@@ -30,12 +30,15 @@ class Worker:
 
     ``helper`` does each job's ``task`` first: it calls ``warm(model, pace, report,
     *state(), task)`` there, ``state`` giving what the helper needs to know of the bank now.
-    Without a helper (a bank with no model of its own) everything runs here.
+    Without a helper (a bank with no model of its own) everything runs here. ``changed`` is
+    called when a job found the bank's files changed under it (:class:`~.jobs.Stale`).
     """
 
     def __init__(self, report: Callable[[str], None], helper: Helper | None,
-                 warm: Callable[..., Any] | None, state: Callable[[], tuple]) -> None:
+                 warm: Callable[..., Any] | str | None, state: Callable[[], tuple],
+                 changed: Callable[[], None] = lambda: None) -> None:
         self.report, self.helper, self.warm, self.state = report, helper, warm, state
+        self.changed = changed  # called when a job finds the files changed under it
         self.thread: threading.Thread | None = None
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closed = threading.Event()
@@ -102,6 +105,8 @@ class Worker:
                 except Closed:
                     break
                 if isinstance(job.error, Dropped):  # no one asks for a dropped job's error
+                    if isinstance(job.error, Stale):
+                        self.changed()
                     self.report(str(job.error))
                 elif job.asked and job.error is None:  # a failure speaks when asked again
                     self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
