@@ -50,7 +50,7 @@ _here = threading.local()  # ``warmed``: the job this thread runs was done by th
 
 
 def stale() -> None:
-    """Called where a job would do its slow work itself: refused (``Dropped``) when the helper
+    """Called where a job would do its slow work itself: refused (:class:`Stale`) when the helper
     process did that work just before, as it then lies in the caches, and its absence means
     the bank's files changed meanwhile. The playing process must not do it instead.
 
@@ -58,7 +58,7 @@ def stale() -> None:
     """
     if getattr(_here, "warmed", False):
         raise Stale("the bank's files changed while its helper process worked on them; the "
-                      "work starts again when the sound is asked for again")
+                    "work starts again when the sound is asked for again")
 
 
 class Closed(BaseException):
