@@ -4,8 +4,8 @@ in the disk caches for the live process, and the clusterings handed back to it.
 The live bank names this function by its name (``"latentcode.model.warming:warm"``), so that
 only the helper imports it.
 
->>> _mtime(Path("/no/such/file"))
-0
+>>> _stamp(Path("/no/such/file"))
+(0, 0)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from latentcode.model.bank import CLUSTERS, Bank, _size
+from latentcode.model.bank import CLUSTERS, Bank
 
 _made: dict[str, tuple[Any, Any]] = {}  # in the helper: the latest clustering of each kind
 
@@ -37,7 +37,7 @@ def warm(model: Any, pace: Callable[[], None], report: Callable[[str], None],
     job = bank._sounds_job() if sounds else bank._frames_job(
         arg if kind == "frames" else CLUSTERS)
     of = (job.key.split("@")[0], model.fingerprint,
-          tuple((n, str(f), _size(f), _mtime(f)) for n, f in sorted(files.items())))
+          tuple((n, str(f), *_stamp(f)) for n, f in sorted(files.items())))
     kept = _made.get(of[0])
     if kept is not None and kept[0] == of and job.claim():
         job.result = kept[1]
@@ -50,8 +50,10 @@ def warm(model: Any, pace: Callable[[], None], report: Callable[[str], None],
     return made
 
 
-def _mtime(path: Path) -> int:
+def _stamp(path: Path) -> tuple[int, int]:
+    """A file's size and modification time, from one stat ((0, 0) where it is gone)."""
     try:
-        return path.stat().st_mtime_ns
+        st = path.stat()
     except OSError:
-        return 0
+        return 0, 0
+    return st.st_size, st.st_mtime_ns
