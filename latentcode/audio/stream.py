@@ -42,6 +42,7 @@ UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per 
 # up with its offline render (a 10-minute soak on a slow host had 444), few enough that a
 # source that can never keep up holds at most a few MB of them
 GAPS_KEPT = 16384
+LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
 
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
 Changes = tuple[bool, list[tuple[int, str, float]]]
@@ -87,8 +88,8 @@ class Stream:
         self.sr = sr
         self.ring = AudioRing(channels * tracks, capacity)
         self.lookahead = lookahead  # samples the producer keeps queued
-        # blocks a source with ``fill_steps`` fills at once (offline: one larger decode of the
-        # same file, see docs/audio-engine.md; live stays at 1: each adds a block of latency)
+        # blocks a source with ``fill_steps`` fills at once offline: one larger decode of the
+        # same file, see docs/audio-engine.md (live, :meth:`catch_up` decides, call by call)
         self.steps = 1
         self.reporter = reporter
         self.controls = TrackControls(sr)
@@ -101,7 +102,7 @@ class Stream:
         self._source: Source | None = None
         self._source_tracks = tracks
         self._fresh = True  # its first controls jump instead of gliding
-        self._scratch = np.zeros((tracks, channels, block), np.float32)
+        self._scratch: dict[int, np.ndarray] = {}  # samples -> the block to fill
         # the graph, once connected (the audio side)
         self._mixer: Mixer | None = None
         self._bs = 0
@@ -218,7 +219,7 @@ class Stream:
                 self.amend()
                 while (not halt.is_set() and ring.available() < self.lookahead
                        and ring.free() >= self.block):
-                    self.produce(generation)
+                    self.produce(generation, self.catch_up())
                     self.amend()
                     self._report_underruns()
                 self.forward_audio_errors()
@@ -226,17 +227,47 @@ class Stream:
                 self.reporter.exception("the audio producer failed", exc)
                 time.sleep(0.01)
 
-    def produce(self, generation: int | None = None) -> None:
-        """Ask the source for one block (or :attr:`steps` blocks) and queue each with its
-        controls.
+    def catch_up(self) -> int:
+        """How many blocks the live producer fills in one call: :meth:`usual_steps` while it
+        keeps up; as many as it has fallen behind the lookahead once that is more, up to
+        ``LIVE_STEPS[1]``; never more than the ring still holds to play while they are made. A
+        source fills several blocks in one call for less than their sum (one larger decode:
+        ``fill_steps``), so a producer that falls behind catches up, where a block at a time
+        it would fall further behind.
+
+        >>> s = Stream(1, 1024, 44100, 1 << 16, 4096, Reporter())
+        >>> s.catch_up()      # no source with fill_steps
+        1
+        """
+        if not hasattr(self._source, "fill_steps"):
+            return 1
+        steady = self.usual_steps()
+        queued = self.ring.available()
+        behind = (self.lookahead - queued) // self.block
+        return max(1, min(max(steady, behind), LIVE_STEPS[1], queued // self.block,
+                          self.ring.free() // self.block))
+
+    def usual_steps(self) -> int:
+        """Blocks the live producer fills in a call while it keeps up: two with a source that
+        has ``fill_steps`` (one block more queued buys it a quarter of its time: the 4-track
+        piece's producer took 0.84 of real time live a block at a time, 0.67 two at a time),
+        else one; a source may ask for fewer (its ``live_steps``: the live input, whose
+        sound is heard a block later for every block made at once)."""
+        if not hasattr(self._source, "fill_steps"):
+            return 1
+        return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
+
+    def produce(self, generation: int | None = None, steps: int | None = None) -> None:
+        """Ask the source for one block (or ``steps`` blocks, :attr:`steps` by default) and
+        queue each with its controls.
 
         ``generation`` retires a thread that outlived stop() inside a slow fill: once a newer
         start() happened, it may not push into the ring (it would be a second producer)."""
-        steps = self.steps if hasattr(self._source, "fill_steps") else 1
+        steps = (steps or self.steps) if hasattr(self._source, "fill_steps") else 1
         n = steps * self.block
-        if self._scratch.shape[2] != n:
-            self._scratch = np.zeros((self.tracks, self.channels, n), np.float32)
-        out = self._scratch
+        out = self._scratch.get(n)
+        if out is None:  # one per size (live: a few), so that a block allocates nothing
+            out = self._scratch[n] = np.zeros((self.tracks, self.channels, n), np.float32)
         out.fill(0.0)
         start = self.ring.write_pos
         self._producing_end = start + n
