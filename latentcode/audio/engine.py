@@ -218,9 +218,9 @@ class Engine:
 
     @property
     def soonest_change(self) -> int:
-        """Samples after the one being heard from which a rewind (``now``, a pad) can still
-        change what is queued: a buffer, and what rewinds take lately (:meth:`Stream.amend`)."""
-        return self._bs + self._stream.rewind_margin
+        """Samples after the one being heard from which a rewind (``now``, a pad) can change
+        the queue: a buffer, the producer's call, the rewind (``Stream.call_margin``, ``amend``)."""
+        return self._bs + self._stream.rewind_margin + self._stream.call_margin
 
     @property
     def limiter_delay(self) -> int:
