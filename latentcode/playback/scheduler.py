@@ -131,9 +131,6 @@ class Scheduler:
         # called for every block made, in the producer: (start sample, length, the clock that
         # placed it); quick (ports.midi_clock works out a few ticks)
         self.on_block: list[Callable[[int, int, Clock], None]] = []
-        # blocks a live engine fills at once while keeping up; None: its own choice (see
-        # latentcode.audio.stream.Stream.usual_steps)
-        self.live_steps: int | None = None
         # the end of the cycles scheduled so far, and after Link stepped the clock back, the
         # cycle from which to schedule again: no onset is played twice
         self.scheduled_until = Fraction(0)

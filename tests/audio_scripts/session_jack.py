@@ -5,12 +5,11 @@ JACK client is called lc-session. Tracks 1-3 play on the left, track 4 (short be
 cycle) alone on the right, so a listener can check the onsets of track 4 on the right channel.
 Run by tests/test_realtime.py in a subprocess.
 
-The piece is sized to take about half of real time on the slowest host the tests have met (a
-dry render of it, two blocks at a time, as the live producer fills them: 0.43 of real time
-on a host that renders the benchmark piece at 2.2x). Track 2's bells stop with their events
-(``legato 1``): left to ring at ``stretch 2`` they overlapped 18 deep and took the piece to
-0.63, and the producer to 0.84-0.91 live, a block at a time, where CI runs had gaps. What
-the live engine can carry is measured in benchmarks/realtime.py, not here.
+The piece is sized to take well under real time on the slowest host the tests have met (one
+that renders the benchmark piece at 2.2x): track 2's bells stop with their events
+(``legato 1``). Left to ring at ``stretch 2`` they overlapped 18 deep, and the producer took
+0.84-0.91 of real time live, where CI runs had gaps; with them stopped, 0.68-0.76. What the
+live engine can carry is measured in benchmarks/realtime.py, not here.
 """
 
 from __future__ import annotations
