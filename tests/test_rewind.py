@@ -150,7 +150,7 @@ class Heard:
 
     @property
     def soonest_change(self) -> int:
-        return BUFFER + self.stream.rewind_margin
+        return BUFFER + self.stream.rewind_margin + self.stream.call_margin
 
 
 def test_a_change_at_a_cycle_already_queued_lands_on_that_cycle(sessions):

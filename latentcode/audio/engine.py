@@ -208,17 +208,19 @@ class Engine:
 
     @property
     def latency(self) -> float:
-        """Seconds from a block being produced to being heard, about (queue + limiter + JACK)."""
+        """Seconds from a block being produced to being heard, about: the queue (the
+        lookahead, and the blocks filled at once: :meth:`Stream.usual_steps`), the limiter, JACK."""
         hardware = 2 * self._bs if self.backend == "jack" else self._bs
         limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
-        return ((self.lookahead + self.block + hardware + limiter) / self._sr
+        filled = self.block * self._stream.usual_steps()
+        return ((self.lookahead + filled + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
 
     @property
     def soonest_change(self) -> int:
-        """Samples after the one being heard from which a rewind (``now``, a pad) can still
-        change what is queued: a buffer, and what rewinds take lately (:meth:`Stream.amend`)."""
-        return self._bs + self._stream.rewind_margin
+        """Samples after the one being heard from which a rewind (``now``, a pad) can change
+        the queue: a buffer, the producer's call, the rewind (``Stream.call_margin``, ``amend``)."""
+        return self._bs + self._stream.rewind_margin + self._stream.call_margin
 
     @property
     def limiter_delay(self) -> int:

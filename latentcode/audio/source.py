@@ -37,7 +37,9 @@ class Source(Protocol):
 
     A source may also have ``fill_steps(out, start, step)``: what ``fill`` would write in
     calls of ``step`` samples each, returning each step's controls. An offline render fills
-    several blocks at once through it (see :attr:`latentcode.audio.stream.Stream.steps`).
+    several blocks at once through it (see :attr:`latentcode.audio.stream.Stream.steps`), and
+    so does the live producer (two while it is busy, more to catch up: see
+    :meth:`latentcode.audio.stream.Stream.catch_up`) unless the source's ``live_steps`` says 1.
 
     >>> class Clicks:
     ...     tracks = 1

@@ -38,10 +38,12 @@ PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be clear
 # (more when rewinds lately took longer; see Stream.amend)
 REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
-# the latest underruns whose place is kept (Stream.gaps): enough for a long take to be lined
-# up with its offline render (a 10-minute soak on a slow host had 444), few enough that a
-# source that can never keep up holds at most a few MB of them
+# the latest underruns whose place is kept (Stream.gaps): enough to line a long take up with its
+# render (a 10-minute soak on a slow host had 444), few enough to be a few MB at most
 GAPS_KEPT = 16384
+CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
+LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
+BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
 
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
 Changes = tuple[bool, list[tuple[int, str, float]]]
@@ -87,9 +89,7 @@ class Stream:
         self.sr = sr
         self.ring = AudioRing(channels * tracks, capacity)
         self.lookahead = lookahead  # samples the producer keeps queued
-        # blocks a source with ``fill_steps`` fills at once (offline: one larger decode of the
-        # same file, see docs/audio-engine.md; live stays at 1: each adds a block of latency)
-        self.steps = 1
+        self.steps = 1  # blocks filled a call offline (docs/audio-engine.md; live: catch_up)
         self.reporter = reporter
         self.controls = TrackControls(sr)
         # set by the engine or the render loop
@@ -101,7 +101,7 @@ class Stream:
         self._source: Source | None = None
         self._source_tracks = tracks
         self._fresh = True  # its first controls jump instead of gliding
-        self._scratch = np.zeros((tracks, channels, block), np.float32)
+        self._scratch: dict[int, np.ndarray] = {}  # samples -> the block to fill
         # the graph, once connected (the audio side)
         self._mixer: Mixer | None = None
         self._bs = 0
@@ -109,6 +109,7 @@ class Stream:
         # counters
         self._underruns = self._underrun_samples = self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
+        self._batching = False  # two blocks a call while the producer is busy (usual_steps)
         self._frames = self._dropped = 0
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
@@ -195,6 +196,14 @@ class Stream:
         )
 
     @property
+    def call_margin(self) -> int:
+        """Samples a change waits for the producer's call under way: :data:`CALL_MARGIN` for
+        each block it fills a call (:meth:`usual_steps`), a call's length while it takes up to
+        half of real time. It moves only when the batching does, and never while a pad is
+        played (the scheduler keeps to one block then), so every note waits the same."""
+        return CALL_MARGIN * self.usual_steps()
+
+    @property
     def worst_fill(self) -> float:
         """Seconds the slowest block took lately (within the last one or two windows of
         ``WORST_WINDOW`` seconds), waiting for a core or the GIL included."""
@@ -218,7 +227,7 @@ class Stream:
                 self.amend()
                 while (not halt.is_set() and ring.available() < self.lookahead
                        and ring.free() >= self.block):
-                    self.produce(generation)
+                    self.produce(generation, self.catch_up())
                     self.amend()
                     self._report_underruns()
                 self.forward_audio_errors()
@@ -226,17 +235,41 @@ class Stream:
                 self.reporter.exception("the audio producer failed", exc)
                 time.sleep(0.01)
 
-    def produce(self, generation: int | None = None) -> None:
-        """Ask the source for one block (or :attr:`steps` blocks) and queue each with its
-        controls.
+    def catch_up(self) -> int:
+        """Blocks the live producer fills in its next call: :meth:`usual_steps`, or as many as
+        it is behind the lookahead, up to ``LIVE_STEPS[1]``, never more than the ring holds to
+        play meanwhile. Several blocks cost less than their sum (one decode: ``fill_steps``),
+        so a producer that fell behind catches up, where a block at a time it falls further.
+        A source whose ``live_steps`` is 1 gets one block a call, behind or not."""
+        source = self._source
+        if not hasattr(source, "fill_steps") or getattr(source, "live_steps", None) == 1:
+            return 1
+        steady = self.usual_steps()
+        queued = self.ring.available()
+        behind = (self.lookahead - queued) // self.block
+        return max(1, min(max(steady, behind), LIVE_STEPS[1], queued // self.block,
+                          self.ring.free() // self.block))
+
+    def usual_steps(self) -> int:
+        """Blocks the live producer fills in a call while it keeps up: one while it takes
+        less than ``BATCH_LOAD`` of real time lately, else two with ``fill_steps`` (a fifth of
+        its time back, at a block more of queue: docs/audio-engine.md), or the source's
+        ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
+        if not (self._batching and hasattr(self._source, "fill_steps")):
+            return 1
+        return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
+
+    def produce(self, generation: int | None = None, steps: int | None = None) -> None:
+        """Ask the source for one block (or ``steps`` blocks, :attr:`steps` by default) and
+        queue each with its controls.
 
         ``generation`` retires a thread that outlived stop() inside a slow fill: once a newer
         start() happened, it may not push into the ring (it would be a second producer)."""
-        steps = self.steps if hasattr(self._source, "fill_steps") else 1
+        steps = (steps or self.steps) if hasattr(self._source, "fill_steps") else 1
         n = steps * self.block
-        if self._scratch.shape[2] != n:
-            self._scratch = np.zeros((self.tracks, self.channels, n), np.float32)
-        out = self._scratch
+        out = self._scratch.get(n)
+        if out is None:  # one per size (live: a few), so that a block allocates nothing
+            out = self._scratch[n] = np.zeros((self.tracks, self.channels, n), np.float32)
         out.fill(0.0)
         start = self.ring.write_pos
         self._producing_end = start + n
@@ -262,6 +295,7 @@ class Stream:
         self._blocks += steps
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
+        self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
         sanitize(out)
         for i, step_controls in enumerate(controls):
             changes = self._parse_controls(step_controls) if step_controls else None

@@ -129,6 +129,7 @@ class Controllers:
         # note the tracks that asked for it: those a note-on makes again (Clock.struck)
         self.asking: str | None = None
         self.listeners: dict[int, set[str]] = {}
+        self.pad_reads = 0  # the times a playing pattern read its notes (``on``)
         # track effects (filters, sends) are applied by the audio side, not decoded: a move
         # reaches them as soon as a note does (Clock.note_time), read from ``_soon``, while
         # voices read ``_values`` (a move from the first sample not made). The scheduler sets
@@ -196,6 +197,7 @@ class Controllers:
             return [(Fraction(c), 1.0) for c in range(math.floor(begin), math.ceil(end))]
         if self.asking is not None:
             self.listeners.setdefault(note, set()).add(self.asking)
+            self.pad_reads += 1  # (the scheduler keeps to short calls: Scheduler.live_steps)
         return [(at, v) for at, v in self._notes.get(note, ()) if at < end and at + 1 > begin]
 
     @contextmanager

@@ -38,6 +38,9 @@ from latentcode.playback.tracks import Track
 from latentcode.playback.voice import make_voice
 from latentcode.playback.voices import Voices
 
+# seconds after a pad's pattern was last queried that the live engine keeps to a block a call
+# (Scheduler.live_steps): every block queries a playing pad, so this only bridges a gap
+PAD_HOLD = 2
 HUSH_SECONDS = 1.0  # hush: voices still sounding fade out over this (a stretch 64 rings minutes)
 
 
@@ -131,6 +134,10 @@ class Scheduler:
         # called for every block made, in the producer: (start sample, length, the clock that
         # placed it); quick (ports.midi_clock works out a few ticks)
         self.on_block: list[Callable[[int, int, Clock], None]] = []
+        # the live input plays through this scheduler, and the sample to which a pad is
+        # played lately (see live_steps)
+        self.plays_input = False
+        self._pads_until = -1
         # the end of the cycles scheduled so far, and after Link stepped the clock back, the
         # cycle from which to schedule again: no onset is played twice
         self.scheduled_until = Fraction(0)
@@ -140,6 +147,15 @@ class Scheduler:
         self.rewinds: deque[tuple[str, Fraction | None]] = deque()
         self.retouches: deque[tuple[int, float]] = deque()  # (slot, cycle): see retouch
         self.wake: Callable[[], None] = lambda: None
+
+    @property
+    def live_steps(self) -> int | None:
+        """The most blocks the live engine may fill in one call: 1 while the live input plays
+        (a block filled ahead is a block later that the performer hears their own sound) or a
+        pad was played in the last ``PAD_HOLD`` seconds (``on``: a note waits for the call
+        under way, so calls stay one block long and each note waits the same); None leaves it
+        to the engine (:meth:`latentcode.audio.stream.Stream.usual_steps`)."""
+        return 1 if self.plays_input or self.position < self._pads_until else None
 
     def rewind(self, name: str, at: Fraction | None = None) -> None:
         """Have track ``name`` heard as it plays now from cycle ``at`` (default: as soon as
@@ -250,8 +266,11 @@ class Scheduler:
             self.resume_at = None if c1 >= self.resume_at else self.resume_at
         self.scheduled_until = c1
         controls: list[dict] = [{} for _ in range(slots)]
+        pads = CONTROLLERS.pad_reads
         for track in list(self.table.values()) + self.onces:
             self._start_voices(track, start, n, c0, c1, controls[track.slot])
+        if CONTROLLERS.pad_reads != pads:  # a pattern read its notes (on 36): a pad plays
+            self._pads_until = start + n + PAD_HOLD * self.clock.sample_rate
         self.onces = [t for t in self.onces if t.pattern is not None and t.until > c1]
         for slot, slot_controls in enumerate(controls):
             with CONTROLLERS.effects(slot):  # (knobs they read: LiveTime.moved)

@@ -86,8 +86,7 @@ class Session(LivePlay, Inputs):
         self.soloed: set[str] = set()
         self.quant = Fraction(1)  # new patterns start on multiples of this many cycles
         self.onces: list[Any] = []  # offline, the ``once`` patterns: a render plays them first
-        # the Scheduler the live engine plays from, while it plays (see start)
-        self.live_scheduler: Scheduler | None = None
+        self.live_scheduler: Scheduler | None = None  # the one the live engine plays (start)
         # live, the most voices that sound at once (the oldest of the busiest track fade out
         # to make room); read when play starts
         self.voice_cap = DEFAULT_VOICE_CAP
@@ -388,6 +387,7 @@ class Session(LivePlay, Inputs):
         if live is not None and getattr(live.source, "realtime", False) != wait_for_sounds:
             live.restart()
             scheduler.on_block.insert(0, live.block)
+            scheduler.plays_input = True  # (one block a call: Scheduler.live_steps)
         for pattern in self.onces:
             scheduler.play_once(pattern)
         return scheduler

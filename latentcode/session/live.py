@@ -17,14 +17,12 @@ from latentcode.errors import LatentcodeError
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.playback.scheduler import LiveTime
 
-PAD_SLACK = 512  # samples (11.6 ms at 44.1 kHz); see change_lead
-
 
 def change_lead(engine: Any) -> int:
     """Samples after the one being heard where a change made now starts (a pad's note, a
-    cycle to switch on): as soon as a rewind can reach, and PAD_SLACK more for the block the
-    producer may be making when it comes (see :mod:`latentcode.playback.rewind`)."""
-    return engine.soonest_change + PAD_SLACK
+    cycle to switch on): as soon as a rewind can reach, the producer's call under way
+    included (``Engine.soonest_change``; see :mod:`latentcode.playback.rewind`)."""
+    return engine.soonest_change
 
 
 class LivePlay:
