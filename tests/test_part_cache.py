@@ -90,7 +90,7 @@ def test_a_sound_cluster_is_written_a_member_at_a_time_and_reads_back_as_if_put_
         given.append(weakref.ref(sound))
         return sound
 
-    joined = part_cache.Joined("sounds:1", 128, ("a", "b", "c"), load)
+    joined = part_cache.Joined.of("sounds:1", 128, ("a", "b", "c"), load)
     stored = part_cache.kept(cache_dir() / "part-k-x-1", lambda: joined)
     assert most[0] <= 1 and len(given) == 3  # never two members held at once
     whole = joined.sound()
@@ -104,8 +104,43 @@ def test_a_sound_cluster_is_written_a_member_at_a_time_and_reads_back_as_if_put_
 def test_a_sound_cluster_still_plays_when_the_cache_cannot_be_written(latentcode_home):
     cache_dir().parent.mkdir(parents=True, exist_ok=True)
     cache_dir().write_text("not a folder")  # (root may write anywhere: a file stops it)
-    joined = part_cache.Joined("sounds:0", 128, ("a", "b"),
-                               lambda n: _member(n, 40, 0.2 if n == "a" else 0.5, 0.0))
+    joined = part_cache.Joined.of("sounds:0", 128, ("a", "b"),
+                                  lambda n: _member(n, 40, 0.2 if n == "a" else 0.5, 0.0))
     sound = part_cache.kept(cache_dir() / "part-k-x-0", lambda: joined)
     assert sound.name == "sounds:0" and sound.frames == 80 and sound.mu.flags.writeable
     assert np.array_equal(sound.mu, joined.sound().mu)
+
+
+def test_a_frame_cluster_is_written_a_file_at_a_time_and_reads_back_as_gathered(latentcode_home):
+    """Six files of 4 MB of frames, most of them in cluster 0: written, the cluster never
+    takes much more than one file's share in memory (put together first, it took twice all
+    of it: the pieces, then their copy end to end)."""
+    import tracemalloc
+
+    from latentcode.model.clusters import Labelled
+    from latentcode.model.gathering import gather, pieces
+
+    cache_dir().mkdir(parents=True)
+    frames, width = 8000, 64
+    stems = [f"f{i}" for i in range(6)]
+    labels = np.tile(np.where(np.arange(frames) % 10 == 0, 1, 0), len(stems))
+
+    def load(stem):  # made afresh at each read, as a file's encoding is read from the disk
+        mu = np.random.default_rng(int(stem[1:])).standard_normal((frames, width), np.float32)
+        return Sound(stem, mu, mu / 2, 128)
+
+    labelled = Labelled.of(stems, [frames] * len(stems), labels, 2)
+    one_file = 2 * frames * width * 4  # mu and logvar
+    tracemalloc.start()
+    try:
+        stored = part_cache.kept(cache_dir() / "part-k-x-0", lambda: part_cache.Joined(
+            "frames:0", 128, (), lambda: pieces(labelled, 0, load, 128)))
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    mu, logvar = gather(labelled, [0], load)[0]
+    assert mu.nbytes + logvar.nbytes > 5 * one_file  # the cluster: most of the six files
+    assert peak < 2.5 * one_file, f"{peak / 1e6:.1f} MB at most, one file is {one_file / 1e6} MB"
+    assert not stored.mu.flags.writeable  # read back, mapped
+    assert np.array_equal(stored.mu, mu) and np.array_equal(stored.logvar, logvar)
+    assert (stored.name, stored.members, stored.onset, stored.match) == ("frames:0", (), 0, None)

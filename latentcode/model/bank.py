@@ -37,7 +37,7 @@ import numpy as np
 
 from latentcode.errors import LatentcodeError
 from latentcode.model import clusters as clustering
-from latentcode.model import part_cache
+from latentcode.model import gathering, part_cache
 from latentcode.model.audiofiles import formats_hint, is_audio_file
 from latentcode.model.clusters import FRAME_CLUSTERS, Labelled, kmeans  # noqa: F401 - kmeans: API
 from latentcode.model.encode import encode_sound, file_digest
@@ -257,8 +257,9 @@ class Bank:
         if group in ("cluster", "frames"):  # each cluster is put together on its first use
             labelled = self._need(self._frames_job(CLUSTERS), wait)
             i = (index or 0) % len(labelled.present)
-            return self._part("cluster", i, wait, labelled.key,
-                              lambda pace: self._frame_clusters(labelled, [i], pace)[0])
+            return self._part("cluster", i, wait, labelled.key, lambda pace: part_cache.Joined(
+                f"frames:{i}", self.model.hop, (), lambda: gathering.pieces(
+                    labelled, i, lambda m: self._member(m, pace), self.model.hop)))
         if group == "sounds":
             grouped = self._need(self._sounds_job(), wait)
             i = (index or 0) % len(grouped.members)
@@ -280,8 +281,9 @@ class Bank:
             raise LatentcodeError(self._unknown(name), culprit=name)
         return self._encode(members[(index or 0) % len(members)], wait)
 
-    def _part(self, kind: str, i: int, wait: bool, key: str, build: Callable[[Any], Sound]
-              ) -> Sound:  # built once, then read mapped from the disk (model/part_cache.py)
+    def _part(self, kind: str, i: int, wait: bool, key: str,
+              build: Callable[[Any], Sound | part_cache.Joined]) -> Sound:
+        # built once, then read mapped from the disk (model/part_cache.py)
         # (missing from the cache after the helper made it: the files changed, see stale())
         return self._need(self._job(f"{kind}:{i}@{self.generation}",
                                     f"{kind}:{i} is being put together", f"{kind}:{i}",
@@ -442,7 +444,7 @@ class Bank:
 
     def _frame_clusters(self, labelled: Labelled, which: list[int], pace: Any) -> list[Sound]:
         """Frame clusters ``which`` (among the non-empty ones), reading each file once."""
-        parts = clustering.gather(labelled, which, lambda m: self._member(m, pace))
+        parts = gathering.gather(labelled, which, lambda m: self._member(m, pace))
         return [Sound(f"frames:{i}", mu, logvar, self.model.hop)
                 for i, (mu, logvar) in zip(which, parts, strict=True)]
 
@@ -465,8 +467,8 @@ class Bank:
         """Sound cluster ``i``: its ``members`` end to end, put together in the cache a member
         at a time. It starts where its first member does (frame clusters and prior paths have
         no silence of their own to skip), and keeps whatever band any member has."""
-        return part_cache.Joined(f"sounds:{i}", self.model.hop, members,
-                                 lambda m: self._member(m, pace))
+        return part_cache.Joined.of(f"sounds:{i}", self.model.hop, members,
+                                    lambda m: self._member(m, pace))
 
     def _prior(self, index: int) -> Sound:
         mu = prior_path(index, self.model.latent_dim)

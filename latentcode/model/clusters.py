@@ -457,33 +457,3 @@ class Grouped:
 
     key: str
     members: tuple[tuple[str, ...], ...]
-
-
-def gather(labelled: Labelled, which: Sequence[int], load: Callable[[str], Any]
-           ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(mu, logvar) of the clusters ``which`` (indices into ``labelled.present``), each its
-    frames in the bank's order; ``load(stem)`` gives a file's sound (``mu``, ``logvar``), and
-    only files holding some of those frames are loaded, each once.
-
-    >>> class S:
-    ...     def __init__(self, v): self.mu = self.logvar = np.array(v, np.float32)[:, None]
-    >>> lab = Labelled.of(["a", "b"], [2, 2], np.array([1, 0, 1, 1]), 2)
-    >>> files = {"a": S([1, 2]), "b": S([3, 4])}
-    >>> [m.ravel().tolist() for m, _ in gather(lab, [1], files.get)]
-    [[1.0, 3.0, 4.0]]
-    """
-    wanted = [labelled.present[i] for i in which]
-    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in wanted}
-    at = 0
-    for stem, n in zip(labelled.stems, labelled.frames, strict=True):
-        mine = labelled.labels[at : at + n]
-        at += n
-        if not np.isin(mine, wanted).any():
-            continue
-        sound = load(stem)
-        for c in wanted:
-            rows = np.flatnonzero(mine == c)
-            if rows.size:
-                parts[c].append((sound.mu[rows], sound.logvar[rows]))
-    return [(np.concatenate([m for m, _ in parts[c]]), np.concatenate([v for _, v in parts[c]]))
-            for c in wanted]

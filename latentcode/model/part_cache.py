@@ -34,7 +34,7 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,20 +62,28 @@ def path_of(key: str, i: int) -> Path:
 
 @dataclass(frozen=True)
 class Joined:
-    """Sounds played end to end as one (a sound cluster), not yet put together: :func:`kept`
-    writes them into its file one at a time rather than holding them all (a sound cluster of
-    the default bank is about 90 sounds, 160 MB of frames, and as much again for their copy
-    end to end). It starts where its first member does and keeps whatever band any member
-    has (:func:`latentcode.model.sound.widest`); ``load`` gives a member's sound."""
+    """Pieces played end to end as one sound, not yet put together: :func:`kept` writes them
+    into its file one at a time rather than holding them all. A sound cluster's pieces are its
+    members (:meth:`of`: about 90 sounds of the default bank, 160 MB of frames, and as much
+    again for their copy end to end); a frame cluster's are each file's frames in it
+    (:func:`latentcode.model.clusters.pieces`: its largest took 240-350 MB while it was put
+    together). It starts where its first piece does, keeps whatever band any piece has
+    (:func:`latentcode.model.sound.widest`), and names ``members`` (a sound cluster's)."""
 
     name: str
     hop: int
     members: tuple[str, ...]
-    load: Callable[[str], Sound]
+    pieces: Callable[[], Iterable[Sound]]
+
+    @classmethod
+    def of(cls, name: str, hop: int, members: tuple[str, ...],
+           load: Callable[[str], Sound]) -> Joined:
+        """The sounds ``members`` end to end, each given by ``load`` when it is written."""
+        return cls(name, hop, members, lambda: (load(m) for m in members))
 
     def sound(self) -> Sound:
         """Put together in memory (when the cache cannot be written)."""
-        sounds = [self.load(m) for m in self.members]
+        sounds = list(self.pieces())
         return Sound(self.name, np.concatenate([s.mu for s in sounds]),
                      np.concatenate([s.logvar for s in sounds]), self.hop, self.members,
                      onset=sounds[0].onset, match=widest([s.match for s in sounds]))
@@ -159,19 +167,20 @@ def write(path: Path, sound: Sound, pace: Callable[[], None] | None = None) -> N
 
 
 def write_joined(path: Path, joined: Joined, pace: Callable[[], None] | None = None) -> None:
-    """Store ``joined`` as :func:`write` stores its :meth:`Joined.sound`, holding one member
+    """Store ``joined`` as :func:`write` stores its :meth:`Joined.sound`, holding one piece
     at a time: their mu and logvar go to two files beside the part first, then into it."""
     halves = [_private(path, f"{h}.tmp") for h in ("mu", "logvar")]
     frames, width, onset, matches = 0, 0, 0.0, []
     try:
         with open(halves[0], "wb") as mu, open(halves[1], "wb") as logvar:
-            for i, member in enumerate(joined.members):
-                sound = joined.load(member)
-                onset = sound.onset if i == 0 else onset
+            # (not enumerate: its tuple would hold each piece until the next one is made)
+            for sound in joined.pieces():
+                onset = sound.onset if not matches else onset
                 frames, width = frames + sound.frames, sound.mu.shape[1]
                 matches.append(sound.match)
                 _write_rows(mu, sound.mu, pace)
                 _write_rows(logvar, sound.logvar, pace)
+                del sound  # (before the next piece is made: one at a time)
         _write_rest(path, joined.name, joined.hop, onset, joined.members,
                     {"match": widest(matches)})
         _write_frames(path, (frames, width), halves, pace)
