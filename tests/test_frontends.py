@@ -48,7 +48,10 @@ class Terminal:
         # the tmux server is started here, so it (and the program) gets this environment
         self.socket = f"latentcode-test-{os.getpid()}-{time.monotonic_ns()}"
         self.status = cwd / "exit-status"
-        script = f"{command}; echo $? > {self.status}; sleep 60"
+        # written aside, then renamed: the file never exists empty (a read in between once
+        # found '' there)
+        aside = f"{self.status}.tmp"
+        script = f"{command}; echo $? > {aside}; mv {aside} {self.status}; sleep 60"
         self._tmux("new-session", "-d", "-s", "perf", "-x", "120", "-y", "45", "-c", str(cwd),
                    script, env=env)
 
