@@ -257,9 +257,8 @@ class Bank:
         if group in ("cluster", "frames"):  # each cluster is put together on its first use
             labelled = self._need(self._frames_job(CLUSTERS), wait)
             i = (index or 0) % len(labelled.present)
-            return self._part("cluster", i, wait, labelled.key, lambda pace: part_cache.Joined(
-                f"frames:{i}", self.model.hop, (), lambda: gathering.pieces(
-                    labelled, i, lambda m: self._member(m, pace), self.model.hop)))
+            return self._part("cluster", i, wait, labelled.key,
+                              lambda pace: self._frame_cluster(labelled, i, pace))
         if group == "sounds":
             grouped = self._need(self._sounds_job(), wait)
             i = (index or 0) % len(grouped.members)
@@ -462,6 +461,12 @@ class Bank:
         labels, _ = clustering.cached_labels(key, len(names), k, lambda: clustering.sound_labels(
             list(described.values()), k, pace=pace))
         return clustering.grouping(key, names, labels, k)
+
+    def _frame_cluster(self, labelled: Labelled, i: int, pace: Any) -> part_cache.Joined:
+        """Frame cluster ``i``, put together in the cache a file's frames at a time."""
+        hop = self.model.hop
+        return part_cache.Joined(f"frames:{i}", hop, (), lambda: gathering.pieces(
+            labelled, i, lambda m: self._member(m, pace), hop))
 
     def _sound_cluster(self, i: int, members: tuple[str, ...], pace: Any) -> part_cache.Joined:
         """Sound cluster ``i``: its ``members`` end to end, put together in the cache a member

@@ -176,7 +176,8 @@ def write_joined(path: Path, joined: Joined, pace: Callable[[], None] | None = N
         with open(halves[0], "wb") as mu, open(halves[1], "wb") as logvar:
             # (not enumerate: its tuple would hold each piece until the next one is made)
             for sound in joined.pieces():
-                onset = sound.onset if not matches else onset
+                if not matches:  # the first piece: where the whole starts
+                    onset = sound.onset
                 frames, width = frames + sound.frames, sound.mu.shape[1]
                 matches.append(sound.match)
                 _write_rows(mu, sound.mu, pace)
