@@ -51,7 +51,7 @@ def trial(args: argparse.Namespace) -> dict:
     if args.producer_nice is not None:
         from latentcode.audio import engine
 
-        engine.PRODUCER_NICE = args.producer_nice
+        engine.PRODUCER_NICE = args.producer_nice  # (as the engine imported it)
     session = Session(tracks=5, framing=args.framing)
     session.voice_cap = args.max_voices  # the engine's own capacity, not the safety cap's
     session.bank.resolve(args.sound)
@@ -108,7 +108,7 @@ def measure_latency(session, repeats: int = 10) -> float:
     samples, evals, engine = [], [], []
     stream = session.engine._stream
     # the master limiter's delay, then JACK's two periods, before the sample is heard
-    out_ms = 1000 * (session.engine._graph.limiter_delay + 2 * PERIOD) / 44100
+    out_ms = 1000 * (session.engine.limiter_delay + 2 * PERIOD) / 44100
     starts: list[tuple[int, int]] = []  # (track slot, onset) of every voice started
     session.live_scheduler.on_start.append(
         lambda track, event, onset, n: starts.append((track.slot, onset)))

@@ -47,7 +47,7 @@ def test_the_producer_thread_alone_gets_its_priority():
     import os
     import threading
 
-    from latentcode.audio.engine import raise_priority
+    from latentcode.audio.priority import raise_priority
 
     main = os.getpriority(os.PRIO_PROCESS, 0)
     got = []

@@ -160,7 +160,7 @@ def test_live_flags_out_of_range_are_one_line(piece, capsys, argv, said):
 
 
 def test_a_signal_inside_a_pyo_callback_is_raised_after_it():
-    """Offline, pyo calls Stream.on_buffer in the main thread and it swallows every exception:
+    """Offline, pyo calls Playout.on_buffer in the main thread and it swallows every exception:
     a SIGTERM landing there would be lost and the render would go on to the end."""
     swallowed = []
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentcode.audio.shared import Stamp
+
 INPUT_SECONDS = 24.0  # of raw input kept: what ``:sample`` and ``in`` can reach back into
 
 
@@ -33,17 +35,28 @@ class Capture:
 
     realtime = True  # it comes as it is played (a FileInput is known ahead)
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, data: np.ndarray | None = None,
+                 stamp: Stamp | None = None) -> None:
         self.capacity = int(capacity)
-        self.data = np.zeros(self.capacity, np.float32)
-        self.write_pos = 0
-        self.stamp = (0, 0)  # (write_pos, the engine's source position), one tuple: read whole
+        # shared with the audio process's twin when it is given (latentcode.audio.player)
+        self.data = np.zeros(self.capacity, np.float32) if data is None else data
+        self._stamp = Stamp() if stamp is None else stamp
         self._mono = np.zeros(0, np.float32)
+
+    @property
+    def write_pos(self) -> int:
+        """The end of the input arrived so far (published after the data)."""
+        return self._stamp.read()[0]
+
+    @property
+    def stamp(self) -> tuple[int, int]:
+        """(write_pos, the engine's source position then), read whole."""
+        return self._stamp.read()
 
     @classmethod
     def for_rate(cls, sr: int, seconds: float = INPUT_SECONDS) -> Capture:
         """A capture of ``seconds`` of input at ``sr``, rounded up to a power of two."""
-        return cls(1 << int(np.ceil(np.log2(max(1.0, seconds * sr)))))
+        return cls(capacity_for(sr, seconds))
 
     def take(self, channels: list[np.ndarray], played: int) -> None:
         """The audio thread: append one buffer of input, ``channels`` (each n samples) mixed
@@ -62,8 +75,7 @@ class Capture:
         first = min(n, self.capacity - a)
         self.data[a : a + first] = mono[:first]
         self.data[: n - first] = mono[first:]
-        self.write_pos = start + n  # publish last
-        self.stamp = (start + n, played)
+        self._stamp.write(start + n, played)  # publish last
 
     def available(self, start: int, n: int) -> int:
         """How far the input has arrived (the block being produced does not matter live)."""
@@ -90,6 +102,15 @@ class Capture:
         from the latest stamp: input and output run at the same rate."""
         written, played = self.stamp
         return written + (source_sample - played)
+
+
+def capacity_for(sr: int, seconds: float = INPUT_SECONDS) -> int:
+    """Samples a capture of ``seconds`` at ``sr`` keeps: rounded up to a power of two.
+
+    >>> capacity_for(44100, 1.0)
+    65536
+    """
+    return 1 << int(np.ceil(np.log2(max(1.0, seconds * sr))))
 
 
 class FileInput:

@@ -7,13 +7,16 @@ clock. The engine is built from parts, one module each:
 - :mod:`~latentcode.audio.backends`: which backends exist and which would start now;
 - :mod:`~latentcode.audio.graph`: the pyo server and graph (per-track filters and sends, the
   shared reverb and delay, the limiter);
-- :mod:`~latentcode.audio.stream`: the producer and the audio-thread sides of the
-  :class:`~latentcode.audio.ring.AudioRing` between them, with panic and the counters;
+- :mod:`~latentcode.audio.stream` and :mod:`~latentcode.audio.playout`: the producer and
+  the audio sides of the :class:`~latentcode.audio.ring.AudioRing` between them, with panic
+  and the counters;
+- :mod:`~latentcode.audio.player`: the audio process that plays the ring live;
 - :mod:`~latentcode.audio.offline`: the offline render to a WAV file;
 - this module: the live engine that holds them together (threads, start/stop, recording).
 
 Live (``"jack"``, ``"portaudio"`` or ``"none"``) a producer thread calls ``source.fill``
-whenever fewer than ``lookahead`` samples are queued; the audio thread only copies. Offline
+whenever fewer than ``lookahead`` samples are queued, and the audio process (its own
+interpreter: nothing here can keep it waiting) only copies. Offline
 (``"offline"``) the same graph and stream run on pyo's manual server and :meth:`Engine.render`
 produces blocks just in time, so a render is deterministic. Render while performing in another
 *process*: an offline render in the live process stalls the live audio (see
@@ -40,10 +43,12 @@ from latentcode.audio.graph import (
     DELAY_FEEDBACK,
     DELAY_MAX,
     LIMIT_LOOKAHEAD_MS,
-    Graph,
     output_names,
 )
 from latentcode.audio.messages import Reporter
+from latentcode.audio.player import Player
+from latentcode.audio.priority import PRODUCER_NICE, raise_priority
+from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source
 from latentcode.audio.stream import EngineStats, Stream
 from latentcode.errors import LatentcodeError
@@ -52,11 +57,6 @@ __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
 
 MAX_CHANNELS = 64  # speakers in a ring (the ZKM Kubus has 43)
 OUTPUTS = ("master", "tracks")  # what a live engine offers: the master alone, or also stems
-# The producer's nice value (lower runs first): on a machine that is never idle, a process
-# busy on the producer's core shares it half and half at equal nice, and the producer's blocks
-# take twice as long (see benchmarks/realtime.py --load). Lowering it needs the right to
-# (root, or an rtprio/nice limit as audio groups are given); without it the producer keeps 0.
-PRODUCER_NICE = -10
 SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
 
 _LIVE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -134,10 +134,9 @@ class Engine:
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity,
                               self._checked_lookahead(lookahead), self._reporter,
                               channels=self._channels)
-        self._graph: Graph | None = None  # live: the booted server and graph
+        self._player: Player | None = None  # live: the audio process
         self._thread: threading.Thread | None = None  # the producer
         self.producer_priority = 0  # the producer thread's nice value, once it runs
-        self._pacer: threading.Thread | None = None  # the "none" backend's clock
         self._halt = threading.Event()
         self._closed = False
         self._recording = False
@@ -225,7 +224,7 @@ class Engine:
     @property
     def limiter_delay(self) -> int:
         """Samples by which the limiter delays what is heard (a buffer before it boots)."""
-        return self._graph.limiter_delay if self._graph is not None else self._bs
+        return self._player.limiter_delay if self._player is not None else self._bs
 
     @property
     def lookahead_floor(self) -> int:
@@ -253,10 +252,20 @@ class Engine:
         >>> sample, t = live.heard_stamp()                  # doctest: +SKIP
         >>> heard = t + (onset - sample) / live.sample_rate  # doctest: +SKIP
         """
-        stamp, graph = self._stream.stamp, self._graph
-        if stamp is None or graph is None:
+        stamp, player = self._stream.stamp, self._player
+        if stamp is None or player is None:
             return None
-        return stamp[0], stamp[1] + graph.limiter_delay / self._sr
+        return stamp[0], stamp[1] + player.limiter_delay / self._sr
+
+    @property
+    def audio_pid(self) -> int | None:
+        """The audio process's pid (live; None offline or once closed)."""
+        return self._player.pid if self._player is not None else None
+
+    @property
+    def audio_restarts(self) -> int:
+        """How often the audio process died and was started again."""
+        return self._player.restarts if self._player is not None else 0
 
     @property
     def stats(self) -> EngineStats:
@@ -286,14 +295,14 @@ class Engine:
         if not (0 < seconds <= DELAY_MAX and 0 <= feedback < 1):
             raise LatentcodeError(f"delay time must be in (0, {DELAY_MAX}] s, feedback in [0, 1)")
         self._delay = (float(seconds), float(feedback))
-        if self._graph is not None and self._graph.mixer is not None:
-            self._graph.mixer.set_delay(*self._delay)
+        if self._player is not None:
+            self._player.command("set_delay", *self._delay)
 
     def start(self, source: Source) -> None:
         """Play ``source`` live: prefill the ring, start the producer thread, then the audio."""
         if self.backend == "offline":
             raise LatentcodeError("an offline engine cannot play live: use render()")
-        if self._closed or self._graph is None:
+        if self._closed or self._player is None:
             raise LatentcodeError("this audio engine is closed")
         self.stop()
         stream = self._stream
@@ -311,45 +320,37 @@ class Engine:
         gc.freeze()  # a full collection over everything built so far holds the GIL ~100 ms
         stream.playing = True
         self._thread.start()
-        self._graph.mixer.fade(1.0, 0.005)
-        self._graph.server.start()
-        if self.backend == "none":
-            self._pacer = threading.Thread(target=self._pace, args=(stream.generation,),
-                                           name="latentcode-pacer", daemon=True)
-            self._pacer.start()
+        self._player.command("start")
 
     def _produce(self, halt: threading.Event, generation: int) -> None:
         """The producer thread: ahead of other programs for a core, then keep the ring filled."""
-        self.producer_priority = raise_priority()
-        self._stream.keep_filled(halt, generation)
+        self.producer_priority = raise_priority(PRODUCER_NICE)
+        self._stream.keep_filled(halt, generation, watch=self._watch)
 
-    def _pace(self, generation: int) -> None:
-        """The clock of the "none" backend: process one buffer every buffer's duration, so
-        time, recording and statistics run as with a sound card that nobody hears."""
-        stream, server = self._stream, self._graph.server
-        period = self._bs / self._sr
-        due = time.monotonic()
-        while stream.playing and generation == stream.generation:
-            server.process()
-            due += period
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            elif delay < -0.5:
-                due = time.monotonic()  # fell far behind (machine suspended): do not race
+    def _watch(self) -> None:
+        """The producer, between blocks: if the audio process died, say so and start it again
+        over the same ring (what is queued and the clock go on, after a gap)."""
+        player = self._player
+        if player is None or player.alive or self._closed:
+            return
+        self._reporter.say(f"the audio process stopped ({player.why()}); starting it again")
+        try:
+            note = player.restart()
+            if note:
+                self._reporter.say(note)
+        except LatentcodeError as exc:
+            self._reporter.say(f"the audio could not be started again: {exc}")
+            time.sleep(1.0)
 
     def stop(self) -> None:
         """Fade out, stop the audio and the producer; :meth:`start` may follow. Idempotent."""
         stream = self._stream
         if not stream.playing:
             return
-        self._graph.mixer.fade(0.0, 0.005)
+        self._quietly("fade", 0.0, 0.005)
         time.sleep(0.005 + 3 * self._bs / self._sr)
         stream.playing = False
-        pacer, self._pacer = self._pacer, None
-        if pacer is not None:
-            pacer.join(timeout=5.0)
-        self._graph.server.stop()
+        self._quietly("stop")
         self._halt.set()
         stream.wake.set()
         if self._thread is not None:
@@ -372,26 +373,25 @@ class Engine:
         (``t1_L``, ``t1_R``; an unused slot is ``slot3_L``...), besides ``master_L/R`` and
         ``reverb_L/R``. Cheap, and safe while playing: JACK renames the ports in place, keeping
         their connections."""
-        if self._graph is None or self.outputs != "tracks" or self.backend != "jack":
+        if self._player is None or self.outputs != "tracks" or self.backend != "jack":
             return
-        self._graph.server.setJackOutputPortNames(output_names(self.tracks, tracks))
+        self._player.command("name_outputs", output_names(self.tracks, tracks))
 
     def record(self, path: str | os.PathLike[str]) -> None:
         """Write the master output (what is heard, after the limiter) to a 32-bit float WAV."""
-        if self._graph is None:
+        if self._player is None:
             raise LatentcodeError("recording needs a live engine (offline: use render())")
         path = str(path)
         if not path.lower().endswith(".wav"):
             raise LatentcodeError(f"record to a .wav file, not {path!r}")
         self.stop_record()
-        self._graph.server.recordOptions(dur=-1, filename=path, fileformat=0, sampletype=3)
-        self._graph.server.recstart(path)
+        self._player.command("record", path)
         self._recording = True
 
     def stop_record(self) -> None:
         """Finish the recording started by :meth:`record` (idempotent)."""
-        if self._recording and self._graph is not None:
-            self._graph.server.recstop()
+        if self._recording and self._player is not None:
+            self._quietly("stop_record")
         self._recording = False
 
     def close(self) -> None:
@@ -403,9 +403,9 @@ class Engine:
             self.stop()
             self.stop_record()
         finally:
-            graph, self._graph = self._graph, None
-            if graph is not None:
-                graph.close()
+            player, self._player = self._player, None
+            if player is not None:
+                player.close()
             self._stream.disconnect()
             _LIVE_ENGINES.discard(self)
 
@@ -450,19 +450,33 @@ class Engine:
     # -- internals --------------------------------------------------------------------------
 
     def _boot_live(self) -> None:
-        if self._jack_server:
-            os.environ["JACK_DEFAULT_SERVER"] = self._jack_server  # libjack reads it at open
-        self._graph = Graph(self.backend, tracks=self.tracks, sr=self._sr, buffersize=self._bs,
-                            delay=self._delay, device=self._device, jack_client=self._jack_client,
-                            stems=self.outputs == "tracks", channels=self._channels,
-                            inputs=self._inputs, input_ports=self._input_ports)
-        self._sr, self._bs = self._graph.sr, self._graph.buffersize
-        if self._inputs:
-            self.capture = self._stream.capture = Capture.for_rate(self._sr)
+        """Start the audio process, and make the stream the producer's side of its ring."""
+        if self._jack_server:  # this process's own JACK clients (MIDI) find the same server
+            os.environ["JACK_DEFAULT_SERVER"] = self._jack_server
+        player = self._player = Player(
+            backend=self.backend, tracks=self.tracks, sr=self._sr, buffersize=self._bs,
+            block=self.block, capacity=self._capacity, delay=self._delay, device=self._device,
+            jack_server=self._jack_server, jack_client=self._jack_client,
+            stems=self.outputs == "tracks", channels=self._channels, inputs=self._inputs,
+            input_ports=self._input_ports)
+        self._sr, self._bs = player.sr, player.buffersize
+        shared = player.shared
+        lookahead = max(self._stream.lookahead, self._bs)  # JACK may impose a longer period
+        self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, lookahead,
+                              self._reporter, channels=self._channels, ring=player.ring(),
+                              board=player.board, gaps=shared["gaps"],
+                              stamp=Stamp(shared["stamp"]), wake=player.wake)
+        self._stream.heard_in(self._sr, self._bs)
+        self._stream.audio_errors = player.errors
+        self.capture = player.capture
         self.name_outputs({})
-        self._stream.connect(self._graph)
-        # JACK may impose a longer period than the lookahead asked for
-        self._stream.lookahead = max(self._stream.lookahead, self._bs)
+
+    def _quietly(self, command: str, *args: Any) -> None:
+        """A command the audio process may no longer be there for (stopping, closing)."""
+        try:
+            self._player.command(command, *args)
+        except LatentcodeError as exc:
+            self._reporter.once(str(exc), str(exc))
 
 
 def _call(source: Any, hook: str) -> None:
@@ -470,25 +484,6 @@ def _call(source: Any, hook: str) -> None:
     method = getattr(source, hook, None)
     if callable(method):
         method()
-
-
-def raise_priority(nice: int | None = None) -> int:
-    """Give the calling thread the nice value ``nice`` (default :data:`PRODUCER_NICE`) if
-    allowed; returns the one it has.
-
-    >>> raise_priority(os.getpriority(os.PRIO_PROCESS, 0)) == os.getpriority(os.PRIO_PROCESS, 0)
-    True
-    """
-    nice = PRODUCER_NICE if nice is None else nice
-    tid = threading.get_native_id()  # on Linux a thread's nice value is its own
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, nice)
-    except (OSError, AttributeError):  # not permitted, or not on this system
-        pass
-    try:
-        return os.getpriority(os.PRIO_PROCESS, tid)
-    except (OSError, AttributeError):
-        return 0
 
 
 def render(source: Source, frames: int, path: str | os.PathLike[str], **options: Any) -> None:

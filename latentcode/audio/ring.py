@@ -10,11 +10,19 @@ changed by the producer, ``read_pos`` only by the consumer, so under the GIL no 
 The data is written before ``write_pos`` is published, so the consumer never reads a half-written
 block. The producer may change samples already queued (:meth:`AudioRing.amend`: an immediate
 change), but only from one hardware buffer past ``read_pos``, never the buffer being copied.
+
+The two sides may be two processes (:mod:`latentcode.audio.player`): each has an
+:class:`AudioRing` over the same shared samples and positions (``data`` and ``pos``), the same
+invariants hold (an aligned 8-byte store is whole, and stores are seen in program order), and
+the payloads travel as messages through ``send``, in order, before the position that
+publishes their block; the consumer takes them in (``receive``) after reading that position,
+so a block's payload is always there when the block is.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,18 +40,44 @@ class AudioRing:
     ([1.0, 1.0, 1.0, 0.0], 3, 0)
     """
 
-    def __init__(self, channels: int, capacity: int) -> None:
+    def __init__(self, channels: int, capacity: int, data: np.ndarray | None = None,
+                 pos: np.ndarray | None = None,
+                 send: Callable[[tuple], None] | None = None,
+                 receive: Callable[[], list[tuple]] | None = None) -> None:
         self.channels = channels
         self.capacity = capacity
-        self.data = np.zeros((channels, capacity), np.float32)
-        self.write_pos = 0
-        self.read_pos = 0
+        self.data = np.zeros((channels, capacity), np.float32) if data is None else data
+        # [write_pos, read_pos]: absolute positions, shared with the other side's twin when
+        # the two sides are two processes
+        self._pos = np.zeros(2, np.int64) if pos is None else pos
+        # two processes: the producer's ``send`` carries payloads to the consumer's twin, whose
+        # ``receive`` takes in what has come (None: both sides share this object)
+        self._send = send
+        self._receive = receive
         # (absolute position of a block's first sample, payload); deque append/popleft are
         # atomic, which is all the two threads share besides the positions.
         self._payloads: deque[tuple[int, Any]] = deque()
         # payloads the producer posts later for audio already queued (see amend): each is
         # due, like a block's, once the position before it has been played
         self._posted: deque[tuple[int, Any]] = deque()
+
+    @property
+    def write_pos(self) -> int:
+        """The end of what is queued: only the producer moves it."""
+        return int(self._pos[0])
+
+    @write_pos.setter
+    def write_pos(self, value: int) -> None:
+        self._pos[0] = value
+
+    @property
+    def read_pos(self) -> int:
+        """The end of what has been played: only the consumer moves it."""
+        return int(self._pos[1])
+
+    @read_pos.setter
+    def read_pos(self, value: int) -> None:
+        self._pos[1] = value
 
     def available(self) -> int:
         """Samples queued and not yet played."""
@@ -71,7 +105,7 @@ class AudioRing:
         if first < n:
             self.data[:, : n - first] = block[:, first:]
         if payload is not None:
-            self._payloads.append((start, payload))
+            self._queue(("block", start, payload))
         self.write_pos = start + n  # publish last
 
     def pull(self, outs: list[np.ndarray], n: int) -> tuple[int, list[Any]]:
@@ -110,8 +144,7 @@ class AudioRing:
     def reset(self) -> None:
         """Forget everything queued (only while neither side is running)."""
         self.read_pos = self.write_pos
-        self._payloads.clear()
-        self._posted.clear()
+        self._queue(("reset",))
 
     def amend(self, start: int, delta: np.ndarray, safe_from: int, first_row: int = 0) -> int:
         """Producer: add ``delta`` (rows, n) into the queued samples from ``start``, rows
@@ -149,14 +182,55 @@ class AudioRing:
         >>> r.pull(outs, 2)[1], r.pull(outs, 2)[1]
         (['a'], ['late', 'b'])
         """
-        self._posted.append((at, payload))
+        self._queue(("post", at, payload))
+
+    def edit(self, since: int, change: Callable[[Any], None]) -> None:
+        """Producer: ``change(payload)`` for each block's payload queued from position
+        ``since`` on, in place (an immediate change takes a track's controls out of them).
+        ``change`` is a picklable object when the consumer is another process.
+
+        >>> r = AudioRing(1, 8); r.push(np.zeros((1, 2), np.float32), payload=[1])
+        >>> r.push(np.zeros((1, 2), np.float32), payload=[2]); r.edit(2, list.clear)
+        >>> r.queued_payloads(0)
+        [[1], []]
+        """
+        self._queue(("edit", since, change))
 
     def queued_payloads(self, since: int) -> list[Any]:
         """Producer: the payloads of the blocks queued from position ``since`` on (not yet
         due: the consumer only takes those before :attr:`read_pos`)."""
         return [payload for at, payload in list(self._payloads) if at >= since]
 
+    def _queue(self, message: tuple) -> None:
+        """Producer: keep a payload message here, and send it to the consumer's twin."""
+        self._take(message)
+        if self._send is not None:
+            self._send(message)
+            q = self._payloads  # nobody takes them out here: forget the played ones
+            while q and q[0][0] < self.read_pos:
+                q.popleft()
+            self._posted.clear()
+
+    def _take(self, message: tuple) -> None:
+        """Apply one payload message (in order, on either side)."""
+        kind = message[0]
+        if kind == "block":
+            self._payloads.append((message[1], message[2]))
+        elif kind == "post":
+            self._posted.append((message[1], message[2]))
+        elif kind == "edit":
+            since, change = message[1], message[2]
+            for at, payload in list(self._payloads):
+                if at >= since:
+                    change(payload)
+        elif kind == "reset":
+            self._payloads.clear()
+            self._posted.clear()
+
     def _due(self) -> list[Any]:
+        if self._receive is not None:  # after the positions were read: see the module
+            for message in self._receive():
+                self._take(message)
         due = []
         q = self._payloads  # in the order of the blocks
         while q and q[0][0] < self.read_pos:

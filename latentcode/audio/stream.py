@@ -1,12 +1,13 @@
-"""One source's audio on its way to the graph: the producer side and the audio-thread side.
+"""One source's audio on its way to the graph: the producer side.
 
 The producer asks the :class:`~latentcode.audio.source.Source` for a block, checks it and its
-controls, and queues both in an :class:`~latentcode.audio.ring.AudioRing`. The audio side is
-the pyo server's callback: it copies one buffer into the graph's table, applies controls when
-their first sample is heard, counts gaps, runs panic and the master limiter. The live engine
-and the offline render drive the same :class:`Stream`; only who calls :meth:`Stream.produce`
-differs (a producer thread running :meth:`Stream.keep_filled`, or the render loop just in
-time).
+controls, and queues both in an :class:`~latentcode.audio.ring.AudioRing`. The audio side
+(:class:`~latentcode.audio.playout.Playout`, pyo's server callback) plays the ring; the two
+share only the ring and a :class:`~latentcode.audio.playout.Board` of counters, so live the
+audio side runs in a process of its own (:mod:`latentcode.audio.player`) and offline in the
+render's. The live engine and the offline render drive the same :class:`Stream`; only who
+calls :meth:`Stream.produce` differs (a producer thread running :meth:`Stream.keep_filled`, or
+the render loop just in time).
 
 >>> stream = Stream(tracks=1, block=1024, sr=44100, capacity=1 << 16, lookahead=4096,
 ...                 reporter=Reporter())
@@ -20,33 +21,28 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from latentcode.audio.capture import Capture
 from latentcode.audio.controls import TrackControls
-from latentcode.audio.graph import Graph, Mixer
+from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
+from latentcode.audio.playout import GAPS_KEPT, Board, Playout, latest_gaps
 from latentcode.audio.ring import AudioRing
+from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
 from latentcode.errors import LatentcodeError
 
-PANIC_SECONDS = 0.03  # long enough for the fade and for the effects to be cleared
 # samples: the least time an immediate change's rewind is given before its audio is heard
 # (more when rewinds lately took longer; see Stream.amend)
 REWIND_MARGIN = 512
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
-# the latest underruns whose place is kept (Stream.gaps): enough to line a long take up with its
-# render (a 10-minute soak on a slow host had 444), few enough to be a few MB at most
-GAPS_KEPT = 16384
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
 BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
-
-# (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
-Changes = tuple[bool, list[tuple[int, str, float]]]
 
 
 @dataclass(frozen=True)
@@ -77,55 +73,52 @@ class Stream:
     (stereo, or a ring of speakers), fed ``block`` samples at a time, and the counters of what
     happened to it.
 
-    Between threads only the ring's positions, :attr:`wake` and a few flags are shared: the
-    producer writes ``_producing_end``, the audio thread everything about panic and underruns.
+    The audio side is a :class:`~latentcode.audio.playout.Playout`: this stream's own
+    (:attr:`playout`, offline), or another process's, given as the shared ``ring``, ``board``,
+    ``gaps`` and ``stamp`` and a ``wake`` it can set (live, :mod:`latentcode.audio.player`).
+    Only those are shared: the producer writes ``lookahead``, ``playing``, ``producing_end``
+    and ``panics`` on the board, the audio side everything about underruns.
     """
 
     def __init__(self, tracks: int, block: int, sr: int, capacity: int, lookahead: int,
-                 reporter: Reporter, channels: int = 2) -> None:
+                 reporter: Reporter, channels: int = 2, *, ring: AudioRing | None = None,
+                 board: Board | None = None, gaps: np.ndarray | None = None,
+                 stamp: Stamp | None = None, wake: Any = None) -> None:
         self.tracks = tracks
         self.channels = channels
         self.block = block
         self.sr = sr
-        self.ring = AudioRing(channels * tracks, capacity)
+        self.ring = AudioRing(channels * tracks, capacity) if ring is None else ring
+        self.board = Board() if board is None else board
         self.lookahead = lookahead  # samples the producer keeps queued
         self.steps = 1  # blocks filled a call offline (docs/audio-engine.md; live: catch_up)
         self.reporter = reporter
         self.controls = TrackControls(sr)
         # set by the engine or the render loop
-        self.wake = threading.Event()  # the audio thread wants more: the producer wakes
+        # the audio side wants more: the producer wakes (an Event, or a PipeWake across)
+        self.wake = threading.Event() if wake is None else wake
         self.generation = 0  # one per live start: a producer from an older one may not push
-        self.playing = False  # gaps count as underruns only while playing
-        self.preroll = False  # offline: the silent buffers before the source's first sample
+        # the audio side in this process (offline), or None when another process plays
+        self.playout: Playout | None = None
+        if board is None:
+            self.playout = Playout(self.ring, self.board, block, self.wake.set)
+        self._gaps = self.playout.gaps if self.playout is not None else gaps
+        self._stamp = self.playout.stamp if self.playout is not None else stamp
+        # the audio side's errors since the last call (another process's: the engine's)
+        self.audio_errors: Callable[[], list[str]] = (
+            self.playout.take_errors if self.playout is not None else list)
         # the source
         self._source: Source | None = None
         self._source_tracks = tracks
         self._fresh = True  # its first controls jump instead of gliding
         self._scratch: dict[int, np.ndarray] = {}  # samples -> the block to fill
-        # the graph, once connected (the audio side)
-        self._mixer: Mixer | None = None
-        self._bs = 0
-        self._fade_out = np.zeros(0, np.float32)
+        self._bs = 0  # the graph's buffer, once connected
         # counters
-        self._underruns = self._underrun_samples = self._blocks = self._fill_errors = 0
+        self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
         self._batching = False  # two blocks a call while the producer is busy (usual_steps)
-        self._frames = self._dropped = 0
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
-        # the latest underruns (see EngineStats.gaps)
-        self.gaps: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
-        # panic
-        self._panic_request = False
-        self._panic_left = 0  # buffers of silence still to play
-        self._priming = False  # after panic: silent until the ring is full again
-        self._producing_end = 0  # where the block being produced ends
-        self._drop_target = 0  # queued audio before this position is dropped, unheard
-        self._audio_errors: list[str] = []  # appended by the audio thread, reported by others
-        # (first sample of the latest buffer, time.monotonic() when the audio thread took it):
-        # where the sample clock stands in real time (Engine.heard_stamp)
-        self.stamp: tuple[int, float] | None = None
-        self.capture: Capture | None = None  # the audio input's ring, when there is an input
         # immediate changes (amend): how many, samples of them heard too late, the first
         # sample the latest one changed, and how far ahead of the buffer being played the next
         # one starts
@@ -135,15 +128,62 @@ class Stream:
         self.rewind_margin = REWIND_MARGIN
         self._rewinds_took = deque([0] * 8, maxlen=8)  # samples, and half again (see amend)
 
+    # the flags the audio side reads, on the board
+    @property
+    def lookahead(self) -> int:
+        """Samples the producer keeps queued."""
+        return self.board.lookahead
+
+    @lookahead.setter
+    def lookahead(self, samples: int) -> None:
+        self.board.lookahead = samples
+
+    @property
+    def playing(self) -> bool:
+        """Gaps count as underruns only while playing."""
+        return bool(self.board.playing)
+
+    @playing.setter
+    def playing(self, value: bool) -> None:
+        self.board.playing = int(value)
+
+    @property
+    def preroll(self) -> bool:
+        """Offline: the silent buffers before the source's first sample."""
+        return self.playout is not None and self.playout.preroll
+
+    @preroll.setter
+    def preroll(self, value: bool) -> None:
+        if self.playout is not None:
+            self.playout.preroll = value
+
+    @property
+    def stamp(self) -> tuple[int, float] | None:
+        """(first sample of the latest buffer, ``time.monotonic()`` when the audio side took
+        it): where the sample clock stands in real time (Engine.heard_stamp); None before."""
+        position, ns = self._stamp.read()
+        return (position, ns / 1e9) if ns else None
+
+    @property
+    def gaps(self) -> tuple[tuple[int, int], ...]:
+        """The latest underruns: the source sample after which each gap's silence came, and
+        its samples."""
+        return latest_gaps(self._gaps, self.board.gaps)
+
     def connect(self, graph: Graph) -> None:
-        """Play into ``graph``: its table is where the audio side copies each buffer."""
-        self._mixer = graph.mixer
+        """Play into ``graph`` (this stream's own audio side: offline)."""
         self._bs = graph.buffersize
         if graph.sr != self.sr:
             self.sr = graph.sr
             self.controls = TrackControls(graph.sr)
-        self._fade_out = np.linspace(1.0, 0.0, self._bs, dtype=np.float32)
-        graph.server.setCallback(self.on_buffer)
+        self.playout.connect(graph)
+
+    def heard_in(self, sr: int, buffersize: int) -> None:
+        """The audio side (another process) plays at ``sr``, ``buffersize`` a buffer."""
+        self._bs = buffersize
+        if sr != self.sr:
+            self.sr = sr
+            self.controls = TrackControls(sr)
 
     @property
     def source(self) -> Source | None:
@@ -152,7 +192,8 @@ class Stream:
 
     def disconnect(self) -> None:
         """Forget the graph (after it was closed)."""
-        self._mixer = None
+        if self.playout is not None:
+            self.playout.disconnect()
 
     def attach(self, source: Source) -> None:
         """Make ``source`` the one to play from the next block on; forget what is queued."""
@@ -169,20 +210,20 @@ class Stream:
             source.wake = self.wake.set
         self._fresh = True
         self.ring.reset()
-        self._panic_request = False
-        self._panic_left = 0
-        self._priming = False
+        if self.playout is not None:  # (another process's resets when it starts)
+            self.playout.reset()
 
     def panic(self) -> None:
         """Ask the audio side to fade out, drop what is queued and clear the effects' tails."""
-        self._panic_request = True
+        self.board.panics += 1
 
     def stats(self) -> EngineStats:
         """A snapshot of the counters."""
         audio_time = self._blocks * self.block / self.sr
+        board = self.board
         return EngineStats(
-            underruns=self._underruns,
-            underrun_samples=self._underrun_samples,
+            underruns=board.underruns,
+            underrun_samples=board.underrun_samples,
             blocks=self._blocks,
             fill_errors=self._fill_errors,
             producer_load=self._fill_time / audio_time if audio_time else 0.0,
@@ -190,9 +231,9 @@ class Stream:
             producer_load_peak=self._load_peak,
             ring_fill=self.ring.available(),
             position=self.ring.read_pos,
-            output_frames=self._frames,
-            dropped=self._dropped,
-            gaps=tuple(self.gaps),
+            output_frames=board.frames,
+            dropped=board.dropped,
+            gaps=self.gaps,
         )
 
     @property
@@ -216,14 +257,18 @@ class Stream:
         while self.ring.available() < self.lookahead:
             self.produce()
 
-    def keep_filled(self, halt: threading.Event, generation: int) -> None:
-        """The producer thread: keep ``lookahead`` samples queued; sleep until the audio thread
-        wants more. Runs until ``halt`` is set or a newer start retires ``generation``."""
+    def keep_filled(self, halt: threading.Event, generation: int,
+                    watch: Callable[[], None] | None = None) -> None:
+        """The producer thread: keep ``lookahead`` samples queued; sleep until the audio side
+        wants more. Runs until ``halt`` is set or a newer start retires ``generation``.
+        ``watch`` is called at every wake (the engine looks after the audio process)."""
         ring = self.ring
         while not halt.is_set() and generation == self.generation:
             self.wake.wait(0.05)
             self.wake.clear()
             try:
+                if watch is not None:
+                    watch()
                 self.amend()
                 while (not halt.is_set() and ring.available() < self.lookahead
                        and ring.free() >= self.block):
@@ -272,7 +317,7 @@ class Stream:
             out = self._scratch[n] = np.zeros((self.tracks, self.channels, n), np.float32)
         out.fill(0.0)
         start = self.ring.write_pos
-        self._producing_end = start + n
+        self.board.producing_end = start + n
         t0 = time.perf_counter()
         try:
             controls = (self._source.fill_steps(out[: self._source_tracks], start, self.block)
@@ -324,10 +369,7 @@ class Stream:
         for a in source.amend(soonest, soonest + self.rewind_margin, ring.write_pos,
                               self.block):
             only = getattr(a, "only", None)  # (a knob's retouch replaces a few controls)
-            for payload in ring.queued_payloads(a.at):  # the blocks from ``at`` on
-                changes = payload[1]
-                changes[:] = [c for c in changes
-                              if c[0] != a.track or (only is not None and c[1] not in only)]
+            ring.edit(a.at, Strip(a.track, only))  # the blocks from ``at`` on
             if a.audio is not None:
                 decoded = True
                 changed = ring.amend(a.start, a.audio, ring.read_pos + self._bs,
@@ -387,9 +429,10 @@ class Stream:
         """Tell the performer about gaps, at most every UNDERRUN_REPORT_EVERY seconds."""
         now = time.monotonic()
         seen, since = self._underruns_told
-        if self._underruns > seen and now - since >= UNDERRUN_REPORT_EVERY:
-            self._underruns_told = (self._underruns, now)
-            gaps = self._underruns - seen
+        underruns = self.board.underruns
+        if underruns > seen and now - since >= UNDERRUN_REPORT_EVERY:
+            self._underruns_told = (underruns, now)
+            gaps = underruns - seen
             self.reporter.say(
                 f"audio gaps: {gaps} buffer{'s' * (gaps != 1)} ran dry (the source is too slow: "
                 f"{self._load_recent:.0%} of real time lately, worst block "
@@ -397,102 +440,26 @@ class Stream:
 
     def forward_audio_errors(self) -> None:
         """Report what went wrong in the audio thread (which may not report itself)."""
-        while self._audio_errors:
-            message = self._audio_errors.pop(0)
+        for message in self.audio_errors():
             self.reporter.once(message, message)
 
-    # -- the audio thread ---------------------------------------------------------------------
 
-    def on_buffer(self) -> None:
-        """pyo's server callback: copy one buffer from the ring into the table, and limit the
-        master bus of the last buffer into the output. Never raises: pyo would print a
-        traceback every buffer. A failing part plays silence; the other goes on."""
-        self.stamp = (self.ring.read_pos, time.monotonic())  # one tuple: read whole elsewhere
-        try:
-            self._play_buffer()
-        except BaseException as exc:  # noqa: B036 - nothing may escape into pyo's C loop
-            self._audio_error(exc)
-            mixer = self._mixer
-            if mixer is not None:
-                for view in mixer.views:
-                    view.fill(0.0)
-        try:
-            self._mixer.limit()  # silent output on error
-        except BaseException as exc:  # noqa: B036
-            self._audio_error(exc)
-        capture = self.capture
-        if capture is not None and self._mixer.input_views:
-            try:  # the input of the buffer before: a copy, nothing more (see .capture)
-                capture.take(self._mixer.input_views, self.ring.read_pos)
-            except BaseException as exc:  # noqa: B036
-                self._audio_error(exc)
+class Strip:
+    """Takes track ``track``'s controls (or only those named in ``only``) out of a queued
+    block's payload: an immediate change replaces them. An object, not a closure, so that it
+    can travel to the audio process.
 
-    def _audio_error(self, exc: BaseException) -> None:
-        """Keep a few errors of the audio thread for the producer to report (once each)."""
-        if len(self._audio_errors) < 8:
-            self._audio_errors.append(f"audio callback error: {type(exc).__name__}: {exc}")
+    >>> payload = (False, [(0, "lpf", 500.0), (1, "lpf", 900.0), (1, "gain", 0.5)])
+    >>> Strip(1, only={"lpf"})(payload); payload[1]
+    [(0, 'lpf', 500.0), (1, 'gain', 0.5)]
+    """
 
-    def _play_buffer(self) -> None:
-        mixer, ring, n = self._mixer, self.ring, self._bs
-        views = mixer.views
-        self._frames += n
-        if mixer.jumped:
-            mixer.settle()
-        if self.preroll:
-            for view in views:
-                view.fill(0.0)
-            return
-        if self._panic_request or self._panic_left:
-            self._panic_buffer(mixer, ring, n)
-            return
-        if ring.read_pos < self._drop_target:  # the block that was being made during panic
-            dropped, due = ring.skip(self._drop_target)
-            self._dropped += dropped
-            self._apply(due)
-        if self._priming:  # after panic: wait for a full ring, then play
-            if ring.available() < min(self.lookahead, ring.capacity - self.block):
-                for view in views:
-                    view.fill(0.0)
-                self.wake.set()
-                return
-            self._priming = False
-        got, due = ring.pull(views, n)
-        if due:
-            self._apply(due)
-        if got < n and self.playing:
-            self._underruns += 1
-            self._underrun_samples += n - got
-            self.gaps.append((ring.read_pos, n - got))
-        if ring.write_pos - ring.read_pos < self.lookahead:
-            self.wake.set()
+    def __init__(self, track: int, only: Any = None) -> None:
+        self.track = track
+        self.only = None if only is None else frozenset(only)
 
-    def _panic_buffer(self, mixer: Mixer, ring: AudioRing, n: int) -> None:
-        """One buffer of panic: fade what plays now, then drop, then clear tails and reopen."""
-        views = mixer.views
-        if self._panic_request:
-            self._panic_request = False
-            _got, due = ring.pull(views, n)
-            self._apply(due)
-            for view in views:
-                view *= self._fade_out
-            mixer.fade(0.0, n / self.sr)
-            self._drop_target = max(ring.write_pos, self._producing_end)
-            self._panic_left = max(2, math.ceil(PANIC_SECONDS * self.sr / n))
-            return
-        dropped, due = ring.skip(self._drop_target)
-        self._dropped += dropped
-        self._apply(due)
-        for view in views:
-            view.fill(0.0)
-        self._panic_left -= 1
-        if self._panic_left == 0:
-            mixer.clear_tails()
-            mixer.fade(1.0, 0.005)
-            self._priming = True
-        self.wake.set()
-
-    def _apply(self, due: list[Changes]) -> None:
-        mixer = self._mixer
-        for instant, changes in due:
-            for track, key, value in changes:
-                mixer.set(track, key, value, glide=not instant)
+    def __call__(self, payload: Any) -> None:
+        track, only = self.track, self.only
+        changes = payload[1]
+        changes[:] = [c for c in changes
+                      if c[0] != track or (only is not None and c[1] not in only)]
