@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -40,6 +41,16 @@ t2 $ every 4 (fast 2) $ "bell(3,8)" # stretch 2 # room 0.3 # pan 0.8
 t3 $ "pluck*4 [hit hit:2]" # lpf 2400 # delay 0.2
 t4 $ "sine2/2" # stretch 8 # gain 0.6 # hpf 200
 """
+
+
+def audio_cpu(engine) -> float:
+    """CPU seconds the engine's audio process has used (0 where it has none or no /proc)."""
+    pid = getattr(engine, "audio_pid", None)
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def trial(args: argparse.Namespace) -> dict:
@@ -67,6 +78,7 @@ def trial(args: argparse.Namespace) -> dict:
     time.sleep(2)  # let the voice count reach its steady state
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()
+    a0 = audio_cpu(session.engine)
     peak_voices = 0
     latency = None
     while time.monotonic() - t0 < args.seconds:
@@ -75,7 +87,9 @@ def trial(args: argparse.Namespace) -> dict:
     if args.latency:
         latency = measure_latency(session)
     engine_latency = session.engine.latency * 1000
-    cpu = (time.process_time() - c0) / (time.monotonic() - t0)
+    spent = time.monotonic() - t0
+    cpu = (time.process_time() - c0) / spent
+    audio = (audio_cpu(session.engine) - a0) / spent  # the audio process's, besides
     after = session.engine.stats
     late = session.engine._stream.rewind_late
     session.stop()
@@ -85,6 +99,7 @@ def trial(args: argparse.Namespace) -> dict:
         "load": after.producer_load_recent,
         "load_peak": after.producer_load_peak,
         "cpu": cpu,
+        "audio_cpu": audio,
         "latency_ms": latency,
         "engine_latency_ms": engine_latency,
         "eval_ms": LAST_EVAL_MS[-1] if LAST_EVAL_MS else None,
@@ -211,7 +226,7 @@ def measure_all(args: argparse.Namespace) -> None:
         print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial; "
               f"{args.load} other busy process(es)")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
-              f"{'peak':>6} {'cpu':>5}")
+              f"{'peak':>6} {'cpu':>5} {'audio':>5}")
         for config in args.configs.split(","):
             framing, stretch = config.split(":")[0], float(config.split(":")[1])
             best = 0
@@ -223,7 +238,8 @@ def measure_all(args: argparse.Namespace) -> None:
                     print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
                     break
                 print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} "
-                      f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f}", flush=True)
+                      f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f} "
+                      f"{r.get('audio_cpu', 0.0):5.2f}", flush=True)
                 if r["underruns"]:
                     break
                 best = r["voices"]
@@ -235,7 +251,8 @@ def measure_all(args: argparse.Namespace) -> None:
         if "error" in r:
             print(f"4-track piece: error: {r['error']}")
         else:
-            print(f"4-track piece (ola): cpu {r['cpu']:.2f} of one core, underruns "
+            print(f"4-track piece (ola): cpu {r['cpu']:.2f} of one core (the audio process "
+                  f"{r.get('audio_cpu', 0.0):.2f}), underruns "
                   f"{r['underruns']}, decode load {r['load']:.2f}; eval -> first sample "
                   f"{r['latency_ms']:.1f} ms (incl. JACK's 2 periods)")
 

@@ -135,6 +135,11 @@ class MemoryWatch(threading.Thread):
         return out
 
 
+def audio_rss(pid: int | None) -> float:
+    """The resident memory of the engine's audio process (0 where it has none)."""
+    return 0.0 if pid is None else float(np.nan_to_num(rss_mb("VmRSS", pid)))
+
+
 def trimmed_mb() -> float:
     """The process's own resident memory after glibc's ``malloc_trim(0)``: without what the
     allocator has been given back but still holds (NaN where there is no glibc). Measured
@@ -179,10 +184,12 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     base_rss = base_anon = base_trim = None
     peak_own = peak_helper = 0.0  # sampled at every change
     helper = getattr(getattr(session.bank, "_worker", None), "helper", None)
+    audio_pid = engine.audio_pid  # the audio process (latentcode/audio/player.py)
+    base_audio = peak_audio = 0.0
     watch = MemoryWatch()
     watch.start()
     print(f"{'min':>3} {'underruns':>9} {'load':>5} {'slowest ms':>10} {'voices':>6} "
-          f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7} {'helper':>7}", flush=True)
+          f"{'RSS MB':>7} {'own MB':>7} {'trimmed':>7} {'helper':>7} {'audio':>6}", flush=True)
     while time.monotonic() < end:
         now = time.monotonic()
         if bank is None and now >= bank_at:
@@ -205,6 +212,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         peak_own = max(peak_own, rss_mb("RssAnon"))
         helper_mb = helper_rss(helper)
         peak_helper = max(peak_helper, helper_mb)
+        peak_audio = max(peak_audio, audio_rss(audio_pid))
         time.sleep(max(0.0, args.every - (time.monotonic() - now)))
         if time.monotonic() - start >= 60 * minute:
             stats = engine.stats
@@ -212,14 +220,17 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             trim = trimmed_mb()
             if base_rss is None:
                 base_rss, base_anon, base_trim = rss, anon, trim
+                base_audio = audio_rss(audio_pid)
             print(f"{minute:3} {stats.underruns - before.underruns:9} "
                   f"{stats.producer_load_recent:5.2f} {engine.worst_fill * 1000:10.1f} "
                   f"{len(session.live_scheduler.voices.voices):6} {rss:7.1f} {anon:7.1f} "
-                  f"{trim:7.1f} {helper_rss(helper):7.1f}", flush=True)
+                  f"{trim:7.1f} {helper_rss(helper):7.1f} {audio_rss(audio_pid):6.1f}",
+                  flush=True)
             minute += 1
     stats = engine.stats
     rss, anon = rss_mb(), rss_mb("RssAnon")
     trim = trimmed_mb()
+    audio_mb = audio_rss(audio_pid)
     engine.stop_record()
     stream = engine._stream  # (its rewind counters: not in EngineStats)
     rewinds, late, lates = stream.rewinds, stream.rewind_late, list(stream.late_rewinds)
@@ -239,7 +250,9 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
           f"({rss - base_rss:+.1f} MB); its own (without mapped files) {base_anon:.0f} -> "
           f"{anon:.0f} MB ({anon - base_anon:+.1f} MB); trimmed (see trimmed_mb) "
           f"{base_trim:.0f} -> {trim:.0f} MB ({trim - base_trim:+.1f} MB); its own at its "
-          f"peak {peak_own:.0f} MB; the bank's helper process at its peak {peak_helper:.0f} MB")
+          f"peak {peak_own:.0f} MB; the bank's helper process at its peak {peak_helper:.0f} MB; "
+          f"the audio process {base_audio:.0f} -> {audio_mb:.0f} MB "
+          f"({audio_mb - base_audio:+.1f} MB), at its peak {peak_audio:.0f} MB")
     watch.stop.set()
     for jump in watch.jumps():
         print("own memory rose", jump)

@@ -107,3 +107,18 @@ def test_the_latest_gaps_come_back_oldest_first_once_the_ring_wrapped():
         gaps[i % GAPS_KEPT] = (i, 1)
     kept = latest_gaps(gaps, GAPS_KEPT + 3)
     assert len(kept) == GAPS_KEPT and kept[0] == (3, 1) and kept[-1] == (GAPS_KEPT + 2, 1)
+
+
+def test_a_restarted_audio_side_gets_the_controls_of_the_blocks_still_queued():
+    block = SharedArrays({"ring": ((1, 16), "float32"), "pos": ((2,), "int64")})
+    sent: list[tuple] = []
+    producer = AudioRing(1, 16, data=block["ring"], pos=block["pos"], send=sent.append)
+    for i in range(3):
+        producer.push(np.zeros((1, 4), np.float32), payload=(False, [(0, "lpf", 100.0 * i)]))
+    block["pos"][1] = 4  # the first block was played, then the audio process died
+    sent.clear()  # (what the dead one had been sent)
+    fresh = AudioRing(1, 16, data=block["ring"], pos=block["pos"],
+                      receive=lambda: [sent.pop(0) for _ in range(len(sent))])
+    producer.resend()
+    _got, due = fresh.pull([np.zeros(8, np.float32)], 8)
+    assert due == [(False, [(0, "lpf", 100.0)]), (False, [(0, "lpf", 200.0)])]

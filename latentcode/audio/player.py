@@ -78,25 +78,32 @@ class Player:
         self._errors_seen = 0
         self._kept: dict[str, tuple] = {}  # the latest of each KEPT command's arguments
         self._started = self._recording = False
+        self._ring: AudioRing | None = None  # the producer's twin, once made
         self.restarts = 0  # times the audio process was started again after it died
         self._proc: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
         self.sr = self.buffersize = self.limiter_delay = 0
-        self._boot()
+        try:
+            self._boot()
+        except BaseException:
+            self._release()
+            raise
 
     # -- what the stream shares ----------------------------------------------------------------
 
     def ring(self) -> AudioRing:
         """The producer's twin of the audio process's ring."""
         tracks, channels = self.config["tracks"], self.config["channels"]
-        return AudioRing(channels * tracks, self.config["capacity"], data=self.shared["ring"],
-                         pos=self.shared["pos"], send=self._send_payload)
+        self._ring = AudioRing(channels * tracks, self.config["capacity"],
+                               data=self.shared["ring"], pos=self.shared["pos"],
+                               send=self._send_payload)
+        return self._ring
 
     def _send_payload(self, message: tuple) -> None:
         with self._send_lock:
             try:
                 self._payloads.send(message)
-            except (OSError, ValueError):  # the audio process died: see check()
+            except (OSError, ValueError):  # the audio process died: Engine._watch restarts it
                 pass
 
     def errors(self) -> list[str]:
@@ -164,6 +171,8 @@ class Player:
         self._boot()
         for name, args in self._kept.items():
             self.command(name, *args)
+        if self._ring is not None:  # the controls of the blocks still queued
+            self._ring.resend()
         if self._started:
             self.command("start")
         if self._recording:
@@ -182,7 +191,13 @@ class Player:
             except LatentcodeError:
                 pass
         self._end(wait=5.0)
+        self._release()
+
+    def _release(self) -> None:
+        """Close the wake's pipe and the shared block's descriptor (the mapping stays while
+        the arrays are referenced)."""
         self.wake.close()
+        self.shared.close_fd()
 
     # -- internals --------------------------------------------------------------------------
 

@@ -196,6 +196,14 @@ class AudioRing:
         """
         self._queue(("edit", since, change))
 
+    def resend(self) -> None:
+        """Producer: send the payloads of the blocks still queued again (to a consumer that
+        started afresh: the audio process after a restart)."""
+        if self._send is not None:
+            for at, payload in list(self._payloads):
+                if at >= self.read_pos:
+                    self._send(("block", at, payload))
+
     def queued_payloads(self, since: int) -> list[Any]:
         """Producer: the payloads of the blocks queued from position ``since`` on (not yet
         due: the consumer only takes those before :attr:`read_pos`)."""

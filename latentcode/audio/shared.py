@@ -60,7 +60,7 @@ class SharedArrays:
         return name in self._arrays
 
     def close_fd(self) -> None:
-        """Close the descriptor (the mapping stays): once the child has inherited it."""
+        """Close the descriptor (the mapping stays): once no new process is to map it."""
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
