@@ -57,7 +57,7 @@ __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
 
 MAX_CHANNELS = 64  # speakers in a ring (the ZKM Kubus has 43)
 OUTPUTS = ("master", "tracks")  # what a live engine offers: the master alone, or also stems
-SWITCH_INTERVAL = 0.001  # s: how long a Python thread may keep the GIL from the audio thread
+SWITCH_INTERVAL = 0.001  # s: how long another thread (the REPL) may keep the GIL from the producer
 
 _LIVE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
