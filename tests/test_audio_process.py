@@ -49,6 +49,16 @@ def test_a_dead_audio_process_is_reported_and_started_again():
     assert out["after"] > 0.3  # the clock runs again: the new process plays
 
 
+def test_a_stuck_audio_process_is_ended_and_started_again():
+    """Alive but playing nothing (stopped, here): after STALL_SECONDS without a buffer the
+    engine ends it and starts another; before, a stuck audio process stayed silent."""
+    out = run("stuck")
+    assert out["restarts"] == 1
+    assert any("played nothing for 2 s" in m for m in out["messages"]), out["messages"]
+    assert out["after"] > 0.3
+    assert _gone(out["audio_pid"])
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()

@@ -46,7 +46,7 @@ from latentcode.audio.graph import (
     output_names,
 )
 from latentcode.audio.messages import Reporter
-from latentcode.audio.player import Player
+from latentcode.audio.player import STALL_SECONDS, Player
 from latentcode.audio.priority import PRODUCER_NICE, raise_priority
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source
@@ -328,18 +328,24 @@ class Engine:
         self._stream.keep_filled(halt, generation, watch=self._watch)
 
     def _watch(self) -> None:
-        """The producer, between blocks: if the audio process died, say so and start it again
-        over the same ring (what is queued and the clock go on, after a gap)."""
+        """The producer, between blocks: if the audio process died or is stuck (no buffer for
+        a while), say so and start it again over the same ring; the queue and clock go on."""
         player = self._player
-        if player is None or player.alive or self._closed:
+        if player is None or self._closed:
             return
-        self._reporter.say(f"the audio process stopped ({player.why()}); starting it again")
+        if player.stalled((self._stream.stamp or (0, 0.0))[1]):
+            player.kill()
+            why = f"played nothing for {STALL_SECONDS:.0f} s"
+        elif player.alive:
+            return
+        else:
+            why = f"stopped ({player.why()})"
+        self._reporter.say(f"the audio process {why}; starting it again")
         try:
-            note = player.restart()
-            if note:
+            if note := player.restart():  # (a recording it was making ended)
                 self._reporter.say(note)
-        except LatentcodeError as exc:
-            self._reporter.say(f"the audio could not be started again: {exc}")
+        except LatentcodeError as exc:  # (JACK gone, say): once, then every second again
+            self._reporter.once(str(exc), f"the audio could not be started again: {exc}")
             time.sleep(1.0)
 
     def stop(self) -> None:
@@ -460,12 +466,11 @@ class Engine:
             stems=self.outputs == "tracks", channels=self._channels, inputs=self._inputs,
             input_ports=self._input_ports)
         self._sr, self._bs = player.sr, player.buffersize
-        shared = player.shared
         lookahead = max(self._stream.lookahead, self._bs)  # JACK may impose a longer period
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, lookahead,
                               self._reporter, channels=self._channels, ring=player.ring(),
-                              board=player.board, gaps=shared["gaps"],
-                              stamp=Stamp(shared["stamp"]), wake=player.wake)
+                              board=player.board, gaps=player.shared["gaps"],
+                              stamp=Stamp(player.shared["stamp"]), wake=player.wake)
         self._stream.heard_in(self._sr, self._bs)
         self._stream.audio_errors = player.errors
         self.capture = player.capture

@@ -46,6 +46,7 @@ from latentcode.errors import LatentcodeError
 
 BOOT_TIMEOUT = 30.0  # s: pyo's import and a JACK client's start take about a second
 ANSWER_TIMEOUT = 10.0  # s: a command the audio process does not answer in this is lost
+STALL_SECONDS = 2.0  # s: playing, yet no buffer for this long: the audio process is stuck
 
 
 class Player:
@@ -78,6 +79,7 @@ class Player:
         self._errors_seen = 0
         self._kept: dict[str, tuple] = {}  # the latest of each KEPT command's arguments
         self._started = self._recording = False
+        self._started_at = 0.0  # time.monotonic() of the latest start
         self._ring: AudioRing | None = None  # the producer's twin, once made
         self.restarts = 0  # times the audio process was started again after it died
         self._proc: subprocess.Popen | None = None
@@ -136,6 +138,7 @@ class Player:
             self._kept[name] = args
         elif name in ("start", "stop"):
             self._started = name == "start"
+            self._started_at = time.monotonic()
         elif name in ("record", "stop_record"):
             self._recording = name == "record"
         return value
@@ -161,6 +164,21 @@ class Player:
                      if ln.strip()]
             last = f"; it said: {lines[-1][:200]}" if lines else ""
         return how + last
+
+    def stalled(self, last_buffer: float | None) -> bool:
+        """Started, yet no buffer played (``last_buffer``: when the latest was, in
+        ``time.monotonic()``) for :data:`STALL_SECONDS` since then or since the start: the
+        audio process is stuck (stopped, or waiting on something that will not come)."""
+        if not (self._started and self.alive):
+            return False
+        since = max(self._started_at, last_buffer or 0.0)
+        return time.monotonic() - since > STALL_SECONDS
+
+    def kill(self) -> None:
+        """End a stuck audio process at once (a restart follows)."""
+        if self.alive:
+            self._proc.kill()
+            self._proc.wait()
 
     def restart(self) -> str | None:
         """Start the audio process again over the same ring, board and clock (it died), with

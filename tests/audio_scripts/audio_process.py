@@ -5,7 +5,9 @@ Usage: audio_process.py MODE, printing one JSON line of figures:
 - "gil": play, then hold this process's interpreter lock for most of a second (a sort of a
   long list: one C call that never lets the lock go), and report how far the clock went;
 - "kill": play, kill the audio process, and report what the engine said and did after;
-- "orphan": play, print the audio process's pid, then die without closing anything.
+- "orphan": play, print the audio process's pid, then die without closing anything;
+- "stuck": play, stop the audio process (SIGSTOP: alive, but playing nothing), and report what
+  the engine said and did after.
 
 The "none" backend (no device, paced by the audio process) needs no server.
 """
@@ -55,9 +57,9 @@ def main() -> int:
         out.update(advanced=(p1 - p0) / SR, elapsed=t1 - t0)
         time.sleep(0.3)
         out["underruns"] = engine.stats.underruns
-    elif mode == "kill":
-        os.kill(engine.audio_pid, signal.SIGKILL)
-        time.sleep(3.0)
+    elif mode in ("kill", "stuck"):
+        os.kill(engine.audio_pid, signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
+        time.sleep(3.0 if mode == "kill" else 5.0)
         p0 = engine.position
         time.sleep(0.5)
         out.update(after=(engine.position - p0) / SR, restarts=engine.audio_restarts,
