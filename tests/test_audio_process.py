@@ -59,6 +59,29 @@ def test_a_stuck_audio_process_is_ended_and_started_again():
     assert _gone(out["audio_pid"])
 
 
+def test_a_restarted_audio_process_takes_up_the_track_effects_where_they_stood():
+    """A low-pass sent once, with the first block, must still filter after a restart. Before,
+    a restarted audio process played every track open until its next voice sent the controls
+    again: clicks through a 400 Hz low-pass came back with their full band."""
+    out = run("effects")
+    assert out["restarts"] == 1
+    assert out["before"] < 0.01, out  # the low-pass is on
+    assert out["after"] < 2 * out["before"] + 0.001, out
+
+
+def test_a_jack_server_that_stops_is_named_and_the_audio_comes_back_with_it():
+    """jackd killed while playing: before, the engine said the audio process "played nothing"
+    and tried to start it again, which cannot help. Now it names the server, waits, and plays
+    again once a server of that name is back."""
+    out = run("jack_gone")
+    gone = [m for m in out["while_gone"] if "JACK server" in m]
+    assert gone == [f"the JACK server '{out['server']}' has stopped: start it again, and the "
+                    "audio goes on"], out["messages"]
+    assert not any("starting it again" in m for m in out["while_gone"]), out["messages"]
+    assert "the JACK server is back: starting the audio again" in out["messages"]
+    assert out["after"] > 0.3, out  # the clock runs again
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()

@@ -46,7 +46,7 @@ from latentcode.audio.graph import (
     output_names,
 )
 from latentcode.audio.messages import Reporter
-from latentcode.audio.player import STALL_SECONDS, Player
+from latentcode.audio.player import Player
 from latentcode.audio.priority import PRODUCER_NICE, raise_priority
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source
@@ -328,25 +328,9 @@ class Engine:
         self._stream.keep_filled(halt, generation, watch=self._watch)
 
     def _watch(self) -> None:
-        """The producer, between blocks: if the audio process died or is stuck (no buffer for
-        a while), say so and start it again over the same ring; the queue and clock go on."""
-        player = self._player
-        if player is None or self._closed:
-            return
-        if player.stalled((self._stream.stamp or (0, 0.0))[1]):
-            player.kill()
-            why = f"played nothing for {STALL_SECONDS:.0f} s"
-        elif player.alive:
-            return
-        else:
-            why = f"stopped ({player.why()})"
-        self._reporter.say(f"the audio process {why}; starting it again")
-        try:
-            if note := player.restart():  # (a recording it was making ended)
-                self._reporter.say(note)
-        except LatentcodeError as exc:  # (JACK gone, say): once, then every second again
-            self._reporter.once(str(exc), f"the audio could not be started again: {exc}")
-            time.sleep(1.0)
+        """The producer, between blocks: the audio process looked after (Player.watch)."""
+        if self._player is not None and not self._closed:
+            self._player.watch((self._stream.stamp or (0, 0.0))[1], self._reporter)
 
     def stop(self) -> None:
         """Fade out, stop the audio and the producer; :meth:`start` may follow. Idempotent."""

@@ -17,7 +17,9 @@ process. What crosses:
 - commands (start, stop, fade, delay, port names, record, close): a request and its answer.
 
 If the audio process dies (a C object of pyo can take its process down), the engine notices
-within a wake, tells the performer, and starts it again; what is queued and the clock go on.
+within a wake, tells the performer, and starts it again; what is queued and the clock go on,
+and the track effects take up where they stood (the latest value of each is noted in shared
+memory: :meth:`~latentcode.audio.playout.Playout.restore`).
 If the performer's process dies, the audio process finds its command pipe closed and exits.
 
 >>> "stop" in COMMANDS and "close" in COMMANDS
@@ -37,7 +39,12 @@ import time
 from multiprocessing.connection import Connection, Pipe
 from typing import IO, Any
 
+import numpy as np
+
+from latentcode.audio.backends import check_jack
 from latentcode.audio.capture import Capture, capacity_for
+from latentcode.audio.controls import TrackControls
+from latentcode.audio.messages import Reporter
 from latentcode.audio.playout import FIELDS, GAPS_KEPT, Board, Playout
 from latentcode.audio.priority import AUDIO_NICE, raise_priority
 from latentcode.audio.ring import AudioRing
@@ -64,11 +71,13 @@ class Player:
         tracks, channels = config["tracks"], config["channels"]
         layout = {"ring": ((channels * tracks, config["capacity"]), "float32"),
                   "pos": ((2,), "int64"), "board": ((len(FIELDS),), "int64"),
-                  "gaps": ((GAPS_KEPT, 2), "int64"), "stamp": ((3,), "int64")}
+                  "gaps": ((GAPS_KEPT, 2), "int64"), "stamp": ((3,), "int64"),
+                  "applied": ((tracks, len(TrackControls(config["sr"]).names)), "float64")}
         if config["inputs"]:
             layout["input"] = ((capacity_for(config["sr"]),), "float32")
             layout["input_stamp"] = ((3,), "int64")
         self.shared = SharedArrays(layout)
+        self.shared["applied"].fill(np.nan)  # no control applied yet (Playout.restore)
         self.wake = PipeWake()
         self.board = Board(self.shared["board"])
         self.capture = (Capture(len(self.shared["input"]), self.shared["input"],
@@ -79,6 +88,7 @@ class Player:
         self._errors_seen = 0
         self._kept: dict[str, tuple] = {}  # the latest of each KEPT command's arguments
         self._started = self._recording = False
+        self._server_lost = False  # the JACK server has gone: waiting for it (watch)
         self._started_at = 0.0  # time.monotonic() of the latest start
         self._ring: AudioRing | None = None  # the producer's twin, once made
         self.restarts = 0  # times the audio process was started again after it died
@@ -180,6 +190,50 @@ class Player:
             self._proc.kill()
             self._proc.wait()
 
+    def server_gone(self) -> str | None:
+        """The JACK server's name when the audio plays through JACK and that server no
+        longer runs; else None. A probe of a few ms that never starts a server."""
+        if self.config["backend"] != "jack":
+            return None
+        name = (self.config.get("jack_server") or os.environ.get("JACK_DEFAULT_SERVER")
+                or "default")
+        try:
+            check_jack(name)
+        except LatentcodeError:
+            return name
+        return None
+
+    def watch(self, last_buffer: float | None, reporter: Reporter) -> None:
+        """Look after the audio process (the producer calls it between blocks; ``last_buffer``
+        as for :meth:`stalled`): if it died or is stuck, tell the performer and start it again
+        over the same ring. If the JACK server itself has gone, no restart can help: say so
+        once, wait for it (a probe a second), and start the audio again when it is back."""
+        stalled = self.stalled(last_buffer)
+        if self.alive and not stalled:
+            return
+        if server := self.server_gone():
+            if not self._server_lost:
+                reporter.say(f"the JACK server '{server}' has stopped: start it again, and "
+                             "the audio goes on")
+                self._server_lost = True
+            time.sleep(1.0)
+            return
+        if self._server_lost:  # (its JACK client went with the old server)
+            reporter.say("the JACK server is back: starting the audio again")
+        elif stalled:
+            reporter.say(f"the audio process played nothing for {STALL_SECONDS:.0f} s; "
+                         "starting it again")
+        else:
+            reporter.say(f"the audio process stopped ({self.why()}); starting it again")
+        self._server_lost = False
+        self.kill()
+        try:
+            if note := self.restart():  # (a recording it was making ended)
+                reporter.say(note)
+        except LatentcodeError as exc:  # once, then every second again
+            reporter.once(str(exc), f"the audio could not be started again: {exc}")
+            time.sleep(1.0)
+
     def restart(self) -> str | None:
         """Start the audio process again over the same ring, board and clock (it died), with
         the delay and port names it had, playing if it was. A recording it was making ends
@@ -189,6 +243,7 @@ class Player:
         self._boot()
         for name, args in self._kept.items():
             self.command(name, *args)
+        self.command("restore")  # the track effects as they stood, the latest of each
         if self._ring is not None:  # the controls of the blocks still queued
             self._ring.resend()
         if self._started:
@@ -288,7 +343,8 @@ class _Audio:
                          pos=shared["pos"], receive=self._receive)
         self.board = Board(shared["board"])
         self.playout = Playout(ring, self.board, config["block"], wake.set,
-                               gaps=shared["gaps"], stamp=Stamp(shared["stamp"]))
+                               gaps=shared["gaps"], stamp=Stamp(shared["stamp"]),
+                               applied=shared["applied"])
         self.graph = Graph(config["backend"], tracks=tracks, sr=config["sr"],
                            buffersize=config["buffersize"],
                            delay=tuple(config["delay"]) if config["delay"] else None,
@@ -331,7 +387,12 @@ class _Audio:
         self.graph.mixer.fade(to, seconds)
 
     def set_delay(self, seconds: float, feedback: float) -> None:
-        self.graph.mixer.set_delay(seconds, feedback)
+        for track in range(self.config["tracks"]):  # (noted: a restart restores the latest)
+            self.playout.set(track, "delaytime", seconds)
+            self.playout.set(track, "delayfeedback", feedback)
+
+    def restore(self) -> int:
+        return self.playout.restore()
 
     def name_outputs(self, names: list[str]) -> None:
         self.graph.server.setJackOutputPortNames(names)
@@ -372,8 +433,8 @@ class _Audio:
 
 
 KEPT = ("set_delay", "name_outputs")  # settings a restarted audio process is given again
-COMMANDS = ("start", "stop", "fade", "set_delay", "name_outputs", "record", "stop_record",
-            "errors", "close")
+COMMANDS = ("start", "stop", "fade", "set_delay", "restore", "name_outputs", "record",
+            "stop_record", "errors", "close")
 
 
 def main(argv: list[str]) -> int:

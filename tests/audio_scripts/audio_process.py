@@ -7,7 +7,12 @@ Usage: audio_process.py MODE, printing one JSON line of figures:
 - "kill": play, kill the audio process, and report what the engine said and did after;
 - "orphan": play, print the audio process's pid, then die without closing anything;
 - "stuck": play, stop the audio process (SIGSTOP: alive, but playing nothing), and report what
-  the engine said and did after.
+  the engine said and did after;
+- "effects": play clicks through a low-pass set once, at the start; record a second, kill the
+  audio process, record a second after its restart, and report each take's share of energy
+  above 3 kHz;
+- "jack_gone": play through a JACK server of its own (dummy driver), kill the server, start it
+  again under the same name, and report what the engine said and whether the clock runs.
 
 The "none" backend (no device, paced by the audio process) needs no server.
 """
@@ -18,14 +23,23 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
+import tempfile
 import time
+import uuid
+
+import numpy as np
+import soundfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 
+from jackd import jackd_path, wait_for_server  # noqa: E402
 from sources import Clicks  # noqa: E402
 
 from latentcode.audio.engine import Engine  # noqa: E402
+from latentcode.audio.player import STALL_SECONDS  # noqa: E402
 
 SR = 44100
 
@@ -43,11 +57,64 @@ def hold_the_lock(seconds: float) -> float:
     return held
 
 
+def high_share(path: str) -> float:
+    """The share of a take's energy above 3 kHz."""
+    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    spectrum = np.abs(np.fft.rfft(audio[:, 0])) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / sr)
+    return float(spectrum[freqs > 3000].sum() / max(spectrum.sum(), 1e-30))
+
+
+def take(engine: Engine, path: str, seconds: float = 1.0) -> float:
+    engine.record(path)
+    time.sleep(seconds)
+    engine.stop_record()
+    return high_share(path)
+
+
+def jack_gone() -> dict:
+    """Play through a private jackd, kill it, start it again; what the performer saw."""
+    name = f"lc-test-{uuid.uuid4().hex[:8]}"
+    cmd = [jackd_path(), "-n", name, "-r", "-d", "dummy", "-r", str(SR), "-p", "256",
+           "-C", "2", "-P", "2"]
+    servers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    said: list[str] = []
+    try:
+        assert wait_for_server(name), "jackd did not start"
+        engine = Engine("jack", tracks=2, lookahead=4096, jack_client="lc-gone",
+                        jack_server=name, on_message=said.append)
+        engine.start(Clicks(tracks=2, period=4410))
+        time.sleep(0.5)
+        servers[0].kill()
+        servers[0].wait()
+        time.sleep(STALL_SECONDS + 1.5)
+        while_gone = list(said)
+        servers.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        assert wait_for_server(name), "jackd did not start again"
+        time.sleep(3.0)
+        p0 = engine.position
+        time.sleep(0.5)
+        out = {"server": name, "while_gone": while_gone, "messages": said,
+               "after": (engine.position - p0) / SR, "restarts": engine.audio_restarts}
+        engine.close()
+        return out
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
 def main() -> int:
     mode = sys.argv[1]
+    if mode == "jack_gone":
+        print(json.dumps(jack_gone()), flush=True)
+        return 0
     said: list[str] = []
     engine = Engine("none", tracks=2, lookahead=48000, on_message=said.append)
-    engine.start(Clicks(tracks=2, period=4410))
+    # "effects": each track's low-pass, sent once with the first block and never again
+    controls = [{"lpf": 400.0}, {"lpf": 400.0}] if mode == "effects" else None
+    engine.start(Clicks(tracks=2, period=4410, controls=controls))
     time.sleep(0.5)
     out: dict = {"pid": os.getpid(), "audio_pid": engine.audio_pid}
     if mode == "gil":
@@ -64,6 +131,13 @@ def main() -> int:
         time.sleep(0.5)
         out.update(after=(engine.position - p0) / SR, restarts=engine.audio_restarts,
                    new_pid=engine.audio_pid, messages=said)
+    elif mode == "effects":
+        with tempfile.TemporaryDirectory() as tmp:
+            before = take(engine, os.path.join(tmp, "before.wav"))
+            os.kill(engine.audio_pid, signal.SIGKILL)
+            time.sleep(3.0)
+            after = take(engine, os.path.join(tmp, "after.wav"))
+        out.update(before=before, after=after, restarts=engine.audio_restarts)
     elif mode == "orphan":
         print(json.dumps(out), flush=True)
         os._exit(0)  # no close, no atexit: the audio process must notice by itself
