@@ -130,6 +130,9 @@ class Controllers:
         self.asking: str | None = None
         self.listeners: dict[int, set[str]] = {}
         self.pad_reads = 0  # the times a playing pattern read its notes (``on``)
+        # the times anything read a knob or the notes: a query that did is not kept to serve
+        # later blocks (Track.onsets, ahead), a knob may move meanwhile
+        self.reads = 0
         # track effects (filters, sends) are applied by the audio side, not decoded: a move
         # reaches them as soon as a note does (Clock.note_time), read from ``_soon``, while
         # voices read ``_values`` (a move from the first sample not made). The scheduler sets
@@ -164,6 +167,7 @@ class Controllers:
     # -- the producer's side: reads, never a lock -----------------------------------------------
     def read(self, key: Key, t: float, default: float) -> float:
         """The value of ``key`` at cycle ``t``; ``default`` until it first moves."""
+        self.reads += 1
         entry = self._values.get(key)
         slot = self.effects_of
         if slot is not None and threading.get_ident() == self._effects_thread:
@@ -195,6 +199,7 @@ class Controllers:
         while this thread rehearses, one at every cycle."""
         if getattr(self._local, "rehearsing", False):
             return [(Fraction(c), 1.0) for c in range(math.floor(begin), math.ceil(end))]
+        self.reads += 1
         if self.asking is not None:
             self.listeners.setdefault(note, set()).add(self.asking)
             self.pad_reads += 1  # (the scheduler keeps to short calls: Scheduler.live_steps)

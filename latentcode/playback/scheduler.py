@@ -296,8 +296,8 @@ class Scheduler:
         try:
             CONTROLLERS.asking = track.name  # (which tracks play a pad: LiveTime.struck)
             try:
-                if breaker is None:
-                    events = track.onsets(c0, c1)
+                if breaker is None:  # (offline: a query serves the blocks to its cycle's end)
+                    events = track.onsets(c0, c1, ahead=True)
                 else:
                     with breaker.watch(track.name, block_seconds):
                         events = track.onsets(c0, c1)

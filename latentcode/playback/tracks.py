@@ -10,10 +10,12 @@ transitions (``xfadeIn`` ...) are patterns (:mod:`latentcode.patterns.transition
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import sound_name
+from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.transitions import Transition
 
 
@@ -89,14 +91,32 @@ class Track:
         # when a caller keeps one: (cycle, pattern, crossfade) of every switch, where it landed
         # (a live run's changes, to be played again offline: session/replay.py)
         self.log: list[tuple[Fraction, Any, Fraction | None]] | None = None
+        # offline: (pattern, c0, c1, its onsets in [c0, c1)): one query to the next cycle
+        # boundary, that the blocks up to it are served from (onsets, ``ahead``)
+        self._ahead: tuple[Any, Fraction, Fraction, list[Any]] | None = None
 
     def latest(self) -> Any:
         """The pattern that plays once every pending change has happened."""
         pending = self.pending
         return pending[0] if pending is not None else self.pattern
 
-    def onsets(self, c0: Fraction, c1: Fraction) -> list[Any]:
-        """Events of the span [c0, c1) that start a sound, switching pattern if one is due."""
+    def onsets(self, c0: Fraction, c1: Fraction, ahead: bool = False) -> list[Any]:
+        """Events of the span [c0, c1) that start a sound, switching pattern if one is due.
+
+        ``ahead`` (offline renders): the pattern is queried once up to the next cycle
+        boundary and the following blocks up to it are served from that query. A pattern is
+        a function of the cycle, so the onsets are the same events either way (renders stay
+        bit-identical); a block at a time, a render spent a quarter of its time in queries.
+        Live, a pattern may read a knob while it is queried, so each block asks afresh; so
+        does a pattern that read a knob or a pad's notes in its query ahead.
+
+        >>> from latentcode import mini
+        >>> t = Track("t1", 0, mini("a b c d"))
+        >>> [e.value for e in t.onsets(Fraction(1, 8), Fraction(5, 8), ahead=True)]
+        ['b', 'c']
+        >>> t._ahead[2], [e.value for e in t.onsets(Fraction(5, 8), Fraction(1), ahead=True)]
+        (Fraction(1, 1), ['d'])
+        """
         over = self.pattern
         if isinstance(over, Transition) and c0 >= over.end and self.pending is None:
             self.pattern = over.new  # the transition is over: the new pattern alone is cheaper
@@ -105,14 +125,28 @@ class Track:
             pattern, at, xfade = pending
             at = c0 if at is None or at < c0 else at
             if at < c1:
-                before = _onsets(self.pattern, c0, at)
+                before = self._onsets(self.pattern, c0, at, ahead)
                 old = self.pattern
                 self.previous, self.pattern, self.pending = old, pattern, None
                 self.morph = Morph(old, at, at + xfade) if xfade and old is not None else None
                 if self.log is not None:
                     self.log.append((at, pattern, xfade))
-                return before + self._morphed(_onsets(pattern, at, c1))
-        return self._morphed(_onsets(self.pattern, c0, c1))
+                return before + self._morphed(self._onsets(pattern, at, c1, ahead))
+        return self._morphed(self._onsets(self.pattern, c0, c1, ahead))
+
+    def _onsets(self, pattern: Any, c0: Fraction, c1: Fraction, ahead: bool) -> list[Any]:
+        kept = self._ahead
+        if not ahead or pattern is None or c1 <= c0 or (
+                kept is not None and kept[0] is pattern and kept[3] is None):
+            return _onsets(pattern, c0, c1)  # (None: it reads knobs or notes, see below)
+        if kept is None or kept[0] is not pattern or not kept[1] <= c0 < c1 <= kept[2]:
+            end, reads = max(c1, Fraction(math.floor(c0) + 1)), CONTROLLERS.reads
+            events = _onsets(pattern, c0, end)
+            # a pattern that reads a knob or a pad's notes reads them as they are now: the
+            # following blocks ask it again, as live (a note may come meanwhile)
+            self._ahead = (pattern, c0, end, events if CONTROLLERS.reads == reads else None)
+            return [e for e in events if c0 <= e.whole.begin < c1]
+        return [e for e in kept[3] if c0 <= e.whole.begin < c1]
 
     def _morphed(self, events: list[Any]) -> list[Any]:
         morph = self.morph
