@@ -82,6 +82,20 @@ def test_a_jack_server_that_stops_is_named_and_the_audio_comes_back_with_it():
     assert out["after"] > 0.3, out  # the clock runs again
 
 
+def test_a_jack_server_back_at_another_rate_is_refused_until_it_runs_at_the_sessions():
+    """Back at 48 kHz, the audio would play 9% fast and sharp (it did, before): the performer
+    is told once, nothing plays, and a server back at 44.1 kHz is played again."""
+    out = run("jack_rate")
+    rate = [m for m in out["messages"] if "48000 Hz" in m]
+    assert rate == ["the audio could not be started again: the JACK server now runs at 48000 "
+                    "Hz, not at the 44100 Hz the session plays: start it at 44100 Hz again"], \
+        out["messages"]
+    assert out["advanced"][0] == 0.0  # nothing plays at the wrong rate
+    assert out["messages"].count("the audio plays again") == 1, out["messages"]
+    assert not any("the audio process stopped" in m for m in out["messages"]), out["messages"]
+    assert out["after"] > 0.3, out
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()

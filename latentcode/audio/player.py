@@ -89,6 +89,7 @@ class Player:
         self._kept: dict[str, tuple] = {}  # the latest of each KEPT command's arguments
         self._started = self._recording = False
         self._server_lost = False  # the JACK server has gone: waiting for it (watch)
+        self._retrying = False  # the latest restart failed (watch tries again every second)
         self._started_at = 0.0  # time.monotonic() of the latest start
         self._ring: AudioRing | None = None  # the producer's twin, once made
         self.restarts = 0  # times the audio process was started again after it died
@@ -100,6 +101,7 @@ class Player:
         except BaseException:
             self._release()
             raise
+        self._rate = self.sr  # what the producer makes: a restart must play at it too
 
     # -- what the stream shares ----------------------------------------------------------------
 
@@ -218,7 +220,9 @@ class Player:
                 self._server_lost = True
             time.sleep(1.0)
             return
-        if self._server_lost:  # (its JACK client went with the old server)
+        if self._retrying:  # the last start failed and was told: try again, quietly
+            pass
+        elif self._server_lost:  # (its JACK client went with the old server)
             reporter.say("the JACK server is back: starting the audio again")
         elif stalled:
             reporter.say(f"the audio process played nothing for {STALL_SECONDS:.0f} s; "
@@ -228,11 +232,17 @@ class Player:
         self._server_lost = False
         self.kill()
         try:
-            if note := self.restart():  # (a recording it was making ended)
-                reporter.say(note)
+            note = self.restart()
         except LatentcodeError as exc:  # once, then every second again
             reporter.once(str(exc), f"the audio could not be started again: {exc}")
+            self._retrying = True
             time.sleep(1.0)
+            return
+        if self._retrying:
+            reporter.say("the audio plays again")
+            self._retrying = False
+        if note:  # (a recording it was making ended)
+            reporter.say(note)
 
     def restart(self) -> str | None:
         """Start the audio process again over the same ring, board and clock (it died), with
@@ -241,6 +251,12 @@ class Player:
         self._end(wait=0.5)
         self.restarts += 1
         self._boot()
+        if self.sr != self._rate:  # (a JACK server started again at another rate)
+            self._end(wait=1.0)
+            wrong, self.sr = self.sr, self._rate
+            raise LatentcodeError(
+                f"the JACK server now runs at {wrong} Hz, not at the {self._rate} Hz the "
+                f"session plays: start it at {self._rate} Hz again")
         for name, args in self._kept.items():
             self.command(name, *args)
         self.command("restore")  # the track effects as they stood, the latest of each

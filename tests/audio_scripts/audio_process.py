@@ -12,7 +12,9 @@ Usage: audio_process.py MODE, printing one JSON line of figures:
   audio process, record a second after its restart, and report each take's share of energy
   above 3 kHz;
 - "jack_gone": play through a JACK server of its own (dummy driver), kill the server, start it
-  again under the same name, and report what the engine said and whether the clock runs.
+  again under the same name, and report what the engine said and whether the clock runs;
+- "jack_rate": the same, but the server comes back at 48 kHz first (the session plays at
+  44.1), then, killed again, at 44.1 kHz.
 
 The "none" backend (no device, paced by the audio process) needs no server.
 """
@@ -72,12 +74,17 @@ def take(engine: Engine, path: str, seconds: float = 1.0) -> float:
     return high_share(path)
 
 
-def jack_gone() -> dict:
-    """Play through a private jackd, kill it, start it again; what the performer saw."""
+def jack_gone(rates: tuple[int, ...] = (SR,)) -> dict:
+    """Play through a private jackd, kill it, start it again at each of ``rates`` in turn;
+    what the performer saw."""
     name = f"lc-test-{uuid.uuid4().hex[:8]}"
-    cmd = [jackd_path(), "-n", name, "-r", "-d", "dummy", "-r", str(SR), "-p", "256",
-           "-C", "2", "-P", "2"]
-    servers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+
+    def jackd(rate: int) -> subprocess.Popen:
+        return subprocess.Popen([jackd_path(), "-n", name, "-r", "-d", "dummy", "-r", str(rate),
+                                 "-p", "256", "-C", "2", "-P", "2"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    servers = [jackd(SR)]
     said: list[str] = []
     try:
         assert wait_for_server(name), "jackd did not start"
@@ -85,30 +92,37 @@ def jack_gone() -> dict:
                         jack_server=name, on_message=said.append)
         engine.start(Clicks(tracks=2, period=4410))
         time.sleep(0.5)
-        servers[0].kill()
-        servers[0].wait()
-        time.sleep(STALL_SECONDS + 1.5)
-        while_gone = list(said)
-        servers.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-        assert wait_for_server(name), "jackd did not start again"
-        time.sleep(3.0)
-        p0 = engine.position
-        time.sleep(0.5)
-        out = {"server": name, "while_gone": while_gone, "messages": said,
-               "after": (engine.position - p0) / SR, "restarts": engine.audio_restarts}
+        out: dict = {"server": name, "advanced": []}
+        for rate in rates:
+            servers[-1].kill()
+            servers[-1].wait()
+            time.sleep(STALL_SECONDS + 1.5)
+            out.setdefault("while_gone", list(said))
+            servers.append(jackd(rate))
+            assert wait_for_server(name), "jackd did not start again"
+            time.sleep(3.0)
+            p0 = engine.position
+            time.sleep(0.5)
+            out["advanced"].append((engine.position - p0) / SR)
+        out.update(messages=said, after=out["advanced"][-1], restarts=engine.audio_restarts)
         engine.close()
         return out
-    finally:
+    finally:  # a server that ends cleanly leaves no entry in JACK's registry of servers (a
+        # killed one does, until one of its name starts again; after 8, none can start)
         for server in servers:
-            server.kill()
-            server.wait()
+            server.terminate()
+            try:
+                server.wait(5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def main() -> int:
     mode = sys.argv[1]
-    if mode == "jack_gone":
-        print(json.dumps(jack_gone()), flush=True)
+    if mode in ("jack_gone", "jack_rate"):
+        rates = (SR,) if mode == "jack_gone" else (48000, SR)
+        print(json.dumps(jack_gone(rates)), flush=True)
         return 0
     said: list[str] = []
     engine = Engine("none", tracks=2, lookahead=48000, on_message=said.append)
