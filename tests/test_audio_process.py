@@ -96,6 +96,20 @@ def test_a_jack_server_back_at_another_rate_is_refused_until_it_runs_at_the_sess
     assert out["after"] > 0.3, out
 
 
+def test_while_a_line_is_evaluated_the_producer_keeps_only_the_floor_queued():
+    """Session.eval holds the producer (Engine.holding): it makes nothing while more than
+    the lookahead's floor is queued, so the line has the core and an immediate change finds
+    it between two calls; after the line, the queue is filled again. It never lets the queue
+    run below the floor: a hold longer than the lookahead plays on without a gap."""
+    out = run("hold")
+    assert out["before"] >= out["lookahead"]
+    assert out["held"] <= out["before"] - 0.45 * 44100, out  # nothing made for 0.5 s
+    assert out["held"] >= out["floor"], out
+    assert out["after"] >= out["lookahead"] - 2048, out  # filled again at once
+    assert out["lowest"] >= out["floor_short"] - 512, out  # (a buffer read meanwhile)
+    assert out["underruns"] == 0, out
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()

@@ -34,6 +34,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from latentcode.audio import offline
@@ -238,6 +239,13 @@ class Engine:
         """
         worst = self._stream.worst_fill + SWITCH_INTERVAL + 0.002
         return max(self._bs, math.ceil(worst * self._sr) + self._bs)
+
+    def holding(self) -> AbstractContextManager[None]:
+        """Around a line's evaluation (Session.eval): the producer keeps only
+        :attr:`lookahead_floor` queued meanwhile (:meth:`Stream.held`); a no-op unless live."""
+        if self._player is None or not self._stream.playing:
+            return nullcontext()
+        return self._stream.held(self.lookahead_floor)
 
     @property
     def worst_fill(self) -> float:

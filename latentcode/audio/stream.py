@@ -21,7 +21,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,8 @@ class Stream:
         self.late_rewinds: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
         self.rewind_margin = REWIND_MARGIN
         self._rewinds_took = deque([0] * 8, maxlen=8)  # samples, and half again (see amend)
+        # lines being evaluated (held): the producer keeps only ``_hold_floor`` queued
+        self._holds, self._hold_floor, self._hold_lock = 0, 0, threading.Lock()
 
     # the flags the audio side reads, on the board
     @property
@@ -257,6 +260,38 @@ class Stream:
         while self.ring.available() < self.lookahead:
             self.produce()
 
+    @contextmanager
+    def held(self, floor: int) -> Iterator[None]:
+        """While the performer's process evaluates a line: the producer keeps ``floor``
+        samples queued (the fewest it may: :attr:`Engine.lookahead_floor`, which covers its
+        slowest call lately), not the whole lookahead. The line has the core to itself, and
+        an immediate change finds the producer between two calls: its rewind starts at once,
+        where it waited for the call under way. The queue is filled again from the line's
+        end.
+
+        >>> s = Stream(1, 1024, 44100, 8192, 4096, Reporter())
+        >>> with s.held(1500): print(s.queue_target())
+        1500
+        >>> s.queue_target()
+        4096
+        """
+        with self._hold_lock:
+            self._holds += 1
+            self._hold_floor = floor
+        try:
+            yield
+        finally:
+            with self._hold_lock:
+                self._holds -= 1
+            self.wake.set()
+
+    def queue_target(self) -> int:
+        """Samples the producer keeps queued now: the lookahead, less while a line is being
+        evaluated (:meth:`held`)."""
+        if self._holds:
+            return min(self.lookahead, self._hold_floor)
+        return self.lookahead
+
     def keep_filled(self, halt: threading.Event, generation: int,
                     watch: Callable[[], None] | None = None) -> None:
         """The producer thread: keep ``lookahead`` samples queued; sleep until the audio side
@@ -270,7 +305,7 @@ class Stream:
                 if watch is not None:
                     watch()
                 self.amend()
-                while (not halt.is_set() and ring.available() < self.lookahead
+                while (not halt.is_set() and ring.available() < self.queue_target()
                        and ring.free() >= self.block):
                     self.produce(generation, self.catch_up())
                     self.amend()

@@ -124,10 +124,13 @@ class Session(LivePlay, Inputs):
             raise InternalError.of(e) from e
         plan = _Plan(env=dict(self.env), base=Path(base) if base is not None else Path.cwd(),
                      quant=self.quant)
-        for st in statements:
-            self._stage(st, plan, text)
-        with self.commit_guard:  # a front end's deadline may not interrupt a commit
-            self._commit(plan)
+        # live, the producer keeps less queued meanwhile: the line has the core, and its
+        # immediate change finds the producer between two calls (Engine.holding)
+        with self.engine.holding() if self.engine is not None else nullcontext():
+            for st in statements:
+                self._stage(st, plan, text)
+            with self.commit_guard:  # a front end's deadline may not interrupt a commit
+                self._commit(plan)
 
     def _stage(self, st: language.Statement, plan: _Plan, text: str) -> None:
         """Check one statement and add what it does to ``plan`` (nothing changes yet)."""
@@ -367,20 +370,11 @@ class Session(LivePlay, Inputs):
         if snapshot:
             tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
         scheduler = Scheduler(
-            tracks,
-            bank=self.bank if wait_for_sounds else self.bank.live(),
-            decode=decode or self.frames,
-            slots=self.slots,
-            sample_rate=self.model.sample_rate,
-            segment=self.model.segment,
-            framing=self.framing,
-            cps=self.cps,
-            seed=seed,
-            audible=self.audible,
-            report=self.report,
-            max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap,
-            channels=self.channels,
-        )
+            tracks, bank=self.bank if wait_for_sounds else self.bank.live(),
+            decode=decode or self.frames, slots=self.slots, sample_rate=self.model.sample_rate,
+            segment=self.model.segment, framing=self.framing, cps=self.cps, seed=seed,
+            audible=self.audible, report=self.report,
+            max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap, channels=self.channels)
         # offline, voices are mixed in lanes, so that a split render is the same file
         scheduler.voices.lanes = LANES if wait_for_sounds else 1
         live = self.live_input  # ``in``: the engine's input live, a file offline

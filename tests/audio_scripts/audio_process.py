@@ -13,6 +13,9 @@ Usage: audio_process.py MODE, printing one JSON line of figures:
   above 3 kHz;
 - "jack_gone": play through a JACK server of its own (dummy driver), kill the server, start it
   again under the same name, and report what the engine said and whether the clock runs;
+- "hold": play with a second of lookahead, then report what is queued before, at the end
+  of, and after half a second of ``Engine.holding`` (a line being evaluated); then, with
+  0.2 s of lookahead, the least queued during a hold of 0.6 s;
 - "jack_rate": the same, but the server comes back at 48 kHz first (the session plays at
   44.1), then, killed again, at 44.1 kHz.
 
@@ -152,6 +155,27 @@ def main() -> int:
             time.sleep(3.0)
             after = take(engine, os.path.join(tmp, "after.wav"))
         out.update(before=before, after=after, restarts=engine.audio_restarts)
+    elif mode == "hold":
+        engine.set_lookahead(44100)
+        time.sleep(1.5)
+        ring = engine._stream.ring
+        out["before"] = ring.available()
+        with engine.holding():
+            out["floor"] = engine.lookahead_floor
+            time.sleep(0.5)
+            out["held"] = ring.available()
+        time.sleep(0.3)
+        out.update(after=ring.available(), lookahead=44100)
+        engine.set_lookahead(8820)  # then a hold longer than what is queued
+        time.sleep(0.5)
+        lowest = ring.available()
+        with engine.holding():
+            out["floor_short"] = engine.lookahead_floor
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 0.6:
+                lowest = min(lowest, ring.available())
+                time.sleep(0.002)
+        out.update(lowest=lowest, underruns=engine.stats.underruns)
     elif mode == "orphan":
         print(json.dumps(out), flush=True)
         os._exit(0)  # no close, no atexit: the audio process must notice by itself
