@@ -326,7 +326,7 @@ class Stream:
             return 1
         steady = self.usual_steps()
         queued = self.ring.available()
-        behind = (self.lookahead - queued) // self.block
+        behind = (self.queue_target() - queued) // self.block  # (held: to the floor only)
         return max(1, min(max(steady, behind), LIVE_STEPS[1], queued // self.block,
                           self.ring.free() // self.block))
 

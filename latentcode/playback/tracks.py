@@ -106,7 +106,7 @@ class Track:
         ``ahead`` (offline renders): the pattern is queried once up to the next cycle
         boundary and the following blocks up to it are served from that query. A pattern is
         a function of the cycle, so the onsets are the same events either way (renders stay
-        bit-identical); a block at a time, a render spent a quarter of its time in queries.
+        bit-identical); a block at a time, a render spent a tenth of its time in queries.
         Live, a pattern may read a knob while it is queried, so each block asks afresh; so
         does a pattern that read a knob or a pad's notes in its query ahead.
 
