@@ -200,9 +200,13 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             text = pool[step % len(pool)].format(k=step % 24, s=step % 8, bank=bank)
         watch.typed.append((time.monotonic(), text))
         try:
-            session.eval(text)
-            if text.startswith("bank") and bank_sample is None:
-                bank_sample = session.live_scheduler.position  # the producer's next block
+            # the new folder's sample is where the producer stood at the commit: the line's
+            # hold (Engine.holding) kept over the reading, or the producer, filling its queue
+            # again from the line's end, would be blocks further on
+            with session.engine.holding():
+                session.eval(text)
+                if text.startswith("bank") and bank_sample is None:
+                    bank_sample = session.live_scheduler.position  # its next block
         except Exception as e:  # noqa: BLE001 - a bad change is counted, the show goes on
             errors.append(f"{text}: {e}")
         step += 1
