@@ -74,6 +74,10 @@ class Mixer:
                  stems: bool = False, channels: int = 2, inputs: int = 0) -> None:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
+        # the latest value set of each (track, control), NaN where none was, when the audio
+        # process gives it one in shared memory: an audio process started again after one died
+        # takes up the track effects where they stood (restore), not at their defaults
+        self.applied: np.ndarray | None = None
         keep = self._keep
         # the audio input: each channel into a table as pyo computes a buffer; the callback,
         # which runs before the next one, copies it out (see latentcode.audio.capture)
@@ -101,6 +105,7 @@ class Mixer:
             key: [keep(pyo.SigTo(value, time=CONTROL_GLIDE, init=value)) for _ in range(tracks)]
             for key, value in TrackControls(sr).defaults.items()
         }
+        self._columns = {key: i for i, key in enumerate(self.sigs)}  # (of ``applied``)
 
         def per_channel(key: str) -> list[Any]:
             return [sig for sig in self.sigs[key] for _ in range(channels)]
@@ -163,11 +168,24 @@ class Mixer:
     def set(self, track: int, key: str, value: float, glide: bool = True) -> None:
         """Glide the control ``key`` of ``track`` to ``value`` (or jump, at a source's start)."""
         sig = self.sigs[key][track]
+        if self.applied is not None:
+            self.applied[track, self._columns[key]] = value
         if not glide:
             # SigTo reads its time when it next computes, so the glide comes back a buffer later
             sig.time = 0.0
             self._jumped.append(sig)
         sig.value = value
+
+    def restore(self) -> int:
+        """Jump every control noted in :attr:`applied` to its value (a fresh graph, before it
+        plays); returns how many."""
+        if self.applied is None:
+            return 0
+        names = list(self._columns)
+        tracks, columns = np.nonzero(np.isfinite(self.applied))
+        for track, column in zip(tracks.tolist(), columns.tolist(), strict=True):
+            self.set(track, names[column], float(self.applied[track, column]), glide=False)
+        return len(tracks)
 
     def settle(self) -> None:
         """Give controls that jumped in the last buffer their glide back."""

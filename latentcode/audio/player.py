@@ -19,7 +19,7 @@ process. What crosses:
 If the audio process dies (a C object of pyo can take its process down), the engine notices
 within a wake, tells the performer, and starts it again; what is queued and the clock go on,
 and the track effects take up where they stood (the latest value of each is noted in shared
-memory: :meth:`~latentcode.audio.playout.Playout.restore`).
+memory: :meth:`~latentcode.audio.graph.Mixer.restore`).
 If the performer's process dies, the audio process finds its command pipe closed and exits.
 
 >>> "stop" in COMMANDS and "close" in COMMANDS
@@ -77,7 +77,7 @@ class Player:
             layout["input"] = ((capacity_for(config["sr"]),), "float32")
             layout["input_stamp"] = ((3,), "int64")
         self.shared = SharedArrays(layout)
-        self.shared["applied"].fill(np.nan)  # no control applied yet (Playout.restore)
+        self.shared["applied"].fill(np.nan)  # no control applied yet (Mixer.restore)
         self.wake = PipeWake()
         self.board = Board(self.shared["board"])
         self.capture = (Capture(len(self.shared["input"]), self.shared["input"],
@@ -359,14 +359,14 @@ class _Audio:
                          pos=shared["pos"], receive=self._receive)
         self.board = Board(shared["board"])
         self.playout = Playout(ring, self.board, config["block"], wake.set,
-                               gaps=shared["gaps"], stamp=Stamp(shared["stamp"]),
-                               applied=shared["applied"])
+                               gaps=shared["gaps"], stamp=Stamp(shared["stamp"]))
         self.graph = Graph(config["backend"], tracks=tracks, sr=config["sr"],
                            buffersize=config["buffersize"],
                            delay=tuple(config["delay"]) if config["delay"] else None,
                            device=config["device"], jack_client=config["jack_client"],
                            stems=config["stems"], channels=channels, inputs=config["inputs"],
                            input_ports=config["input_ports"])
+        self.graph.mixer.applied = shared["applied"]  # (noted in the performer's memory)
         if config["inputs"]:
             self.playout.capture = Capture(len(shared["input"]), shared["input"],
                                            Stamp(shared["input_stamp"]))
@@ -403,12 +403,10 @@ class _Audio:
         self.graph.mixer.fade(to, seconds)
 
     def set_delay(self, seconds: float, feedback: float) -> None:
-        for track in range(self.config["tracks"]):  # (noted: a restart restores the latest)
-            self.playout.set(track, "delaytime", seconds)
-            self.playout.set(track, "delayfeedback", feedback)
+        self.graph.mixer.set_delay(seconds, feedback)
 
     def restore(self) -> int:
-        return self.playout.restore()
+        return self.graph.mixer.restore()
 
     def name_outputs(self, names: list[str]) -> None:
         self.graph.server.setJackOutputPortNames(names)

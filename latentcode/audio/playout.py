@@ -66,8 +66,7 @@ class Playout:
     stands in real time (``stamp``). ``wake`` asks the producer for more."""
 
     def __init__(self, ring: AudioRing, board: Board, block: int, wake: Callable[[], None],
-                 gaps: np.ndarray | None = None, stamp: Stamp | None = None,
-                 applied: np.ndarray | None = None) -> None:
+                 gaps: np.ndarray | None = None, stamp: Stamp | None = None) -> None:
         self.ring = ring
         self.board = board
         self.block = block
@@ -75,11 +74,6 @@ class Playout:
         self.gaps = np.zeros((GAPS_KEPT, 2), np.int64) if gaps is None else gaps
         # (first sample of the latest buffer, time.monotonic_ns() when the callback took it)
         self.stamp = Stamp() if stamp is None else stamp
-        # the latest value applied to each (track, control), NaN where none was: shared with
-        # the performer's process, so that an audio process started again after one died
-        # takes up the track effects where they stood (restore), not at their defaults
-        self.applied = applied
-        self._columns: dict[str, int] = {}
         self.preroll = False  # offline: the silent buffers before the source's first sample
         self.capture: Capture | None = None  # the audio input's ring, when there is an input
         self.errors: list[str] = []  # what went wrong here, for the producer to report
@@ -93,7 +87,6 @@ class Playout:
         self._mixer = graph.mixer
         self._bs, self._sr = graph.buffersize, graph.sr
         self._fade_out = np.linspace(1.0, 0.0, self._bs, dtype=np.float32)
-        self._columns = {key: i for i, key in enumerate(graph.mixer.sigs)}
         graph.server.setCallback(self.on_buffer)
 
     def disconnect(self) -> None:
@@ -205,44 +198,11 @@ class Playout:
             self._priming = True
         self.wake()
 
-    def set(self, track: int, key: str, value: float, glide: bool = True) -> None:
-        """Set a track's control in the graph, and note it in :attr:`applied`."""
-        self._mixer.set(track, key, value, glide=glide)
-        if self.applied is not None:
-            self.applied[track, self._columns[key]] = value
-
-    def restore(self) -> int:
-        """Jump every control noted in :attr:`applied` to its value (a fresh graph, before it
-        plays); returns how many. A no-op without an ``applied`` array.
-
-        >>> from types import SimpleNamespace
-        >>> class Mixer:
-        ...     sigs = {"gain": [0], "lpf": [0]}
-        ...     def set(self, track, key, value, glide=True): print(track, key, value, glide)
-        >>> graph = SimpleNamespace(mixer=Mixer(), buffersize=256, sr=44100,
-        ...                         server=SimpleNamespace(setCallback=lambda f: None))
-        >>> applied = np.full((1, 2), np.nan)
-        >>> p = Playout(AudioRing(2, 8), Board(), 4, lambda: None, applied=applied)
-        >>> p.connect(graph); p.set(0, "lpf", 300.0)
-        0 lpf 300.0 True
-        >>> p.restore()
-        0 lpf 300.0 False
-        1
-        """
-        if self.applied is None:
-            return 0
-        names = list(self._columns)
-        done = 0
-        for track, column in zip(*np.nonzero(np.isfinite(self.applied)), strict=True):
-            self._mixer.set(int(track), names[column], float(self.applied[track, column]),
-                            glide=False)
-            done += 1
-        return done
-
     def _apply(self, due: list[Changes]) -> None:
+        mixer = self._mixer
         for instant, changes in due:
             for track, key, value in changes:
-                self.set(track, key, value, glide=not instant)
+                mixer.set(track, key, value, glide=not instant)
 
 
 def latest_gaps(gaps: np.ndarray, count: int) -> tuple[tuple[int, int], ...]:
