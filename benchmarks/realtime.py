@@ -114,7 +114,7 @@ def measure_latency(session, repeats: int = 10) -> float:
     engine, plus the limiter's delay and JACK's two periods).
 
     The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
-    second), so about 8 ms of the figure is the wait for the pattern's next onset, and 20-35 ms
+    second), so about 8 ms of the figure is the wait for the pattern's next onset, and 10-45 ms
     the eval itself (it rehearses 16 cycles of 128 events before it commits). The medians of
     the eval and of the engine's part (from eval's return until the first sample the change
     could alter is heard: what the rewind takes) are kept in ``LAST_EVAL_MS`` and

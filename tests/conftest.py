@@ -73,6 +73,17 @@ def close_banks():
         yield
 
 
+@pytest.fixture(autouse=True)
+def ints_intact():
+    """After every test, CPython's shared ints are as they were. quicktions (pattern time) once
+    wrote a parsed digit into one of them when given a one-character string; afterwards
+    ``int.from_bytes(b"\\0", "little")`` was 51 and torch could not load a checkpoint. Text
+    becomes a Fraction only through ``read_fraction``: this says at once if a path does not."""
+    yield
+    assert int.from_bytes(b"\0", "little") == 0 and int.from_bytes(b"\1", "little") == 1, (
+        "a shared int was overwritten (a string given to quicktions' Fraction?)")
+
+
 @pytest.fixture(autouse=True, scope="module")
 def close_module_banks():
     """The same for banks made by a module's shared fixtures (a module-scoped Session): closed

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import RENAMED
@@ -33,6 +32,7 @@ from latentcode.patterns.core import Pattern, merge_op, reify
 from latentcode.patterns.functions import early, late
 from latentcode.patterns.operators import fold
 from latentcode.patterns.registry import FUNCTIONS, Curried
+from latentcode.patterns.time import Fraction
 
 
 class _Function:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -31,7 +30,14 @@ from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Pattern, pure, set_string_parser, silence
 from latentcode.patterns.primitives import euclid, fast, slow
 from latentcode.patterns.sequences import choose_cycle, stack, weighted_cat
-from latentcode.patterns.time import SHORTHANDS, PatternError, to_number, to_time
+from latentcode.patterns.time import (
+    SHORTHANDS,
+    Fraction,
+    PatternError,
+    read_fraction,
+    to_number,
+    to_time,
+)
 
 _WORDS = {
     "NUMBER": "a number", "WORD": "a word", "REST": "'~'", "REPLICATE": "'!' and a count",
@@ -51,11 +57,11 @@ def parse_number(text: str) -> tuple[int | float, Fraction]:
     if body in ("", "-"):
         body += "1"
     num, _, den = body.partition("%")
-    exact = Fraction(num) * factor
+    exact = read_fraction(num) * factor
     if den:
-        if Fraction(den) == 0:
+        if read_fraction(den) == 0:
             raise ValueError(f"division by zero in '{text}'")
-        exact /= Fraction(den)
+        exact /= read_fraction(den)
     value = int(exact) if re.fullmatch(r"-?\d+", text) else float(exact)
     return value, exact
 

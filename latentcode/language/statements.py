@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -27,6 +26,7 @@ from latentcode.language.grammars import lark_error, load_grammar
 from latentcode.language.mininotation import mini
 from latentcode.language.nodes import App, BinOp, ListOf, Name, Node, Num, Section, Str, TupleOf
 from latentcode.patterns.operators import MERGE_OPERATORS, fold
+from latentcode.patterns.time import Fraction, read_fraction
 from latentcode.patterns.transitions import TRANSITIONS
 
 MIN_CPS, MAX_CPS = 0.001, 100  # the tempos a statement may set (cycles per second)
@@ -380,7 +380,7 @@ class _Builder(Transformer):
         cycles = TRANSITIONS[kind][1]
         if cycles is None:
             tok = rest[0]
-            value = Fraction(str(tok)).limit_denominator(1_000_000)
+            value = read_fraction(str(tok)).limit_denominator(1_000_000)
             low = 0 if kind in ("jumpIn", "jumpIn'") else Fraction(1, 1_000_000)
             if not low <= value <= MAX_TRANSITION:
                 least = "from 0" if low == 0 else "more than 0 and"

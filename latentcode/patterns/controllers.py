@@ -29,19 +29,19 @@ arrivals give the same audio. Without a clock (offline, tests) a value takes eff
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Protocol
 
 from latentcode.controls import CONTROLS
 from latentcode.errors import LanguageError
 from latentcode.patterns.core import Event, Pattern, Pure, Sampled
 from latentcode.patterns.registry import register
-from latentcode.patterns.time import Span
+from latentcode.patterns.time import Fraction, Span
 
 RAMP_SECONDS = 0.015  # a move glides over this: shorter clicks, longer lags
 MAX_NAMES = 256  # distinct OSC controller names kept (a flood of new names is refused)
@@ -374,7 +374,7 @@ class Controller(Pattern):
 def _constant(value: Any, function: str, name: str) -> float:
     if isinstance(value, Pure):
         value = value.value
-    if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise LanguageError(f"{function}: the {name} must be a number such as 74, not a pattern")
     return float(value)
 

@@ -21,9 +21,9 @@ library functions become methods when :mod:`~latentcode.patterns.registry` regis
 
 from __future__ import annotations
 
+import numbers
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import ALIASES, CONTROLS
@@ -31,7 +31,7 @@ from latentcode.patterns import budget
 from latentcode.patterns.budget import spend, spent
 from latentcode.patterns.operators import OPS, apply, merge_operator
 from latentcode.patterns.sampled import Sampled, sampled_from
-from latentcode.patterns.time import PatternError, Span, _floor, sam, to_time
+from latentcode.patterns.time import Fraction, PatternError, Span, _floor, sam, to_time
 
 __all__ = ["Event", "Pattern", "Pure", "Sampled", "Source", "map_event_spans", "merge_op",
            "per_cycle", "pure", "reify", "set_string_parser", "signal", "silence"]
@@ -429,7 +429,7 @@ def reify(x: Any) -> Pattern:
                                "parser is installed (import latentcode.language, or use "
                                "latentcode.mini)")
         return _string_parser(x)
-    if isinstance(x, int | float | Fraction | dict | bool):
+    if isinstance(x, dict | numbers.Real):  # numbers, any rational (fractions.Fraction) too
         return pure(x)
     raise PatternError(f"expected a pattern, a string or a number, got {_describe(x)}")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns import primitives, timing
@@ -23,7 +22,7 @@ from latentcode.patterns.operators import as_controls
 from latentcode.patterns.registry import Fn, register, register_value
 from latentcode.patterns.sequences import choose_cycle, fastcat, slowcat, weighted_cat
 from latentcode.patterns.sequences import stack as _stack
-from latentcode.patterns.time import Span, Time, _floor, time_to_rand, to_number
+from latentcode.patterns.time import Fraction, Span, Time, _floor, time_to_rand, to_number
 from latentcode.patterns.timing import shift
 
 # ---------------------------------------------------------------------------------------------

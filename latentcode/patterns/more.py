@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
@@ -34,7 +33,7 @@ from latentcode.patterns.functions import every, inv, mask, struct
 from latentcode.patterns.operators import as_controls
 from latentcode.patterns.registry import Fn, register
 from latentcode.patterns.sequences import stack as _stack
-from latentcode.patterns.time import Span, Time, _floor, time_to_rand, to_number
+from latentcode.patterns.time import Fraction, Span, Time, _floor, time_to_rand, to_number
 from latentcode.patterns.timing import shift
 
 # ---------------------------------------------------------------------------------------------

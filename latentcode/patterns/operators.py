@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LanguageError
 from latentcode.patterns.sampled import Sampled, sample_at
-from latentcode.patterns.time import PatternError
+from latentcode.patterns.time import Fraction, PatternError
 
 
 def add(a: Any, b: Any) -> Any:

@@ -14,13 +14,13 @@ factors, applied cycle by cycle (:mod:`~latentcode.patterns.arguments`). The lib
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns.arguments import argument, join_arguments
 from latentcode.patterns.budget import check_count
 from latentcode.patterns.core import Pattern, Pure, silence
 from latentcode.patterns.sequences import fastcat
+from latentcode.patterns.time import Fraction
 from latentcode.patterns.timing import rev, scale, shift
 
 

@@ -26,9 +26,9 @@ Strudel's ``register`` does: ``p.fast(2)`` is ``fast(2, p)``.
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LanguageError
@@ -127,7 +127,7 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
         return LanguageError(f"{spec.name}: argument '{param.name}' must be {wanted}, not {got}")
 
     if kind == "pattern":
-        if isinstance(value, Pattern | str | int | float | Fraction | dict):
+        if isinstance(value, Pattern | str | dict | numbers.Real):
             return reify(value)
         raise bad("a pattern, a string or a number")
     if kind in PATTERNABLE:
@@ -137,7 +137,7 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
             return _convert(spec, param, value.value)
         if isinstance(value, Pattern):
             return value
-        if isinstance(value, int | float | Fraction):
+        if isinstance(value, numbers.Real):  # any rational too (fractions.Fraction)
             return _convert(spec, param, value)
         raise bad("a number or a pattern")
     if kind == "function":

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
 from itertools import islice
 from typing import Any
 
 from latentcode.patterns.budget import spend, spent
 from latentcode.patterns.core import Event, Pattern, per_cycle, silence
-from latentcode.patterns.time import Span, _floor, time_to_rand, to_time
+from latentcode.patterns.time import Fraction, Span, _floor, time_to_rand, to_time
 from latentcode.patterns.timing import shift
 
 _ZERO = Fraction(0)

@@ -17,13 +17,12 @@ the left, ``nTake`` has no events to count and says so.
 from __future__ import annotations
 
 import threading
-from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns.budget import aside, spent
 from latentcode.patterns.core import Event, Pattern
 from latentcode.patterns.registry import register
-from latentcode.patterns.time import PatternError, Span, _floor, to_number
+from latentcode.patterns.time import Fraction, PatternError, Span, _floor, to_number
 
 ERA = 256  # cycles counted at most: the count starts again at each multiple
 

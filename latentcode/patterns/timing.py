@@ -12,10 +12,8 @@ and of mini-notation's ``*`` and ``/``; factors and offsets here are constants (
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from latentcode.patterns.core import Pattern, per_cycle
-from latentcode.patterns.time import Span
+from latentcode.patterns.time import Fraction, Span
 
 
 def scale(pat: Pattern, factor: Fraction) -> Pattern:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import CONTROLS, sound_name
@@ -38,7 +37,7 @@ from latentcode.patterns.budget import spent
 from latentcode.patterns.core import Event, Pattern, per_cycle, silence
 from latentcode.patterns.echoes import stut
 from latentcode.patterns.operators import OPS, apply, as_controls
-from latentcode.patterns.time import Span, time_to_rand
+from latentcode.patterns.time import Fraction, Span, time_to_rand
 
 Builder = Callable[[Pattern, Pattern, Fraction, Fraction], Pattern]
 

@@ -13,7 +13,6 @@ pattern in the list instead: ``("verse", fast 2 $ p2)``.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from latentcode.patterns.budget import spent
@@ -21,7 +20,7 @@ from latentcode.patterns.core import Event, Pattern, reify
 from latentcode.patterns.core import silence as _silence
 from latentcode.patterns.functions import fast, slow
 from latentcode.patterns.registry import register
-from latentcode.patterns.time import PatternError, Span, Time
+from latentcode.patterns.time import Fraction, PatternError, Span, Time
 
 _PAIRS = 'a list of (name, pattern) pairs, e.g. [("a", "bell*2"), ("b", "pluck")]'
 

@@ -8,7 +8,8 @@ anchor, never accumulated block by block.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+
+from latentcode.patterns.time import Fraction
 
 DEFAULT_CPS = Fraction(1, 2)
 

@@ -11,13 +11,13 @@ a cycle after it was accepted.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
 from latentcode.patterns.budget import MAX_EVENTS_PER_CYCLE, BudgetError
 from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.patterns.time import Fraction
 from latentcode.playback.voice import make_voice
 
 CHECKED_CYCLES = 16  # how far ahead a new pattern is queried before it is accepted

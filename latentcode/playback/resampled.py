@@ -22,11 +22,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from latentcode.patterns.time import Fraction
 from latentcode.playback.stealing import Fade
 
 MIN_SPEED = 1 / 32  # slower than this, a voice would last minutes: refused

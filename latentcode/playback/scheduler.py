@@ -19,7 +19,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import once_from
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
+from latentcode.patterns.time import Fraction
 from latentcode.playback.grains import needs_alignment
 
 DEFAULT_VOICE_CAP = 32

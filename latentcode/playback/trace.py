@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import math
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from latentcode.controls import CONTROLS, sound_name
 from latentcode.patterns.sampled import sample_at
+from latentcode.patterns.time import Fraction
 
 # Controls that a panel has no use for: `legato` shapes the voice's length (drawn as the
 # voice's bar), `dim` picks dimensions and is not a level.

@@ -11,11 +11,11 @@ transitions (``xfadeIn`` ...) are patterns (:mod:`latentcode.patterns.transition
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 from latentcode.controls import sound_name
 from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import Transition
 
 

@@ -21,11 +21,11 @@ overlap-add at a quarter of the segment, whose stretched voices' grains are alig
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 
 import numpy as np
 
 from latentcode.model.frame_cache import FrameCache
+from latentcode.patterns.time import Fraction
 from latentcode.playback import grains, matched, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing

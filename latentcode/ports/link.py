@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import threading
 import time
-from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LatentcodeError
+from latentcode.patterns.time import Fraction
 from latentcode.ports.heard import HeardClock, Stamp
 
 BEATS_PER_CYCLE = 4  # as bpm counts them

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
+
+from latentcode.patterns.time import Fraction
 
 PPQN = 24  # MIDI clock ticks a beat (a quarter note)
 BEATS_PER_CYCLE = 4  # as bpm counts them: bpm 120 is tempo 0.5

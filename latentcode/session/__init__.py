@@ -17,7 +17,6 @@ import math
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from latentcode.language.statements import checked_tempo
 from latentcode.model.bank import Bank
 from latentcode.model.frame_cache import FrameCache
 from latentcode.model.vae import one_thread
+from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.framing import make_framing

@@ -20,7 +20,6 @@ import atexit
 import shutil
 import tempfile
 import threading
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from latentcode.errors import LatentcodeError
 from latentcode.model.bank import SPECIAL, typeable
 from latentcode.model.jobs import NotReady
 from latentcode.model.live_input import LiveInput
+from latentcode.patterns.time import Fraction
 
 SAMPLED = "sampled"  # the folder of a session's samples, and so their group in the bank
 SILENT = 1e-4  # a recording whose peak stays below this took nothing in

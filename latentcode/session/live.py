@@ -10,11 +10,11 @@ audio threads only ever see the scheduler.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.patterns.controllers import CONTROLLERS
+from latentcode.patterns.time import Fraction
 from latentcode.playback.scheduler import LiveTime
 
 

@@ -22,9 +22,9 @@ its text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
+from latentcode.patterns.time import Fraction
 from latentcode.shell.listings import one_line
 
 SHOWN = 60  # characters of a statement's text in a generic line
