@@ -21,10 +21,12 @@ take is lined up with the render across its gaps (``EngineStats.gaps``) and comp
 at a time: how many seconds are the same bits, and how loud the difference is otherwise,
 counted apart before any gap, after one (the graph's reverb and delay then hold other
 states), and after the new folder (live, its sounds are silent while they are being made).
-The first use of each cluster is such a sound too: ``--warm`` makes them all before the start.
+The first use of each cluster is such a sound too: ``--warm`` makes them all before the start,
+and ``--wait`` has the performer wait after the new folder until its sounds and the clusters
+made again are ready, as one waits for the ready line.
 
     python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
-                              [--keep DIR]
+                              [--wait] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -64,6 +66,33 @@ CHANGES = [
     'xfade 4 t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # gain 0.5',
 ]
 AFTER_BANK = ['t3 $ "{bank}*4" # gain 0.5', 't2 $ "{bank}:1(3,8)" # stretch 2 # gain 0.4']
+
+
+def script_names(bank: str | None = None) -> list[str]:
+    """The sounds the script names that slow work makes: its clusters, and the new group's."""
+    names = [f"cluster:{k}" for k in range(24)] + [f"sounds:{s}" for s in range(8)]
+    return names + ([f"{bank}:{i}" for i in range(4)] if bank else [])
+
+
+def wait_until_made(bank, group: str) -> float:
+    """Wait, as a performer waiting for the ready line, until every sound the rest of the
+    script names is made, in the bank's background worker as live (never in this thread: its
+    work would hold the GIL from the producer). Returns the seconds waited."""
+    from latentcode.model.jobs import NotReady
+
+    t0 = time.monotonic()
+    todo = script_names(group)
+    while todo:
+        still = []
+        for name in todo:
+            try:
+                bank.resolve(name, wait=False)
+            except NotReady:
+                still.append(name)
+        todo = still
+        if todo:
+            time.sleep(0.5)
+    return time.monotonic() - t0
 
 
 def write_folder(folder: Path) -> str:
@@ -163,7 +192,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     session.eval(PIECE)
     session.render_dry(1)  # the piece's sounds encoded before the clock starts
     if args.warm:  # every cluster the script names, made before: live, none is silent then
-        for name in [f"cluster:{k}" for k in range(24)] + [f"sounds:{s}" for s in range(8)]:
+        for name in script_names():
             session.bank.resolve(name)
     for track in session.tracks.values():
         track.log = []  # where each change lands, to render the same offline
@@ -207,6 +236,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
                 session.eval(text)
                 if text.startswith("bank") and bank_sample is None:
                     bank_sample = session.live_scheduler.position  # its next block
+            if text.startswith("bank") and args.wait:
+                waited = wait_until_made(session.bank, bank)
+                print(f"    waited {waited:.1f} s for the new folder's sounds and clusters",
+                      flush=True)
         except Exception as e:  # noqa: BLE001 - a bad change is counted, the show goes on
             errors.append(f"{text}: {e}")
         step += 1
@@ -357,6 +390,9 @@ def main() -> None:
                     help="samples decoded ahead (the default's; :latency sets it live)")
     ap.add_argument("--warm", action="store_true",
                     help="make the clusters the script names before it starts")
+    ap.add_argument("--wait", action="store_true",
+                    help="after the new folder, type nothing until its sounds and the "
+                    "clusters made again are ready (live, they are silent until then)")
     ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
     args = ap.parse_args()
     from jackd import running_jackd
