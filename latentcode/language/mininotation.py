@@ -59,9 +59,10 @@ def parse_number(text: str) -> tuple[int | float, Fraction]:
     num, _, den = body.partition("%")
     exact = read_fraction(num) * factor
     if den:
-        if read_fraction(den) == 0:
+        divisor = read_fraction(den)
+        if divisor == 0:
             raise ValueError(f"division by zero in '{text}'")
-        exact /= read_fraction(den)
+        exact /= divisor
     value = int(exact) if re.fullmatch(r"-?\d+", text) else float(exact)
     return value, exact
 
