@@ -10,7 +10,8 @@ voices and the resident memory (all of it; the process's own, without the pages 
 cluster files, which the OS can drop; and that again once the C allocator has handed back what
 it holds freed, ``malloc_trim``; and the bank's helper process's, where the clusters are built);
 at the end the totals, the growth of each from the end of the first minute (when the caches
-have filled) to the end, and the peaks.
+have filled) to the end, and the peaks, and which typed changes the underruns came after
+(and how long after).
 
 Then it checks that the live output is the offline render of the same script. The run records
 what it played (``:record``: the master, after the limiter) and every track keeps a log of
@@ -198,6 +199,7 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         track.log = []  # where each change lands, to render the same offline
     session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
     engine = session.engine
+    clock_start = time.monotonic()  # about source sample 0: where each gap fell in time
     live_wav = folder / "live.wav"
     # the new sounds in a folder of their own: the take, still growing, must not join the bank
     # (it did, and every cluster key made with its digest was stale a moment later)
@@ -293,6 +295,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     watch.stop.set()
     for jump in watch.jumps():
         print("own memory rose", jump)
+    for line in blame(stats.gaps, watch.typed, clock_start):
+        print(line)
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
@@ -321,6 +325,22 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
         return
     compare(sf.read(str(live_wav), dtype="float32")[0], sf.read(str(rendered), dtype="float32")[0],
             stats.gaps, lates, bank_sample)
+
+
+def blame(gaps: tuple, typed: list[tuple[float, str]], start: float, sr: int = 44100
+          ) -> list[str]:
+    """Which change each underrun came after: the changes typed last before the most gaps,
+    with how many and how long after the typing (the gaps' places are samples of the source,
+    sample 0 about ``start``)."""
+    after: dict[str, list[float]] = {}
+    for at, _ in gaps:
+        t = start + at / sr
+        before = [(u, text) for u, text in typed if u <= t]
+        u, text = before[-1] if before else (start, "nothing")
+        after.setdefault(text, []).append(t - u)
+    ranked = sorted(after.items(), key=lambda kv: -len(kv[1]))[:6]
+    return [f"{len(d):4} underruns after {text!r} ({min(d):.1f}-{max(d):.1f} s after)"
+            for text, d in ranked]
 
 
 def replay(logs: dict, bank_at: int | None, bank_text: str, cap: int, frames: int,

@@ -20,6 +20,14 @@ def where(model, pace, report, *args) -> tuple[int, str]:
     return os.getpid(), model.fingerprint
 
 
+def paced(model, pace, report, *args) -> float:
+    """Seconds a call of ``pace`` takes in the helper (the work before it is a few ms)."""
+    pace()
+    t0 = time.monotonic()
+    pace()
+    return time.monotonic() - t0
+
+
 def wait_until(condition, timeout: float = 60.0) -> None:
     """Poll ``condition`` until it holds (failing the test after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout

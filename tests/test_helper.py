@@ -15,7 +15,7 @@ from sound_helpers import tone
 from latentcode.errors import LatentcodeError
 from latentcode.model import bank as bank_module
 from latentcode.model import clusters as clustering
-from latentcode.model import encode
+from latentcode.model import encode, pacing
 from latentcode.model import worker as worker_module
 from latentcode.model.bank import Bank, NotReady
 from latentcode.model.helper import Helper
@@ -183,3 +183,58 @@ def test_a_model_from_a_file_is_loaded_there_from_the_file_and_checked(tmp_path,
             helper.call(bank_helpers.where, report=print, check=lambda: None)
     finally:
         helper.close()
+
+
+def test_the_helper_waits_while_the_live_producer_is_pressed_and_goes_on_when_it_is_not(bank):
+    helper, quiet = bank._worker.helper, {"report": print, "check": lambda: None}
+    assert helper.call(bank_helpers.paced, **quiet) < 0.5
+    bank.pace_by(lambda: 0.95)  # the producer's load, as a live session passes it
+    assert helper.call(bank_helpers.paced, **quiet) >= pacing.HOLD - 0.1
+    bank.pace_by(lambda: pacing.PRESSED - 0.2)
+    assert helper.call(bank_helpers.paced, **quiet) < 0.5
+    bank.pace_by(None)
+    assert helper.call(bank_helpers.paced, **quiet) < 0.5
+
+
+def test_a_pacer_waits_only_as_long_as_the_pressure_lasts():
+    until = time.monotonic() + 0.3
+    pacer = pacing.Pacer(duty=1.0, pressure=lambda: 0.9 if time.monotonic() < until else 0.2)
+    t0 = time.monotonic()
+    pacer()
+    assert 0.25 <= time.monotonic() - t0 < 1.0 and 0.25 <= pacer.held < 1.0
+    pacer()  # eased: no wait
+    assert pacer.held < 1.0 and time.monotonic() - t0 < 1.0
+
+
+def test_a_gauge_is_read_in_another_process_and_its_file_goes_with_it(tmp_path):
+    import subprocess
+    import sys
+
+    gauge = pacing.Gauge()
+    gauge.value = 0.625
+    read = subprocess.run(
+        [sys.executable, "-c", "import sys; from latentcode.model.pacing import Gauge; "
+         "print(Gauge(sys.argv[1]).value)", gauge.path],
+        capture_output=True, text=True, check=True).stdout
+    assert float(read) == 0.625
+    gauge.close()
+    assert not os.path.exists(gauge.path) and gauge.value == 0.0
+
+
+def test_a_live_session_paces_its_banks_work_by_its_producers_load(tiny_model, bank):
+    from latentcode.session import Session
+
+    session = Session(tiny_model, bank, tracks=1)
+    session.eval('t1 $ "s:0*4"')
+    session.start("none")
+    try:
+        engine = session.engine
+        wait_until(lambda: engine.stats.blocks > 8)
+        assert engine.stats.producer_load_recent > 0
+        # the worker and the helper see the producer's load as it is now (it moves with
+        # every block, so one of a few reads in a row lands between two blocks)
+        for pressure in (bank._worker.pressure, bank._worker.helper.pressure):
+            assert any(pressure() == engine.stats.producer_load_recent for _ in range(20))
+    finally:
+        session.stop()
+    assert bank._worker.pressure is None and bank._worker.helper.pressure is None

@@ -370,6 +370,15 @@ class Bank:
         kind = job.key.partition(":")[0]
         raise NotReady(job.what, key=f"{kind}@{self.generation}", job=job)
 
+    def pace_by(self, pressure: Callable[[], float] | None) -> None:
+        """Background work (encoding, clusters) waits while ``pressure()`` is above
+        :data:`~latentcode.model.pacing.PRESSED`: a live session passes its producer's load,
+        so that the bank's work takes no CPU the music needs; None: it never waits.
+
+        >>> bank = Bank(None, default=False); bank.pace_by(lambda: 0.9); bank.close()
+        """
+        self._worker.pace_by(pressure)
+
     def close(self) -> None:
         """Stop the background worker at its next pause, and the helper process; the job it
         was running is dropped (a later request starts it again). Waiting lookups still work.

@@ -8,8 +8,9 @@ only files behind (the encodings, the clusters' labels and their parts, all kept
 the caches of :mod:`~latentcode.model.encode`, :mod:`~latentcode.model.clusters` and
 :mod:`~latentcode.model.part_cache`), and the live process reads them. The process is started
 on the first job (a fresh interpreter: nothing of the live process's threads, pyo or JACK is
-copied into it), runs at a lower priority on one thread, paces itself, and is stopped when the
-bank has had nothing to do for a while (:meth:`Helper.close`).
+copied into it), runs at a lower priority on one thread, paces itself, waits while the live
+producer is pressed for time (its load, passed on through a :class:`~.pacing.Gauge`), and is
+stopped when the bank has had nothing to do for a while (:meth:`Helper.close`).
 
 A task is a function the helper can import, called as ``fn(model, pace, report, *args)``: the
 model, a function to call between blocks of work, and one to send a line to the performer.
@@ -35,7 +36,7 @@ from typing import IO, Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.jobs import Dropped, give_back_memory
-from latentcode.model.pacing import Pacer, be_nice
+from latentcode.model.pacing import Gauge, Pacer, be_nice
 
 NICE = 10  # steps below the live process: its producer's CPU comes first
 DUTY = 0.5  # share of the time the helper may compute (it sleeps the rest)
@@ -83,13 +84,17 @@ class Helper:
 
     ``call`` blocks its caller (the bank's worker thread, never the audio path) until the task
     ends, calling ``check`` about every :data:`POLL` seconds; whatever ``check`` raises stops
-    the helper and unwinds the call. The model is sent once per process.
+    the helper and unwinds the call. The model is sent once per process. While
+    ``pressure`` is set (the live producer's load, see :meth:`Bank.pace_by
+    <latentcode.model.bank.Bank.pace_by>`), each poll passes it on to the helper's pacing.
     """
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        self.pressure: Callable[[], float] | None = None
         self._proc: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
+        self._gauge: Gauge | None = None
         self.started = 0  # processes started (a test, or a curious user, can count them)
 
     @property
@@ -118,7 +123,8 @@ class Helper:
             stdout=subprocess.PIPE, stderr=self._log, env=env, process_group=0)
         self.started += 1
         assert self._proc.stdin is not None
-        _send(self._proc.stdin.fileno(), (os.getpid(), _model_of(self.model)))
+        self._gauge = Gauge()
+        _send(self._proc.stdin.fileno(), (os.getpid(), _model_of(self.model), self._gauge.path))
         return self._proc
 
     def call(self, fn: Callable[..., Any] | str, *args: Any, report: Callable[[str], None],
@@ -130,9 +136,11 @@ class Helper:
         assert proc.stdin is not None and proc.stdout is not None
         out = proc.stdout.fileno()
         try:
+            self._pass_on()
             _send(proc.stdin.fileno(), (fn, args))
             while True:
                 check()
+                self._pass_on()
                 if not select.select([out], [], [], POLL)[0]:
                     continue
                 kind, value = _receive(out)
@@ -147,6 +155,12 @@ class Helper:
         if kind == "error":
             raise value  # the task's own error: the helper is fine and goes on
         return value
+
+    def _pass_on(self) -> None:
+        """Tell the helper's pacing the producer's load now."""
+        pressure = self.pressure  # (read once: a stopping session sets None meanwhile)
+        if self._gauge is not None:
+            self._gauge.value = pressure() if pressure is not None else 0.0
 
     def _death(self) -> str:
         """What to tell the performer when the helper process went away mid-task."""
@@ -181,6 +195,9 @@ class Helper:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._gauge is not None:
+            self._gauge.close()
+            self._gauge = None
 
 
 def _rebuild(how: tuple) -> Any:
@@ -213,12 +230,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    parent, how = _receive(inp)
+    parent, how, load = _receive(inp)
     try:
         model, failure = _rebuild(how), None
     except Exception as e:  # noqa: BLE001 - every task gets it as its answer
         model, failure = None, e
-    pacer = Pacer(DUTY)
+    gauge = Gauge(load)  # the live producer's load, as the parent last saw it
+    pacer = Pacer(DUTY, pressure=lambda: gauge.value)
 
     def pace() -> None:
         if os.getppid() != parent:  # the live process is gone: so is the reason to work

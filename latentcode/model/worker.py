@@ -39,6 +39,7 @@ class Worker:
                  changed: Callable[[], None] = lambda: None) -> None:
         self.report, self.helper, self.warm, self.state = report, helper, warm, state
         self.changed = changed  # called when a job finds the files changed under it
+        self.pressure: Callable[[], float] | None = None  # the live producer's load (pacing)
         self.thread: threading.Thread | None = None
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closed = threading.Event()
@@ -68,6 +69,16 @@ class Worker:
         if self.helper is not None:
             self.helper.close()
 
+    def pace_by(self, pressure: Callable[[], float] | None) -> None:
+        """Wait, here and in the helper, while ``pressure()`` is high (None: never)."""
+        self.pressure = pressure
+        if self.helper is not None:
+            self.helper.pressure = pressure
+
+    def _pressure(self) -> float:
+        pressure = self.pressure  # (read once: a stopping session sets None meanwhile)
+        return pressure() if pressure is not None else 0.0
+
     def _check(self) -> None:
         if self._closed.is_set():  # checked between blocks of work: close() is prompt
             raise Closed
@@ -83,7 +94,7 @@ class Worker:
 
     def _work(self) -> None:
         be_nice(NICE)
-        pacer = Pacer(DUTY)
+        pacer = Pacer(DUTY, pressure=self._pressure)
 
         def pace() -> None:
             self._check()

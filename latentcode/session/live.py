@@ -28,6 +28,7 @@ def change_lead(engine: Any) -> int:
 class LivePlay:
     """Live play for a Session (see the module's doc); uses the Session's attributes."""
 
+    bank: Any  # the session's Bank
     engine: Any
     frames: Any  # the session's FrameCache
     live_scheduler: Any
@@ -61,6 +62,8 @@ class LivePlay:
             self.live_scheduler = None
             raise
         self.engine = engine
+        # the bank's background work waits while the producer is pressed for time
+        self.bank.pace_by(lambda: engine.stats.producer_load_recent)
         self.name_outputs()
         # controllers glide from the first sample not yet made; notes, and knobs' moves of
         # track effects, change_lead after the sample being heard
@@ -123,6 +126,7 @@ class LivePlay:
         self.stop_midi()
         CONTROLLERS.attach(None)
         engine, self.engine = self.engine, None
+        self.bank.pace_by(None)
         self.events_out.detach()
         if engine is not None:
             engine.close()
