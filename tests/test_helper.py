@@ -188,6 +188,7 @@ def test_a_model_from_a_file_is_loaded_there_from_the_file_and_checked(tmp_path,
 def test_the_helper_waits_while_the_live_producer_is_pressed_and_goes_on_when_it_is_not(bank):
     helper, quiet = bank._worker.helper, {"report": print, "check": lambda: None}
     assert helper.call(bank_helpers.paced, **quiet) < 0.5
+    assert not os.path.exists(helper._gauge.path)  # mapped by both, named by neither
     bank.pace_by(lambda: 0.95)  # the producer's load, as a live session passes it
     assert helper.call(bank_helpers.paced, **quiet) >= pacing.HOLD - 0.1
     bank.pace_by(lambda: pacing.PRESSED - 0.2)

@@ -24,6 +24,7 @@ False
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pickle
@@ -236,6 +237,8 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - every task gets it as its answer
         model, failure = None, e
     gauge = Gauge(load)  # the live producer's load, as the parent last saw it
+    with contextlib.suppress(OSError):  # both have it mapped: no name is left behind, even
+        os.unlink(load)  # if the live process is killed before it can remove it
     pacer = Pacer(DUTY, pressure=lambda: gauge.value)
 
     def pace() -> None:

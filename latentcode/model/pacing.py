@@ -25,8 +25,8 @@ from functools import cache
 import numpy as np
 
 # The live producer's load (its time to fill a block / the block's length, over about a
-# second) above which background work waits: the 4-track piece decodes at 0.5-0.6 here, and
-# the soak's underruns came when work in the helper pushed it past 0.8 (docs/audio-engine.md)
+# second) above which background work waits: the 4-track piece decodes at 0.45-0.6 here, and
+# underruns came with loads past 0.8 (docs/audio-engine.md)
 PRESSED = 0.7
 HOLD = 2.0  # s: the longest one wait lasts, so that work under a load that stays goes on
 STEP = 0.05  # s: how often a wait looks at the load again
