@@ -85,14 +85,14 @@ class Helper:
 
     ``call`` blocks its caller (the bank's worker thread, never the audio path) until the task
     ends, calling ``check`` about every :data:`POLL` seconds; whatever ``check`` raises stops
-    the helper and unwinds the call. The model is sent once per process. While
-    ``pressure`` is set (the live producer's load, see :meth:`Bank.pace_by
-    <latentcode.model.bank.Bank.pace_by>`), each poll passes it on to the helper's pacing.
+    the helper and unwinds the call. The model is sent once per process. Each poll passes
+    ``pressure()`` (the live producer's load, see :meth:`Bank.pace_by
+    <latentcode.model.bank.Bank.pace_by>`; the worker sets it) on to the helper's pacing.
     """
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.pressure: Callable[[], float] | None = None
+        self.pressure: Callable[[], float] = lambda: 0.0
         self._proc: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
         self._gauge: Gauge | None = None
@@ -159,9 +159,8 @@ class Helper:
 
     def _pass_on(self) -> None:
         """Tell the helper's pacing the producer's load now."""
-        pressure = self.pressure  # (read once: a stopping session sets None meanwhile)
         if self._gauge is not None:
-            self._gauge.value = pressure() if pressure is not None else 0.0
+            self._gauge.value = self.pressure()
 
     def _death(self) -> str:
         """What to tell the performer when the helper process went away mid-task."""

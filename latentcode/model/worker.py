@@ -40,6 +40,8 @@ class Worker:
         self.report, self.helper, self.warm, self.state = report, helper, warm, state
         self.changed = changed  # called when a job finds the files changed under it
         self.pressure: Callable[[], float] | None = None  # the live producer's load (pacing)
+        if helper is not None:
+            helper.pressure = self._pressure
         self.thread: threading.Thread | None = None
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closed = threading.Event()
@@ -72,8 +74,6 @@ class Worker:
     def pace_by(self, pressure: Callable[[], float] | None) -> None:
         """Wait, here and in the helper, while ``pressure()`` is high (None: never)."""
         self.pressure = pressure
-        if self.helper is not None:
-            self.helper.pressure = pressure
 
     def _pressure(self) -> float:
         pressure = self.pressure  # (read once: a stopping session sets None meanwhile)
