@@ -7,22 +7,40 @@ with the decoder's two matrix products in:
 - bf16: torch's bfloat16 matrix products;
 - int8 (per row): weights per output channel and each batch row quantised to int8, products
   summed exactly in int32 (``torch._int_mm``); each row stays independent of the others;
+- int8 x3: the first layer in fp32; the second with its weights and each row of its input
+  split into two int8 parts (15 bits), three int8 products summed exactly in int32;
 - int8 (dynamic): torch's dynamic quantisation of the two Linear layers (fbgemm), whose
   activation scale is shared by the whole batch, so a voice's sound depends on the others.
 
 Against the fp32 audio of the same sound it prints the SNR, the log-spectral distance, the
 change of the level above 8 kHz (from ``latentcode.model.quality``), and how loud the
 difference itself is above 8 kHz against the fp32 sound there (where added hiss is heard
-first: every variant's error is broadband); and the decoder's speed on one thread, in frames
+first: every variant's error is broadband); how far it moves the level of the bands a listener
+hears (``quality.band_change_db``: third-octave bands of each STFT frame within 40 dB of the
+frame's loudest, the 99th percentile and the largest |change|; a level step under about 0.5 dB
+goes unnoticed); and the decoder's speed on one thread, in frames
 a second and in overlap-add voices (172 frames a second each).
 
+With ``--piece FILE.lc`` it renders the piece once per precision instead (``latentcode render
+--precision``, ``--cycles`` and ``--jobs`` as given) and prints each render's time, its
+loudness, peak and level above 8 kHz, and against the fp32 render: the SNR, the band change
+and the difference's level above 8 kHz; ``--png`` draws the fp32 render's spectrogram beside
+those of the two differences, on one dB scale.
+
     python benchmarks/precision.py
+    python benchmarks/precision.py --piece examples/coding_the_latent.lc --cycles 24 --png d.png
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,6 +69,25 @@ def _int8_rows(net):
         h = torch._int_mm(q, w3).float() * s[:, None] * s3[None, :] + net.fc3.bias
         q, s = rows(h.relu_())
         return torch.tanh(torch._int_mm(q, w4).float() * s[:, None] * s4[None, :] + net.fc4.bias)
+
+    return decode
+
+
+def _int8x3(net):
+    w = net.fc4.weight.t().contiguous()
+    col = w.abs().amax(0) / 127
+    hi = torch.round(w / col)
+    lo = torch.round((w / col - hi) * 256).clamp(-127, 127)
+    w_hi, w_both = hi.to(torch.int8), torch.cat([hi, lo]).to(torch.int8).contiguous()
+
+    def decode(z):
+        h = torch.relu(net.fc3(z))
+        row = h.abs().amax(1, keepdim=True).clamp_min(1e-30) / 127
+        h_hi = torch.round(h / row)
+        h_lo = torch.round((h / row - h_hi) * 256).clamp(-127, 127).to(torch.int8)
+        h_hi = h_hi.to(torch.int8)
+        exact = torch._int_mm(h_hi, w_hi) * 256 + torch._int_mm(torch.cat([h_lo, h_hi], 1), w_both)
+        return torch.tanh(exact.float() * (row / 256) * col + net.fc4.bias)
 
     return decode
 
@@ -90,14 +127,83 @@ def _ola(frames: np.ndarray, hop: int = 256) -> np.ndarray:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--piece", help="render this piece in each precision and compare")
+    ap.add_argument("--cycles", type=float, default=16)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--png", help="with --piece: the spectrograms, fp32 and the differences")
+    args = ap.parse_args()
+    if args.piece:
+        renders(args)
+    else:
+        sounds()
+
+
+def renders(args: argparse.Namespace) -> None:
+    import soundfile as sf
+
+    from latentcode.audio.analysis import loudness, true_peak
+    from latentcode.model.precision import PRECISIONS
+
+    audio, seconds = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("fp32", *[p for p in PRECISIONS if p != "fp32"]):
+            out = Path(tmp) / f"{name}.wav"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "latentcode.shell.cli", "render", args.piece,
+                            "-o", str(out), "--cycles", str(args.cycles), "--jobs",
+                            str(args.jobs), "--precision", name, "--seed", "1"], check=True,
+                           env={**os.environ, "PYO_GUI_WX": "0"}, capture_output=True)
+            seconds[name] = time.perf_counter() - t0
+            audio[name] = sf.read(out, dtype="float64")[0]
+    ref = audio["fp32"]
+    length = len(ref) / 44100
+    print(f"{args.piece}: {length:.1f} s of audio, --jobs {args.jobs}")
+    print(f"{'precision':10} {'render s':>8} {'x real':>6} {'LUFS':>6} {'peak dBTP':>9} "
+          f"{'>8k dB':>7} {'SNR dB':>7} {'bands p99':>9} {'max':>5} {'err>8k':>7}")
+    for name, y in audio.items():
+        m, r = y.mean(axis=1), ref.mean(axis=1)
+        f, e = quality.energy_spectrum(m)
+        high = 10 * np.log10(e[f >= 8000].sum() / e.sum())
+        row = (f"{name:10} {seconds[name]:8.1f} {length / seconds[name]:6.1f} "
+               f"{loudness(y.T):6.1f} {true_peak(y.T):9.2f} {high:7.1f}")
+        if name != "fp32":
+            row += (f" {quality.snr_db(r, m):7.1f} {quality.band_change_db(r, m):9.2f} "
+                    f"{quality.band_change_db(r, m, percentile=100):5.2f} "
+                    f"{_high_error_db(r, m):7.1f}")
+        print(row)
+    if args.png:
+        _pictures(audio, args.png)
+
+
+def _pictures(audio: dict, png: str) -> None:
+    from latentcode.shell.plot import pyplot
+
+    plt = pyplot()
+    ref = audio["fp32"].mean(axis=1)
+    panels = [("fp32", ref)] + [(f"{name} - fp32", y.mean(axis=1) - ref)
+                                for name, y in audio.items() if name != "fp32"]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.6 * len(panels)), sharex=True)
+    for ax, (title, x) in zip(axes, panels, strict=True):
+        *_, im = ax.specgram(x, NFFT=2048, Fs=44100, noverlap=1536, vmin=-160, vmax=-20,
+                             cmap="magma")
+        ax.set_title(title)
+        ax.set_ylabel("Hz")
+    axes[-1].set_xlabel("s")
+    fig.colorbar(im, ax=axes, label="dB")
+    fig.savefig(png, dpi=90)
+    print(f"wrote {png}")
+
+
+def sounds() -> None:
     torch.set_num_threads(1)
     model = load_model()
     net = model.net
     session = Session(model)
     variants = {"bf16": _bf16(net), "int8 (per row)": _int8_rows(net),
-                "int8 (dynamic)": _dynamic(net)}
-    print(f"{'variant':16} {'SNR dB':>7} {'LSD dB':>7} {'>8k dB':>7} {'err>8k':>8}   "
-          "(median over sounds; against fp32)")
+                "int8 x3": _int8x3(net), "int8 (dynamic)": _dynamic(net)}
+    print(f"{'variant':16} {'SNR dB':>7} {'LSD dB':>7} {'>8k dB':>7} {'err>8k':>8} "
+          f"{'bands p99':>9} {'max':>6}   (median over sounds; against fp32)")
     rows = {name: [] for name in variants}
     for name in SOUNDS:
         sound = session.bank.resolve(name)
@@ -106,12 +212,16 @@ def main() -> None:
             with torch.inference_mode():
                 y = _ola(decode(torch.from_numpy(sound.mu)).numpy())
             rows[variant].append((quality.snr_db(ref, y), quality.log_spectral_distance(ref, y),
-                                  quality.high_band_db(ref, y), _high_error_db(ref, y)))
+                                  quality.high_band_db(ref, y), _high_error_db(ref, y),
+                                  quality.band_change_db(ref, y),
+                                  quality.band_change_db(ref, y, percentile=100)))
     for variant, values in rows.items():
         med = np.median(np.array(values), axis=0)
         worst = np.array(values)[:, 0].min()
-        print(f"{variant:16} {med[0]:7.1f} {med[1]:7.2f} {med[2]:7.2f} {med[3]:8.1f}   "
-              f"(worst SNR {worst:.1f})")
+        worst_band = np.array(values)[:, 4].max()
+        print(f"{variant:16} {med[0]:7.1f} {med[1]:7.2f} {med[2]:7.2f} {med[3]:8.1f} "
+              f"{med[4]:9.2f} {med[5]:6.2f}   (worst SNR {worst:.1f}, worst p99 "
+              f"{worst_band:.2f} dB)")
     print()
     z = torch.randn(256, model.latent_dim)
     speeds = {"fp32": lambda z: torch.from_numpy(model.decode(z.numpy())), **variants}

@@ -200,6 +200,9 @@ def main() -> None:
     ap.add_argument("--sweep-voices", type=int, default=64)
     ap.add_argument("--producer-nice", type=int, default=None,
                     help="the producer thread's nice value instead of the engine's")
+    ap.add_argument("--refine", type=int, default=2,
+                    help="trials that halve the gap between the last good count and the first "
+                         "that had underruns (2)")
     ap.add_argument("--load", type=int, default=0,
                     help="other processes kept busy (one core each) during the trials")
     args = ap.parse_args()
@@ -223,27 +226,33 @@ def measure_all(args: argparse.Namespace) -> None:
     from jackd import running_jackd
 
     with running_jackd(period=PERIOD) as server:
+        from latentcode.model.precision import chosen
+
         print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial; "
-              f"{args.load} other busy process(es)")
+              f"{args.load} other busy process(es); decoder precision {chosen(None)}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
               f"{'peak':>6} {'cpu':>5} {'audio':>5}")
         for config in args.configs.split(","):
             framing, stretch = config.split(":")[0], float(config.split(":")[1])
-            best = 0
+            best, failed = 0, None
             n = args.start_voices
             while n <= args.max_voices:
-                r = run_trial(server, voices=n, framing=framing, stretch=stretch,
-                              seconds=args.seconds, sound=args.sound, match=args.match)
-                if "error" in r:
-                    print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
+                ok = _capacity_trial(server, args, n, framing, stretch)
+                if ok is None:
                     break
-                print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} "
-                      f"{r['load']:6.2f} {r['load_peak']:6.2f} {r['cpu']:5.2f} "
-                      f"{r.get('audio_cpu', 0.0):5.2f}", flush=True)
-                if r["underruns"]:
+                if not ok:
+                    failed = n
                     break
-                best = r["voices"]
+                best = n
                 n = int(n * (2 if n < 128 else 1.25))
+            for _ in range(args.refine if failed else 0):  # bisect between best and failed
+                n = (best + failed) // 2
+                if n <= best:
+                    break
+                ok = _capacity_trial(server, args, n, framing, stretch)
+                if ok is None:
+                    break
+                best, failed = (n, failed) if ok else (best, n)
             print(f"=> {framing}, stretch {stretch}: {best} voices with zero underruns")
         if args.no_piece:
             return
@@ -255,6 +264,19 @@ def measure_all(args: argparse.Namespace) -> None:
                   f"{r.get('audio_cpu', 0.0):.2f}), underruns "
                   f"{r['underruns']}, decode load {r['load']:.2f}; eval -> first sample "
                   f"{r['latency_ms']:.1f} ms (incl. JACK's 2 periods)")
+
+
+def _capacity_trial(server: str, args: argparse.Namespace, n: int, framing: str,
+                    stretch: float) -> bool | None:
+    """One trial of n voices, printed; True with zero underruns, None on an error."""
+    r = run_trial(server, voices=n, framing=framing, stretch=stretch, seconds=args.seconds,
+                  sound=args.sound, match=args.match)
+    if "error" in r:
+        print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
+        return None
+    print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} {r['load']:6.2f} "
+          f"{r['load_peak']:6.2f} {r['cpu']:5.2f} {r.get('audio_cpu', 0.0):5.2f}", flush=True)
+    return r["underruns"] == 0
 
 
 def sweep(args: argparse.Namespace) -> None:

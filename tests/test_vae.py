@@ -89,7 +89,8 @@ def test_encode_decode_types_and_ranges():
 
 
 def test_batched_decode_equals_frame_by_frame_and_fills_out():
-    m = LatentModel(_small_net(), ModelConfig(segment=64, n_units=32, latent_dim=8))
+    m = LatentModel(_small_net(), ModelConfig(segment=64, n_units=32, latent_dim=8),
+                    precision="fp32")
     z = np.random.default_rng(1).standard_normal((10, 8)).astype(np.float32)
     one_by_one = np.concatenate([m.decode(z[i:i + 1]) for i in range(10)])
     out = np.full((10, 64), 7.0, np.float32)

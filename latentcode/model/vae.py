@@ -16,7 +16,6 @@ import hashlib
 import math
 import os
 import pickle
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -25,10 +24,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from latentcode.errors import LatentcodeError
+from latentcode.model import precision as _precision
+from latentcode.model.net import VAE
 
 CHECKPOINT_FORMAT = "latentcode-vae-1"
 # Rows per group of a decode's matrix products: a multiple of the BLAS kernels' row blocks
@@ -120,44 +120,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-class VAE(nn.Module):
-    """The paper's fully connected VAE (parameter names as in ``rawaudiovae``).
-
-    >>> v = VAE(segment=1024, n_units=2048, latent_dim=256)
-    >>> [n for n, _ in v.named_children()]
-    ['fc1', 'fc21', 'fc22', 'fc3', 'fc4']
-    """
-
-    def __init__(self, segment: int = 1024, n_units: int = 2048, latent_dim: int = 256) -> None:
-        super().__init__()
-        self.segment = segment
-        self.n_units = n_units
-        self.latent_dim = latent_dim
-        self.fc1 = nn.Linear(segment, n_units)
-        self.fc21 = nn.Linear(n_units, latent_dim)
-        self.fc22 = nn.Linear(n_units, latent_dim)
-        self.fc3 = nn.Linear(latent_dim, n_units)
-        self.fc4 = nn.Linear(n_units, segment)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frames (n, segment) → (mu, logvar), each (n, latent_dim)."""
-        h1 = F.relu(self.fc1(x))
-        return self.fc21(h1), self.fc22(h1)
-
-    @staticmethod
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """z = mu + eps·exp(0.5·logvar), eps ~ N(0, 1)."""
-        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents (n, latent_dim) → frames (n, segment) in [-1, 1]."""
-        return torch.tanh(self.fc4(F.relu(self.fc3(z))))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encode(x.view(-1, self.segment))
-        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
-
-
 def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
              kl_beta: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The paper's loss: MSE (mean) + kl_beta · KL (mean over batch and latent dims).
@@ -239,20 +201,25 @@ def _as_tensor(a: Any, width: int, what: str) -> torch.Tensor:
 
 
 class LatentModel:
-    """A loaded VAE ready to play: numpy in, numpy out, fp32, no gradients.
+    """A loaded VAE ready to play: numpy in, numpy out, float32, no gradients.
 
-    ``decode`` is one batched matrix product per layer for all frames of all voices, written
-    into per-thread preallocated buffers; ``out=`` lets a caller reuse its own output array.
+    ``decode`` is one batched matrix product per layer for all frames of all voices, in the
+    arithmetic of ``precision`` (:mod:`latentcode.model.precision`; the default when None),
+    written into per-thread preallocated buffers; ``out=`` lets a caller reuse its own output
+    array. The weights are read for decoding at the first decode: change them before it.
 
     >>> m = LatentModel(VAE(64, 32, 8), ModelConfig(segment=64, n_units=32, latent_dim=8))
     >>> m.decode(np.zeros((3, 8), np.float32)).shape
     (3, 64)
     """
 
-    def __init__(self, net: VAE, config: ModelConfig, source: Path | None = None) -> None:
+    def __init__(self, net: VAE, config: ModelConfig, source: Path | None = None,
+                 precision: str | None = None) -> None:
         self.net = net.float().eval().requires_grad_(False)
         self.config, self.source = config, source  # the file it was loaded from, if any
-        self._local = threading.local()
+        self.precision = _precision.chosen(precision)
+        self._decode: _precision.Decode | None = None  # made at the first decode
+        self._scratch = _precision.Scratch()
         self._fingerprint: str | None = None
         self._heard: np.ndarray | None = None
 
@@ -307,14 +274,6 @@ class LatentModel:
             mu, logvar = self.net.encode(t)
         return mu.numpy(), logvar.numpy()
 
-    def _hidden(self, n: int) -> torch.Tensor:
-        """This thread's hidden-layer buffer for a batch of n (grown, never shrunk)."""
-        buf = getattr(self._local, "hidden", None)
-        if buf is None or buf.shape[0] < n:
-            buf = torch.empty((max(n, 16), self.config.n_units), dtype=torch.float32)
-            self._local.hidden = buf
-        return buf[:n]
-
     def decode(self, z: Any, out: np.ndarray | None = None) -> np.ndarray:
         """Latents (n, latent_dim) → audio frames (n, segment) in [-1, 1], float32.
 
@@ -322,7 +281,8 @@ class LatentModel:
         and ``out`` is returned, so a real-time caller allocates nothing per call.
 
         Each row's frame is the same bits whatever else is in the batch: the matrix products
-        run on whole groups of :data:`BATCH_ALIGN` rows (zero rows fill the last group). BLAS
+        run on whole groups of :data:`BATCH_ALIGN` rows (zero rows fill the last group), and
+        the integer products of ``int8x3`` are exact. BLAS
         takes another path for a small or ragged batch, and its sums round differently there;
         with whole groups, a voice sounds the same whether it is decoded alone, beside others,
         from the frame cache or in another process of a parallel render.
@@ -336,27 +296,16 @@ class LatentModel:
                                   f"({n}, {self.segment}), got {out.dtype} {out.shape}")
         whole = -(-n // BATCH_ALIGN) * BATCH_ALIGN
         y = torch.from_numpy(out)
-        net = self.net
+        if self._decode is None:
+            self._decode = _precision.make(self.precision, self.net)
         with torch.inference_mode():
             if whole != n:
                 t = torch.cat([t, t.new_zeros((whole - n, t.shape[1]))])
-                y = self._padded(whole)
-            h = self._hidden(whole)
-            torch.addmm(net.fc3.bias, t, net.fc3.weight.t(), out=h)
-            h.relu_()
-            torch.addmm(net.fc4.bias, h, net.fc4.weight.t(), out=y)
-            y.tanh_()
+                y = self._scratch.get("padded", whole, self.segment, torch.float32)
+            self._decode(t, y, self._scratch)
             if whole != n:
                 out[:] = y[:n].numpy()
         return out
-
-    def _padded(self, n: int) -> torch.Tensor:
-        """This thread's output buffer for a batch padded to n rows (grown, never shrunk)."""
-        buf = getattr(self._local, "padded", None)
-        if buf is None or buf.shape[0] < n:
-            buf = torch.empty((max(n, 16), self.segment), dtype=torch.float32)
-            self._local.padded = buf
-        return buf[:n]
 
     def sample(self, mu: np.ndarray, logvar: np.ndarray, noise: float = 1.0,
                rng: np.random.Generator | None = None) -> np.ndarray:
@@ -431,13 +380,15 @@ def _sizes(sd: dict[str, torch.Tensor]) -> tuple[int, int, int]:
     return int(segment), int(n_units), int(sd["fc21.weight"].shape[0])
 
 
-def load_model(path: str | Path | None = None, config: ModelConfig | None = None) -> LatentModel:
+def load_model(path: str | Path | None = None, config: ModelConfig | None = None,
+               precision: str | None = None) -> LatentModel:
     """Load the shipped default model, or a checkpoint: ours, the original ``rawaudiovae``
     ``{'epoch', 'state_dict', 'optimizer'}`` file, or a bare state_dict.
 
     Never unpickles code (``weights_only=True``). Sizes come from the stored config, else from
     the weights; a ``config`` given here must agree with the weights. fp16 weights are
-    converted to fp32.
+    converted to fp32. ``precision`` is the decoder's arithmetic (None: ``--precision``'s, or
+    the default ``int8x3``; :mod:`latentcode.model.precision`).
 
     >>> m = load_model()
     >>> m.segment, m.latent_dim, m.sample_rate
@@ -469,7 +420,7 @@ def load_model(path: str | Path | None = None, config: ModelConfig | None = None
         line = str(e).splitlines()[-1].strip()
         raise LatentcodeError(f"{str(p)!r} has weights of inconsistent shapes ({line}): "
                               "it is not a checkpoint of this VAE") from e
-    return LatentModel(net, config, p)
+    return LatentModel(net, config, p, precision)
 
 
 def save_checkpoint(path: str | Path, net: VAE, config: ModelConfig, *, epoch: int = 0,

@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser(command if command in COMMANDS else None)
         args = parser.parse_args(argv)
+        from latentcode.shell.frontends import apply_model_options
+
+        apply_model_options(args)
         if args.command is None:
             return _no_command(args)
         module = importlib.import_module(args._module)

@@ -65,7 +65,7 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
                              "server or device is found; none: no output, keeps time)")
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
-    parser.add_argument("--model", help="a checkpoint instead of the default model")
+    add_model_options(parser)
     add_channels_option(parser)
     parser.add_argument("--input", choices=("auto", "none"), default="auto",
                         help="the audio input that `in` plays and :sample records (default "
@@ -78,6 +78,30 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
                         help="tracks: besides the master, a pair of JACK ports per track named "
                              "after it (t1_L, t1_R ...) and one for the reverb, for a "
                              "spatialiser or a DAW; :record FOLDER then records them as stems")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model PATH`` and ``--precision NAME``: which model decodes, and in what arithmetic.
+
+    The precision goes into the environment (:func:`apply_model_options`), so that every
+    process of the command (a split render's forks, the bank's helper) decodes alike.
+    """
+    from latentcode.model.precision import DEFAULT, PRECISIONS
+
+    parser.add_argument("--model", help="a checkpoint instead of the default model")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help=f"the decoder's arithmetic (default {DEFAULT}: as fp32 to the ear, "
+                             "1.7x as fast here; bf16: about 4x as fast on CPUs with native "
+                             "bf16, with a noise 48 dB under the sound; see docs/audio-engine.md)")
+
+
+def apply_model_options(args: argparse.Namespace) -> None:
+    """Put ``--precision`` into the environment, where every model this process (and its
+    children) loads reads it."""
+    from latentcode.model.precision import ENV
+
+    if getattr(args, "precision", None):
+        os.environ[ENV] = args.precision
 
 
 def add_channels_option(parser: argparse.ArgumentParser) -> None:

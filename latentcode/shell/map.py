@@ -27,7 +27,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--piece", help="also draw the trajectory this .lc piece traces")
     parser.add_argument("--cycles", type=float, default=4, help="cycles of the piece to trace")
     parser.add_argument("--bank", action="append", default=[], help="add a folder of sounds")
-    parser.add_argument("--model", help="a checkpoint instead of the default model")
+    from latentcode.shell.frontends import add_model_options
+
+    add_model_options(parser)
     parser.add_argument("--size", default="1200x900", help="picture size in pixels, WxH")
 
 

@@ -21,6 +21,7 @@ from latentcode.errors import LanguageError, LatentcodeError
 from latentcode.shell.frontends import (
     STOP_SIGNALS,
     add_channels_option,
+    add_model_options,
     read_piece,
     stop_on_sigterm,
 )
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling noise")
     parser.add_argument("--tail", type=float, default=0.0,
                         help=f"seconds to add after the end (at most {MAX_TAIL:g})")
-    parser.add_argument("--model", help="a checkpoint instead of the default model")
+    add_model_options(parser)
     parser.add_argument("--input", metavar="FILE", default=None,
                         help="an audio file the piece hears as its input (`in`), from its "
                              "first sample")

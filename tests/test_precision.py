@@ -1,0 +1,70 @@
+"""The decoder's arithmetic: int8x3 (the default) is fp32 to the ear, every precision gives a
+row the same bits in any batch, and the choice is made by name, flag or environment."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from latentcode.errors import LatentcodeError
+from latentcode.model import precision, quality
+from latentcode.model.vae import load_model, one_thread
+
+
+def _sound(seconds: float = 1.0, sr: int = 44100) -> np.ndarray:
+    """A bell-like chord and a noise burst: a tone exposes added noise, the burst the top end."""
+    t = np.arange(int(seconds * sr)) / sr
+    tone = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((440, 660, 1320), 1))
+    burst = np.random.default_rng(0).standard_normal(len(t)) * np.exp(-t * 8)
+    return (0.3 * tone * np.exp(-t * 2) + 0.2 * burst).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", precision.PRECISIONS)
+def test_a_row_decodes_to_the_same_bits_in_any_batch(name):
+    m = load_model(precision=name)
+    z = np.random.default_rng(3).standard_normal((200, m.latent_dim)).astype(np.float32)
+    with one_thread():  # as renders decode
+        whole = m.decode(z)
+        for lo, hi in [(0, 1), (5, 12), (16, 33), (100, 200)]:
+            np.testing.assert_array_equal(m.decode(z[lo:hi]), whole[lo:hi])
+    assert np.abs(whole).max() <= 1.0
+
+
+def test_int8x3_is_fp32_to_the_ear_and_bf16_is_close():
+    x = _sound()
+    ref = quality.reconstruct(load_model(precision="fp32"), x)
+    exact = quality.reconstruct(load_model(precision="int8x3"), x)
+    fast = quality.reconstruct(load_model(precision="bf16"), x)
+    assert not np.array_equal(ref, exact)  # it is other arithmetic, not fp32 again
+    assert quality.snr_db(ref, exact) > 60
+    # no band a listener hears moves by a tenth of the level step one can notice
+    assert quality.band_change_db(ref, exact, percentile=100) < 0.05
+    assert 40 < quality.snr_db(ref, fast) < 60
+    assert quality.band_change_db(ref, fast) < 1.5
+
+
+def test_the_choice_by_name_environment_and_default(monkeypatch):
+    monkeypatch.delenv(precision.ENV, raising=False)
+    assert precision.chosen(None) == precision.DEFAULT == "int8x3"
+    monkeypatch.setenv(precision.ENV, "bf16")
+    assert precision.chosen(None) == "bf16"
+    assert precision.chosen("fp32") == "fp32"
+    assert load_model().precision == "bf16"
+    monkeypatch.setenv(precision.ENV, "fp16")
+    with pytest.raises(LatentcodeError, match="unknown decoder precision 'fp16': use one of"):
+        load_model()
+
+
+def test_the_flag_sets_the_environment_for_every_process(monkeypatch):
+    from latentcode.shell.cli import build_parser
+    from latentcode.shell.frontends import apply_model_options
+
+    monkeypatch.delenv(precision.ENV, raising=False)
+    args = build_parser("render").parse_args(["render", "piece.lc", "--precision", "fp32"])
+    apply_model_options(args)
+    assert os.environ[precision.ENV] == "fp32"
+    monkeypatch.delenv(precision.ENV)
+    apply_model_options(build_parser("render").parse_args(["render", "piece.lc"]))
+    assert precision.ENV not in os.environ
