@@ -6,15 +6,18 @@ Three ways to do it, chosen once per process (``--precision``, or the environmen
 
 - ``int8x3`` (the default): ``fc3`` in fp32; ``fc4`` with its weights (per output column) and
   each row of its input split into two int8 parts, a 15-bit value each, and three int8
-  products summed exactly in int32. Against fp32 the audio is 64-77 dB SNR, and no third-octave
-  band of any default sound moves by more than 0.04 dB; it decodes 1.6-1.8x as many frames a
-  second on one thread of this machine (``benchmarks/precision.py``). Integer sums are exact,
-  so a row's frame does not depend on the batch it came in.
+  products summed exactly in int32. Against fp32 the audio is 64-77 dB SNR, and the
+  third-octave bands of the default sounds move by hundredths of a dB (99th percentile
+  0.01-0.03 dB); it decodes 1.7-1.9x as many frames a second on one thread of this machine
+  (``benchmarks/precision.py``). Integer sums are exact, so a row's frame does not depend on
+  the batch it came in.
 - ``fp32``: both products in fp32, the reference.
 - ``bf16``: both products in bfloat16, about 4x as fast as fp32 on a CPU with native bf16 dot
   products (AVX-512 BF16, AMX), slower elsewhere. It adds a noise that follows the signal about
-  48 dB under it; bands of a pure tone move by up to about 1 dB: audible on exposed tones,
-  masked in dense mixes. For the most voices when that matters more.
+  48 dB under it, and that is enough to change what is chosen by comparing decoded audio: a
+  stretched voice's grains are found by a search, and in a piece with stretched voices a tenth
+  of the bands a listener hears moved by 7.5 dB or more against fp32 (same loudness, peak
+  and top end). For the most voices, when that matters more than the detail.
 
 >>> import torch; from latentcode.model.net import VAE
 >>> chosen("fp32"), chosen(None) in PRECISIONS

@@ -91,8 +91,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help=f"the decoder's arithmetic (default {DEFAULT}: as fp32 to the ear, "
-                             "1.7x as fast here; bf16: about 4x as fast on CPUs with native "
-                             "bf16, with a noise 48 dB under the sound; see docs/audio-engine.md)")
+                             "about 2x as fast; bf16: about 4x as fast on CPUs with native "
+                             "bf16, but it changes the detail of stretched voices; fp32: the "
+                             "reference; see docs/audio-engine.md)")
 
 
 def apply_model_options(args: argparse.Namespace) -> None:
