@@ -66,7 +66,7 @@ def chosen(name: str | None) -> str:
 
 class Scratch(threading.local):
     """A thread's working arrays for decoding, by name, grown and never shrunk, so a decode
-    in the audio's producer allocates nothing once warm.
+    in the audio's producer allocates no large array once warm (in fp32 and int8x3).
 
     >>> import torch
     >>> s = Scratch(); a = s.get("h", 4, 8, torch.float32); a.shape
@@ -111,14 +111,16 @@ def _fp32(net: VAE) -> Decode:
     return decode
 
 
-def _split(x: torch.Tensor, scale: torch.Tensor, high: torch.Tensor, low: torch.Tensor) -> None:
-    """x / scale (within ±127) as high + low/256, both int8: written into ``high``, ``low``."""
+def _split(x: torch.Tensor, scale: torch.Tensor, high: torch.Tensor, low: torch.Tensor,
+           scaled: torch.Tensor, top: torch.Tensor) -> None:
+    """x / scale (within ±127) as high + low/256, both int8: written into ``high``, ``low``;
+    ``scaled`` and ``top`` are float32 arrays of x's shape to work in."""
     import torch
 
-    x = x / scale
-    top = torch.round(x)
+    torch.div(x, scale, out=scaled)
+    torch.round(scaled, out=top)
     high.copy_(top)
-    low.copy_(x.sub_(top).mul_(_LOW).round_().clamp_(-127, 127))
+    low.copy_(scaled.sub_(top).mul_(_LOW).round_().clamp_(-127, 127))
 
 
 def _int8x3(net: VAE) -> Decode:
@@ -128,7 +130,7 @@ def _int8x3(net: VAE) -> Decode:
     col = (w.abs().amax(0) / 127).clamp_min(1e-30)
     high = torch.empty(w.shape, dtype=torch.int8)
     low = torch.empty(w.shape, dtype=torch.int8)
-    _split(w, col, high, low)
+    _split(w, col, high, low, torch.empty_like(w), torch.empty_like(w))
     # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
     cross = torch.cat([high, low]).contiguous()
     col = col / _LOW
@@ -142,7 +144,9 @@ def _int8x3(net: VAE) -> Decode:
         # after the ReLU every value is ≥ 0: its row's largest is its scale
         row = h.amax(1, keepdim=True).clamp_min_(1e-30).div_(127)
         both = scratch.get("both", n, 2 * units, torch.int8)  # [x_low, x_high]
-        _split(h, row, both[:, units:], both[:, :units])
+        _split(h, row, both[:, units:], both[:, :units],
+               scratch.get("scaled", n, units, torch.float32),
+               scratch.get("top", n, units, torch.float32))
         main = scratch.get("main", n, y.shape[1], torch.int32)
         rest = scratch.get("rest", n, y.shape[1], torch.int32)
         torch._int_mm(both[:, units:], high, out=main)
