@@ -9,8 +9,8 @@ Three ways to do it, chosen once per process (``--precision``, or the environmen
   products summed exactly in int32. Against fp32 the audio is 64-77 dB SNR, and the
   third-octave bands of the default sounds move by hundredths of a dB (99th percentile
   0.01-0.03 dB); it decodes 1.7-1.9x as many frames a second on one thread of this machine
-  (``benchmarks/precision.py``). Integer sums are exact, so a row's frame does not depend on
-  the batch it came in.
+  (``benchmarks/precision.py``). Integer sums are exact: the large product gives a row the same
+  bits in any batch it comes in.
 - ``fp32``: both products in fp32, the reference.
 - ``bf16``: both products in bfloat16, about 4x as fast as fp32 on a CPU with native bf16 dot
   products (AVX-512 BF16, AMX), slower elsewhere. It adds a noise that follows the signal about
