@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentcode.model import quality
+from latentcode.model import precision, quality
 from latentcode.model.vae import load_model
 from latentcode.session import Session
 
@@ -73,29 +73,16 @@ def _int8_rows(net):
     return decode
 
 
-def _int8x3(net):
-    w = net.fc4.weight.t().contiguous()
-    col = w.abs().amax(0) / 127
-    hi = torch.round(w / col)
-    lo = torch.round((w / col - hi) * 256).clamp(-127, 127)
-    w_hi, w_both = hi.to(torch.int8), torch.cat([hi, lo]).to(torch.int8).contiguous()
+def _shipped(name: str, net):
+    """The decoder latentcode ships for ``name`` (``latentcode.model.precision``), z -> frames."""
+    decode, scratch = precision.make(name, net), precision.Scratch()
 
-    def decode(z):
-        h = torch.relu(net.fc3(z))
-        row = h.abs().amax(1, keepdim=True).clamp_min(1e-30) / 127
-        h_hi = torch.round(h / row)
-        h_lo = torch.round((h / row - h_hi) * 256).clamp(-127, 127).to(torch.int8)
-        h_hi = h_hi.to(torch.int8)
-        exact = torch._int_mm(h_hi, w_hi) * 256 + torch._int_mm(torch.cat([h_lo, h_hi], 1), w_both)
-        return torch.tanh(exact.float() * (row / 256) * col + net.fc4.bias)
+    def frames(z):
+        y = torch.empty(z.shape[0], net.segment)
+        decode(z, y, scratch)
+        return y
 
-    return decode
-
-
-def _bf16(net):
-    w3, w4 = net.fc3.weight.t().bfloat16(), net.fc4.weight.t().bfloat16()
-    b3, b4 = net.fc3.bias.bfloat16(), net.fc4.bias.bfloat16()
-    return lambda z: torch.tanh(torch.relu(z.bfloat16() @ w3 + b3) @ w4 + b4).float()
+    return frames
 
 
 def _dynamic(net):
@@ -197,11 +184,11 @@ def _pictures(audio: dict, png: str) -> None:
 
 def sounds() -> None:
     torch.set_num_threads(1)
-    model = load_model()
+    model = load_model(precision="fp32")  # the reference
     net = model.net
     session = Session(model)
-    variants = {"bf16": _bf16(net), "int8 (per row)": _int8_rows(net),
-                "int8 x3": _int8x3(net), "int8 (dynamic)": _dynamic(net)}
+    variants = {"bf16": _shipped("bf16", net), "int8 (per row)": _int8_rows(net),
+                "int8 x3": _shipped("int8x3", net), "int8 (dynamic)": _dynamic(net)}
     print(f"{'variant':16} {'SNR dB':>7} {'LSD dB':>7} {'>8k dB':>7} {'err>8k':>8} "
           f"{'bands p99':>9} {'max':>6}   (median over sounds; against fp32)")
     rows = {name: [] for name in variants}
