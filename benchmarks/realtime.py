@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 PERIOD = 256
 LAST_EVAL_MS: list[float] = []  # the median time eval took, of the last latency measured
 LAST_ENGINE_MS: list[float] = []  # and from its return until the change could be heard
+LAST_HEARD_MS: list[float] = []  # from eval's start until the change could be heard
 PIECE = """
 tempo 0.5
 t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # pan 0.2
@@ -104,6 +105,7 @@ def trial(args: argparse.Namespace) -> dict:
         "engine_latency_ms": engine_latency,
         "eval_ms": LAST_EVAL_MS[-1] if LAST_EVAL_MS else None,
         "engine_ms": LAST_ENGINE_MS[-1] if LAST_ENGINE_MS else None,
+        "heard_ms": LAST_HEARD_MS[-1] if LAST_HEARD_MS else None,
         "rewind_late": late,
         "stats": dataclasses.asdict(after),
     }
@@ -116,11 +118,12 @@ def measure_latency(session, repeats: int = 10) -> float:
     The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
     second), so about 8 ms of the figure is the wait for the pattern's next onset, and 10-45 ms
     the eval itself (it rehearses 16 cycles of 128 events before it commits). The medians of
-    the eval and of the engine's part (from eval's return until the first sample the change
-    could alter is heard: what the rewind takes) are kept in ``LAST_EVAL_MS`` and
-    ``LAST_ENGINE_MS``.
+    the eval, of the engine's part (from eval's return until the first sample the change
+    could alter is heard: what the rewind takes) and of the two together (from the eval's
+    start: the latency of the change itself, whatever pattern it brings) are kept in
+    ``LAST_EVAL_MS``, ``LAST_ENGINE_MS`` and ``LAST_HEARD_MS``.
     """
-    samples, evals, engine = [], [], []
+    samples, evals, engine, heard = [], [], [], []
     stream = session.engine._stream
     # the master limiter's delay, then JACK's two periods, before the sample is heard
     out_ms = 1000 * (session.engine.limiter_delay + 2 * PERIOD) / 44100
@@ -150,6 +153,7 @@ def measure_latency(session, repeats: int = 10) -> float:
         while session.engine.stats.position < at:
             time.sleep(0.0002)
         engine.append((time.monotonic() - t1) * 1000 + out_ms)
+        heard.append((time.monotonic() - t0) * 1000 + out_ms)
         while session.engine.stats.position < onset:
             time.sleep(0.0002)
         samples.append((time.monotonic() - t0) * 1000 + out_ms)
@@ -157,6 +161,7 @@ def measure_latency(session, repeats: int = 10) -> float:
         time.sleep(0.3)
     LAST_EVAL_MS.append(sorted(evals)[len(evals) // 2])
     LAST_ENGINE_MS.append(sorted(engine)[len(engine) // 2])
+    LAST_HEARD_MS.append(sorted(heard)[len(heard) // 2])
     return sorted(samples)[len(samples) // 2]
 
 
@@ -287,7 +292,7 @@ def sweep(args: argparse.Namespace) -> None:
         print(f"jackd dummy, period {PERIOD}; {args.sweep_voices} voices, {args.seconds:.0f} s; "
               f"{args.load} other busy process(es)")
         print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
-              f"{'now -> heard':>12} {'of it eval':>10} {'engine':>9} {'late':>5} "
+              f"{'now -> heard':>12} {'change':>9} {'of it eval':>10} {'engine':>9} {'late':>5} "
               f"{'Engine.latency':>14}")
         for pair in args.sweep.split(","):
             block, lookahead = (int(x) for x in pair.split(":"))
@@ -298,7 +303,8 @@ def sweep(args: argparse.Namespace) -> None:
                 print(f"{block:6} {lookahead:9} error: {r['error']}")
                 continue
             print(f"{block:6} {lookahead:9} {r['underruns']:9} {r['load']:5.2f} "
-                  f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms {r['eval_ms']:7.1f} ms "
+                  f"{r['load_peak']:5.2f} {r['latency_ms']:9.1f} ms {r['heard_ms']:6.1f} ms "
+                  f"{r['eval_ms']:7.1f} ms "
                   f"{r['engine_ms']:6.1f} ms {r['rewind_late']:5} "
                   f"{r['engine_latency_ms']:11.1f} ms", flush=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import pytest
 
@@ -82,6 +83,18 @@ def ints_intact():
     yield
     assert int.from_bytes(b"\0", "little") == 0 and int.from_bytes(b"\1", "little") == 1, (
         "a shared int was overwritten (a string given to quicktions' Fraction?)")
+
+
+@pytest.fixture(autouse=True)
+def precision_intact():
+    """After every test, the decoder precision's environment variable is as it was: a test
+    that left ``LATENTCODE_PRECISION=fp32`` behind once made every later test decode in fp32,
+    and two that compare with the network's own arithmetic passed only after it."""
+    from latentcode.model.precision import ENV
+
+    before = os.environ.get(ENV)
+    yield
+    assert os.environ.get(ENV) == before, f"the test left {ENV}={os.environ.get(ENV)!r}"
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -65,6 +65,8 @@ def test_the_flag_sets_the_environment_for_every_process(monkeypatch):
     args = build_parser("render").parse_args(["render", "piece.lc", "--precision", "fp32"])
     apply_model_options(args)
     assert os.environ[precision.ENV] == "fp32"
-    monkeypatch.delenv(precision.ENV)
+    # not monkeypatch.delenv: it would note "fp32" to put back afterwards, and every later
+    # test would decode in fp32
+    del os.environ[precision.ENV]
     apply_model_options(build_parser("render").parse_args(["render", "piece.lc"]))
     assert precision.ENV not in os.environ

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +16,7 @@ from latentcode.model.vae import (
     VAE,
     LatentModel,
     ModelConfig,
+    available_cores,
     default_model_path,
     load_model,
     one_thread,
@@ -130,7 +135,7 @@ def test_original_rawaudiovae_checkpoint_round_trips(tmp_path):
     opt.step()
     path = tmp_path / "ckpt.pt"
     torch.save({"epoch": 12, "state_dict": net.state_dict(), "optimizer": opt.state_dict()}, path)
-    m = load_model(path)
+    m = load_model(path, precision="fp32")  # the network's own arithmetic, bit for bit
     assert (m.segment, m.config.n_units, m.latent_dim) == (64, 32, 8)
     z = torch.randn(6, 8)
     np.testing.assert_array_equal(m.decode(z.numpy()), _net_decode(net, z.numpy()))
@@ -147,7 +152,8 @@ def test_bare_state_dict_and_dataparallel_prefix_load(tmp_path):
     z = np.ones((1, 8), np.float32)
     ref = _net_decode(net, z)
     for name in ("bare.pt", "dp.pt"):
-        np.testing.assert_array_equal(load_model(tmp_path / name).decode(z), ref)
+        np.testing.assert_array_equal(load_model(tmp_path / name, precision="fp32").decode(z),
+                                      ref)
 
 
 def test_pickled_whole_model_is_refused_with_the_fix(tmp_path):
@@ -216,5 +222,46 @@ def test_sample_noise_zero_is_mu_and_public_exports():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, mu)
     n = set_live_threads()
-    assert n >= 1 and torch.get_num_threads() == n
+    assert n == available_cores() and torch.get_num_threads() == n
     torch.set_num_threads(1)
+
+
+def _cpu_ticks() -> dict[str, int]:
+    """CPU ticks (user + system) of each of this process's threads."""
+    ticks = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[tid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or available_cores() < 2,
+                    reason="needs Linux's per-thread CPU times and two cores")
+@pytest.mark.parametrize("precision", ["fp32", "int8x3"])
+def test_a_thread_started_later_decodes_on_the_threads_torch_was_given(precision):
+    # OpenMP keeps a thread count per thread: without follow_threads, a thread started after
+    # torch.set_num_threads(1) ran its products on two threads here
+    m = load_model(precision=precision)
+    z = np.random.default_rng(0).standard_normal((256, m.latent_dim)).astype(np.float32)
+    m.decode(z)
+    torch.set_num_threads(1)
+    spent = {}
+
+    def decode_a_while():
+        me = str(threading.get_native_id())
+        before = _cpu_ticks()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.6:
+            m.decode(z)
+        after = _cpu_ticks()
+        spent.update({t: after[t] - before.get(t, 0) for t in after if t != me})
+        spent["me"] = after[me] - before[me]
+
+    thread = threading.Thread(target=decode_a_while)
+    thread.start()
+    thread.join()
+    others = sum(v for k, v in spent.items() if k != "me")
+    assert spent["me"] >= 30 and others <= 0.1 * spent["me"], spent

@@ -37,9 +37,9 @@ from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
 from latentcode.errors import LatentcodeError
 
-# samples: the least time an immediate change's rewind is given before its audio is heard
-# (more when rewinds lately took longer; see Stream.amend)
-REWIND_MARGIN = 512
+# samples: the least time a rewind is given before its audio is heard, more when rewinds took
+# longer lately (Stream.amend). 64 voices' took 90-170 samples, idle or a core busy: none late
+REWIND_MARGIN = 256
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)

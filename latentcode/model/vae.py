@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 import pickle
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -144,23 +145,45 @@ def available_cores() -> int:
 
 
 def live_threads() -> int:
-    """Threads for torch in a live process: the cores we may use minus one for audio, min 1.
+    """Threads for torch's products while playing live: every core this process may use.
 
-    >>> live_threads() >= 1
+    The audio runs in a process of its own and needs little (5% of a core with 140 voices
+    playing), so the decoder takes both cores of a 2-core machine: with 140 voices, a call of
+    two blocks took 26.8 ms on two threads and 40.1 ms on one, and with another process busy
+    on a core, 38.5 ms against 44.3 ms (docs/audio-engine.md).
+
+    >>> live_threads() == available_cores()
     True
     """
-    return max(1, available_cores() - 1)
+    return available_cores()
 
 
 def set_live_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads for live playing (default :func:`live_threads`).
-
-    Two BLAS threads on two cores made decode spikes that starved the audio thread (see
-    docs/audio-engine.md), so a live process leaves a core to pyo. Returns the number set.
-    """
+    """Set torch's intra-op threads for live playing (default :func:`live_threads`);
+    every thread that decodes follows it from its next decode. Returns the number set."""
     n = live_threads() if n is None else max(1, int(n))
     torch.set_num_threads(n)
     return n
+
+
+_THREADS = threading.local()  # .n: the thread count this thread last gave its OpenMP
+
+
+def follow_threads() -> None:
+    """Give the calling thread torch's thread count (``torch.get_num_threads()``).
+
+    OpenMP keeps a count per thread: ``torch.set_num_threads`` sets the caller's, and a thread
+    started later runs its products on OpenMP's default (every core) whatever torch's count
+    says, until it sets its own. The decoder calls this before each decode, so the producer
+    thread decodes on the threads chosen, not on those the library happened to start with.
+
+    >>> torch.set_num_threads(1); follow_threads(); _THREADS.n
+    1
+    """
+    n = torch.get_num_threads()
+    if getattr(_THREADS, "n", None) != n:
+        torch.set_num_threads(n)
+        _THREADS.n = n
 
 
 @contextmanager
@@ -298,6 +321,7 @@ class LatentModel:
         y = torch.from_numpy(out)
         if self._decode is None:
             self._decode = _precision.make(self.precision, self.net)
+        follow_threads()
         with torch.inference_mode():
             if whole != n:
                 t = torch.cat([t, t.new_zeros((whole - n, t.shape[1]))])
