@@ -7,8 +7,8 @@ with the decoder's two matrix products in:
 - bf16: torch's bfloat16 matrix products;
 - int8 (per row): weights per output channel and each batch row quantised to int8, products
   summed exactly in int32 (``torch._int_mm``); each row stays independent of the others;
-- int8 x3: the first layer in fp32; the second with its weights and each row of its input
-  split into two int8 parts (15 bits), three int8 products summed exactly in int32;
+- int8 x3: each layer with its weights and each row of its input split into two int8 parts
+  (15 bits), three int8 products summed exactly in int32;
 - int8 (dynamic): torch's dynamic quantisation of the two Linear layers (fbgemm), whose
   activation scale is shared by the whole batch, so a voice's sound depends on the others.
 

@@ -4,13 +4,13 @@ A decode is ``tanh(fc4(relu(fc3(z))))``; ``fc4`` (2048 → 1024) is four fifths 
 Three ways to do it, chosen once per process (``--precision``, or the environment variable
 ``LATENTCODE_PRECISION`` that the flag sets, so forks and helpers follow):
 
-- ``int8x3`` (the default): ``fc3`` in fp32; ``fc4`` with its weights (per output column) and
-  each row of its input split into two int8 parts, a 15-bit value each, and three int8
-  products summed exactly in int32. Against fp32 the audio is 64-77 dB SNR, and the
-  third-octave bands of the default sounds move by hundredths of a dB (99th percentile
-  0.01-0.03 dB); it decodes 1.7-1.9x as many frames a second on one thread of this machine
-  (``benchmarks/precision.py``). Integer sums are exact: the large product gives a row the same
-  bits in any batch it comes in.
+- ``int8x3`` (the default): both layers with their weights (per output column) and each row
+  of their input split into two int8 parts, a 15-bit value each, and three int8 products
+  summed exactly in int32; the output's tanh by numpy (torch's took ten times as long). Against
+  fp32 the audio is 67-76 dB SNR, and the third-octave bands of the default sounds move by
+  hundredths of a dB (99th percentile 0.02-0.03 dB); it decodes 2.4x as many frames a second
+  on one thread of this machine (``benchmarks/precision.py``). Integer sums are exact: both
+  products give a row the same bits in any batch it comes in.
 - ``fp32``: both products in fp32, the reference.
 - ``bf16``: both products in bfloat16, about 4x as fast as fp32 on a CPU with native bf16 dot
   products (AVX-512 BF16, AMX), slower elsewhere. It adds a noise that follows the signal about
@@ -65,17 +65,23 @@ def chosen(name: str | None) -> str:
 
 
 class Scratch(threading.local):
-    """A thread's working arrays for decoding, by name, grown and never shrunk, so a decode
-    in the audio's producer allocates no large array once warm (in fp32 and int8x3).
+    """A thread's working arrays for decoding, by name, each made at its first use with room
+    for ``rows`` rows (the decoder's chunk), so a decode in the audio's producer allocates
+    nothing after its first (in fp32 and int8x3).
+
+    They grew with the batch before: a batch larger than any yet, when voices were added or the
+    producer caught up, made 80 MB of arrays anew inside one block, which took 77-100 ms
+    instead of 29 and made a gap.
 
     >>> import torch
-    >>> s = Scratch(); a = s.get("h", 4, 8, torch.float32); a.shape
+    >>> s = Scratch(32); a = s.get("h", 4, 8, torch.float32); a.shape
     torch.Size([4, 8])
-    >>> s.get("h", 2, 8, torch.float32).data_ptr() == a.data_ptr()
+    >>> s.get("h", 32, 8, torch.float32).data_ptr() == a.data_ptr()
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int = 16) -> None:
+        self.rows = rows
         self.arrays: dict[str, torch.Tensor] = {}
 
     def get(self, name: str, rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
@@ -83,7 +89,7 @@ class Scratch(threading.local):
 
         buf = self.arrays.get(name)
         if buf is None or buf.shape[0] < rows or buf.shape[1] != cols or buf.dtype != dtype:
-            buf = torch.empty((max(rows, 16), cols), dtype=dtype)
+            buf = torch.empty((max(rows, self.rows), cols), dtype=dtype)
             self.arrays[name] = buf
         return buf[:rows]
 
@@ -123,39 +129,71 @@ def _split(x: torch.Tensor, scale: torch.Tensor, high: torch.Tensor, low: torch.
     low.copy_(scaled.sub_(top).mul_(_LOW).round_().clamp_(-127, 127))
 
 
-def _int8x3(net: VAE) -> Decode:
+def _int8_weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A layer's weights (out, in) for :func:`_int8_product`: the high parts (in, out), the
+    high parts over the low ones (2·in, out), both int8, and each output column's scale / 256."""
     import torch
 
-    w = net.fc4.weight.t().contiguous()  # (units, segment)
+    w = weight.t().contiguous()  # (in, out)
     col = (w.abs().amax(0) / 127).clamp_min(1e-30)
     high = torch.empty(w.shape, dtype=torch.int8)
     low = torch.empty(w.shape, dtype=torch.int8)
     _split(w, col, high, low, torch.empty_like(w), torch.empty_like(w))
     # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
-    cross = torch.cat([high, low]).contiguous()
-    col = col / _LOW
+    return high, torch.cat([high, low]).contiguous(), col / _LOW
+
+
+def _int8_product(x: torch.Tensor, row: torch.Tensor, weights: tuple, bias: torch.Tensor,
+                  y: torch.Tensor, scratch: Scratch, name: str) -> None:
+    """``y = x @ w + bias`` in three exact int8 products: ``x`` split by ``row``, each row's
+    scale (its largest magnitude / 127), the weights made by :func:`_int8_weights`."""
+    import torch
+
+    high, cross, col = weights
+    n, k = x.shape
+    both = scratch.get(name + "both", n, 2 * k, torch.int8)  # [x_low, x_high]
+    _split(x, row, both[:, k:], both[:, :k], scratch.get(name + "scaled", n, k, torch.float32),
+           scratch.get(name + "top", n, k, torch.float32))
+    main = scratch.get(name + "main", n, y.shape[1], torch.int32)
+    rest = scratch.get(name + "rest", n, y.shape[1], torch.int32)
+    torch._int_mm(both[:, k:], high, out=main)
+    torch._int_mm(both, cross, out=rest)
+    # (main·256 + rest) overflows int32 for large rows: summed in fp32 instead (rounding at
+    # 2^-24 of the value, 140 dB down, and per element, so still the same in any batch)
+    y.copy_(main)
+    torch.add(rest, y, alpha=_LOW, out=y)
+    torch.addcmul(bias, y.mul_(row), col, out=y)
+
+
+def _int8x3(net: VAE) -> Decode:
+    import torch
+
+    first, second = _int8_weights(net.fc3.weight), _int8_weights(net.fc4.weight)
     units = net.n_units
 
     def decode(z: torch.Tensor, y: torch.Tensor, scratch: Scratch) -> None:
         n = z.shape[0]
+        row = scratch.get("zrow", n, 1, torch.float32)
+        torch.amax(torch.abs(z, out=scratch.get("zabs", n, z.shape[1], torch.float32)), 1,
+                   keepdim=True, out=row)
+        row.clamp_min_(1e-30).div_(127)
         h = scratch.get("h", n, units, torch.float32)
-        torch.addmm(net.fc3.bias, z, net.fc3.weight.t(), out=h)
+        _int8_product(z, row, first, net.fc3.bias, h, scratch, "fc3")
         h.relu_()
         # after the ReLU every value is ≥ 0: its row's largest is its scale
         row = h.amax(1, keepdim=True).clamp_min_(1e-30).div_(127)
-        both = scratch.get("both", n, 2 * units, torch.int8)  # [x_low, x_high]
-        _split(h, row, both[:, units:], both[:, :units],
-               scratch.get("scaled", n, units, torch.float32),
-               scratch.get("top", n, units, torch.float32))
-        main = scratch.get("main", n, y.shape[1], torch.int32)
-        rest = scratch.get("rest", n, y.shape[1], torch.int32)
-        torch._int_mm(both[:, units:], high, out=main)
-        torch._int_mm(both, cross, out=rest)
-        # (main·256 + rest) overflows int32 for large rows: summed in fp32 instead (rounding
-        # at 2^-24 of the value, 140 dB down, and per element, so still the same in any batch)
-        y.copy_(main).mul_(_LOW).add_(rest).mul_(row).mul_(col).add_(net.fc4.bias).tanh_()
+        _int8_product(h, row, second, net.fc4.bias, y, scratch, "fc4")
+        _tanh(y)
 
     return decode
+
+
+def _tanh(y: torch.Tensor) -> None:
+    """tanh in place, by numpy: torch's took 0.51 ms for 256 frames of 1024 here, numpy's 0.05."""
+    import numpy as np
+
+    a = y.numpy()
+    np.tanh(a, out=a)
 
 
 def _bf16(net: VAE) -> Decode:
@@ -166,6 +204,6 @@ def _bf16(net: VAE) -> Decode:
 
     def decode(z: torch.Tensor, y: torch.Tensor, scratch: Scratch) -> None:
         h = torch.addmm(b3, z.bfloat16(), w3).relu_()
-        y.copy_(torch.addmm(b4, h, w4)).tanh_()
+        _tanh(y.copy_(torch.addmm(b4, h, w4)))
 
     return decode

@@ -35,6 +35,11 @@ CHECKPOINT_FORMAT = "latentcode-vae-1"
 # Rows per group of a decode's matrix products: a multiple of the BLAS kernels' row blocks
 # (measured: 16 and its multiples give every row the same bits in any batch on this CPU).
 BATCH_ALIGN = 16
+# A decode goes through its batch this many rows at a time (whole groups of BATCH_ALIGN, so a
+# row's bits do not change): the working arrays (15 MB in int8x3) are made once at this size
+# and never grow while playing, and a chunk's arrays stay nearer the core's caches. 256 rows
+# decode as many frames a second as 1,120 at once.
+DECODE_ROWS = 256
 _PARAMS = ("fc1", "fc21", "fc22", "fc3", "fc4")
 
 
@@ -242,7 +247,7 @@ class LatentModel:
         self.config, self.source = config, source  # the file it was loaded from, if any
         self.precision = _precision.chosen(precision)
         self._decode: _precision.Decode | None = None  # made at the first decode
-        self._scratch = _precision.Scratch()
+        self._scratch = _precision.Scratch(DECODE_ROWS)
         self._fingerprint: str | None = None
         self._heard: np.ndarray | None = None
 
@@ -317,19 +322,28 @@ class LatentModel:
         elif out.shape != (n, self.segment) or out.dtype != np.float32:
             raise LatentcodeError(f"decode(out=) needs a float32 array of shape "
                                   f"({n}, {self.segment}), got {out.dtype} {out.shape}")
-        whole = -(-n // BATCH_ALIGN) * BATCH_ALIGN
         y = torch.from_numpy(out)
         if self._decode is None:
             self._decode = _precision.make(self.precision, self.net)
         follow_threads()
         with torch.inference_mode():
-            if whole != n:
-                t = torch.cat([t, t.new_zeros((whole - n, t.shape[1]))])
-                y = self._scratch.get("padded", whole, self.segment, torch.float32)
-            self._decode(t, y, self._scratch)
-            if whole != n:
-                out[:] = y[:n].numpy()
+            for a in range(0, n, DECODE_ROWS):
+                self._decode_chunk(t[a : a + DECODE_ROWS], y[a : a + DECODE_ROWS])
         return out
+
+    def _decode_chunk(self, t: torch.Tensor, y: torch.Tensor) -> None:
+        """At most :data:`DECODE_ROWS` rows, zero rows filling the last group of 16."""
+        n, scratch = t.shape[0], self._scratch
+        whole = -(-n // BATCH_ALIGN) * BATCH_ALIGN
+        if whole == n:
+            self._decode(t, y, scratch)
+            return
+        padded = scratch.get("z", whole, t.shape[1], torch.float32)
+        padded[:n] = t
+        padded[n:] = 0.0
+        frames = scratch.get("padded", whole, self.segment, torch.float32)
+        self._decode(padded, frames, scratch)
+        y.copy_(frames[:n])
 
     def sample(self, mu: np.ndarray, logvar: np.ndarray, noise: float = 1.0,
                rng: np.random.Generator | None = None) -> np.ndarray:
