@@ -10,7 +10,8 @@ lanes here through a pipe, block by block, while this process runs the engine's 
 lanes are added in order, as a render in one process adds them. So the file
 is bit-identical to a serial render (a test checks it), and faster on two cores or more.
 
-Live playing never forks: it has one core for the decoder and one for the audio.
+Live playing never forks: the decoder's products run on every core in the producer thread
+(``model.vae.live_threads``), and the audio process needs little.
 
 >>> SplitRender.shares(4, 2), SplitRender.shares(4, 3)
 ([[0, 2], [1, 3]], [[0, 3], [1], [2]])
