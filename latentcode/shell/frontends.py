@@ -91,7 +91,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help=f"the decoder's arithmetic (default {DEFAULT}: as fp32 to the ear, "
-                             "about 2x as fast; bf16: about 4x as fast on CPUs with native "
+                             "about 2.4x as fast; bf16: about 4x as fast on CPUs with native "
                              "bf16, but it changes the detail of stretched voices; fp32: the "
                              "reference; see docs/audio-engine.md)")
 
