@@ -19,10 +19,10 @@ from latentcode.session import Session
 
 # Every kind of voice: a mix with loudness compensation (its clean levels are measured as the
 # voices go), stretched grains, a moving stretch, a resampled speed, noise, a reversed voice,
-# a moving pan and effects.
+# a moving pan, jitter (drawn beside the noise) and effects.
 PIECE = """tempo 0.6
 t1 $ "drone" # mix "voice" # alpha (slow 2 $ range -0.3 1.2 sine) # gain 0.4
-t2 $ "bell(3,8)" # stretch 2 # room 0.3 # pan (fast 2 sine)
+t2 $ "bell(3,8)" # stretch 2 # room 0.3 # pan (fast 2 sine) # jitter 0.1
 t3 $ "pluck*4 [hit hit:2]" # lpf 2400 # delay 0.3 # legato 1 # noise 0
 t4 $ "sine2 ~" # stretch (range 2 6 saw) # speed "1 -1.5" # gain 0.5
 """
@@ -46,21 +46,21 @@ def test_a_split_render_is_the_same_file_as_a_serial_one(session_parts, tmp_path
     assert not multiprocessing.active_children()  # every fork has gone
 
 
-def test_decoding_four_blocks_at_once_is_the_same_file_as_one_at_a_time(session_parts,
+def test_decoding_many_blocks_at_once_is_the_same_file_as_one_at_a_time(session_parts,
                                                                           tmp_path, monkeypatch):
     from latentcode.audio import offline
 
     session = _session(session_parts, PIECE + 't5 $ "hit*8" # cps "<0.6 0.9>" # gain 0.3\n')
-    assert offline.OFFLINE_STEPS == 4
-    session.render(4, tmp_path / "four.wav", seed=2, jobs=1)
+    assert offline.OFFLINE_STEPS > 1
+    session.render(4, tmp_path / "many.wav", seed=2, jobs=1)
     session.render(4, tmp_path / "split.wav", seed=2, jobs=2)
     monkeypatch.setattr(offline, "OFFLINE_STEPS", 1)
     session.render(4, tmp_path / "one.wav", seed=2, jobs=1)
     one = (tmp_path / "one.wav").read_bytes()
-    assert (tmp_path / "four.wav").read_bytes() == one
+    assert (tmp_path / "many.wav").read_bytes() == one
     assert (tmp_path / "split.wav").read_bytes() == one
     dry = session.render_dry(4, seed=2)
-    monkeypatch.setattr(offline, "OFFLINE_STEPS", 4)
+    monkeypatch.setattr(offline, "OFFLINE_STEPS", 32)
     assert np.array_equal(session.render_dry(4, seed=2), dry)
     assert np.sqrt(np.mean(dry**2)) > 0.01
 
@@ -165,3 +165,29 @@ def test_rows_that_cannot_come_again_pass_the_cache_by():
     assert len(cache) == 2  # only the steady rows are kept
     np.testing.assert_array_equal(cache(z, steady)[:, 0], z[:, 0])
     assert asked == [4, 2] and cache.hits == 2  # the others are decoded again, never looked up
+
+
+def test_a_render_builds_only_the_slots_that_play_and_the_file_is_the_same(
+        session_parts, tmp_path, monkeypatch):
+    from latentcode.audio import engine as engine_module
+
+    model, bank = session_parts
+    session = Session(model, bank, tracks=8)
+    two = 't1 $ "bell(3,8)" # room 0.4 # delay 0.3\nt2 $ "drone" # gain 0.3\n'
+    session.eval(f'tempo 0.6\n{two}t3 $ "pluck" # gain 0.4')
+    session.eval("hush")
+    session.eval(two)  # t3 keeps the third slot but plays nothing
+    built = []
+    real = engine_module.Engine.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(kwargs.get("tracks"))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module.Engine, "__init__", spy)
+    session.render(3, tmp_path / "some.wav", seed=1, jobs=1)
+    session.render(3, tmp_path / "all.wav", seed=1, jobs=1, stems=tmp_path / "stems")
+    assert built == [2, 8]  # t1 and t2's slots; the stems ask for every slot
+    audio = (tmp_path / "some.wav").read_bytes()
+    assert audio == (tmp_path / "all.wav").read_bytes()
+    assert np.sqrt(np.mean(sf.read(tmp_path / "some.wav")[0] ** 2)) > 0.01

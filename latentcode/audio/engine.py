@@ -441,7 +441,7 @@ class Engine:
             )
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, self.lookahead,
                               self._reporter, channels=self._channels)
-        self._stream.steps = offline.OFFLINE_STEPS
+        self._stream.steps = offline.steps_for(self._capacity, self.block, self._bs)
         offline.render(self._stream, source, frames, path, buffersize=self._bs,
                        delay=self._delay, progress=progress, subtype=subtype, stems=stems)
 

@@ -28,10 +28,23 @@ from latentcode.errors import LatentcodeError
 
 OFFLINE_PREROLL = 2  # silent buffers before an offline render: pyo's start fade lands there
 # blocks a render asks a source with ``fill_steps`` for at once (Stream.steps): the same file,
-# decoded in larger batches (the 4-track benchmark piece, one process: 2.8x real time at 1,
-# 4.3x at 4; see docs/audio-engine.md for the one kind of voice that differs)
-OFFLINE_STEPS = 4
+# decoded in larger batches. A decode call of a few rows costs nearly what one of 64 does (it
+# reads all the weights either way), and a render's blocks have few rows each: at 4 blocks,
+# coding_the_latent.lc made 5,212 calls of 9-17 rows, 5 of its 19 s. One process, idle:
+# 12.6x real time at 4, 15.4x at 8, 17.7x at 32, 18.5x at 64 (see docs/audio-engine.md for
+# the one kind of voice that differs)
+OFFLINE_STEPS = 32
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050  # from sndfile.h
+
+
+def steps_for(capacity: int, block: int, buffersize: int) -> int:
+    """The blocks a render fills a call: :data:`OFFLINE_STEPS`, or fewer if the ring
+    (``capacity`` samples, up to a buffer of them still queued) holds no more.
+
+    >>> steps_for(1 << 16, 1024, 256), steps_for(1 << 16, 4096, 256)
+    (32, 15)
+    """
+    return max(1, min(OFFLINE_STEPS, (capacity - buffersize) // block))
 
 
 def render(

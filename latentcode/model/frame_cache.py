@@ -116,16 +116,22 @@ class FrameCache:
                         out = np.empty((len(z), self._frames.shape[1]), dtype=np.float32)
                         out[at] = self._frames[where]
                         hit[at] = True
-        found = int(hit.sum())
+        missing = np.flatnonzero(~hit)
+        unique, copies = _repeats(z, missing.tolist(), keys)
+        found = int(hit.sum()) + len(copies)
         self.hits += found
         self.misses += len(z) - found
-        if out is not None:
-            missing = np.flatnonzero(~hit)
-            if len(missing):
-                out[missing] = self.decode(z[missing])
-        else:
-            missing = np.arange(len(z))
+        if out is None and len(unique) == len(z):
             out = np.asarray(self.decode(z), dtype=np.float32)
+        else:
+            decoded = np.asarray(self.decode(z[unique]), dtype=np.float32) if unique else None
+            if out is None:  # (no row was known: the first is in ``unique``)
+                out = np.empty((len(z), decoded.shape[1]), dtype=np.float32)
+            if decoded is not None:
+                out[unique] = decoded
+            for i, j in copies:
+                out[i] = out[j]
+            missing = np.array(unique, dtype=np.intp)
         with self._lock:
             self._keep(z, out, keys, missing.tolist())
         return out
@@ -167,3 +173,27 @@ class FrameCache:
         with self._lock:
             self._slots.clear()
         self.hits = self.misses = 0
+
+
+def _repeats(z: np.ndarray, rows: list[int], keys: dict[int, int]
+             ) -> tuple[list[int], list[tuple[int, int]]]:
+    """Of ``rows`` of ``z``, those to decode, and (row, earlier row) pairs of steady rows (with
+    a key) equal to an earlier one in the same call: a short sound that plays twice in one
+    render batch is decoded once.
+
+    >>> z = np.array([[1.0], [2.0], [1.0], [1.0]], np.float32)
+    >>> _repeats(z, [0, 1, 2, 3], {0: 7, 1: 8, 2: 7})
+    ([0, 1, 3], [(2, 0)])
+    """
+    first: dict[int, int] = {}
+    unique, copies = [], []
+    for i in rows:
+        key = keys.get(i)
+        j = first.get(key) if key is not None else None
+        if j is not None and np.array_equal(z[i], z[j]):
+            copies.append((i, j))
+            continue
+        if key is not None:
+            first.setdefault(key, i)
+        unique.append(i)
+    return unique, copies

@@ -72,7 +72,7 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFram
         rows = batch.rows(i)
         if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
             if v.jitter or "jitter" in v.moving:
-                z[rows] += jitter[rows, None].astype(np.float32) * v.rng.standard_normal(
+                z[rows] += jitter[rows, None].astype(np.float32) * v.jitter_rng.standard_normal(
                     (len(js), latent), dtype=np.float32)
             if v.zscale != 1.0 or v.bias != 0.0 or {"zscale", "bias"} & set(v.moving):
                 part = z[rows]
@@ -80,7 +80,8 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFram
                 z[rows] = part
             continue
         if v.jitter:
-            z[rows] += v.jitter * v.rng.standard_normal((len(js), latent), dtype=np.float32)
+            z[rows] += v.jitter * v.jitter_rng.standard_normal((len(js), latent),
+                                                               dtype=np.float32)
         if v.zscale != 1.0 or v.bias != 0.0:
             part = z[rows]
             part[:, v.dims] = part[:, v.dims] * v.zscale + v.bias

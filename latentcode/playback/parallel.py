@@ -112,12 +112,14 @@ class SplitRender:
         self.scheduler.voices.exchange = self._gather
         self._next = start
 
-    def _gather(self, start: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """The lanes of the block at ``start``: this process's (none) and every fork's."""
+    def _gather(self, start: int, n: int, heard: dict[int, np.ndarray]
+                ) -> dict[int, np.ndarray]:
+        """The lanes of the ``n`` samples at ``start``: this process's (none) and every
+        fork's."""
         if start != self._next:
             raise ForkFailed(f"a split render plays blocks in order: asked for sample "
                              f"{start}, the forks are at {self._next}")
-        shape = next(iter(heard.values())).shape if heard else None
+        shape = (self.tracks, self.channels, n)
         for _process, conn in self._workers or ():
             try:
                 message = conn.recv_bytes()
@@ -126,12 +128,13 @@ class SplitRender:
             if message[:1] != b"A":
                 raise ForkFailed(message[1:].decode("utf-8", "replace"))
             block = _unpack(message, self.tracks, self.channels)
-            shape = shape or (self.tracks, self.channels, block[2])
+            if block[2] != n:
+                raise ForkFailed(f"a render process sent {block[2]} samples where {n} were due")
             for lane, track, row in block[0]:
                 if lane not in heard:
                     heard[lane] = np.zeros(shape, dtype=np.float32)
                 heard[lane][track] = row
-            self._next = start + block[2]
+        self._next = start + n
         return heard
 
     def close(self) -> None:
@@ -175,8 +178,8 @@ def _serve(conn: Any, ours: list[Any], scheduler: Any, share: list[int], start: 
         inherited.close()
     torch.set_num_threads(1)  # one core each: the render's parallelism is the processes
 
-    def send(_start: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        conn.send_bytes(_pack(heard, n))
+    def send(_start: int, samples: int, heard: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        conn.send_bytes(_pack(heard, samples))
         return {}
 
     voices = scheduler.voices

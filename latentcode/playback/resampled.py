@@ -99,7 +99,7 @@ class _Inner:
                                 channels=voices.channels)
         self.own.add(voice.inner)
         # the noise it would draw playing itself: seeded by where it is heard
-        voice.inner.rng = np.random.default_rng([voices.seed, voice.track, voice.start])
+        voice.inner.seed(voices.seed, voice.start)
         self.audio = np.zeros((voices.channels, 0), dtype=np.float32)
         self.offset = self.done = 0
 

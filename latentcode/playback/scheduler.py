@@ -240,14 +240,22 @@ class Scheduler:
         The patterns are queried, voices started and controls read a step at a time, as live,
         and the frames are added a step at a time, so the audio is the same bits as that of
         calls of ``step`` samples; only the decode of the whole span is one larger batch (an
-        offline render fills 4 blocks at once, 1.5x faster). One kind of voice differs: a mix
-        whose alpha and stretch both move (docs/audio-engine.md, "Four blocks decoded at once").
+        offline render fills 32 blocks at once). A step that changes the clock splits the
+        span there. One kind of voice differs: a mix whose alpha and stretch both move
+        (docs/audio-engine.md, "Many blocks decoded at once").
         """
         began = time.perf_counter()
         n = out.shape[2]
-        controls = [self._schedule(at, min(step, start + n - at), out.shape[0])
-                    for at in range(start, start + n, step)]
-        self.voices.render(out, start, self.clock.cycle_at, step)
+        controls, done = [], start
+        for at in range(start, start + n, step):
+            if self.commands and at > done:
+                # this step changes the clock (tempo, phase): the steps before it are decoded
+                # now, by the clock they had, as they would be a block at a time
+                self.voices.render(out[:, :, done - start : at - start], done,
+                                   self.clock.cycle_at, step)
+                done = at
+            controls.append(self._schedule(at, min(step, start + n - at), out.shape[0]))
+        self.voices.render(out[:, :, done - start :], done, self.clock.cycle_at, step)
         self.position = start + n
         if self.breaker is not None:  # live: the voice cap follows the machine's speed
             self.cap.adapt(time.perf_counter() - began, n / self.clock.sample_rate)

@@ -73,7 +73,8 @@ class Voices:
         # share, and the other voices are scheduled and ended but never decoded here
         self.owned: frozenset[int] | None = None
         # a split render's hand-over: this process's lanes of a block in, every lane out
-        self.exchange: Callable[[int, dict[int, np.ndarray]], dict[int, np.ndarray]] | None = None
+        self.exchange: Callable[[int, int, dict[int, np.ndarray]], dict[int, np.ndarray]] | None = (
+            None)  # (start, samples, lanes)
         # the frames each step's match filtered together (live, a rewind makes voices again as
         # they were filtered); with ``replay``, this render groups as the one that noted it did
         self.groups = matched.Groups()
@@ -82,8 +83,7 @@ class Voices:
     def add(self, voice: Voice) -> None:
         """Start a voice; past MAX_VOICES the oldest fades out (the scheduler's voice cap,
         far lower, steals first: see :mod:`latentcode.playback.stealing`)."""
-        # Seeded by where the voice starts, so its noise is the same whatever else plays.
-        voice.rng = np.random.default_rng([self.seed, voice.track, voice.start])
+        voice.seed(self.seed, voice.start)
         voice.lane = self._lightest_lane(voice.start)
         self.voices.append(voice)
         if voice.walk is not None:  # (a resampled voice's inner one walks on its own)
@@ -200,7 +200,7 @@ class Voices:
         self._carry = {k: acc[:, :, n:].copy() for k, acc in lanes.items() if acc[:, :, n:].any()}
         heard = {k: acc[:, :, :n] for k, acc in lanes.items()}
         if self.exchange is not None:
-            heard = self.exchange(start, heard)
+            heard = self.exchange(start, n, heard)
         for k in sorted(heard):  # lane after lane, whichever process rendered them
             out += heard[k]
         self.voices = self.sounding(start + n)

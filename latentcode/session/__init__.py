@@ -355,6 +355,7 @@ class Session(LivePlay, Inputs):
         snapshot: bool = False,
         decode: Callable[[np.ndarray], np.ndarray] | None = None,
         wait_for_sounds: bool = True,
+        slots: int | None = None,
     ) -> Scheduler:
         """A scheduler over this session's tracks; ``snapshot`` freezes the latest patterns.
 
@@ -364,16 +365,17 @@ class Session(LivePlay, Inputs):
         never stop) the track waits in silence while the bank's worker prepares it. Live, at
         most :data:`~latentcode.playback.stealing.DEFAULT_VOICE_CAP` voices sound at once (more
         would gap the audio; ``voice_cap`` sets it); offline, where time is no object, up to
-        ``MAX_VOICES``.
+        ``MAX_VOICES``. ``slots``: fewer slots (a render's: up to the last that plays).
         """
         tracks = self.tracks
         if snapshot:
-            tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()}
+            tracks = {n: Track(n, t.slot, t.latest()) for n, t in self.tracks.items()
+                      if t.slot < (slots or self.slots)}  # (past ``slots``, none plays)
         scheduler = Scheduler(
             tracks, bank=self.bank if wait_for_sounds else self.bank.live(),
-            decode=decode or self.frames, slots=self.slots, sample_rate=self.model.sample_rate,
-            segment=self.model.segment, framing=self.framing, cps=self.cps, seed=seed,
-            audible=self.audible, report=self.report,
+            decode=decode or self.frames, slots=slots or self.slots,
+            sample_rate=self.model.sample_rate, segment=self.model.segment,
+            framing=self.framing, cps=self.cps, seed=seed, audible=self.audible, report=self.report,
             max_voices=MAX_VOICES if wait_for_sounds else self.voice_cap, channels=self.channels)
         # offline, voices are mixed in lanes, so that a split render is the same file
         scheduler.voices.lanes = LANES if wait_for_sounds else 1
@@ -439,11 +441,15 @@ class Session(LivePlay, Inputs):
 
         path = Path(path)
         frames = self.samples_for(cycles) + int(tail * self.model.sample_rate)
-        engine = Engine("offline", tracks=self.slots, sr=self.model.sample_rate,
+        # the graph's slots up to the last that plays: a silent track adds exact zeros to the
+        # mix and the reverb, and pyo's work is per slot (8 cost 72 us a buffer, 4 cost 47)
+        slots = self.slots if stems is not None else 1 + max(
+            (t.slot for t in self.tracks.values() if t.latest() is not None), default=0)
+        engine = Engine("offline", tracks=slots, sr=self.model.sample_rate,
                         on_message=self.report, channels=self.channels)
         source: Any = None
         try:
-            scheduler = self.scheduler(seed=seed, snapshot=True)
+            scheduler = self.scheduler(seed=seed, snapshot=True, slots=slots)
             scheduler.trace = trace
             jobs = idle_cores() if jobs is None else jobs
             source = scheduler
