@@ -98,6 +98,28 @@ def test_the_block_size_does_not_change_the_output() -> None:
     assert np.allclose(a, b, atol=1e-6) and np.allclose(a, c, atol=1e-6)
 
 
+def test_chunks_that_need_nothing_are_skipped_with_the_same_gains(monkeypatch) -> None:
+    from latentcode.audio import limiter as module
+
+    quiet, loud = sine(220.0, 1.0, 0.3), sine(220.0, 0.4, 3.0)
+    # a long quiet stretch after a burst: the release must die out before chunks are skipped
+    mono = np.concatenate([quiet, loud, *[quiet] * 6, loud, quiet])
+    x = np.stack([mono, 0.5 * mono])
+    computed = []
+    real = module._running_min
+    monkeypatch.setattr(module, "_running_min", lambda *a: (computed.append(1), real(*a))[1])
+    fast, _ = limit(x)
+    skipping = len(computed)
+    monkeypatch.setattr(module, "_EXACT_ONE", -1.0)  # no chunk skipped
+    computed.clear()
+    full, _ = limit(x)
+    assert np.array_equal(fast, full)
+    assert np.abs(full).max() <= CEILING  # the bursts went through the gain computer
+    # skipped: the first second, and the quiet after the first burst once its release has
+    # died out (~3.7 s for 1 - u to reach 1.0 exactly): about a third of the chunks
+    assert skipping < 0.75 * len(computed)
+
+
 def test_the_audio_threads_part_keeps_the_gil_and_allocates_nothing() -> None:
     """gains() runs in pyo's callback: every array it works on is short enough that numpy
     keeps the GIL (so the decoder thread cannot take it mid-buffer), and once running it makes
