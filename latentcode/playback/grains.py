@@ -34,6 +34,7 @@ see :func:`level_gains`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -235,7 +236,7 @@ def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, ho
             head = np.stack([buffers[live[n]][base[n] + skip : base[n] + skip + width]
                              for n in known])
             tail = np.stack([plan[voices[live[n]]][0].tail for n in known])
-            offset[known] = _best_offsets(head, tail, np.full(len(known), SEARCH), 2 * SEARCH)
+            offset[known] = _best_offsets(head, tail, 2 * SEARCH)
         for n, k in enumerate(live):
             at = base[n] + int(offset[n])
             out[firsts[k] + rank] = buffers[k][at : at + segment]
@@ -243,11 +244,10 @@ def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, ho
     return rows_of(batch, voices), out
 
 
-def _best_offsets(head: np.ndarray, tail: np.ndarray, ideal: np.ndarray, room: int
-                  ) -> np.ndarray:
+def _best_offsets(head: np.ndarray, tail: np.ndarray, room: int) -> np.ndarray:
     """For each row, the offset in [0, room] where ``head`` (``room`` + the tail's length
-    samples) best matches ``tail`` (normalised cross-correlation), pulled towards ``ideal`` and
-    at most ``room/2`` from it.
+    samples) best matches ``tail`` (normalised cross-correlation), pulled towards the middle,
+    ``room/2`` (the grain's own place; so at most ``room/2`` from it).
 
     Coarse to fine, for speed: every ``COARSE``-th offset scored at once on the signals summed
     over ``COARSE`` samples (a crude low-pass: matching a waveform's shape needs no more), the
@@ -256,48 +256,71 @@ def _best_offsets(head: np.ndarray, tail: np.ndarray, ideal: np.ndarray, room: i
     in full.
 
     >>> rng = np.random.default_rng(0); x = rng.standard_normal(300)
-    >>> int(_best_offsets(x[None, :300], x[None, 137:237], np.array([100]), 200)[0])
+    >>> int(_best_offsets(x[None, :300], x[None, 137:237], 200)[0])
     137
     """
     rows, compare = tail.shape
-    short, short_tail = _sums(head), _sums(tail)
-    n, lags = short_tail.shape[1], np.arange(0, room + 1, COARSE)
-    size = 1 << (short.shape[1] - 1).bit_length()
-    spectrum = np.fft.rfft(short, size) * np.conj(np.fft.rfft(short_tail, size))
-    corr = np.fft.irfft(spectrum, size)[:, : len(lags)]
-    power = np.zeros((rows, short.shape[1] + 1))
+    pull = _pull(room)
+    m, n, lags = head.shape[1] // COARSE, compare // COARSE, room // COARSE + 1
+    size = 1 << (m - 1).bit_length()
+    # the coarse sums of the heads and of the tails, zero-padded, in one array: one FFT call
+    # for both (a call costs as much as the transform at this size)
+    both = np.zeros((2 * rows, size), dtype=np.float32)
+    short, short_tail = _sums(head, both[:rows, :m]), _sums(tail, both[rows:, :n])
+    spectra = np.fft.rfft(both, axis=1)
+    corr = np.fft.irfft(spectra[:rows] * np.conj(spectra[rows:]), size)[:, :lags]
+    power = np.zeros((rows, m + 1))
     np.cumsum(np.square(short, dtype=np.float64), axis=1, out=power[:, 1:])
-    energy = power[:, n : n + len(lags)] - power[:, : len(lags)]
-    coarse = lags[_scores(corr, energy, short_tail, lags, ideal, room).argmax(axis=1)]
-    near = np.clip(coarse[:, None] + np.arange(-COARSE, COARSE + 1), 0, room)
+    energy = power[:, n : n + lags] - power[:, :lags]
+    near = _near(room)[_scores(corr, energy, short_tail, pull[::COARSE]).argmax(axis=1)]
     windows = np.lib.stride_tricks.as_strided(
         head, (rows, head.shape[1] - compare + 1, compare),
         (head.strides[0], head.strides[1], head.strides[1]), writeable=False,
     )[np.arange(rows)[:, None], near]
-    corr = np.einsum("rln,rn->rl", windows, tail)
-    energy = np.einsum("rln,rln->rl", windows, windows)
-    return near[np.arange(rows), _scores(corr, energy, tail, near, ideal, room).argmax(axis=1)]
+    corr = np.vecdot(windows, tail[:, None, :])
+    energy = np.vecdot(windows, windows)
+    return near[np.arange(rows), _scores(corr, energy, tail, pull[near]).argmax(axis=1)]
 
 
-def _sums(x: np.ndarray) -> np.ndarray:
-    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped); strided
-    adds, several times faster than a reduction over an axis this short."""
+def _sums(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped), into
+    ``out``; strided adds, several times faster than a reduction over an axis this short."""
     n = x.shape[1] // COARSE
-    out = x[:, 0 : n * COARSE : COARSE].copy()
-    for k in range(1, COARSE):
+    np.add(x[:, 0 : n * COARSE : COARSE], x[:, 1 : n * COARSE : COARSE], out=out)
+    for k in range(2, COARSE):
         out += x[:, k : n * COARSE : COARSE]
     return out
 
 
-def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, lags: np.ndarray,
-            ideal: np.ndarray, room: int) -> np.ndarray:
-    """Normalised correlations (rows, lags) less a pull towards ``ideal``; lags too far from
-    it score -inf."""
-    norm = np.sqrt(np.maximum(energy, 0.0) * np.einsum("rn,rn->r", tail, tail)[:, None])
-    distance = np.abs(lags - ideal[:, None])
-    score = corr / (norm + 1e-12) - _PULL * distance / room
-    score[distance > room // 2] = -np.inf  # a grain may not wander from its time
-    return score
+def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, pull: np.ndarray
+            ) -> np.ndarray:
+    """Normalised correlations (rows, lags) less the ``pull`` at each lag."""
+    norm = np.sqrt(np.maximum(energy, 0.0) * np.vecdot(tail, tail)[:, None])
+    return corr / (norm + 1e-12) - pull
+
+
+@functools.lru_cache(maxsize=4)
+def _near(room: int) -> np.ndarray:
+    """For each coarse offset (every ``COARSE``-th of 0..room), the offsets the fine search
+    scores around it, within 0..room.
+
+    >>> _near(8)[[0, 2]].tolist()
+    [[0, 0, 0, 0, 0, 1, 2, 3, 4], [4, 5, 6, 7, 8, 8, 8, 8, 8]]
+    """
+    coarse = np.arange(0, room + 1, COARSE)
+    return np.clip(coarse[:, None] + np.arange(-COARSE, COARSE + 1), 0, room)
+
+
+@functools.lru_cache(maxsize=4)
+def _pull(room: int) -> np.ndarray:
+    """What a grain's score loses at each offset 0..room for its distance from the middle
+    (its own place): it moves only for a clearly better match (``_PULL``). Made once: it was a
+    fifth of the scoring, which runs for every grain.
+
+    >>> _pull(4).tolist() == [0.01, 0.005, 0.0, 0.005, 0.01]
+    True
+    """
+    return _PULL * np.abs(np.arange(room + 1) - room // 2) / room
 
 
 # -- loudness compensation ---------------------------------------------------------------------
