@@ -130,6 +130,24 @@ def test_the_frame_cache_decodes_only_what_it_has_not_seen_and_stays_bounded():
     assert len(asked) == 3 and len(cache) == 4
 
 
+def test_a_row_repeated_within_one_call_is_decoded_once():
+    asked = []
+
+    def decode(z):
+        asked.append(len(z))
+        return np.tanh(z @ np.ones((2, 3), np.float32))
+
+    cache = FrameCache(decode)
+    z = np.array([[0.1, 0.2], [0.3, 0.4], [0.1, 0.2], [0.5, 0.6], [0.1, 0.2]], np.float32)
+    noisy = np.array([True, True, False, True, True])  # row 2 is sampled noise: never shared
+    out = cache(z, noisy)
+    assert asked == [4]  # rows 0, 1, 2 and 3; row 4 is row 0's frame
+    np.testing.assert_array_equal(out, np.tanh(z @ np.ones((2, 3), np.float32)))
+    assert (cache.hits, cache.misses) == (1, 4)
+    np.testing.assert_array_equal(cache(z[[1, 1]]), out[[1, 1]])  # known: from memory both
+    assert asked == [4] and cache.hits == 3
+
+
 def test_rows_that_share_a_hash_are_told_apart_and_slots_are_reused(monkeypatch):
     import latentcode.model.frame_cache as fc
 

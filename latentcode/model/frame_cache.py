@@ -117,7 +117,7 @@ class FrameCache:
                         out[at] = self._frames[where]
                         hit[at] = True
         missing = np.flatnonzero(~hit)
-        unique, copies = _repeats(z, missing.tolist(), keys)
+        unique, copies = _repeats(z, missing.tolist(), keys, hit)
         found = int(hit.sum()) + len(copies)
         self.hits += found
         self.misses += len(z) - found
@@ -175,25 +175,25 @@ class FrameCache:
         self.hits = self.misses = 0
 
 
-def _repeats(z: np.ndarray, rows: list[int], keys: dict[int, int]
+def _repeats(z: np.ndarray, missing: list[int], keys: dict[int, int], hit: np.ndarray
              ) -> tuple[list[int], list[tuple[int, int]]]:
-    """Of ``rows`` of ``z``, those to decode, and (row, earlier row) pairs of steady rows (with
-    a key) equal to an earlier one in the same call: a short sound that plays twice in one
-    render batch is decoded once.
+    """Of the ``missing`` rows of ``z``, those to decode, and (row, earlier row) pairs of steady
+    rows (those with a key) equal to an earlier missing one in the same call: a short sound
+    that plays twice in one render batch is decoded once. Only the steady rows are looked at.
 
     >>> z = np.array([[1.0], [2.0], [1.0], [1.0]], np.float32)
-    >>> _repeats(z, [0, 1, 2, 3], {0: 7, 1: 8, 2: 7})
+    >>> _repeats(z, [0, 1, 2, 3], {0: 7, 1: 8, 2: 7}, np.zeros(4, bool))
     ([0, 1, 3], [(2, 0)])
     """
     first: dict[int, int] = {}
-    unique, copies = [], []
-    for i in rows:
-        key = keys.get(i)
-        j = first.get(key) if key is not None else None
-        if j is not None and np.array_equal(z[i], z[j]):
-            copies.append((i, j))
+    copies = []
+    for i, key in keys.items():
+        if hit[i]:
             continue
-        if key is not None:
-            first.setdefault(key, i)
-        unique.append(i)
-    return unique, copies
+        j = first.setdefault(key, i)
+        if j != i and np.array_equal(z[i], z[j]):
+            copies.append((i, j))
+    if not copies:
+        return missing, []
+    repeated = {i for i, _ in copies}
+    return [i for i in missing if i not in repeated], copies

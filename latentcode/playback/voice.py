@@ -60,8 +60,8 @@ class Voice:
     gains: tuple[float, float]  # (left, right) at the onset
     controls: dict = field(default_factory=dict)
     rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
-    # its jitter's own stream: drawn from ``rng`` as well, the two interleaved by batch, and a
-    # voice sounded different decoded a block or four blocks at a time
+    # its jitter's own stream (drawn from ``rng``, noise and jitter were interleaved batch by
+    # batch, and a voice with both sounded different decoded a block or four at a time)
     jitter_rng: np.random.Generator | None = None
     stretch: Any = 1.0
     gain: Any = 1.0
@@ -240,4 +240,3 @@ def make_voice(
         first = b.frame_at(start) if b.live else min(math.floor(trim * b.onset), b.frames - 1)
         voice.b_at = (first, framing.hop / b.hop)
     return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice
-

@@ -40,6 +40,9 @@ MAX_VOICES = 512
 LANES = 4
 
 
+Exchange = Callable[[int, int, dict[int, np.ndarray]], dict[int, np.ndarray]]
+
+
 class Voices:
     """The playing voices of all tracks, rendered block by block.
 
@@ -72,9 +75,8 @@ class Voices:
         # the lanes this process renders (None: all); a split render gives each process its
         # share, and the other voices are scheduled and ended but never decoded here
         self.owned: frozenset[int] | None = None
-        # a split render's hand-over: this process's lanes of a block in, every lane out
-        self.exchange: Callable[[int, int, dict[int, np.ndarray]], dict[int, np.ndarray]] | None = (
-            None)  # (start, samples, lanes)
+        # a split render's hand-over: (start, samples, this process's lanes) in, every lane out
+        self.exchange: Exchange | None = None
         # the frames each step's match filtered together (live, a rewind makes voices again as
         # they were filtered); with ``replay``, this render groups as the one that noted it did
         self.groups = matched.Groups()
