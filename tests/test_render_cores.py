@@ -139,8 +139,8 @@ def test_a_row_repeated_within_one_call_is_decoded_once():
 
     cache = FrameCache(decode)
     z = np.array([[0.1, 0.2], [0.3, 0.4], [0.1, 0.2], [0.5, 0.6], [0.1, 0.2]], np.float32)
-    noisy = np.array([True, True, False, True, True])  # row 2 is sampled noise: never shared
-    out = cache(z, noisy)
+    steady = np.array([True, True, False, True, True])  # row 2 is sampled noise: not shared
+    out = cache(z, steady)
     assert asked == [4]  # rows 0, 1, 2 and 3; row 4 is row 0's frame
     np.testing.assert_array_equal(out, np.tanh(z @ np.ones((2, 3), np.float32)))
     assert (cache.hits, cache.misses) == (1, 4)
