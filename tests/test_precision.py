@@ -1,5 +1,6 @@
-"""The decoder's arithmetic: int8x3 (the default) is fp32 to the ear, every precision gives a
-row the same bits in any batch, and the choice is made by name, flag or environment."""
+"""The decoder's arithmetic: int8x3 (the default where the CPU has VNNI) is fp32 to the ear,
+every precision gives a row the same bits in any batch, and the choice is made by name, flag or
+environment."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ def test_int8x3_is_fp32_to_the_ear_and_bf16_is_close():
 
 def test_the_choice_by_name_environment_and_default(monkeypatch):
     monkeypatch.delenv(precision.ENV, raising=False)
-    assert precision.chosen(None) == precision.DEFAULT == "int8x3"
+    assert precision.chosen(None) == precision.default()
+    assert precision.default("sse2 avx2 fma") == "fp32"  # int8 products slow there
+    assert precision.default("avx2 avx_vnni") == precision.default("avx512f avx512_vnni") \
+        == "int8x3"
     monkeypatch.setenv(precision.ENV, "bf16")
     assert precision.chosen(None) == "bf16"
     assert precision.chosen("fp32") == "fp32"

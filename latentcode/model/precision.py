@@ -4,14 +4,18 @@ A decode is ``tanh(fc4(relu(fc3(z))))``; ``fc4`` (2048 → 1024) is four fifths 
 Three ways to do it, chosen once per process (``--precision``, or the environment variable
 ``LATENTCODE_PRECISION`` that the flag sets, so forks and helpers follow):
 
-- ``int8x3`` (the default): both layers with their weights (per output column) and each row
-  of their input split into two int8 parts, a 15-bit value each, and three int8 products
-  summed exactly in int32; the output's tanh by numpy (torch's took ten times as long). Against
-  fp32 the audio is 67-76 dB SNR, and the third-octave bands of the default sounds move by
-  hundredths of a dB (99th percentile 0.02-0.03 dB); it decodes 2.4x as many frames a second
-  on one thread of this machine (``benchmarks/precision.py``). Integer sums are exact: both
-  products give a row the same bits in any batch it comes in.
-- ``fp32``: both products in fp32, the reference.
+- ``int8x3`` (the default on a CPU with VNNI, see :func:`default`): both layers with their
+  weights (per output column) and each row of their input split into two int8 parts, a 15-bit
+  value each, and three int8 products summed exactly in int32; the output's tanh by numpy
+  (torch's took ten times as long). Against fp32 the audio is 67-76 dB SNR, and the
+  third-octave bands of the default sounds move by hundredths of a dB (99th percentile
+  0.02-0.03 dB); it decodes 2.4x as many frames a second on one thread of a VNNI machine
+  (``benchmarks/precision.py``). Integer sums are exact: both products give a row the same bits
+  in any batch it comes in.
+- ``fp32``: both products in fp32, the reference, and the default elsewhere: without VNNI
+  (an AVX2-only CPU) torch's int8 product takes a slow generic path, 70 ms for the 64 x 512 x
+  2048 product that fp32 does in 0.8 ms, and int8x3 decodes 54 frames a second instead of
+  tens of thousands.
 - ``bf16``: both products in bfloat16, about 4x as fast as fp32 on a CPU with native bf16 dot
   products (AVX-512 BF16, AMX), slower elsewhere. It adds a noise that follows the signal about
   48 dB under it, and that is enough to change what is chosen by comparing decoded audio: a
@@ -20,8 +24,8 @@ Three ways to do it, chosen once per process (``--precision``, or the environmen
   and top end). For the most voices, when that matters more than the detail.
 
 >>> import torch; from latentcode.model.net import VAE
->>> chosen("fp32"), chosen(None) in PRECISIONS
-('fp32', True)
+>>> chosen("fp32"), chosen(None) in PRECISIONS, default() in PRECISIONS
+('fp32', True, True)
 >>> net, z, y = VAE(64, 32, 8).requires_grad_(False), torch.randn(16, 8), torch.empty(16, 64)
 >>> make("int8x3", net)(z, y, Scratch())
 >>> snr = 10 * torch.log10(net.decode(z).pow(2).sum() / (net.decode(z) - y).pow(2).sum())
@@ -44,20 +48,45 @@ if TYPE_CHECKING:  # torch is imported where a decoder is made: the CLI reads th
     from latentcode.model.net import VAE
 
 PRECISIONS = ("int8x3", "fp32", "bf16")
-DEFAULT = "int8x3"
 ENV = "LATENTCODE_PRECISION"
 # the low part of a split value is its remainder after the high part, times this
 _LOW = 256
 
 
+def default(flags: str | None = None) -> str:
+    """The default precision for this CPU: ``int8x3`` where it has VNNI, the int8 dot products
+    (``avx512_vnni`` or ``avx_vnni`` among ``flags``, by default those of ``/proc/cpuinfo``)
+    that make torch's int8 product fast, else ``fp32``. Read from the CPU's flags, not timed,
+    so that every process of a render, and every run on the machine, decodes alike.
+
+    >>> default("fpu sse2 avx2 fma"), default("avx2 avx512f avx512_vnni")
+    ('fp32', 'int8x3')
+    """
+    if flags is None:
+        flags = _cpu_flags()
+    return "int8x3" if {"avx512_vnni", "avx_vnni"} & set(flags.split()) else "fp32"
+
+
+def _cpu_flags() -> str:
+    """The first processor's flags in ``/proc/cpuinfo`` ('' where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return line.partition(":")[2]
+    except OSError:
+        pass
+    return ""
+
+
 def chosen(name: str | None) -> str:
-    """The precision to decode in: ``name``, else the environment's, else :data:`DEFAULT`;
-    one clear line for a name that is not one of :data:`PRECISIONS`.
+    """The precision to decode in: ``name``, else the environment's, else this CPU's
+    :func:`default`; one clear line for a name that is not one of :data:`PRECISIONS`.
 
     >>> chosen("bf16")
     'bf16'
     """
-    name = name or os.environ.get(ENV) or DEFAULT
+    name = name or os.environ.get(ENV) or default()
     if name not in PRECISIONS:
         raise LatentcodeError(f"unknown decoder precision {name!r}: use one of "
                               f"{', '.join(PRECISIONS)}")

@@ -426,7 +426,7 @@ def load_model(path: str | Path | None = None, config: ModelConfig | None = None
     Never unpickles code (``weights_only=True``). Sizes come from the stored config, else from
     the weights; a ``config`` given here must agree with the weights. fp16 weights are
     converted to fp32. ``precision`` is the decoder's arithmetic (None: ``--precision``'s, or
-    the default ``int8x3``; :mod:`latentcode.model.precision`).
+    this CPU's default; :mod:`latentcode.model.precision`).
 
     >>> m = load_model()
     >>> m.segment, m.latent_dim, m.sample_rate

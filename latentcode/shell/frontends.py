@@ -86,14 +86,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     The precision goes into the environment (:func:`apply_model_options`), so that every
     process of the command (a split render's forks, the bank's helper) decodes alike.
     """
-    from latentcode.model.precision import DEFAULT, PRECISIONS
+    from latentcode.model.precision import PRECISIONS, default
 
     parser.add_argument("--model", help="a checkpoint instead of the default model")
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help=f"the decoder's arithmetic (default {DEFAULT}: as fp32 to the ear, "
-                             "about 2.4x as fast; bf16: about 4x as fast on CPUs with native "
-                             "bf16, but it changes the detail of stretched voices; fp32: the "
-                             "reference; see docs/audio-engine.md)")
+                        help=f"the decoder's arithmetic (default here {default()}: int8x3 where "
+                             "the CPU has VNNI, as fp32 to the ear and about 2.4x as fast, else "
+                             "fp32, the reference; bf16: about 4x as fast on CPUs with native "
+                             "bf16, but it changes the detail of stretched voices; see "
+                             "docs/audio-engine.md)")
 
 
 def apply_model_options(args: argparse.Namespace) -> None:
