@@ -39,6 +39,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from latentcode.playback import grain_search
+
 FRAME_GRID = 2  # latent frames between the decoded segments of a stretched voice: stretch 1's grid
 SEARCH = 640  # samples a grain may move from its ideal place, either way
 # A grain moves only for a better match; among near-equal ones (silence, noise) it keeps to
@@ -218,104 +220,25 @@ def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, ho
     skip = (overlap - compare) // 2  # compare the middle of the overlap, where both weigh most
     plan = batch.plan
     starts = [ideal_starts(pos[batch.rows(i)], plan[i][0].a.hop) for i in voices]
-    buffers, los = [], []
+    out = np.empty((sum(len(s) for s in starts), segment), dtype=np.float32)
+    pull = _pull(2 * SEARCH)
+    at = 0
     for i, s in zip(voices, starts, strict=True):
         v = plan[i][0]
         lo, hi = span(s, segment)
-        buffers.append(reconstruct(v.source, lo, hi, v.a.hop))
-        los.append(lo)
-    out = np.empty((sum(len(s) for s in starts), segment), dtype=np.float32)
-    firsts = np.cumsum([0, *[len(s) for s in starts[:-1]]])
-    width = 2 * SEARCH + compare
-    for rank in range(max((len(s) for s in starts), default=0)):
-        live = [k for k, s in enumerate(starts) if len(s) > rank]
-        base = [int(starts[k][rank]) - los[k] - SEARCH for k in live]  # offset 0 in the buffer
-        offset = np.full(len(live), SEARCH, dtype=np.intp)
-        known = [n for n, k in enumerate(live) if plan[voices[k]][0].tail is not None]
-        if known:
-            head = np.stack([buffers[live[n]][base[n] + skip : base[n] + skip + width]
-                             for n in known])
-            tail = np.stack([plan[voices[live[n]]][0].tail for n in known])
-            offset[known] = _best_offsets(head, tail, 2 * SEARCH)
-        for n, k in enumerate(live):
-            at = base[n] + int(offset[n])
-            out[firsts[k] + rank] = buffers[k][at : at + segment]
-            plan[voices[k]][0].tail = buffers[k][at + hop + skip : at + hop + skip + compare].copy()
+        # a copy the search updates in place: a voice's tail array is never shared
+        tail = np.zeros(compare, np.float32) if v.tail is None else v.tail.copy()
+        grain_search.walk(reconstruct(v.source, lo, hi, v.a.hop), s - (lo + SEARCH), tail,
+                          v.tail is not None, pull, COARSE, hop, skip, out[at : at + len(s)])
+        v.tail = tail
+        at += len(s)
     return rows_of(batch, voices), out
-
-
-def _best_offsets(head: np.ndarray, tail: np.ndarray, room: int) -> np.ndarray:
-    """For each row, the offset in [0, room] where ``head`` (``room`` + the tail's length
-    samples) best matches ``tail`` (normalised cross-correlation), pulled towards the middle,
-    ``room/2`` (the grain's own place; so at most ``room/2`` from it).
-
-    Coarse to fine, for speed: every ``COARSE``-th offset scored at once on the signals summed
-    over ``COARSE`` samples (a crude low-pass: matching a waveform's shape needs no more), the
-    correlations from one FFT per row (the lags never wrap: ``head`` holds exactly the samples
-    they reach), the energies from a running sum; then the offsets around the best of those,
-    in full.
-
-    >>> rng = np.random.default_rng(0); x = rng.standard_normal(300)
-    >>> int(_best_offsets(x[None, :300], x[None, 137:237], 200)[0])
-    137
-    """
-    rows, compare = tail.shape
-    pull = _pull(room)
-    m, n, lags = head.shape[1] // COARSE, compare // COARSE, room // COARSE + 1
-    size = 1 << (m - 1).bit_length()
-    # the coarse sums of the heads and of the tails, zero-padded, in one array: one FFT call
-    # for both (a call costs as much as the transform at this size)
-    both = np.zeros((2 * rows, size), dtype=np.float32)
-    short, short_tail = _sums(head, both[:rows, :m]), _sums(tail, both[rows:, :n])
-    spectra = np.fft.rfft(both, axis=1)
-    corr = np.fft.irfft(spectra[:rows] * np.conj(spectra[rows:]), size)[:, :lags]
-    power = np.zeros((rows, m + 1))
-    np.cumsum(np.square(short, dtype=np.float64), axis=1, out=power[:, 1:])
-    energy = power[:, n : n + lags] - power[:, :lags]
-    near = _near(room)[_scores(corr, energy, short_tail, pull[::COARSE]).argmax(axis=1)]
-    windows = np.lib.stride_tricks.as_strided(
-        head, (rows, head.shape[1] - compare + 1, compare),
-        (head.strides[0], head.strides[1], head.strides[1]), writeable=False,
-    )[np.arange(rows)[:, None], near]
-    corr = np.vecdot(windows, tail[:, None, :])
-    energy = np.vecdot(windows, windows)
-    return near[np.arange(rows), _scores(corr, energy, tail, pull[near]).argmax(axis=1)]
-
-
-def _sums(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Sums of ``COARSE`` consecutive samples along the rows (a remainder dropped), into
-    ``out``; strided adds, several times faster than a reduction over an axis this short."""
-    n = x.shape[1] // COARSE
-    np.add(x[:, 0 : n * COARSE : COARSE], x[:, 1 : n * COARSE : COARSE], out=out)
-    for k in range(2, COARSE):
-        out += x[:, k : n * COARSE : COARSE]
-    return out
-
-
-def _scores(corr: np.ndarray, energy: np.ndarray, tail: np.ndarray, pull: np.ndarray
-            ) -> np.ndarray:
-    """Normalised correlations (rows, lags) less the ``pull`` at each lag."""
-    norm = np.sqrt(np.maximum(energy, 0.0) * np.vecdot(tail, tail)[:, None])
-    return corr / (norm + 1e-12) - pull
-
-
-@functools.lru_cache(maxsize=4)
-def _near(room: int) -> np.ndarray:
-    """For each coarse offset (every ``COARSE``-th of 0..room), the offsets the fine search
-    scores around it, within 0..room.
-
-    >>> _near(8)[[0, 2]].tolist()
-    [[0, 0, 0, 0, 0, 1, 2, 3, 4], [4, 5, 6, 7, 8, 8, 8, 8, 8]]
-    """
-    coarse = np.arange(0, room + 1, COARSE)
-    return np.clip(coarse[:, None] + np.arange(-COARSE, COARSE + 1), 0, room)
 
 
 @functools.lru_cache(maxsize=4)
 def _pull(room: int) -> np.ndarray:
     """What a grain's score loses at each offset 0..room for its distance from the middle
-    (its own place): it moves only for a clearly better match (``_PULL``). Made once: it was a
-    fifth of the scoring, which runs for every grain.
+    (its own place): it moves only for a clearly better match (``_PULL``).
 
     >>> _pull(4).tolist() == [0.01, 0.005, 0.0, 0.005, 0.01]
     True

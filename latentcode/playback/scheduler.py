@@ -29,6 +29,7 @@ from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import once_from
+from latentcode.playback import grain_search
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
 from latentcode.playback.effects import TrackEffects
@@ -197,7 +198,9 @@ class Scheduler:
         return done
 
     def start_live(self) -> None:
-        """Live play begins: give every track a time budget (see :mod:`.breaker`)."""
+        """Live play begins: give every track a time budget (see :mod:`.breaker`), and have
+        the grains' search compiled before any stretched voice needs it."""
+        grain_search.ready()
         if self.breaker is None:
             self.breaker = Breaker(report=self.report)
 

@@ -1,0 +1,128 @@
+"""The grains' search, compiled: where each grain of a stretched voice best continues the last.
+
+A stretched voice places its grains one after another, each where it best continues the one
+before (see :mod:`.grains`), so the search is a chain of small steps that cannot be batched
+along a voice. In numpy each step was some thirty calls of a few microseconds on arrays of a
+few hundred samples, and a whole render spent a third of its time there. Here one call walks
+all of a voice's grains in a block, compiled by numba, the compiler librosa uses for the same
+reason; it releases the GIL, so the REPL's thread runs meanwhile.
+
+The first call compiles (a few seconds, once per machine: numba keeps the result in the
+package's ``__pycache__`` or, if that is read-only, in the user's cache); :func:`ready` does it
+before live play, so never on the way to the audio. Every sum is taken in one fixed order, with
+no fast-math reassociation, so a grain's place depends only on its samples: live and offline,
+a block at a time or many, serial or split, choose the same.
+
+>>> x = np.sin(np.arange(3000) * 0.05).astype(np.float32)
+>>> pull = np.zeros(201)
+>>> best_offset(x[:300 + 100], x[137:237].copy(), pull, 4)
+137
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: int) -> int:
+    """The offset in [0, room] (``room = len(pull) - 1``) where ``head`` (``room`` + the
+    tail's length samples) best matches ``tail`` by normalised cross-correlation, less
+    ``pull`` at that offset (what a grain loses for moving from its own place).
+
+    Coarse to fine: every ``coarse``-th offset scored on the signals summed over ``coarse``
+    samples (a crude low-pass: matching a waveform's shape needs no more), then the offsets
+    around the best of those in full. The correlations of all the offsets accumulate together,
+    sample after sample, which the compiler vectorises without reordering any sum.
+    """
+    room = len(pull) - 1
+    compare = len(tail)
+    m, n, lags = len(head) // coarse, compare // coarse, room // coarse + 1
+    short = np.zeros(m, np.float32)
+    short_tail = np.zeros(n, np.float32)
+    for k in range(coarse):
+        for i in range(m):
+            short[i] += head[i * coarse + k]
+        for i in range(n):
+            short_tail[i] += tail[i * coarse + k]
+    tail_power = 0.0
+    for i in range(n):
+        tail_power += np.float64(short_tail[i]) * short_tail[i]
+    corr = np.zeros(lags, np.float32)
+    for j in range(n):
+        s = short_tail[j]
+        for lag in range(lags):
+            corr[lag] += short[lag + j] * s
+    square = np.empty(m, np.float64)
+    for i in range(m):
+        square[i] = np.float64(short[i]) * short[i]
+    energy = 0.0
+    for j in range(n):
+        energy += square[j]
+    found, best = 0, -np.inf
+    for lag in range(lags):
+        if lag > 0:  # a running sum: the window moves one coarse sample
+            energy += square[lag + n - 1] - square[lag - 1]
+        score = corr[lag] / (np.sqrt(max(energy, 0.0) * tail_power) + 1e-12) - pull[lag * coarse]
+        if score > best:
+            found, best = lag, score
+    width = 2 * coarse + 1
+    near = np.empty(width, np.int64)
+    for d in range(width):
+        near[d] = min(max(found * coarse + d - coarse, 0), room)
+    fine = np.zeros(width, np.float32)
+    power = np.zeros(width, np.float32)
+    tail_power = 0.0
+    for j in range(compare):
+        t = tail[j]
+        tail_power += np.float64(t) * t
+        for d in range(width):
+            h = head[near[d] + j]
+            fine[d] += h * t
+            power[d] += h * h
+    offset, best = near[0], -np.inf
+    for d in range(width):
+        norm = np.sqrt(max(np.float64(power[d]), 0.0) * tail_power) + 1e-12
+        score = fine[d] / norm - pull[near[d]]
+        if score > best:
+            offset, best = near[d], score
+    return offset
+
+
+@numba.njit(cache=True, nogil=True)
+def walk(buffer: np.ndarray, bases: np.ndarray, tail: np.ndarray, known: bool,
+         pull: np.ndarray, coarse: int, hop: int, skip: int, out: np.ndarray) -> bool:
+    """Read a voice's grains from ``buffer`` (its reconstruction), one per row of ``out``:
+    grain ``r`` starts within ``±room/2`` of ``bases[r] + room/2``, where it best continues
+    the previous grain, whose continuation ``tail`` holds (``known``: a previous grain exists;
+    the first of a voice takes its own place). ``tail`` is updated in place, for the next
+    block; returns whether it is now known. ``skip``: where in the overlap the comparison
+    starts; ``hop``: the output hop, by which the next grain overlaps this one's start.
+    """
+    room = len(pull) - 1
+    compare = len(tail)
+    segment = out.shape[1]
+    for r in range(len(bases)):
+        base = bases[r]
+        offset = room // 2
+        if known:
+            offset = best_offset(buffer[base + skip : base + skip + room + compare], tail,
+                                 pull, coarse)
+        at = base + offset
+        out[r, :] = buffer[at : at + segment]
+        tail[:] = buffer[at + hop + skip : at + hop + skip + compare]
+        known = True
+    return known
+
+
+def ready() -> None:
+    """Compile the search now (or load it from numba's cache), so that the first stretched
+    voice of a live set does not wait for the compiler.
+
+    >>> ready()
+    """
+    segment, hop, room = 16, 4, 8
+    buffer = np.zeros(64, np.float32)
+    walk(buffer, np.zeros(2, np.int64), np.zeros(8, np.float32), False, np.zeros(room + 1),
+         4, hop, 2, np.zeros((2, segment), np.float32))
