@@ -13,9 +13,8 @@ before live play, so never on the way to the audio. Every sum is taken in one fi
 no fast-math reassociation, so a grain's place depends only on its samples: live and offline,
 a block at a time or many, serial or split, choose the same.
 
->>> x = np.sin(np.arange(3000) * 0.05).astype(np.float32)
->>> pull = np.zeros(201)
->>> best_offset(x[:300 + 100], x[137:237].copy(), pull, 4)
+>>> x = np.random.default_rng(0).standard_normal(300).astype(np.float32)
+>>> best_offset(x, x[137:237].copy(), np.zeros(201), 4)    # where the tail came from
 137
 """
 
