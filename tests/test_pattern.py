@@ -211,6 +211,31 @@ def test_sampled_through_arithmetic_merges():
     assert a == 1.0 and a.at(0.5) == 1.5
 
 
+def test_a_continuous_pattern_reads_an_instant_as_its_query_does():
+    """A moving control is read at every decoded frame, through the value a continuous pattern
+    keeps for an instant (no query); it must be the query's value to the bit, everywhere."""
+    from latentcode.language.evaluation import evaluate
+    from latentcode.language.statements import parse_expression
+    from latentcode.patterns import budget
+
+    exprs = ["sine", "slow 8 $ range 0.1 0.6 sine", "fast 3 $ range -1 1 $ saw",
+             "0.25 ~> (slow 3 $ perlin)", "(1/3) <~ (fast 2.5 $ tri)", "pan (slow 12 $ cosine)",
+             "alpha (slow 4 $ range -0.5 1.4 sine)", "slow 7 $ rand"]
+    times = [F(k, 97) * F(13, 7) for k in range(-40, 400)] + [F(3, 1), F(-5, 4), 0.3]
+    for text in exprs:
+        p = evaluate(parse_expression(text))
+        assert p._at is not None, f"{text}: read by a query at every frame"
+        for t in times:
+            q = F(t) if not isinstance(t, F) else t
+            by_query = budget.run(p._q, Span(to_time(q), to_time(q)))[0].value
+            assert p.sample(t) == by_query, (text, t)
+    # where the instant is not known, the query answers, as before
+    for text in ['"<0 1>" + sine', "rev $ slow 2 $ saw", "segment 4 $ sine", "sine * 0.5"]:
+        p = evaluate(parse_expression(text))
+        assert p._at is None
+    assert mini("a b").sample(F(1, 2)) == "b"
+
+
 def test_discrete_values_are_plain():
     from latentcode.patterns.controls import alpha
 

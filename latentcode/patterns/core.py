@@ -29,67 +29,13 @@ from typing import Any
 from latentcode.controls import ALIASES, CONTROLS
 from latentcode.patterns import budget
 from latentcode.patterns.budget import spend, spent
+from latentcode.patterns.events import Event, Source, map_event_spans
 from latentcode.patterns.operators import OPS, apply, merge_operator
 from latentcode.patterns.sampled import Sampled, sampled_from
 from latentcode.patterns.time import Fraction, PatternError, Span, _floor, sam, to_time
 
 __all__ = ["Event", "Pattern", "Pure", "Sampled", "Source", "map_event_spans", "merge_op",
            "per_cycle", "pure", "reify", "set_string_parser", "signal", "silence"]
-
-Source = tuple[int, int, int]  # (line, column, end column), 1-based, end exclusive
-
-
-class Event:
-    """A value active over ``part``, a fragment of its ``whole`` (None for signals).
-
-    ``sources`` are the (line, column, end column) positions of the mini-notation atoms that made
-    it, for highlighting. Equality ignores sources.
-    """
-
-    __slots__ = ("whole", "part", "value", "sources")
-
-    def __init__(self, whole: Span | None, part: Span, value: Any,
-                 sources: tuple[Source, ...] = ()) -> None:
-        self.whole = whole
-        self.part = part
-        self.value = value
-        self.sources = sources
-
-    def has_onset(self) -> bool:
-        """True when this fragment starts the event (a sound should begin here)."""
-        return self.whole is not None and self.whole.begin == self.part.begin
-
-    def with_value(self, value: Any) -> Event:
-        return Event(self.whole, self.part, value, self.sources)
-
-    def whole_or_part(self) -> Span:
-        return self.whole if self.whole is not None else self.part
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Event) and self.whole == other.whole
-                and self.part == other.part and self.value == other.value)
-
-    def __hash__(self) -> int:
-        return hash((self.whole, self.part))
-
-    def __repr__(self) -> str:
-        whole = "~" if self.whole is None else str(self.whole)
-        return f"Event({whole}, {self.part}, {self.value!r})"
-
-
-def map_event_spans(events: list[Event], f: Callable[[Span], Span]) -> list[Event]:
-    """``events`` with ``f`` applied to each whole and part (the loop of
-    :meth:`Pattern.with_event_span`).
-
-    A part that *is* its whole (the usual case for a whole-cycle query) is mapped once.
-    """
-    out = []
-    for e in events:
-        w, p = e.whole, e.part
-        whole = None if w is None else f(w)
-        out.append(Event(whole, whole if p is w else f(p), e.value, e.sources))
-    return out
-
 
 class Pattern:
     """A function from a time span to the events active in it.
@@ -100,10 +46,15 @@ class Pattern:
     merge operators, and ``+ - * /`` combine numbers with structure from both sides.
     """
 
-    __slots__ = ("_q",)
+    __slots__ = ("_q", "_at")
 
-    def __init__(self, query: Callable[[Span], list[Event]]) -> None:
+    def __init__(self, query: Callable[[Span], list[Event]],
+                 at: Callable[[Fraction], Any] | None = None) -> None:
         self._q = query
+        # A continuous pattern's value at an instant, read without a query (None: query it):
+        # a moving control is sampled at every decoded frame, and the query's spans, events
+        # and lists were most of that cost. signal, fmap and the time maps pass it on.
+        self._at = at
 
     # -- querying ---------------------------------------------------------------------------
 
@@ -123,13 +74,18 @@ class Pattern:
     def sample(self, t: Any) -> Any:
         """The value at time ``t`` (a zero-width query), or None when nothing is there."""
         t = t if type(t) is Fraction else Fraction(t)
+        if self._at is not None:
+            return self._at(t)
         events = budget.run(self._q, Span(t, t))
         return events[0].value if events else None
 
     # -- time: the two helpers most transformations are built from (Tidal's) ------------------
 
-    def with_query_span(self, f: Callable[[Span], Span]) -> Pattern:
-        """The pattern asked for ``f(span)`` whenever it is asked for ``span``.
+    def with_query_span(self, f: Callable[[Span], Span],
+                        at: Callable[[Fraction], Fraction] | None = None) -> Pattern:
+        """The pattern asked for ``f(span)`` whenever it is asked for ``span``; ``at`` is the
+        same map for an instant, where ``f`` maps instants to instants (a continuous pattern
+        is then read there without a query).
 
         The events come back as they are: pair it with :meth:`with_event_span` to move them to
         where they were asked for. Here the second half of each cycle is heard at its start:
@@ -140,13 +96,15 @@ class Pattern:
         >>> [e.value for e in later.query(0, half)]
         ['b']
         """
-        q = self._q
-        return Pattern(lambda span: q(f(span)))
+        q, inner = self._q, self._at
+        return Pattern(lambda span: q(f(span)),
+                       None if at is None or inner is None else lambda t: inner(at(t)))
 
     def with_query_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
         """:meth:`with_query_span` with ``f`` applied to both ends of the span."""
-        q = self._q
-        return Pattern(lambda span: q(Span(f(span.begin), f(span.end))))
+        q, inner = self._q, self._at
+        return Pattern(lambda span: q(Span(f(span.begin), f(span.end))),
+                       None if inner is None else lambda t: inner(f(t)))
 
     def with_event_span(self, f: Callable[[Span], Span]) -> Pattern:
         """The same events with ``f`` applied to their wholes and parts.
@@ -161,7 +119,7 @@ class Pattern:
         [('0→1/4', 'a'), ('1/4→1/2', 'b')]
         """
         q = self._q
-        return Pattern(lambda span: map_event_spans(q(span), f))
+        return Pattern(lambda span: map_event_spans(q(span), f), self._at)  # values as they were
 
     def with_event_time(self, f: Callable[[Fraction], Fraction]) -> Pattern:
         """:meth:`with_event_span` with ``f`` applied to both ends of every span.
@@ -176,9 +134,10 @@ class Pattern:
 
     def fmap(self, f: Callable[[Any], Any]) -> Pattern:
         """Apply ``f`` to every value."""
-        q = self._q
+        q, inner = self._q, self._at
         return Pattern(lambda span: [Event(e.whole, e.part, f(e.value), e.sources)
-                                     for e in q(span)])
+                                     for e in q(span)],
+                       None if inner is None else lambda t: f(inner(t)))
 
     def filter_values(self, keep: Callable[[Any], bool]) -> Pattern:
         q = self._q
@@ -387,7 +346,8 @@ silence = Pattern(_silent)
 
 def signal(f: Callable[[float], Any]) -> Pattern:
     """A continuous pattern: ``f`` of the (float) time at the start of each query."""
-    return Pattern(lambda span: [Event(None, span, f(float(span.begin)))])
+    return Pattern(lambda span: [Event(None, span, f(float(span.begin)))],
+                   lambda t: f(float(t)))
 
 
 def per_cycle(choose: Callable[[int], Pattern]) -> Pattern:

@@ -24,7 +24,8 @@ def scale(pat: Pattern, factor: Fraction) -> Pattern:
     ['0→1/4', '1/4→1/2']
     """
     inv = 1 / factor
-    return (pat.with_query_span(lambda s: Span(s.begin * factor, s.end * factor))
+    return (pat.with_query_span(lambda s: Span(s.begin * factor, s.end * factor),
+                                lambda t: t * factor)
             .with_event_span(lambda s: Span(s.begin * inv, s.end * inv)))
 
 
@@ -37,7 +38,8 @@ def shift(pat: Pattern, offset: Fraction) -> Pattern:
     """
     if offset == 0:
         return pat
-    return (pat.with_query_span(lambda s: Span(s.begin - offset, s.end - offset))
+    return (pat.with_query_span(lambda s: Span(s.begin - offset, s.end - offset),
+                                lambda t: t - offset)
             .with_event_span(lambda s: Span(s.begin + offset, s.end + offset)))
 
 

@@ -36,10 +36,25 @@ def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: in
     sample after sample, which the compiler vectorises without reordering any sum.
     """
     room = len(pull) - 1
+    m, n, lags = len(head) // coarse, len(tail) // coarse, room // coarse + 1
+    width = 2 * coarse + 1
+    return _best_offset(head, tail, pull, coarse, np.zeros(m, np.float32),
+                        np.zeros(n, np.float32), np.zeros(lags, np.float32),
+                        np.empty(m, np.float64), np.empty(width, np.int64),
+                        np.zeros(width, np.float32), np.zeros(width, np.float32))
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: int,
+                 short: np.ndarray, short_tail: np.ndarray, corr: np.ndarray,
+                 square: np.ndarray, near: np.ndarray, fine: np.ndarray,
+                 power: np.ndarray) -> int:
+    """:func:`best_offset` in working arrays the caller gives, sized for these lengths (a
+    voice's walk makes them once for all its grains); ``short``, ``short_tail``, ``corr``,
+    ``fine`` and ``power`` must come zeroed, and come back used."""
+    room = len(pull) - 1
     compare = len(tail)
     m, n, lags = len(head) // coarse, compare // coarse, room // coarse + 1
-    short = np.zeros(m, np.float32)
-    short_tail = np.zeros(n, np.float32)
     for k in range(coarse):
         for i in range(m):
             short[i] += head[i * coarse + k]
@@ -48,12 +63,25 @@ def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: in
     tail_power = 0.0
     for i in range(n):
         tail_power += np.float64(short_tail[i]) * short_tail[i]
-    corr = np.zeros(lags, np.float32)
-    for j in range(n):
+    # Four of the tail's samples a pass over the lags: each lag's sum still adds them one at a
+    # time, in the same order (the same bits as one a pass), but keeps its running sum in a
+    # register across the four, where one a pass loads and stores it for every product.
+    j = 0
+    while j + 4 <= n:
+        s0, s1, s2, s3 = short_tail[j], short_tail[j + 1], short_tail[j + 2], short_tail[j + 3]
+        for lag in range(lags):
+            c = corr[lag]
+            c += short[lag + j] * s0
+            c += short[lag + j + 1] * s1
+            c += short[lag + j + 2] * s2
+            c += short[lag + j + 3] * s3
+            corr[lag] = c
+        j += 4
+    while j < n:
         s = short_tail[j]
         for lag in range(lags):
             corr[lag] += short[lag + j] * s
-    square = np.empty(m, np.float64)
+        j += 1
     for i in range(m):
         square[i] = np.float64(short[i]) * short[i]
     energy = 0.0
@@ -67,11 +95,8 @@ def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: in
         if score > best:
             found, best = lag, score
     width = 2 * coarse + 1
-    near = np.empty(width, np.int64)
     for d in range(width):
         near[d] = min(max(found * coarse + d - coarse, 0), room)
-    fine = np.zeros(width, np.float32)
-    power = np.zeros(width, np.float32)
     tail_power = 0.0
     for j in range(compare):
         t = tail[j]
@@ -102,12 +127,22 @@ def walk(buffer: np.ndarray, bases: np.ndarray, tail: np.ndarray, known: bool,
     room = len(pull) - 1
     compare = len(tail)
     segment = out.shape[1]
+    # the search's working arrays, once for all the grains (zeroed again before each)
+    m, n, lags = (room + compare) // coarse, compare // coarse, room // coarse + 1
+    width = 2 * coarse + 1
+    short, short_tail = np.empty(m, np.float32), np.empty(n, np.float32)
+    corr, square = np.empty(lags, np.float32), np.empty(m, np.float64)
+    near, fine, power = (np.empty(width, np.int64), np.empty(width, np.float32),
+                         np.empty(width, np.float32))
     for r in range(len(bases)):
         base = bases[r]
         offset = room // 2
         if known:
-            offset = best_offset(buffer[base + skip : base + skip + room + compare], tail,
-                                 pull, coarse)
+            for a in (short, short_tail, corr, fine, power):
+                a[:] = 0.0
+            offset = _best_offset(buffer[base + skip : base + skip + room + compare], tail,
+                                  pull, coarse, short, short_tail, corr, square, near, fine,
+                                  power)
         at = base + offset
         out[r, :] = buffer[at : at + segment]
         tail[:] = buffer[at + hop + skip : at + hop + skip + compare]
