@@ -35,23 +35,27 @@ def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: in
     around the best of those in full. The correlations of all the offsets accumulate together,
     sample after sample, which the compiler vectorises without reordering any sum.
     """
-    room = len(pull) - 1
-    m, n, lags = len(head) // coarse, len(tail) // coarse, room // coarse + 1
-    width = 2 * coarse + 1
-    return _best_offset(head, tail, pull, coarse, np.zeros(m, np.float32),
-                        np.zeros(n, np.float32), np.zeros(lags, np.float32),
-                        np.empty(m, np.float64), np.empty(width, np.int64),
-                        np.zeros(width, np.float32), np.zeros(width, np.float32))
+    return _best_offset(head, tail, pull, coarse,
+                        _workspace(len(head), len(tail), len(pull) - 1, coarse))
+
+
+@numba.njit(cache=True, nogil=True)
+def _workspace(length: int, compare: int, room: int, coarse: int) -> tuple:
+    """The search's working arrays for a head of ``length`` samples and a tail of ``compare``:
+    made once for all the grains of a walk, not seven small arrays a grain."""
+    m, n, lags, width = length // coarse, compare // coarse, room // coarse + 1, 2 * coarse + 1
+    return (np.empty(m, np.float32), np.empty(n, np.float32), np.empty(lags, np.float32),
+            np.empty(m, np.float64), np.empty(width, np.int64), np.empty(width, np.float32),
+            np.empty(width, np.float32))
 
 
 @numba.njit(cache=True, nogil=True)
 def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: int,
-                 short: np.ndarray, short_tail: np.ndarray, corr: np.ndarray,
-                 square: np.ndarray, near: np.ndarray, fine: np.ndarray,
-                 power: np.ndarray) -> int:
-    """:func:`best_offset` in working arrays the caller gives, sized for these lengths (a
-    voice's walk makes them once for all its grains); ``short``, ``short_tail``, ``corr``,
-    ``fine`` and ``power`` must come zeroed, and come back used."""
+                 work: tuple) -> int:
+    """:func:`best_offset` in the working arrays of :func:`_workspace`."""
+    short, short_tail, corr, square, near, fine, power = work
+    for a in (short, short_tail, corr, fine, power):  # the sums start from zero
+        a[:] = 0.0
     room = len(pull) - 1
     compare = len(tail)
     m, n, lags = len(head) // coarse, compare // coarse, room // coarse + 1
@@ -127,22 +131,13 @@ def walk(buffer: np.ndarray, bases: np.ndarray, tail: np.ndarray, known: bool,
     room = len(pull) - 1
     compare = len(tail)
     segment = out.shape[1]
-    # the search's working arrays, once for all the grains (zeroed again before each)
-    m, n, lags = (room + compare) // coarse, compare // coarse, room // coarse + 1
-    width = 2 * coarse + 1
-    short, short_tail = np.empty(m, np.float32), np.empty(n, np.float32)
-    corr, square = np.empty(lags, np.float32), np.empty(m, np.float64)
-    near, fine, power = (np.empty(width, np.int64), np.empty(width, np.float32),
-                         np.empty(width, np.float32))
+    work = _workspace(room + compare, compare, room, coarse)
     for r in range(len(bases)):
         base = bases[r]
         offset = room // 2
         if known:
-            for a in (short, short_tail, corr, fine, power):
-                a[:] = 0.0
             offset = _best_offset(buffer[base + skip : base + skip + room + compare], tail,
-                                  pull, coarse, short, short_tail, corr, square, near, fine,
-                                  power)
+                                  pull, coarse, work)
         at = base + offset
         out[r, :] = buffer[at : at + segment]
         tail[:] = buffer[at + hop + skip : at + hop + skip + compare]
