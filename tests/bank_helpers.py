@@ -28,6 +28,12 @@ def paced(model, pace, report, *args) -> float:
     return time.monotonic() - t0
 
 
+def policy(model, pace, report, *args) -> int:
+    """The helper's scheduling policy after a call of ``pace`` (``os.SCHED_*``)."""
+    pace()
+    return os.sched_getscheduler(0)
+
+
 def wait_until(condition, timeout: float = 60.0) -> None:
     """Poll ``condition`` until it holds (failing the test after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout

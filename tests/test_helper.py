@@ -197,6 +197,20 @@ def test_the_helper_waits_while_the_live_producer_is_pressed_and_goes_on_when_it
     assert helper.call(bank_helpers.paced, **quiet) < 0.5
 
 
+def test_once_the_music_plays_the_helper_takes_only_cpu_time_nothing_else_wants(bank):
+    # a render (no live producer) keeps the helper at its nice value: it may be all the work
+    # there is; live, a nice value still took CPU from the producer (underruns while a new
+    # folder's clusters were made), an idle policy takes only what the music leaves
+    helper, quiet = bank._worker.helper, {"report": print, "check": lambda: None}
+    assert helper.call(bank_helpers.policy, **quiet) == os.SCHED_OTHER
+    assert os.getpriority(os.PRIO_PROCESS, helper.pid) >= 10
+    bank.pace_by(lambda: 0.4)  # the producer's load, as a live session passes it
+    assert helper.call(bank_helpers.policy, **quiet) == os.SCHED_IDLE
+    bank.pace_by(None)  # the session stops; the helper stays as it is until it is stopped
+    assert helper.call(bank_helpers.policy, **quiet) == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # never the playing process's own
+
+
 def test_a_pacer_waits_only_as_long_as_the_pressure_lasts():
     until = time.monotonic() + 0.3
     pacer = pacing.Pacer(duty=1.0, pressure=lambda: 0.9 if time.monotonic() < until else 0.2)

@@ -8,9 +8,10 @@ only files behind (the encodings, the clusters' labels and their parts, all kept
 the caches of :mod:`~latentcode.model.encode`, :mod:`~latentcode.model.clusters` and
 :mod:`~latentcode.model.part_cache`), and the live process reads them. The process is started
 on the first job (a fresh interpreter: nothing of the live process's threads, pyo or JACK is
-copied into it), runs at a lower priority on one thread, paces itself, waits while the live
-producer is pressed for time (its load, passed on through a :class:`~.pacing.Gauge`), and is
-stopped when the bank has had nothing to do for a while (:meth:`Helper.close`).
+copied into it), runs at a lower priority on one thread (once the music plays, on CPU time
+nothing else wants), paces itself, waits while the live producer is pressed for time (its
+load, passed on through a :class:`~.pacing.Gauge`), and is stopped when the bank has had
+nothing to do for a while (:meth:`Helper.close`).
 
 A task is a function the helper can import, called as ``fn(model, pace, report, *args)``: the
 model, a function to call between blocks of work, and one to send a line to the performer.
@@ -37,7 +38,7 @@ from typing import IO, Any
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.jobs import Dropped, give_back_memory
-from latentcode.model.pacing import Gauge, Pacer, be_nice
+from latentcode.model.pacing import Gauge, Pacer, be_idle, be_nice
 
 NICE = 10  # steps below the live process: its producer's CPU comes first
 DUTY = 0.5  # share of the time the helper may compute (it sleeps the rest)
@@ -239,10 +240,15 @@ def main() -> None:
     with contextlib.suppress(OSError):  # both have it mapped: no name is left behind, even
         os.unlink(load)  # if the live process is killed before it can remove it
     pacer = Pacer(DUTY, pressure=lambda: gauge.value)
+    idle = False
 
     def pace() -> None:
+        nonlocal idle
         if os.getppid() != parent:  # the live process is gone: so is the reason to work
             os._exit(0)
+        if not idle and gauge.value > 0:  # the music plays: from now on, spare CPU only
+            be_idle()
+            idle = True
         pacer()
 
     def report(line: str) -> None:

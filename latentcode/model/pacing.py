@@ -1,7 +1,8 @@
 """Background work that leaves the CPU to the live decoder: a thread that sleeps between blocks
 of its work (:class:`Pacer`), and waits while the live producer is pressed for time
-(:class:`Gauge`), runs at a lower priority (:func:`be_nice`) and does its matrix products on
-one thread (:func:`one_blas_thread`). The bank's worker and its helper process use all of
+(:class:`Gauge`), runs at a lower priority (:func:`be_nice`; the helper process, once the
+music plays, on spare CPU only: :func:`be_idle`) and does its matrix products on one thread
+(:func:`one_blas_thread`). The bank's worker and its helper process use all of
 them while they encode files and build clusters.
 
 >>> p = Pacer(duty=1.0); p(); p.slept
@@ -119,6 +120,18 @@ def be_nice(steps: int) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
                        min(19, os.getpriority(os.PRIO_PROCESS, 0) + steps))
+    except (AttributeError, OSError):
+        pass
+
+
+def be_idle() -> None:
+    """Run the calling thread, and the threads it starts, on CPU time nothing else wants
+    (Linux's ``SCHED_IDLE``: a weight of 3 against a nice-0 thread's 1024, where nice +10 has
+    110). For a process of its own only, never a thread of the live process: there it would
+    hold Python's lock while the system keeps it waiting. Elsewhere, or where refused, nothing
+    happens."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         pass
 
