@@ -444,6 +444,7 @@ class Engine:
         self._stream.steps = offline.steps_for(self._capacity, self.block, self._bs)
         offline.render(self._stream, source, frames, path, buffersize=self._bs,
                        delay=self._delay, progress=progress, subtype=subtype, stems=stems)
+        _call(source, "finished")  # e.g. the scheduler keeps what it measured on disk
 
     # -- internals --------------------------------------------------------------------------
 

@@ -137,6 +137,12 @@ class SplitRender:
         self._next = start + n
         return heard
 
+    def finished(self) -> None:
+        """The render ended: so do the forks (each keeps what it measured), and this process
+        keeps what it measured."""
+        self.close()
+        self.scheduler.finished()
+
     def close(self) -> None:
         """End the forks (they stop at their next block) and wait for them."""
         for process, conn in self._workers or ():
@@ -191,7 +197,7 @@ def _serve(conn: Any, ours: list[Any], scheduler: Any, share: list[int], start: 
             scheduler.fill_steps(block, start, step)
             start += n
     except (BrokenPipeError, EOFError, ConnectionResetError):
-        pass  # the render is done (or gone): nothing to say
+        scheduler.finished()  # the render is done (or gone): keep what this fork measured
     except BaseException as exc:  # noqa: BLE001 - whatever it was, say it, then go
         try:
             conn.send_bytes(b"E" + explain(exc).encode())

@@ -29,7 +29,7 @@ from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import once_from
-from latentcode.playback import grain_search
+from latentcode.playback import grain_search, loudness
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
 from latentcode.playback.effects import TrackEffects
@@ -205,10 +205,16 @@ class Scheduler:
             self.breaker = Breaker(report=self.report)
 
     def stop_live(self) -> None:
-        """Live play ended: stop the breaker's watchdog."""
+        """Live play ended: stop the breaker's watchdog, and keep what was measured."""
         breaker, self.breaker = self.breaker, None
         if breaker is not None:
             breaker.close()
+        self.finished()
+
+    def finished(self) -> None:
+        """A render or live play ended: the clean levels measured for loudness compensation
+        go to their files (:func:`.loudness.flush`), now that no audio waits on this thread."""
+        loudness.flush()
 
     def next_cycle(self) -> Fraction:
         """The first cycle boundary this scheduler has not produced yet."""

@@ -71,7 +71,7 @@ class Voice:
     window: int = 0  # samples of one frame (a walk's end sets ``length`` from it)
     tail: np.ndarray | None = None  # how the last aligned grain goes on (grains.py)
     source: dict = field(default_factory=dict)  # a stretched voice's decoded segments
-    norm: float = 1.0  # loudness compensation of a mix (grains.level_gains)
+    norm: float = 1.0  # loudness compensation of a mix (loudness.level_gains)
     match: float = 1.0  # how much of its sounds' spectral match it takes (playback.matched)
     level: float | None = None  # its smoothed correction in dB
     speed: float = 1.0  # resampled after decoding when not 1 (see :mod:`.resampled`)

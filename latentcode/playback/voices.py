@@ -26,7 +26,7 @@ import numpy as np
 
 from latentcode.model.frame_cache import FrameCache
 from latentcode.patterns.time import Fraction
-from latentcode.playback import grains, matched, resampled, stealing
+from latentcode.playback import grains, loudness, matched, resampled, stealing
 from latentcode.playback.batch import Batch
 from latentcode.playback.framing import Framing
 from latentcode.playback.latents import latents, steady_rows
@@ -228,7 +228,7 @@ class Voices:
         mixes = [i for i, (v, _) in enumerate(batch.plan)
                  if v.b is not None and v.norm > 0 and not (v.a.live or v.b.live)]
         if mixes:
-            mixed, gains, extra = grains.level_gains(audio, batch, mixes, pos, alpha,
+            mixed, gains, extra = loudness.level_gains(audio, batch, mixes, pos, alpha,
                                                      self.decode, self.framing.window)
             self.frames_decoded += extra
         first = (batch.j == 0) & (self.framing.first is not None)  # at full gain at once
