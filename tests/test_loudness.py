@@ -91,6 +91,15 @@ def test_another_decoder_or_window_measures_for_itself(latentcode_home):
     assert measured == 0
 
 
+def test_a_long_sound_is_measured_as_ever_and_never_hashed_whole(latentcode_home, monkeypatch):
+    # naming a long sound's file would read all of its latents on the producer's thread
+    monkeypatch.setattr(loudness, "KEPT_FRAMES", 299)
+    _, measured = render(wavy_decoder, Bank(sounds()))
+    assert measured > 0 and loudness.flush() == 0
+    _, again = render(wavy_decoder, Bank(sounds()))
+    assert again == measured
+
+
 def test_a_damaged_file_is_measured_again_and_written_anew(latentcode_home):
     first, _ = render(wavy_decoder, Bank(sounds()))
     loudness.flush()

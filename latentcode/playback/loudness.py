@@ -40,6 +40,8 @@ SILENCE = -70.0  # dB: a frame decoded this quiet is never raised (nothing there
 GRID = 4
 SMOOTHING = 0.5  # one-pole coefficient per output frame: the gain settles in ~3 frames (15 ms)
 KEEP = True  # clean levels kept on disk (False: measured in every process, as before)
+KEPT_FRAMES = 1 << 15  # the longest sound kept (6.4 min at hop 128; a file of 128 KB)
+SAMPLED_ROWS = 256  # latent rows that name a sound's file (evenly spread, and the last)
 VERSION = 1  # of the kept files' meaning: a change to how a level is measured raises it
 
 _decoders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # decoder -> its keys
@@ -113,14 +115,22 @@ def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndar
 
 def kept_file(sound: object, decode: Callable, window: np.ndarray) -> Path | None:
     """The file where the clean levels of ``sound``, decoded by ``decode`` and weighted by
-    ``window``, are kept: named by the sound's latents and the decoder's key (None: a decoder
-    that cannot be told apart from another, see :func:`decoder_key`)."""
+    ``window``, are kept: named by its length, :data:`SAMPLED_ROWS` of its latents and the
+    decoder's key. None for a sound longer than :data:`KEPT_FRAMES` (measured lazily, as
+    ever), or a decoder that cannot be told apart from another (see :func:`decoder_key`)."""
+    frames = sound.frames
+    if frames > KEPT_FRAMES:
+        return None
     key = decoder_key(decode, sound.mu.shape[1], window)
     if key is None:
         return None
-    mu = np.ascontiguousarray(sound.mu, dtype=np.float32)
-    name = hashlib.sha1(mu.tobytes()).hexdigest()[:24]
-    return cache_dir() / "levels" / f"{name}-{mu.shape[0]}-{key}.npy"
+    # a sample of the latents, not all of them: this runs on the producer's thread, and
+    # hashing every row of a long sound (a cluster of whole sounds: 211,061 frames, many of
+    # them paged in from its file) took 27-485 ms there, and underruns followed
+    step = -(-frames // SAMPLED_ROWS)
+    h = hashlib.sha1(np.ascontiguousarray(sound.mu[::step], dtype=np.float32).tobytes())
+    h.update(np.ascontiguousarray(sound.mu[-1], dtype=np.float32).tobytes())
+    return cache_dir() / "levels" / f"{h.hexdigest()[:24]}-{frames}-{key}.npy"
 
 
 def decoder_key(decode: Callable, latent_dim: int, window: np.ndarray) -> str | None:
