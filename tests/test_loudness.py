@@ -18,6 +18,13 @@ from latentcode.playback.voices import Voices
 SR, SEG = 44100, 1024
 
 
+@pytest.fixture(autouse=True)
+def nothing_unsaved():
+    """Each test starts with no levels waiting to be written (an earlier test's, bound for
+    its own home, would be counted by this one's flush)."""
+    loudness._unsaved.clear()
+
+
 def wavy_decoder(z):
     """A frame whose level follows the latent (so that every frame has a level of its own)."""
     t = np.arange(SEG, dtype=np.float32) / SEG
