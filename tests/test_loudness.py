@@ -64,7 +64,8 @@ def render(decode, bank: Bank, framing=None) -> tuple[np.ndarray, int]:
     return out, measured
 
 
-def test_levels_measured_in_one_process_are_read_in_the_next_to_the_same_bits(latentcode_home):
+def test_levels_measured_in_one_process_are_read_in_the_next_to_the_same_bits(latentcode_home,
+                                                                               monkeypatch):
     first, measured = render(wavy_decoder, Bank(sounds()))
     assert measured > 0
     assert loudness.flush() == 2  # a file per sound of the mix
@@ -73,11 +74,8 @@ def test_levels_measured_in_one_process_are_read_in_the_next_to_the_same_bits(la
     again, measured_again = render(wavy_decoder, Bank(sounds()))  # as a new process would
     assert measured_again == 0
     assert np.array_equal(again, first) and np.abs(first).max() > 0.01
-    loudness.KEEP = False
-    try:
-        cold, measured_cold = render(wavy_decoder, Bank(sounds()))
-    finally:
-        loudness.KEEP = True
+    monkeypatch.setattr(loudness, "KEEP", False)
+    cold, measured_cold = render(wavy_decoder, Bank(sounds()))
     assert measured_cold == measured and np.array_equal(cold, first)
 
 

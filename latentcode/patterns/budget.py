@@ -14,10 +14,11 @@ A top-level query (:meth:`Pattern.query <latentcode.patterns.core.Pattern.query>
 budget of :data:`WORK_PER_EVENT` × :data:`MAX_EVENTS_PER_CYCLE` per cycle it spans: patterns
 stack and merge, so one event heard may cost a few made on the way.
 
->>> with query_budget(1):
-...     spend(10)
->>> with query_budget(1):
-...     spend(WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE + 1)
+>>> from latentcode.patterns.time import Fraction, Span
+>>> one = Span(Fraction(0), Fraction(1))
+>>> len(run(lambda span: spent(["a"] * 10), one))
+10
+>>> run(lambda span: spend(WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE + 1), one)
 Traceback (most recent call last):
 ...
 latentcode.patterns.budget.BudgetError: over the cap of 4096 events a cycle: play fewer, \
@@ -98,17 +99,12 @@ def spent(events: list[T]) -> list[T]:
     return events
 
 
-def active() -> bool:
-    """Whether a top-level query's budget is open on this thread."""
-    return getattr(_local, "left", None) is not None
-
-
 def run(query: Callable[[Any], list[T]], span: Any) -> list[T]:
     """``query(span)`` (a :class:`~latentcode.patterns.time.Span`) as a top-level query, with
     its own budget unless one is open already.
 
-    :func:`query_budget` written out: a moving control is sampled this way at every decoded
-    frame, and the context manager's generator was a third of each sample's cost.
+    Not a context manager: a moving control is sampled this way at every decoded frame, and
+    a context manager's generator was a third of each sample's cost.
     """
     if getattr(_local, "left", None) is not None:
         return query(span)
@@ -130,11 +126,14 @@ def aside(cycles: float) -> Iterator[None]:
     """A budget of its own, ``cycles`` long, for work a pattern does aside from the query that
     asks (``nTake`` counting the onsets of past cycles); the query's own is left as it was.
 
-    >>> with query_budget(1):
+    >>> from latentcode.patterns.time import Fraction, Span
+    >>> def query(span):
     ...     spend(WORK_PER_EVENT * MAX_EVENTS_PER_CYCLE - 1)
     ...     with aside(1):
     ...         spend(10)
-    ...     spend(1)
+    ...     return spent(["a"])
+    >>> run(query, Span(Fraction(0), Fraction(1)))
+    ['a']
     """
     saved = getattr(_local, "left", None)
     _local.left = _allowance(cycles)
@@ -142,13 +141,3 @@ def aside(cycles: float) -> Iterator[None]:
         yield
     finally:
         _local.left = saved
-
-
-@contextmanager
-def query_budget(cycles: float) -> Iterator[None]:
-    """Open the budget of a top-level query ``cycles`` long (at least one cycle's worth)."""
-    _local.left = _allowance(cycles)
-    try:
-        yield
-    finally:
-        _local.left = None

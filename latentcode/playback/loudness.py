@@ -90,17 +90,16 @@ def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndar
         levels = clean_levels(sound, decode, window)
         missing = np.unique(frames[np.isnan(levels[frames])])
         if missing.size:
-            todo.append((sound, missing))
+            todo.append((sound, levels, missing))
     if not todo:
         return 0
-    mu = np.concatenate([sound.mu[k] for sound, k in todo]).astype(np.float32, copy=False)
+    mu = np.concatenate([sound.mu[k] for sound, _, k in todo]).astype(np.float32, copy=False)
     # each row is wanted once: a frame cache passes them by rather than forget others for them
     decoded = (decode(mu, np.zeros(len(mu), bool)) if isinstance(decode, FrameCache)
                else decode(mu))
     measured = levels_db(np.asarray(decoded, dtype=np.float32), window)
     at = 0
-    for sound, k in todo:
-        levels = clean_levels(sound)
+    for sound, levels, k in todo:
         levels[k] = measured[at : at + len(k)]
         at += len(k)
         path = sound.__dict__.get("_levels_file")
