@@ -1,5 +1,6 @@
 """A busy live producer fills two blocks a call, one while it is idle, more when it has fallen
-behind, never more than the ring holds to play meanwhile (``Stream.catch_up``); the blocks it
+behind, never more than it can make while the ring plays what it holds, reckoned by its recent
+load (``Stream.catch_up``); the blocks it
 fills at once are the audio and controls of blocks filled one at a time; a change is given a
 call's time (``Stream.call_margin``); the scheduler keeps to one block a call while a pad or the
 live input plays (``Scheduler.live_steps``)."""
@@ -72,6 +73,19 @@ def stream_with(source, lookahead=4096, busy=True):
     return stream
 
 
+def loaded(stream, load):
+    """``stream`` with a producer that took just over ``load`` of real time lately."""
+    source = stream.source
+    slow = Slow()
+    slow.seconds = load * BLOCK / SR
+    stream.attach(slow)
+    while not stream.stats().producer_load_recent > 0.95 * load:
+        stream.produce(steps=1)
+        stream.ring.read_pos = stream.ring.write_pos
+    stream.attach(source)
+    return stream
+
+
 def queue(stream, samples):
     stream.ring.push(np.zeros((2, samples), np.float32))
 
@@ -92,18 +106,34 @@ def test_a_busy_producer_fills_two_blocks_a_call_an_idle_one_one():
     assert stream.usual_steps() == 1 and stream.catch_up() == 1
 
 
-def test_more_blocks_when_behind_but_no_more_than_the_ring_holds():
+def test_more_blocks_when_behind_but_no_more_than_are_made_while_the_ring_plays():
     stream = stream_with(Ramp(), lookahead=8192)
     queue(stream, 8192 - 3 * BLOCK - 10)  # three blocks and a bit behind, four queued
     assert stream.catch_up() == 3
     stream = stream_with(Ramp(), lookahead=16384)
     queue(stream, 6 * BLOCK)  # ten behind: as many as LIVE_STEPS allows
     assert stream.catch_up() == LIVE_STEPS[1] == 4
+    # far behind, two and a half blocks left to play: at a load of about 0.5 four blocks
+    # take about two blocks' time; as slow as real time, only two are made in time
     stream = stream_with(Ramp(), lookahead=16384)
-    queue(stream, 3 * BLOCK)  # far behind, but three blocks are all that is left to play
-    assert stream.catch_up() == 3
+    queue(stream, 5 * BLOCK // 2)
+    assert stream.stats().producer_load_recent < 0.6 and stream.catch_up() == 4
+    stream = loaded(stream_with(Ramp(), lookahead=16384), 1.0)
+    queue(stream, 5 * BLOCK // 2)
+    assert stream.catch_up() == 2
     stream = stream_with(Ramp())
     assert stream.catch_up() == 1  # a ring run dry: the next block as soon as can be
+
+
+def test_a_busy_producer_low_on_queue_still_fills_two_blocks_a_call():
+    # Counted in blocks, 1,792 samples queued allowed one block a call; a block alone costs
+    # more of its length than two together, and a soak's producer fell behind for good.
+    stream = stream_with(Ramp())
+    queue(stream, 1792)
+    assert stream.usual_steps() == 2 and stream.catch_up() == 2
+    stream = loaded(stream_with(Ramp()), 1.0)  # as slow as real time: one is all that fits
+    queue(stream, 1792)
+    assert stream.catch_up() == 1
 
 
 def test_blocks_filled_at_once_queue_as_blocks_filled_one_at_a_time():
