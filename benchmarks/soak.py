@@ -27,7 +27,10 @@ and ``--wait`` has the performer wait after the new folder until its sounds and 
 made again are ready, as one waits for the ready line.
 
     python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
-                              [--wait] [--keep DIR]
+                              [--wait] [--keep DIR] [--timeline]
+
+``--timeline`` notes every producer call (benchmarks/timeline.py) and prints, around each
+underrun, what the producer waited for.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PIECE = """tempo 0.5
 t1 $ "drone" # mix "voice" # alpha (slow 4 $ range -0.5 1.4 sine) # gain 0.5 # pan 0.2
@@ -189,6 +193,11 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     os.environ["JACK_DEFAULT_SERVER"] = server
     from latentcode.session import Session
 
+    line = None
+    if args.timeline:
+        import timeline
+
+        line = timeline.install()
     session = Session(tracks=5)
     session.eval(PIECE)
     session.render_dry(1)  # the piece's sounds encoded before the clock starts
@@ -230,6 +239,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
             pool = CHANGES + (AFTER_BANK if bank else [])
             text = pool[step % len(pool)].format(k=step % 24, s=step % 8, bank=bank)
         watch.typed.append((time.monotonic(), text))
+        if line is not None:
+            line.note(f"typed {text}")
         try:
             # the new folder's sample is where the producer stood at the commit: the line's
             # hold (Engine.holding) kept over the reading, or the producer, filling its queue
@@ -295,8 +306,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     watch.stop.set()
     for jump in watch.jumps():
         print("own memory rose", jump)
-    for line in blame(stats.gaps, watch.typed, clock_start):
-        print(line)
+    for said in blame(stats.gaps, watch.typed, clock_start):
+        print(said)
+    if line is not None:
+        timeline.report(line, stats.gaps)
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
@@ -414,6 +427,8 @@ def main() -> None:
                     help="after the new folder, type nothing until its sounds and the "
                     "clusters made again are ready (live, they are silent until then)")
     ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
+    ap.add_argument("--timeline", action="store_true",
+                    help="note every producer call; print what came before each underrun")
     args = ap.parse_args()
     from jackd import running_jackd
 

@@ -1,0 +1,139 @@
+"""What the live producer waited for, call by call: a diagnostic for a run's underruns.
+
+:func:`install` wraps ``Stream.produce`` (and the bank's jobs) in the running process. Each
+producer call is then noted with its wall time, its own CPU time, its wait for a CPU (the
+kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``) and the CPU time
+every other thread of the process used meanwhile. What is left of the wall time after its
+CPU and run-queue time, the producer slept: waiting for the GIL, or for the decoder's second
+OpenMP thread. :func:`report` prints, around every underrun, the calls before it and the
+bank's jobs, and a summary of where the time went. Reading the files costs about 0.1 ms a
+call (a 40 ms call: a quarter of a percent).
+
+Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
+stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
+with no other thread of the process on a CPU. ``soak.py --timeline`` uses it.
+
+>>> t = Timeline(); t.summary()
+'no producer calls noted'
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+
+# the columns of Timeline.calls
+COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others")
+
+
+def _schedstat(tid: int | str) -> tuple[int, int]:
+    """(ns on a CPU, ns waiting for one) of thread ``tid`` of this process."""
+    with open(f"/proc/self/task/{tid}/schedstat") as f:
+        on, wait, _ = f.read().split()
+    return int(on), int(wait)
+
+
+def _others(me: int) -> int:
+    """ns on a CPU of every thread of this process but ``me``, so far."""
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        if int(tid) != me:
+            try:
+                total += _schedstat(tid)[0]
+            except OSError:  # (a thread that just ended)
+                pass
+    return total
+
+
+class Timeline:
+    """Producer calls and bank jobs, in ``time.monotonic()`` seconds from its making."""
+
+    def __init__(self, size: int = 1 << 21) -> None:
+        self.t0 = time.monotonic()
+        self.calls = np.zeros((size, len(COLUMNS)))
+        self.count = 0
+        self.events: list[tuple[float, str]] = []
+
+    def note(self, text: str) -> None:
+        """An event of the run (a typed line, a job's start or end)."""
+        self.events.append((time.monotonic() - self.t0, text))
+
+    def summary(self) -> str:
+        """Where the producer's time went, as a line."""
+        rows = self.calls[: self.count]
+        if not len(rows):
+            return "no producer calls noted"
+        wall = rows[:, 1].sum()
+        slept = rows[:, 1] - rows[:, 2] - rows[:, 3]
+        cpu, queue, others = (rows[:, k].sum() / wall for k in (2, 3, 7))
+        return (f"{len(rows)} producer calls, {wall:.1f} s: on a CPU {cpu:.0%}, waiting for one "
+                f"{queue:.0%}, asleep {slept.sum() / wall:.0%}; {(slept > 0.02).sum()} calls "
+                f"slept over 20 ms, the longest {slept.max() * 1e3:.0f} ms; other threads of "
+                f"the process used {others:.2f} of a core meanwhile")
+
+    def around(self, sample: int, before: int = 6) -> list[str]:
+        """The calls up to the one that made ``sample``, and the events of the 5 s before."""
+        rows = self.calls[: self.count]
+        i = int(np.searchsorted(rows[:, 6], sample, side="right")) - 1
+        if i < 0:
+            return []
+        lines = [f"  t={r[0]:8.3f} s  wall {r[1] * 1e3:5.1f} ms  cpu {r[2] * 1e3:5.1f}  "
+                 f"runqueue {r[3] * 1e3:5.1f}  asleep {(r[1] - r[2] - r[3]) * 1e3:5.1f}  "
+                 f"others {r[7] * 1e3:5.1f}  {int(r[4])} blocks, {int(r[5])} queued"
+                 for r in rows[max(0, i - before): i + 2]]
+        t = rows[i, 0]
+        return lines + [f"  {at:8.3f} s  {text}" for at, text in self.events if t - 5 <= at <= t]
+
+
+def install() -> Timeline:
+    """Note every producer call and bank job of this process from now on."""
+    from latentcode.audio import stream
+    from latentcode.model import jobs
+
+    line = Timeline()
+    produce, execute = stream.Stream.produce, jobs.Job.execute
+
+    def noted_produce(self, generation=None, steps=None):
+        me = threading.get_native_id()
+        others, (_, waited) = _others(me), _schedstat(me)
+        t, cpu = time.monotonic(), time.thread_time()
+        queued, start = self.ring.available(), self.ring.write_pos
+        produce(self, generation, steps)
+        wall, cpu = time.monotonic() - t, time.thread_time() - cpu
+        waited = (_schedstat(me)[1] - waited) / 1e9
+        if line.count < len(line.calls):
+            line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
+                                      queued, start, (_others(me) - others) / 1e9)
+            line.count += 1
+
+    def noted_execute(self, pace, before=None):
+        line.note(f"job {self.key} starts")
+        try:
+            execute(self, pace, before)
+        finally:
+            line.note(f"job {self.key} ends ({self.seconds:.1f} s)")
+
+    stream.Stream.produce, jobs.Job.execute = noted_produce, noted_execute
+    return line
+
+
+def report(line: Timeline, gaps: tuple, most: int = 8) -> None:
+    """Print the summary and, for the first ``most`` underruns apart by over a second, what
+    came before each (``gaps``: ``EngineStats.gaps``, (source sample, length) pairs)."""
+    print(line.summary())
+    shown, last = 0, -np.inf
+    for at, _ in gaps:
+        rows = line.calls[: line.count]
+        i = int(np.searchsorted(rows[:, 6], at, side="right")) - 1
+        if i < 0 or rows[i, 0] - last < 1.0:
+            continue
+        last = rows[i, 0]
+        print(f"underrun at source sample {at}:")
+        for text in line.around(at):
+            print(text)
+        shown += 1
+        if shown == most:
+            break
