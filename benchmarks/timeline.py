@@ -6,8 +6,8 @@ kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``) and 
 every other thread of the process used meanwhile. What is left of the wall time after its
 CPU and run-queue time, the producer slept: waiting for the GIL, or for the decoder's second
 OpenMP thread. :func:`report` prints, around every underrun, the calls before it and the
-bank's jobs, and a summary of where the time went. Reading the files costs about 0.1 ms a
-call (a 40 ms call: a quarter of a percent).
+bank's jobs, and a summary of where the time went. Reading the files costs about half a
+millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a test run busy).
 
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
