@@ -136,6 +136,36 @@ def test_a_busy_producer_low_on_queue_still_fills_two_blocks_a_call():
     assert stream.catch_up() == 1
 
 
+class Sized(Ramp):
+    """A Ramp whose calls take ``load[blocks]`` of the audio's time."""
+
+    load = {1: 1.2, 2: 0.6}
+
+    def fill_steps(self, out, start, step):
+        import time
+
+        time.sleep(self.load[out.shape[2] // step] * out.shape[2] / SR)
+        return super().fill_steps(out, start, step)
+
+
+def test_one_stalled_call_does_not_send_a_busy_producer_back_to_single_blocks():
+    stream = stream_with(Ramp())
+    source = Sized()
+    stream.attach(source)
+    for steps in (2, 2, 2, 2, 1, 1, 1, 1, 1):  # two blocks cost 0.6 of their time, one 1.2
+        stream.produce(steps=steps)
+        stream.ring.read_pos = stream.ring.write_pos
+    source.load = {2: 3.0}
+    stream.produce(steps=2)  # one call stalls: 140 ms for 46 ms
+    stream.ring.read_pos = stream.ring.write_pos
+    queue(stream, 1792)
+    assert stream.catch_up() == 2  # two still take ~0.6 of 2,048 samples' time: they fit
+    stream.ring.read_pos = stream.ring.write_pos
+    queue(stream, 1024)
+    # nothing fits: a gap comes either way, and two blocks at a time, not one, catch up after
+    assert stream.catch_up() == 2
+
+
 def test_blocks_filled_at_once_queue_as_blocks_filled_one_at_a_time():
     together, alone = stream_with(Ramp(), busy=False), stream_with(Ramp(), busy=False)
     together.produce(steps=2)

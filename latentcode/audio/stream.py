@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcode.audio import call_size
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
@@ -44,9 +45,6 @@ UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per 
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
 BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
-# the least load catch_up reckons a call's length with: a load that was low a moment ago
-# lets a call take at most twice the blocks the queue holds
-LEAST_LOAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -121,6 +119,7 @@ class Stream:
         self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
         self._batching = False  # two blocks a call while the producer is busy (usual_steps)
+        self._costs = call_size.CallCosts()  # the load of each size of call lately (catch_up)
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
         # immediate changes (amend): how many, samples of them heard too late, the first
@@ -320,26 +319,15 @@ class Stream:
 
     def catch_up(self) -> int:
         """Blocks the live producer fills in its next call: :meth:`usual_steps`, or as many as
-        it is behind the lookahead, up to ``LIVE_STEPS[1]``, never more than it can make while
-        the ring plays what it holds. Several blocks cost less than their sum (one decode:
-        ``fill_steps``), so a producer that fell behind catches up, where a block at a time it
-        falls further. A source whose ``live_steps`` is 1 gets one block a call, behind or not.
-
-        A call of n blocks takes about n blocks' time times the producer's recent load: the
-        queue is counted in that time, not in blocks. Counted in blocks, 1,792 samples queued
-        allowed one block a call; one block cost more than its own length where two cost 0.8
-        of theirs, and a soak's producer never caught up again (25 underruns in a row after
-        one slow moment, an immediate change under a line's hold).
-        """
+        it is behind, up to ``LIVE_STEPS[1]``; no more than it makes while the ring plays what
+        it holds (:mod:`.call_size`); one for a source whose ``live_steps`` is 1."""
         source = self._source
         if not hasattr(source, "fill_steps") or getattr(source, "live_steps", None) == 1:
             return 1
-        steady = self.usual_steps()
         queued = self.ring.available()
         behind = (self.queue_target() - queued) // self.block  # (held: to the floor only)
-        covered = int(queued / (self.block * max(self._load_recent, LEAST_LOAD)))
-        return max(1, min(max(steady, behind), LIVE_STEPS[1], covered,
-                          self.ring.free() // self.block))
+        most = min(max(self.usual_steps(), behind), LIVE_STEPS[1], self.ring.free() // self.block)
+        return call_size.choose(most, queued, self.block, self._costs)
 
     def usual_steps(self) -> int:
         """Blocks the live producer fills in a call while it keeps up: one while it takes
@@ -386,6 +374,7 @@ class Stream:
         self._blocks += steps
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
+        self._costs.note(steps, load, self._load_recent)
         self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
         sanitize(out)
         for i, step_controls in enumerate(controls):
