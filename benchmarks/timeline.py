@@ -11,7 +11,7 @@ millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a tes
 
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
-with no other thread of the process on a CPU. ``soak.py --timeline`` uses it.
+while no other thread of the process worked more than usual. ``soak.py --timeline`` uses it.
 
 >>> t = Timeline(); t.summary()
 'no producer calls noted'
@@ -74,10 +74,14 @@ class Timeline:
                 f"slept over 20 ms, the longest {slept.max() * 1e3:.0f} ms; other threads of "
                 f"the process used {others:.2f} of a core meanwhile")
 
+    def call_of(self, sample: int) -> int:
+        """The index of the call that made ``sample`` (-1: none noted)."""
+        return int(np.searchsorted(self.calls[: self.count, 6], sample, side="right")) - 1
+
     def around(self, sample: int, before: int = 6) -> list[str]:
         """The calls up to the one that made ``sample``, and the events of the 5 s before."""
         rows = self.calls[: self.count]
-        i = int(np.searchsorted(rows[:, 6], sample, side="right")) - 1
+        i = self.call_of(sample)
         if i < 0:
             return []
         lines = [f"  t={r[0]:8.3f} s  wall {r[1] * 1e3:5.1f} ms  cpu {r[2] * 1e3:5.1f}  "
@@ -126,11 +130,10 @@ def report(line: Timeline, gaps: tuple, most: int = 8) -> None:
     print(line.summary())
     shown, last = 0, -np.inf
     for at, _ in gaps:
-        rows = line.calls[: line.count]
-        i = int(np.searchsorted(rows[:, 6], at, side="right")) - 1
-        if i < 0 or rows[i, 0] - last < 1.0:
+        i = line.call_of(at)
+        if i < 0 or line.calls[i, 0] - last < 1.0:
             continue
-        last = rows[i, 0]
+        last = line.calls[i, 0]
         print(f"underrun at source sample {at}:")
         for text in line.around(at):
             print(text)

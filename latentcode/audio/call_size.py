@@ -24,8 +24,7 @@ Each size's load is the median of its latest calls (:data:`RECENT`), so that one
 from __future__ import annotations
 
 from collections import deque
-
-import numpy as np
+from statistics import median
 
 RECENT = 5  # calls of each size whose loads are kept: one stalled call moves no median
 # the least load a call is reckoned with: a load that was low a moment ago lets a call take
@@ -38,33 +37,32 @@ class CallCosts:
 
     def __init__(self) -> None:
         self._loads: dict[int, deque[float]] = {}
-        self.fallback = 0.0  # the load of a size not seen lately (the producer's recent load)
 
-    def note(self, steps: int, load: float, recent: float | None = None) -> None:
-        """A call of ``steps`` blocks took ``load`` of real time; ``recent``: the producer's
-        load lately, over calls of every size (what a size not seen lately is reckoned at)."""
+    def note(self, steps: int, load: float) -> None:
+        """A call of ``steps`` blocks took ``load`` of real time."""
         self._loads.setdefault(steps, deque(maxlen=RECENT)).append(load)
-        if recent is not None:
-            self.fallback = recent
 
     def seen(self, steps: int) -> bool:
         """Whether calls of ``steps`` blocks were made lately."""
         return bool(self._loads.get(steps))
 
-    def load(self, steps: int) -> float:
-        """What a call of ``steps`` blocks is reckoned to take, per second of audio."""
+    def load(self, steps: int, fallback: float = 0.0) -> float:
+        """What a call of ``steps`` blocks is reckoned to take, per second of audio; a size not
+        called lately at ``fallback`` (the producer's recent load over calls of every size).
+        (``statistics.median``: a few floats, on the producer's path, where numpy's costs more)"""
         recent = self._loads.get(steps)
-        return max(float(np.median(recent)) if recent else self.fallback, LEAST_LOAD)
+        return max(median(recent) if recent else fallback, LEAST_LOAD)
 
 
-def choose(most: int, queued: int, block: int, costs: CallCosts) -> int:
+def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float = 0.0) -> int:
     """The most blocks, up to ``most``, that are made before the ``queued`` samples have
-    played (a call of n blocks takes n * ``block`` * ``costs.load(n)`` samples' time). Where
+    played (a call of n blocks takes n * ``block`` * ``costs.load(n, fallback)`` samples'
+    time). Where
     none is, a gap comes either way: of the sizes called lately, the one whose blocks cost
     least, the fewest on a tie; one block if none was (a ring run dry gets the next block as
     soon as can be)."""
     sizes = range(1, max(1, most) + 1)
-    fits = [n for n in sizes if n * block * costs.load(n) <= queued]
+    fits = [n for n in sizes if n * block * costs.load(n, fallback) <= queued]
     if fits:
         return max(fits)
     seen = [n for n in sizes if costs.seen(n)]

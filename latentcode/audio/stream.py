@@ -327,7 +327,7 @@ class Stream:
         queued = self.ring.available()
         behind = (self.queue_target() - queued) // self.block  # (held: to the floor only)
         most = min(max(self.usual_steps(), behind), LIVE_STEPS[1], self.ring.free() // self.block)
-        return call_size.choose(most, queued, self.block, self._costs)
+        return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
         """Blocks the live producer fills in a call while it keeps up: one while it takes
@@ -374,7 +374,7 @@ class Stream:
         self._blocks += steps
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
-        self._costs.note(steps, load, self._load_recent)
+        self._costs.note(steps, load)
         self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
         sanitize(out)
         for i, step_controls in enumerate(controls):
