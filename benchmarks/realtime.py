@@ -13,6 +13,7 @@
 Every voice samples its own noise (the default ``noise 1``, seeded by its onset), so no two
 voices walk the same latent path and no cache can serve them. ``--load N`` keeps N other
 processes busy, one core each, during every trial: a performer's machine is never idle.
+``--threads N`` decodes on N threads instead of the engine's every core.
 
 Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
 
@@ -76,6 +77,10 @@ def trial(args: argparse.Namespace) -> dict:
         session.render_dry(1)  # encode the piece's sounds before the clock starts
     session.start("jack", buffersize=PERIOD, jack_client="lc-bench", block=args.block,
                   lookahead=args.lookahead)
+    if args.threads:  # after start, which gives the decoder every core
+        from latentcode.model.vae import set_live_threads
+
+        set_live_threads(args.threads)
     time.sleep(2)  # let the voice count reach its steady state
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()
@@ -165,9 +170,12 @@ def measure_latency(session, repeats: int = 10) -> float:
     return sorted(samples)[len(samples) // 2]
 
 
+TRIAL_ARGS: dict = {}  # given to every trial besides its own (main's --threads)
+
+
 def run_trial(server: str, **kw) -> dict:
     cmd = [sys.executable, __file__, "--trial"]
-    for key, value in kw.items():
+    for key, value in {**TRIAL_ARGS, **kw}.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
     env = {"JACK_DEFAULT_SERVER": server, "PYO_GUI_WX": "0"}
     import os
@@ -210,6 +218,8 @@ def main() -> None:
                          "that had underruns (2)")
     ap.add_argument("--load", type=int, default=0,
                     help="other processes kept busy (one core each) during the trials")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="the live decoder's threads instead of the engine's (every core)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="trials of each voice count; it is good only if every one has zero "
                          "underruns (one slow block decides a single trial)")
@@ -217,6 +227,8 @@ def main() -> None:
     if args.trial:
         print(json.dumps(trial(args)), flush=True)
         return
+    if args.threads:
+        TRIAL_ARGS["threads"] = args.threads
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(args.load)]
     try:
@@ -237,7 +249,8 @@ def measure_all(args: argparse.Namespace) -> None:
         from latentcode.model.precision import chosen
 
         print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial; "
-              f"{args.load} other busy process(es); decoder precision {chosen(None)}")
+              f"{args.load} other busy process(es); decoder precision {chosen(None)}, on "
+              f"{f'{args.threads} thread(s)' if args.threads else 'every core'}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
               f"{'peak':>6} {'cpu':>5} {'audio':>5}")
         for config in args.configs.split(","):

@@ -27,7 +27,7 @@ and ``--wait`` has the performer wait after the new folder until its sounds and 
 made again are ready, as one waits for the ready line.
 
     python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
-                              [--wait] [--keep DIR] [--timeline]
+                              [--wait] [--keep DIR] [--timeline] [--threads N]
 
 ``--timeline`` notes every producer call (benchmarks/timeline.py) and prints, around each
 underrun, what the producer waited for.
@@ -207,6 +207,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     for track in session.tracks.values():
         track.log = []  # where each change lands, to render the same offline
     session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
+    if args.threads:  # after start, which gives the decoder every core
+        from latentcode.model.vae import set_live_threads
+
+        set_live_threads(args.threads)
     engine = session.engine
     clock_start = time.monotonic()  # about source sample 0: where each gap fell in time
     live_wav = folder / "live.wav"
@@ -427,6 +431,8 @@ def main() -> None:
                     help="after the new folder, type nothing until its sounds and the "
                     "clusters made again are ready (live, they are silent until then)")
     ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="the live decoder's threads instead of the engine's (every core)")
     ap.add_argument("--timeline", action="store_true",
                     help="note every producer call; print what came before each underrun")
     args = ap.parse_args()

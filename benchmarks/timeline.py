@@ -2,12 +2,13 @@
 
 :func:`install` wraps ``Stream.produce`` (and the bank's jobs) in the running process. Each
 producer call is then noted with its wall time, its own CPU time, its wait for a CPU (the
-kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``) and the CPU time
-every other thread of the process used meanwhile. What is left of the wall time after its
-CPU and run-queue time, the producer slept: waiting for the GIL, or for the decoder's second
-OpenMP thread. :func:`report` prints, around every underrun, the calls before it and the
-bank's jobs, and a summary of where the time went. Reading the files costs about half a
-millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a test run busy).
+kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``), and the CPU time
+and the wait for a CPU of every other thread of the process meanwhile. What is left of the
+wall time after its CPU and run-queue time, the producer slept: waiting for the GIL, or for
+the decoder's second OpenMP thread. :func:`report` prints, around every underrun, the calls
+before it and the bank's jobs, and a summary of where the time went. Reading the files costs
+about half a millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a test
+run busy).
 
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
@@ -26,7 +27,8 @@ import time
 import numpy as np
 
 # the columns of Timeline.calls
-COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others")
+COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others",
+           "others_waited")
 
 
 def _schedstat(tid: int | str) -> tuple[int, int]:
@@ -36,13 +38,15 @@ def _schedstat(tid: int | str) -> tuple[int, int]:
     return int(on), int(wait)
 
 
-def _others(me: int) -> int:
-    """ns on a CPU of every thread of this process but ``me``, so far."""
-    total = 0
+def _others(me: int) -> np.ndarray:
+    """ns on a CPU and ns waiting for one, of every thread of this process but ``me``, so far.
+    The wait is mostly the decoder's second OpenMP thread's: the producer waits for it at the
+    end of every product, so its wait for a CPU is the producer's too."""
+    total = np.zeros(2)
     for tid in os.listdir("/proc/self/task"):
         if int(tid) != me:
             try:
-                total += _schedstat(tid)[0]
+                total += _schedstat(tid)
             except OSError:  # (a thread that just ended)
                 pass
     return total
@@ -68,11 +72,12 @@ class Timeline:
             return "no producer calls noted"
         wall = rows[:, 1].sum()
         slept = rows[:, 1] - rows[:, 2] - rows[:, 3]
-        cpu, queue, others = (rows[:, k].sum() / wall for k in (2, 3, 7))
+        cpu, queue, others, waited = (rows[:, k].sum() / wall for k in (2, 3, 7, 8))
         return (f"{len(rows)} producer calls, {wall:.1f} s: on a CPU {cpu:.0%}, waiting for one "
                 f"{queue:.0%}, asleep {slept.sum() / wall:.0%}; {(slept > 0.02).sum()} calls "
                 f"slept over 20 ms, the longest {slept.max() * 1e3:.0f} ms; other threads of "
-                f"the process used {others:.2f} of a core meanwhile")
+                f"the process used {others:.2f} of a core meanwhile and waited for one "
+                f"{waited:.2f} of the time (thread-seconds a second)")
 
     def call_of(self, sample: int) -> int:
         """The index of the call that made ``sample`` (-1: none noted)."""
@@ -86,7 +91,8 @@ class Timeline:
             return []
         lines = [f"  t={r[0]:8.3f} s  wall {r[1] * 1e3:5.1f} ms  cpu {r[2] * 1e3:5.1f}  "
                  f"runqueue {r[3] * 1e3:5.1f}  asleep {(r[1] - r[2] - r[3]) * 1e3:5.1f}  "
-                 f"others {r[7] * 1e3:5.1f}  {int(r[4])} blocks, {int(r[5])} queued"
+                 f"others {r[7] * 1e3:5.1f} (waited {r[8] * 1e3:5.1f})  "
+                 f"{int(r[4])} blocks, {int(r[5])} queued"
                  for r in rows[max(0, i - before): i + 2]]
         t = rows[i, 0]
         return lines + [f"  {at:8.3f} s  {text}" for at, text in self.events if t - 5 <= at <= t]
@@ -109,8 +115,9 @@ def install() -> Timeline:
         wall, cpu = time.monotonic() - t, time.thread_time() - cpu
         waited = (_schedstat(me)[1] - waited) / 1e9
         if line.count < len(line.calls):
+            other_cpu, other_wait = (_others(me) - others) / 1e9
             line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
-                                      queued, start, (_others(me) - others) / 1e9)
+                                      queued, start, other_cpu, other_wait)
             line.count += 1
 
     def noted_execute(self, pace, before=None):
