@@ -197,6 +197,30 @@ def test_the_interpolator_finds_the_peak_between_samples() -> None:
     assert np.abs(est).max() == pytest.approx(1.0, abs=0.01)
 
 
+def test_the_engines_graph_estimates_the_interpolators_true_peaks(tmp_path: Path) -> None:
+    """pyo's part of the limiter (an SDelay for the first phase, a Convolve for each other,
+    each channel's largest magnitude into the peak table) gives, sample for sample, the four
+    phases of :func:`interpolator` applied to the bus: a phase a sample early or late would be
+    off by as much as noise moves in a sample."""
+    saved = tmp_path / "peaks.npz"
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "audio_scripts" / "true_peak.py"),
+                           str(saved)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = np.load(saved)
+    out, peaks, latency = data["out"], data["peaks"], int(data["latency"])
+    bus = out[latency:].astype(np.float64)  # (the gain table stays 1: the output is the bus)
+    fir = interpolator()  # (taps, phases), oldest sample first
+    lag = 1  # pyo's Convolve answers a sample late; the first phase's delay keeps to it
+    start, end = SR // 2, len(bus) - 1  # past the server's fade-in
+    for channel in range(2):
+        windows = np.lib.stride_tricks.sliding_window_view(bus[:, channel], fir.shape[0])
+        expected = np.abs(windows @ fir).max(axis=1)  # windows[i] ends at sample i + taps - 1
+        at = np.arange(start, end)  # the peak table's sample at is the phases of the window
+        got = peaks[at, channel]  # of the bus that ends `lag` samples before it
+        want = expected[at - lag - (fir.shape[0] - 1)]
+        assert np.abs(got - want).max() < 1e-5 * np.abs(want).max(), channel
+
+
 def test_loudness_gates_silence_and_weighs_channels() -> None:
     tone = sine(997, 3.0, 1.0)
     mono = loudness(tone, SR)

@@ -15,12 +15,13 @@ pyo has no true-peak limiter (its ``Compress`` with a look-ahead let peaks throu
 3. A final clip at the ceiling, which the gain leaves nothing to do but catch rounding.
 
 In the engine the work is split (see :mod:`latentcode.audio.graph`): pyo's C objects compute the
-interpolated peaks (``Convolve`` with :meth:`Limiter.phase_taps`), delay the audio and apply the
-gain; the server callback runs only :meth:`Limiter.gains`. That split is for the GIL: numpy lets
-it go in every BLAS call and in any operation over more than 500 elements, and each time the
-decoder thread can take it and keep the audio thread waiting up to a switch interval (measured:
-a callback doing the whole limiter in numpy took 0.4 ms typically and 5 ms at the 99th
-percentile while a session played, against 0.1 and 0.2 ms without it). :meth:`gains` works in
+interpolated peaks (``Convolve`` with :meth:`Limiter.phase_taps`, a plain delay for the first),
+delay the audio and apply the gain; the server callback runs only :meth:`Limiter.gains`. That
+split is for the GIL: numpy lets it go in every BLAS call and in any operation over more than
+500 elements, and each time the decoder thread can take it and keep the audio thread waiting up
+to a switch interval (measured: a callback doing the whole limiter in numpy took 0.4 ms
+typically and 5 ms at the 99th percentile while a session played, against 0.1 and 0.2 ms
+without it). :meth:`gains` works in
 chunks small enough to keep the GIL and allocates nothing. :meth:`Limiter.process` is the same
 limiter all in numpy, for offline use and tests.
 
