@@ -40,8 +40,8 @@ def _schedstat(tid: int | str) -> tuple[int, int]:
 
 def _others(me: int) -> np.ndarray:
     """ns on a CPU and ns waiting for one, of every thread of this process but ``me``, so far.
-    The wait is mostly the decoder's second OpenMP thread's: the producer waits for it at the
-    end of every product, so its wait for a CPU is the producer's too."""
+    Among them is the decoder's second OpenMP thread, which the producer waits for at the end
+    of every product: its wait for a CPU is the producer's too."""
     total = np.zeros(2)
     for tid in os.listdir("/proc/self/task"):
         if int(tid) != me:

@@ -210,7 +210,8 @@ def test_the_engines_graph_estimates_the_interpolators_true_peaks(tmp_path: Path
     out, peaks, latency = data["out"], data["peaks"], int(data["latency"])
     bus = out[latency:].astype(np.float64)  # (the gain table stays 1: the output is the bus)
     fir = interpolator()  # (taps, phases), oldest sample first
-    lag = 1  # pyo's Convolve answers a sample late; the first phase's delay keeps to it
+    from latentcode.audio.graph import CONVOLVE_LAG as lag  # (the first phase's delay too)
+
     start, end = SR // 2, len(bus) - 1  # past the server's fade-in
     for channel in range(2):
         windows = np.lib.stride_tricks.sliding_window_view(bus[:, channel], fir.shape[0])

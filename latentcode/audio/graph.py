@@ -129,7 +129,7 @@ class Mixer:
         bus = keep(pyo.Mix([dry, self.reverb, echoes], voices=channels, mul=self.master))
         # true peak: the four phases of the 4x interpolator, their largest magnitude per channel.
         # The first phase is the sample itself, a plain delay: an SDelay, not a Convolve of 24
-        # taps (a Convolve costs 11% of the whole graph; the other taps are 1e-17)
+        # taps (a Convolve costs about a tenth of the whole graph; the other taps are 1e-17)
         on_time = self.limiter.centre + CONVOLVE_LAG
         phases = [keep(pyo.Abs(keep(pyo.SDelay(bus, delay=(on_time + 0.5) / sr,
                                                maxdelay=(on_time + buffersize) / sr))))]
