@@ -57,10 +57,9 @@ class CallCosts:
 def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float = 0.0) -> int:
     """The most blocks, up to ``most``, that are made before the ``queued`` samples have
     played (a call of n blocks takes n * ``block`` * ``costs.load(n, fallback)`` samples'
-    time). Where
-    none is, a gap comes either way: of the sizes called lately, the one whose blocks cost
-    least, the fewest on a tie; one block if none was (a ring run dry gets the next block as
-    soon as can be)."""
+    time). Where none is, a gap comes either way: of the sizes called lately, the one whose
+    blocks cost least, the fewest on a tie; one block if none was (a ring run dry gets the
+    next block as soon as can be)."""
     sizes = range(1, max(1, most) + 1)
     fits = [n for n in sizes if n * block * costs.load(n, fallback) <= queued]
     if fits:

@@ -21,9 +21,8 @@ split is for the GIL: numpy lets it go in every BLAS call and in any operation o
 500 elements, and each time the decoder thread can take it and keep the audio thread waiting up
 to a switch interval (measured: a callback doing the whole limiter in numpy took 0.4 ms
 typically and 5 ms at the 99th percentile while a session played, against 0.1 and 0.2 ms
-without it). :meth:`gains` works in
-chunks small enough to keep the GIL and allocates nothing. :meth:`Limiter.process` is the same
-limiter all in numpy, for offline use and tests.
+without it). :meth:`gains` works in chunks small enough to keep the GIL and allocates nothing.
+:meth:`Limiter.process` is the same limiter all in numpy, for offline use and tests.
 
 >>> sr = 44100
 >>> lim = Limiter(sr, ceiling_db=-1.0)
