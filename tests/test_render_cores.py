@@ -6,7 +6,9 @@ or several, is the same file.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ import soundfile as sf
 
 from latentcode.errors import LatentcodeError
 from latentcode.model.frame_cache import FrameCache
+from latentcode.playback.parallel import PIPE_BYTES, READ_AHEAD, SplitRender
 from latentcode.playback.voices import LANES
 from latentcode.session import Session
 
@@ -76,6 +79,33 @@ def test_a_split_render_deals_the_voices_out_evenly(session_parts):
         lanes += [v.lane for v in scheduler.voices.voices if v.start >= start]
     counts = np.bincount(lanes, minlength=LANES)
     assert counts.min() >= 0.5 * counts.max(), counts
+
+
+def test_the_forks_work_ahead_while_this_process_runs_the_graph(session_parts):
+    session = _session(session_parts)
+    split = SplitRender(session.scheduler(seed=0, snapshot=True), 2)
+    block = np.zeros((session.slots, 2, 1024), np.float32)
+    try:
+        split.fill_steps(block, 0, 1024)  # the forks start, and send their first block
+        workers = list(split._workers)
+        # not asked for more, they go on: their next blocks wait here, read
+        deadline = time.monotonic() + 60
+        while any(reader.messages.qsize() < READ_AHEAD for _, reader in workers):
+            assert time.monotonic() < deadline, [r.messages.qsize() for _, r in workers]
+            time.sleep(0.05)
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            widest = min(PIPE_BYTES, int(f.read()))
+        for _, reader in workers:  # a block of a sounding track and lane goes in one write
+            assert fcntl.fcntl(reader.conn.fileno(), fcntl.F_GETPIPE_SZ) == widest
+        block[:] = 0
+        split.fill_steps(block, 1024, 1024)  # what was read ahead is the next block
+        assert np.abs(block).max() > 0.01
+    finally:
+        split.close()
+    # each fork ended on its own, told by its closed pipe (killed, it would not have kept
+    # the levels it measured)
+    assert [process.exitcode for process, _ in workers] == [0, 0]
+    assert not multiprocessing.active_children()
 
 
 def test_a_fork_that_fails_is_one_line_and_leaves_no_file(session_parts, tmp_path,

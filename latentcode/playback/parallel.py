@@ -9,6 +9,8 @@ and the same everywhere) but decodes only the voices of its own *lanes*: voices 
 lanes here through a pipe, block by block, while this process runs the engine's graph; the
 lanes are added in order, as a render in one process adds them. So the file
 is bit-identical to a serial render (a test checks it), and faster on two cores or more.
+A thread here reads each fork's blocks as they come (:class:`Reader`), so a fork works ahead
+while the graph runs, instead of waiting, its block half-sent, until the graph asks for it.
 
 Live playing never forks: the decoder's products run on every core in the producer thread
 (``model.vae.live_threads``), and the audio process needs little.
@@ -20,29 +22,46 @@ Live playing never forks: the decoder's products run on every core in the produc
 from __future__ import annotations
 
 import multiprocessing
-import os
+import queue
+import threading
+import time
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # (not on Windows)
+    fcntl = None
 
 from latentcode.errors import explain
 from latentcode.model.vae import available_cores
 from latentcode.playback.voices import LANES
 
+# A fork's blocks read ahead and kept here (a block of 32 buffers is ~0.25 MB a sounding track
+# and lane). `coding_the_latent.lc`, two forks: 31.5-32.3x real time at 2, 31.4-32.1x at 8.
+READ_AHEAD = 2
+# What a pipe holds, where the system lets us set it (Linux): a whole block of two sounding
+# tracks, so a fork hands it over in one write. With the default 64 KB a block took a dozen
+# handovers between the processes, each a wait: 26-28x for the piece above, 29-31x at 1 MB.
+PIPE_BYTES = 1 << 20
+# The message that stands for a fork gone without a word (its pipe closed).
+GONE = b"Ea render process ended without a word: render with --jobs 1"
 
-def idle_cores() -> int:
-    """The cores no other process is using, as the load average tells (at least 1): how
-    many forks a render takes by default. On a 2-core machine with another process busy, two
-    forks rendered slower than one process (1.9x real time against 2.3x).
 
-    >>> 1 <= idle_cores() <= available_cores()
+def default_jobs() -> int:
+    """How many forks a render takes unless told: one per core, busy or not.
+
+    With a core busy, two forks still beat one process on a 2-core Zen 4 (measured with
+    :class:`Reader` working ahead: `coding_the_latent.lc` 23.3-23.9x real time against
+    20.3-20.4x, the 4-track benchmark piece 6.5x against 5.4x). Taking only the cores the load
+    average called idle also counted this user's own last render, a minute's average: a render
+    right after another ran on one process: 17x real time for the whole command, 23-25x now.
+
+    >>> default_jobs() == available_cores()
     True
     """
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not known here: assume the machine is ours
-        load = 0.0
-    return max(1, min(available_cores(), round(available_cores() - load)))
+    return available_cores()
 
 
 class ForkFailed(BaseException):  # noqa: N818 - it ends a render, as SystemExit ends a program
@@ -98,6 +117,7 @@ class SplitRender:
         self._workers = []
         for share in self.others:
             here, there = context.Pipe(duplex=False)
+            widen(here)
             # the fork closes its copies of this process's ends: while any stays open, a
             # fork would never learn that the render is over
             ours = [here] + [conn for _, conn in self._workers]
@@ -108,6 +128,9 @@ class SplitRender:
             process.start()
             there.close()
             self._workers.append((process, here))
+        # the threads start once every fork is made: a fork copies no thread, but would copy
+        # a lock one of them held
+        self._workers = [(process, Reader(here)) for process, here in self._workers]
         self.scheduler.voices.owned = frozenset()  # (every lane is a fork's)
         self.scheduler.voices.exchange = self._gather
         self._next = start
@@ -120,11 +143,8 @@ class SplitRender:
             raise ForkFailed(f"a split render plays blocks in order: asked for sample "
                              f"{start}, the forks are at {self._next}")
         shape = (self.tracks, self.channels, n)
-        for _process, conn in self._workers or ():
-            try:
-                message = conn.recv_bytes()
-            except (EOFError, OSError):
-                message = b"Ea render process ended without a word: render with --jobs 1"
+        for _process, reader in self._workers or ():
+            message = reader.next()
             if message[:1] != b"A":
                 raise ForkFailed(message[1:].decode("utf-8", "replace"))
             block = _unpack(message, self.tracks, self.channels)
@@ -145,13 +165,96 @@ class SplitRender:
 
     def close(self) -> None:
         """End the forks (they stop at their next block) and wait for them."""
-        for process, conn in self._workers or ():
-            conn.close()
-            process.join(timeout=5)
-            if process.is_alive():
+        for process, reader in self._workers or ():
+            if not reader.close(timeout=5):  # a fork that never sends again
                 process.kill()
-                process.join()
+                reader.close(timeout=None)
+            process.join()
         self._workers = []
+
+
+def widen(conn: Any) -> None:
+    """Let the pipe of ``conn`` hold :data:`PIPE_BYTES`, where the system allows (Linux, up to
+    ``/proc/sys/fs/pipe-max-size``); elsewhere it stays as it is: only slower.
+
+    >>> a, b = multiprocessing.Pipe(duplex=False)
+    >>> widen(a); b.send_bytes(b"x"); a.recv_bytes()
+    b'x'
+    """
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setting is None:
+        return
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            most = int(f.read())
+    except (OSError, ValueError):
+        most = PIPE_BYTES
+    try:
+        fcntl.fcntl(conn.fileno(), setting, min(PIPE_BYTES, most))
+    except OSError:  # the user's pipes hold all the system lets them: keep the default
+        pass
+
+
+class Reader:
+    """A fork's messages, read by a thread of this process as they come, :data:`READ_AHEAD`
+    kept at most (then the fork waits to send, as before). When the fork's pipe closes, every
+    later :meth:`next` is :data:`GONE`, once what was read has been taken.
+
+    >>> a, b = multiprocessing.Pipe(duplex=False)
+    >>> reader = Reader(a)
+    >>> b.send_bytes(b"A1"); b.close()
+    >>> reader.next(), reader.next(), reader.close(timeout=1)
+    (b'A1', b'Ea render process ended without a word: render with --jobs 1', True)
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.messages: queue.Queue[bytes] = queue.Queue(maxsize=READ_AHEAD)
+        self._stop = False
+        self._thread = threading.Thread(target=self._read, name="latentcode-render-reader",
+                                        daemon=True)
+        self._thread.start()
+
+    def next(self) -> bytes:
+        """The fork's next message, waiting for it if it has not come yet."""
+        while True:
+            try:
+                return self.messages.get(timeout=0.1)
+            except queue.Empty:
+                if not self._thread.is_alive():  # its pipe closed: what it read, then gone
+                    try:
+                        return self.messages.get_nowait()
+                    except queue.Empty:
+                        return GONE
+
+    def _read(self) -> None:
+        # The pipe is closed here, by this thread, not by close(): a read under way on a
+        # closed descriptor fails as no fork error would. A fork learns that the render is
+        # over when its next send finds the pipe closed.
+        while not self._stop:
+            try:
+                message = self.conn.recv_bytes()
+            except (EOFError, OSError):
+                break
+            self.messages.put(message)
+        self.conn.close()
+
+    def close(self, timeout: float | None) -> bool:
+        """Stop reading once the message under way has come (its fork's next send then
+        fails: its cue to end), dropping what was read ahead; False if ``timeout`` seconds
+        passed first (the fork sends nothing more)."""
+        self._stop = True
+        end = None if timeout is None else time.monotonic() + timeout
+        while self._thread.is_alive():
+            try:  # room for the message under way, whatever waits for it
+                while True:
+                    self.messages.get_nowait()
+            except queue.Empty:
+                pass
+            if end is not None and time.monotonic() > end:
+                return False
+            self._thread.join(0.01)
+        return True
 
 
 def _pack(heard: dict[int, np.ndarray], n: int) -> bytes:

@@ -34,7 +34,7 @@ from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
 from latentcode.playback.framing import make_framing
-from latentcode.playback.parallel import ForkFailed, SplitRender, idle_cores
+from latentcode.playback.parallel import ForkFailed, SplitRender, default_jobs
 from latentcode.playback.rehearsal import CHECKED_CYCLES, rehearse
 from latentcode.playback.scheduler import Scheduler
 from latentcode.playback.stealing import DEFAULT_VOICE_CAP
@@ -430,7 +430,7 @@ class Session(LivePlay, Inputs):
         """Render ``cycles`` cycles (plus ``tail`` seconds) offline to a WAV file.
 
         The same session and seed give a bit-identical file, on one process or with ``jobs``
-        forks decoding the voices (default: one per idle core; see
+        forks decoding the voices (default: one per core; see
         :mod:`latentcode.playback.parallel`). ``trace`` (see :meth:`trace`)
         records the controls of the voices as they play, for ``render --plot``'s panel.
         ``stems`` names a folder for one file per track (``t1.wav`` ...) and one for the shared
@@ -451,7 +451,7 @@ class Session(LivePlay, Inputs):
         try:
             scheduler = self.scheduler(seed=seed, snapshot=True, slots=slots)
             scheduler.trace = trace
-            jobs = idle_cores() if jobs is None else jobs
+            jobs = default_jobs() if jobs is None else jobs
             source = scheduler
             if jobs > 1 and trace is None:  # (the trace watches every voice: one process)
                 source = SplitRender(scheduler, jobs)

@@ -49,8 +49,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                              "sample-aligned with the mix, summing to it before the master "
                              "limiter")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
-                        help="processes that decode (default: one per idle core, as the load "
-                             "average tells); the file is the same whatever N")
+                        help="processes that decode (default: one per core); the file is the "
+                             "same whatever N")
     parser.add_argument("--plot", action="store_true",
                         help="also write a PNG beside the WAV: waveform, spectrogram and a "
                         "panel of the controls that moved per track (data in OUT.controls.json)")
