@@ -42,7 +42,7 @@ from latentcode.playback.voices import LANES
 # and lane). `coding_the_latent.lc`, two forks: 31.5-32.3x real time at 2, 31.4-32.1x at 8.
 READ_AHEAD = 2
 # What a pipe holds, where the system lets us set it (Linux): a whole block of two sounding
-# tracks, so a fork hands it over in one write. With the default 64 KB a block took a dozen
+# tracks, so a fork hands it over in one write. With the default 64 KB a block took eight
 # handovers between the processes, each a wait: 26-28x for the piece above, 29-31x at 1 MB.
 PIPE_BYTES = 1 << 20
 # The message that stands for a fork gone without a word (its pipe closed).
