@@ -27,10 +27,11 @@ and ``--wait`` has the performer wait after the new folder until its sounds and 
 made again are ready, as one waits for the ready line.
 
     python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
-                              [--wait] [--keep DIR] [--timeline] [--threads N]
+                              [--wait] [--keep DIR] [--timeline] [--stacks] [--threads N]
 
 ``--timeline`` notes every producer call (benchmarks/timeline.py) and prints, around each
-underrun, what the producer waited for.
+underrun, what the producer waited for; ``--stacks`` adds what it was doing (its stack,
+sampled during slow calls).
 """
 
 from __future__ import annotations
@@ -194,10 +195,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     from latentcode.session import Session
 
     line = None
-    if args.timeline:
+    if args.timeline or args.stacks:
         import timeline
 
-        line = timeline.install()
+        line = timeline.install(stacks=args.stacks)
     session = Session(tracks=5)
     session.eval(PIECE)
     session.render_dry(1)  # the piece's sounds encoded before the clock starts
@@ -435,6 +436,8 @@ def main() -> None:
                     help="the live decoder's threads instead of the engine's (every core)")
     ap.add_argument("--timeline", action="store_true",
                     help="note every producer call; print what came before each underrun")
+    ap.add_argument("--stacks", action="store_true",
+                    help="--timeline, and sample the producer's stack during its slow calls")
     args = ap.parse_args()
     from jackd import running_jackd
 

@@ -10,6 +10,11 @@ before it and the bank's jobs, and a summary of where the time went. Reading the
 about half a millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a test
 run busy).
 
+With ``stacks``, a thread of its own also samples the producer's stack every 3 ms while a call
+has run over 25 ms (``sys._current_frames``), and :func:`report` shows the samples of the calls
+before each underrun: what a slow call was doing, not only that it was slow. It takes the GIL
+for a few microseconds a sample, and only during slow calls does it look at the producer.
+
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
 while no other thread of the process worked more than usual. ``soak.py --timeline`` uses it.
@@ -21,6 +26,7 @@ while no other thread of the process worked more than usual. ``soak.py --timelin
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -60,6 +66,9 @@ class Timeline:
         self.calls = np.zeros((size, len(COLUMNS)))
         self.count = 0
         self.events: list[tuple[float, str]] = []
+        # the call under way: (its index, its start, its thread's ident), None between calls
+        self.current: tuple[int, float, int] | None = None
+        self.stacks: list[tuple[int, float, str]] = []  # (call index, s into it, where)
 
     def note(self, text: str) -> None:
         """An event of the run (a typed line, a job's start or end)."""
@@ -94,12 +103,42 @@ class Timeline:
                  f"others {r[7] * 1e3:5.1f} (waited {r[8] * 1e3:5.1f})  "
                  f"{int(r[4])} blocks, {int(r[5])} queued"
                  for r in rows[max(0, i - before): i + 2]]
+        shown = range(max(0, i - before), i + 2)
+        lines += [f"    call at t={rows[k, 0]:8.3f} s, {into * 1e3:5.1f} ms in: {where}"
+                  for k, into, where in self.stacks if k in shown]
         t = rows[i, 0]
         return lines + [f"  {at:8.3f} s  {text}" for at, text in self.events if t - 5 <= at <= t]
 
+    def sample(self, every: float = 0.003, after: float = 0.025, most: int = 100_000) -> None:
+        """Forever (a daemon thread's target): every ``every`` s, the innermost frames of the
+        producer if its call has run ``after`` s or more; ``most`` samples at most."""
+        while len(self.stacks) < most:
+            time.sleep(every)
+            current = self.current
+            if current is None or time.monotonic() - current[1] < after:
+                continue
+            frame = sys._current_frames().get(current[2])
+            if frame is not None:
+                self.stacks.append((current[0], time.monotonic() - current[1], where(frame)))
 
-def install() -> Timeline:
-    """Note every producer call and bank job of this process from now on."""
+
+def where(frame, depth: int = 3) -> str:
+    """The innermost ``depth`` frames from ``frame`` outwards, as ``name (file:line)``.
+
+    >>> where(sys._getframe(), 1).startswith("<module> (")
+    True
+    """
+    names = []
+    while frame is not None and len(names) < depth:
+        code = frame.f_code
+        names.append(f"{code.co_name} ({os.path.basename(code.co_filename)}:{frame.f_lineno})")
+        frame = frame.f_back
+    return " < ".join(names)
+
+
+def install(stacks: bool = False) -> Timeline:
+    """Note every producer call and bank job of this process from now on; with ``stacks``,
+    sample the producer's stack during slow calls too (:meth:`Timeline.sample`)."""
     from latentcode.audio import stream
     from latentcode.model import jobs
 
@@ -111,7 +150,11 @@ def install() -> Timeline:
         others, (_, waited) = _others(me), _schedstat(me)
         t, cpu = time.monotonic(), time.thread_time()
         queued, start = self.ring.available(), self.ring.write_pos
-        produce(self, generation, steps)
+        line.current = (line.count, t, threading.get_ident())
+        try:
+            produce(self, generation, steps)
+        finally:
+            line.current = None
         wall, cpu = time.monotonic() - t, time.thread_time() - cpu
         waited = (_schedstat(me)[1] - waited) / 1e9
         if line.count < len(line.calls):
@@ -128,6 +171,8 @@ def install() -> Timeline:
             line.note(f"job {self.key} ends ({self.seconds:.1f} s)")
 
     stream.Stream.produce, jobs.Job.execute = noted_produce, noted_execute
+    if stacks:
+        threading.Thread(target=line.sample, name="timeline-stacks", daemon=True).start()
     return line
 
 
