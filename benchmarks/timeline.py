@@ -12,8 +12,8 @@ run busy).
 
 With ``stacks``, a thread of its own also samples the producer's stack every 3 ms while a call
 has run over 25 ms (``sys._current_frames``), and :func:`report` shows the samples of the calls
-before each underrun: what a slow call was doing, not only that it was slow. It takes the GIL
-for a few microseconds a sample, and only during slow calls does it look at the producer.
+before each underrun: what a slow call was doing, not only that it was slow. It wakes every
+3 ms (taking the GIL for a few microseconds) and looks at the producer only in slow calls.
 
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
@@ -110,8 +110,8 @@ class Timeline:
         return lines + [f"  {at:8.3f} s  {text}" for at, text in self.events if t - 5 <= at <= t]
 
     def sample(self, every: float = 0.003, after: float = 0.025, most: int = 100_000) -> None:
-        """Forever (a daemon thread's target): every ``every`` s, the innermost frames of the
-        producer if its call has run ``after`` s or more; ``most`` samples at most."""
+        """A daemon thread's target, until ``most`` samples are kept: every ``every`` s, the
+        innermost frames of the producer if its call has run ``after`` s or more."""
         while len(self.stacks) < most:
             time.sleep(every)
             current = self.current
