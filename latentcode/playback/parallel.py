@@ -181,7 +181,7 @@ def widen(conn: Any) -> None:
     >>> widen(a); b.send_bytes(b"x"); a.recv_bytes()
     b'x'
     """
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # (None where there is no fcntl)
     if setting is None:
         return
     try:
