@@ -130,8 +130,6 @@ def measure_latency(session, repeats: int = 10) -> float:
     """
     samples, evals, engine, heard = [], [], [], []
     stream = session.engine._stream
-    # the master limiter's delay, then JACK's two periods, before the sample is heard
-    out_ms = 1000 * (session.engine.limiter_delay + 2 * PERIOD) / 44100
     starts: list[tuple[int, int]] = []  # (track slot, onset) of every voice started
     session.live_scheduler.on_start.append(
         lambda track, event, onset, n: starts.append((track.slot, onset)))
@@ -155,19 +153,30 @@ def measure_latency(session, repeats: int = 10) -> float:
             time.sleep(0.0002)
         at = stream.rewound_at if stream.rewinds > rewinds else onset
         onset = min(o for t, o in list(starts) if t == slot and o >= at)
-        while session.engine.stats.position < at:
-            time.sleep(0.0002)
-        engine.append((time.monotonic() - t1) * 1000 + out_ms)
-        heard.append((time.monotonic() - t0) * 1000 + out_ms)
-        while session.engine.stats.position < onset:
-            time.sleep(0.0002)
-        samples.append((time.monotonic() - t0) * 1000 + out_ms)
+        at_heard = heard_at(session.engine, at)
+        engine.append((at_heard - t1) * 1000)
+        heard.append((at_heard - t0) * 1000)
+        samples.append((heard_at(session.engine, onset) - t0) * 1000)
         session.eval("now t9 silence")
         time.sleep(0.3)
     LAST_EVAL_MS.append(sorted(evals)[len(evals) // 2])
     LAST_ENGINE_MS.append(sorted(engine)[len(engine) // 2])
     LAST_HEARD_MS.append(sorted(heard)[len(heard) // 2])
     return sorted(samples)[len(samples) // 2]
+
+
+def heard_at(engine, sample: int) -> float:
+    """``time.monotonic()`` when ``sample`` is heard: once the audio side has taken the buffer
+    that holds it, from that buffer's stamp (when it was taken, plus the limiter's delay), the
+    sample's place in the buffer, and JACK's two periods of output latency.
+
+    The stamp, not the clock's position: the position passes a sample once the buffer before
+    it is copied, a buffer before the sample itself is (5.8 ms at 256: figures measured by the
+    position until 2026-12 were that much too short)."""
+    while engine.position <= sample:
+        time.sleep(0.0002)
+    stamped, t = engine.heard_stamp()
+    return t + (sample - stamped + 2 * PERIOD) / engine.sample_rate
 
 
 TRIAL_ARGS: dict = {}  # given to every trial besides its own (main's --threads)

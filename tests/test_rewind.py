@@ -126,6 +126,28 @@ def test_now_is_heard_from_the_first_sample_that_can_change(sessions):
     assert all(v == 800 for pos, v in lpf if pos >= first_800)
 
 
+@pytest.mark.parametrize("ahead, buffers", [(0.009, 0), (0.003, 1), (-0.001, 2)])
+def test_a_rewind_starts_as_many_buffers_on_as_the_audio_side_may_take_meanwhile(
+        sessions, ahead, buffers):
+    """A rewind given 6 ms (rewinds took 4, and half again) starts right at the first sample
+    it may write when the audio side's next callback is 9 ms away; a buffer on when it is 3 ms
+    away (the callback after it comes in 8.8); two when it is overdue."""
+    live, _ = sessions
+    live.eval(OLD)
+    live.live_scheduler = live.scheduler(wait_for_sounds=False)
+    stream = live_stream(live)
+    played(stream, SR // 2, [], [])
+    for _ in range(5):
+        stream._rewind_times.note(0.004)
+    live.eval(f"now t1 $ {NEW}")
+    # the audio side took the buffer before read_pos ``ahead`` - a period from now: the
+    # next is due ``ahead`` from now
+    rp = stream.ring.read_pos
+    stream._stamp.write(rp - BUFFER, time.monotonic_ns() + round((ahead - BUFFER / SR) * 1e9))
+    stream.amend()
+    assert stream.rewinds == 1 and stream.rewound_at == rp + BUFFER + buffers * BUFFER
+
+
 def test_which_changes_ask_for_a_rewind(sessions):
     live, _ = sessions
     live.eval(OLD)

@@ -33,14 +33,12 @@ from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
 from latentcode.audio.playout import GAPS_KEPT, Board, Playout, latest_gaps
+from latentcode.audio.rewind_margin import REWIND_MARGIN, RewindMargin, Schedule
 from latentcode.audio.ring import AudioRing
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
 from latentcode.errors import LatentcodeError
 
-# samples: the least time a rewind is given before its audio is heard, more when rewinds took
-# longer lately (Stream.amend). 64 voices' took 90-170 samples, idle or a core busy: none late
-REWIND_MARGIN = 256
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
@@ -129,7 +127,7 @@ class Stream:
         # the latest rewinds that came too late: (their first sample, samples they missed)
         self.late_rewinds: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
         self.rewind_margin = REWIND_MARGIN
-        self._rewinds_took = deque([0] * 8, maxlen=8)  # samples, and half again (see amend)
+        self._rewind_times, self._schedule = RewindMargin(sr), Schedule(sr)
         # lines being evaluated (held): the producer keeps only ``_hold_floor`` queued
         self._holds, self._hold_floor, self._hold_lock = 0, 0, threading.Lock()
 
@@ -178,17 +176,18 @@ class Stream:
     def connect(self, graph: Graph) -> None:
         """Play into ``graph`` (this stream's own audio side: offline)."""
         self._bs = graph.buffersize
-        if graph.sr != self.sr:
-            self.sr = graph.sr
-            self.controls = TrackControls(graph.sr)
+        self._at_rate(graph.sr)
         self.playout.connect(graph)
 
     def heard_in(self, sr: int, buffersize: int) -> None:
         """The audio side (another process) plays at ``sr``, ``buffersize`` a buffer."""
         self._bs = buffersize
-        if sr != self.sr:
-            self.sr = sr
-            self.controls = TrackControls(sr)
+        self._at_rate(sr)
+
+    def _at_rate(self, sr: int) -> None:
+        if sr != self.sr:  # what reckons in samples reckons in these from now on
+            self.sr, self.controls = sr, TrackControls(sr)
+            self._rewind_times, self._schedule = RewindMargin(sr), Schedule(sr)
 
     @property
     def source(self) -> Source | None:
@@ -303,6 +302,7 @@ class Stream:
         while not halt.is_set() and generation == self.generation:
             self.wake.wait(0.05)
             self.wake.clear()
+            self._schedule.note(self.stamp, time.monotonic())
             try:
                 if watch is not None:
                     watch()
@@ -394,15 +394,20 @@ class Stream:
         time, add each changed track's difference into the ring, and replace its controls.
 
         That sample is one hardware buffer past the one being played (never written while
-        read), plus :attr:`rewind_margin`: the time rewinds take lately. Samples it
+        read), plus as many buffers as the audio side may take while it is made, reckoned
+        from where the audio side stands in its period (:mod:`.rewind_margin`). Samples it
         reaches too late for are counted in :attr:`rewind_late`."""
         source = self._source
         if not (getattr(source, "rewinds", None) or getattr(source, "retouches", None)):
             return
-        ring, t0, decoded = self.ring, time.perf_counter(), False
+        ring, t0, now, decoded = self.ring, time.perf_counter(), time.monotonic(), False
+        self._schedule.note(self.stamp, now)
         soonest = ring.read_pos + self._bs
-        for a in source.amend(soonest, soonest + self.rewind_margin, ring.write_pos,
-                              self.block):
+        # as many buffers on as the audio side may take meanwhile, from where it stands
+        ahead = self._schedule.ahead(ring.read_pos, now)
+        margin = (self.rewind_margin if ahead is None
+                  else self._rewind_times.samples(self._bs, self.lookahead, ahead))
+        for a in source.amend(soonest, soonest + margin, ring.write_pos, self.block):
             only = getattr(a, "only", None)  # (a knob's retouch replaces a few controls)
             ring.edit(a.at, Strip(a.track, only))  # the blocks from ``at`` on
             if a.audio is not None:
@@ -419,16 +424,9 @@ class Stream:
                     ring.post(at, (False, changes))
             self.rewinds += 1
             self.rewound_at = a.at
-        # the next rewind starts this far ahead: what rewinds take lately, and half again. The
-        # median of the last few, so that one slow rewind (the first is: cold caches) does not
-        # move a pad's latency (Engine.soonest_change) for the next note. A knob's retouch
-        # decodes nothing: its speed says nothing of the next rewind's
-        if not decoded:
-            return
-        taken = self._rewinds_took
-        taken.append(round(1.5 * (time.perf_counter() - t0) * self.sr))
-        middle = sorted(taken)[len(taken) // 2]
-        self.rewind_margin = max(REWIND_MARGIN, min(middle, self.lookahead))
+        if decoded:  # (a pad's fixed wait, Engine.soonest_change, follows rewinds' median)
+            self._rewind_times.note(time.perf_counter() - t0)
+            self.rewind_margin = self._rewind_times.fixed(self._bs, self.lookahead)
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""
