@@ -91,7 +91,7 @@ def trial(args: argparse.Namespace) -> dict:
         time.sleep(0.25)
         peak_voices = max(peak_voices, len(session.live_scheduler.voices.voices))
     if args.latency:
-        latency = measure_latency(session)
+        latency = measure_latency(session, args.change)
     engine_latency = session.engine.latency * 1000
     spent = time.monotonic() - t0
     cpu = (time.process_time() - c0) / spent
@@ -116,13 +116,17 @@ def trial(args: argparse.Namespace) -> dict:
     }
 
 
-def measure_latency(session, repeats: int = 10) -> float:
+CHANGE = '"bell*128" # gain 0.05 # legato 1'  # the immediate change measured (see below)
+
+
+def measure_latency(session, change: str = CHANGE, repeats: int = 10) -> float:
     """Median ms from eval of an immediate change to its first sample heard (leaving the
     engine, plus the limiter's delay and JACK's two periods).
 
-    The change is ``now t9 $ "bell*128"``: onsets every 1/128 cycle (15.6 ms at 0.5 cycles a
-    second), so about 8 ms of the figure is the wait for the pattern's next onset, and 10-45 ms
-    the eval itself (it rehearses 16 cycles of 128 events before it commits). The medians of
+    The change is ``now t9 $ {change}``, by default ``"bell*128"``: onsets every 1/128 cycle
+    (15.6 ms at 0.5 cycles a second), so about 8 ms of the figure is the wait for the pattern's
+    next onset, and 7-45 ms the eval itself (it rehearses 16 cycles of 128 events before it
+    commits; ``--change '"bell*8" # gain 0.05'`` has an eval of a sparser line). The medians of
     the eval, of the engine's part (from eval's return until the first sample the change
     could alter is heard: what the rewind takes) and of the two together (from the eval's
     start: the latency of the change itself, whatever pattern it brings) are kept in
@@ -137,7 +141,7 @@ def measure_latency(session, repeats: int = 10) -> float:
         starts.clear()
         rewinds = stream.rewinds
         t0 = time.monotonic()
-        session.eval('now t9 $ "bell*128" # gain 0.05 # legato 1')
+        session.eval(f"now t9 $ {change}")
         t1 = time.monotonic()
         evals.append((t1 - t0) * 1000)
         slot = session.tracks["t9"].slot
@@ -213,6 +217,9 @@ def main() -> None:
     ap.add_argument("--match", type=float, default=1.0, help="the voices' # match (1)")
     ap.add_argument("--stretch", type=float, default=1)
     ap.add_argument("--latency", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--change", default=CHANGE,
+                    help="the pattern of the immediate change whose latency is measured "
+                         f"(now t9 $ ...; {CHANGE}: its eval rehearses 2,048 events)")
     ap.add_argument("--no-piece", action="store_true", help="skip the 4-track piece")
     ap.add_argument("--block", type=int, default=1024, help="the producer's block (samples)")
     ap.add_argument("--lookahead", type=int, default=4096, help="samples queued ahead")
@@ -238,6 +245,8 @@ def main() -> None:
         return
     if args.threads:
         TRIAL_ARGS["threads"] = args.threads
+    if args.change != CHANGE:
+        TRIAL_ARGS["change"] = args.change
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(args.load)]
     try:
