@@ -16,9 +16,10 @@ Callbacks on time are a period apart, but one that comes late is followed by the
 the audio side has taken its buffers in the last second: each stamp (first sample, when it was
 taken) gives ``t - sample / sr``, and no callback came more than 0.04 ms before the least of
 them in 2,500, idle or with a core busy. Underruns and a panic move that phase in the same
-direction: the estimate errs early, on the safe side. Reckoned a period a buffer from any
-moment instead, 2-3 of every 12 immediate changes with 64 voices playing came a buffer too
-late for their first samples (``Stream.rewind_late``), which then kept the old audio.
+direction: the estimate errs early, on the safe side. With the margin reckoned without the
+phase (:meth:`RewindMargin.fixed`), 13 of 320 rewinds with 64 voices playing came a buffer
+too late for their first samples (``Stream.rewind_late``), which then kept the old audio;
+reckoned with it, 2, both before five rewinds had been timed (``benchmarks/rewinds.py``).
 
 >>> margin, schedule = RewindMargin(44100), Schedule(44100)
 >>> margin.samples(256, 4096, 0.004)                      # nothing timed yet
