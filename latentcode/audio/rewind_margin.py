@@ -33,7 +33,7 @@ reckoned with it, 2, both before five rewinds had been timed (``benchmarks/rewin
 256
 >>> margin.samples(256, 4096, 0.0005)          # the next callback is due: one more
 512
->>> margin.fixed(256, 4096)                    # a pad's, whatever the phase (see fixed)
+>>> margin.fixed(4096)                         # a pad's, whatever the phase (see fixed)
 331
 """
 
@@ -73,9 +73,9 @@ class RewindMargin:
             return min(REWIND_MARGIN, most)
         return min(buffer * max(0, -int((ahead - need) * self.sr // buffer)), most)
 
-    def fixed(self, buffer: int, most: int) -> int:
+    def fixed(self, most: int) -> int:
         """The margin whatever the phase, in samples: what rewinds take lately, and half
-        again, at least :data:`REWIND_MARGIN`. A pad's note waits this long
+        again, at least :data:`REWIND_MARGIN`, at most ``most``. A pad's note waits this long
         (``Engine.soonest_change``), so that every note waits the same."""
         need = self._need()
         return min(max(REWIND_MARGIN, round((need or 0) * self.sr)), most)

@@ -33,7 +33,7 @@ from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
 from latentcode.audio.playout import GAPS_KEPT, Board, Playout, latest_gaps
-from latentcode.audio.rewind_margin import REWIND_MARGIN, RewindMargin, Schedule
+from latentcode.audio.rewind_margin import RewindMargin, Schedule
 from latentcode.audio.ring import AudioRing
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
@@ -126,7 +126,6 @@ class Stream:
         self.rewinds = self.rewind_late = self.rewound_at = 0
         # the latest rewinds that came too late: (their first sample, samples they missed)
         self.late_rewinds: deque[tuple[int, int]] = deque(maxlen=GAPS_KEPT)
-        self.rewind_margin = REWIND_MARGIN
         self._rewind_times, self._schedule = RewindMargin(sr), Schedule(sr)
         # lines being evaluated (held): the producer keeps only ``_hold_floor`` queued
         self._holds, self._hold_floor, self._hold_lock = 0, 0, threading.Lock()
@@ -239,6 +238,12 @@ class Stream:
             dropped=board.dropped,
             gaps=self.gaps,
         )
+
+    @property
+    def rewind_margin(self) -> int:
+        """A rewind's margin whatever the audio side's phase, in samples (a pad's fixed wait,
+        Engine.soonest_change, and a rewind with no stamp to go by: :mod:`.rewind_margin`)."""
+        return self._rewind_times.fixed(self.lookahead)
 
     @property
     def call_margin(self) -> int:
@@ -394,16 +399,14 @@ class Stream:
         time, add each changed track's difference into the ring, and replace its controls.
 
         That sample is one hardware buffer past the one being played (never written while
-        read), plus as many buffers as the audio side may take while it is made, reckoned
-        from where the audio side stands in its period (:mod:`.rewind_margin`). Samples it
-        reaches too late for are counted in :attr:`rewind_late`."""
+        read), plus as many buffers as the audio side may take while it is made, from where
+        it stands in its period (:mod:`.rewind_margin`); samples it is late for: rewind_late."""
         source = self._source
         if not (getattr(source, "rewinds", None) or getattr(source, "retouches", None)):
             return
         ring, t0, now, decoded = self.ring, time.perf_counter(), time.monotonic(), False
         self._schedule.note(self.stamp, now)
         soonest = ring.read_pos + self._bs
-        # as many buffers on as the audio side may take meanwhile, from where it stands
         ahead = self._schedule.ahead(ring.read_pos, now)
         margin = (self.rewind_margin if ahead is None
                   else self._rewind_times.samples(self._bs, self.lookahead, ahead))
@@ -424,9 +427,8 @@ class Stream:
                     ring.post(at, (False, changes))
             self.rewinds += 1
             self.rewound_at = a.at
-        if decoded:  # (a pad's fixed wait, Engine.soonest_change, follows rewinds' median)
+        if decoded:  # (a pad's fixed wait, rewind_margin, follows rewinds' median)
             self._rewind_times.note(time.perf_counter() - t0)
-            self.rewind_margin = self._rewind_times.fixed(self._bs, self.lookahead)
 
     def _parse_controls(self, controls: Any) -> list[tuple[int, str, float]] | None:
         """Turn the source's per-track dicts into checked (track, key, value) changes."""
