@@ -18,6 +18,7 @@ processes busy, one core each, during every trial: a performer's machine is neve
 Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
 
     python benchmarks/realtime.py [--seconds 30] [--max-voices 512] [--load 1] [--repeats 2]
+                                  [--period 128]
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def trial(args: argparse.Namespace) -> dict:
     else:
         session.eval(PIECE)
         session.render_dry(1)  # encode the piece's sounds before the clock starts
-    session.start("jack", buffersize=PERIOD, jack_client="lc-bench", block=args.block,
+    session.start("jack", buffersize=args.period, jack_client="lc-bench", block=args.block,
                   lookahead=args.lookahead)
     if args.threads:  # after start, which gives the decoder every core
         from latentcode.model.vae import set_live_threads
@@ -180,7 +181,7 @@ def heard_at(engine, sample: int) -> float:
     while engine.position <= sample:
         time.sleep(0.0002)
     stamped, t = engine.heard_stamp()
-    return t + (sample - stamped + 2 * PERIOD) / engine.sample_rate
+    return t + (sample - stamped + 2 * engine.buffersize) / engine.sample_rate
 
 
 TRIAL_ARGS: dict = {}  # given to every trial besides its own (main's --threads)
@@ -222,6 +223,8 @@ def main() -> None:
                          f"(now t9 $ ...; {CHANGE}: its eval rehearses 2,048 events)")
     ap.add_argument("--no-piece", action="store_true", help="skip the 4-track piece")
     ap.add_argument("--block", type=int, default=1024, help="the producer's block (samples)")
+    ap.add_argument("--period", type=int, default=PERIOD,
+                    help=f"jackd's period, the audio buffer (samples; {PERIOD})")
     ap.add_argument("--lookahead", type=int, default=4096, help="samples queued ahead")
     ap.add_argument("--sweep", default="",
                     help="instead: BLOCK:LOOKAHEAD pairs (e.g. 1024:1024,512:512) measured "
@@ -245,6 +248,8 @@ def main() -> None:
         return
     if args.threads:
         TRIAL_ARGS["threads"] = args.threads
+    if args.period != PERIOD:
+        TRIAL_ARGS["period"] = args.period
     if args.change != CHANGE:
         TRIAL_ARGS["change"] = args.change
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -263,10 +268,10 @@ def measure_all(args: argparse.Namespace) -> None:
 
     from jackd import running_jackd
 
-    with running_jackd(period=PERIOD) as server:
+    with running_jackd(period=args.period) as server:
         from latentcode.model.precision import chosen
 
-        print(f"jackd dummy, 44.1 kHz, period {PERIOD}; {args.seconds:.0f} s a trial; "
+        print(f"jackd dummy, 44.1 kHz, period {args.period}; {args.seconds:.0f} s a trial; "
               f"{args.load} other busy process(es); decoder precision {chosen(None)}, on "
               f"{f'{args.threads} thread(s)' if args.threads else 'every core'}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
@@ -333,9 +338,9 @@ def sweep(args: argparse.Namespace) -> None:
     """Underruns and the latency of an immediate change for each block and lookahead."""
     from jackd import running_jackd
 
-    with running_jackd(period=PERIOD) as server:
-        print(f"jackd dummy, period {PERIOD}; {args.sweep_voices} voices, {args.seconds:.0f} s; "
-              f"{args.load} other busy process(es)")
+    with running_jackd(period=args.period) as server:
+        print(f"jackd dummy, period {args.period}; {args.sweep_voices} voices, "
+              f"{args.seconds:.0f} s; {args.load} other busy process(es)")
         print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
               f"{'now -> heard':>12} {'change':>9} {'of it eval':>10} {'engine':>9} {'late':>5} "
               f"{'Engine.latency':>14}")
