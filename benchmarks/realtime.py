@@ -184,7 +184,7 @@ def heard_at(engine, sample: int) -> float:
     return t + (sample - stamped + 2 * engine.buffersize) / engine.sample_rate
 
 
-TRIAL_ARGS: dict = {}  # given to every trial besides its own (main's --threads)
+TRIAL_ARGS: dict = {}  # given to every trial besides its own (--threads, --period, --change)
 
 
 def run_trial(server: str, **kw) -> dict:
