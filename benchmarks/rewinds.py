@@ -1,12 +1,13 @@
 """How many immediate changes come too late for their first samples (``Stream.rewind_late``).
 
-Live, through a private jackd (dummy driver, period 256), 64 voices of ``prior`` play while
-the performer alternates ``now t9 $ "bell*128"`` and ``now t9 silence`` every 0.15 s; nothing
-polls the clock meanwhile (a Python thread that does takes the GIL from the producer and
-slows every rewind). Printed per run: rewinds, those that came late and the samples they
-missed, underruns; idle, then with a competing process busy on one core. ``--fixed`` gives
-every rewind the margin a pad gets (``RewindMargin.fixed``: what rewinds take lately, and half
-again, whatever the audio side's phase), as every rewind had before 2026-12, to compare.
+Live, through a private jackd (dummy driver, period 256), 64 voices of ``prior`` play
+(``--voices``) while the performer alternates ``now t9 $ "bell*128"`` and ``now t9 silence``
+every 0.15 s; nothing polls the clock meanwhile (a Python thread that does takes the GIL from
+the producer and slows every rewind). Printed per run: rewinds, those that came late and the
+samples they missed, underruns; idle, then with a competing process busy on one core.
+``--fixed`` gives every rewind the margin a pad gets (``RewindMargin.fixed``: what rewinds take
+lately, and half again, whatever the audio side's phase), as every rewind had before 2026-12,
+to compare.
 
     python benchmarks/rewinds.py                  # 2 runs idle, 2 busy, about 2 minutes
     python benchmarks/rewinds.py --runs 4 --fixed
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the jackd launcher the tests use
 
 
-def run(fixed: bool, changes: int) -> dict:
+def run(fixed: bool, changes: int, voices: int = 64) -> dict:
     """One session in this process: play, change, count."""
     if fixed:
         from latentcode.audio import rewind_margin
@@ -38,7 +39,7 @@ def run(fixed: bool, changes: int) -> dict:
     s.voice_cap = 512
     for name in ("prior", "bell"):
         s.bank.resolve(name)
-    s.eval('tempo 0.5\nt1 $ "prior*64" # legato 64 # gain 0.015625')
+    s.eval(f'tempo 0.5\nt1 $ "prior*{voices}" # legato {voices} # gain {1 / voices:.6f}')
     s.start("jack", buffersize=256, jack_client="lc-rewinds", block=1024, lookahead=4096)
     time.sleep(4)
     stream = s.engine._stream
@@ -59,17 +60,20 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2, help="runs idle, and as many busy")
     ap.add_argument("--changes", type=int, default=40, help="pairs of changes a run")
     ap.add_argument("--fixed", action="store_true", help="the fixed margin, to compare")
+    ap.add_argument("--voices", type=int, default=64,
+                    help="voices of prior playing (64; fewer where a CPU has no room for them)")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a run's process
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run(args.fixed, args.changes)))
+        print(json.dumps(run(args.fixed, args.changes, args.voices)))
         return
     from jackd import running_jackd
 
-    cmd = [sys.executable, __file__, "--one", "--changes", str(args.changes)]
+    cmd = [sys.executable, __file__, "--one", "--changes", str(args.changes),
+           "--voices", str(args.voices)]
     cmd += ["--fixed"] if args.fixed else []
     print(f"margin: {'fixed' if args.fixed else 'whole buffers, by the phase'}; "
-          f"{2 * args.changes} changes a run")
+          f"{2 * args.changes} changes a run, {args.voices} voices")
     for busy in (False, True):
         for _ in range(args.runs):
             spinner = (subprocess.Popen([sys.executable, "-c", "while True: pass"])

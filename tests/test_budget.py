@@ -122,6 +122,9 @@ def test_combining_two_dense_patterns_is_not_quadratic():
 @pytest.mark.parametrize("text, said", [
     ('t2 $ "<bell nosuch>"', "unknown sound 'nosuch'"),
     ('t2 $ "<bell bell bell nosuch>"', "unknown sound 'nosuch'"),
+    # repeating lines, rehearsed for their periods (4 and 3 cycles) alone
+    ('t2 $ "bell <bell [bell nosuch]>/2"', "unknown sound 'nosuch'"),
+    ('t2 $ "bell*8" # alpha sine # sound "<bell bell nosuch>"', "unknown sound 'nosuch'"),
     ('t2 $ every 5 (# stretch 0) $ "bell"', "stretch must not be 0"),
     ('t2 $ whenmod 8 7 (# sound "nosuch") $ "bell"', "unknown sound 'nosuch'"),
 ])

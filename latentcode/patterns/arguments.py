@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from latentcode.patterns.core import Pattern
+from latentcode.patterns.core import Pattern, joint_period
 from latentcode.patterns.time import PatternError, to_number, to_time
 
 
@@ -66,4 +66,30 @@ def join_arguments(impl: Callable[..., Pattern], args: Sequence[Any], joined: Se
             pat = built[key] = impl(*call)
         return pat
 
-    return tuples.fmap(build).inner_join()
+    out = tuples.fmap(build).inner_join()
+    out.period = _joined_period(tuples, build)
+    return out
+
+
+LONGEST_KNOWN = 16  # an argument repeating less often: the result's period is left unknown
+
+
+def _joined_period(tuples: Pattern, build: Callable[[tuple], Pattern]) -> int | None:
+    """The period of the arguments' patterns joined: theirs with that of every pattern built
+    from a value they take in it (each is heard where its value's event is). None when one is
+    not known, the arguments repeat less often than :data:`LONGEST_KNOWN` cycles, or are
+    continuous (a signal's value depends on where a query begins).
+
+    >>> from latentcode import mini
+    >>> mini("a*<2 3>").period, mini("a(<3 5>,8,<0 2 4>)").period, mini("a*<2 [3 4]>").period
+    (2, 6, 2)
+    """
+    period = tuples.period
+    if period is None or period > LONGEST_KNOWN:
+        return None
+    periods = [period]
+    for e in tuples.query(0, period):  # every value the arguments take
+        if e.whole is None:
+            return None
+        periods.append(build(e.value).period)
+    return joint_period(*periods)

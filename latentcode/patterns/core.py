@@ -14,6 +14,14 @@ gives 0 and ``Pattern.sample(t)`` reads a signal at one instant. Randomness is a
 of time and seed (:func:`~latentcode.patterns.time.time_to_rand`), so querying a pattern twice
 gives the same events.
 
+A pattern may know its ``period``: the cycles after which it plays the same events again, moved
+by that many cycles (``"<a b c>"`` 3, ``"a*1.5"`` 2). Constructors that are sure of it say so
+(:func:`joint_period` for patterns heard together); anything random, or built from an arbitrary
+query, leaves it None. A new line is rehearsed for its period alone when that is shorter.
+
+>>> mini("<a b c>").period, mini("a? b").period
+(3, None)
+
 The core knows nothing of the language: mini-notation strings become patterns through the
 parser that :mod:`latentcode.language.mininotation` hands to :func:`set_string_parser`, and the
 library functions become methods when :mod:`~latentcode.patterns.registry` registers them.
@@ -21,6 +29,7 @@ library functions become methods when :mod:`~latentcode.patterns.registry` regis
 
 from __future__ import annotations
 
+import math
 import numbers
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
@@ -34,8 +43,8 @@ from latentcode.patterns.operators import OPS, apply, merge_operator
 from latentcode.patterns.sampled import Sampled, sampled_from
 from latentcode.patterns.time import Fraction, PatternError, Span, _floor, sam, to_time
 
-__all__ = ["Event", "Pattern", "Pure", "Sampled", "Source", "map_event_spans", "merge_op",
-           "per_cycle", "pure", "reify", "set_string_parser", "signal", "silence"]
+__all__ = ["Event", "Pattern", "Pure", "Sampled", "Source", "joint_period", "map_event_spans",
+           "merge_op", "per_cycle", "pure", "reify", "set_string_parser", "signal", "silence"]
 
 class Pattern:
     """A function from a time span to the events active in it.
@@ -46,15 +55,20 @@ class Pattern:
     merge operators, and ``+ - * /`` combine numbers with structure from both sides.
     """
 
-    __slots__ = ("_q", "_at")
+    __slots__ = ("_q", "_at", "period")
 
     def __init__(self, query: Callable[[Span], list[Event]],
-                 at: Callable[[Fraction], Any] | None = None) -> None:
+                 at: Callable[[Fraction], Any] | None = None, *,
+                 period: int | None = None) -> None:
         self._q = query
         # A continuous pattern's value at an instant, read without a query (None: query it):
         # a moving control is sampled at every decoded frame, and the query's spans, events
         # and lists were most of that cost. signal, fmap and the time maps pass it on.
         self._at = at
+        #: Every ``period`` cycles the pattern plays the same events again, moved by the period
+        #: (None: not known, the default). A new line is rehearsed for as many cycles as this,
+        #: at most, so only constructors that know it for sure set it (see :func:`joint_period`).
+        self.period = period
 
     # -- querying ---------------------------------------------------------------------------
 
@@ -137,13 +151,15 @@ class Pattern:
         q, inner = self._q, self._at
         return Pattern(lambda span: [Event(e.whole, e.part, f(e.value), e.sources)
                                      for e in q(span)],
-                       None if inner is None else lambda t: f(inner(t)))
+                       None if inner is None else lambda t: f(inner(t)), period=self.period)
 
     def filter_values(self, keep: Callable[[Any], bool]) -> Pattern:
         q = self._q
-        return Pattern(lambda span: [e for e in q(span) if keep(e.value)])
+        return Pattern(lambda span: [e for e in q(span) if keep(e.value)], period=self.period)
 
     def filter_events(self, keep: Callable[[Event], bool]) -> Pattern:
+        """The events ``keep`` accepts; ``keep`` may read their time (at random, for one), so
+        the period is no longer known."""
         q = self._q
         return Pattern(lambda span: [e for e in q(span) if keep(e)])
 
@@ -163,7 +179,7 @@ class Pattern:
                         out.append(Event(whole, p, f(e.value, o.value), e.sources + o.sources))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=joint_period(self.period, other.period))
 
     def app_both(self, other: Pattern, f: Callable[[Any, Any], Any]) -> Pattern:
         """Structure from both: events where both are active, wholes intersected."""
@@ -193,7 +209,7 @@ class Pattern:
                     out.append(Event(w, p, f(e.value, o.value), e.sources + o.sources))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=joint_period(self.period, other.period))
 
     def inner_join(self) -> Pattern:
         """A pattern of patterns flattened, structure from the inner patterns."""
@@ -326,7 +342,7 @@ class Pure(Pattern):
                     out.append(Event(Span(Fraction(c), Fraction(c + 1)), s, value, sources))
             return out
 
-        super().__init__(query)
+        super().__init__(query, period=1)
 
     def fmap(self, f: Callable[[Any], Any]) -> Pattern:
         return Pure(f(self.value), self.sources)
@@ -341,17 +357,31 @@ def _silent(span: Span) -> list[Event]:
     return []
 
 
-silence = Pattern(_silent)
+silence = Pattern(_silent, period=1)
 
 
-def signal(f: Callable[[float], Any]) -> Pattern:
-    """A continuous pattern: ``f`` of the (float) time at the start of each query."""
+def signal(f: Callable[[float], Any], period: int | None = None) -> Pattern:
+    """A continuous pattern: ``f`` of the (float) time at the start of each query; ``period``
+    when ``f(t + period)`` is ``f(t)`` (a sine's 1), None for randomness."""
     return Pattern(lambda span: [Event(None, span, f(float(span.begin)))],
-                   lambda t: f(float(t)))
+                   lambda t: f(float(t)), period=period)
 
 
-def per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
-    """A pattern that plays ``choose(cycle)`` in each cycle (queries are split at cycles)."""
+def joint_period(*periods: int | None) -> int | None:
+    """The period of patterns heard together: the least common multiple of theirs, None when
+    one of them is not known.
+
+    >>> joint_period(2, 3), joint_period(1, None)
+    (6, None)
+    """
+    if any(p is None for p in periods):
+        return None
+    return math.lcm(*periods)
+
+
+def per_cycle(choose: Callable[[int], Pattern], period: int | None = None) -> Pattern:
+    """A pattern that plays ``choose(cycle)`` in each cycle (queries are split at cycles);
+    ``period`` when the caller knows the result repeats (None: not known)."""
 
     def query(span: Span) -> list[Event]:
         out = []
@@ -359,7 +389,7 @@ def per_cycle(choose: Callable[[int], Pattern]) -> Pattern:
             out.extend(spent(choose(_floor(cs.begin))._q(cs)))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=period)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +472,8 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
         # A constant on the right (``# gain 0.8``): no need to query it per event.
         value, extra = right.value, right.sources
         return Pattern(lambda span: [Event(e.whole, e.part, combine(e.value, value),
-                                           e.sources + extra) for e in lq(span)])
+                                           e.sources + extra) for e in lq(span)],
+                       period=left.period)
 
     def query(span: Span) -> list[Event]:
         out = []
@@ -456,4 +487,4 @@ def merge_op(name: str, left: Pattern, right: Pattern) -> Pattern:
                 out.append(Event(whole, p, combine(e.value, b), e.sources + o.sources))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=joint_period(left.period, right.period))

@@ -16,7 +16,15 @@ from typing import Any
 
 from latentcode.patterns import primitives, timing
 from latentcode.patterns.budget import check_count
-from latentcode.patterns.core import Event, Pattern, merge_op, per_cycle, pure, signal
+from latentcode.patterns.core import (
+    Event,
+    Pattern,
+    joint_period,
+    merge_op,
+    per_cycle,
+    pure,
+    signal,
+)
 from latentcode.patterns.core import silence as _silence
 from latentcode.patterns.operators import as_controls
 from latentcode.patterns.registry import Fn, register, register_value
@@ -110,7 +118,8 @@ def every(n: int, f: Fn, pat: Pattern) -> Pattern:
     if n <= 0:
         return pat
     changed = f(pat)
-    return per_cycle(lambda c: changed if c % n == 0 else pat)
+    return per_cycle(lambda c: changed if c % n == 0 else pat,
+                     joint_period(n, pat.period, changed.period))
 
 
 @register
@@ -122,7 +131,8 @@ def whenmod(a: int, b: int, f: Fn, pat: Pattern) -> Pattern:
     if a <= 0:
         return pat
     changed = f(pat)
-    return per_cycle(lambda c: changed if c % a >= b else pat)
+    return per_cycle(lambda c: changed if c % a >= b else pat,
+                     joint_period(a, pat.period, changed.period))
 
 
 def _rand_filter(pat: Pattern, amount: float, keep_above: bool, seed: int = 0) -> Pattern:
@@ -223,8 +233,10 @@ def within(span: tuple[Time, Time], f: Fn, pat: Pattern) -> Pattern:
         pos = t - _floor(t)
         return begin <= pos < end
 
-    return _stack([changed.filter_events(inside),
-                   pat.filter_events(lambda e: not inside(e))])
+    out = _stack([changed.filter_events(inside),
+                  pat.filter_events(lambda e: not inside(e))])
+    out.period = joint_period(pat.period, changed.period)  # inside() is the same every cycle
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +252,7 @@ def iter_(n: int, pat: Pattern) -> Pattern:
     if n == 0:
         return pat
     shifted = [shift(pat, Fraction(-i, n)) for i in range(abs(check_count(n, "iter")))]
-    return per_cycle(lambda c: shifted[c % abs(n)])
+    return per_cycle(lambda c: shifted[c % abs(n)], joint_period(abs(n), pat.period))
 
 
 @register
@@ -262,7 +274,7 @@ def chunk(n: int, f: Fn, pat: Pattern) -> Pattern:
         return pat
     parts = [within((Fraction(i, n), Fraction(i + 1, n)), f, pat)
              for i in range(check_count(n, "chunk"))]
-    return per_cycle(lambda c: parts[c % n])
+    return per_cycle(lambda c: parts[c % n], joint_period(n, *(p.period for p in parts)))
 
 
 @register
@@ -382,7 +394,7 @@ def zoom(span: tuple[Time, Time], pat: Pattern) -> Pattern:
         return (pat.with_query_span(lambda s: Span((s.begin - k) * width, (s.end - k) * width))
                 .with_event_span(lambda s: Span(s.begin / width + k, s.end / width + k)))
 
-    return per_cycle(cycle)
+    return per_cycle(cycle, pat.period)  # cycle c plays from pat's c + begin
 
 
 @register
@@ -422,7 +434,7 @@ def brak(pat: Pattern) -> Pattern:
     lc> brak "a b"  ==  "<[a b] [~ a b ~]>"
     """
     broken = shift(fastcat([pat, _silence]), Fraction(1, 4))
-    return per_cycle(lambda c: broken if c % 2 else pat)
+    return per_cycle(lambda c: broken if c % 2 else pat, joint_period(2, pat.period))
 
 
 @register

@@ -22,6 +22,7 @@ from latentcode.patterns.core import (
     Event,
     Pattern,
     Pure,
+    joint_period,
     merge_op,
     per_cycle,
     pure,
@@ -108,16 +109,19 @@ def iter_back(n: int, pat: Pattern) -> Pattern:
     if n == 0:
         return pat
     shifted = [shift(pat, Fraction(i, n)) for i in range(abs(check_count(n, "iter'")))]
-    return per_cycle(lambda c: shifted[c % abs(n)])
+    return per_cycle(lambda c: shifted[c % abs(n)], joint_period(abs(n), pat.period))
 
 
 # ---------------------------------------------------------------------------------------------
 # conditionals
 
 
-def _on_cycles(pat: Pattern, f: Fn, test: Callable[[int], bool]) -> Pattern:
+def _on_cycles(pat: Pattern, f: Fn, test: Callable[[int], bool], n: int) -> Pattern:
+    """``f(pat)`` in the cycles ``test`` picks, ``pat`` in the others; ``test`` repeats every
+    ``n`` cycles."""
     changed = f(pat)
-    return per_cycle(lambda c: changed if test(c) else pat)
+    return per_cycle(lambda c: changed if test(c) else pat,
+                     joint_period(n, pat.period, changed.period))
 
 
 @register(name="every'")
@@ -128,7 +132,7 @@ def every_offset(n: int, offset: int, f: Fn, pat: Pattern) -> Pattern:
     """
     if n <= 0:
         return pat
-    return _on_cycles(pat, f, lambda c: c % n == offset)
+    return _on_cycles(pat, f, lambda c: c % n == offset, n)
 
 
 @register
@@ -148,7 +152,7 @@ def lastOf(n: int, f: Fn, pat: Pattern) -> Pattern:
     """
     if n <= 0:
         return pat
-    return _on_cycles(pat, f, lambda c: c % n == n - 1)
+    return _on_cycles(pat, f, lambda c: c % n == n - 1, n)
 
 
 def _matches(wanted: Any, value: Any) -> bool:

@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from latentcode.patterns.budget import spend, spent
-from latentcode.patterns.core import Event, Pattern, per_cycle, silence
+from latentcode.patterns.core import Event, Pattern, joint_period, per_cycle, silence
 from latentcode.patterns.time import Fraction, Span, _floor, time_to_rand, to_time
 from latentcode.patterns.timing import shift
 
@@ -39,14 +39,17 @@ def weighted_cat(steps: Sequence[tuple[Any, Pattern]],
         return silence
     table = []
     pos = _ZERO
+    period: int | None = 1  # each step plays its pattern's cycle c in cycle c
     for i, ((_, pat), w) in enumerate(zip(steps, weights, strict=True)):
         if w > 0 and pat is not silence:  # a rest takes its time but makes nothing
             begin, end = pos / total, (pos + w) / total
             table.append((begin, end, float(begin), float(end), end - begin, 1 / (end - begin),
                           pat._q, filters[i] if filters else ()))
+            # a "?" keeps events at random: it never repeats for sure
+            period = None if filters and filters[i] else joint_period(period, pat.period)
         pos += w
     if len(table) == 1 and table[0][4] == 1 and not table[0][7]:
-        return Pattern(table[0][6])
+        return Pattern(table[0][6], period=period)
     starts = [row[2] for row in table]  # float begins, ascending: where a query's steps start
 
     def query(span: Span) -> list[Event]:
@@ -94,7 +97,7 @@ def weighted_cat(steps: Sequence[tuple[Any, Pattern]],
                     out.append(ev)
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=period)
 
 
 def _keep(e: Event, filt: tuple[tuple[int, float], ...]) -> bool:
@@ -124,7 +127,8 @@ def slowcat(pats: Sequence[Pattern]) -> Pattern:
         i = c % n
         return shift(pats[i], Fraction(c - (c - i) // n))
 
-    return per_cycle(turn)
+    inner = joint_period(*(p.period for p in pats))  # each plays one of its cycles in n
+    return per_cycle(turn, None if inner is None else n * inner)
 
 
 def choose_cycle(pats: Sequence[Pattern], seed: int) -> Pattern:
@@ -142,4 +146,5 @@ def stack(pats: Iterable[Pattern]) -> Pattern:
     if len(pats) == 1:
         return pats[0]
     qs = [p._q for p in pats]
-    return Pattern(lambda span: spent([e for q in qs for e in q(span)]))
+    return Pattern(lambda span: spent([e for q in qs for e in q(span)]),
+                   period=joint_period(*(p.period for p in pats)))

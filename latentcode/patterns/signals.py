@@ -52,9 +52,13 @@ def _define_signals() -> None:
     for sname, (f, what, quarters) in _SIGNALS.items():
         example = (f"lc> segment 4 $ {sname}  ==  {quarters}" if quarters else
                    f"lc> segment 1 $ {sname}  ==  segment 1 $ {sname}")
-        globals()[sname] = register_value(sname, signal(f), f"{what.capitalize()}.\n\n{example}")
         if sname in ("rand", "perlin"):
+            globals()[sname] = register_value(sname, signal(f),
+                                              f"{what.capitalize()}.\n\n{example}")
             continue
+        # the others repeat every cycle: a line moved by one is rehearsed for its own period
+        globals()[sname] = register_value(sname, signal(f, 1),
+                                          f"{what.capitalize()}.\n\n{example}")
 
         def bipolar(t: float, f: Callable[[float], float] = f) -> float:
             return f(t) * 2 - 1
@@ -62,7 +66,7 @@ def _define_signals() -> None:
         q2 = quarters and '"' + " ".join(
             str(float(x) * 2 - 1) for x in quarters.strip('"').split()) + '"'
         globals()[sname + "2"] = register_value(
-            sname + "2", signal(bipolar),
+            sname + "2", signal(bipolar, 1),
             f"{what.capitalize().replace('from 0 to 1', 'from -1 to 1')}, bipolar (-1..1).\n\n"
             f"lc> segment 4 $ {sname}2  ==  {q2}")
 

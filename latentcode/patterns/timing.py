@@ -12,6 +12,8 @@ and of mini-notation's ``*`` and ``/``; factors and offsets here are constants (
 
 from __future__ import annotations
 
+import math
+
 from latentcode.patterns.core import Pattern, per_cycle
 from latentcode.patterns.time import Fraction, Span
 
@@ -24,9 +26,24 @@ def scale(pat: Pattern, factor: Fraction) -> Pattern:
     ['0→1/4', '1/4→1/2']
     """
     inv = 1 / factor
-    return (pat.with_query_span(lambda s: Span(s.begin * factor, s.end * factor),
-                                lambda t: t * factor)
-            .with_event_span(lambda s: Span(s.begin * inv, s.end * inv)))
+    out = (pat.with_query_span(lambda s: Span(s.begin * factor, s.end * factor),
+                               lambda t: t * factor)
+           .with_event_span(lambda s: Span(s.begin * inv, s.end * inv)))
+    out.period = scaled_period(pat.period, factor)
+    return out
+
+
+def scaled_period(period: int | None, factor: Fraction) -> int | None:
+    """The period of a pattern of ``period`` cycles played ``factor`` times as fast: the fewest
+    whole cycles that hold a whole number of its periods.
+
+    >>> [scaled_period(p, Fraction(a, b)) for p, a, b in ((1, 1, 3), (2, 4, 1), (1, 3, 2))]
+    [3, 1, 2]
+    """
+    if period is None:
+        return None
+    a, b = factor.numerator, factor.denominator  # P outer cycles are P * a / b inner ones
+    return period * b // math.gcd(period * b, a)
 
 
 def shift(pat: Pattern, offset: Fraction) -> Pattern:
@@ -38,9 +55,11 @@ def shift(pat: Pattern, offset: Fraction) -> Pattern:
     """
     if offset == 0:
         return pat
-    return (pat.with_query_span(lambda s: Span(s.begin - offset, s.end - offset),
-                                lambda t: t - offset)
-            .with_event_span(lambda s: Span(s.begin + offset, s.end + offset)))
+    out = (pat.with_query_span(lambda s: Span(s.begin - offset, s.end - offset),
+                               lambda t: t - offset)
+           .with_event_span(lambda s: Span(s.begin + offset, s.end + offset)))
+    out.period = pat.period  # moved, it repeats as often
+    return out
 
 
 def rev(pat: Pattern) -> Pattern:
@@ -59,4 +78,4 @@ def rev(pat: Pattern) -> Pattern:
 
         return pat.with_query_span(reflect).with_event_span(reflect)
 
-    return per_cycle(cycle)
+    return per_cycle(cycle, pat.period)  # each cycle reflected onto itself
