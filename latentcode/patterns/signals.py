@@ -52,13 +52,12 @@ def _define_signals() -> None:
     for sname, (f, what, quarters) in _SIGNALS.items():
         example = (f"lc> segment 4 $ {sname}  ==  {quarters}" if quarters else
                    f"lc> segment 1 $ {sname}  ==  segment 1 $ {sname}")
-        if sname in ("rand", "perlin"):
-            globals()[sname] = register_value(sname, signal(f),
-                                              f"{what.capitalize()}.\n\n{example}")
-            continue
-        # the others repeat every cycle: a line moved by one is rehearsed for its own period
-        globals()[sname] = register_value(sname, signal(f, 1),
+        random = sname in ("rand", "perlin")
+        # the waves repeat every cycle (a line they move keeps its period); randomness never
+        globals()[sname] = register_value(sname, signal(f, None if random else 1),
                                           f"{what.capitalize()}.\n\n{example}")
+        if random:
+            continue
 
         def bipolar(t: float, f: Callable[[float], float] = f) -> float:
             return f(t) * 2 - 1
