@@ -126,8 +126,8 @@ def measure_latency(session, change: str = CHANGE, repeats: int = 10) -> float:
 
     The change is ``now t9 $ {change}``, by default ``"bell*128"``: onsets every 1/128 cycle
     (15.6 ms at 0.5 cycles a second), so about 8 ms of the figure is the wait for the pattern's
-    next onset, and 7-45 ms the eval itself (it rehearses 16 cycles of 128 events before it
-    commits; ``--change '"bell*8" # gain 0.05'`` has an eval of a sparser line). The medians of
+    next onset, and a few ms the eval itself (it rehearses the line's one cycle of 128 events
+    before it commits: its period; ``--change`` measures another line). The medians of
     the eval, of the engine's part (from eval's return until the first sample the change
     could alter is heard: what the rewind takes) and of the two together (from the eval's
     start: the latency of the change itself, whatever pattern it brings) are kept in
@@ -220,7 +220,7 @@ def main() -> None:
     ap.add_argument("--latency", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--change", default=CHANGE,
                     help="the pattern of the immediate change whose latency is measured "
-                         f"(now t9 $ ...; {CHANGE}: its eval rehearses 2,048 events)")
+                         f"(now t9 $ ...; {CHANGE}: its eval rehearses its one cycle, 128 events)")
     ap.add_argument("--no-piece", action="store_true", help="skip the 4-track piece")
     ap.add_argument("--block", type=int, default=1024, help="the producer's block (samples)")
     ap.add_argument("--period", type=int, default=PERIOD,

@@ -8,7 +8,7 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pattern_helpers import lc, norm
+from pattern_helpers import events, lc
 from test_functions import EXAMPLES
 from test_properties import CALLS, CONTROLS, FUNCTIONS, MINI, NUMBERS, SETTINGS
 
@@ -21,12 +21,7 @@ from latentcode.playback.rehearsal import CHECKED_CYCLES, rehearse
 
 def _cycle(p: Pattern, c: int, moved: int = 0) -> list[tuple]:
     """Cycle ``c``'s events, each span moved back by ``moved`` cycles, in a canonical order."""
-    out = []
-    for e in p.query(c, c + 1):
-        whole = None if e.whole is None else (e.whole.begin - moved, e.whole.end - moved)
-        out.append((whole or (-1, -1), (e.part.begin - moved, e.part.end - moved),
-                    repr(norm(e.value))))
-    return sorted(out)
+    return events(p.with_event_time(lambda t: t - moved), c, c + 1)
 
 
 def assert_repeats(p: Pattern, start: int = 0, cycles: int = 4, what: str = "") -> None:
