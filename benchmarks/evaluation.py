@@ -23,6 +23,9 @@ LINES = [
     't9 $ "<bell drone>*8" # alpha "<0 0.5 1>"',
     't9 $ "bell*<8 16>" # alpha sine',
     't9 $ every 4 (fast 2) $ "bell(3,8) [bell bell:3] <drone bell>" # stretch 8 # pan sine',
+    't9 $ ply 2 $ "bell*16 <drone bell>" # alpha sine',
+    't9 $ chop 4 $ "bell*8 drone" # stretch 2',
+    't9 $ rot "<1 2>" $ "bell*8 [drone bell:3]*4" # gain 0.5',
     't9 $ sometimes (# speed 2) $ "bell*16"',
 ]
 

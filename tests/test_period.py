@@ -66,6 +66,16 @@ def test_mini_notation_periods(text, period):
     ('chunk 4 (hurry 2) $ "a b"', 4), ('brak "<a b c>"', 6), ("lastOf 3 (fast 2) \"a\"", 3),
     ("every' 3 1 (fast 2) \"<a b>\"", 6), ('within (0, 0.5) (fast 2) $ "<a b>"', 2),
     ('zoom (0.25, 1.75) $ "<a b c>"', 3), ('someCycles rev "a b"', None),
+    # event by event, or from the same cycle alone: the pattern's own
+    ('ply 2 $ "<a b c>"', 3), ('ply 1.5 $ "a b"', 2), ('ply "<2 3>" $ "a b"', 2),
+    ('press "<a b> c"', 2), ('pressBy 0.25 $ "a b"', 1), ('rot 1 $ "<a b> c d"', 2),
+    ('rot "<0 1 2>" $ "a b"', 3), ('chop 2 $ "<a b>"', 2), ('striate 2 $ "<a b>"', 2),
+    ('splice 4 "0 <2 3>" $ "a"', 2), ('trunc 0.75 $ "<a b> c"', 2),
+    ('fastGap 3 $ "<a b>"', 2), ('arp "up" $ "<[a,b] [c,d,e]>"', 2),
+    ('rolled $ "[a,b,c] <d e>"', 2), ('plyWith 3 (|* gain 0.5) $ "<a b>" # gain 1', 2),
+    ('squeeze "0 <1 0>" ["a <b c>", "d"]', 2), ('fit 1 ["a", "b", "c"] "0 1"', 3),
+    ('echo 3 0.2 0.5 $ "<a b>"', 2), ('stut 3 0.5 0.125 $ "a b"', 1),
+    ('echoWith 3 (1/8) (|* speed 2) $ "<a b>"', 2), ('ply 2 $ "a? b"', None),
 ])
 def test_language_periods(source, period):
     p = lc(source)

@@ -226,8 +226,12 @@ class Pattern:
 
         return Pattern(query)
 
-    def squeeze_join(self) -> Pattern:
-        """A pattern of patterns flattened, each inner cycle squeezed into its outer event."""
+    def squeeze_join(self, inner_period: int | None = None) -> Pattern:
+        """A pattern of patterns flattened, each inner cycle squeezed into its outer event.
+
+        An outer event of cycle c plays its pattern's cycle c, so when the caller knows a
+        period that every inner pattern keeps (``inner_period``), the result repeats with both.
+        """
         q = self._q
 
         def query(span: Span) -> list[Event]:
@@ -238,7 +242,7 @@ class Pattern:
                     out.append(Event(e.whole, e.part, e.value, e.sources + outer.sources))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=joint_period(self.period, inner_period))
 
     # -- merging controls and arithmetic ------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from latentcode.patterns.budget import WORK_PER_EVENT, check_count, spend, spent
-from latentcode.patterns.core import Event, Pattern, merge_op, pure
+from latentcode.patterns.core import Event, Pattern, joint_period, merge_op, pure
 from latentcode.patterns.registry import Fn, register
 from latentcode.patterns.time import Span, Time
 from latentcode.patterns.timing import shift
@@ -38,7 +38,7 @@ def _layered(copies: Sequence[Pattern]) -> Pattern:
             out.extend(spent(q(span)))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=joint_period(*(c.period for c in copies)))
 
 
 def _gained(pat: Pattern, factor: float) -> Pattern:
@@ -83,7 +83,7 @@ def stut(count: int, feedback: float, time: Time, pat: Pattern) -> Pattern:
 def _counted(pat: Pattern) -> Pattern:
     """``pat``, whose events are spent from the budget each time it is queried."""
     q = pat.query_span
-    return Pattern(lambda span: spent(q(span)))
+    return Pattern(lambda span: spent(q(span)), period=pat.period)
 
 
 def _charged(pat: Pattern, cost: int) -> Pattern:
@@ -94,7 +94,7 @@ def _charged(pat: Pattern, cost: int) -> Pattern:
         spend(cost)
         return q(span)
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)
 
 
 def _echo_with(count: int, time: Time, f: Fn, pat: Pattern) -> Pattern:

@@ -283,7 +283,8 @@ def ply(n: Time, pat: Pattern) -> Pattern:
 
     lc> ply 2 $ "a b"  ==  "[a a] [b b]"
     """
-    return pat.fmap(lambda v: fast(n, pure(v))).squeeze_join()
+    # the inner patterns differ only in their value: one made with any value has their period
+    return pat.fmap(lambda v: fast(n, pure(v))).squeeze_join(fast(n, pure(None)).period)
 
 
 @register
@@ -445,8 +446,10 @@ def pressBy(amount: Time, pat: Pattern) -> Pattern:
     """
     if not 0 <= amount < 1:
         return _silence
-    pressed = pat.fmap(lambda v: weighted_cat([(amount, _silence), (1 - amount, pure(v))]))
-    return pressed.squeeze_join()
+    def squeezed(v: Any) -> Pattern:
+        return weighted_cat([(amount, _silence), (1 - amount, pure(v))])
+
+    return pat.fmap(squeezed).squeeze_join(squeezed(None).period)
 
 
 @register
@@ -501,7 +504,7 @@ def rot(n: int, pat: Pattern) -> Pattern:
                     out.append(Event(e.whole, part, value, e.sources))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)  # cycle c is made of pat's cycle c alone
 
 
 def _parts(n: int, pat: Pattern) -> list[Pattern]:

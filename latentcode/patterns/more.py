@@ -64,7 +64,7 @@ def trunc(fraction: Time, pat: Pattern) -> Pattern:
                 out.extend(q(Span(cs.begin, min(cs.end, cut))))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)  # cycle c is made of pat's cycle c alone
 
 
 @register
@@ -97,7 +97,7 @@ def fastGap(factor: Time, pat: Pattern) -> Pattern:
                     out.append(Event(whole, part, ev.value, ev.sources))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)
 
 
 @register(name="iter'")
@@ -306,7 +306,8 @@ def squeeze(index: Pattern, pats: list[Pattern]) -> Pattern:
     if not pats:
         return _silence
     n = len(pats)
-    return index.fmap(lambda i: pats[math.floor(to_number(i)) % n]).squeeze_join()
+    return index.fmap(lambda i: pats[math.floor(to_number(i)) % n]).squeeze_join(
+        joint_period(*(p.period for p in pats)))
 
 
 @register
@@ -325,7 +326,9 @@ def fit(step: int, values: list, pat: Pattern) -> Pattern:
         i = math.floor(to_number(e.value)) + step * _floor(e.whole_or_part().begin)
         return values[i % n]
 
-    return Pattern(lambda span: [e.with_value(value(e)) for e in q(span)])
+    # the index moves by ``step`` a cycle: after ``n`` cycles it has moved by a multiple of n
+    return Pattern(lambda span: [e.with_value(value(e)) for e in q(span)],
+                   period=joint_period(pat.period, n))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +359,7 @@ def _regroup(pat: Pattern, arrange: Callable[[list[Event]], list[tuple[Event, Sp
                         out.append(Event(whole, part, e.value, e.sources))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)
 
 
 def _spread(events: list[Event]) -> list[tuple[Event, Span]]:

@@ -71,7 +71,7 @@ def chop(n: int, pat: Pattern) -> Pattern:
                     out.append(Event(piece, part, _part(e.value, k, n), e.sources))
         return out
 
-    return Pattern(query)
+    return Pattern(query, period=pat.period)  # each event cut on its own
 
 
 @register
@@ -122,7 +122,8 @@ def splice(n: int, i: Pattern, pat: Pattern) -> Pattern:
     lc> splice 4 "0 2" $ "a"  ==  "a*2" # begin "0 0.5" # end "0.25 0.75" # stretch 2 # legato 1
     lc> splice "4 8" "0 1" $ "a"  ==  "a*2" # begin "0 0.125" # end "0.25 0.25" # stretch "2 4" # legato 1
     """  # noqa: E501 - an equation is one line
-    q = _slice(n, i, pat).query_span
+    sliced = _slice(n, i, pat)
+    q = sliced.query_span
 
     def fill(e: Event) -> Event:
         if e.whole is None:
@@ -130,7 +131,7 @@ def splice(n: int, i: Pattern, pat: Pattern) -> Pattern:
         length = e.whole.end - e.whole.begin
         return e.with_value({**e.value, "stretch": float(n * length), "legato": 1})
 
-    return Pattern(lambda span: [fill(e) for e in q(span)])
+    return Pattern(lambda span: [fill(e) for e in q(span)], period=sliced.period)
 
 
 @register
