@@ -28,6 +28,7 @@ made again are ready, as one waits for the ready line.
 
     python benchmarks/soak.py [--minutes 10] [--every 3] [--busy] [--lookahead 4096] [--warm]
                               [--wait] [--keep DIR] [--timeline] [--stacks] [--threads N]
+                              [--live-only]
 
 ``--timeline`` notes every producer call (benchmarks/timeline.py) and prints, around each
 underrun, what the producer waited for; ``--stacks`` adds what it was doing (its stack,
@@ -321,6 +322,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     if lowered:
         print(f"live only: {len(lowered)} messages of the voice cap or the time budget, e.g. "
               f"{lowered[0]!r}")
+    if args.live_only:
+        return
     rendered = folder / "offline.wav"
     frames = sf.info(str(live_wav)).frames
     t0 = time.monotonic()
@@ -438,6 +441,8 @@ def main() -> None:
                     help="note every producer call; print what came before each underrun")
     ap.add_argument("--stacks", action="store_true",
                     help="--timeline, and sample the producer's stack during its slow calls")
+    ap.add_argument("--live-only", action="store_true",
+                    help="stop after the live run: no offline render of the script to compare")
     args = ap.parse_args()
     from jackd import running_jackd
 

@@ -12,7 +12,10 @@ run busy).
 
 With ``stacks``, a thread of its own also samples the producer's stack every 3 ms while a call
 has run over 25 ms (``sys._current_frames``), and :func:`report` shows the samples of the calls
-before each underrun: what a slow call was doing, not only that it was slow. It wakes every
+before each underrun: what a slow call was doing, not only that it was slow. Each sample
+also says what the kernel says of the producer (running, or asleep and where:
+:func:`kernel_side`) and which other threads were running, so that a sleep inside a call
+names what it waited for. It wakes every
 3 ms (taking the GIL for a few microseconds) and looks at the producer only in slow calls.
 
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
@@ -66,8 +69,9 @@ class Timeline:
         self.calls = np.zeros((size, len(COLUMNS)))
         self.count = 0
         self.events: list[tuple[float, str]] = []
-        # the call under way: (its index, its start, its thread's ident), None between calls
-        self.current: tuple[int, float, int] | None = None
+        # the call under way: (its index, its start, its thread's ident and native id), None
+        # between calls
+        self.current: tuple[int, float, int, int] | None = None
         self.stacks: list[tuple[int, float, str]] = []  # (call index, s into it, where)
 
     def note(self, text: str) -> None:
@@ -117,9 +121,55 @@ class Timeline:
             current = self.current
             if current is None or time.monotonic() - current[1] < after:
                 continue
-            frame = sys._current_frames().get(current[2])
+            frames = sys._current_frames()
+            frame = frames.get(current[2])
             if frame is not None:
-                self.stacks.append((current[0], time.monotonic() - current[1], where(frame)))
+                text = f"{where(frame)}  [{kernel_side(current[3], frames)}]"
+                self.stacks.append((current[0], time.monotonic() - current[1], text))
+
+
+def kernel_side(tid: int, frames: dict) -> str:
+    """What the kernel says of thread ``tid`` of this process: its state, and where it sleeps
+    when it does (``futex_wait_queue`` for a lock such as the GIL or OpenMP's barrier, an
+    rwsem for the address space's lock that a page fault takes, ``folio_wait`` for a page
+    being read); and then which other threads are running (state R), each with its innermost
+    Python frame where it has one: the GIL's holder is among them when ``tid`` waits for it.
+    (Plain ``os`` reads, 15 us a file: the other threads are read only while ``tid`` sleeps.)
+
+    >>> kernel_side(threading.get_native_id(), {}).startswith("R")
+    True
+    """
+    def read(t: int | str, name: str) -> str:
+        fd = os.open(f"/proc/self/task/{t}/{name}", os.O_RDONLY)
+        try:
+            return os.read(fd, 1024).decode()
+        finally:
+            os.close(fd)
+
+    def state(t: int | str) -> tuple[str, str]:
+        text = read(t, "stat")
+        return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2]
+
+    try:
+        _, mine = state(tid)
+        if mine == "R":
+            return "R ; running: -"
+        chan = read(tid, "wchan").strip()
+    except OSError:
+        return "gone"
+    native = {t.native_id: t.ident for t in threading.enumerate()}
+    running = []
+    for other in os.listdir("/proc/self/task"):
+        if int(other) in (tid, threading.get_native_id()):
+            continue
+        try:
+            name, s = state(other)
+        except OSError:
+            continue
+        if s == "R":
+            frame = frames.get(native.get(int(other)))
+            running.append(name + (f" in {where(frame, 1)}" if frame is not None else ""))
+    return f"{mine} {chan}; running: {', '.join(running) or 'none'}"
 
 
 def where(frame, depth: int = 3) -> str:
@@ -150,7 +200,7 @@ def install(stacks: bool = False) -> Timeline:
         others, (_, waited) = _others(me), _schedstat(me)
         t, cpu = time.monotonic(), time.thread_time()
         queued, start = self.ring.available(), self.ring.write_pos
-        line.current = (line.count, t, threading.get_ident())
+        line.current = (line.count, t, threading.get_ident(), me)
         try:
             produce(self, generation, steps)
         finally:
@@ -176,10 +226,33 @@ def install(stacks: bool = False) -> Timeline:
     return line
 
 
+def states(stacks: list[tuple[int, float, str]]) -> str:
+    """How the samples of slow calls (:meth:`Timeline.sample`) found the producer: running, or
+    asleep and where, each as a share of the samples.
+
+    >>> states([(0, 0.03, "f (a.py:1)  [R ; running: none]"),
+    ...         (0, 0.04, "f (a.py:1)  [S futex_wait_queue; running: x]")])
+    'producer in 2 samples of slow calls: R 50%, S futex_wait_queue 50%'
+    """
+    kinds: dict[str, int] = {}
+    for _, _, text in stacks:
+        if "  [" in text:
+            kind = text.rsplit("  [", 1)[1].split(";")[0].strip()
+            kinds[kind] = kinds.get(kind, 0) + 1
+    total = sum(kinds.values())
+    if not total:
+        return "no samples of slow calls"
+    ranked = sorted(kinds.items(), key=lambda kind: -kind[1])
+    shares = ", ".join(f"{k} {n / total:.0%}" for k, n in ranked)
+    return f"producer in {total} samples of slow calls: {shares}"
+
+
 def report(line: Timeline, gaps: tuple, most: int = 8) -> None:
     """Print the summary and, for the first ``most`` underruns apart by over a second, what
     came before each (``gaps``: ``EngineStats.gaps``, (source sample, length) pairs)."""
     print(line.summary())
+    if line.stacks:
+        print(states(line.stacks))
     shown, last = 0, -np.inf
     for at, _ in gaps:
         i = line.call_of(at)
