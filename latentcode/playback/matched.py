@@ -37,6 +37,7 @@ import numpy as np
 from latentcode.model.match import PAD, apply, fft_size
 from latentcode.playback.batch import Batch
 from latentcode.playback.latents import mixed_positions
+from latentcode.playback.overlap_add import add_rows
 
 GROUP_FROM = 6  # middle frames of one sound in a block from which they are filtered together
 # samples of a render's groups kept (see Groups): more than any queue a rewind makes again
@@ -257,39 +258,38 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
     (a rewind), a group's audio is added over the span that render noted, so that the frames
     made again are cut as they were."""
     seg = stereo.shape[-1]
-    rows = sorted(range(len(offsets)), key=lambda r: offsets[r] // step)  # stable
-    groups = p.group.tolist()
-    at = 0
-    while at < len(rows):
-        base = offsets[rows[at]] // step * step
-        together: dict[tuple[int, int], np.ndarray] = {}
-        spans: dict[tuple[int, int], dict[int, list[int]]] = {}  # per track: [first, end)
-        # frames overlap at arbitrary offsets: one slice-add each is the cheapest way
-        while at < len(rows) and offsets[rows[at]] < base + step:
-            row = rows[at]
-            at += 1
-            k, g, track, o = lanes[row], groups[row], tracks[row], offsets[row]
-            if g < 0:
-                lane(k)[track, :, o : o + seg] += stereo[row]
-                continue
-            if (k, g) not in together:
-                together[k, g] = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
-                spans[k, g] = {}
-            o -= base
-            span = spans[k, g].setdefault(track, [o, o + seg])
-            span[0], span[1] = min(span[0], o), max(span[1], o + seg)
-            together[k, g][track, :, o : o + seg] += stereo[row]
-        for (k, g), mixed in together.items():
-            ts = sorted(spans[k, g])
+    offsets_ = np.asarray(offsets, np.int64)
+    lanes_, tracks_ = np.asarray(lanes, np.int64), np.asarray(tracks, np.int64)
+    groups = np.asarray(p.group, np.int64)
+    steps = offsets_ // step
+    order = np.argsort(steps, kind="stable")  # step by step, each in the frames' order
+    for rows in np.split(order, np.flatnonzero(np.diff(steps[order])) + 1):
+        if not len(rows):
+            continue
+        base = int(steps[rows[0]]) * step
+        # the adds into one buffer keep the frames' order (add_rows: numpy's bits)
+        alone, grouped = rows[groups[rows] < 0], rows[groups[rows] >= 0]
+        for k in dict.fromkeys(lanes_[alone].tolist()):
+            mine = alone[lanes_[alone] == k]
+            add_rows(lane(k), stereo, mine, tracks_[mine], offsets_[mine])
+        # the groups in the order their first frames come, as they are added into a lane
+        for k, g in dict.fromkeys(zip(lanes_[grouped].tolist(), groups[grouped].tolist())):
+            mine = grouped[(lanes_[grouped] == k) & (groups[grouped] == g)]
+            at, on = offsets_[mine] - base, tracks_[mine]
+            mixed = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
+            add_rows(mixed, stereo, mine, on, at)
+            ts = sorted(set(on.tolist()))
+            # per track: [first, end) of its frames
+            spans = {t: [int(at[on == t].min()), int(at[on == t].max()) + seg] for t in ts}
             heard = filter_block(mixed[ts], p.masks[g])
             keys = {t: (start + base, k, p.keys[g], t) for t in ts}
             if replay is not None:
                 for t in ts:
-                    spans[k, g][t] = list(replay.span(keys[t]))
+                    spans[t] = list(replay.span(keys[t]))
             # only where its frames are: the FFT's rounding and the filter's ringing beyond
             # the frames are never heard before a voice's onset or after its end
             for t, row in zip(ts, heard, strict=True):
-                lo, hi = spans[k, g][t]
+                lo, hi = spans[t]
                 lane(k)[t, :, base + lo : base + hi] += row[:, lo:hi]
                 if noted is not None:
                     noted.note(keys[t], lo, hi)

@@ -29,7 +29,7 @@ from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import once_from
-from latentcode.playback import grain_search, loudness
+from latentcode.playback import grain_search, loudness, overlap_add
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
 from latentcode.playback.effects import TrackEffects
@@ -199,8 +199,9 @@ class Scheduler:
 
     def start_live(self) -> None:
         """Live play begins: give every track a time budget (see :mod:`.breaker`), and have
-        the grains' search compiled before any stretched voice needs it."""
+        the grains' search and the overlap-add compiled before a voice needs them."""
         grain_search.ready()
+        overlap_add.ready()
         if self.breaker is None:
             self.breaker = Breaker(report=self.report)
 

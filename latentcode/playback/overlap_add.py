@@ -1,0 +1,42 @@
+"""Frames added into buffers at their offsets, compiled: the overlap-add of a block's frames.
+
+A block of the 4-track benchmark piece adds about 1,500 frames a second of audio into their
+lanes, each at its own offset and track, one numpy slice-add apiece: with the Python around
+it, 16 us a frame, a tenth of a render's time on the AVX2-only CPU. :func:`add_rows` does the
+same adds in one call compiled by numba (as :mod:`.grain_search` is), in the same order, each
+sample's sum taken as numpy took it (float32, one add at a time, no reassociation): the
+buffers hold the same bits as the slice-adds gave. It releases the GIL.
+
+>>> dest = np.zeros((2, 1, 8), np.float32)
+>>> src = np.ones((3, 1, 4), np.float32)
+>>> add_rows(dest, src, np.array([0, 2]), np.array([1, 0]), np.array([4, 2]))
+>>> dest[:, 0].tolist()
+[[0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def add_rows(dest: np.ndarray, src: np.ndarray, rows: np.ndarray, tracks: np.ndarray,
+             at: np.ndarray) -> None:
+    """``dest[tracks[i], :, at[i] : at[i] + seg] += src[rows[i]]`` for each i in order
+    (``dest``: tracks, channels, samples; ``src``: frames, channels, seg; float32 both)."""
+    channels, seg = src.shape[1], src.shape[2]
+    for i in range(len(rows)):
+        r, t, a = rows[i], tracks[i], at[i]
+        for c in range(channels):
+            for s in range(seg):
+                dest[t, c, a + s] += src[r, c, s]
+
+
+def ready() -> None:
+    """Compile :func:`add_rows` now (or load it from numba's cache), before live play needs it.
+
+    >>> ready()
+    """
+    add_rows(np.zeros((1, 1, 4), np.float32), np.zeros((1, 1, 2), np.float32),
+             np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
