@@ -276,7 +276,7 @@ def measure_all(args: argparse.Namespace) -> None:
               f"{f'{args.threads} thread(s)' if args.threads else 'every core'}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
               f"{'peak':>6} {'cpu':>5} {'audio':>5}")
-        for config in args.configs.split(","):
+        for config in filter(None, args.configs.split(",")):  # "": the piece alone
             framing, stretch = config.split(":")[0], float(config.split(":")[1])
             best, failed = 0, None
             n = args.start_voices

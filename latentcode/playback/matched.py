@@ -273,7 +273,8 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
             mine = alone[lanes_[alone] == k]
             add_rows(lane(k), stereo, mine, tracks_[mine], offsets_[mine])
         # the groups in the order their first frames come, as they are added into a lane
-        for k, g in dict.fromkeys(zip(lanes_[grouped].tolist(), groups[grouped].tolist())):
+        pairs = zip(lanes_[grouped].tolist(), groups[grouped].tolist(), strict=True)
+        for k, g in dict.fromkeys(pairs):
             mine = grouped[(lanes_[grouped] == k) & (groups[grouped] == g)]
             at, on = offsets_[mine] - base, tracks_[mine]
             mixed = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
