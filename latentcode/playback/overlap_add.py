@@ -1,11 +1,12 @@
 """Frames added into buffers at their offsets, compiled: the overlap-add of a block's frames.
 
-A block of the 4-track benchmark piece adds about 1,500 frames a second of audio into their
-lanes, each at its own offset and track, one numpy slice-add apiece: with the Python around
-it, 16 us a frame, a tenth of a render's time on the AVX2-only CPU. :func:`add_rows` does the
-same adds in one call compiled by numba (as :mod:`.grain_search` is), in the same order, each
-sample's sum taken as numpy took it (float32, one add at a time, no reassociation): the
-buffers hold the same bits as the slice-adds gave. It releases the GIL.
+The 4-track benchmark piece adds about 1,500 frames a second of audio into their lanes, each
+at its own offset and track. One numpy slice-add apiece, with the Python around it, took 16 us
+a frame, 9% of a dry render on the AVX2-only CPU; :func:`add_rows` makes the same adds in one
+call a step and group, compiled by numba (as :mod:`.grain_search` is), which brought that part
+to 6% (see docs/audio-engine.md). The adds keep their order, each sample's sum taken as numpy
+took it (float32, one add at a time, no reassociation), so the buffers hold the same bits as
+the slice-adds gave. It releases the GIL.
 
 >>> dest = np.zeros((2, 1, 8), np.float32)
 >>> src = np.ones((3, 1, 4), np.float32)
