@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from latentcode.model.vae import live_threads, load_model
+from latentcode.model.threads import available_cores, live_threads
+from latentcode.model.vae import load_model
 
 VOICES = (1, 8, 64, 128)
 HOPS = (128, 1024)
@@ -40,8 +41,8 @@ def _rate(fn, frames: int, seconds: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=live_threads(),
-                    help="torch threads (default: cores - 1, as live)")
+    ap.add_argument("--threads", type=int, default=live_threads() or available_cores(),
+                    help="torch threads (default: --threads' choice, else every core)")
     ap.add_argument("--model", help="checkpoint (default: the shipped model)")
     ap.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
     args = ap.parse_args()

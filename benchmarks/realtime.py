@@ -13,7 +13,9 @@
 Every voice samples its own noise (the default ``noise 1``, seeded by its onset), so no two
 voices walk the same latent path and no cache can serve them. ``--load N`` keeps N other
 processes busy, one core each, during every trial: a performer's machine is never idle.
-``--threads N`` decodes on N threads instead of the engine's every core.
+``--threads N`` decodes on N threads instead of the engine's choice (every core others leave
+free, looked at each second: latentcode.model.spare_cores); the column ``fewer`` says how
+many seconds of a trial it decoded on fewer threads than cores.
 
 Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
 
@@ -78,11 +80,15 @@ def trial(args: argparse.Namespace) -> dict:
         session.render_dry(1)  # encode the piece's sounds before the clock starts
     session.start("jack", buffersize=args.period, jack_client="lc-bench", block=args.block,
                   lookahead=args.lookahead)
-    if args.threads:  # after start, which gives the decoder every core
-        from latentcode.model.vae import set_live_threads
+    if args.threads:  # after start, which lets the decoder follow the spare cores
+        from latentcode.model.threads import set_live_threads
 
         set_live_threads(args.threads)
     time.sleep(2)  # let the voice count reach its steady state
+    from latentcode.model import threads
+
+    spare = threads._SPARE  # None with --threads: else the decoder follows the spare cores
+    fewer = spare.fewer if spare is not None else 0.0
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()
     a0 = audio_cpu(session.engine)
@@ -99,6 +105,7 @@ def trial(args: argparse.Namespace) -> dict:
     audio = (audio_cpu(session.engine) - a0) / spent  # the audio process's, besides
     after = session.engine.stats
     late = session.engine._stream.rewind_late
+    fewer = spare.fewer - fewer if spare is not None else None
     session.stop()
     return {
         "underruns": after.underruns - before.underruns,
@@ -113,6 +120,7 @@ def trial(args: argparse.Namespace) -> dict:
         "engine_ms": LAST_ENGINE_MS[-1] if LAST_ENGINE_MS else None,
         "heard_ms": LAST_HEARD_MS[-1] if LAST_HEARD_MS else None,
         "rewind_late": late,
+        "fewer_threads_s": fewer,  # seconds the decoder spent on fewer threads than cores
         "stats": dataclasses.asdict(after),
     }
 
@@ -238,7 +246,7 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=0,
                     help="other processes kept busy (one core each) during the trials")
     ap.add_argument("--threads", type=int, default=0,
-                    help="the live decoder's threads instead of the engine's (every core)")
+                    help="the live decoder's threads instead of the engine's (the spare cores)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="trials of each voice count; it is good only if every one has zero "
                          "underruns (one slow block decides a single trial)")
@@ -273,9 +281,9 @@ def measure_all(args: argparse.Namespace) -> None:
 
         print(f"jackd dummy, 44.1 kHz, period {args.period}; {args.seconds:.0f} s a trial; "
               f"{args.load} other busy process(es); decoder precision {chosen(None)}, on "
-              f"{f'{args.threads} thread(s)' if args.threads else 'every core'}")
+              f"{f'{args.threads} thread(s)' if args.threads else 'the spare cores'}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
-              f"{'peak':>6} {'cpu':>5} {'audio':>5}")
+              f"{'peak':>6} {'cpu':>5} {'audio':>5} {'fewer':>5}")
         for config in filter(None, args.configs.split(",")):  # "": the piece alone
             framing, stretch = config.split(":")[0], float(config.split(":")[1])
             best, failed = 0, None
@@ -329,8 +337,10 @@ def _capacity_trial(server: str, args: argparse.Namespace, n: int, framing: str,
     if "error" in r:
         print(f"{framing:8} {stretch:7} {n:7} error: {r['error']}")
         return None
+    fewer = r.get("fewer_threads_s")
     print(f"{framing:8} {stretch:7} {r['voices']:7} {r['underruns']:9} {r['load']:6.2f} "
-          f"{r['load_peak']:6.2f} {r['cpu']:5.2f} {r.get('audio_cpu', 0.0):5.2f}", flush=True)
+          f"{r['load_peak']:6.2f} {r['cpu']:5.2f} {r.get('audio_cpu', 0.0):5.2f} "
+          f"{'-' if fewer is None else f'{fewer:.0f}':>5}", flush=True)
     return r["underruns"] == 0
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from latentcode.model.vae import available_cores
+from latentcode.model.threads import available_cores
 from latentcode.session import Session
 
 PIECE = """

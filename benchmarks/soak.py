@@ -209,8 +209,8 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     for track in session.tracks.values():
         track.log = []  # where each change lands, to render the same offline
     session.start("jack", buffersize=256, jack_client="lc-soak", lookahead=args.lookahead)
-    if args.threads:  # after start, which gives the decoder every core
-        from latentcode.model.vae import set_live_threads
+    if args.threads:  # after start, which lets the decoder follow the spare cores
+        from latentcode.model.threads import set_live_threads
 
         set_live_threads(args.threads)
     engine = session.engine
@@ -319,6 +319,12 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
+    from latentcode.model import threads
+
+    if threads._SPARE is not None:  # the default: the decoder followed the cores others left free
+        spare = threads._SPARE
+        print(f"decoder threads: up to {spare.most}; {spare.changes} changes, "
+              f"{spare.fewer:.0f} s on fewer")
     if lowered:
         print(f"live only: {len(lowered)} messages of the voice cap or the time budget, e.g. "
               f"{lowered[0]!r}")
@@ -436,7 +442,7 @@ def main() -> None:
                     "clusters made again are ready (live, they are silent until then)")
     ap.add_argument("--keep", help="a folder to keep the live take and the offline render in")
     ap.add_argument("--threads", type=int, default=0,
-                    help="the live decoder's threads instead of the engine's (every core)")
+                    help="the live decoder's threads instead of the engine's (the spare cores)")
     ap.add_argument("--timeline", action="store_true",
                     help="note every producer call; print what came before each underrun")
     ap.add_argument("--stacks", action="store_true",

@@ -32,7 +32,8 @@ import soundfile as sf
 from latentcode.audio.analysis import modulation_at, purity, rms
 from latentcode.model.bank import Bank
 from latentcode.model.corpus import default_corpus_dir
-from latentcode.model.vae import load_model, set_live_threads
+from latentcode.model.threads import set_live_threads
+from latentcode.model.vae import load_model
 from latentcode.playback.framing import make_framing
 from latentcode.playback.voice import make_voice
 from latentcode.playback.voices import Voices

@@ -11,7 +11,8 @@ import pytest
 
 from latentcode.errors import LatentcodeError
 from latentcode.model import precision, quality
-from latentcode.model.vae import load_model, one_thread
+from latentcode.model.threads import one_thread
+from latentcode.model.vae import load_model
 
 
 def _sound(seconds: float = 1.0, sr: int = 44100) -> np.ndarray:

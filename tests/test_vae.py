@@ -11,17 +11,15 @@ import pytest
 import torch
 
 from latentcode.errors import LatentcodeError
+from latentcode.model.threads import available_cores, one_thread, set_live_threads
 from latentcode.model.vae import (
     BATCH_ALIGN,
     VAE,
     LatentModel,
     ModelConfig,
-    available_cores,
     default_model_path,
     load_model,
-    one_thread,
     save_checkpoint,
-    set_live_threads,
     vae_loss,
 )
 
@@ -221,9 +219,7 @@ def test_sample_noise_zero_is_mu_and_public_exports():
     b = m.sample(mu, logvar, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, mu)
-    n = set_live_threads()
-    assert n == available_cores() and torch.get_num_threads() == n
-    torch.set_num_threads(1)
+    assert set_live_threads(1) == 1 and torch.get_num_threads() == 1
 
 
 def _cpu_ticks() -> dict[str, int]:
@@ -247,7 +243,7 @@ def test_a_thread_started_later_decodes_on_the_threads_torch_was_given(precision
     m = load_model(precision=precision)
     z = np.random.default_rng(0).standard_normal((256, m.latent_dim)).astype(np.float32)
     m.decode(z)
-    torch.set_num_threads(1)
+    set_live_threads(1)
     spent = {}
 
     def decode_a_while():

@@ -16,9 +16,6 @@ import hashlib
 import math
 import os
 import pickle
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from torch.nn import functional as F
 from latentcode.errors import LatentcodeError
 from latentcode.model import precision as _precision
 from latentcode.model.net import VAE
+from latentcode.model.threads import follow_threads
 
 CHECKPOINT_FORMAT = "latentcode-vae-1"
 # Rows per group of a decode's matrix products: a multiple of the BLAS kernels' row blocks
@@ -135,76 +133,6 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     mse = F.mse_loss(recon, x.view_as(recon), reduction="mean")
     kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
     return mse + kl_beta * kl, mse, kl
-
-
-def available_cores() -> int:
-    """The cores this process may run on (at least 1).
-
-    >>> available_cores() >= 1
-    True
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def live_threads() -> int:
-    """Threads for torch's products while playing live: every core this process may use.
-
-    The audio runs in a process of its own and needs little (5% of a core with 140 voices
-    playing), so the decoder takes both cores of a 2-core machine: with 140 voices, a call of
-    two blocks took 26.8 ms on two threads and 40.1 ms on one, and with another process busy
-    on a core, 38.5 ms against 44.3 ms (docs/audio-engine.md).
-
-    >>> live_threads() == available_cores()
-    True
-    """
-    return available_cores()
-
-
-def set_live_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads for live playing (default :func:`live_threads`);
-    every thread that decodes follows it from its next decode. Returns the number set."""
-    n = live_threads() if n is None else max(1, int(n))
-    torch.set_num_threads(n)
-    return n
-
-
-_THREADS = threading.local()  # .n: the thread count this thread last gave its OpenMP
-
-
-def follow_threads() -> None:
-    """Give the calling thread torch's thread count (``torch.get_num_threads()``).
-
-    OpenMP keeps a count per thread: ``torch.set_num_threads`` sets the caller's, and a thread
-    started later runs its products on OpenMP's default (every core) whatever torch's count
-    says, until it sets its own. The decoder calls this before each decode, so the producer
-    thread decodes on the threads chosen, not on those the library happened to start with.
-
-    >>> torch.set_num_threads(1); follow_threads(); _THREADS.n
-    1
-    """
-    n = torch.get_num_threads()
-    if getattr(_THREADS, "n", None) != n:
-        torch.set_num_threads(n)
-        _THREADS.n = n
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Decode on one thread inside the block, then as before.
-
-    Renders decode this way: BLAS on two threads gives small batches other bits than on one,
-    and a render must be the same file whether it runs in one process or several (each of
-    which has one core: see :mod:`latentcode.playback.parallel`).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _as_tensor(a: Any, width: int, what: str) -> torch.Tensor:

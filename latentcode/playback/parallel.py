@@ -12,8 +12,8 @@ is bit-identical to a serial render (a test checks it), and faster on two cores 
 A thread here reads each fork's blocks as they come (:class:`Reader`), so a fork works ahead
 while the graph runs, instead of waiting, its block half-sent, until the graph asks for it.
 
-Live playing never forks: the decoder's products run on every core in the producer thread
-(``model.vae.live_threads``), and the audio process needs little.
+Live playing never forks: the decoder's products run in the producer thread on every core
+that other programs leave free (``model.spare_cores``), and the audio process needs little.
 
 >>> SplitRender.shares(4, 2), SplitRender.shares(4, 3)
 ([[0, 2], [1, 3]], [[0, 3], [1], [2]])
@@ -35,7 +35,7 @@ except ImportError:  # (not on Windows)
     fcntl = None
 
 from latentcode.errors import explain
-from latentcode.model.vae import available_cores
+from latentcode.model.threads import available_cores
 from latentcode.playback.voices import LANES
 
 # A fork's blocks read ahead and kept here (a block of 32 buffers is ~0.25 MB a sounding track

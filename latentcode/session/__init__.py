@@ -29,7 +29,7 @@ from latentcode.errors import USER_CAUSED, InternalError, LanguageError, Latentc
 from latentcode.language.statements import checked_tempo
 from latentcode.model.bank import Bank
 from latentcode.model.frame_cache import FrameCache
-from latentcode.model.vae import one_thread
+from latentcode.model.threads import one_thread
 from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import TRANSITIONS
 from latentcode.playback.clock import DEFAULT_CPS, as_fraction
@@ -407,7 +407,7 @@ class Session(LivePlay, Inputs):
         out = np.zeros((self.channels, total), dtype=np.float32)
         wide = block * offline.OFFLINE_STEPS  # filled at once, in steps of ``block`` (as a render)
         buf = np.zeros((self.slots, self.channels, wide), dtype=np.float32)
-        with one_thread():  # the same bits as a render (see vae.one_thread)
+        with one_thread():  # the same bits as a render (see model.threads.one_thread)
             for start in range(0, total, wide):
                 buf[:] = 0
                 sched.fill_steps(buf, start, block)

@@ -41,11 +41,11 @@ class LivePlay:
         go to :class:`latentcode.audio.engine.Engine` (``outputs="tracks"``: a pair of JACK
         ports per track, named after it); it plays the session's :attr:`channels`."""
         from latentcode.audio.engine import Engine
-        from latentcode.model.vae import set_live_threads
+        from latentcode.model.threads import set_live_threads
 
         if self.engine is not None:
             return
-        set_live_threads()  # the producer thread decodes on them (model.vae.live_threads)
+        set_live_threads()  # the producer thread decodes on them (model.threads.live_threads)
         # the frame cache's memory, taken now: the producer never allocates it while playing
         self.frames.reserve(self.model.latent_dim, self.model.segment)
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,

@@ -65,6 +65,8 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
                              "server or device is found; none: no output, keeps time)")
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="decode on N threads (default: the cores other programs leave free)")
     add_model_options(parser)
     add_channels_option(parser)
     parser.add_argument("--input", choices=("auto", "none"), default="auto",
@@ -99,11 +101,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def apply_model_options(args: argparse.Namespace) -> None:
     """Put ``--precision`` into the environment, where every model this process (and its
-    children) loads reads it."""
+    children) loads reads it, and ``--threads``, where the live decoder reads it."""
     from latentcode.model.precision import ENV
+    from latentcode.model.spare_cores import THREADS_ENV
 
     if getattr(args, "precision", None):
         os.environ[ENV] = args.precision
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            raise LatentcodeError(f"--threads takes a number of threads such as 1, "
+                                  f"not {args.threads}")
+        os.environ[THREADS_ENV] = str(args.threads)
 
 
 def add_channels_option(parser: argparse.ArgumentParser) -> None:
