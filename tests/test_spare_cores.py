@@ -104,12 +104,13 @@ def _ticks(pid: int) -> int:
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat") or available_cores() < 2,
                     reason="needs Linux's /proc/stat and two cores")
-def test_the_live_decoder_leaves_a_core_to_a_busy_program():
+def test_the_live_decoder_leaves_a_core_to_a_busy_program(monkeypatch):
     # a thread decoding after set_live_threads() goes down to fewer threads than cores while
     # another program keeps a core busy, and pinned to one inside one_thread
     m = load_model(precision="fp32")
     z = np.random.default_rng(0).standard_normal((64, m.latent_dim)).astype(np.float32)
     seen: dict[str, int] = {}
+    monkeypatch.setenv(THREADS_ENV, "")  # no count chosen: the default
 
     def decode() -> None:
         m.decode(z)
@@ -154,10 +155,13 @@ def test_the_threads_flag_reaches_the_environment_and_refuses_nonsense(monkeypat
     from latentcode.shell.cli import build_parser
     from latentcode.shell.frontends import apply_model_options
 
-    monkeypatch.delenv(THREADS_ENV, raising=False)
-    args = build_parser().parse_args(["--threads", "1"])
-    apply_model_options(args)
+    monkeypatch.setenv(THREADS_ENV, "")  # put back as it was after the test
+    apply_model_options(build_parser().parse_args(["--threads", "1"]))
     assert os.environ[THREADS_ENV] == "1"
+    # train has a --threads of its own (its torch threads): it does not choose the live count
+    monkeypatch.setenv(THREADS_ENV, "")
+    apply_model_options(build_parser("train").parse_args(["train", "--threads", "1"]))
+    assert os.environ[THREADS_ENV] == ""
     with pytest.raises(LatentcodeError, match="--threads takes a number of threads"):
         apply_model_options(build_parser().parse_args(["--threads", "0"]))
     with pytest.raises(SystemExit):

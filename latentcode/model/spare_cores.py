@@ -10,9 +10,11 @@ decoder follows the machine: once a second it reads how much CPU time the cores 
 spent on other processes (``/proc/stat`` less this process's own time) and keeps as many
 threads as the cores those processes leave free.
 
-It gives up a thread as soon as one second shows the others taking more than 0.4 of a core
-of those it needs, and takes one back only after :data:`GROW_AFTER` seconds in a row with the
-others under 0.3 of a core: an underrun costs more than a second of a little less capacity.
+It gives up a thread as soon as one second shows the others taking more than 0.6 of the core
+that thread needs, and takes one back only after :data:`GROW_AFTER` seconds in a row with them
+under 0.3 of it (on two cores: others over 0.6 of a core, under 0.3); in between it keeps its
+count, so a load near either does not make it flap. Slow to grow, quick to give up: an
+underrun costs more than a few seconds of a little less capacity.
 
 >>> s = SpareCores(most=2, read=lambda: None)  # no /proc: every core
 >>> s.threads()

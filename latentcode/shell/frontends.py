@@ -65,7 +65,7 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
                              "server or device is found; none: no output, keeps time)")
     parser.add_argument("--device", type=int, default=None, help="PortAudio output device")
     parser.add_argument("--buffer", type=int, default=256, help="audio buffer size in samples")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=int, default=None, metavar="N", dest="live_threads",
                         help="decode on N threads (default: the cores other programs leave free)")
     add_model_options(parser)
     add_channels_option(parser)
@@ -107,11 +107,11 @@ def apply_model_options(args: argparse.Namespace) -> None:
 
     if getattr(args, "precision", None):
         os.environ[ENV] = args.precision
-    if getattr(args, "threads", None) is not None:
-        if args.threads < 1:
-            raise LatentcodeError(f"--threads takes a number of threads such as 1, "
-                                  f"not {args.threads}")
-        os.environ[THREADS_ENV] = str(args.threads)
+    n = getattr(args, "live_threads", None)  # not ``threads``: train's flag of its own
+    if n is not None:
+        if n < 1:
+            raise LatentcodeError(f"--threads takes a number of threads such as 1, not {n}")
+        os.environ[THREADS_ENV] = str(n)
 
 
 def add_channels_option(parser: argparse.ArgumentParser) -> None:
