@@ -42,7 +42,7 @@ def _rate(fn, frames: int, seconds: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=live_threads() or available_cores(),
-                    help="torch threads (default: --threads' choice, else every core)")
+                    help="torch threads (default: LATENTCODE_THREADS, else every core)")
     ap.add_argument("--model", help="checkpoint (default: the shipped model)")
     ap.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
     args = ap.parse_args()

@@ -85,9 +85,9 @@ def trial(args: argparse.Namespace) -> dict:
 
         set_live_threads(args.threads)
     time.sleep(2)  # let the voice count reach its steady state
-    from latentcode.model import threads
+    from latentcode.model.threads import spare_cores
 
-    spare = threads._SPARE  # None with --threads: else the decoder follows the spare cores
+    spare = spare_cores()  # None with --threads: else the decoder follows the spare cores
     fewer = spare.fewer if spare is not None else 0.0
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()

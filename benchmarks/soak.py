@@ -319,10 +319,10 @@ def soak(args: argparse.Namespace, server: str, folder: Path) -> None:
     for e in errors[:5]:
         print("refused:", e)
     print(f"immediate changes: {rewinds} rewinds, {late} samples of them heard too late")
-    from latentcode.model import threads
+    from latentcode.model.threads import spare_cores
 
-    if threads._SPARE is not None:  # the default: the decoder followed the cores others left free
-        spare = threads._SPARE
+    spare = spare_cores()
+    if spare is not None:  # the default: the decoder followed the cores others left free
         print(f"decoder threads: up to {spare.most}; {spare.changes} changes, "
               f"{spare.fewer:.0f} s on fewer")
     if lowered:

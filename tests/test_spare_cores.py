@@ -134,7 +134,7 @@ def test_the_live_decoder_leaves_a_core_to_a_busy_program(monkeypatch):
         busy.kill()
         busy.wait()
         set_live_threads(1)
-    assert threads._SPARE is None and torch.get_num_threads() == 1
+    assert threads.spare_cores() is None and torch.get_num_threads() == 1
     assert seen["start"] == available_cores()
     assert seen["busy"] < available_cores() and seen["one"] == 1, seen
 
@@ -142,7 +142,7 @@ def test_the_live_decoder_leaves_a_core_to_a_busy_program(monkeypatch):
 def test_a_chosen_count_is_fixed_and_a_wrong_one_is_one_clear_error(monkeypatch):
     monkeypatch.setenv(THREADS_ENV, "1")
     try:
-        assert live_threads() == 1 and set_live_threads() == 1 and threads._SPARE is None
+        assert live_threads() == 1 and set_live_threads() == 1 and threads.spare_cores() is None
         for wrong in ("two", "0"):
             monkeypatch.setenv(THREADS_ENV, wrong)
             with pytest.raises(LatentcodeError, match=THREADS_ENV):

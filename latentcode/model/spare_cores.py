@@ -4,8 +4,9 @@ one fewer for each core they keep busy.
 A second decoder thread makes a call of many voices about 1.5 times as fast on an idle 2-core
 machine, but with another program busy on a core it queues behind that program, and the
 producer's products wait for their slowest thread: on a 2-core AVX2 CPU, 6-minute soaks with a
-core busy had 10-26 underruns on two threads and none on one, while idle the second thread
-raised the voices that play without a gap from 64 to 96 (docs/audio-engine.md). So the live
+core busy had 10 and 26 underruns on two threads, none on one (0 and 8 with the choice made
+here, the 8 while a new folder was clustered), while idle the second thread raised the voices
+that play without a gap from 64 to 96 (docs/audio-engine.md). So the live
 decoder follows the machine: once a second it reads how much CPU time the cores it may use
 spent on other processes (``/proc/stat`` less this process's own time) and keeps as many
 threads as the cores those processes leave free.

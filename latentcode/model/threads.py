@@ -77,6 +77,17 @@ def set_live_threads(n: int | None = None) -> int:
     return n
 
 
+def spare_cores() -> SpareCores | None:
+    """What the live decoder follows after a plain :func:`set_live_threads` (its
+    ``changes`` and ``fewer`` seconds say what it did), else None: a count was fixed.
+
+    >>> set_live_threads(1); spare_cores() is None
+    1
+    True
+    """
+    return _SPARE
+
+
 _THREADS = threading.local()  # .n: the thread count this thread last gave its OpenMP; .pinned
 
 
