@@ -88,7 +88,7 @@ def trial(args: argparse.Namespace) -> dict:
     from latentcode.model.threads import spare_cores
 
     spare = spare_cores()  # None with --threads: else the decoder follows the spare cores
-    fewer = spare.fewer if spare is not None else 0.0
+    fewer0 = spare.fewer if spare is not None else 0.0
     before = session.engine.stats
     t0, c0 = time.monotonic(), time.process_time()
     a0 = audio_cpu(session.engine)
@@ -105,7 +105,7 @@ def trial(args: argparse.Namespace) -> dict:
     audio = (audio_cpu(session.engine) - a0) / spent  # the audio process's, besides
     after = session.engine.stats
     late = session.engine._stream.rewind_late
-    fewer = spare.fewer - fewer if spare is not None else None
+    fewer = spare.fewer - fewer0 if spare is not None else None
     session.stop()
     return {
         "underruns": after.underruns - before.underruns,

@@ -70,9 +70,15 @@ def test_many_cores_give_up_one_thread_per_busy_core_and_never_go_below_one():
     assert _counts(1, [0.0] * 5) == [1] * 6
 
 
-def test_without_proc_it_decodes_on_every_core():
-    s = SpareCores(3, read=lambda: None)
-    assert s.threads() == 3 and s.threads() == 3
+def test_without_proc_it_decodes_on_every_core_and_looks_once_a_window():
+    t, reads = [0.0], []
+    s = SpareCores(3, read=lambda: reads.append(t[0]), clock=lambda: t[0])
+    for step in range(10):  # ten decodes in one window, then one more a window later
+        t[0] = step * WINDOW / 20
+        assert s.threads() == 3
+    t[0] = WINDOW
+    assert s.threads() == 3
+    assert reads == [0.0, WINDOW]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")

@@ -91,16 +91,18 @@ class SpareCores:
         self.fewer = 0.0  # seconds decoded on fewer than ``most`` threads
         self._read, self._clock = read, clock
         self._n = self.most
-        self._last: tuple[float, float, float] | None = None  # (time, busy, own)
+        self._looked = -math.inf  # when the machine was last read (or found unreadable)
+        self._last: tuple[float, float, float] | None = None  # (time, busy, own) of that read
         self._grow_votes = 0
 
     def threads(self) -> int:
         """The threads to decode on now."""
         now = self._clock()
-        if self._last is not None and now - self._last[0] < WINDOW:
+        if now - self._looked < WINDOW:  # the decoder's every call: a clock and a compare
             return self._n
+        self._looked = now
         usage = self._read()
-        if usage is None:
+        if usage is None:  # no /proc: look again a window later, not on every decode
             self._last = None
             return self._n
         if self._last is not None:
