@@ -4,7 +4,10 @@ Live, through a private jackd (dummy driver, period 256), 64 voices of ``prior``
 (``--voices``) while the performer alternates ``now t9 $ "bell*128"`` and ``now t9 silence``
 every 0.15 s; nothing polls the clock meanwhile (a Python thread that does takes the GIL from
 the producer and slows every rewind). Printed per run: rewinds, those that came late and the
-samples they missed, underruns; idle, then with a competing process busy on one core.
+samples they missed, underruns, and the time a rewind took to make (median and 90th
+percentile: the producer's ``Stream.amend`` that decoded audio; an immediate change waits
+for it, and half again, besides a buffer); idle, then with a competing process busy on one
+core.
 ``--fixed`` gives every rewind the margin a pad gets (``RewindMargin.fixed``: what rewinds take
 lately, and half again, whatever the audio side's phase), as every rewind had before 2026-12,
 to compare.
@@ -23,18 +26,24 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the jackd launcher the tests use
 
 
 def run(fixed: bool, changes: int, voices: int = 64) -> dict:
     """One session in this process: play, change, count."""
-    if fixed:
-        from latentcode.audio import rewind_margin
-
-        rewind_margin.Schedule.ahead = lambda self, sample, now: None  # no phase: fixed
+    from latentcode.audio import rewind_margin
     from latentcode.session import Session
 
+    if fixed:
+        rewind_margin.Schedule.ahead = lambda self, sample, now: None  # no phase: fixed
+
+    took: list[float] = []  # seconds, every rewind that decoded audio
+    note = rewind_margin.RewindMargin.note
+    rewind_margin.RewindMargin.note = lambda self, seconds: (took.append(seconds),
+                                                            note(self, seconds))[1]
     s = Session(tracks=10)
     s.voice_cap = 512
     for name in ("prior", "bell"):
@@ -50,7 +59,9 @@ def run(fixed: bool, changes: int, voices: int = 64) -> dict:
         time.sleep(0.15)
     out = {"rewinds": stream.rewinds, "late": len(stream.late_rewinds),
            "late_samples": stream.rewind_late, "underruns": s.engine.stats.underruns,
-           "late_at_s": [round(at / 44100, 1) for at, _ in stream.late_rewinds]}
+           "late_at_s": [round(at / 44100, 1) for at, _ in stream.late_rewinds],
+           "took_ms": [round(1000 * np.median(took), 1),
+                       round(1000 * np.percentile(took, 90), 1)] if took else None}
     s.stop()
     return out
 
@@ -93,7 +104,8 @@ def main() -> None:
             r = json.loads(lines[-1])
             print(f"{'busy' if busy else 'idle'}: {r['rewinds']} rewinds, {r['late']} late "
                   f"({r['late_samples']} samples, at {r['late_at_s']} s), "
-                  f"{r['underruns']} underruns", flush=True)
+                  f"{r['underruns']} underruns; a rewind took {r['took_ms']} ms (median, 90%)",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 
 import bank_helpers
@@ -19,6 +20,7 @@ from latentcode.model import encode, pacing
 from latentcode.model import worker as worker_module
 from latentcode.model.bank import Bank, NotReady
 from latentcode.model.helper import Helper
+from latentcode.model.jobs import Job, Stale, stale
 
 
 @pytest.fixture
@@ -209,6 +211,60 @@ def test_once_the_music_plays_the_helper_takes_only_cpu_time_nothing_else_wants(
     bank.pace_by(None)  # the session stops; the helper stays as it is until it is stopped
     assert helper.call(bank_helpers.policy, **quiet) == os.SCHED_IDLE
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # never the playing process's own
+
+
+class WaitingHelper:
+    """A helper that notes the priority of the thread that waits on it."""
+
+    def __init__(self) -> None:
+        self.pressure = None
+        self.waited_at: list[int] = []
+
+    def call(self, fn, *args, report, check):
+        self.waited_at.append(_own_priority())
+        for _ in range(3):  # as the real one does while it waits: look, then sleep
+            check()
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        pass
+
+
+def _own_priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_the_thread_that_waits_on_the_helper_keeps_the_priority_the_work_here_runs_lower():
+    # a thread of the playing process that takes Python's lock must not run at a low priority
+    # (the producer waited for it); what a job computes here still gives the producer its CPU
+    helper, ran_at, reports = WaitingHelper(), [], []
+    w = worker_module.Worker(reports.append, helper, "m:f", lambda: ())
+    after_helper = Job("part:1", "part 1", "p1", lambda pace: (ran_at.append(_own_priority()),
+                                                               stale()), ("part", 1))
+    plain = Job("encode:x", "x", "x", lambda pace: ran_at.append(_own_priority()) or "sound")
+    try:
+        for job in (after_helper, plain):
+            w.submit(job)
+            assert job.done.wait(10.0)
+    finally:
+        w.close()
+    base = _own_priority()
+    assert helper.waited_at == [base]  # (only the job with a task asks the helper)
+    assert ran_at == [min(19, base + worker_module.NICE)] * 2
+    # the work after the helper's still knows it came after it: refused, not done here
+    assert isinstance(after_helper.error, Stale) and plain.outcome() == "sound"
+    assert reports and "files changed" in reports[0]
+
+
+def test_lowered_runs_each_function_and_raises_its_error_in_the_caller():
+    low = worker_module.Lowered()
+    try:
+        assert low.run(lambda: threading.get_native_id()) != threading.get_native_id()
+        with pytest.raises(ZeroDivisionError):
+            low.run(lambda: 1 / 0)
+        assert low.run(lambda: "still there") == "still there"
+    finally:
+        low.close()
 
 
 def test_a_pacer_waits_only_as_long_as_the_pressure_lasts():

@@ -112,15 +112,26 @@ class Job:
             first, self._claimed = not self._claimed, True
             return first
 
-    def execute(self, pace: Any, before: Callable[[], Any] | None = None) -> None:
+    def execute(self, pace: Any, before: Callable[[], Any] | None = None,
+                elsewhere: Callable[[Callable[[], Any]], Any] | None = None) -> None:
         """Run the job (``pace`` is called in its pauses), keeping its result or error;
         ``before`` (the helper's part of the work) runs first: its error is the job's, and its
-        result, when not None, is the job's result as it is."""
+        result, when not None, is the job's result as it is. ``elsewhere(fn)``, where given,
+        runs the job's own work (``fn``) on another thread and returns what it returns."""
         t0 = time.monotonic()
+        warmed = before is not None
+
+        def own() -> Any:
+            _here.warmed = warmed  # (per thread: set where the work runs)
+            try:
+                return self.run(pace)
+            finally:
+                _here.warmed = False
+
         try:
             made = None if before is None else before()
-            _here.warmed = before is not None
-            self.result = made if made is not None else self.run(pace)
+            self.result = made if made is not None else (
+                own() if elsewhere is None else elsewhere(own))
         except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
             self.error = e
             self.interrupted = isinstance(e, Dropped)
@@ -129,7 +140,6 @@ class Job:
             self.interrupted = True
             raise
         finally:
-            _here.warmed = False
             self.seconds = time.monotonic() - t0
             give_back_memory()
             self.done.set()

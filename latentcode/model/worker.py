@@ -2,9 +2,14 @@
 for, one at a time, each first in the helper process (:mod:`latentcode.model.helper`), then
 here, where it finds its work in the disk caches.
 
-The thread runs at a lower priority and paces what it does here (:mod:`.pacing`); it says when a
-sound that a track waits for is ready (see :meth:`~latentcode.model.jobs.NotReady.told`), stops
-the helper when it has had nothing to do for :data:`IDLE` seconds, and ends when it is closed.
+What a job computes here (a short file encoded: no helper is started for it) runs on a second
+thread at a lower priority (:class:`Lowered`), paced (:mod:`.pacing`). The worker's own thread,
+which waits on the helper and takes its answers, keeps the process's priority: it takes
+Python's lock ten times a second while it waits, and at nice +10 one such moment, with another
+program busy, kept the producer waiting 37-39 ms for the lock (docs/audio-engine.md). It says
+when a sound that a track waits for is ready (see
+:meth:`~latentcode.model.jobs.NotReady.told`), stops the helper when it has had nothing to do
+for :data:`IDLE` seconds, and ends when it is closed.
 
 >>> w = Worker(print, None, None, dict); w.close(); w.close()
 """
@@ -21,8 +26,54 @@ from latentcode.model.jobs import Closed, Dropped, Job, Stale
 from latentcode.model.pacing import Pacer, be_nice, one_blas_thread
 
 DUTY = 0.5  # share of the time the worker may compute here (it sleeps the rest)
-NICE = 10  # the worker thread's niceness (Linux: per thread): the producer's CPU comes first
+NICE = 10  # the niceness of a job's work here (Linux: per thread): the producer's CPU comes first
 IDLE = 30.0  # s without work after which the helper process is stopped (its memory freed)
+
+
+class Lowered:
+    """A thread at :data:`NICE` steps below its starter that runs the functions handed to it
+    (:meth:`run`, which waits for each without waking: no lock is taken meanwhile). Started
+    with the first function, ended by :meth:`close`.
+
+    >>> low = Lowered(); low.run(lambda: 6 * 7)
+    42
+    >>> low.close()
+    """
+
+    def __init__(self) -> None:
+        self._todo: queue.Queue[tuple | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` on the lowered thread: its result here, or its exception raised here."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="latentcode-bank-work",
+                                            daemon=True)
+            self._thread.start()
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        self._todo.put((fn, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def close(self) -> None:
+        """End the thread once it has run what it was handed."""
+        if self._thread is not None:
+            self._todo.put(None)
+            self._thread = None
+
+    def _loop(self) -> None:
+        be_nice(NICE)
+        while (item := self._todo.get()) is not None:
+            fn, box, done = item
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
 
 
 class Worker:
@@ -93,31 +144,34 @@ class Worker:
                                    check=self._check)
 
     def _work(self) -> None:
-        be_nice(NICE)
+        lowered = Lowered()  # this thread keeps its priority: see the module
         pacer = Pacer(DUTY, pressure=self._pressure)
 
         def pace() -> None:
             self._check()
             pacer()
 
-        while not self._closed.is_set():
-            try:
-                job = self._queue.get(timeout=IDLE)
-            except queue.Empty:  # nothing to do: the helper's memory goes back to the system
-                if self.helper is not None:
-                    self.helper.close()
-                continue
-            if job is None:
-                break
-            if job.claim():
+        try:
+            while not self._closed.is_set():
                 try:
-                    with one_blas_thread():
-                        job.execute(pace, self._before(job))
-                except Closed:
+                    job = self._queue.get(timeout=IDLE)
+                except queue.Empty:  # nothing to do: the helper's memory goes back to the system
+                    if self.helper is not None:
+                        self.helper.close()
+                    continue
+                if job is None:
                     break
-                if isinstance(job.error, Dropped):  # no one asks for a dropped job's error
-                    if isinstance(job.error, Stale):
-                        self.changed()
-                    self.report(str(job.error))
-                elif job.asked and job.error is None:  # a failure speaks when asked again
-                    self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
+                if job.claim():
+                    try:
+                        with one_blas_thread():
+                            job.execute(pace, self._before(job), lowered.run)
+                    except Closed:
+                        break
+                    if isinstance(job.error, Dropped):  # no one asks for a dropped job's error
+                        if isinstance(job.error, Stale):
+                            self.changed()
+                        self.report(str(job.error))
+                    elif job.asked and job.error is None:  # a failure speaks when asked again
+                        self.report(f"ready: {job.ready} ({job.seconds:.1f} s)")
+        finally:
+            lowered.close()
