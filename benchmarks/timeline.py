@@ -213,10 +213,10 @@ def install(stacks: bool = False) -> Timeline:
                                       queued, start, other_cpu, other_wait)
             line.count += 1
 
-    def noted_execute(self, pace, before=None):
+    def noted_execute(self, pace, *args, **kwargs):
         line.note(f"job {self.key} starts")
         try:
-            execute(self, pace, before)
+            execute(self, pace, *args, **kwargs)
         finally:
             line.note(f"job {self.key} ends ({self.seconds:.1f} s)")
 
