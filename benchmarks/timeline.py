@@ -6,9 +6,10 @@ kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``), and
 and the wait for a CPU of every other thread of the process meanwhile. What is left of the
 wall time after its CPU and run-queue time, the producer slept: waiting for the GIL, or for
 the decoder's second OpenMP thread. :func:`report` prints, around every underrun, the calls
-before it and the bank's jobs, and a summary of where the time went. Reading the files costs
-about half a millisecond a call with 8 threads (1% of a usual 40 ms call; measured with a test
-run busy).
+before it and the bank's jobs, and a summary of where the time went; in a call whose other
+threads waited over 10 ms for a CPU in all, the three that waited longest, by name. Reading
+the files costs about half a millisecond a call with 8 threads (1% of a usual 40 ms call;
+measured with a test run busy).
 
 With ``stacks``, a thread of its own also samples the producer's stack every 3 ms while a call
 has run over 25 ms (``sys._current_frames``), and :func:`report` shows the samples of the calls
@@ -35,6 +36,7 @@ import time
 
 import numpy as np
 
+SLOW_OTHERS = 0.01  # s: the other threads' wait for a CPU in a call, over which they are named
 # the columns of Timeline.calls
 COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others",
            "others_waited")
@@ -47,18 +49,30 @@ def _schedstat(tid: int | str) -> tuple[int, int]:
     return int(on), int(wait)
 
 
-def _others(me: int) -> np.ndarray:
-    """ns on a CPU and ns waiting for one, of every thread of this process but ``me``, so far.
+def _others(me: int) -> dict[int, np.ndarray]:
+    """ns on a CPU and ns waiting for one, of each thread of this process but ``me``, so far.
     Among them is the decoder's second OpenMP thread, which the producer waits for at the end
     of every product: its wait for a CPU is the producer's too."""
-    total = np.zeros(2)
+    found = {}
     for tid in os.listdir("/proc/self/task"):
         if int(tid) != me:
             try:
-                total += _schedstat(tid)
+                found[int(tid)] = np.array(_schedstat(tid), dtype=float)
             except OSError:  # (a thread that just ended)
                 pass
-    return total
+    return found
+
+
+def _thread_name(tid: int) -> str:
+    """A thread of this process by its Python name where it has one, else the system's."""
+    for t in threading.enumerate():
+        if t.native_id == tid:
+            return t.name
+    try:
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            return f"{f.read().strip()} {tid}"
+    except OSError:
+        return str(tid)
 
 
 class Timeline:
@@ -73,6 +87,8 @@ class Timeline:
         # between calls
         self.current: tuple[int, float, int, int] | None = None
         self.stacks: list[tuple[int, float, str]] = []  # (call index, s into it, where)
+        # call index -> the threads that waited longest for a CPU during it (SLOW_OTHERS)
+        self.waiters: dict[int, str] = {}
 
     def note(self, text: str) -> None:
         """An event of the run (a typed line, a job's start or end)."""
@@ -108,6 +124,8 @@ class Timeline:
                  f"{int(r[4])} blocks, {int(r[5])} queued"
                  for r in rows[max(0, i - before): i + 2]]
         shown = range(max(0, i - before), i + 2)
+        lines += [f"    call at t={rows[k, 0]:8.3f} s: {self.waiters[k]}"
+                  for k in shown if k in self.waiters]
         lines += [f"    call at t={rows[k, 0]:8.3f} s, {into * 1e3:5.1f} ms in: {where}"
                   for k, into, where in self.stacks if k in shown]
         t = rows[i, 0]
@@ -208,9 +226,16 @@ def install(stacks: bool = False) -> Timeline:
         wall, cpu = time.monotonic() - t, time.thread_time() - cpu
         waited = (_schedstat(me)[1] - waited) / 1e9
         if line.count < len(line.calls):
-            other_cpu, other_wait = (_others(me) - others) / 1e9
+            after = _others(me)
+            each = {tid: (now - others.get(tid, 0.0)) / 1e9 for tid, now in after.items()}
+            other_cpu, other_wait = sum(each.values(), np.zeros(2))
             line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
                                       queued, start, other_cpu, other_wait)
+            if other_wait > SLOW_OTHERS:  # which threads waited (names: only for these)
+                worst = sorted(each.items(), key=lambda kv: -kv[1][1])[:3]
+                line.waiters[line.count] = ", ".join(
+                    f"{_thread_name(tid)} waited {w * 1e3:.1f} ms (ran {c * 1e3:.1f})"
+                    for tid, (c, w) in worst if w > 0.001)
             line.count += 1
 
     def noted_execute(self, pace, *args, **kwargs):
