@@ -2,11 +2,13 @@
 for, one at a time, each first in the helper process (:mod:`latentcode.model.helper`), then
 here, where it finds its work in the disk caches.
 
-What a job computes here (a short file encoded: no helper is started for it) runs on a second
-thread at a lower priority (:class:`Lowered`), paced (:mod:`.pacing`). The worker's own thread,
-which waits on the helper and takes its answers, keeps the process's priority: it takes
-Python's lock ten times a second while it waits, and at nice +10 one such moment, with another
-program busy, kept the producer waiting 37-39 ms for the lock (docs/audio-engine.md). It says
+What a job computes here (a short file encoded, for which no helper is started; a part read
+once the helper made it) runs on a second thread at a lower priority (:class:`Lowered`), paced
+(:mod:`.pacing`). The worker's own thread, which waits on the helper and takes its answers,
+keeps the process's priority: it takes Python's lock ten times a second while it waits, and a
+thread at nice +10 that asks for the lock may hold it while the system keeps it waiting (a
+soak caught the producer asleep 37-39 ms on the lock at such a moment: docs/audio-engine.md,
+"Nor wait at one"). It says
 when a sound that a track waits for is ready (see
 :meth:`~latentcode.model.jobs.NotReady.told`), stops the helper when it has had nothing to do
 for :data:`IDLE` seconds, and ends when it is closed.
