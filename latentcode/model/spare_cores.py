@@ -5,8 +5,9 @@ A second decoder thread makes a call of many voices about 1.5 times as fast on a
 machine, but with another program busy on a core it queues behind that program, and the
 producer's products wait for their slowest thread: on a 2-core AVX2 CPU, 6-minute soaks with a
 core busy had 10 and 26 underruns on two threads, none on one (0 and 8 with the choice made
-here, the 8 while a new folder was clustered), while idle the second thread raised the voices
-that play without a gap from 64 to 96 (docs/audio-engine.md). So the live
+here; 10-minute ones with it, 2 and 73, the 73 the producer's own CPU on its one thread as a
+line brought new voices), while idle the second thread raised the voices that play without a
+gap from 64 to 96 (docs/audio-engine.md). So the live
 decoder follows the machine: once a second it reads how much CPU time the cores it may use
 spent on other processes (``/proc/stat`` less this process's own time) and keeps as many
 threads as the cores those processes leave free.

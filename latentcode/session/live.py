@@ -45,7 +45,7 @@ class LivePlay:
 
         if self.engine is not None:
             return
-        set_live_threads()  # the producer thread decodes on them (model.threads.live_threads)
+        set_live_threads()  # the producer decodes on the spare cores (model.spare_cores)
         # the frame cache's memory, taken now: the producer never allocates it while playing
         self.frames.reserve(self.model.latent_dim, self.model.segment)
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
