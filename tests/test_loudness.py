@@ -153,3 +153,27 @@ def test_a_render_keeps_the_levels_it_measured_and_renders_the_same_file_again(
     # read, not measured again: nothing new to write
     assert [f.stat().st_mtime_ns for f in kept] == written
     assert sorted((latentcode_home / "cache" / "levels").glob("*.npy")) == kept
+
+
+def test_a_block_measures_its_mix_in_the_decode_of_its_frames(latentcode_home, monkeypatch):
+    # a decode call of its own for the few frames a block meets cost as much as sixteen rows
+    monkeypatch.setattr(loudness, "KEEP", False)
+    calls = []
+
+    def counting(z):
+        calls.append(len(z))
+        return wavy_decoder(z)
+
+    framing = make_framing("ola", SEG)
+    voices = Voices(counting, tracks=1, segment=SEG, framing=framing)
+    voices.add(make_voice({"sound": "a", "mix": "b", "alpha": 0.6, "noise": 0, "pan": 0},
+                          bank=Bank(sounds()), track=0, start=0, duration=SR, framing=framing))
+    measured = []
+    for start in range(0, 20000, 1000):
+        calls.clear()
+        before = voices.frames_decoded
+        voices.render(np.zeros((1, 2, 1000), dtype=np.float32), start,
+                      lambda s: Fraction(s, SR))
+        assert len(calls) == 1  # the voice's frames and its levels together
+        measured.append(voices.frames_decoded - before - sum(n for _, n in voices.planned))
+    assert sum(measured) > 0 and calls[0] == voices.frames_decoded - before

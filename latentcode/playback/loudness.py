@@ -8,14 +8,17 @@ sound is brought to the level of each endpoint's mean decoded on its own, crossf
 is silence too.
 
 Those "clean" levels are measured lazily, only around the frames voices reach (every
-``GRID``-th frame), in one extra decode call in the blocks that meet new frames, once per
-sound (:func:`measure`). They are kept on disk too, under the cache folder, a small file per
-sound (:func:`kept_file`): measuring them was 6% of the render of ``coding_the_latent.lc``,
-paid again in every render, every fork of a split render and every live session, where it is
-a decode on the audio's producer thread. A kept level is the very one a measurement would
-give (the decoder gives a row the same bits in any batch, and a level is summed row by row), so
-a render is the same bits with the files there or not. They are read at a sound's first
-measurement (a file of a few KB) and written by :func:`flush` when a render or live play ends.
+``GRID``-th frame), once per sound: a block that meets new frames decodes them in the same
+call as its voices' frames (:func:`unknown`, :func:`latents`, :func:`store`). A call of their
+own cost 2.4-3 ms a block for the four frames a new mix met (the decoder pads a batch to 16
+rows and reads all its weights for any), 15% of the live producer's call. They are kept on
+disk too, under the cache folder, a small file per sound (:func:`kept_file`): measuring them
+was 6% of the render of ``coding_the_latent.lc``, paid again in every render, every fork of a
+split render and every live session, where it is a decode on the audio's producer thread. A
+kept level is the very one a measurement would give (the decoder gives a row the same bits in
+any batch, and a level is summed row by row), so a render is the same bits with the files
+there or not. They are read at a sound's first measurement (a file of a few KB) and written
+by :func:`flush` when a render or live play ends.
 """
 
 from __future__ import annotations
@@ -82,21 +85,34 @@ def clean_levels(sound: object, decode: Callable | None = None,
     return levels
 
 
-def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndarray) -> int:
-    """Measure, in one decode call, the clean levels of the frames ``wanted`` ((sound, frame
-    indices) pairs) that are still unknown. Returns how many frames it decoded."""
+Unknown = list[tuple[object, np.ndarray, np.ndarray]]  # (sound, its levels, frames to measure)
+
+
+def unknown(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndarray) -> Unknown:
+    """Of the frames ``wanted`` ((sound, frame indices) pairs), those whose clean levels are
+    still unknown, per sound: what :func:`latents` gives to a decode and :func:`store` keeps.
+    The first time a sound is met, its kept levels are read (see :func:`clean_levels`)."""
     todo = []
     for sound, frames in wanted:
         levels = clean_levels(sound, decode, window)
         missing = np.unique(frames[np.isnan(levels[frames])])
         if missing.size:
             todo.append((sound, levels, missing))
+    return todo
+
+
+def latents(todo: Unknown) -> np.ndarray:
+    """The latent rows whose decode measures ``todo`` (each sound's mean at its frames)."""
     if not todo:
-        return 0
-    mu = np.concatenate([sound.mu[k] for sound, _, k in todo]).astype(np.float32, copy=False)
-    # each row is wanted once: a frame cache passes them by rather than forget others for them
-    decoded = (decode(mu, np.zeros(len(mu), bool)) if isinstance(decode, FrameCache)
-               else decode(mu))
+        return np.zeros((0, 0), np.float32)
+    return np.concatenate([sound.mu[k] for sound, _, k in todo]).astype(np.float32, copy=False)
+
+
+def store(todo: Unknown, decoded: np.ndarray, window: np.ndarray) -> None:
+    """Keep the levels of ``decoded``, the frames of :func:`latents` of ``todo``, as their
+    sounds' clean levels (written to their files at the next :func:`flush`)."""
+    if not todo:
+        return
     measured = levels_db(np.asarray(decoded, dtype=np.float32), window)
     at = 0
     for sound, levels, k in todo:
@@ -106,6 +122,21 @@ def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndar
         if path is not None:
             with _lock:
                 _unsaved[path] = levels
+
+
+def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndarray) -> int:
+    """Measure, in one decode call of their own, the clean levels of the frames ``wanted``
+    ((sound, frame indices) pairs) that are still unknown. Returns how many frames it decoded.
+    A block's voices measure theirs within their own decode instead (a decode of a few rows
+    costs nearly as much as one of sixteen: see :meth:`Voices.render`)."""
+    todo = unknown(wanted, decode, window)
+    if not todo:
+        return 0
+    mu = latents(todo)
+    # each row is wanted once: a frame cache passes them by rather than forget others for them
+    decoded = (decode(mu, np.zeros(len(mu), bool)) if isinstance(decode, FrameCache)
+               else decode(mu))
+    store(todo, decoded, window)
     return len(mu)
 
 
@@ -196,29 +227,46 @@ def _read(path: Path, frames: int, levels: np.ndarray) -> np.ndarray:
     return levels
 
 
-def level_gains(
-    audio: np.ndarray, batch: object, voices: Sequence[int], pos: np.ndarray, alpha: np.ndarray,
-    decode, window: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Loudness compensation of the mixing ``voices`` of a block: (their rows, a gain per row,
-    frames decoded to measure clean levels).
+Ends = list[tuple[str, object, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
-    ``audio`` holds the decoded segments, ``pos`` each row's position in sound ``a`` (latent
-    frames), ``alpha`` each row's alpha. Each voice's ``norm`` scales its correction, and
-    ``voice.level`` carries its smoothed correction (dB) from one block to the next.
-    """
+
+def ends(batch: object, voices: Sequence[int], pos: np.ndarray) -> Ends:
+    """Where the mixing ``voices`` of a block read their sounds' clean levels: per end ("a",
+    "b") and distinct sound there, (end, sound, its rows among the voices' rows, the measured
+    frames before and after each row's position, the weight of the second). ``pos`` is each
+    row's position in sound ``a`` (latent frames); sound ``b`` is read at the same fraction
+    of its length."""
     plan = batch.plan
-    rows = rows_of(batch, voices)
     counts = [len(plan[i][1]) for i in voices]
     per_row = np.repeat(np.arange(len(voices)), counts)
     mixing = [plan[i][0] for i in voices]
     frames_a = np.array([v.a.frames for v in mixing])[per_row]
     frames_b = np.array([v.b.frames for v in mixing])[per_row]
-    p = pos[rows]
+    p = pos[rows_of(batch, voices)]
     q = p / np.maximum(frames_a - 1, 1) * (frames_b - 1)  # where sound b is read
-    parts = _ends(mixing, per_row, {"a": p, "b": q})
-    decoded = measure([(sound, np.concatenate([i0, i1])) for _, sound, _, i0, i1, _ in parts],
-                      decode, window)
+    return _ends(mixing, per_row, {"a": p, "b": q})
+
+
+def wanted(parts: Ends) -> list[tuple[object, np.ndarray]]:
+    """The frames ``parts`` (see :func:`ends`) read, per sound: what :func:`unknown` asks."""
+    return [(sound, np.concatenate([i0, i1])) for _, sound, _, i0, i1, _ in parts]
+
+
+def level_gains(
+    audio: np.ndarray, batch: object, voices: Sequence[int], parts: Ends, alpha: np.ndarray,
+    window: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loudness compensation of the mixing ``voices`` of a block: (their rows, a gain per row).
+
+    ``audio`` holds the decoded segments, ``parts`` where they read their clean levels (see
+    :func:`ends`, measured by then), ``alpha`` each row's alpha. Each voice's ``norm`` scales
+    its correction, and ``voice.level`` carries its smoothed correction (dB) from one block to
+    the next.
+    """
+    plan = batch.plan
+    rows = rows_of(batch, voices)
+    counts = [len(plan[i][1]) for i in voices]
+    per_row = np.repeat(np.arange(len(voices)), counts)
     level = {"a": np.empty(len(rows)), "b": np.empty(len(rows))}
     for end, sound, k, i0, i1, t in parts:
         clean = np.maximum(clean_levels(sound), SILENCE)
@@ -233,7 +281,7 @@ def level_gains(
     correction[(actual < SILENCE) & (correction > 0)] = 0.0
     amount = np.array([plan[i][0].norm for i in voices])[per_row]
     smoothed = _smooth(correction * amount, counts, [plan[i][0] for i in voices])
-    return rows, (10 ** (smoothed / 20)).astype(np.float32), decoded
+    return rows, (10 ** (smoothed / 20)).astype(np.float32)
 
 
 def _ends(mixing: Sequence[object], per_row: np.ndarray, positions: dict[str, np.ndarray]

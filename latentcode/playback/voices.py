@@ -185,11 +185,16 @@ class Voices:
             # read once a block, used by both the decode and the grains
             pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
             stretched = self._stretched(batch)
-            audio = self._decode(batch, cycle_at, pos, alpha, stretched)
+            # (the live input has no levels measured ahead: its mixes are not brought to them)
+            mixes = [i for i, (v, _) in enumerate(batch.plan)
+                     if v.b is not None and v.norm > 0 and not (v.a.live or v.b.live)]
+            ends = loudness.ends(batch, mixes, pos) if mixes else []
+            unknown = loudness.unknown(loudness.wanted(ends), self.decode, self.framing.window)
+            audio = self._decode(batch, cycle_at, pos, alpha, stretched, unknown)
             offsets = batch.column("start")[batch.which] + batch.j * hop - start
             steps = offsets // (step or n)
             frames, match = self._shape(audio, batch, pos, alpha, steps,
-                                        start + steps * (step or n))
+                                        start + steps * (step or n), mixes, ends)
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
@@ -216,21 +221,18 @@ class Voices:
                 or (v.inner is not None and v.start + v.length > at)]
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray,
-               steps: np.ndarray, bases: np.ndarray) -> tuple[np.ndarray, matched.Plan]:
+               steps: np.ndarray, bases: np.ndarray, mixes: list[int], ends: loudness.Ends,
+               ) -> tuple[np.ndarray, matched.Plan]:
         """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); plan
         their spectral match and filter those it filters one by one (see :mod:`.matched`);
         fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
         the decode read them; ``steps`` the step of the block each starts in, ``bases`` that
-        step's first sample. Returns the
-        frames and the match's plan."""
+        step's first sample; ``mixes`` the voices brought to their sounds' level, reading
+        their clean levels where ``ends`` says. Returns the frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
-        # (the live input has no levels measured ahead: its mixes are not brought to them)
-        mixes = [i for i, (v, _) in enumerate(batch.plan)
-                 if v.b is not None and v.norm > 0 and not (v.a.live or v.b.live)]
         if mixes:
-            mixed, gains, extra = loudness.level_gains(audio, batch, mixes, pos, alpha,
-                                                     self.decode, self.framing.window)
-            self.frames_decoded += extra
+            mixed, gains = loudness.level_gains(audio, batch, mixes, ends, alpha,
+                                                self.framing.window)
         first = (batch.j == 0) & (self.framing.first is not None)  # at full gain at once
         head = audio[first] * self.framing.first if first.any() else None
         audio *= self.framing.window
@@ -257,10 +259,13 @@ class Voices:
         return grains.stretched(batch.plan, self.framing.hop) if self.framing.align else []
 
     def _decode(self, batch: Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
-                alpha: np.ndarray, stretched: list[int]) -> np.ndarray:
+                alpha: np.ndarray, stretched: list[int], unknown: loudness.Unknown,
+                ) -> np.ndarray:
         """One batched decode for the block, one unwindowed segment per row: a frame for every
         row of the plain voices, and the segments of their sound that the ``stretched`` voices
-        have not decoded yet, from which their grains are read (see :mod:`.grains`)."""
+        have not decoded yet, from which their grains are read (see :mod:`.grains`). The
+        mixes' ``unknown`` clean levels are measured in the same call, which pads its rows to
+        a multiple of 16 anyway (see :func:`loudness.unknown`)."""
         skip = set(stretched)
         others = [i for i in range(len(batch.plan)) if i not in skip]
         rows = grains.rows_of(batch, others)
@@ -275,14 +280,20 @@ class Voices:
         z = [latents(b, p, a, lambda b, name: self._per_frame(b, name, cycle_at))
              for b, p, a in parts if len(p)]
         self.planned = [(v.track, len(js)) for b, _, _ in parts for v, js in b.plan]
-        steady = np.concatenate([steady_rows(b) for b, p, _ in parts if len(p)]) if z else None
-        decoded = (self._run(np.concatenate(z), steady) if z
+        steady = [steady_rows(b) for b, p, _ in parts if len(p)]
+        if unknown:
+            z.append(loudness.latents(unknown))
+            steady.append(np.zeros(len(z[-1]), bool))  # (wanted once: never kept)
+        decoded = (self._run(np.concatenate(z), np.concatenate(steady)) if z
                    else np.zeros((0, self.segment), np.float32))
+        measured = len(z[-1]) if unknown else 0
+        loudness.store(unknown, decoded[len(decoded) - measured :], self.framing.window)
         audio = np.empty((len(pos), self.segment), dtype=np.float32)
         audio[rows] = decoded[: len(rows)]
         if stretched:
             grains.keep([batch.plan[i][0] for i, _ in new], [ks for _, ks in new],
-                        decoded[len(rows) :], self.framing.window, self.framing.first)
+                        decoded[len(rows) : len(decoded) - measured], self.framing.window,
+                        self.framing.first)
             aligned, read = grains.read(batch, stretched, pos, self.segment, self.framing.hop)
             audio[aligned] = read
         return audio
