@@ -5,7 +5,8 @@ producer call is then noted with its wall time, its own CPU time, its wait for a
 kernel's run-queue time of the thread, ``/proc/self/task/<tid>/schedstat``), and the CPU time
 and the wait for a CPU of every other thread of the process meanwhile. What is left of the
 wall time after its CPU and run-queue time, the producer slept: waiting for the GIL, or for
-the decoder's second OpenMP thread. :func:`report` prints, around every underrun, the calls
+the decoder's second OpenMP thread, or for the hypervisor to give the machine's CPU back
+(``stolen``, noted per call). :func:`report` prints, around every underrun, the calls
 before it and the bank's jobs, and a summary of where the time went; in a call whose other
 threads waited over 10 ms for a CPU in all, the three that waited longest, by name. Reading
 the files costs about half a millisecond a call with 8 threads (1% of a usual 40 ms call;
@@ -39,7 +40,17 @@ import numpy as np
 SLOW_OTHERS = 0.01  # s: the other threads' wait for a CPU in a call, over which they are named
 # the columns of Timeline.calls
 COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others",
-           "others_waited")
+           "others_waited", "stolen")
+TICK = 1 / os.sysconf("SC_CLK_TCK")  # s: a tick of /proc/stat
+
+
+def stolen() -> float:
+    """Seconds the hypervisor has taken this machine's CPUs away, all CPUs together (the
+    ``steal`` column of /proc/stat, in ticks of 10 ms). A thread that loses its CPU so is
+    neither running nor waiting in its own schedstat: its call shows it as a sleep."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8]) * TICK
+
 
 
 def _schedstat(tid: int | str) -> tuple[int, int]:
@@ -106,7 +117,27 @@ class Timeline:
                 f"{queue:.0%}, asleep {slept.sum() / wall:.0%}; {(slept > 0.02).sum()} calls "
                 f"slept over 20 ms, the longest {slept.max() * 1e3:.0f} ms; other threads of "
                 f"the process used {others:.2f} of a core meanwhile and waited for one "
-                f"{waited:.2f} of the time (thread-seconds a second)")
+                f"{waited:.2f} of the time (thread-seconds a second); the hypervisor took "
+                f"{rows[:, 9].sum():.2f} s of the machine's CPUs during calls")
+
+    def sleeps(self, most: int = 8, over: float = 0.02) -> list[str]:
+        """The first ``most`` calls that slept over ``over`` s (neither running nor waiting
+        for a CPU), each with the other threads that waited in it and the last event before.
+        A sleep need not end in an underrun (the queue may cover it), so these are shown
+        whether one followed or not."""
+        rows = self.calls[: self.count]
+        slept = rows[:, 1] - rows[:, 2] - rows[:, 3]
+        lines = []
+        for i in np.flatnonzero(slept > over)[:most]:
+            r = rows[i]
+            before = [text for at, text in self.events if at <= r[0]]
+            lines.append(f"slept {slept[i] * 1e3:.0f} ms in the call at t={r[0]:.3f} s (wall "
+                         f"{r[1] * 1e3:.1f}, cpu {r[2] * 1e3:.1f}, runqueue {r[3] * 1e3:.1f}; "
+                         f"others ran {r[7] * 1e3:.1f}, waited {r[8] * 1e3:.1f}; the machine's "
+                         f"CPUs stolen {r[9] * 1e3:.0f}): "
+                         f"{self.waiters.get(int(i), 'no other thread waited over 10 ms')}; "
+                         f"after {before[-1] if before else 'nothing'}")
+        return lines
 
     def call_of(self, sample: int) -> int:
         """The index of the call that made ``sample`` (-1: none noted)."""
@@ -121,7 +152,7 @@ class Timeline:
         lines = [f"  t={r[0]:8.3f} s  wall {r[1] * 1e3:5.1f} ms  cpu {r[2] * 1e3:5.1f}  "
                  f"runqueue {r[3] * 1e3:5.1f}  asleep {(r[1] - r[2] - r[3]) * 1e3:5.1f}  "
                  f"others {r[7] * 1e3:5.1f} (waited {r[8] * 1e3:5.1f})  "
-                 f"{int(r[4])} blocks, {int(r[5])} queued"
+                 f"{int(r[4])} blocks, {int(r[5])} queued, stolen {r[9] * 1e3:.0f}"
                  for r in rows[max(0, i - before): i + 2]]
         shown = range(max(0, i - before), i + 2)
         lines += [f"    call at t={rows[k, 0]:8.3f} s: {self.waiters[k]}"
@@ -216,7 +247,7 @@ def install(stacks: bool = False) -> Timeline:
     def noted_produce(self, generation=None, steps=None):
         me = threading.get_native_id()
         others, (_, waited) = _others(me), _schedstat(me)
-        t, cpu = time.monotonic(), time.thread_time()
+        t, cpu, steal = time.monotonic(), time.thread_time(), stolen()
         queued, start = self.ring.available(), self.ring.write_pos
         line.current = (line.count, t, threading.get_ident(), me)
         try:
@@ -230,7 +261,8 @@ def install(stacks: bool = False) -> Timeline:
             each = {tid: (now - others.get(tid, 0.0)) / 1e9 for tid, now in after.items()}
             other_cpu, other_wait = sum(each.values(), np.zeros(2))
             line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
-                                      queued, start, other_cpu, other_wait)
+                                      queued, start, other_cpu, other_wait,
+                                      stolen() - steal)
             if other_wait > SLOW_OTHERS:  # which threads waited (names: only for these)
                 worst = sorted(each.items(), key=lambda kv: -kv[1][1])[:3]
                 line.waiters[line.count] = ", ".join(
@@ -290,3 +322,5 @@ def report(line: Timeline, gaps: tuple, most: int = 8) -> None:
         shown += 1
         if shown == most:
             break
+    for text in line.sleeps(most):
+        print(text)

@@ -10,13 +10,14 @@ is silence too.
 Those "clean" levels are measured lazily, only around the frames voices reach (every
 ``GRID``-th frame), once per sound: a block that meets new frames decodes them in the same
 call as its voices' frames (:func:`unknown`, :func:`latents`, :func:`store`). A call of their
-own cost 2.4-3 ms a block for the four frames a new mix met (the decoder pads a batch to 16
-rows and reads all its weights for any), 15% of the live producer's call. They are kept on
-disk too, under the cache folder, a small file per sound (:func:`kept_file`): measuring them
-was 6% of the render of ``coding_the_latent.lc``, paid again in every render, every fork of a
-split render and every live session, where it is a decode on the audio's producer thread. A
-kept level is the very one a measurement would give (the decoder gives a row the same bits in
-any batch, and a level is summed row by row), so a render is the same bits with the files
+own cost 2.4-3 ms of each live call (two blocks) for the four frames a new mix met there (the
+decoder pads a batch to 16 rows and reads all its weights for any), 15% of the call.
+They are kept on disk too, under the cache folder, a small file per sound (:func:`kept_file`):
+measuring them was 6% of the render of ``coding_the_latent.lc``, paid again in every render,
+every fork of a split render and every live session, where it is a decode on the audio's
+producer thread.
+A kept level is the very one a measurement would give (the decoder gives a row the same bits
+in any batch, and a level is summed row by row), so a render is the same bits with the files
 there or not. They are read at a sound's first measurement (a file of a few KB) and written
 by :func:`flush` when a render or live play ends.
 """
