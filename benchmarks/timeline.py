@@ -52,7 +52,6 @@ def stolen() -> float:
         return int(f.readline().split()[8]) * TICK
 
 
-
 def _schedstat(tid: int | str) -> tuple[int, int]:
     """(ns on a CPU, ns waiting for one) of thread ``tid`` of this process."""
     with open(f"/proc/self/task/{tid}/schedstat") as f:
