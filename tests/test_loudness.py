@@ -117,13 +117,19 @@ def test_a_damaged_file_is_measured_again_and_written_anew(latentcode_home):
     assert measured == 0
 
 
+def measure(sound, frames, window):
+    """Measure the clean levels of ``frames`` of ``sound`` as a block's decode would."""
+    todo = loudness.unknown([(sound, frames)], wavy_decoder, window)
+    loudness.store(todo, wavy_decoder(loudness.latents(todo)), window)
+
+
 def test_files_from_two_processes_are_merged_not_overwritten(latentcode_home):
     sound = sounds()["a"]
     window = make_framing("ola", SEG).window
-    loudness.measure([(sound, np.array([0, 4]))], wavy_decoder, window)
+    measure(sound, np.array([0, 4]), window)
     loudness.flush()
     other = sounds()["a"]  # another process, which met other frames of the same sound
-    loudness.measure([(other, np.array([8]))], wavy_decoder, window)
+    measure(other, np.array([8]), window)
     other.__dict__["_clean_levels"][[0, 4]] = np.nan  # (it had not read the file yet)
     loudness.flush()
     fresh = sounds()["a"]

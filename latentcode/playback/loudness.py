@@ -125,22 +125,6 @@ def store(todo: Unknown, decoded: np.ndarray, window: np.ndarray) -> None:
                 _unsaved[path] = levels
 
 
-def measure(wanted: Sequence[tuple[object, np.ndarray]], decode, window: np.ndarray) -> int:
-    """Measure, in one decode call of their own, the clean levels of the frames ``wanted``
-    ((sound, frame indices) pairs) that are still unknown. Returns how many frames it decoded.
-    A block's voices measure theirs within their own decode instead (a decode of a few rows
-    costs nearly as much as one of sixteen: see :meth:`Voices.render`)."""
-    todo = unknown(wanted, decode, window)
-    if not todo:
-        return 0
-    mu = latents(todo)
-    # each row is wanted once: a frame cache passes them by rather than forget others for them
-    decoded = (decode(mu, np.zeros(len(mu), bool)) if isinstance(decode, FrameCache)
-               else decode(mu))
-    store(todo, decoded, window)
-    return len(mu)
-
-
 # -- clean levels kept on disk -------------------------------------------------------------------
 
 
@@ -237,13 +221,11 @@ def ends(batch: object, voices: Sequence[int], pos: np.ndarray) -> Ends:
     frames before and after each row's position, the weight of the second). ``pos`` is each
     row's position in sound ``a`` (latent frames); sound ``b`` is read at the same fraction
     of its length."""
-    plan = batch.plan
-    counts = [len(plan[i][1]) for i in voices]
-    per_row = np.repeat(np.arange(len(voices)), counts)
-    mixing = [plan[i][0] for i in voices]
+    rows, _, per_row = _rows(batch, voices)
+    mixing = [batch.plan[i][0] for i in voices]
     frames_a = np.array([v.a.frames for v in mixing])[per_row]
     frames_b = np.array([v.b.frames for v in mixing])[per_row]
-    p = pos[rows_of(batch, voices)]
+    p = pos[rows]
     q = p / np.maximum(frames_a - 1, 1) * (frames_b - 1)  # where sound b is read
     return _ends(mixing, per_row, {"a": p, "b": q})
 
@@ -265,9 +247,7 @@ def level_gains(
     the next.
     """
     plan = batch.plan
-    rows = rows_of(batch, voices)
-    counts = [len(plan[i][1]) for i in voices]
-    per_row = np.repeat(np.arange(len(voices)), counts)
+    rows, counts, per_row = _rows(batch, voices)
     level = {"a": np.empty(len(rows)), "b": np.empty(len(rows))}
     for end, sound, k, i0, i1, t in parts:
         clean = np.maximum(clean_levels(sound), SILENCE)
@@ -283,6 +263,13 @@ def level_gains(
     amount = np.array([plan[i][0].norm for i in voices])[per_row]
     smoothed = _smooth(correction * amount, counts, [plan[i][0] for i in voices])
     return rows, (10 ** (smoothed / 20)).astype(np.float32)
+
+
+def _rows(batch: object, voices: Sequence[int]) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """The batch rows of ``voices`` (voice after voice), each voice's count of them, and the
+    index among ``voices`` of each row's voice."""
+    counts = [len(batch.plan[i][1]) for i in voices]
+    return rows_of(batch, voices), counts, np.repeat(np.arange(len(voices)), counts)
 
 
 def _ends(mixing: Sequence[object], per_row: np.ndarray, positions: dict[str, np.ndarray]
