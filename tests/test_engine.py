@@ -56,7 +56,8 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, d
     """All offline scenarios rendered once (one subprocess, one pyo server after another)."""
     out = tmp_path_factory.mktemp("renders")
     names = ["clicks", "clicks8fx", "nonfinite", "failing", "noise_open", "noise_lpf",
-             "noise_hpf", "noise_mute", "burst_dry", "burst_room", "burst_delay", "bad_controls"]
+             "noise_hpf", "noise_mute", "burst_dry", "burst_room", "burst_delay", "bad_controls",
+             "sweep", "sweep_by_period"]
     done = run_script("render.py", str(out), *names)
     return out, {r["scenario"]: r for r in json_lines(done.stdout)}
 
@@ -198,6 +199,19 @@ def test_render_is_deterministic_and_sane(renders: tuple[Path, dict], tmp_path: 
         assert np.abs(data).max() > 0.3
     found = onsets(load(renders, "clicks").sum(axis=1), threshold=0.1, gap=1000)
     assert found.tolist() == list(range(0, 3 * SR, 11025))
+
+
+def test_a_render_in_whole_blocks_is_the_same_bits_as_buffer_by_buffer(
+        renders: tuple[Path, dict]) -> None:
+    """A render has pyo compute a whole block a call (the producer's 1024 samples), where live
+    computes a period (256) a callback: with track controls that move every block, reverb and
+    delay, and a limiter bringing a signal far past full scale down, the file is the same."""
+    whole, by_period = (renders[0] / f"{n}.wav" for n in ("sweep", "sweep_by_period"))
+    assert whole.read_bytes() == by_period.read_bytes()
+    data = load(renders, "sweep")
+    assert float(np.sqrt(np.mean(data**2))) > 0.1
+    ceiling = 10 ** (-1 / 20)
+    assert ceiling * 0.97 < np.abs(data).max() <= ceiling  # the limiter held it at -1 dBFS
 
 
 def test_nonfinite_source_gives_finite_output(renders: tuple[Path, dict]) -> None:

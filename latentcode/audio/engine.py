@@ -427,7 +427,8 @@ class Engine:
     ) -> None:
         """Render ``frames`` samples of ``source`` through the graph to a WAV file.
 
-        Runs pyo on ``Server(audio="manual")``, one ``process()`` per buffer, faster than real
+        Runs pyo on ``Server(audio="manual")``, one ``process()`` per block (the same bits as
+        per buffer of :attr:`buffersize`: :func:`.offline.render_buffer`), faster than real
         time. Sample 0 of the file is sample 0 of the source: the limiter's lookahead delay and
         pyo's start fade are rendered ahead and cut. The same source gives a bit-identical file.
         :attr:`stats` and :attr:`messages` then tell how the render went. ``stems``: a file
@@ -441,8 +442,9 @@ class Engine:
             )
         self._stream = Stream(self.tracks, self.block, self._sr, self._capacity, self.lookahead,
                               self._reporter, channels=self._channels)
-        self._stream.steps = offline.steps_for(self._capacity, self.block, self._bs)
-        offline.render(self._stream, source, frames, path, buffersize=self._bs,
+        buffer = offline.render_buffer(self.block, self._bs)  # the same bits, fewer calls
+        self._stream.steps = offline.steps_for(self._capacity, self.block, buffer)
+        offline.render(self._stream, source, frames, path, buffersize=buffer,
                        delay=self._delay, progress=progress, subtype=subtype, stems=stems)
         _call(source, "finished")  # e.g. the scheduler keeps what it measured on disk
 

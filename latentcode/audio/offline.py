@@ -47,6 +47,20 @@ def steps_for(capacity: int, block: int, buffersize: int) -> int:
     return max(1, min(OFFLINE_STEPS, (capacity - buffersize) // block))
 
 
+def render_buffer(block: int, buffersize: int) -> int:
+    """The buffer pyo computes a render in: the producer's whole ``block`` where the period
+    ``buffersize`` divides it, else the period. A block's controls reach the graph at its first
+    sample and the graph works sample by sample, so the file is the same bits as in buffers of
+    the period (tested with controls that move every block and a limiter at work), while pyo's
+    and the callback's cost per buffer, most of a render's own, is paid a quarter as often at
+    the defaults.
+
+    >>> render_buffer(1024, 256), render_buffer(1000, 256)
+    (1024, 256)
+    """
+    return block if block % buffersize == 0 else buffersize
+
+
 def render(
     stream: Stream,
     source: Source,

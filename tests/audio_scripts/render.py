@@ -14,11 +14,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from sources import Clicks, Failing, Noise, NonFinite  # noqa: E402
+from sources import Clicks, Failing, Noise, NonFinite, Sweep  # noqa: E402
 
+from latentcode.audio import offline  # noqa: E402
 from latentcode.audio.engine import Engine  # noqa: E402
 
 SR = 44100
+RENDER_BUFFER = offline.render_buffer
 SCENARIOS = {
     # name: (source factory, frames, engine options)
     "clicks": (lambda: Clicks(tracks=4, period=11025), 3 * SR, {"tracks": 4}),
@@ -39,13 +41,24 @@ SCENARIOS = {
                     2 * SR, {"tracks": 1}),
     "bad_controls": (lambda: Clicks(tracks=1, period=SR // 4, controls=[
         {"lpf": float("nan"), "wobble": 3, "room": "lots"}]), SR, {"tracks": 1}),
+    # computed in whole blocks (the render's way) and buffer by buffer (the period's)
+    "sweep": (Sweep, 3 * SR, {"tracks": 2}),
+    "sweep_by_period": (Sweep, 3 * SR, {"tracks": 2, "by_period": True}),
 }
+
+
+def by_period(block: int, buffersize: int) -> int:
+    """A render's buffer as live: the period (``buffersize``), whatever the block."""
+    return buffersize
 
 
 def main() -> int:
     outdir, names = sys.argv[1], sys.argv[2:]
     for name in names:
         factory, frames, options = SCENARIOS[name]
+        options = dict(options)
+        offline.render_buffer = (by_period if options.pop("by_period", False)
+                                 else RENDER_BUFFER)
         engine = Engine("offline", **options)
         t0 = time.perf_counter()
         engine.render(factory(), frames, os.path.join(outdir, f"{name}.wav"))

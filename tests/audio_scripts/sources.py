@@ -95,3 +95,30 @@ class Failing(Clicks):
             out[:] = 0.5  # a half-written block must not play
             raise RuntimeError(f"decoder exploded at sample {start}")
         return super().fill(out, start)
+
+
+class Sweep:
+    """Noise on two tracks whose track controls move every block (a low-pass sweeping, gains
+    that step up to far past full scale, so that the limiter works, reverb and delay sends),
+    and a click every ``period``: what would tell a render computed in whole blocks from one
+    computed buffer by buffer.
+
+    >>> s = Sweep(); out = np.zeros((2, 2, 1024), np.float32)
+    >>> [s.fill(out, start)[0]["lpf"] for start in (0, 1024, 2048)]
+    [300.0, 397.0, 494.0]
+    """
+
+    def __init__(self, period: int = 5000) -> None:
+        self.tracks, self.period = 2, period
+
+    def fill(self, out: np.ndarray, start: int) -> list[dict]:
+        n = out.shape[2]
+        rng = np.random.default_rng(start)
+        out[:] = 0.2 * rng.standard_normal(out.shape).astype(np.float32)
+        for pos in range(-(-start // self.period) * self.period, start + n, self.period):
+            out[:, :, pos - start : min(pos - start + BURST, n)] += burst()[: start + n - pos]
+        k = start // n
+        return [{"lpf": 300.0 + 97.0 * (k % 60), "gain": 0.5 + 0.1 * (k % 40),
+                 "delay": 0.3 * (k % 3)},
+                {"hpf": 40.0 + 11.0 * (k % 50), "gain": 2.0 - 0.03 * (k % 50),
+                 "room": 0.1 * (k % 7)}]
