@@ -100,7 +100,8 @@ def follow_threads() -> None:
     says, until it sets its own. The decoder calls this before each decode, so the producer
     thread decodes on the threads chosen, not on those the library happened to start with.
 
-    >>> torch.set_num_threads(1); follow_threads(); _THREADS.n
+    >>> set_live_threads(1); follow_threads(); _THREADS.n   # a count fixed: it, not the spare cores
+    1
     1
     """
     if getattr(_THREADS, "pinned", False):

@@ -16,7 +16,7 @@ through one filter (see :func:`latentcode.model.match.apply`). As the filter is 
 frames of voices that play one sound as measured can be added first and filtered together:
 a block's middle frames of one sound (neither a voice's first frame nor one it fades in or
 out), when a lane holds at least :data:`GROUP_FROM` of them, go into one buffer per lane,
-filtered once (:func:`filter_block`). Forty voices of a drone
+filtered once (:func:`on_grid`). Forty voices of a drone
 then cost two FFTs a block, not a hundred and sixty. The frames at a voice's ends are
 filtered one by one before their fades, so a voice still starts at 0 on its onset's sample
 and ends at 0, with nothing of the filter before or after it.
@@ -220,26 +220,25 @@ def filter_frames(audio: np.ndarray, p: Plan) -> None:
 _GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def filter_block(buffer: np.ndarray, match: np.ndarray) -> np.ndarray:
-    """``buffer`` (..., samples: frames of one sound added together) through ``match``, a
-    zero-phase filter by linear convolution cut to the buffer's length: the same as filtering
-    each frame before adding them (the match is read on the buffer's finer FFT grid).
+def on_grid(match: np.ndarray, samples: int) -> np.ndarray:
+    """``match`` read on the FFT grid of a buffer of ``samples`` (frames of one sound added
+    together): :func:`.match.apply` with it filters the buffer as filtering each frame before
+    adding them would. Kept: a render asks for the same few again and again.
 
     >>> g = np.where(np.arange(641) < 100, 1.0, 0.0).astype(np.float32)   # < 3.4 kHz
     >>> t = np.arange(2048) / 44100; w = np.hanning(2048)
     >>> x = np.stack([np.sin(6283 * t) * w, np.sin(62832 * t) * w]).astype(np.float32)
-    >>> [round(float(np.abs(a).max()), 2) for a in filter_block(x, g)]
+    >>> [round(float(np.abs(a).max()), 2) for a in apply(x, on_grid(g, 2048))]
     [1.0, 0.0]
     """
-    m = buffer.shape[-1]
-    key = (id(match), m)
+    key = (id(match), samples)
     if key not in _GRIDS:
         if len(_GRIDS) > 512:
             _GRIDS.clear()
         coarse = np.linspace(0.0, 1.0, len(match))  # as fractions of Nyquist
-        fine = np.linspace(0.0, 1.0, (m + PAD) // 2 + 1)
+        fine = np.linspace(0.0, 1.0, (samples + PAD) // 2 + 1)
         _GRIDS[key] = (match, np.interp(fine, coarse, match).astype(np.float32))
-    return apply(buffer, _GRIDS[key][1])
+    return _GRIDS[key][1]
 
 
 def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[int], p: Plan,
@@ -247,50 +246,98 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
         noted: Groups | None = None, replay: Groups | None = None) -> None:
     """Add each frame of ``stereo`` (frames, channels, samples) into its lane's buffer
     (``lane(k)``: tracks, channels, samples) at its track and offset, the frames that ``p``
-    groups by way of one buffer per lane and sound, filtered once (:func:`filter_block`).
+    groups by way of one buffer per lane and sound, filtered once (:func:`on_grid`).
 
     A render that decodes several steps of ``step`` samples at once gets the same bits as one
     step at a time: the frames are added a step at a time (those that start in it, in order,
     then its filtered groups), and each group holds the frames of one step, so its FFT has the
-    same grid.
+    same grid. The groups of every step are filtered in one FFT call (a row's spectrum does
+    not depend on the others in the call: :func:`.match.apply`), before any is added: a call
+    a group cost 4 times as much at these sizes.
 
     The render begins at sample ``start``; its groups are noted in ``noted``. With ``replay``
     (a rewind), a group's audio is added over the span that render noted, so that the frames
     made again are cut as they were."""
-    seg = stereo.shape[-1]
     offsets_ = np.asarray(offsets, np.int64)
     lanes_, tracks_ = np.asarray(lanes, np.int64), np.asarray(tracks, np.int64)
     groups = np.asarray(p.group, np.int64)
     steps = offsets_ // step
     order = np.argsort(steps, kind="stable")  # step by step, each in the frames' order
-    for rows in np.split(order, np.flatnonzero(np.diff(steps[order])) + 1):
-        if not len(rows):
-            continue
+    per_step = [rows for rows in np.split(order, np.flatnonzero(np.diff(steps[order])) + 1)
+                if len(rows)]
+    # first every group of every step, mixed apart (from the frames alone) and filtered at once
+    made = [_groups(stereo, rows, lanes_, tracks_, offsets_, groups, p, lane, step, start,
+                    replay) for rows in per_step]
+    _filter([g for step_groups in made for g in step_groups])
+    # then the adds into the lanes, in the order one step at a time makes them
+    for rows, step_groups in zip(per_step, made, strict=True):
         base = int(steps[rows[0]]) * step
+        alone = rows[groups[rows] < 0]
         # the adds into one buffer keep the frames' order (add_rows: numpy's bits)
-        alone, grouped = rows[groups[rows] < 0], rows[groups[rows] >= 0]
         for k in dict.fromkeys(lanes_[alone].tolist()):
             mine = alone[lanes_[alone] == k]
             add_rows(lane(k), stereo, mine, tracks_[mine], offsets_[mine])
-        # the groups in the order their first frames come, as they are added into a lane
-        pairs = zip(lanes_[grouped].tolist(), groups[grouped].tolist(), strict=True)
-        for k, g in dict.fromkeys(pairs):
-            mine = grouped[(lanes_[grouped] == k) & (groups[grouped] == g)]
-            at, on = offsets_[mine] - base, tracks_[mine]
-            mixed = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
-            add_rows(mixed, stereo, mine, on, at)
-            ts = sorted(set(on.tolist()))
-            # per track: [first, end) of its frames
-            spans = {t: [int(at[on == t].min()), int(at[on == t].max()) + seg] for t in ts}
-            heard = filter_block(mixed[ts], p.masks[g])
-            keys = {t: (start + base, k, p.keys[g], t) for t in ts}
-            if replay is not None:
-                for t in ts:
-                    spans[t] = list(replay.span(keys[t]))
+        for g in step_groups:
             # only where its frames are: the FFT's rounding and the filter's ringing beyond
             # the frames are never heard before a voice's onset or after its end
-            for t, row in zip(ts, heard, strict=True):
-                lo, hi = spans[t]
-                lane(k)[t, :, base + lo : base + hi] += row[:, lo:hi]
+            for t, row in zip(g.tracks, g.heard, strict=True):
+                lo, hi = g.spans[t]
+                lane(g.lane)[t, :, base + lo : base + hi] += row[:, lo:hi]
                 if noted is not None:
-                    noted.note(keys[t], lo, hi)
+                    noted.note(g.keys[t], lo, hi)
+
+
+@dataclass
+class _Group:
+    """The frames of one step, lane and match, added together: their ``mixed`` audio (one row
+    per track in ``tracks``), each track's span and key (see :class:`Groups`), and, once
+    filtered, what is ``heard``."""
+
+    lane: int
+    match: np.ndarray
+    tracks: list[int]
+    mixed: np.ndarray
+    spans: dict[int, list[int]]
+    keys: dict[int, GroupKey]
+    heard: np.ndarray | None = None
+
+
+def _groups(stereo: np.ndarray, rows: np.ndarray, lanes_: np.ndarray, tracks_: np.ndarray,
+            offsets_: np.ndarray, groups: np.ndarray, p: Plan,
+            lane: Callable[[int], np.ndarray], step: int, start: int,
+            replay: Groups | None) -> list[_Group]:
+    """The groups of one step's ``rows``, in the order their first frames come (as they are
+    added into a lane), each mixed from its frames."""
+    seg = stereo.shape[-1]
+    base = int(offsets_[rows[0]] // step) * step
+    grouped = rows[groups[rows] >= 0]
+    made = []
+    pairs = zip(lanes_[grouped].tolist(), groups[grouped].tolist(), strict=True)
+    for k, g in dict.fromkeys(pairs):
+        mine = grouped[(lanes_[grouped] == k) & (groups[grouped] == g)]
+        at, on = offsets_[mine] - base, tracks_[mine]
+        mixed = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
+        add_rows(mixed, stereo, mine, on, at)
+        ts = sorted(set(on.tolist()))
+        # per track: [first, end) of its frames
+        spans = {t: [int(at[on == t].min()), int(at[on == t].max()) + seg] for t in ts}
+        keys = {t: (start + base, k, p.keys[g], t) for t in ts}
+        if replay is not None:
+            for t in ts:
+                spans[t] = list(replay.span(keys[t]))
+        made.append(_Group(k, p.masks[g], ts, mixed[ts], spans, keys))
+    return made
+
+
+def _filter(found: list[_Group]) -> None:
+    """Each group's ``mixed`` through its match (:func:`on_grid`), all in one call, into its
+    ``heard``."""
+    if not found:
+        return
+    buffers = np.concatenate([g.mixed for g in found])
+    grids = [on_grid(g.match, buffers.shape[-1]) for g in found]
+    gains = np.concatenate([np.broadcast_to(grid, (len(g.mixed), 1, len(grid)))
+                            for g, grid in zip(found, grids, strict=True)])
+    heard, at = apply(buffers, gains), 0
+    for g in found:
+        g.heard, at = heard[at : at + len(g.mixed)], at + len(g.mixed)
