@@ -266,12 +266,12 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
     per_step = [rows for rows in np.split(order, np.flatnonzero(np.diff(steps[order])) + 1)
                 if len(rows)]
     # first every group of every step, mixed apart (from the frames alone) and filtered at once
-    made = [_groups(stereo, rows, lanes_, tracks_, offsets_, groups, p, lane, step, start,
-                    replay) for rows in per_step]
+    bases = [int(steps[rows[0]]) * step for rows in per_step]
+    made = [_groups(stereo, rows, base, lanes_, tracks_, offsets_, groups, p, lane, step,
+                    start, replay) for rows, base in zip(per_step, bases, strict=True)]
     _filter([g for step_groups in made for g in step_groups])
     # then the adds into the lanes, in the order one step at a time makes them
-    for rows, step_groups in zip(per_step, made, strict=True):
-        base = int(steps[rows[0]]) * step
+    for rows, base, step_groups in zip(per_step, bases, made, strict=True):
         alone = rows[groups[rows] < 0]
         # the adds into one buffer keep the frames' order (add_rows: numpy's bits)
         for k in dict.fromkeys(lanes_[alone].tolist()):
@@ -302,14 +302,14 @@ class _Group:
     heard: np.ndarray | None = None
 
 
-def _groups(stereo: np.ndarray, rows: np.ndarray, lanes_: np.ndarray, tracks_: np.ndarray,
-            offsets_: np.ndarray, groups: np.ndarray, p: Plan,
+def _groups(stereo: np.ndarray, rows: np.ndarray, base: int, lanes_: np.ndarray,
+            tracks_: np.ndarray, offsets_: np.ndarray, groups: np.ndarray, p: Plan,
             lane: Callable[[int], np.ndarray], step: int, start: int,
             replay: Groups | None) -> list[_Group]:
-    """The groups of one step's ``rows``, in the order their first frames come (as they are
-    added into a lane), each mixed from its frames."""
+    """The groups of one step's ``rows`` (the step begins at sample ``base`` of the call), in
+    the order their first frames come (as they are added into a lane), each mixed from its
+    frames."""
     seg = stereo.shape[-1]
-    base = int(offsets_[rows[0]] // step) * step
     grouped = rows[groups[rows] >= 0]
     made = []
     pairs = zip(lanes_[grouped].tolist(), groups[grouped].tolist(), strict=True)
