@@ -68,6 +68,17 @@ class TrackEffects:
         for key in [k for k in self.sent if k[0] == track]:
             del self.sent[key]
 
+    def carrying(self) -> list[int]:
+        """The tracks with a voice remembered that carries a track effect, in order: only
+        they have effects to read (the others keep what was sent).
+
+        >>> fx = TrackEffects()
+        >>> class V: track, start, length, controls = 2, 0, 1000, {"lpf": 500.0}
+        >>> fx.carrying(), (fx.start(V(), {}), fx.carrying())[1]
+        ([], [2])
+        """
+        return sorted(track for track, voices in self.sounding.items() if voices)
+
     def sample(self, track: int, controls: dict, begin: int, end: int,
                cycle_at: Callable[[int], Any]) -> None:
         """Add to ``controls`` the continuous values of ``track`` for samples [begin, end)
