@@ -20,9 +20,18 @@ also says what the kernel says of the producer (running, or asleep and where:
 names what it waited for. It wakes every
 3 ms (taking the GIL for a few microseconds) and looks at the producer only in slow calls.
 
+Each call also notes the garbage collection that ran in it (``gc.callbacks``: a collection
+runs in whichever thread allocates past the threshold) and the producer's page faults (pages
+handed back by ``malloc_trim`` and touched again would show there, as kernel time on its own
+CPU clock); any collection over 5 ms, in any thread, is an event. :func:`report` ends with the
+calls that took the most of their own CPU (:meth:`Timeline.heavy`): slow for their own work,
+not for waiting.
+
 Found with it (stop 43): a busy producer that kept to single blocks after a line's hold, and
 stalls of 50-110 ms in single calls during the bank's rebuild in which the producer slept,
-while no other thread of the process worked more than usual. ``soak.py --timeline`` uses it.
+while no other thread of the process worked more than usual. Later (stop 55): the calls before
+a busy soak's underrun ran 31-61 ms of their own CPU for two blocks with no collection and no
+page fault in them: the piece's own work. ``soak.py --timeline`` uses it.
 
 >>> t = Timeline(); t.summary()
 'no producer calls noted'
@@ -30,6 +39,7 @@ while no other thread of the process worked more than usual. ``soak.py --timelin
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -40,7 +50,8 @@ import numpy as np
 SLOW_OTHERS = 0.01  # s: the other threads' wait for a CPU in a call, over which they are named
 # the columns of Timeline.calls
 COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others",
-           "others_waited", "stolen")
+           "others_waited", "stolen", "gc", "faults")
+SLOW_GC = 0.005  # s: a garbage collection this long, in any thread, is noted as an event
 TICK = 1 / os.sysconf("SC_CLK_TCK")  # s: a tick of /proc/stat
 
 
@@ -57,6 +68,14 @@ def _schedstat(tid: int | str) -> tuple[int, int]:
     with open(f"/proc/self/task/{tid}/schedstat") as f:
         on, wait, _ = f.read().split()
     return int(on), int(wait)
+
+
+def _faults(tid: int) -> int:
+    """Page faults of thread ``tid`` so far, minor and major (``/proc/.../stat``): each is
+    kernel time on the thread's own CPU clock, e.g. pages handed back and touched again."""
+    with open(f"/proc/self/task/{tid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
 
 
 def _others(me: int) -> dict[int, np.ndarray]:
@@ -99,6 +118,25 @@ class Timeline:
         self.stacks: list[tuple[int, float, str]] = []  # (call index, s into it, where)
         # call index -> the threads that waited longest for a CPU during it (SLOW_OTHERS)
         self.waiters: dict[int, str] = {}
+        self.collecting: dict[int, float] = {}  # thread ident -> when its collection began
+        self.gc_in_call = 0.0  # s of garbage collection in the producer's call under way
+
+    def on_gc(self, phase: str, info: dict) -> None:
+        """A ``gc.callbacks`` entry: time each collection; the producer's count against its
+        call (a collection runs in whichever thread allocates past the threshold), and any
+        long one is an event."""
+        me = threading.get_ident()
+        if phase == "start":
+            self.collecting[me] = time.perf_counter()
+            return
+        took = time.perf_counter() - self.collecting.pop(me, time.perf_counter())
+        current = self.current
+        if current is not None and current[2] == me:
+            self.gc_in_call += took
+        if took > SLOW_GC:
+            self.note(f"gc of generation {info['generation']} in "
+                      f"{threading.current_thread().name}: {took * 1e3:.1f} ms, "
+                      f"{info['collected']} collected")
 
     def note(self, text: str) -> None:
         """An event of the run (a typed line, a job's start or end)."""
@@ -117,7 +155,30 @@ class Timeline:
                 f"slept over 20 ms, the longest {slept.max() * 1e3:.0f} ms; other threads of "
                 f"the process used {others:.2f} of a core meanwhile and waited for one "
                 f"{waited:.2f} of the time (thread-seconds a second); the hypervisor took "
-                f"{rows[:, 9].sum():.2f} s of the machine's CPUs during calls")
+                f"{rows[:, 9].sum():.2f} s of the machine's CPUs during calls; garbage "
+                f"collection {rows[:, 10].sum() * 1e3:.0f} ms in calls; page faults a call "
+                f"median {np.median(rows[:, 11]):.0f}, the most {rows[:, 11].max():.0f}")
+
+    def heavy(self, most: int = 8, times: float = 2.0) -> list[str]:
+        """The ``most`` calls that took the most of their own CPU, of those over ``times`` the
+        median: a call slow for its own work (a collection, pages faulted in, a first use),
+        not for waiting, with the last event before it."""
+        rows = self.calls[: self.count]
+        if not len(rows):
+            return []
+        per_block = rows[:, 2] / np.maximum(rows[:, 4], 1)
+        usual = np.median(per_block)
+        lines = []
+        for i in np.argsort(-per_block)[:most]:
+            if per_block[i] <= times * usual:
+                break
+            r = rows[i]
+            before = [text for at, text in self.events if at <= r[0]]
+            lines.append(f"cpu {r[2] * 1e3:.1f} ms for {int(r[4])} blocks (usual "
+                         f"{usual * 1e3:.1f} a block) in the call at t={r[0]:.3f} s: gc "
+                         f"{r[10] * 1e3:.1f} ms, {int(r[11])} page faults; after "
+                         f"{before[-1] if before else 'nothing'}")
+        return lines
 
     def sleeps(self, most: int = 8, over: float = 0.02) -> list[str]:
         """The first ``most`` calls that slept over ``over`` s (neither running nor waiting
@@ -151,7 +212,8 @@ class Timeline:
         lines = [f"  t={r[0]:8.3f} s  wall {r[1] * 1e3:5.1f} ms  cpu {r[2] * 1e3:5.1f}  "
                  f"runqueue {r[3] * 1e3:5.1f}  asleep {(r[1] - r[2] - r[3]) * 1e3:5.1f}  "
                  f"others {r[7] * 1e3:5.1f} (waited {r[8] * 1e3:5.1f})  "
-                 f"{int(r[4])} blocks, {int(r[5])} queued, stolen {r[9] * 1e3:.0f}"
+                 f"{int(r[4])} blocks, {int(r[5])} queued, stolen {r[9] * 1e3:.0f}, "
+                 f"gc {r[10] * 1e3:.1f}, {int(r[11])} page faults"
                  for r in rows[max(0, i - before): i + 2]]
         shown = range(max(0, i - before), i + 2)
         lines += [f"    call at t={rows[k, 0]:8.3f} s: {self.waiters[k]}"
@@ -248,6 +310,8 @@ def install(stacks: bool = False) -> Timeline:
         others, (_, waited) = _others(me), _schedstat(me)
         t, cpu, steal = time.monotonic(), time.thread_time(), stolen()
         queued, start = self.ring.available(), self.ring.write_pos
+        faults = _faults(me)
+        line.gc_in_call = 0.0
         line.current = (line.count, t, threading.get_ident(), me)
         try:
             produce(self, generation, steps)
@@ -261,7 +325,8 @@ def install(stacks: bool = False) -> Timeline:
             other_cpu, other_wait = sum(each.values(), np.zeros(2))
             line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
                                       queued, start, other_cpu, other_wait,
-                                      stolen() - steal)
+                                      stolen() - steal, line.gc_in_call,
+                                      _faults(me) - faults)
             if other_wait > SLOW_OTHERS:  # which threads waited (names: only for these)
                 worst = sorted(each.items(), key=lambda kv: -kv[1][1])[:3]
                 line.waiters[line.count] = ", ".join(
@@ -277,6 +342,7 @@ def install(stacks: bool = False) -> Timeline:
             line.note(f"job {self.key} ends ({self.seconds:.1f} s)")
 
     stream.Stream.produce, jobs.Job.execute = noted_produce, noted_execute
+    gc.callbacks.append(line.on_gc)
     if stacks:
         threading.Thread(target=line.sample, name="timeline-stacks", daemon=True).start()
     return line
@@ -322,4 +388,6 @@ def report(line: Timeline, gaps: tuple, most: int = 8) -> None:
         if shown == most:
             break
     for text in line.sleeps(most):
+        print(text)
+    for text in line.heavy(most):
         print(text)
