@@ -7,6 +7,8 @@ call a step and group, compiled by numba (as :mod:`.grain_search` is), which bro
 to 6%; vectorised, 1.0 -> 0.23 us a frame (see docs/audio-engine.md). The adds keep their
 order, each sample's sum taken as numpy took it (float32, one add at a time, no
 reassociation), so the buffers hold the same bits as the slice-adds gave. It releases the GIL.
+A stretched voice's sound is put together from its decoded segments the same way
+(:func:`~latentcode.playback.grains.reconstruct`).
 
 >>> dest = np.zeros((2, 1, 8), np.float32)
 >>> src = np.ones((3, 1, 4), np.float32)
