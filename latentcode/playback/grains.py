@@ -195,8 +195,8 @@ def reconstruct(source: dict[int, np.ndarray], lo: int, hi: int, source_hop: int
     # One compiled call adds them all (numpy's adds, a few microseconds of Python around
     # each, were 7.5% of a live call of the soak's piece), into a buffer that holds every
     # segment whole, cut to [lo, hi) after: the same sums as adding them clipped.
-    a = min(lo, min(frames) * source_hop)
-    b = max(hi, max(frames) * source_hop + length)
+    a = min(lo, ordered[0] * source_hop)
+    b = max(hi, ordered[-1] * source_hop + length)
     buffer = np.zeros((1, 1, b - a), dtype=np.float32)
     parts = np.concatenate([source[k] for k in frames]).reshape(len(frames), 1, length)
     rows, lanes = _rows(len(frames))
