@@ -157,7 +157,17 @@ class Timeline:
                 f"{waited:.2f} of the time (thread-seconds a second); the hypervisor took "
                 f"{rows[:, 9].sum():.2f} s of the machine's CPUs during calls; garbage "
                 f"collection {rows[:, 10].sum() * 1e3:.0f} ms in calls; page faults a call "
-                f"median {np.median(rows[:, 11]):.0f}, the most {rows[:, 11].max():.0f}")
+                f"median {np.median(rows[:, 11]):.0f}, the most {rows[:, 11].max():.0f}; "
+                f"{self.sizes()}")
+
+    def sizes(self) -> str:
+        """How many calls made each number of blocks, and how low the queue was at their
+        starts (the near misses: under two blocks of 1,024)."""
+        rows = self.calls[: self.count]
+        steps, queued = rows[:, 4].astype(int), rows[:, 5]
+        made = ", ".join(f"{n} blocks {(steps == n).sum()}" for n in np.unique(steps))
+        return (f"calls of {made}; queued at a call's start: the least {queued.min():.0f}, "
+                f"under 2048 in {(queued < 2048).sum()}")
 
     def heavy(self, most: int = 8, times: float = 2.0) -> list[str]:
         """The ``most`` calls that took the most of their own CPU, of those over ``times`` the

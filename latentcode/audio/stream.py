@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from latentcode.audio import call_size
+from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
@@ -41,8 +42,6 @@ from latentcode.errors import LatentcodeError
 
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
-LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
-BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ class Stream:
         # counters
         self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
-        self._batching = False  # two blocks a call while the producer is busy (usual_steps)
+        self._usual = 1  # blocks a call while it keeps up: more as it gets busy (usual_steps)
         self._costs = call_size.CallCosts()  # the load of each size of call lately (catch_up)
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
@@ -335,13 +334,13 @@ class Stream:
         return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
-        """Blocks the live producer fills in a call while it keeps up: one while it takes
-        less than ``BATCH_LOAD`` of real time lately, else two with ``fill_steps`` (a fifth of
-        its time back, at a block more of queue: docs/audio-engine.md), or the source's
-        ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
-        if not (self._batching and hasattr(self._source, "fill_steps")):
+        """Blocks the live producer fills in a call while it keeps up, by its recent loads
+        (:func:`call_size.usual`: one, two when busy, four at the densest moments; with
+        ``fill_steps``), or the source's ``live_steps`` (1 while the live input or a pad
+        plays: the scheduler's)."""
+        if self._usual == 1 or not hasattr(self._source, "fill_steps"):
             return 1
-        return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
+        return getattr(self._source, "live_steps", None) or self._usual
 
     def produce(self, generation: int | None = None, steps: int | None = None) -> None:
         """Ask the source for one block (or ``steps`` blocks, :attr:`steps` by default) and
@@ -380,7 +379,7 @@ class Stream:
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         self._costs.note(steps, load)
-        self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
+        self._usual = call_size.usual(self._usual, self._load_recent, self._costs)
         sanitize(out)
         for i, step_controls in enumerate(controls):
             changes = self._parse_controls(step_controls) if step_controls else None
