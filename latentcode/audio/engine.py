@@ -51,7 +51,8 @@ from latentcode.audio.player import Player
 from latentcode.audio.priority import PRODUCER_NICE, raise_priority
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source
-from latentcode.audio.stream import EngineStats, Stream
+from latentcode.audio.stats import EngineStats
+from latentcode.audio.stream import Stream
 from latentcode.errors import LatentcodeError
 
 __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]
@@ -209,11 +210,12 @@ class Engine:
     @property
     def latency(self) -> float:
         """Seconds from a block being produced to being heard, about: the queue (the
-        lookahead, and the blocks filled at once: :meth:`Stream.usual_steps`), the limiter, JACK."""
+        lookahead and its cushion, and the blocks filled at once: :meth:`Stream.usual_steps`),
+        the limiter, JACK."""
         hardware = 2 * self._bs if self.backend == "jack" else self._bs
         limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
         filled = self.block * self._stream.usual_steps()
-        return ((self.lookahead + filled + hardware + limiter) / self._sr
+        return ((self.lookahead + self._stream.cushion + filled + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
 
     @property

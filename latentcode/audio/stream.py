@@ -23,7 +23,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,30 +37,11 @@ from latentcode.audio.rewind_margin import RewindMargin, Schedule
 from latentcode.audio.ring import AudioRing
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
+from latentcode.audio.stats import EngineStats
 from latentcode.errors import LatentcodeError
 
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
-
-
-@dataclass(frozen=True)
-class EngineStats:
-    """A snapshot of the engine's counters (see :attr:`Engine.stats`)."""
-
-    underruns: int  # audio buffers in which the ring ran dry while playing
-    underrun_samples: int  # samples of silence those gaps added
-    blocks: int  # blocks produced by the source
-    fill_errors: int  # blocks whose fill raised (played as silence)
-    producer_load: float  # time spent in fill / duration of the audio it produced (all blocks)
-    producer_load_recent: float  # the same over about the last second
-    producer_load_peak: float  # the worst single block
-    ring_fill: int  # samples queued now
-    position: int  # the clock: source samples that have been played
-    output_frames: int  # frames the engine has output, gaps and panic silence included
-    dropped: int  # queued samples thrown away by panic()
-    # the latest underruns (GAPS_KEPT): the source sample after which each gap's silence
-    # came, and its samples; in a live take, every gap delays the samples after it
-    gaps: tuple[tuple[int, int], ...] = ()
 
 
 WORST_WINDOW = 5.0  # s: how long the slowest block is remembered (between one and two of these)
@@ -291,11 +271,18 @@ class Stream:
             self.wake.set()
 
     def queue_target(self) -> int:
-        """Samples the producer keeps queued now: the lookahead, less while a line is being
-        evaluated (:meth:`held`)."""
+        """Samples the producer keeps queued now: the lookahead and :attr:`cushion`, less
+        while a line is being evaluated (:meth:`held`)."""
         if self._holds:
             return min(self.lookahead, self._hold_floor)
-        return self.lookahead
+        return self.lookahead + self.cushion
+
+    @property
+    def cushion(self) -> int:
+        """Samples queued beyond the lookahead: the blocks a call makes beyond the usual two,
+        while it makes more (:meth:`usual_steps`): a longer call must find as much left to
+        play when it ends as a call of two."""
+        return max(0, self.usual_steps() - LIVE_STEPS[0]) * self.block
 
     def keep_filled(self, halt: threading.Event, generation: int,
                     watch: Callable[[], None] | None = None) -> None:
@@ -304,6 +291,7 @@ class Stream:
         ``watch`` is called at every wake (the engine looks after the audio process)."""
         ring = self.ring
         while not halt.is_set() and generation == self.generation:
+            self.board.target = self.queue_target()  # (the audio side wakes this below it)
             self.wake.wait(0.05)
             self.wake.clear()
             self._schedule.note(self.stamp, time.monotonic())
