@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentcode.audio.call_size import HEAVY_LOAD, LIVE_STEPS
+from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.engine import Engine
-from latentcode.audio.playout import Playout
 from latentcode.audio.stream import CALL_MARGIN
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.session import Session
@@ -167,29 +166,6 @@ def made(stream, source, sizes):
         stream.ring.read_pos = stream.ring.write_pos
 
 
-def test_four_blocks_a_call_while_two_take_nearly_their_own_time():
-    stream, source = stream_with(Ramp()), Sized()
-    source.load = {2: 0.6, 4: 0.45}
-    made(stream, source, [2] * 5)
-    assert stream.usual_steps() == LIVE_STEPS[0] == 2
-    assert stream.queue_target() == 4096
-    source.load = {2: 0.95}  # the music's densest moment: two blocks take 0.95 of their time
-    made(stream, source, [2] * 3)
-    assert stream.usual_steps() == LIVE_STEPS[1] == 4
-    assert stream.call_margin == 4 * CALL_MARGIN  # a change waits for the longer call
-    # a call twice as long finds as much left to play when it ends: two blocks more queued
-    assert stream.cushion == 2 * BLOCK and stream.queue_target() == 4096 + 2 * BLOCK
-    queue(stream, 4096 + 2 * BLOCK - 256)
-    assert stream.catch_up() == 4  # four cost less a block than two: the queue is won back
-    source.load = {4: 0.6}  # still dense: four blocks at 0.6, so two would take 0.75-0.95
-    made(stream, source, [4] * 3)
-    assert stream.usual_steps() == 4
-    source.load = {4: HEAVY_LOAD[0] - 0.15}  # lighter again: back to two
-    made(stream, source, [4] * 3)
-    assert stream.usual_steps() == 2 and stream.stats().producer_load_recent > 0.4
-    assert stream.cushion == 0 and stream.queue_target() == 4096
-
-
 def test_a_size_made_in_a_light_moment_is_reckoned_as_the_music_is_now():
     # A soak's producer in a dense moment, 2,048 samples queued, made one block a call, as one
     # had cost 0.6 of real time in a light moment: it cost 1.35-1.8 now, and 11 underruns came.
@@ -266,28 +242,3 @@ def test_the_scheduler_asks_for_one_block_a_call_while_a_pad_or_the_input_plays(
     assert scheduler.live_steps == 1
     CONTROLLERS.clear()
 
-
-class Mixer:
-    """The graph's side of a buffer, as the audio side sees it: two channels' views."""
-
-    jumped = False
-    input_views: list = []
-
-    def __init__(self, samples):
-        self.views = [np.zeros(samples, np.float32) for _ in range(2)]
-
-    def limit(self):
-        pass
-
-
-def test_the_audio_side_wakes_the_producer_below_what_it_keeps_queued_now():
-    stream = stream_with(Ramp())
-    woken = []
-    playout = Playout(stream.ring, stream.board, BLOCK, lambda: woken.append(True))
-    playout._mixer, playout._bs, stream.board.playing = Mixer(256), 256, 1
-    queue(stream, 4096 + 1024)
-    playout.on_buffer()  # 4,864 left: above the lookahead, and no more is wanted
-    assert not woken and stream.board.underruns == 0
-    stream.board.target = 4096 + 2 * BLOCK  # the densest moments: two blocks more queued
-    playout.on_buffer()
-    assert woken == [True]

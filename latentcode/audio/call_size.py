@@ -34,10 +34,6 @@ from statistics import median
 
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
 BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
-# four blocks a call (LIVE_STEPS[1]) start where calls of two take above 0.85 of real time,
-# and stop where calls of four take below 0.55 (two would then take about 0.68-0.86: four
-# cost 0.64-0.81 of two's load, the densest moments to the median)
-HEAVY_LOAD = (0.55, 0.85)
 RECENT = 5  # calls of each size whose loads are kept: one stalled call moves no median
 # the least load a call is reckoned with (choose): a load that was low a moment ago lets a
 # call take at most twice the blocks the queue holds
@@ -71,11 +67,6 @@ class CallCosts:
         for size, recent in self._loads.items():
             if size != steps:
                 self._anchors[steps, size] = median(recent)
-
-    @property
-    def last(self) -> int:
-        """The blocks of the call made last (0 before any)."""
-        return self._last
 
     def seen(self, steps: int) -> bool:
         """Whether calls of ``steps`` blocks were made lately."""
@@ -125,27 +116,12 @@ def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float
     return min(seen, key=lambda n: (loads[n], n)) if seen else 1
 
 
-def usual(now: int, recent: float, costs: CallCosts) -> int:
+def usual(now: int, recent: float) -> int:
     """The blocks a live producer fills a call while it keeps up (``Stream.usual_steps``),
     after one made ``now`` a call: one while it takes less than :data:`BATCH_LOAD` of real
-    time lately (``recent``), two above, four while calls of two take nearly their own time
-    (:data:`HEAVY_LOAD`: the music's densest moments).
+    time lately (``recent``), else two.
 
-    >>> costs = CallCosts()
-    >>> for load in (0.6, 0.9, 0.9):
-    ...     costs.note(2, load)
-    >>> usual(2, 0.3, costs), usual(2, 0.6, costs)   # idle, busy: two blocks take 0.9
-    (1, 4)
-    >>> for load in (0.5, 0.5, 0.5):
-    ...     costs.note(4, load)
-    >>> usual(4, 0.6, costs)                         # four take 0.5 now: two are enough
-    2
+    >>> usual(1, 0.45), usual(2, 0.45), usual(2, 0.3)   # busy is above 0.5, idle below 0.4
+    (1, 2, 1)
     """
-    if recent <= BATCH_LOAD[0 if now > 1 else 1]:
-        return 1
-    if now == LIVE_STEPS[1]:
-        heavy = costs.load(now, recent) >= HEAVY_LOAD[0]
-    else:
-        # (only on calls of two themselves: another size's, scaled, is a guess)
-        heavy = costs.last == LIVE_STEPS[0] and costs.load(LIVE_STEPS[0]) > HEAVY_LOAD[1]
-    return LIVE_STEPS[1] if heavy else LIVE_STEPS[0]
+    return 1 if recent <= BATCH_LOAD[0 if now > 1 else 1] else LIVE_STEPS[0]

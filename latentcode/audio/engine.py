@@ -210,12 +210,11 @@ class Engine:
     @property
     def latency(self) -> float:
         """Seconds from a block being produced to being heard, about: the queue (the
-        lookahead and its cushion, and the blocks filled at once: :meth:`Stream.usual_steps`),
-        the limiter, JACK."""
+        lookahead, and the blocks filled at once: :meth:`Stream.usual_steps`), the limiter, JACK."""
         hardware = 2 * self._bs if self.backend == "jack" else self._bs
         limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
         filled = self.block * self._stream.usual_steps()
-        return ((self.lookahead + self._stream.cushion + filled + hardware + limiter) / self._sr
+        return ((self.lookahead + filled + hardware + limiter) / self._sr
                 + LIMIT_LOOKAHEAD_MS / 1000)
 
     @property

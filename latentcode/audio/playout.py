@@ -34,10 +34,8 @@ AUDIO_ERRORS_KEPT = 8  # the audio side's errors kept for the producer to report
 # (instant, [(track, control, value)]): the controls queued with a block; instant ones jump
 Changes = tuple[bool, list[tuple[int, str, float]]]
 
-# The integers both sides share. The producer writes the first five, the audio side the rest.
-# ``target``: what the producer keeps queued now (the lookahead, more at the densest moments:
-# Stream.queue_target); the audio side wakes it below that.
-FIELDS = ("playing", "lookahead", "producing_end", "panics", "target",
+# The integers both sides share. The producer writes the first four, the audio side the rest.
+FIELDS = ("playing", "lookahead", "producing_end", "panics",
           "underruns", "underrun_samples", "frames", "dropped", "gaps", "errors")
 _INDEX = {name: i for i, name in enumerate(FIELDS)}
 
@@ -171,7 +169,7 @@ class Playout:
             count = board.gaps
             self.gaps[count % GAPS_KEPT] = (ring.read_pos, n - got)
             board.gaps = count + 1
-        if ring.available() < max(lookahead, board.target):
+        if ring.available() < lookahead:
             self.wake()
 
     def _panic_buffer(self, mixer: Mixer, ring: AudioRing, n: int) -> None:

@@ -271,18 +271,11 @@ class Stream:
             self.wake.set()
 
     def queue_target(self) -> int:
-        """Samples the producer keeps queued now: the lookahead and :attr:`cushion`, less
-        while a line is being evaluated (:meth:`held`)."""
+        """Samples the producer keeps queued now: the lookahead, less while a line is being
+        evaluated (:meth:`held`)."""
         if self._holds:
             return min(self.lookahead, self._hold_floor)
-        return self.lookahead + self.cushion
-
-    @property
-    def cushion(self) -> int:
-        """Samples queued beyond the lookahead: the blocks a call makes beyond the usual two,
-        while it makes more (:meth:`usual_steps`): a longer call must find as much left to
-        play when it ends as a call of two."""
-        return max(0, self.usual_steps() - LIVE_STEPS[0]) * self.block
+        return self.lookahead
 
     def keep_filled(self, halt: threading.Event, generation: int,
                     watch: Callable[[], None] | None = None) -> None:
@@ -291,7 +284,6 @@ class Stream:
         ``watch`` is called at every wake (the engine looks after the audio process)."""
         ring = self.ring
         while not halt.is_set() and generation == self.generation:
-            self.board.target = self.queue_target()  # (the audio side wakes this below it)
             self.wake.wait(0.05)
             self.wake.clear()
             self._schedule.note(self.stamp, time.monotonic())
@@ -322,10 +314,10 @@ class Stream:
         return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
-        """Blocks the live producer fills in a call while it keeps up, by its recent loads
-        (:func:`call_size.usual`: one, two when busy, four at the densest moments; with
-        ``fill_steps``), or the source's ``live_steps`` (1 while the live input or a pad
-        plays: the scheduler's)."""
+        """Blocks the live producer fills in a call while it keeps up: one while it takes
+        less than ``BATCH_LOAD`` of real time lately, else two with ``fill_steps`` (a fifth of
+        its time back, at a block more of queue: docs/audio-engine.md), or the source's
+        ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
         if self._usual == 1 or not hasattr(self._source, "fill_steps"):
             return 1
         return getattr(self._source, "live_steps", None) or self._usual
@@ -367,7 +359,7 @@ class Stream:
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         self._costs.note(steps, load)
-        self._usual = call_size.usual(self._usual, self._load_recent, self._costs)
+        self._usual = call_size.usual(self._usual, self._load_recent)
         sanitize(out)
         for i, step_controls in enumerate(controls):
             changes = self._parse_controls(step_controls) if step_controls else None
