@@ -104,7 +104,7 @@ def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float
     >>> costs = CallCosts()
     >>> for steps, load in ((1, 1.4), (2, 1.05), (4, 0.8)):  # a dense moment
     ...     costs.note(steps, load)
-    >>> choose(4, 2048, 1024, costs, fallback=0.9)  # one or two fit but lose ground: four
+    >>> choose(4, 2048, 1024, costs)  # one or two fit but lose ground: four
     4
     """
     sizes = range(1, max(1, most) + 1)
