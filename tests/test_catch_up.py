@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.engine import Engine
-from latentcode.audio.stream import CALL_MARGIN
+from latentcode.audio.stream import CALL_MARGIN, LIVE_STEPS
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.session import Session
 
@@ -74,6 +73,19 @@ def stream_with(source, lookahead=4096, busy=True):
     return stream
 
 
+def loaded(stream, load):
+    """``stream`` with a producer that took just over ``load`` of real time lately."""
+    source = stream.source
+    slow = Slow()
+    slow.seconds = load * BLOCK / SR
+    stream.attach(slow)
+    while not stream.stats().producer_load_recent > 0.95 * load:
+        stream.produce(steps=1)
+        stream.ring.read_pos = stream.ring.write_pos
+    stream.attach(source)
+    return stream
+
+
 def queue(stream, samples):
     stream.ring.push(np.zeros((2, samples), np.float32))
 
@@ -102,13 +114,11 @@ def test_more_blocks_when_behind_but_no_more_than_are_made_while_the_ring_plays(
     queue(stream, 6 * BLOCK)  # ten behind: as many as LIVE_STEPS allows
     assert stream.catch_up() == LIVE_STEPS[1] == 4
     # far behind, two and a half blocks left to play: at a load of about 0.5 four blocks
-    # take about two blocks' time; at 0.9 a block whatever the call, only two are made in time
+    # take about two blocks' time; as slow as real time, only two are made in time
     stream = stream_with(Ramp(), lookahead=16384)
     queue(stream, 5 * BLOCK // 2)
     assert stream.stats().producer_load_recent < 0.6 and stream.catch_up() == 4
-    stream, source = stream_with(Ramp(), lookahead=16384), Sized()
-    source.load = dict.fromkeys(range(1, 5), 0.9)
-    made(stream, source, [1, 2, 3, 4] * 5)
+    stream = loaded(stream_with(Ramp(), lookahead=16384), 1.0)
     queue(stream, 5 * BLOCK // 2)
     assert stream.catch_up() == 2
     stream = stream_with(Ramp())
@@ -121,9 +131,7 @@ def test_a_busy_producer_low_on_queue_still_fills_two_blocks_a_call():
     stream = stream_with(Ramp())
     queue(stream, 1792)
     assert stream.usual_steps() == 2 and stream.catch_up() == 2
-    stream, source = stream_with(Ramp()), Sized()
-    source.load = {1: 0.95, 2: 0.95}  # nearly as slow as real time: one is all that fits
-    made(stream, source, [1, 2] * 5)
+    stream = loaded(stream_with(Ramp()), 1.0)  # as slow as real time: one is all that fits
     queue(stream, 1792)
     assert stream.catch_up() == 1
 
@@ -155,28 +163,6 @@ def test_one_stalled_call_does_not_send_a_busy_producer_back_to_single_blocks():
     stream.ring.read_pos = stream.ring.write_pos
     queue(stream, 1024)
     # nothing fits: a gap comes either way, and two blocks at a time, not one, catch up after
-    assert stream.catch_up() == 2
-
-
-def made(stream, source, sizes):
-    """``stream`` makes calls of each of ``sizes`` blocks from ``source``, played at once."""
-    stream.attach(source)
-    for steps in sizes:
-        stream.produce(steps=steps)
-        stream.ring.read_pos = stream.ring.write_pos
-
-
-def test_a_size_made_in_a_light_moment_is_reckoned_as_the_music_is_now():
-    # A soak's producer in a dense moment, 2,048 samples queued, made one block a call, as one
-    # had cost 0.6 of real time in a light moment: it cost 1.35-1.8 now, and 11 underruns came.
-    stream, source = stream_with(Ramp()), Sized()
-    source.load = {1: 0.6, 2: 0.5}
-    made(stream, source, [2, 2, 2, 1, 1, 1, 2, 2, 2])
-    source.load = {1: 1.5, 2: 1.05}
-    made(stream, source, [2] * 5)
-    queue(stream, 2048)
-    # one block, 0.6 then, is reckoned at 1.26 (as two blocks' cost has grown): no size both
-    # fits and gains on the queue, so the blocks that cost least
     assert stream.catch_up() == 2
 
 
@@ -241,4 +227,3 @@ def test_the_scheduler_asks_for_one_block_a_call_while_a_pad_or_the_input_plays(
     scheduler.plays_input = True
     assert scheduler.live_steps == 1
     CONTROLLERS.clear()
-

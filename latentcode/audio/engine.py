@@ -51,8 +51,7 @@ from latentcode.audio.player import Player
 from latentcode.audio.priority import PRODUCER_NICE, raise_priority
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source
-from latentcode.audio.stats import EngineStats
-from latentcode.audio.stream import Stream
+from latentcode.audio.stream import EngineStats, Stream
 from latentcode.errors import LatentcodeError
 
 __all__ = ["BACKENDS", "Engine", "EngineStats", "Source", "render"]

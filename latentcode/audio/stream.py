@@ -23,12 +23,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from latentcode.audio import call_size
-from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
@@ -37,11 +37,32 @@ from latentcode.audio.rewind_margin import RewindMargin, Schedule
 from latentcode.audio.ring import AudioRing
 from latentcode.audio.shared import Stamp
 from latentcode.audio.source import Source, sanitize
-from latentcode.audio.stats import EngineStats
 from latentcode.errors import LatentcodeError
 
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
 CALL_MARGIN = 512  # samples a change waits for each block of the producer's call (call_margin)
+LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
+BATCH_LOAD = (0.4, 0.5)  # producer load: two blocks a call stop below, start above
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """A snapshot of the engine's counters (see :attr:`Engine.stats`)."""
+
+    underruns: int  # audio buffers in which the ring ran dry while playing
+    underrun_samples: int  # samples of silence those gaps added
+    blocks: int  # blocks produced by the source
+    fill_errors: int  # blocks whose fill raised (played as silence)
+    producer_load: float  # time spent in fill / duration of the audio it produced (all blocks)
+    producer_load_recent: float  # the same over about the last second
+    producer_load_peak: float  # the worst single block
+    ring_fill: int  # samples queued now
+    position: int  # the clock: source samples that have been played
+    output_frames: int  # frames the engine has output, gaps and panic silence included
+    dropped: int  # queued samples thrown away by panic()
+    # the latest underruns (GAPS_KEPT): the source sample after which each gap's silence
+    # came, and its samples; in a live take, every gap delays the samples after it
+    gaps: tuple[tuple[int, int], ...] = ()
 
 
 WORST_WINDOW = 5.0  # s: how long the slowest block is remembered (between one and two of these)
@@ -95,7 +116,7 @@ class Stream:
         # counters
         self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
-        self._usual = 1  # blocks a call while it keeps up: more as it gets busy (usual_steps)
+        self._batching = False  # two blocks a call while the producer is busy (usual_steps)
         self._costs = call_size.CallCosts()  # the load of each size of call lately (catch_up)
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
@@ -318,9 +339,9 @@ class Stream:
         less than ``BATCH_LOAD`` of real time lately, else two with ``fill_steps`` (a fifth of
         its time back, at a block more of queue: docs/audio-engine.md), or the source's
         ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
-        if self._usual == 1 or not hasattr(self._source, "fill_steps"):
+        if not (self._batching and hasattr(self._source, "fill_steps")):
             return 1
-        return getattr(self._source, "live_steps", None) or self._usual
+        return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
 
     def produce(self, generation: int | None = None, steps: int | None = None) -> None:
         """Ask the source for one block (or ``steps`` blocks, :attr:`steps` by default) and
@@ -359,7 +380,7 @@ class Stream:
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         self._costs.note(steps, load)
-        self._usual = call_size.usual(self._usual, self._load_recent)
+        self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
         sanitize(out)
         for i, step_controls in enumerate(controls):
             changes = self._parse_controls(step_controls) if step_controls else None
