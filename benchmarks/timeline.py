@@ -21,9 +21,11 @@ names what it waited for. It wakes every
 3 ms (taking the GIL for a few microseconds) and looks at the producer only in slow calls.
 
 Each call also notes the garbage collection that ran in it (``gc.callbacks``: a collection
-runs in whichever thread allocates past the threshold) and the producer's page faults (pages
+runs in whichever thread allocates past the threshold), the producer's page faults (pages
 handed back by ``malloc_trim`` and touched again would show there, as kernel time on its own
-CPU clock); any collection over 5 ms, in any thread, is an event. :func:`report` ends with the
+CPU clock), and the model's rows it decoded and their CPU time (a heavy call decoded more
+rows, or the same rows slower); any collection over 5 ms, in any thread, is an event, and so
+is a rewind (made between calls), with the rows it decoded. :func:`report` ends with the
 calls that took the most of their own CPU (:meth:`Timeline.heavy`): slow for their own work,
 not for waiting.
 
@@ -50,8 +52,9 @@ import numpy as np
 SLOW_OTHERS = 0.01  # s: the other threads' wait for a CPU in a call, over which they are named
 # the columns of Timeline.calls
 COLUMNS = ("t", "wall", "cpu", "runqueue", "steps", "queued", "start", "others",
-           "others_waited", "stolen", "gc", "faults")
+           "others_waited", "stolen", "gc", "faults", "rows", "decode")
 SLOW_GC = 0.005  # s: a garbage collection this long, in any thread, is noted as an event
+SLOW_AMEND = 0.001  # s: a rewind (Stream.amend) this long is an event even if it decoded nothing
 TICK = 1 / os.sysconf("SC_CLK_TCK")  # s: a tick of /proc/stat
 
 
@@ -120,6 +123,9 @@ class Timeline:
         self.waiters: dict[int, str] = {}
         self.collecting: dict[int, float] = {}  # thread ident -> when its collection began
         self.gc_in_call = 0.0  # s of garbage collection in the producer's call under way
+        # the model's decodes in the producer's call under way: rows, and their own CPU time
+        self.rows_in_call, self.decode_in_call = 0, 0.0
+        self.amending = 0  # the thread making a rewind (Stream.amend), 0 while none is
 
     def on_gc(self, phase: str, info: dict) -> None:
         """A ``gc.callbacks`` entry: time each collection; the producer's count against its
@@ -158,7 +164,21 @@ class Timeline:
                 f"{rows[:, 9].sum():.2f} s of the machine's CPUs during calls; garbage "
                 f"collection {rows[:, 10].sum() * 1e3:.0f} ms in calls; page faults a call "
                 f"median {np.median(rows[:, 11]):.0f}, the most {rows[:, 11].max():.0f}; "
-                f"{self.sizes()}")
+                f"{self.sizes()}; {self.decoding()}")
+
+    def decoding(self) -> str:
+        """The model's rows a block, and the CPU time a row, over all calls.
+
+        >>> t = Timeline(); t.calls[0, [4, 12, 13]] = (2, 128, 0.01152); t.count = 1
+        >>> t.decoding()
+        '64 rows decoded a block, 90 us of CPU a row'
+        """
+        rows = self.calls[: self.count]
+        blocks, decoded = rows[:, 4].sum(), rows[:, 12].sum()
+        if not decoded:
+            return "no rows decoded"
+        return (f"{decoded / max(blocks, 1):.0f} rows decoded a block, "
+                f"{rows[:, 13].sum() / decoded * 1e6:.0f} us of CPU a row")
 
     def sizes(self) -> str:
         """How many calls made each number of blocks, and how low the queue was at their
@@ -185,10 +205,19 @@ class Timeline:
             r = rows[i]
             before = [text for at, text in self.events if at <= r[0]]
             lines.append(f"cpu {r[2] * 1e3:.1f} ms for {int(r[4])} blocks (usual "
-                         f"{usual * 1e3:.1f} a block) in the call at t={r[0]:.3f} s: gc "
-                         f"{r[10] * 1e3:.1f} ms, {int(r[11])} page faults; after "
-                         f"{before[-1] if before else 'nothing'}")
+                         f"{usual * 1e3:.1f} a block) in the call at t={r[0]:.3f} s: "
+                         f"{self.decoded(r)}, gc {r[10] * 1e3:.1f} ms, {int(r[11])} page "
+                         f"faults; after {before[-1] if before else 'nothing'}")
         return lines
+
+    def decoded(self, r: np.ndarray) -> str:
+        """A call's decode: its rows and their CPU time, against the run's usual a row (a
+        call heavy for decoding more rows, or for decoding them slower)."""
+        rows = self.calls[: self.count]
+        usual = rows[:, 13].sum() / max(rows[:, 12].sum(), 1)
+        each = r[13] / r[12] if r[12] else 0.0
+        return (f"decoded {int(r[12])} rows in {r[13] * 1e3:.1f} ms ({each * 1e6:.0f} us a row, "
+                f"usual {usual * 1e6:.0f})")
 
     def sleeps(self, most: int = 8, over: float = 0.02) -> list[str]:
         """The first ``most`` calls that slept over ``over`` s (neither running nor waiting
@@ -223,7 +252,8 @@ class Timeline:
                  f"runqueue {r[3] * 1e3:5.1f}  asleep {(r[1] - r[2] - r[3]) * 1e3:5.1f}  "
                  f"others {r[7] * 1e3:5.1f} (waited {r[8] * 1e3:5.1f})  "
                  f"{int(r[4])} blocks, {int(r[5])} queued, stolen {r[9] * 1e3:.0f}, "
-                 f"gc {r[10] * 1e3:.1f}, {int(r[11])} page faults"
+                 f"gc {r[10] * 1e3:.1f}, {int(r[11])} page faults, {int(r[12])} rows "
+                 f"decoded in {r[13] * 1e3:.1f} ms"
                  for r in rows[max(0, i - before): i + 2]]
         shown = range(max(0, i - before), i + 2)
         lines += [f"    call at t={rows[k, 0]:8.3f} s: {self.waiters[k]}"
@@ -310,10 +340,36 @@ def install(stacks: bool = False) -> Timeline:
     """Note every producer call and bank job of this process from now on; with ``stacks``,
     sample the producer's stack during slow calls too (:meth:`Timeline.sample`)."""
     from latentcode.audio import stream
-    from latentcode.model import jobs
+    from latentcode.model import jobs, vae
 
     line = Timeline()
     produce, execute = stream.Stream.produce, jobs.Job.execute
+    decode, amend = vae.LatentModel.decode, stream.Stream.amend
+
+    def noted_decode(self, z, out=None):
+        current = line.current
+        me = threading.get_ident()
+        if (current is None or current[2] != me) and line.amending != me:
+            return decode(self, z, out)  # neither a producer's call nor a rewind: not counted
+        cpu = time.thread_time()
+        try:
+            return decode(self, z, out)
+        finally:
+            line.decode_in_call += time.thread_time() - cpu
+            line.rows_in_call += len(z)
+
+    def noted_amend(self):
+        # a rewind runs between the producer's calls: an event, with what it decoded
+        line.amending, line.rows_in_call, line.decode_in_call = threading.get_ident(), 0, 0.0
+        t = time.monotonic()
+        try:
+            amend(self)
+        finally:
+            line.amending = 0
+            took = time.monotonic() - t
+            if line.rows_in_call or took > SLOW_AMEND:  # (nothing to amend takes microseconds)
+                line.note(f"rewind: {line.rows_in_call} rows decoded in "
+                          f"{line.decode_in_call * 1e3:.1f} ms of CPU, {took * 1e3:.1f} ms in all")
 
     def noted_produce(self, generation=None, steps=None):
         me = threading.get_native_id()
@@ -321,7 +377,7 @@ def install(stacks: bool = False) -> Timeline:
         t, cpu, steal = time.monotonic(), time.thread_time(), stolen()
         queued, start = self.ring.available(), self.ring.write_pos
         faults = _faults(me)
-        line.gc_in_call = 0.0
+        line.gc_in_call, line.rows_in_call, line.decode_in_call = 0.0, 0, 0.0
         line.current = (line.count, t, threading.get_ident(), me)
         try:
             produce(self, generation, steps)
@@ -336,7 +392,8 @@ def install(stacks: bool = False) -> Timeline:
             line.calls[line.count] = (t - line.t0, wall, cpu, waited, steps or self.steps,
                                       queued, start, other_cpu, other_wait,
                                       stolen() - steal, line.gc_in_call,
-                                      _faults(me) - faults)
+                                      _faults(me) - faults, line.rows_in_call,
+                                      line.decode_in_call)
             if other_wait > SLOW_OTHERS:  # which threads waited (names: only for these)
                 worst = sorted(each.items(), key=lambda kv: -kv[1][1])[:3]
                 line.waiters[line.count] = ", ".join(
@@ -352,6 +409,7 @@ def install(stacks: bool = False) -> Timeline:
             line.note(f"job {self.key} ends ({self.seconds:.1f} s)")
 
     stream.Stream.produce, jobs.Job.execute = noted_produce, noted_execute
+    vae.LatentModel.decode, stream.Stream.amend = noted_decode, noted_amend
     gc.callbacks.append(line.on_gc)
     if stacks:
         threading.Thread(target=line.sample, name="timeline-stacks", daemon=True).start()
