@@ -338,7 +338,9 @@ def where(frame, depth: int = 3) -> str:
 
 def install(stacks: bool = False) -> Timeline:
     """Note every producer call and bank job of this process from now on; with ``stacks``,
-    sample the producer's stack during slow calls too (:meth:`Timeline.sample`)."""
+    sample the producer's stack during slow calls too (:meth:`Timeline.sample`). Install it
+    before the session is made: its frame cache keeps the model's ``decode`` it was given,
+    and rows decoded through one taken before are not counted."""
     from latentcode.audio import stream
     from latentcode.model import jobs, vae
 
