@@ -178,7 +178,12 @@ class Timeline:
         if not decoded:
             return "no rows decoded"
         return (f"{decoded / max(blocks, 1):.0f} rows decoded a block, "
-                f"{rows[:, 13].sum() / decoded * 1e6:.0f} us of CPU a row")
+                f"{self.per_row() * 1e6:.0f} us of CPU a row")
+
+    def per_row(self) -> float:
+        """The CPU time of a decoded row over all calls (s; 0 when none was decoded)."""
+        rows = self.calls[: self.count]
+        return rows[:, 13].sum() / max(rows[:, 12].sum(), 1)
 
     def sizes(self) -> str:
         """How many calls made each number of blocks, and how low the queue was at their
@@ -213,11 +218,9 @@ class Timeline:
     def decoded(self, r: np.ndarray) -> str:
         """A call's decode: its rows and their CPU time, against the run's usual a row (a
         call heavy for decoding more rows, or for decoding them slower)."""
-        rows = self.calls[: self.count]
-        usual = rows[:, 13].sum() / max(rows[:, 12].sum(), 1)
         each = r[13] / r[12] if r[12] else 0.0
         return (f"decoded {int(r[12])} rows in {r[13] * 1e3:.1f} ms ({each * 1e6:.0f} us a row, "
-                f"usual {usual * 1e6:.0f})")
+                f"usual {self.per_row() * 1e6:.0f})")
 
     def sleeps(self, most: int = 8, over: float = 0.02) -> list[str]:
         """The first ``most`` calls that slept over ``over`` s (neither running nor waiting
