@@ -161,6 +161,7 @@ class Playout:
                 return
             self._priming = False
         got, due = ring.pull(views, n)
+        mixer.wake_sounding()
         if due:
             self._apply(due)
         if got < n and board.playing:
@@ -179,6 +180,7 @@ class Playout:
         if panics != self._panics_seen:
             self._panics_seen = panics
             _got, due = ring.pull(views, n)
+            mixer.wake_sounding()
             self._apply(due)
             for view in views:
                 view *= self._fade_out

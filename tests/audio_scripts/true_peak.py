@@ -29,6 +29,7 @@ def main() -> None:
         for _ in range(BUFFERS):
             for i in range(len(mixer.views)):  # (a loop variable would keep a view alive)
                 mixer.views[i][:] = (0.1 * rng.standard_normal(bs)).astype(np.float32)
+            mixer.wake_sounding()  # as the server callback does once a buffer is in
             server.process()
             outs.append(output.copy())
             peaks.append(np.stack([np.array(v) for v in mixer.peak_views], axis=1))
