@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -353,6 +354,10 @@ class _Audio:
         self.config = config
         shared = SharedArrays(config["layout"], fd=config["shared_fd"])
         self.payloads = Connection(config["payloads_fd"], writable=False)
+        # asked every buffer whether a message has come: Connection.poll builds a selector
+        # each time (8 us idle), a poll object made once answers in under 1
+        self._arrived = select.poll()
+        self._arrived.register(self.payloads.fileno(), select.POLLIN)
         wake = PipeWake((-1, config["wake_fd"]))
         tracks, channels = config["tracks"], config["channels"]
         ring = AudioRing(channels * tracks, config["capacity"], data=shared["ring"],
@@ -377,8 +382,8 @@ class _Audio:
 
     def _receive(self) -> list[tuple]:
         """The payload messages that have come (the callback, after it read the position)."""
-        out, conn = [], self.payloads
-        while conn.poll():
+        out, conn, arrived = [], self.payloads, self._arrived.poll
+        while arrived(0):  # (also at the pipe's end: recv then raises, as poll() made it)
             out.append(conn.recv())
         return out
 
