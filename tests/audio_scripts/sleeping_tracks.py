@@ -4,7 +4,7 @@ comes (as the server callback wakes them), one with every track awake from the s
 Usage: sleeping_tracks.py OUT.npz — three tracks and their stems: track 0 noise throughout,
 track 1 silent for 100 buffers, its reverb and delay sends and a filter set while it sleeps,
 then noise; track 2 silent throughout. Saves both outputs and the tracks still asleep at the
-end. Run by tests/test_limiter.py.
+end. Run by tests/test_graph.py.
 """
 
 from __future__ import annotations
