@@ -288,6 +288,7 @@ def test_help_xfade_explains_the_latent_morph_and_how_it_differs_from_tidal():
 
     text = Vocabulary.of_language().help("xfade")
     assert "latent" in text and "xfadeIn" in text and "example: xfade 4 t1" in text
+    assert "not morphed" in text  # what it leaves as it is
 
 
 def test_a_transition_says_its_word_its_cycles_and_when(evaluator, said):
@@ -325,3 +326,15 @@ def test_what_the_bank_calls_typeable_is_what_mini_notation_reads():
     word = re.search(r"^WORD: /(.*)/$", grammar, re.M).group(1)
     for name in ("bell", "bell_03", "corpus-v2", "my loop", "3bell", "x'y", "a#b", "é", ""):
         assert typeable(name) == bool(re.fullmatch(word, name)), name
+
+
+def test_xfade_says_when_the_new_sounds_already_mix_two_and_are_not_morphed(evaluator, said):
+    """The latent morph starts each new sound from the old pattern's one sound; a sound that
+    already interpolates two (``# mix``) is left as it is, and the line says so rather than
+    promise a morph."""
+    for line in ('t1 $ "pad"', 'xfade 4 t1 $ "bell" # mix "pad" # alpha 0.3',
+                 'xfade 4 t1 $ "bell"'):
+        assert evaluator.run(line)
+    assert said == ["t1: new pattern",
+                    "t1: new pattern, not morphed: its sounds already mix two (# mix)",
+                    "t1: morphs into the new pattern over 4 cycles"]

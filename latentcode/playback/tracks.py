@@ -48,10 +48,23 @@ class Morph:
     def __init__(self, old: Any, start: Fraction, end: Fraction) -> None:
         self.old, self.start, self.end = old, start, end
 
+    @staticmethod
+    def leaves(pattern: Any, at: Fraction) -> bool:
+        """Whether a morph would leave ``pattern`` as it is: every onset of its cycle from
+        ``at`` already interpolates (has a ``mix``), and there is at least one.
+
+        >>> from latentcode import mini
+        >>> mixed = mini("a b").fmap(lambda s: {"sound": s, "mix": "c"})  # "a b" # mix "c"
+        >>> Morph.leaves(mixed, Fraction(0)), Morph.leaves(mini("a b"), Fraction(0))
+        (True, False)
+        """
+        onsets = _onsets(pattern, at, at + 1)
+        return bool(onsets) and all(_mixes(e.value) for e in onsets)
+
     def apply(self, event: Any) -> Any:
         t = event.whole.begin
         value = event.value if isinstance(event.value, dict) else {"sound": event.value}
-        if not (self.start <= t < self.end) or "mix" in value:
+        if not (self.start <= t < self.end) or _mixes(value):
             return event
         old = self.sound_at(t)
         if old is None:
@@ -174,6 +187,11 @@ class Track:
             self.pattern = self.pattern.moved(self.pattern.start - now)
         if self.morph is not None:
             self.morph.start, self.morph.end = self.morph.start - now, self.morph.end - now
+
+
+def _mixes(value: Any) -> bool:
+    """An event's value that interpolates two sounds already (a morph leaves it alone)."""
+    return isinstance(value, dict) and "mix" in value
 
 
 def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:
