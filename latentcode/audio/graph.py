@@ -194,19 +194,16 @@ class Mixer:
         """Start ``track``'s chain (reading, filters, sends, delay line) if it sleeps."""
         for stream in self._asleep.pop(track, ()):
             stream.play()
+        self._watched = [(t, view) for t, view in self._watched if t != track]
 
     def wake_sounding(self) -> None:
         """The audio thread, once a buffer is in the table: wake each sleeping track whose
         buffer is not all zeros, before the graph computes it. A track once woken stays awake
         (its delay line and filters ring on)."""
-        if not self._asleep:
-            return
-        for track, view in self._watched:
+        for track, view in self._watched:  # (the channels of the tracks still asleep)
             # count_nonzero: 0.6 us a channel where .any() took 1.8 (exact, unlike a sum)
             if track in self._asleep and np.count_nonzero(view):
                 self.wake(track)
-        if len(self._watched) > len(self._asleep):  # the channels of tracks still asleep
-            self._watched = [(t, v) for t, v in self._watched if t in self._asleep]
 
     @property
     def jumped(self) -> bool:
