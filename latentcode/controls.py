@@ -112,6 +112,12 @@ _ROWS = (
             "between them)"),
     Control("alpha", "number", "latent", "the interpolation position between `sound` (0) and "
             "`mix` (1); outside 0..1 it extrapolates", default=0.5),
+    Control("morphfrom", "sound", "sound", "a third sound the voice starts from: as `morph` "
+            "rises from 0 to 1 it moves in latent space from this sound to its own (`sound`, or "
+            "`sound` and `mix` at `alpha`), keeping its own sound's length and pace; `xfade` "
+            "and `interpolate` set both"),
+    Control("morph", "number", "latent", "how far a voice has come from `morphfrom` (0) to "
+            "its own sound (1)", default=1.0, low=0.0, high=1.0),
     Control("stretch", "number", "latent", "granular time-stretch factor of the latent "
             "trajectory (8 = 8x slower; negative plays backwards)", default=1.0),
     Control("begin", "number", "latent", "where to start within the sound, 0..1", default=0.0,

@@ -113,6 +113,7 @@ def test_a_morph_keeps_each_end_exactly_and_every_band_of_either_sound_between()
     class V:
         moving = ()
         match = 1.0
+        c = None
 
     cut = np.where(FREQS < 3000, 1.0, FLOOR).astype(np.float32)
     v = V()
@@ -130,6 +131,32 @@ def test_a_morph_keeps_each_end_exactly_and_every_band_of_either_sound_between()
         assert (np.abs(filtered(alpha)).max() > 0.9) == heard, alpha
     v.match = 0.0  # the raw decode: the very frame
     assert np.array_equal(filtered(0.0), frame)
+
+
+def test_a_morph_from_a_third_sound_takes_its_match_at_its_end_and_every_band_between():
+    """``morphfrom``: at ``morph`` 0 a voice sounds as the third sound alone, filtered by its
+    match; from the middle on, every band the mix keeps is back."""
+    class V:
+        moving = ()
+        match = 1.0
+
+    cut = np.where(FREQS < 3000, 1.0, FLOOR).astype(np.float32)
+    v = V()
+    plain = Sound("a", np.zeros((4, 2)), np.zeros((4, 2)), HOP)  # no match: keeps everything
+    v.a, v.b = plain, plain
+    v.c = Sound("c", np.zeros((4, 2)), np.zeros((4, 2)), HOP, match=cut)
+    t = np.arange(SEG) / SR
+    frame = (np.sin(2 * np.pi * 10000 * t) * hann(SEG)).astype(np.float32)
+
+    def filtered(morph: float) -> np.ndarray:
+        audio = frame[None, :].copy()
+        p = matched.plan(Batch([(v, range(1))]), np.array([0.5]), np.array([False]), SEG,
+                         morph=np.array([morph]))
+        matched.filter_frames(audio, p)
+        return audio[0]
+
+    for morph, heard in ((0.0, False), (0.25, False), (0.5, True), (1.0, True)):
+        assert (np.abs(filtered(morph)).max() > 0.9) == heard, morph
 
 
 def test_sound_clusters_keep_every_members_band():

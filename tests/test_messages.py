@@ -288,7 +288,7 @@ def test_help_xfade_explains_the_latent_morph_and_how_it_differs_from_tidal():
 
     text = Vocabulary.of_language().help("xfade")
     assert "latent" in text and "xfadeIn" in text and "example: xfade 4 t1" in text
-    assert "not morphed" in text  # what it leaves as it is
+    assert "morphfrom" in text  # how it morphs sounds that already mix two
 
 
 def test_a_transition_says_its_word_its_cycles_and_when(evaluator, said):
@@ -328,13 +328,9 @@ def test_what_the_bank_calls_typeable_is_what_mini_notation_reads():
         assert typeable(name) == bool(re.fullmatch(word, name)), name
 
 
-def test_xfade_says_when_the_new_sounds_already_mix_two_and_are_not_morphed(evaluator, said):
-    """The latent morph starts each new sound from the old pattern's one sound; a sound that
-    already interpolates two (``# mix``) is left as it is, and the line says so rather than
-    promise a morph."""
-    for line in ('t1 $ "pad"', 'xfade 4 t1 $ "bell" # mix "pad" # alpha 0.3',
-                 'xfade 4 t1 $ "bell"'):
+def test_xfade_says_it_morphs_also_sounds_that_already_mix_two(evaluator, said):
+    """A sound that already interpolates two (``# mix``) is morphed from the old pattern's
+    sound as a third (``morphfrom``), so the line promises the morph for it too."""
+    for line in ('t1 $ "pad"', 'xfade 4 t1 $ "bell" # mix "pad" # alpha 0.3'):
         assert evaluator.run(line)
-    assert said == ["t1: new pattern",
-                    "t1: new pattern, not morphed: its sounds already mix two (# mix)",
-                    "t1: morphs into the new pattern over 4 cycles"]
+    assert said == ["t1: new pattern", "t1: morphs into the new pattern over 4 cycles"]

@@ -224,11 +224,13 @@ def test_let_binds_functions_too(session):
     assert [(e.value["sound"], e.value["stretch"]) for e in events] == [("bell", 8)] * 2
 
 
-def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
+def xfade_voices(session, old, new):
+    """The t1 voices that start on cycles 1, 2 and 3 when ``old`` plays and ``xfade 2 t1 $
+    new`` comes half a cycle in (a morph from cycle 1 over two cycles)."""
     run_until = live(session)
-    session.eval('t1 $ "drone*2" # gain 0.5')
+    session.eval(f"t1 $ {old}")
     run_until(Fraction(1, 2))
-    session.eval('xfade 2 t1 $ "bell*2"')  # from cycle 1, over two cycles
+    session.eval(f"xfade 2 t1 $ {new}")
 
     def started(at):
         run_until(at + Fraction(1, 20))
@@ -236,13 +238,29 @@ def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
         return [v for v in session.live_scheduler.voices.voices
                 if v.track == slot and v.start == session.live_scheduler.clock.sample_at(at)][0]
 
-    first, middle, after = started(Fraction(1)), started(Fraction(2)), started(Fraction(3))
-    assert (first.a.name, first.b.name, float(first.alpha)) == ("drone_00", "bell_00", 0.0)
-    assert middle.b.name == "bell_00" and float(middle.alpha) == 0.5
-    assert middle.alpha.at(Fraction(5, 2)) == 0.75  # rises along the voice, frame by frame
-    assert first.gains[0] == pytest.approx(0.7071, abs=1e-3)  # the new event's gain, not 0.5
-    assert after.a.name == "bell_00" and after.b is None
+    voices = [started(Fraction(c)) for c in (1, 2, 3)]
     session.live_scheduler = None
+    return voices
+
+
+def test_xfade_morphs_from_the_old_sounds_to_the_new_in_latent_space(session):
+    first, middle, after = xfade_voices(session, '"drone*2" # gain 0.5', '"bell*2"')
+    assert (first.a.name, first.c.name, float(first.morph)) == ("bell_00", "drone_00", 0.0)
+    assert first.b is None  # the new sound's own voice, from the old one: not a mix of two
+    assert middle.c.name == "drone_00" and float(middle.morph) == 0.5
+    assert middle.morph.at(Fraction(5, 2)) == 0.75  # rises along the voice, frame by frame
+    assert first.gains[0] == pytest.approx(0.7071, abs=1e-3)  # the new event's gain, not 0.5
+    assert after.a.name == "bell_00" and after.c is None
+
+
+def test_xfade_morphs_sounds_that_already_mix_two_from_the_old_sound_as_a_third(session):
+    first, middle, after = xfade_voices(session, '"drone*2"',
+                                        '"bell*2" # mix "voice" # alpha 0.3')
+    assert (first.a.name, first.b.name, first.c.name) == ("bell_00", "voice_00", "drone_00")
+    assert float(first.morph) == 0.0 and float(first.alpha) == 0.3  # its own mix kept
+    assert middle.c.name == "drone_00" and float(middle.morph) == 0.5
+    assert middle.morph.at(Fraction(5, 2)) == 0.75  # rises along the voice, frame by frame
+    assert after.c is None and after.b.name == "voice_00"
 
 
 def test_xfade_needs_a_positive_length(session):

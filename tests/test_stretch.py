@@ -191,9 +191,9 @@ def const_sound(name, level, frames=200):
 BANK = Sounds(one=const_sound("one", 1.0), zero=const_sound("zero", 0.0))
 
 
-def render_mix(controls: dict) -> np.ndarray:
+def render_mix(controls: dict, decoder=level_decoder) -> np.ndarray:
     framing = make_framing("ola", SEG)
-    voices = Voices(level_decoder, tracks=1, segment=SEG, framing=framing)
+    voices = Voices(decoder, tracks=1, segment=SEG, framing=framing)
     voices.add(make_voice({"noise": 0, "pan": 0, **controls}, bank=BANK, track=0, start=0,
                           duration=SR, framing=framing))
     out = np.zeros((1, 2, 8000), dtype=np.float32)
@@ -270,3 +270,26 @@ def test_the_grains_of_a_voice_are_the_same_read_in_one_call_or_in_several():
     # and the grains moved: a search that found nothing would read every grain in place
     in_place = np.stack([buffer[b + grains.SEARCH : b + grains.SEARCH + 1024] for b in bases])
     assert not np.array_equal(whole, in_place)
+
+
+def test_a_morph_from_a_third_sound_goes_from_it_to_the_voices_own_mix():
+    """``morphfrom`` and ``morph``: 0 sounds as the third sound, 1 exactly as the voice
+    without it, between them its latent moves in a straight line, with a ``mix`` or
+    without."""
+    mixed = {"sound": "one", "mix": "zero", "alpha": 0.25}
+    assert np.all(render_mix({**mixed, "morphfrom": "zero", "morph": 0.0}) == 0.0)
+    assert np.array_equal(render_mix({**mixed, "morphfrom": "zero", "morph": 1.0}),
+                          render_mix(mixed))
+    assert render_mix({**mixed, "morphfrom": "zero", "morph": 0.5}) == pytest.approx(0.375, 1e-3)
+    assert render_mix({"sound": "one", "morphfrom": "zero", "morph": 0.25}) == pytest.approx(
+        0.25, 1e-3)
+
+
+def test_a_morph_from_a_third_sound_keeps_the_level_of_a_crossfade_of_the_three():
+    """A decoder whose level falls in the middle (the square of the latent): halfway from
+    silence to a mix of "one" with itself decodes at 0.25, the crossfade of the two levels
+    is 0.5, and ``norm`` brings it there (6 dB, within the 12 it may)."""
+    squared = lambda z: np.repeat(z[:, :1] ** 2, SEG, axis=1).astype(np.float32)  # noqa: E731
+    morph = {"sound": "one", "mix": "one", "morphfrom": "zero", "morph": 0.5}
+    assert render_mix({**morph, "norm": 0}, squared) == pytest.approx(0.25, 1e-3)
+    assert render_mix(morph, squared) == pytest.approx(0.5, 1e-3)

@@ -120,14 +120,19 @@ def test_interpolate_in_moves_numeric_controls_and_morphs_the_sound():
     start, middle = onsets(p, 0, 1)[0][1], onsets(p, 2, 3)[0][1]
     assert start["lpf"] == 1000 and start["gain"] == 1 and start["pan"] == 0
     assert middle["lpf"] == pytest.approx(2000) and middle["pan"] == pytest.approx(0.5)
-    # the sound morphs in latent space: the old sound, the new one as mix, alpha on the way
-    assert (start["sound"], start["mix"], start["alpha"]) == ("a", "b", 0)
-    assert (middle["sound"], middle["mix"], middle["alpha"]) == ("a", "b", pytest.approx(0.5))
+    # the sound morphs in latent space: the new sound from the old one, morph on the way
+    assert (start["sound"], start["morphfrom"], start["morph"]) == ("b", "a", 0)
+    assert (middle["sound"], middle["morphfrom"], middle["morph"]) == (
+        "b", "a", pytest.approx(0.5))
     assert events(p, 4, 6) == events(new, 4, 6)
     # controls the old pattern lacks, and choices of sound (n), are the new pattern's own
     q = interpolate_in(mini("a"), mini("b").set(lpf=3000, n=3), F(0), F(4))
-    assert onsets(q, 2, 3)[0][1]["lpf"] == 3000 and "n" not in onsets(q, 2, 3)[0][1]
-    assert onsets(q, 2, 3)[0][1]["mix"] == "b:3"
+    assert onsets(q, 2, 3)[0][1]["lpf"] == 3000 and onsets(q, 2, 3)[0][1]["n"] == 3
+    assert onsets(q, 2, 3)[0][1]["morphfrom"] == "a"
+    # one that already mixes two keeps its mix, and morphs from the old sound as a third
+    r = interpolate_in(mini("a"), mini("b").set(mix="c"), F(0), F(4))
+    assert {k: onsets(r, 1, 2)[0][1][k] for k in ("sound", "mix", "morphfrom", "morph")} == {
+        "sound": "b", "mix": "c", "morphfrom": "a", "morph": 0.25}
 
 
 def test_interpolate_in_keeps_the_new_rhythm_from_the_start():

@@ -45,8 +45,9 @@ STATEMENT_DOCS: dict[str, tuple[str, str, str]] = {
               "Morph into the new pattern in latent space: its sounds start as the old\n"
               "pattern's sounds and become their own over CYCLES cycles (one timbre\n"
               "changing, not two sounds). Tidal's xfadeIn crossfades the gain of the two\n"
-              "patterns instead. `now xfade 4 t1 $ ...` starts the morph at once. Sounds\n"
-              "that already mix two (`# mix`) are not morphed: they start as a plain change.",
+              "patterns instead. `now xfade 4 t1 $ ...` starts the morph at once. Each new\n"
+              "sound, one that already mixes two (`# mix`) too, starts from the old one\n"
+              "(`# morphfrom`, with `# morph` rising from 0 to 1) and keeps its own length.",
               'xfade 4 t1 $ "drone*2"'),
     # Tidal's tempo words, start quantisation, one-shots and transitions
     "setcps": ("setcps CPS", "Tidal's spelling of tempo: cycles per second.", "setcps 0.5"),

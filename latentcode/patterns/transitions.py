@@ -210,13 +210,16 @@ def interpolate_in(old: Pattern | None, new: Pattern, start: Fraction,
                    cycles: Fraction) -> Pattern:
     """The new pattern's events at once, each numeric control moving from the value the old
     pattern has at that onset (its latest onset) to the new one's over ``cycles`` cycles, and
-    the sound morphing in latent space: the old sound with the new one as ``mix``, ``alpha``
-    rising from 0 to 1 (an event that already has a ``mix`` keeps its own).
+    the sound morphing in latent space: from the old sound (``morphfrom``) to its own, and
+    its ``mix`` where it has one, ``morph`` rising from 0 to 1.
 
     >>> from latentcode import mini
     >>> p = interpolate_in(mini("a").set(lpf=1000), mini("b").set(lpf=2000), Fraction(0), 4)
     >>> p.onsets(1, 2)[0].value
-    {'sound': 'a', 'lpf': 1250.0, 'mix': 'b', 'alpha': 0.25}
+    {'sound': 'b', 'lpf': 1250.0, 'morphfrom': 'a', 'morph': 0.25}
+    >>> p = interpolate_in(mini("a"), mini("b").set(mix="c"), Fraction(0), 4)
+    >>> p.onsets(2, 3)[0].value
+    {'sound': 'b', 'mix': 'c', 'morphfrom': 'a', 'morph': 0.5}
     """
     old_ = old if old is not None else silence
 
@@ -245,10 +248,11 @@ def _between(was: dict, e: Event, x: float) -> Event:
         if key in _MOVING and _number(v) and _number(w):
             value[key] = w + (v - w) * x
     sound, before = sound_name(value), sound_name(was)
-    if (isinstance(sound, str) and isinstance(before, str) and sound != before
-            and "mix" not in value and x < 1):
-        value.update(sound=before, mix=sound, alpha=x)
-        value.pop("n", None)  # ``n`` chose the new sound, now named whole in ``mix``
+    if not (isinstance(sound, str) and isinstance(before, str)) or x >= 1 or (
+            "morphfrom" in value):
+        return e.with_value(value)
+    if (sound, value.get("mix")) != (before, was.get("mix")):
+        value.update(morphfrom=before, morph=x)  # from the old sound to its own (and its mix)
     return e.with_value(value)
 
 

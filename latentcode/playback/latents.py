@@ -1,7 +1,8 @@
 """The latent of every frame a block decodes: read from its sound, mixed, sampled and shaped.
 
 A frame's latent is its sound ``a`` at a fractional frame position (neighbours interpolated),
-blended towards sound ``b`` by ``alpha`` (a ``mix``), sampled with ``noise`` times the model's
+blended towards sound ``b`` by ``alpha`` (a ``mix``) and from a third sound ``c`` by ``morph``
+(a ``morphfrom``: where a morph of ``xfade`` starts), sampled with ``noise`` times the model's
 noise and wandered by ``jitter`` (each voice drawing from its own generator), then ``zscale``d
 and ``bias``ed in the dimensions ``dim`` chose. A frame with neither noise nor jitter is the
 same every time its voice comes round: it is ``steady``, and the frame cache may answer it.
@@ -19,13 +20,15 @@ from latentcode.playback.batch import Batch
 PerFrame = Callable[[Batch, str], np.ndarray]  # a control's value at every row of a batch
 
 
-def mixed_positions(batch: Batch, b: Sound, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Where in sound ``b`` (a ``mix``) the ``rows`` read: as far through it as they are
-    through sound ``a``; when either is the live input, which has no end, ``b`` is read at
-    its own pace from the voice's onset (the input live, another sound looping)."""
+def mixed_positions(batch: Batch, b: Sound, rows: np.ndarray, pos: np.ndarray,
+                    end: str = "b") -> np.ndarray:
+    """Where in sound ``b`` (a ``mix``, or with ``end`` "c" a ``morphfrom``) the ``rows``
+    read: as far through it as they are through sound ``a``; when either is the live input,
+    which has no end, ``b`` is read at its own pace from the voice's onset (the input live,
+    another sound looping)."""
     which = batch.which[rows]
     through = pos[rows] / batch.column("a_last")[which] * (b.frames - 1)
-    b_at = batch.column("b_at")[which]  # (first position, step) per row; NaN: ``through``
+    b_at = batch.column(f"{end}_at")[which]  # (first position, step) per row; NaN: ``through``
     if not np.isfinite(b_at[:, 0]).any():
         return through
     at = b_at[:, 0] + batch.j[rows] * b_at[:, 1]
@@ -60,6 +63,14 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFram
         ceiling = np.maximum(logvar[rows], logvar_b)
         logvar[rows] = np.minimum((1 - a) * logvar[rows] + a * logvar_b, ceiling)
         mu[rows] = (1 - a) * mu[rows] + a * mu_b
+    morphing = list(batch.groups(lambda v: v.c))
+    morph = per_frame(batch, "morph").astype(np.float32) if morphing else None
+    for sound, rows in morphing:  # from a third sound to the voice's own (its mix, if any)
+        mu_c, logvar_c = sound.lerp(mixed_positions(batch, sound, rows, pos, "c"))
+        w = morph[rows, None]
+        ceiling = np.maximum(logvar[rows], logvar_c)
+        logvar[rows] = np.minimum((1 - w) * logvar_c + w * logvar[rows], ceiling)
+        mu[rows] = (1 - w) * mu_c + w * mu[rows]
     eps = np.zeros_like(mu)
     for i, (v, js) in enumerate(plan):
         # each voice draws its own noise: other tracks never change it

@@ -217,17 +217,22 @@ Ends = list[tuple[str, object, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 def ends(batch: object, voices: Sequence[int], pos: np.ndarray) -> Ends:
     """Where the mixing ``voices`` of a block read their sounds' clean levels: per end ("a",
-    "b") and distinct sound there, (end, sound, its rows among the voices' rows, the measured
-    frames before and after each row's position, the weight of the second). ``pos`` is each
-    row's position in sound ``a`` (latent frames); sound ``b`` is read at the same fraction
-    of its length."""
+    "b", and "c" for a ``morphfrom``) and distinct sound there, (end, sound, its rows among
+    the voices' rows, the measured frames before and after each row's position, the weight of
+    the second). ``pos`` is each row's position in sound ``a`` (latent frames); sounds ``b``
+    and ``c`` are read at the same fraction of their length."""
     rows, _, per_row = _rows(batch, voices)
     mixing = [batch.plan[i][0] for i in voices]
     frames_a = np.array([v.a.frames for v in mixing])[per_row]
-    frames_b = np.array([v.b.frames for v in mixing])[per_row]
     p = pos[rows]
-    q = p / np.maximum(frames_a - 1, 1) * (frames_b - 1)  # where sound b is read
-    return _ends(mixing, per_row, {"a": p, "b": q})
+    through = p / np.maximum(frames_a - 1, 1)
+    at = {"a": p}
+    for end in ("b", "c"):  # read as far through as ``a`` (a voice may have one of the two)
+        if any(getattr(v, end) is not None for v in mixing):
+            frames = np.array([getattr(v, end).frames if getattr(v, end) is not None else 1
+                               for v in mixing])[per_row]
+            at[end] = through * (frames - 1)
+    return _ends(mixing, per_row, at)
 
 
 def wanted(parts: Ends) -> list[tuple[object, np.ndarray]]:
@@ -237,18 +242,18 @@ def wanted(parts: Ends) -> list[tuple[object, np.ndarray]]:
 
 def level_gains(
     audio: np.ndarray, batch: object, voices: Sequence[int], parts: Ends, alpha: np.ndarray,
-    window: np.ndarray,
+    window: np.ndarray, morph: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Loudness compensation of the mixing ``voices`` of a block: (their rows, a gain per row).
 
     ``audio`` holds the decoded segments, ``parts`` where they read their clean levels (see
-    :func:`ends`, measured by then), ``alpha`` each row's alpha. Each voice's ``norm`` scales
-    its correction, and ``voice.level`` carries its smoothed correction (dB) from one block to
-    the next.
+    :func:`ends`, measured by then), ``alpha`` each row's alpha and ``morph`` its morph (None
+    when no voice has a ``morphfrom``). Each voice's ``norm`` scales its correction, and
+    ``voice.level`` carries its smoothed correction (dB) from one block to the next.
     """
     plan = batch.plan
     rows, counts, per_row = _rows(batch, voices)
-    level = {"a": np.empty(len(rows)), "b": np.empty(len(rows))}
+    level = {end: np.empty(len(rows)) for end in ("a", "b", "c")}
     for end, sound, k, i0, i1, t in parts:
         clean = np.maximum(clean_levels(sound), SILENCE)
         level[end][k] = (1 - t) * clean[i0] + t * clean[i1]
@@ -256,7 +261,17 @@ def level_gains(
     a = np.clip(alpha[rows], 0.0, 1.0)
     # as loud as a crossfade of the two sounds would be: interpolating in dB instead would let
     # a near-silent endpoint (a cluster of quiet frames) pull the whole morph down
-    target = 20 * np.log10((1 - a) * 10 ** (level_a / 20) + a * 10 ** (level_b / 20))
+    two = np.array([plan[i][0].b is not None for i in voices], bool)[per_row]
+    if two.all():
+        loudness = (1 - a) * 10 ** (level_a / 20) + a * 10 ** (level_b / 20)
+    else:  # (rows of a voice with no ``mix``: its sound's level)
+        loudness = 10 ** (level_a / 20)
+        loudness[two] = (1 - a[two]) * loudness[two] + a[two] * 10 ** (level_b[two] / 20)
+    third = np.array([plan[i][0].c is not None for i in voices], bool)[per_row]
+    if third.any():  # a morph from a third sound: a crossfade of it and the voice's own
+        w = np.clip(morph[rows][third], 0.0, 1.0)
+        loudness[third] = (1 - w) * 10 ** (level["c"][third] / 20) + w * loudness[third]
+    target = 20 * np.log10(loudness)
     actual = levels_db(audio[rows], window)
     correction = np.clip(target - actual, -LEVEL_RANGE, LEVEL_RANGE)
     correction[(actual < SILENCE) & (correction > 0)] = 0.0
@@ -274,14 +289,14 @@ def _rows(batch: object, voices: Sequence[int]) -> tuple[np.ndarray, list[int], 
 
 def _ends(mixing: Sequence[object], per_row: np.ndarray, positions: dict[str, np.ndarray]
           ) -> list[tuple[str, object, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per end ("a", "b") and distinct sound there: (end, sound, its rows, the measured frames
-    before and after each row's position, the weight of the second)."""
+    """Per end ("a", "b", "c") and distinct sound there: (end, sound, its rows, the measured
+    frames before and after each row's position, the weight of the second)."""
     parts = []
     for end, pos in positions.items():
-        sounds = [getattr(v, end) for v in mixing]
-        i0, i1, t = _grid(np.array([s.frames for s in sounds])[per_row], pos)
+        sounds = [getattr(v, end) for v in mixing]  # (None: a voice without that end)
+        i0, i1, t = _grid(np.array([s.frames if s else 1 for s in sounds])[per_row], pos)
         ids = np.array([id(s) for s in sounds])[per_row]
-        for sound in {id(s): s for s in sounds}.values():
+        for sound in {id(s): s for s in sounds if s is not None}.values():
             k = np.flatnonzero(ids == id(sound))
             parts.append((end, sound, k, i0[k], i1[k], t[k]))
     return parts

@@ -100,18 +100,20 @@ class Plan:
 
 def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
          pos: np.ndarray | None = None, block_step: np.ndarray | None = None,
-         bases: np.ndarray | None = None, replay: Groups | None = None) -> Plan:
+         bases: np.ndarray | None = None, replay: Groups | None = None,
+         morph: np.ndarray | None = None) -> Plan:
     """The filtering of ``batch``'s frames (``segment`` samples each); ``alpha`` is each row's
     interpolation position, ``edge`` marks the rows faded at a voice's start or end (filtered
     one by one), ``pos`` each row's position in its sound ``a`` (latent frames), which says
     whether a frame takes its sound's match or that of its quiet tail (``Sound.steps``),
-    ``block_step`` which step of the block each row starts in (frames group within one).
+    ``block_step`` which step of the block each row starts in (frames group within one),
+    ``morph`` each row's morph from its voice's ``morphfrom`` (None when no voice has one).
     With ``replay``, a row groups where that render grouped it (``bases``: each row's step's
     first sample), whatever the count here.
 
     >>> from latentcode.model.sound import Sound
     >>> class V: moving = (); lane = 0
-    >>> v = V(); v.b, v.match = None, 1.0
+    >>> v = V(); v.b, v.c, v.match = None, None, 1.0
     >>> v.a = Sound("x", np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), 128,
     ...             match=np.ones(641, np.float32))
     >>> p = plan(Batch([(v, range(10))]), np.zeros(10), np.arange(10) % 9 == 0)
@@ -130,9 +132,10 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
     for i, (v, _) in enumerate(batch.plan):
         ga = v.a.match
         gb = v.b.match if v.b is not None else None
-        if v.match == 0.0 or (ga is None and gb is None):
+        gc = v.c.match if v.c is not None else None
+        if v.match == 0.0 or (ga is None and gb is None and gc is None):
             continue
-        if v.b is None and v.match == 1.0:
+        if v.b is None and v.c is None and v.match == 1.0:
             rows = batch.rows(i)
             steps = v.a.step_at(pos[rows])
             counts = np.bincount(steps)  # the steps present, in order (np.unique: 4x as long)
@@ -180,7 +183,12 @@ def plan(batch: Batch, alpha: np.ndarray, edge: np.ndarray, segment: int = 1024,
         r = np.arange(n)[batch.rows(i)]
         quiet_b = v.b is not None and v.b.quiet is not None  # (where in b, only then)
         b_pos = mixed_positions(batch, v.b, r, pos) if quiet_b else None
-        gains[at[r]] = _blend(v, alpha[r], _rows(v.a, pos[r], len(r)), _rows(v.b, b_pos, len(r)))
+        g = _blend(v, alpha[r], _rows(v.a, pos[r], len(r)), _rows(v.b, b_pos, len(r)))
+        if v.c is not None:  # from a third sound to the mix: the same rule between them
+            quiet_c = v.c.quiet is not None
+            c_pos = mixed_positions(batch, v.c, r, pos, "c") if quiet_c else None
+            g = _between(morph[r], _rows(v.c, c_pos, len(r)), g)
+        gains[at[r]] = g if v.match == 1.0 else g ** np.float32(v.match)
     return Plan(single, gains, group, masks, keys)
 
 
@@ -195,17 +203,28 @@ def _rows(sound, pos: np.ndarray | None, n: int) -> np.ndarray | None:
     return np.stack([sound.gains(step) for step in range(int(steps.max()) + 1)])[steps]
 
 
-def _blend(v, alpha: np.ndarray, ga: np.ndarray | None, gb: np.ndarray | None) -> np.ndarray:
+def _blend(v, alpha: np.ndarray, ga: np.ndarray | None, gb: np.ndarray | None
+           ) -> np.ndarray | None:
     """The gains of a voice's rows at ``alpha``: its mix's two matches (see the module; ``ga``
-    and ``gb`` one row of gains per frame), raised to its ``match`` amount."""
-    if v.b is None:
-        g = ga
-    else:
-        ones = np.ones_like(ga if ga is not None else gb)
-        t = np.clip(alpha, 0.0, 1.0).astype(np.float32)[:, None]
-        g = np.maximum(np.minimum(1, 2 - 2 * t) * (ones if ga is None else ga),
-                       np.minimum(1, 2 * t) * (ones if gb is None else gb))
-    return g if v.match == 1.0 else g ** np.float32(v.match)
+    and ``gb`` one row of gains per frame; None: a sound without a match)."""
+    return ga if v.b is None else _between(alpha, ga, gb)
+
+
+def _between(t: np.ndarray, ga: np.ndarray | None, gb: np.ndarray | None) -> np.ndarray | None:
+    """Two sounds' matches at ``t`` (0: the first, 1: the second) per row: the larger of the
+    two, each weighed fully from its own end to the middle (a sound without one keeps every
+    band: all ones).
+
+    >>> g = _between(np.array([0.0, 0.5, 1.0]), np.full((3, 2), 0.5, np.float32), None)
+    >>> g[:, 0].tolist()
+    [0.5, 1.0, 1.0]
+    """
+    if ga is None and gb is None:
+        return None
+    ones = np.ones_like(ga if ga is not None else gb)
+    t = np.clip(t, 0.0, 1.0).astype(np.float32)[:, None]
+    return np.maximum(np.minimum(1, 2 - 2 * t) * (ones if ga is None else ga),
+                      np.minimum(1, 2 * t) * (ones if gb is None else gb))
 
 
 def filter_frames(audio: np.ndarray, p: Plan) -> None:

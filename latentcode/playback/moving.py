@@ -25,7 +25,7 @@ import numpy as np
 from latentcode.controls import CONTROLS
 
 # The per-voice controls that may move along a voice, in the order the voice applies them.
-MOVING = ("stretch", "alpha", "noise", "jitter", "zscale", "bias", "gain", "pan")
+MOVING = ("stretch", "alpha", "morph", "noise", "jitter", "zscale", "bias", "gain", "pan")
 # A moving stretch is read within these magnitudes (a constant above 64 keeps its own value as
 # the ceiling): 0 would freeze the position forever, so a voice could never end.
 MIN_STRETCH = 1 / 64
@@ -177,11 +177,13 @@ def sample(voice: Any, name: str, at: list[Any], cycle_at: Callable[[Any], Any])
 def per_frame(batch: Any, name: str, cycle_at: Callable[[int], Any], hop: int,
               centre: int) -> np.ndarray:
     """Control ``name`` for every frame of a block's batch (float64): each voice's constant in
-    one vectorised gather, a moving one read at each frame's centre (α only with a ``mix``)."""
+    one vectorised gather, a moving one read at each frame's centre (α only with a ``mix``,
+    ``morph`` only with a ``morphfrom``)."""
     values = batch.column(name)[batch.which].astype(np.float64)
     for i in batch.moving:
         v, js = batch.plan[i]
-        if name in v.moving and (name != "alpha" or v.b is not None):
+        if name in v.moving and (name != "alpha" or v.b is not None) and (
+                name != "morph" or v.c is not None):
             values[batch.rows(i)] = sample(v, name, [v.start + j * hop + centre for j in js],
                                            cycle_at)
     return values

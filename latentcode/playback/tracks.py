@@ -4,7 +4,7 @@ A :class:`Track` holds the pattern it plays and the one waiting to start (``pend
 by another thread in one assignment). Switching happens where the scheduler asks a track for
 the onsets of a span: the old pattern's onsets before the start, the new one's from it. The
 latent ``xfade`` is a :class:`Morph`: for its cycles, the new pattern's sounds start from the
-old pattern's sound and move towards their own along a :class:`Ramp` of ``alpha``. Tidal's
+old pattern's sound and move towards their own along a :class:`Ramp` of ``morph``. Tidal's
 transitions (``xfadeIn`` ...) are patterns (:mod:`latentcode.patterns.transitions`).
 """
 
@@ -42,37 +42,34 @@ def _ramp(start: Fraction, end: Fraction, cycle: Any) -> float:
 
 class Morph:
     """A transition in latent space: over [start, end) the new pattern's onsets start from
-    the sound the old pattern plays at that moment and move to their own (``mix`` with a
-    rising ``alpha``). Events that already interpolate (have a ``mix``) are left alone."""
+    the sound the old pattern plays at that moment (their ``morphfrom``) and move to their own
+    (and their ``mix``, where they have one) along a rising ``morph``. Each new voice keeps
+    its own sound's length and pace. An event with its own ``morphfrom`` is left alone.
+
+    >>> from latentcode import mini
+    >>> m = Morph(mini("a"), Fraction(0), Fraction(4))
+    >>> v = m.apply(mini("b").query(1, 2)[0]).value
+    >>> v["sound"], v["morphfrom"], float(v["morph"])
+    ('b', 'a', 0.25)
+    >>> mixed = mini("b").fmap(lambda s: {"sound": s, "mix": "c"})  # "b" # mix "c"
+    >>> v = m.apply(mixed.query(2, 3)[0]).value
+    >>> v["sound"], v["mix"], v["morphfrom"], float(v["morph"])
+    ('b', 'c', 'a', 0.5)
+    """
 
     def __init__(self, old: Any, start: Fraction, end: Fraction) -> None:
         self.old, self.start, self.end = old, start, end
 
-    @staticmethod
-    def leaves(pattern: Any, at: Fraction) -> bool:
-        """Whether a morph would leave ``pattern`` as it is: every onset of its cycle from
-        ``at`` already interpolates (has a ``mix``), and there is at least one.
-
-        >>> from latentcode import mini
-        >>> mixed = mini("a b").fmap(lambda s: {"sound": s, "mix": "c"})  # "a b" # mix "c"
-        >>> Morph.leaves(mixed, Fraction(0)), Morph.leaves(mini("a b"), Fraction(0))
-        (True, False)
-        """
-        onsets = _onsets(pattern, at, at + 1)
-        return bool(onsets) and all(_mixes(e.value) for e in onsets)
-
     def apply(self, event: Any) -> Any:
         t = event.whole.begin
         value = event.value if isinstance(event.value, dict) else {"sound": event.value}
-        if not (self.start <= t < self.end) or _mixes(value):
+        if not (self.start <= t < self.end) or "morphfrom" in value:
             return event
         old = self.sound_at(t)
-        if old is None:
-            return event
-        morphed = {**value, "sound": old, "mix": sound_name(value),
-                   "alpha": Ramp(self.start, self.end, at=t)}
-        morphed.pop("n", None)  # ``n`` picked the new sound (the mix), not the old one
-        return event.with_value(morphed)
+        if old is None or (old == sound_name(value) and "mix" not in value):
+            return event  # (from a sound to itself: nothing to morph)
+        return event.with_value({**value, "morphfrom": old,
+                                 "morph": Ramp(self.start, self.end, at=t)})
 
     def sound_at(self, t: Fraction) -> str | None:
         """The sound the old pattern has at cycle ``t`` (the latest onset at or before it)."""
@@ -187,11 +184,6 @@ class Track:
             self.pattern = self.pattern.moved(self.pattern.start - now)
         if self.morph is not None:
             self.morph.start, self.morph.end = self.morph.start - now, self.morph.end - now
-
-
-def _mixes(value: Any) -> bool:
-    """An event's value that interpolates two sounds already (a morph leaves it alone)."""
-    return isinstance(value, dict) and "mix" in value
 
 
 def _onsets(pattern: Any, c0: Fraction, c1: Fraction) -> list[Any]:

@@ -1,7 +1,8 @@
 """One voice: a latent trajectory that an onset starts, and how an event's controls make it.
 
 A voice reads frames of its sound from ``begin`` to ``end`` at a rate set by ``stretch``,
-optionally towards a second sound with ``mix`` and ``alpha``, with the controls that move while
+optionally towards a second sound with ``mix`` and ``alpha``, and from a third with
+``morphfrom`` and ``morph``, with the controls that move while
 it sounds read at every frame; :class:`~latentcode.playback.voices.Voices` renders them.
 """
 
@@ -84,6 +85,11 @@ class Voice:
     # (event value, event length in samples): how the scheduler made it, so that an immediate
     # change can make it again and take its audio back out (see :mod:`.rewind`)
     origin: tuple[Any, int] | None = None
+    # a third sound the voice morphs from (``morphfrom``), and how far it has come (``morph``:
+    # 0 all ``c``, 1 all its own); ``c_at`` is ``b_at``'s for it
+    c: Sound | None = None
+    morph: Any = 1.0
+    c_at: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def a_last(self) -> int:
@@ -159,6 +165,8 @@ def make_voice(
     a = bank.resolve(name)
     mix = controls.get("mix")
     b = bank.resolve(str(mix)) if mix is not None else None
+    source = controls.get("morphfrom")
+    c = bank.resolve(str(source)) if source is not None else None
 
     # A continuous signal stays one, read frame by frame; its onset value is checked like a
     # constant's (a number, finite) so a bad pattern fails here, at the onset, not mid-voice.
@@ -235,8 +243,12 @@ def make_voice(
         norm=CONTROLS["norm"].read(controls),
         match=CONTROLS["match"].read(controls),
         speed=speed,
+        c=c,
+        morph=values["morph"],
     )
-    if b is not None and (a.live or b.live):
-        first = b.frame_at(start) if b.live else min(math.floor(trim * b.onset), b.frames - 1)
-        voice.b_at = (first, framing.hop / b.hop)
+    for end, sound in (("b_at", b), ("c_at", c)):
+        if sound is not None and (a.live or sound.live):
+            first = (sound.frame_at(start) if sound.live
+                     else min(math.floor(trim * sound.onset), sound.frames - 1))
+            setattr(voice, end, (first, framing.hop / sound.hop))
     return resampled.wrap(voice, framing.hop) if speed != 1.0 else voice

@@ -186,15 +186,18 @@ class Voices:
             pos, alpha = self._positions(batch), self._per_frame(batch, "alpha", cycle_at)
             stretched = self._stretched(batch)
             # (the live input has no levels measured ahead: its mixes are not brought to them)
-            mixes = [i for i, (v, _) in enumerate(batch.plan)
-                     if v.b is not None and v.norm > 0 and not (v.a.live or v.b.live)]
+            mixes = [i for i, (v, _) in enumerate(batch.plan) if v.norm > 0 and (
+                     (v.b is not None or v.c is not None) and not any(
+                         s is not None and s.live for s in (v.a, v.b, v.c)))]
+            morph = (self._per_frame(batch, "morph", cycle_at)
+                     if any(v.c is not None for v, _ in batch.plan) else None)
             ends = loudness.ends(batch, mixes, pos) if mixes else []
             unknown = loudness.unknown(loudness.wanted(ends), self.decode, self.framing.window)
             audio = self._decode(batch, cycle_at, pos, alpha, stretched, unknown)
             offsets = batch.column("start")[batch.which] + batch.j * hop - start
             steps = offsets // (step or n)
             frames, match = self._shape(audio, batch, pos, alpha, steps,
-                                        start + steps * (step or n), mixes, ends)
+                                        start + steps * (step or n), mixes, ends, morph)
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
             stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
@@ -222,17 +225,18 @@ class Voices:
 
     def _shape(self, audio: np.ndarray, batch: Batch, pos: np.ndarray, alpha: np.ndarray,
                steps: np.ndarray, bases: np.ndarray, mixes: list[int], ends: loudness.Ends,
-               ) -> tuple[np.ndarray, matched.Plan]:
+               morph: np.ndarray | None = None) -> tuple[np.ndarray, matched.Plan]:
         """Window every frame, bringing mixes to their sounds' level (see :mod:`.grains`); plan
         their spectral match and filter those it filters one by one (see :mod:`.matched`);
         fade the frames at a voice's start and end. ``pos`` and ``alpha`` are per frame, as
         the decode read them; ``steps`` the step of the block each starts in, ``bases`` that
         step's first sample; ``mixes`` the voices brought to their sounds' level, reading
-        their clean levels where ``ends`` says. Returns the frames and the match's plan."""
+        their clean levels where ``ends`` says; ``morph`` per frame where a voice has a
+        ``morphfrom``. Returns the frames and the match's plan."""
         seg, hop = self.segment, self.framing.hop
         if mixes:
             mixed, gains = loudness.level_gains(audio, batch, mixes, ends, alpha,
-                                                self.framing.window)
+                                                self.framing.window, morph)
         first = (batch.j == 0) & (self.framing.first is not None)  # at full gain at once
         head = audio[first] * self.framing.first if first.any() else None
         audio *= self.framing.window
@@ -245,7 +249,7 @@ class Voices:
         fading = (offset < FADE_IN) | (offset + seg > length - FADE_OUT)
         # windowed frames, so the whole voice goes through one filter; before the fades, so a
         # voice still starts at 0 on its onset's sample and ends at 0
-        match = matched.plan(batch, alpha, fading, seg, pos, steps, bases, self.replay)
+        match = matched.plan(batch, alpha, fading, seg, pos, steps, bases, self.replay, morph)
         matched.filter_frames(audio, match)
         edge = np.flatnonzero(fading)
         if edge.size:

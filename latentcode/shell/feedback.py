@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from latentcode.patterns.time import Fraction
-from latentcode.playback.tracks import Morph
 from latentcode.shell.listings import one_line
 
 SHOWN = 60  # characters of a statement's text in a generic line
@@ -97,24 +96,7 @@ def _play(session: Any, st: Any) -> str:
     xfade = getattr(st, "xfade", None)
     if xfade and not silent:
         what = f"morphs into the new pattern over {xfade:g} cycles"
-        if _unmorphed(track, pending):
-            what = "new pattern, not morphed: its sounds already mix two (# mix)"
     return f"{st.track}: {what}{_start(session, pending, st.now)}"
-
-
-def _unmorphed(track: Any, pending: Any) -> bool:
-    """Whether the latent ``xfade`` leaves the new pattern as it is: each of its sounds
-    already interpolates two, and a morph starts from the old pattern's one sound."""
-    if isinstance(pending, tuple) and len(pending) >= 2:
-        pattern, at = pending[0], pending[1]
-    elif getattr(track, "morph", None) is not None:  # the producer has switched already
-        pattern, at = track.pattern, track.morph.start
-    else:
-        return False
-    try:
-        return Morph.leaves(pattern, at if at is not None else Fraction(0))
-    except Exception:  # noqa: BLE001 - a line of feedback never fails a statement
-        return False
 
 
 def _track_change(session: Any, st: Any) -> str:
