@@ -1,9 +1,9 @@
 """One voice: a latent trajectory that an onset starts, and how an event's controls make it.
 
 A voice reads frames of its sound from ``begin`` to ``end`` at a rate set by ``stretch``,
-optionally towards a second sound with ``mix`` and ``alpha``, and from a third with
-``morphfrom`` and ``morph``, with the controls that move while
-it sounds read at every frame; :class:`~latentcode.playback.voices.Voices` renders them.
+optionally towards a second sound with ``mix`` and ``alpha`` and from a third with
+``morphfrom`` and ``morph``, with the controls that move while it sounds read at every frame;
+:class:`~latentcode.playback.voices.Voices` renders them.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ class Voice:
     """One sounding trajectory. Positions are in latent frames of sound ``a``.
 
     Each of the controls in :data:`~latentcode.playback.moving.MOVING` (``stretch``, ``alpha``,
-    ``noise``, ``jitter``, ``zscale``, ``bias``, ``gain``, ``pan``) is a float, or a continuous
-    signal (a value with ``.at(cycle)``) that the voice reads at every output frame; ``moving``
-    names the latter. With a moving ``stretch``, ``walk`` integrates the positions and
-    ``frames``/``length`` are upper bounds until the end comes within the lookahead.
+    ``morph``, ``noise``, ``jitter``, ``zscale``, ``bias``, ``gain``, ``pan``) is a float, or a
+    continuous signal (a value with ``.at(cycle)``) that the voice reads at every output frame;
+    ``moving`` names the latter. With a moving ``stretch``, ``walk`` integrates the positions
+    and ``frames``/``length`` are upper bounds until the end comes within the lookahead.
     """
 
     track: int
