@@ -55,6 +55,8 @@ class Morph:
     >>> v = m.apply(mixed.query(2, 3)[0]).value
     >>> v["sound"], v["mix"], v["morphfrom"], float(v["morph"])
     ('b', 'c', 'a', 0.5)
+    >>> m.apply(mini("a").query(1, 2)[0]).value  # from a sound to itself: as it is
+    'a'
     """
 
     def __init__(self, old: Any, start: Fraction, end: Fraction) -> None:
