@@ -248,12 +248,25 @@ def _between(was: dict, e: Event, x: float) -> Event:
         if key in _MOVING and _number(v) and _number(w):
             value[key] = w + (v - w) * x
     sound, before = sound_name(value), sound_name(was)
-    if not (isinstance(sound, str) and isinstance(before, str)) or x >= 1 or (
-            "morphfrom" in value):
-        return e.with_value(value)
-    if (sound, value.get("mix")) != (before, was.get("mix")):
-        value.update(morphfrom=before, morph=x)  # from the old sound to its own (and its mix)
+    if isinstance(sound, str) and isinstance(before, str) and x < 1:
+        value = morphed(value, before, x)
     return e.with_value(value)
+
+
+def morphed(value: dict, before: str, morph: Any) -> dict:
+    """The controls ``value`` starting from sound ``before`` in latent space: its
+    ``morphfrom`` and ``morph`` set (``morph`` a number, or a signal rising along the voice),
+    unless it names its own ``morphfrom`` or ``before`` is its sound and it mixes none (a
+    morph from a sound to itself changes nothing). ``interpolate`` and ``xfade`` both morph so.
+
+    >>> morphed({"sound": "bell", "mix": "pad"}, "drone", 0.5)
+    {'sound': 'bell', 'mix': 'pad', 'morphfrom': 'drone', 'morph': 0.5}
+    >>> morphed({"sound": "drone"}, "drone", 0.5)
+    {'sound': 'drone'}
+    """
+    if "morphfrom" in value or (before == sound_name(value) and "mix" not in value):
+        return value
+    return {**value, "morphfrom": before, "morph": morph}
 
 
 def _number(v: Any) -> bool:

@@ -44,10 +44,11 @@ def steady_rows(batch: Batch) -> np.ndarray:
     return np.asarray(steady, dtype=bool)[batch.which]
 
 
-def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFrame
-            ) -> np.ndarray:
+def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray | None,
+            per_frame: PerFrame) -> np.ndarray:
     """The latent of every row of ``batch`` (``pos``: its position in sound ``a``, latent
-    frames; ``alpha`` per row): interpolated, mixed, sampled and shaped."""
+    frames; ``alpha`` and ``morph`` per row, ``morph`` None when no voice has a
+    ``morphfrom``): interpolated, mixed, sampled and shaped."""
     plan = batch.plan
     latent = plan[0][0].a.mu.shape[1]
     mu = np.empty((len(pos), latent), dtype=np.float32)
@@ -63,11 +64,9 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, per_frame: PerFram
         ceiling = np.maximum(logvar[rows], logvar_b)
         logvar[rows] = np.minimum((1 - a) * logvar[rows] + a * logvar_b, ceiling)
         mu[rows] = (1 - a) * mu[rows] + a * mu_b
-    morphing = list(batch.groups(lambda v: v.c))
-    morph = per_frame(batch, "morph").astype(np.float32) if morphing else None
-    for sound, rows in morphing:  # from a third sound to the voice's own (its mix, if any)
+    for sound, rows in batch.groups(lambda v: v.c):  # from a third sound to the voice's own
         mu_c, logvar_c = sound.lerp(mixed_positions(batch, sound, rows, pos, "c"))
-        w = morph[rows, None]
+        w = morph[rows, None].astype(np.float32)
         ceiling = np.maximum(logvar[rows], logvar_c)
         logvar[rows] = np.minimum((1 - w) * logvar_c + w * logvar[rows], ceiling)
         mu[rows] = (1 - w) * mu_c + w * mu[rows]

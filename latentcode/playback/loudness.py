@@ -261,12 +261,9 @@ def level_gains(
     a = np.clip(alpha[rows], 0.0, 1.0)
     # as loud as a crossfade of the two sounds would be: interpolating in dB instead would let
     # a near-silent endpoint (a cluster of quiet frames) pull the whole morph down
+    loudness = 10 ** (level_a / 20)  # (a voice with no ``mix``: its sound's level)
     two = np.array([plan[i][0].b is not None for i in voices], bool)[per_row]
-    if two.all():
-        loudness = (1 - a) * 10 ** (level_a / 20) + a * 10 ** (level_b / 20)
-    else:  # (rows of a voice with no ``mix``: its sound's level)
-        loudness = 10 ** (level_a / 20)
-        loudness[two] = (1 - a[two]) * loudness[two] + a[two] * 10 ** (level_b[two] / 20)
+    loudness[two] = (1 - a[two]) * loudness[two] + a[two] * 10 ** (level_b[two] / 20)
     third = np.array([plan[i][0].c is not None for i in voices], bool)[per_row]
     if third.any():  # a morph from a third sound: a crossfade of it and the voice's own
         w = np.clip(morph[rows][third], 0.0, 1.0)

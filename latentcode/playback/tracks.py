@@ -16,7 +16,7 @@ from typing import Any
 from latentcode.controls import sound_name
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.time import Fraction
-from latentcode.patterns.transitions import Transition
+from latentcode.patterns.transitions import Transition, morphed
 
 
 class Ramp(float):
@@ -65,13 +65,11 @@ class Morph:
     def apply(self, event: Any) -> Any:
         t = event.whole.begin
         value = event.value if isinstance(event.value, dict) else {"sound": event.value}
-        if not (self.start <= t < self.end) or "morphfrom" in value:
+        old = self.sound_at(t) if self.start <= t < self.end else None
+        if old is None:
             return event
-        old = self.sound_at(t)
-        if old is None or (old == sound_name(value) and "mix" not in value):
-            return event  # (from a sound to itself: nothing to morph)
-        return event.with_value({**value, "morphfrom": old,
-                                 "morph": Ramp(self.start, self.end, at=t)})
+        new = morphed(value, old, Ramp(self.start, self.end, at=t))
+        return event if new is value else event.with_value(new)
 
     def sound_at(self, t: Fraction) -> str | None:
         """The sound the old pattern has at cycle ``t`` (the latest onset at or before it)."""

@@ -193,7 +193,7 @@ class Voices:
                      if any(v.c is not None for v, _ in batch.plan) else None)
             ends = loudness.ends(batch, mixes, pos) if mixes else []
             unknown = loudness.unknown(loudness.wanted(ends), self.decode, self.framing.window)
-            audio = self._decode(batch, cycle_at, pos, alpha, stretched, unknown)
+            audio = self._decode(batch, cycle_at, pos, alpha, stretched, unknown, morph)
             offsets = batch.column("start")[batch.which] + batch.j * hop - start
             steps = offsets // (step or n)
             frames, match = self._shape(audio, batch, pos, alpha, steps,
@@ -264,27 +264,30 @@ class Voices:
 
     def _decode(self, batch: Batch, cycle_at: Callable[[int], Fraction], pos: np.ndarray,
                 alpha: np.ndarray, stretched: list[int], unknown: loudness.Unknown,
-                ) -> np.ndarray:
+                morph: np.ndarray | None = None) -> np.ndarray:
         """One batched decode for the block, one unwindowed segment per row: a frame for every
         row of the plain voices, and the segments of their sound that the ``stretched`` voices
         have not decoded yet, from which their grains are read (see :mod:`.grains`). The
         mixes' ``unknown`` clean levels are measured in the same call, which pads its rows to
-        a multiple of 16 anyway (see :func:`loudness.unknown`)."""
+        a multiple of 16 anyway (see :func:`loudness.unknown`). ``alpha`` and ``morph`` (None:
+        no voice has a ``morphfrom``) are per row, read once for the decode and the shaping."""
         skip = set(stretched)
         others = [i for i in range(len(batch.plan)) if i not in skip]
         rows = grains.rows_of(batch, others)
-        parts = [(batch.subset(others), pos[rows], alpha[rows])]
+        parts = [(batch.subset(others), pos[rows], alpha[rows],
+                  None if morph is None else morph[rows])]
         wanted = grains.wanted(batch, stretched, pos, self.segment)
         new = [(i, ks) for i, ks in zip(stretched, wanted, strict=True) if ks]
         # each new segment is decoded ahead, with the controls of the frame that will play it
         source = Batch([(batch.plan[i][0], grains.playing_frames(batch, i, pos, ks))
                         for i, ks in new])
         at = np.array([k for _, ks in new for k in ks], dtype=float)
-        parts.append((source, at, self._per_frame(source, "alpha", cycle_at)))
-        z = [latents(b, p, a, lambda b, name: self._per_frame(b, name, cycle_at))
-             for b, p, a in parts if len(p)]
-        self.planned = [(v.track, len(js)) for b, _, _ in parts for v, js in b.plan]
-        steady = [steady_rows(b) for b, p, _ in parts if len(p)]
+        parts.append((source, at, self._per_frame(source, "alpha", cycle_at),
+                      None if morph is None else self._per_frame(source, "morph", cycle_at)))
+        z = [latents(b, p, a, m, lambda b, name: self._per_frame(b, name, cycle_at))
+             for b, p, a, m in parts if len(p)]
+        self.planned = [(v.track, len(js)) for b, *_ in parts for v, js in b.plan]
+        steady = [steady_rows(b) for b, p, *_ in parts if len(p)]
         if unknown:
             z.append(loudness.latents(unknown))
             steady.append(np.zeros(len(z[-1]), bool))  # (wanted once: never kept)
