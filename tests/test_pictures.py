@@ -86,6 +86,26 @@ def test_the_trace_holds_constant_controls_and_every_voice(traced):
     assert all(v["end"] - v["start"] == pytest.approx(1.0, abs=0.01) for v in plucks)
 
 
+def test_the_trace_notes_the_sound_a_voice_morphs_from_and_how_far_it_has_come():
+    from latentcode.session import Session
+
+    session = Session(tracks=2)
+    session.eval('t1 $ "bell" # legato 1 # morphfrom "drone" # morph saw\n'
+                 't2 $ "bell" # legato 1 # morph 0.3')  # nothing to morph from: no morph
+    trace = session.trace(interval=0.05)
+    session.render_dry(2, seed=1, trace=trace)
+    traced = trace.to_dict()
+    first = [v for v in traced["voices"] if v["start"] == 0]
+    assert {(v["track"], v["morphfrom"]) for v in first} == {("t1", "drone"), ("t2", None)}
+    lane = traced["tracks"]["t1"]
+    times = np.array(lane["times"])
+    morph = np.array(lane["controls"]["morph"], dtype=float)
+    # tempo 0.5: the saw rises from 0 to 1 over each two-second voice
+    held = times < 1.9
+    assert np.abs(morph[held] - times[held] / 2).max() < 0.03
+    assert "morph" not in traced["tracks"]["t2"]["controls"]
+
+
 def test_the_panel_draws_one_lane_per_track_with_what_moved(traced, tmp_path):
     import soundfile as sf
 

@@ -6,7 +6,8 @@ trace samples, every ``interval`` seconds, the controls of the voice that sounds
 (the latest started one): ``alpha``, ``pan``, ``gain``, ``stretch``, the filters and sends...
 each read where the voice reads it (a continuous signal at that moment, a constant as given,
 clamped to the control table's range). It also notes every voice: when, on which track, which
-sound and which ``mix``. ``render --plot`` draws it as a control panel under the spectrogram.
+sound, which ``mix`` and which ``morphfrom`` (the old sound an ``xfade`` morphs from). ``render
+--plot`` draws it as a control panel under the spectrogram.
 
 Nothing is attached while playing live: a scheduler without a trace does no work for it.
 
@@ -35,7 +36,8 @@ NUMBERS = tuple(c.name for c in CONTROLS.values() if c.kind == "number" and c.na
 def voice_value(voice: Any, name: str, cycle: Fraction | float) -> float | None:
     """The value ``voice`` gives control ``name`` at ``cycle``: a continuous signal read there,
     a constant as given, clamped to the control's range; None when the voice does not set it
-    (``alpha`` counts as set whenever the voice has a second sound, and only then).
+    (``alpha`` counts as set whenever the voice has a second sound, and only then; ``morph``
+    whenever it has a third, ``morphfrom``, and only then).
 
     >>> from types import SimpleNamespace
     >>> from latentcode.patterns.signals import saw
@@ -43,10 +45,14 @@ def voice_value(voice: Any, name: str, cycle: Fraction | float) -> float | None:
     >>> v = SimpleNamespace(controls={"pan": Sampled(0.0, saw), "gain": 3.0}, b=None)
     >>> [voice_value(v, name, Fraction(1, 4)) for name in ("pan", "gain", "stretch")]
     [0.25, 3.0, None]
+    >>> v.controls["morph"] = 0.5  # an xfade's morph, on a voice with nothing to morph from
+    >>> voice_value(v, "morph", 0), voice_value(SimpleNamespace(**vars(v), c="z"), "morph", 0)
+    (None, 0.5)
     """
-    has_mix = getattr(voice, "b", None) is not None
-    if name == "alpha" and not has_mix:
+    if name == "alpha" and getattr(voice, "b", None) is None:
         return None  # without a second sound alpha changes nothing
+    if name == "morph" and getattr(voice, "c", None) is None:
+        return None  # without a third sound morph changes nothing
     if name in getattr(voice, "moving", ()):  # read frame by frame: ask the voice itself
         return float(voice.value_at(name, cycle))
     if name == "alpha":
@@ -94,6 +100,8 @@ class Trace:
                     "start": v.start / sr,
                     "sound": str(sound_name(controls) or "?"),  # with ``n`` in its index
                     "mix": None if controls.get("mix") is None else str(controls["mix"]),
+                    "morphfrom": (None if controls.get("morphfrom") is None
+                                  else str(controls["morphfrom"])),
                 })
                 self._sounding.append(v)
         while self.next < start + n:

@@ -96,7 +96,8 @@ DB_RANGE = 100.0  # dB of the spectrogram's colours, below its loudest bin
 QUIET = -120.0  # dB: the colour bar's top is at least this (a -60 dBFS tone peaks near -80)
 # one colour per control, the same in every lane
 COLOURS = {"alpha": "#d62728", "pan": "#1f77b4", "gain": "#2ca02c", "stretch": "#9467bd",
-           "lpf": "#8c564b", "hpf": "#e377c2", "room": "#17becf", "delay": "#bcbd22"}
+           "lpf": "#8c564b", "hpf": "#e377c2", "room": "#17becf", "delay": "#bcbd22",
+           "morph": "#ff7f0e"}
 SOUND_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
                  "#8c8c8c", "#ccb974", "#64b5cd")
 
@@ -133,6 +134,8 @@ def _draw_lane(
     previous, named_at = None, -seconds
     for v in voices:
         label = v["sound"] if v.get("mix") is None else f"{v['sound']}>{v['mix']}"
+        if v.get("morphfrom") is not None:  # an xfade's new sound, morphing from the old one
+            label = f"{v['morphfrom']}~{label}"
         colour = colours.setdefault(label, SOUND_COLOURS[len(colours) % len(SOUND_COLOURS)])
         ax.plot([v["start"], v["end"]], [1.12, 1.12], lw=4, color=colour, alpha=0.8,
                 solid_capstyle="butt")
