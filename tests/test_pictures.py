@@ -106,6 +106,21 @@ def test_the_trace_notes_the_sound_a_voice_morphs_from_and_how_far_it_has_come()
     assert "morph" not in traced["tracks"]["t2"]["controls"]
 
 
+def test_voices_sounding_at_once_are_traced_as_their_range_not_the_latest_one():
+    from latentcode.session import Session
+
+    session = Session(tracks=1)
+    # jux: the same drone hard left and, a moment later, hard right
+    session.eval('t1 $ jux (late 0.01) $ "drone" # legato 1 # gain 0.5')
+    trace = session.trace(interval=0.05)
+    session.render_dry(2, seed=1, trace=trace)
+    lane = trace.to_dict()["tracks"]["t1"]
+    both = [pan for t, pan in zip(lane["times"], lane["controls"]["pan"], strict=True)
+            if 0.1 < t % 2 < 1.9]  # tempo 0.5: both sides sound from 0.02 s to 2 s of each cycle
+    assert both and all(pan == [0.0, 1.0] for pan in both)
+    assert set(lane["controls"]["gain"]) == {0.5}  # where they agree, one number
+
+
 def test_the_panel_draws_one_lane_per_track_with_what_moved(traced, tmp_path):
     import soundfile as sf
 
@@ -118,6 +133,29 @@ def test_the_panel_draws_one_lane_per_track_with_what_moved(traced, tmp_path):
     assert Image.open(png).size == (1000, 600 + 2 * 90)
     plain = plot_audio(wav, tmp_path / "plain.png")
     assert Image.open(plain).size == (1000, 600)
+
+
+def test_the_panel_draws_voices_that_differ_as_a_band(tmp_path):
+    import soundfile as sf
+
+    from latentcode.shell.plot import plot_audio
+
+    wav = tmp_path / "two.wav"
+    sf.write(wav, np.zeros((44100 * 4, 2), np.float32), 44100)
+    times = [round(0.05 * k, 2) for k in range(80)]
+    line = [0.5 + 0.5 * np.sin(t) for t in times]  # one voice
+    band = [[0.0, 1.0]] * 80  # jux: both sides at once
+
+    def filled_rows(pan: list) -> int:
+        """Rows of the picture tinted across its width: a pale fill, not the lines, the frames
+        or the (black) spectrogram of silence."""
+        controls = {"interval": 0.05, "voices": [],
+                    "tracks": {"t1": {"times": times, "controls": {"pan": pan}}}}
+        grey = np.asarray(Image.open(plot_audio(wav, controls=controls)).convert("L"))
+        tinted = (grey[:, 100:880] > 180) & (grey[:, 100:880] < 230)
+        return int((tinted.mean(axis=1) > 0.8).sum())
+
+    assert filled_rows(line) <= 2 and filled_rows(band) >= 30  # (the waveform's zero line)
 
 
 def test_a_scheduler_records_nothing_unless_a_trace_is_attached():

@@ -2,10 +2,12 @@
 
 An offline render can attach a :class:`Trace` to its :class:`~latentcode.playback.scheduler.
 Scheduler` (``scheduler.trace = Trace(...)``); the scheduler then hands it every block, and the
-trace samples, every ``interval`` seconds, the controls of the voice that sounds on each track
-(the latest started one): ``alpha``, ``pan``, ``gain``, ``stretch``, the filters and sends...
-each read where the voice reads it (a continuous signal at that moment, a constant as given,
-clamped to the control table's range). It also notes every voice: when, on which track, which
+trace samples, every ``interval`` seconds, the controls of the voices sounding on each track:
+``alpha``, ``pan``, ``gain``, ``stretch``, the filters and sends... each read where the voice
+reads it (a continuous signal at that moment, a constant as given, clamped to the control
+table's range). Where the voices sounding at once disagree (a chord, ``jux``, overlapping
+tails) the reading is their range ``[lowest, highest]``, not one of them: following one voice
+would draw a jump each time another starts. It also notes every voice: when, on which track, which
 sound, which ``mix`` and which ``morphfrom`` (the old sound an ``xfade`` morphs from). ``render
 --plot`` draws it as a control panel under the spectrogram.
 
@@ -68,10 +70,29 @@ def voice_value(voice: Any, name: str, cycle: Fraction | float) -> float | None:
     return CONTROLS[name].clamp(value) if math.isfinite(value) else None
 
 
+# A reading of one control on one track: a number, the range of the voices sounding at once
+# where they differ, or None where none of them sets it.
+Reading = float | list[float] | None
+
+
+def spread(values: list[float | None]) -> Reading:
+    """One reading of a control from the values of the voices sounding at once.
+
+    >>> spread([0.5, None, 0.5]), spread([1.0, 0.0, 0.25]), spread([None])
+    (0.5, [0.0, 1.0], None)
+    """
+    given = [x for x in values if x is not None]
+    if not given:
+        return None
+    lo, hi = min(given), max(given)
+    return lo if lo == hi else [lo, hi]
+
+
 class Trace:
     """Controls of the sounding voices, sampled every ``interval`` seconds of a render.
 
-    ``names`` maps track slots to the names the panel shows (``t1``...).
+    ``names`` maps track slots to the names the panel shows (``t1``...). Each reading of a
+    control is a number, ``[lowest, highest]`` where the track's voices differ, or None.
     """
 
     def __init__(
@@ -84,7 +105,7 @@ class Trace:
         self.next = 0  # the next sample to read the controls at
         # per track slot: times (seconds) and, per control, one value (or None) per time
         self.times: dict[int, list[float]] = {}
-        self.values: dict[int, dict[str, list[float | None]]] = {}
+        self.values: dict[int, dict[str, list[Reading]]] = {}
         self.voices: list[dict[str, Any]] = []
         self._sounding: list[Any] = []  # the voice of each entry of ``voices``
 
@@ -109,18 +130,17 @@ class Trace:
             self.next += self.step
             if t < start:
                 continue
-            latest: dict[int, Any] = {}
-            for v in voices:  # the latest started voice still sounding, per track
+            sounding: dict[int, list[Any]] = {}
+            for v in voices:
                 if v.start <= t < v.start + v.length:
-                    if v.track not in latest or v.start >= latest[v.track].start:
-                        latest[v.track] = v
-            if not latest:
+                    sounding.setdefault(v.track, []).append(v)
+            if not sounding:
                 continue
             cycle = clock.cycle_at(t)
-            for track, v in latest.items():
-                self._add(track, t / sr, v, cycle)
+            for track, group in sounding.items():
+                self._add(track, t / sr, group, cycle)
 
-    def _add(self, track: int, seconds: float, voice: Any, cycle: Fraction) -> None:
+    def _add(self, track: int, seconds: float, voices: list[Any], cycle: Fraction) -> None:
         times = self.times.setdefault(track, [])
         values = self.values.setdefault(track, {})
         if times and seconds - times[-1] > 1.5 * self.interval:
@@ -129,13 +149,15 @@ class Trace:
             for column in values.values():
                 column.append(None)
         times.append(seconds)
+        one = voices[0] if len(voices) == 1 else None  # most readings: no range to take
         for name in NUMBERS:
-            value = voice_value(voice, name, cycle)
+            value = (voice_value(one, name, cycle) if one is not None
+                     else spread([voice_value(v, name, cycle) for v in voices]))
             if value is None and name not in values:
                 continue
             column = values.setdefault(name, [None] * (len(times) - 1))
             column.append(value)
-        for column in values.values():  # controls this voice does not set
+        for column in values.values():  # controls none of these voices sets
             if len(column) < len(times):
                 column.append(None)
 
@@ -144,8 +166,9 @@ class Trace:
         def name(slot: int) -> str:
             return self.names.get(slot, f"track {slot}")
 
-        def rounded(column: list[float | None]) -> list[float | None]:
-            return [None if x is None else round(x, 5) for x in column]
+        def rounded(column: list[Reading]) -> list[Reading]:
+            return [x if x is None else [round(x[0], 5), round(x[1], 5)] if isinstance(x, list)
+                    else round(x, 5) for x in column]
 
         return {
             "interval": self.interval,

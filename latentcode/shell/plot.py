@@ -102,6 +102,23 @@ SOUND_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860
                  "#8c8c8c", "#ccb974", "#64b5cd")
 
 
+# for the controls without a colour of their own, in the order a lane meets them
+SPARE_COLOURS = ("#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+                 "#f7b6d2", "#dbdb8d", "#9edae5")
+
+
+def bounds(column: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A trace's readings of one control (a number, ``[lowest, highest]`` where the voices
+    sounding at once differ, or None) as two arrays, NaN where there is none.
+
+    >>> [a.tolist() for a in bounds([0.5, [0.0, 1.0], None])]
+    [[0.5, 0.0, nan], [0.5, 1.0, nan]]
+    """
+    low = [np.nan if x is None else x[0] if isinstance(x, list) else x for x in column]
+    high = [np.nan if x is None else x[1] if isinstance(x, list) else x for x in column]
+    return np.array(low, dtype=float), np.array(high, dtype=float)
+
+
 def moved(values: np.ndarray) -> bool:
     """Whether a control's readings change at all over the piece (gaps do not count).
 
@@ -116,20 +133,27 @@ def _draw_lane(
     ax: Any, name: str, lane: dict[str, Any], voices: list[dict[str, Any]], seconds: float
 ) -> None:
     """One track: its sounds as bars along the top (named where they change, if there is
-    room), each moving control as a line scaled to the lane (its range in the legend), the
-    constant ones listed in words."""
+    room), each moving control as a line scaled to the lane (its range in the legend), a band
+    where the voices sounding at once differ (``jux``'s two pans), the constant ones listed in
+    words."""
     times = np.asarray(lane["times"], dtype=float)
     still = []
+    spare = [c for c in SPARE_COLOURS if c not in {COLOURS.get(k) for k in lane["controls"]}]
     for control, column in lane["controls"].items():
-        values = np.array([np.nan if x is None else x for x in column], dtype=float)
-        if not moved(values):
-            finite = values[np.isfinite(values)]
+        low, high = bounds(column)
+        if not moved(np.concatenate([low, high])):
+            finite = low[np.isfinite(low)]
             if finite.size:
                 still.append(f"{control} {finite[0]:g}")
             continue
-        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-        ax.plot(times, (values - lo) / (hi - lo), lw=1.0, color=COLOURS.get(control),
+        lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
+        colour = COLOURS.get(control) or (spare.pop(0) if spare else None)
+        one = low == high  # one value (the voices sounding agree): a line, else a band
+        ax.plot(times, (np.where(one, low, np.nan) - lo) / (hi - lo), lw=1.0, color=colour,
                 label=f"{control} {lo:.3g}..{hi:.3g}")
+        if (~one & np.isfinite(low)).any():
+            ax.fill_between(times, (low - lo) / (hi - lo), (high - lo) / (hi - lo),
+                            where=~one & np.isfinite(low), color=colour, alpha=0.3, lw=0)
     colours: dict[str, str] = {}
     previous, named_at = None, -seconds
     for v in voices:
