@@ -14,7 +14,8 @@ Layered bottom-up, each module importing only those before it:
   language and methods of :class:`Pattern`, and what it registers: the catalogue
   (:mod:`~latentcode.patterns.functions`, :mod:`~latentcode.patterns.more`,
   :mod:`~latentcode.patterns.slicing`, :mod:`~latentcode.patterns.echoes`,
-  :mod:`~latentcode.patterns.ur`, :mod:`~latentcode.patterns.taking`), the signals (and
+  :mod:`~latentcode.patterns.ur`, :mod:`~latentcode.patterns.taking`,
+  :mod:`~latentcode.patterns.arranging`), the signals (and
   :mod:`~latentcode.patterns.smoothing`: ``smooth``, a signal from keyframes), the controls
   and the controllers (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``, ``on``),
   registered when this package is imported.
@@ -24,6 +25,7 @@ The core knows nothing of the language: the mini-notation parser is handed to it
 """
 
 from latentcode.patterns import (  # noqa: F401 - registers them
+    arranging,
     controllers,
     controls,
     echoes,

@@ -36,9 +36,12 @@ from latentcode.patterns.arguments import argument, join_arguments
 from latentcode.patterns.core import Pattern, Pure, reify
 
 Fn = Callable[[Pattern], Pattern]
+# a function that takes a value first and then a pattern: what spread gives each value to
+FnOf = Callable[[Any], Fn]
 
 _KINDS = {
     "Pattern": "pattern", "Time": "time", "float": "number", "int": "int", "Fn": "function",
+    "FnOf": "function of a value",
     "list[Pattern]": "patterns", "list[Fn]": "functions", "list[tuple[Time, Pattern]]": "pairs",
     "list": "values", "tuple[Time, Time]": "span",
 }
@@ -144,6 +147,10 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
         if callable(value) and not isinstance(value, Pattern):
             return _checked_function(spec, param, value)
         raise bad("a function such as (fast 2)")
+    if kind == "function of a value":
+        if callable(value) and not isinstance(value, Pattern):
+            return _function_of_a_value(spec, param, value)
+        raise bad("a function that takes a value and then a pattern, such as fast")
     if kind == "span":
         if isinstance(value, tuple | list) and len(value) == 2:
             return tuple(_convert(spec, Param(param.name, "time"), v) for v in value)
@@ -164,6 +171,17 @@ def _coerce(spec: FunctionSpec, param: Param, value: Any) -> Any:
         return out
     # "values": plain values; a string such as "a" arrives as a one-atom pattern
     return [v.sample(0) if isinstance(v, Pattern) else v for v in value]
+
+
+def _function_of_a_value(spec: FunctionSpec, param: Param, f: Callable) -> FnOf:
+    def give(v: Any) -> Fn:
+        made = f(v)
+        if callable(made) and not isinstance(made, Pattern):
+            return _checked_function(spec, param, made)
+        raise LanguageError(f"{spec.name}: the function given as '{param.name}' must take a "
+                            f"value and then a pattern (such as fast), not a pattern alone")
+
+    return give
 
 
 def _checked_function(spec: FunctionSpec, param: Param, f: Callable) -> Fn:
