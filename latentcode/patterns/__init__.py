@@ -16,7 +16,8 @@ Layered bottom-up, each module importing only those before it:
   :mod:`~latentcode.patterns.slicing`, :mod:`~latentcode.patterns.echoes`,
   :mod:`~latentcode.patterns.ur`, :mod:`~latentcode.patterns.taking`,
   :mod:`~latentcode.patterns.arranging`), the signals (and
-  :mod:`~latentcode.patterns.smoothing`: ``smooth``, a signal from keyframes), the controls
+  :mod:`~latentcode.patterns.smoothing`: ``smooth``, a signal from keyframes;
+  :mod:`~latentcode.patterns.along`: ``along``, a signal in each voice's own time), the controls
   and the controllers (:mod:`~latentcode.patterns.controllers`: ``cc``, ``ctrl``, ``on``),
   registered when this package is imported.
 
@@ -25,6 +26,7 @@ The core knows nothing of the language: the mini-notation parser is handed to it
 """
 
 from latentcode.patterns import (  # noqa: F401 - registers them
+    along,
     arranging,
     controllers,
     controls,

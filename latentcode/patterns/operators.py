@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from latentcode.errors import LanguageError
-from latentcode.patterns.sampled import Sampled, sample_at
+from latentcode.patterns.sampled import Along, Sampled, sample_at
 from latentcode.patterns.time import Fraction, PatternError
 
 
@@ -116,6 +116,10 @@ def apply(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     {'sound': 'a', 'gain': 3}
     """
     if isinstance(a, Sampled) or isinstance(b, Sampled):
+        if op in _PICKS:  # one side's value as it is: a signal stays itself
+            return op(a, b)
+        if isinstance(a, Along) or isinstance(b, Along):  # read in a voice's own time
+            return Along.combined(op, a, b)
         value = op(float(a), float(b))
         return Sampled.derived(value, lambda c: op(sample_at(a, c), sample_at(b, c)))
     if isinstance(a, dict) or isinstance(b, dict):

@@ -12,10 +12,11 @@ that can be read again at any other cycle.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from latentcode.patterns.time import to_number
+from latentcode.patterns.time import PatternError, to_number
 
 
 class Signal(Protocol):
@@ -64,6 +65,80 @@ class Sampled(float):
         return float.__repr__(self)
 
     __str__ = __repr__
+
+
+# The last instant of a voice's own time that ``along`` reads: a periodic signal read at 1
+# would be back at its start (``saw`` at 1 is 0), so a voice ends on the signal's last value.
+_LAST = 1.0 - 1e-9
+
+
+class Along(Sampled):
+    """A number from a signal read in a voice's own time, 0 at its onset and 1 at its end (what
+    ``along`` gives): ``fn`` maps that time to the value.
+
+    The voice binds it to its own start and length (:meth:`over`); until then, and wherever a
+    value is read at a cycle with no voice to ask (a track's effects), it is its onset value.
+    Arithmetic with numbers, or with another ``Along``, stays in the voice's time, so
+    ``range 0.2 0.8 $ along saw`` still rises along each voice.
+
+    >>> a = 0.5 + Along(lambda r: r) * 2  # a ramp over the voice, scaled
+    >>> float(a), a.at(7), a.over(lambda cycle: cycle / 4).at(2)
+    (0.5, 0.5, 1.5)
+    """
+
+    __slots__ = ("fn",)
+
+    def __new__(cls, fn: Callable[[float], float]) -> Along:
+        obj = super().__new__(cls, float(fn(0.0)), None, None)
+        obj.fn = fn
+        return obj
+
+    def at(self, cycle: Any) -> float:
+        return float(self)
+
+    def over(self, to_time: Callable[[Any], float]) -> Sampled:
+        """This value bound to a voice: ``to_time`` maps a cycle to the voice's own time."""
+        fn = self.fn
+        return Sampled.derived(float(self), lambda c: float(fn(min(max(to_time(c), 0.0), _LAST))))
+
+    @staticmethod
+    def combined(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Along:
+        """``op`` of two values, one of them or both an ``Along``, in the voice's time."""
+        for x in (a, b):
+            if isinstance(x, Sampled) and not isinstance(x, Along):
+                raise PatternError("along cannot be combined with a signal read at the cycle: "
+                                   "put the whole signal inside it, e.g. along (saw * sine)")
+        fa = a.fn if isinstance(a, Along) else (lambda r: a)
+        fb = b.fn if isinstance(b, Along) else (lambda r: b)
+        return Along(lambda r: op(fa(r), fb(r)))
+
+    # plain Python arithmetic (``low + span * v`` in ``range``) keeps the voice's time too
+    def __add__(self, o: Any) -> Along:
+        return Along.combined(operator.add, self, o)
+
+    def __radd__(self, o: Any) -> Along:
+        return Along.combined(operator.add, o, self)
+
+    def __sub__(self, o: Any) -> Along:
+        return Along.combined(operator.sub, self, o)
+
+    def __rsub__(self, o: Any) -> Along:
+        return Along.combined(operator.sub, o, self)
+
+    def __mul__(self, o: Any) -> Along:
+        return Along.combined(operator.mul, self, o)
+
+    def __rmul__(self, o: Any) -> Along:
+        return Along.combined(operator.mul, o, self)
+
+    def __truediv__(self, o: Any) -> Along:
+        return Along.combined(operator.truediv, self, o)
+
+    def __rtruediv__(self, o: Any) -> Along:
+        return Along.combined(operator.truediv, o, self)
+
+    def __neg__(self) -> Along:
+        return Along(lambda r, f=self.fn: -f(r))
 
 
 def sample_at(value: Any, cycle: Any) -> Any:

@@ -100,7 +100,7 @@ def _again(v: Voice, s: Any) -> Voice:
     """Voice ``v`` as it was made, before it played (see :attr:`Voice.origin`)."""
     value, duration = v.origin
     return make_voice(value, bank=s.bank, track=v.track, start=v.start, duration=duration,
-                      framing=s.framing)
+                      framing=s.framing, clock=s.clock)
 
 
 def retouch(s: Any, slot: int, at: int, end: int, block: int) -> Amendment:

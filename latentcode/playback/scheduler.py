@@ -335,7 +335,8 @@ class Scheduler:
                 duration = self.clock.sample_at(e.whole.end) - onset
                 try:
                     voice = make_voice(e.value, bank=self.bank, track=track.slot,
-                                       start=onset, duration=duration, framing=self.framing)
+                                       start=onset, duration=duration, framing=self.framing,
+                                       clock=self.clock)
                 except NotReady as wait:  # prepared in the background: skip, never revert
                     self._waits(track, wait)
                     continue

@@ -9,6 +9,7 @@ optionally towards a second sound with ``mix`` and ``alpha`` and from a third wi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from latentcode.controls import CONTROLS, sound_name
 from latentcode.errors import LatentcodeError
 from latentcode.model.bank import Bank, Sound
+from latentcode.patterns.sampled import Along
 from latentcode.playback import resampled
 from latentcode.playback.framing import Framing
 from latentcode.playback.moving import (
@@ -134,6 +136,12 @@ class Voice:
         return sample(self, name, [cycle], lambda c: c)[0]
 
 
+def _own_time(voice: Voice, clock: Any) -> Callable[[Any], float]:
+    """A cycle as the time of ``voice`` itself: 0 at its first sample, 1 at its end (its
+    length read each time: a moving stretch may still be finding it)."""
+    return lambda cycle: (clock.sample_at(cycle) - voice.start) / voice.length
+
+
 def _dims(value: Any, latent: int) -> Any:
     if value is None:
         return slice(None)
@@ -149,10 +157,13 @@ def make_voice(
     start: int,
     duration: int,
     framing: Framing,
+    clock: Any = None,
 ) -> Voice:
     """The voice an onset event starts; ``duration`` is the event's length in samples.
 
-    ``value`` is a sound name or a dict of controls with a ``sound`` key.
+    ``value`` is a sound name or a dict of controls with a ``sound`` key. With the ``clock``
+    that places it, a control read ``along`` the voice is bound to its start and length
+    (without one, as in a rehearsal, it keeps its onset value).
     """
     controls = value if isinstance(value, dict) else {"sound": value}
     name = sound_name(controls)  # with ``n`` added to its index
@@ -246,6 +257,10 @@ def make_voice(
         c=c,
         morph=values["morph"],
     )
+    if clock is not None:
+        for name in moving:
+            if isinstance(values[name], Along):
+                setattr(voice, name, values[name].over(_own_time(voice, clock)))
     for end, sound in (("b_at", b), ("c_at", c)):
         if sound is not None and (a.live or sound.live):
             first = (sound.frame_at(start) if sound.live

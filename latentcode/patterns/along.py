@@ -1,0 +1,43 @@
+"""``along``: a signal read in each voice's own time, 0 at its onset and 1 at its end.
+
+A signal such as ``saw`` is read at the cycle, so ``"bell(3,8)" # mix "drone" # alpha saw``
+gives each bell whatever part of the ramp its onset falls on. ``alpha (along saw)`` gives every
+bell the whole ramp over its own length: each one turns into the drone as it sounds, however
+long it is and wherever it starts. ``gain (along $ smooth "0 1 0.6 0")`` is an envelope.
+
+The voice's own time runs over the voice as it is heard (its ``legato``, ``stretch`` and
+``speed`` included; with a moving ``stretch``, over the longest it may last) and ends on the
+signal's last value (``saw`` ends at 1, not back at 0). It moves the voice's own controls
+(``alpha``, ``morph``, ``gain``, ``pan``, ``stretch``, ``noise``...); a track's effects
+(``lpf``, ``room``...) take its onset value. Arithmetic with numbers stays in the voice's
+time (``range 0.2 0.8 $ along saw``); with a signal read at the cycle it cannot mix, so that
+goes inside: ``along (saw * 0.5)``.
+"""
+
+from __future__ import annotations
+
+from latentcode.patterns.core import Pattern, signal
+from latentcode.patterns.registry import register
+from latentcode.patterns.sampled import Along
+from latentcode.patterns.time import Fraction, PatternError, to_number
+
+
+@register
+def along(pat: Pattern) -> Pattern:
+    """Read a signal in each voice's own time: 0 at its onset, 1 at its end.
+
+    ``"bell*2" # mix "drone" # alpha (along saw)`` turns every bell into the drone as it
+    sounds; ``# gain (along $ smooth "0 1 0.6 0")`` is an envelope.
+
+    lc> "bell*2" # alpha (along saw)  ==  "bell*2" # alpha 0
+    """
+
+    def at(t: float) -> float:
+        value = pat.sample(Fraction(t))
+        if value is None:
+            raise PatternError(f"along found nothing at {t:.3g} of the voice: give it a signal "
+                               'or numbers with no rests, e.g. along saw, along "0 1"')
+        return to_number(value)
+
+    value = Along(at)  # the same for every voice: each binds it to its own start and length
+    return signal(lambda t: value, 1)

@@ -1,0 +1,88 @@
+"""along: a signal read in each voice's own time, 0 at its onset and 1 at its end."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from pattern_helpers import lc
+
+from latentcode.audio.analysis import rms
+from latentcode.errors import LatentcodeError
+from latentcode.patterns.sampled import Along
+from latentcode.patterns.time import PatternError
+from latentcode.session import Session
+
+
+def alpha_of(text):
+    return lc(text).query(0, 1)[0].value["alpha"]
+
+
+def test_along_gives_a_value_in_the_voices_time_and_arithmetic_with_numbers_keeps_it():
+    ramp = alpha_of('"bell" # alpha (along saw)')
+    assert isinstance(ramp, Along) and ramp == 0.0 and ramp.fn(0.5) == 0.5
+    scaled = alpha_of('"bell" # alpha (range 0.2 0.8 $ along saw) |* alpha 2')
+    assert isinstance(scaled, Along) and scaled.fn(0.5) == pytest.approx(1.0)
+    # read at a cycle with no voice to bind it (a track's effects): its onset value
+    assert scaled.at(Fraction(7, 3)) == pytest.approx(0.4)
+
+
+def test_along_refuses_to_mix_with_a_signal_read_at_the_cycle():
+    with pytest.raises(PatternError, match="along cannot be combined"):
+        alpha_of('"bell" # alpha (along saw) |+ alpha sine')
+
+
+@pytest.fixture
+def session(session_parts):
+    model, bank = session_parts
+    return Session(model, bank, tracks=2)
+
+
+def started_voices(session, line, until=Fraction(1)):
+    """The voices that start before ``until`` when ``line`` plays from cycle 0."""
+    session.eval(line)
+    sched = session.live_scheduler = session.scheduler()
+    buf = np.zeros((session.slots, 2, 1024), dtype=np.float32)
+    voices = []
+    while sched.clock.cycle_at(sched.position) < until:
+        sched.fill(buf, sched.position)
+        voices += [v for v in sched.voices.voices if v not in voices]
+    session.live_scheduler = None
+    return sched.clock, [v for v in voices if v.start < sched.clock.sample_at(until)]
+
+
+def test_every_voice_reads_the_whole_signal_over_its_own_length(session):
+    # two bells a cycle, each as long as its sound (no legato): far longer than half a cycle
+    clock, voices = started_voices(session, 't1 $ "bell*2" # mix "drone" # alpha (along saw)')
+    assert len(voices) == 2 and voices[0].length > clock.samples_per_cycle() / 2
+    for v in voices:
+        assert "alpha" in v.moving
+        through = [v.value_at("alpha", clock.cycle_at(v.start + round(x * v.length)))
+                   for x in (0, 0.25, 0.5, 1)]
+        assert through == pytest.approx([0, 0.25, 0.5, 1], abs=1e-3)
+    # the same saw read at the cycle: each bell starts where the ramp is at its onset
+    clock, voices = started_voices(session, 't1 $ "bell*2" # mix "drone" # alpha saw')
+    assert [v.value_at("alpha", clock.cycle_at(v.start)) for v in voices] == [0, 0.5]
+
+
+def test_an_envelope_along_the_voice_shapes_its_level(session):
+    session.eval('tempo 0.5\nt1 $ "drone" # legato 1 # gain (along $ smooth "0 1 0")')
+    shaped = session.render_dry(1, seed=1).mean(axis=0)
+    session.eval('t1 $ "drone" # legato 1')
+    plain = session.render_dry(1, seed=1).mean(axis=0)
+    n = len(plain)
+
+    def level(audio, a, b):
+        return rms(audio[int(a * n): int(b * n)])
+
+    # keyframes 0 at the start, 1 a third in, 0 two thirds in: a rise, a fall, then silence
+    assert level(shaped, 0.0, 0.05) < 0.2 * level(plain, 0.0, 0.05)
+    assert level(shaped, 0.3, 0.36) > 0.85 * level(plain, 0.3, 0.36)
+    assert level(shaped, 0.7, 0.95) < 0.1 * level(plain, 0.7, 0.95)
+
+
+def test_a_word_along_a_voice_is_refused_in_one_line_and_the_track_plays_on(session):
+    session.eval('t1 $ "drone" # alpha (along saw)')
+    before = session.tracks["t1"].latest()
+    with pytest.raises(LatentcodeError, match="number"):
+        session.eval('t1 $ "drone" # mix "bell" # alpha (along "bell")')
+    assert session.tracks["t1"].latest() is before
