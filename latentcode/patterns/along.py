@@ -7,9 +7,10 @@ long it is and wherever it starts. ``gain (along $ smooth "0 1 0.6 0")`` is an e
 
 The voice's own time runs over the voice as it is heard (its ``legato``, ``stretch`` and
 ``speed`` included; with a moving ``stretch``, over the longest it may last) and ends on the
-signal's last value (``saw`` ends at 1, not back at 0). It moves the voice's own controls
-(``alpha``, ``morph``, ``gain``, ``pan``, ``stretch``, ``noise``...); a track's effects
-(``lpf``, ``room``...) take its onset value. Arithmetic with numbers stays in the voice's
+signal's last value (``saw`` ends at 1, not back at 0). It moves the controls that move
+inside a voice (``alpha``, ``morph``, ``stretch``, ``noise``, ``jitter``, ``zscale``,
+``bias``, ``gain``, ``pan``); any other (``speed``, a track's ``lpf`` or ``room``...) takes
+its onset value. Arithmetic with numbers stays in the voice's
 time (``range 0.2 0.8 $ along saw``); with a signal read at the cycle it cannot mix, so that
 goes inside: ``along (saw * 0.5)``.
 """
