@@ -4,9 +4,8 @@ over values, splitting a cycle between two patterns, and playing parts of one in
 Tidal's ``select``, ``pickF``, ``spread`` (``slowspread``), ``fastspread``, ``wedge``, ``bite``,
 ``euclidFull``, ``stutter``, ``scan``, ``discretise`` and ``quantise``, registered as
 :mod:`~latentcode.patterns.functions` does: each a small function with an ``lc>`` equation
-that the tests check. A list index wraps round (``select 1.5 [a, b]`` is ``a`` again, as
-``squeeze`` does with its numbers); a number that picks is read at the picking event's
-onset.
+that the tests check. A list index wraps round (``select 1 [a, b]`` is ``a`` again, as
+``squeeze`` does with its numbers).
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def _draw_lane(
     previous, named_at = None, -seconds
     for v in voices:
         label = v["sound"] if v.get("mix") is None else f"{v['sound']}>{v['mix']}"
-        if v.get("morphfrom") is not None:  # an xfade's new sound, morphing from the old one
+        if v.get("morphfrom") is not None:  # morphing from another sound (xfade's, or its own)
             label = f"{v['morphfrom']}~{label}"
         colour = colours.setdefault(label, SOUND_COLOURS[len(colours) % len(SOUND_COLOURS)])
         ax.plot([v["start"], v["end"]], [1.12, 1.12], lw=4, color=colour, alpha=0.8,
