@@ -7,7 +7,6 @@ import pytest
 from pattern_helpers import lc
 
 from latentcode.audio.analysis import rms
-from latentcode.errors import LatentcodeError
 from latentcode.patterns.sampled import Along
 from latentcode.patterns.time import PatternError
 from latentcode.session import Session
@@ -79,10 +78,3 @@ def test_an_envelope_along_the_voice_shapes_its_level(session):
     assert level(shaped, 0.3, 0.36) > 0.85 * level(plain, 0.3, 0.36)
     assert level(shaped, 0.7, 0.95) < 0.1 * level(plain, 0.7, 0.95)
 
-
-def test_a_word_along_a_voice_is_refused_in_one_line_and_the_track_plays_on(session):
-    session.eval('t1 $ "drone" # alpha (along saw)')
-    before = session.tracks["t1"].latest()
-    with pytest.raises(LatentcodeError, match="number"):
-        session.eval('t1 $ "drone" # mix "bell" # alpha (along "bell")')
-    assert session.tracks["t1"].latest() is before

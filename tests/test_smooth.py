@@ -76,9 +76,11 @@ def test_a_held_voice_follows_the_glide_frame_by_frame(session):
         pytest.approx([0, 0.5, 1, 0.75, 0.5])
 
 
-def test_a_bad_smooth_is_refused_and_the_track_plays_on(session):
-    session.eval('t1 $ "drone" # alpha (smooth "0 1")')
+@pytest.mark.parametrize("shape", ["smooth", "along"])
+def test_a_word_for_a_number_is_refused_in_one_line_and_the_track_plays_on(session, shape):
+    # smooth's keyframes and along's signal (see test_along.py) both need numbers
+    session.eval(f't1 $ "drone" # alpha ({shape} "0 1")')
     before = session.tracks["t1"].latest()
     with pytest.raises(LatentcodeError, match="number"):
-        session.eval('t1 $ "drone" # mix "bell" # alpha (smooth "0 bell")')
+        session.eval(f't1 $ "drone" # mix "bell" # alpha ({shape} "bell")')
     assert session.tracks["t1"].latest() is before
