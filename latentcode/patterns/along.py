@@ -28,7 +28,8 @@ def along(pat: Pattern) -> Pattern:
     """Read a signal in each voice's own time: 0 at its onset, 1 at its end.
 
     ``"bell*2" # mix "drone" # alpha (along saw)`` turns every bell into the drone as it
-    sounds; ``# gain (along $ smooth "0 1 0.6 0")`` is an envelope.
+    sounds; ``# gain (along $ smooth "0 1 0.6 0")`` is an envelope. An event carries the
+    value at its voice's onset (so the example below); the voice reads the rest as it plays.
 
     lc> "bell*2" # alpha (along saw)  ==  "bell*2" # alpha 0
     """
