@@ -247,6 +247,20 @@ def test_the_grains_search_finds_a_continuation_as_good_as_a_full_search_does():
         assert scores[found] >= scores.max() - 0.04, (f, found, scores.argmax())
 
 
+@pytest.mark.parametrize("coarse", [1, 2, 4, 8])  # fine steps of 3 to 17 offsets (> 16 lanes)
+def test_the_fine_search_lands_on_the_exact_sample_even_at_the_rooms_edges(coarse):
+    """A tail cut from noise at ``at``: the coarse search finds its neighbourhood, the fine
+    one must land on ``at`` itself, also where that neighbourhood is clamped to the room."""
+    from latentcode.playback import grain_search, grains
+
+    room, compare = 2 * grains.SEARCH, grains.COMPARE
+    pull = grains._pull(room)
+    head = np.random.default_rng(coarse).standard_normal(room + compare).astype(np.float32)
+    for at in (0, 1, coarse, 333, room // 2, room - coarse, room - 1, room):
+        tail = head[at : at + compare].copy()
+        assert grain_search.best_offset(head, tail, pull, coarse) == at
+
+
 def test_the_grains_of_a_voice_are_the_same_read_in_one_call_or_in_several():
     """A voice's grains read a block at a time, its tail carried from one call to the next,
     are the grains read in one call: the chain does not depend on how it was cut."""
