@@ -627,7 +627,9 @@ def test_completion_at_the_end_of_a_pasted_page(repl):
     ("quit", "to leave, type :quit or press Ctrl-D"),
     ("exit", "to leave, type :quit or press Ctrl-D"),
     ("clear", "Ctrl-L clears the screen"),
-    ("fast", "fast is a function, not a statement: e.g. t1 $ fast"),
+    ("fast", 'fast is a function, not a statement: e.g. t1 $ fast 2 $ "a b"'),
+    # its own example: along goes inside a control, not before a pattern
+    ("along", 'along is a function, not a statement: e.g. t1 $ "bell*2" # alpha (along saw)'),
     ("alpha", "alpha is a control, not a statement"),
 ])
 def test_a_word_typed_alone_is_answered_at_once_not_continued(repl, word, said):

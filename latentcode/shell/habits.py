@@ -24,15 +24,20 @@ def bare_word(text: str, vocabulary: Vocabulary) -> str | None:
     (a track's name alone may go on with ``$`` on the next line).
 
     >>> v = Vocabulary.of_language()
-    >>> bare_word("quit", v)[:22], bare_word("fast", v)[:35], bare_word("t1", v)
-    ('to leave, type :quit o', 'fast is a function, not a statement', None)
+    >>> bare_word("quit", v)[:22], bare_word("t1", v)
+    ('to leave, type :quit o', None)
+    >>> bare_word("along", v)
+    'along is a function, not a statement: e.g. t1 $ "bell*2" # alpha (along saw) (:help along)'
     """
     word = text.strip()
     if word in BARE_WORDS:
         return BARE_WORDS[word] or ":help"
     kind = vocabulary.kind(word)
     if kind in ("function", "signal", "control"):
-        use = {"function": f'{word} ... $ "bell"', "signal": f'"bell" # pan {word}',
+        # a function's own tested example: where it goes differs (fast before a pattern,
+        # along inside a control), and a template written here said "t1 $ along ... $ ..."
+        example = vocabulary.words[word].example.split("   -- ")[0]
+        use = {"function": example or f'{word} ... $ "bell"', "signal": f'"bell" # pan {word}',
                "control": f'"bell" # {word} 0.5'}[kind]
         return f"{word} is a {kind}, not a statement: e.g. t1 $ {use} (:help {word})"
     return None
