@@ -73,8 +73,43 @@ def test_an_envelope_along_the_voice_shapes_its_level(session):
     def level(audio, a, b):
         return rms(audio[int(a * n): int(b * n)])
 
-    # keyframes 0 at the start, 1 a third in, 0 two thirds in: a rise, a fall, then silence
+    # keyframes 0 at the start, 1 half way, 0 at the end (the last lands on the voice's end)
     assert level(shaped, 0.0, 0.05) < 0.2 * level(plain, 0.0, 0.05)
-    assert level(shaped, 0.3, 0.36) > 0.85 * level(plain, 0.3, 0.36)
-    assert level(shaped, 0.7, 0.95) < 0.1 * level(plain, 0.7, 0.95)
+    assert level(shaped, 0.47, 0.53) > 0.85 * level(plain, 0.47, 0.53)
+    assert level(shaped, 0.95, 1.0) < 0.15 * level(plain, 0.95, 1.0)
 
+
+END = 1 - 1e-9  # the voice's last instant (its end is the next one's start)
+
+
+def test_keyframes_along_a_voice_are_an_envelope_whose_last_lands_on_its_end():
+    decay = alpha_of('"bell" # alpha (along $ smooth "1 0")')
+    assert [decay.fn(t) for t in (0, 0.25, 0.5, 0.75, END)] == pytest.approx(
+        [1, 0.75, 0.5, 0.25, 0], abs=1e-6)
+    adsr = alpha_of('"bell" # alpha (along $ smooth "0 1 0.6 0")')
+    assert [adsr.fn(t) for t in (0, 1 / 3, 0.5, 2 / 3, END)] == pytest.approx(
+        [0, 1, 0.8, 0.6, 0], abs=1e-6)
+    late = alpha_of('"bell" # alpha (along $ smooth "~ 1 0")')  # the first keyframe a third in
+    assert [late.fn(t) for t in (0, 0.25, 0.75, END)] == pytest.approx([1, 1, 0.5, 0], abs=1e-6)
+    # arithmetic and time maps on top still read the keyframes over the voice
+    scaled = alpha_of('"bell" # alpha (range 0.2 0.8 $ along $ fast 2 $ smooth "1 0")')
+    assert [scaled.fn(t) for t in (0, 0.25, 0.4, END)] == pytest.approx(
+        [0.8, 0.5, 0.32, 0.2], abs=1e-6)
+    # read at the cycle, the same keyframes glide back to the next cycle's first, as Tidal's
+    cyclic = lc('segment 4 $ smooth "1 0"').query(0, 1)
+    assert [e.value for e in cyclic] == pytest.approx([1, 0.5, 0, 0.5])
+
+
+def test_a_decay_along_the_voice_falls_to_silence_at_its_end(session):
+    session.eval('tempo 0.5\nt1 $ "drone" # legato 1 # gain (along $ smooth "1 0")')
+    shaped = session.render_dry(1, seed=1).mean(axis=0)
+    session.eval('t1 $ "drone" # legato 1')
+    plain = session.render_dry(1, seed=1).mean(axis=0)
+    n = len(plain)
+
+    def ratio(a, b):
+        return rms(shaped[int(a * n): int(b * n)]) / rms(plain[int(a * n): int(b * n)])
+
+    # gain 1 - t along the voice: about 0.97 over its first twentieth, 0.5 in the middle, 0.05
+    # in the last tenth (it swelled back to 1 when the last keyframe glided to the first)
+    assert ratio(0, 0.05) > 0.9 and 0.4 < ratio(0.45, 0.55) < 0.6 and ratio(0.9, 1) < 0.1

@@ -11,6 +11,14 @@ event starts, and the last event of a cycle glides to the first of the next. Whe
 moves inside a voice needs a value at every instant, and a rest in a list of keyframes reads
 as "take your time". Events that start together (a chord) count as their first.
 
+Read along a voice (``along``), a cycle's keyframes are an envelope over the voice, as a
+breakpoint envelope is drawn: the last lands on the voice's end, the others keep their places
+in proportion, and before the first its value holds. So ``gain (along $ smooth "0 1 0.6 0")``
+rises to 1 a third of the way in, falls to 0.6 two thirds in and to 0 at the end, and
+``along $ smooth "1 0"`` is a decay over the whole voice. (Read as a cycle, the last keyframe
+would glide back to the next cycle's first, and the voice's end would come back to where it
+began.)
+
 The onsets of each cycle are found once and kept (a voice reads its moving controls 172 times
 a second), so a read is two searches in short lists, not a query.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from contextvars import ContextVar
 
 from latentcode.patterns.budget import aside
 from latentcode.patterns.core import Pattern, signal
@@ -27,6 +36,9 @@ from latentcode.patterns.time import Fraction, PatternError, Span, to_number
 
 SEARCH = 16  # cycles looked through either way for the keyframes around an instant
 KEPT = 256  # cycles of keyframes kept; past that, the oldest are forgotten
+# Set while ``along`` reads a voice's own time: the keyframes are an envelope over the cycle
+# read (a context variable, so that a read on another thread, or after ``along``'s, is as ever)
+WITHIN_CYCLE: ContextVar[bool] = ContextVar("within_cycle", default=False)
 
 
 class _Keyframes:
@@ -80,7 +92,17 @@ class _Keyframes:
         return None
 
     def at(self, t: float) -> float:
-        """The glide's value at ``t``."""
+        """The glide's value at ``t`` (an envelope over its cycle while :data:`WITHIN_CYCLE`)."""
+        if WITHIN_CYCLE.get():
+            c = t // 1
+            times, values = self.onsets(int(c))
+            if times:  # an envelope over the cycle: its last keyframe lands on the cycle's end
+                t = c + (t - c) * (times[-1] - c)
+                i = bisect.bisect_right(times, t)
+                if i == 0 or i == len(times):  # before the first keyframe: hold it
+                    return values[max(i - 1, 0)]
+                t0, t1, v0, v1 = times[i - 1], times[i], values[i - 1], values[i]
+                return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
         a, b = self.before(t), self.after(t)
         if a is None and b is None:
             raise PatternError(f"smooth found no numbers within {SEARCH} cycles of cycle "
