@@ -106,11 +106,8 @@ def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: i
     # scored in full, LANES at a time from a copy of the head zero-padded past its end
     lo, hi = max(found * coarse - coarse, 0), min(found * coarse + coarse, room)
     offset, best = lo, -np.inf
-    tail_power = 0.0
-    for j in range(compare):
-        tail_power += np.float64(tail[j]) * tail[j]
     for first in range(lo, hi + 1, LANES):
-        _fine(head, tail, first, window, fine, power)
+        tail_power = _fine(head, tail, first, window, fine, power)
         for d in range(min(LANES, hi + 1 - first)):
             norm = np.sqrt(max(np.float64(power[d]), 0.0) * tail_power) + 1e-12
             score = fine[d] / norm - pull[first + d]
@@ -121,20 +118,27 @@ def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: i
 
 @numba.njit(cache=True, nogil=True)
 def _fine(head: np.ndarray, tail: np.ndarray, first: int, window: np.ndarray,
-          fine: np.ndarray, power: np.ndarray) -> None:
+          fine: np.ndarray, power: np.ndarray) -> float:
     """Into ``fine`` and ``power``: for each of the LANES offsets from ``first``, the products
     of the head there with the tail, and the head's power, each summed in the tail's order
     (so an offset's sums are the same bits in any lane). Four of the tail's samples a pass
-    keep each lane's sums in registers, as the coarse search does."""
+    keep each lane's sums in registers, as the coarse search does. Returns the tail's power,
+    summed alongside: in a loop of its own, its chain of dependent adds cost 0.3-0.9 µs a
+    grain more (9.6-9.9 µs against 9.0-9.6 in a render's walks)."""
     compare = len(tail)
     n = min(len(head) - first, compare + LANES)
     window[:n] = head[first : first + n]
     window[n:] = 0.0  # lanes past the head's end score zeros, and are not looked at
     fine[:] = 0.0
     power[:] = 0.0
+    tail_power = 0.0
     j = 0
     while j + 4 <= compare:
         t0, t1, t2, t3 = tail[j], tail[j + 1], tail[j + 2], tail[j + 3]
+        tail_power += np.float64(t0) * t0
+        tail_power += np.float64(t1) * t1
+        tail_power += np.float64(t2) * t2
+        tail_power += np.float64(t3) * t3
         for d in range(LANES):
             f, p = fine[d], power[d]
             h = window[d + j]
@@ -153,11 +157,13 @@ def _fine(head: np.ndarray, tail: np.ndarray, first: int, window: np.ndarray,
         j += 4
     while j < compare:
         t = tail[j]
+        tail_power += np.float64(t) * t
         for d in range(LANES):
             h = window[d + j]
             fine[d] += h * t
             power[d] += h * h
         j += 1
+    return tail_power
 
 
 @numba.njit(cache=True, nogil=True)
