@@ -79,7 +79,8 @@ class Control:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise LatentcodeError(f"control {self.name} needs a number, got {raw!r}") from None
+            raise LatentcodeError(f"control {self.name} needs a number, got {raw!r}",
+                                  culprit=raw if isinstance(raw, str) else None) from None
         if not math.isfinite(value):
             raise LatentcodeError(f"control {self.name} needs a finite number, got {raw!r}")
         return self.clamp(value)

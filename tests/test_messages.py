@@ -84,6 +84,17 @@ def test_an_unknown_mix_sound_points_at_it(session):
     assert caret_under(e).startswith('nope"') and e.column == 20
 
 
+@pytest.mark.parametrize("code, word", [  # (each found as the pattern is queried, not built)
+    ('t1 $ smooth "bell drone"', "bell"),
+    ('t1 $ "bell" # gain "<1 loud>"', "loud"),
+    ('t1 $ "bell" # alpha (smooth "<0 wide>")', "wide"),
+])
+def test_a_word_where_a_number_belongs_points_at_the_word(session, code, word):
+    e = error_of(session, code)
+    assert "number" in e.message and f"'{word}'" in e.message
+    assert caret_under(e).startswith(word), (code, e.column)
+
+
 def test_the_caret_finds_its_line_in_a_statement_of_several_lines(session):
     e = error_of(session, 'tempo 1\nt1 $ "bell pad"\n  # gain 0.5\n  # mix "pad nosuch:3"')
     assert e.line == 4 and e.source_line == '  # mix "pad nosuch:3"'

@@ -101,7 +101,7 @@ def _numbers(steps: list[Step], what: str) -> None:
     """Refuse a patterned number argument that could give a word (``what`` names its use)."""
     word = _first_word(steps)
     if word is not None:
-        raise PatternError(f"{what} needs a number, got {word!r}")
+        raise PatternError(f"{what} needs a number, got {word!r}", culprit=word)
 
 
 def _weight(steps: list[Step]) -> Fraction:

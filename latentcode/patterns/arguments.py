@@ -40,7 +40,8 @@ def argument(value: Any, kind: str, function: str, name: str) -> Any:
         return to_number(value)
     except (PatternError, TypeError, ValueError, OverflowError):
         raise PatternError(
-            f"{function}: argument '{name}' needs a number, got {value!r}") from None
+            f"{function}: argument '{name}' needs a number, got {value!r}",
+            culprit=value if isinstance(value, str) else None) from None
 
 
 def join_arguments(impl: Callable[..., Pattern], args: Sequence[Any], joined: Sequence[int],

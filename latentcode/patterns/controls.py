@@ -32,11 +32,12 @@ def _number_control(name: str) -> Any:
                 return {name: float(v)}
             except ValueError:
                 raise PatternError(f"{name} needs a number, got the word {v!r}: e.g. "
-                                   f"# {name} 2, or # {name} \"1 2\"") from None
+                                   f"# {name} 2, or # {name} \"1 2\"", culprit=v) from None
         try:
             return {name: to_number(v)}
         except PatternError:
-            raise PatternError(f"{name} needs a number, got {v!r}: e.g. # {name} 2") from None
+            raise PatternError(f"{name} needs a number, got {v!r}: e.g. # {name} 2",
+                               culprit=v if isinstance(v, str) else None) from None
 
     return value
 

@@ -96,7 +96,8 @@ def to_number(x: Any) -> int | float:
             return float(x)
         except ValueError:
             pass
-    raise PatternError(f"expected a number, got {x!r}")
+    # a word: the caret goes under it where the line shows it
+    raise PatternError(f"expected a number, got {x!r}", culprit=x if isinstance(x, str) else None)
 
 
 def _floor(t: Fraction) -> int:
