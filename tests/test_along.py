@@ -113,3 +113,49 @@ def test_a_decay_along_the_voice_falls_to_silence_at_its_end(session):
     # gain 1 - t along the voice: about 0.97 over its first twentieth, 0.5 in the middle, 0.05
     # in the last tenth (it swelled back to 1 when the last keyframe glided to the first)
     assert ratio(0, 0.05) > 0.9 and 0.4 < ratio(0.45, 0.55) < 0.6 and ratio(0.9, 1) < 0.1
+
+
+def along_a_walk(session, line, cycles=12):
+    """(seconds into the voice, its alpha) block by block over the first voice of ``line``,
+    played live from cycle 0, to its end."""
+    session.eval(line)
+    sched = session.live_scheduler = session.scheduler()
+    buf = np.zeros((session.slots, 2, 1024), dtype=np.float32)
+    voice, seen = None, []
+    while sched.clock.cycle_at(sched.position) < cycles:
+        sched.fill(buf, sched.position)
+        voice = voice or (sched.voices.voices or [None])[0]
+        at = sched.position
+        if voice is not None and at < voice.start + voice.length:
+            seen.append((at - voice.start, voice.value_at("alpha", sched.clock.cycle_at(at))))
+    session.live_scheduler = None
+    return voice, seen
+
+
+def test_along_a_moving_stretch_runs_from_onset_to_end_without_a_jump(session):
+    # the end is found only as the walk reaches it: read against the slowest stretch's length
+    # the ramp crawled (0.04 after 7 s of 8) and then jumped to 1
+    voice, seen = along_a_walk(session, 'tempo 0.5\nt1 $ "bell" # mix "drone" # alpha (along saw)'
+                                        ' # stretch (range 2 4 $ slow 2 sine)')
+    alphas = [a for _, a in seen]
+    assert alphas == sorted(alphas) and alphas[-1] > 0.97
+    assert max(np.diff(alphas)) < 0.05  # ~70 blocks over the voice: no step larger than a few
+    middle = next(a for t, a in seen if t >= voice.length / 2)
+    assert 0.3 < middle < 0.7
+
+
+def test_along_a_moving_stretch_cut_by_legato_reaches_its_end_at_the_cut(session):
+    voice, seen = along_a_walk(session, 'tempo 0.5\nt1 $ "bell" # mix "drone" # alpha (along saw)'
+                                        ' # stretch (range 2 4 $ slow 2 sine) # legato 1')
+    assert voice.length == 2 * 44100  # a cycle of 2 s, long before the walk's end
+    alphas = [a for _, a in seen]
+    assert alphas == sorted(alphas) and alphas[-1] > 0.97 and max(np.diff(alphas)) < 0.05
+
+
+def test_a_stretch_moved_along_the_voice_walks_to_its_end(session):
+    # the stretch reads the voice's time, which reads how far the stretch has walked
+    voice, seen = along_a_walk(session, 'tempo 0.5\nt1 $ "bell" # stretch (along $ range 1 4 saw)'
+                                        ' # mix "drone" # alpha (along saw)')
+    alphas = [a for _, a in seen]
+    assert voice.walk.frames is not None and alphas[-1] > 0.97
+    assert alphas == sorted(alphas) and max(np.diff(alphas)) < 0.05

@@ -158,6 +158,28 @@ def test_the_panel_draws_voices_that_differ_as_a_band(tmp_path):
     assert filled_rows(line) <= 2 and filled_rows(band) >= 30  # (the waveform's zero line)
 
 
+def test_the_trace_reads_along_a_moving_stretch_where_the_render_does_and_changes_nothing():
+    """A voice's time under a moving stretch is how far it has walked: the trace reads it as
+    the blocks are scheduled, before they are rendered, so it walks them first (it read the
+    last position known, a staircase). The audio is the same with the trace or without."""
+    import numpy as np
+
+    from latentcode.session import Session
+
+    session = Session(tracks=1)
+    session.eval('tempo 0.5\nt1 $ "bell/4" # mix "drone" # alpha (along saw)'
+                 ' # stretch (range 2 4 $ slow 2 sine)')
+    trace = session.trace(interval=0.05)
+    traced = session.render_dry(4, seed=1, trace=trace)
+    # (where the next voice has started and the last still fades, a range: left out)
+    alpha = [a for a in trace.to_dict()["tracks"]["t1"]["controls"]["alpha"]
+             if isinstance(a, float)]
+    alpha = alpha[: int(np.argmax(alpha)) + 1]  # the first voice, to its end (8 s)
+    steps = np.diff(alpha)
+    assert alpha[-1] > 0.9 and (steps > 0).mean() > 0.95 and steps.max() < 0.05
+    assert np.array_equal(traced, session.render_dry(4, seed=1))
+
+
 def test_a_scheduler_records_nothing_unless_a_trace_is_attached():
     from latentcode.session import Session
 

@@ -6,14 +6,16 @@ bell the whole ramp over its own length: each one turns into the drone as it sou
 long it is and wherever it starts. ``gain (along $ smooth "0 1 0.6 0")`` is an envelope.
 
 The voice's own time runs over the voice as it is heard (its ``legato``, ``stretch`` and
-``speed`` included; with a moving ``stretch``, over the longest it may last) and ends on the
-signal's last value (``saw`` ends at 1, not back at 0); a cycle of ``smooth``'s keyframes is
-an envelope over the voice, its last keyframe on the voice's end, so ``along $ smooth "1 0"``
-is a decay over the whole voice. It moves the controls that move inside a voice (``alpha``,
-``morph``, ``stretch``, ``noise``, ``jitter``, ``zscale``, ``bias``, ``gain``, ``pan``); any
-other (``speed``, a track's ``lpf`` or ``room``...) takes its onset value. Arithmetic with
-numbers stays in the voice's time (``range 0.2 0.8 $ along saw``); with a signal read at the
-cycle it cannot mix, so that goes inside: ``along (saw * 0.5)``.
+``speed`` included; with a moving ``stretch``, whose end is known only when the walk reaches
+it, how far through its sound the voice has walked, or through its ``legato``, whichever ends
+it) and ends on the signal's last value (``saw`` ends at 1, not back at 0); a cycle of
+``smooth``'s keyframes is an envelope over the voice, its last keyframe on the voice's end, so
+``along $ smooth "1 0"`` is a decay over the whole voice. It moves the controls that move
+inside a voice (``alpha``, ``morph``, ``stretch``, ``noise``, ``jitter``, ``zscale``,
+``bias``, ``gain``, ``pan``); any other (``speed``, a track's ``lpf`` or ``room``...) takes
+its onset value. Arithmetic with numbers stays in the voice's time (``range 0.2 0.8 $ along
+saw``); with a signal read at the cycle it cannot mix, so that goes inside: ``along (saw *
+0.5)``.
 """
 
 from __future__ import annotations

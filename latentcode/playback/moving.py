@@ -79,6 +79,7 @@ class Walk:
     def __init__(
         self, *, pos0: float, pos1: float, direction: float, rate: float, top: float, limit: int
     ) -> None:
+        self.pos0 = pos0
         self.pos1 = pos1
         self.direction = direction
         self.rate = rate
@@ -108,6 +109,21 @@ class Walk:
     def positions(self, js: range) -> list[float]:
         """Positions of frames ``js`` (computed by :meth:`extend`, not yet forgotten)."""
         return self._pos[js.start - self.first : js.stop - self.first]
+
+    def at(self, x: float) -> float:
+        """The position at frame ``x`` (fractional: between two frames, in a straight line),
+        held at the first or last position known.
+
+        >>> w = Walk(pos0=0.0, pos1=10.0, direction=1.0, rate=2.0, top=64.0, limit=1000)
+        >>> w.extend(3, lambda j: 1.0); w.at(0.5), w.at(-4), w.at(9)
+        (1.0, 0.0, 4.0)
+        """
+        pos, first = self._pos, self.first
+        i = min(max(x - first, 0.0), len(pos) - 1.0)
+        j = int(i)
+        if j + 1 < len(pos):
+            return pos[j] + (i - j) * (pos[j + 1] - pos[j])
+        return pos[j]
 
     def forget(self, before: int) -> None:
         """Drop the positions of frames before ``before`` (the last known one stays)."""

@@ -296,6 +296,9 @@ class Scheduler:
             with CONTROLLERS.effects(slot):  # (knobs they read: LiveTime.moved)
                 self.effects.sample(slot, controls[slot], start, start + n, self.clock.cycle_at)
         if self.trace is not None:
+            # the walks of moving stretches known over the span, as the render will know them:
+            # a voice's own time (along) is how far it has walked
+            self.voices.walk_to(start + n, self.clock.cycle_at)
             self.trace.record(start, n, self.voices.sounding(start), self.clock)
         return controls
 

@@ -136,10 +136,26 @@ class Voice:
         return sample(self, name, [cycle], lambda c: c)[0]
 
 
-def _own_time(voice: Voice, clock: Any) -> Callable[[Any], float]:
-    """A cycle as the time of ``voice`` itself: 0 at its first sample, 1 at its end (its
-    length read each time: a moving stretch may still be finding it)."""
-    return lambda cycle: (clock.sample_at(cycle) - voice.start) / voice.length
+def _own_time(voice: Voice, clock: Any, framing: Framing) -> Callable[[Any], float]:
+    """A cycle as the time of ``voice`` itself: 0 at its first sample, 1 at its end.
+
+    With a moving stretch the end is not known until the walk reaches it (a knob may move
+    the stretch meanwhile), and the length until then is what the slowest stretch would take:
+    the time read against it crawled and then jumped to 1 at the end. So such a voice's time
+    is how far through its sound it has walked, or through its length as its onset set it (a
+    ``legato``), whichever is further: each reaches 1 where it ends the voice."""
+    start, walk = voice.start, voice.walk
+    if walk is None:
+        return lambda cycle: (clock.sample_at(cycle) - start) / voice.length
+    held, span = voice.length, abs(walk.pos1 - walk.pos0)
+    hop, centre = framing.hop, len(framing.window) // 2  # a frame's position is its centre's
+
+    def walked(cycle: Any) -> float:
+        elapsed = clock.sample_at(cycle) - start
+        through = abs(walk.at((elapsed - centre) / hop) - walk.pos0) / span if span else 0.0
+        return max(through, elapsed / held)
+
+    return walked
 
 
 def _dims(value: Any, latent: int) -> Any:
@@ -260,7 +276,7 @@ def make_voice(
     if clock is not None:
         for name in moving:
             if isinstance(values[name], Along):
-                setattr(voice, name, values[name].over(_own_time(voice, clock)))
+                setattr(voice, name, values[name].over(_own_time(voice, clock, framing)))
     for end, sound in (("b_at", b), ("c_at", c)):
         if sound is not None and (a.live or sound.live):
             first = (sound.frame_at(start) if sound.live

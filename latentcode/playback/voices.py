@@ -332,14 +332,23 @@ class Voices:
                 pos[batch.rows(i)] = v.walk.positions(js)
         return pos
 
-    def _advance(self, start: int, end: int, cycle_at: Callable[[int], Fraction]) -> None:
+    def walk_to(self, end: int, cycle_at: Callable[[int], Fraction]) -> None:
         """Walk every moving stretch to the frames that start before ``end`` and one segment
-        beyond, so that a voice's end is known before its fading frames are rendered."""
+        beyond, so that a voice's end is known before its fading frames are rendered, and its
+        time (``along``: how far it has walked) before anything reads it there. Nothing is
+        forgotten: a render that schedules several blocks before it makes them (``--plot``
+        reads the controls as it schedules) calls this for each."""
         if not self._walking:
             return
         hop, centre = self.framing.hop, self.segment // 2
         ahead = -(-self.segment // hop)
         for v in self._walking:
             walk_voice(v, -((v.start - end) // hop) + ahead, hop, centre, cycle_at)
+
+    def _advance(self, start: int, end: int, cycle_at: Callable[[int], Fraction]) -> None:
+        """:meth:`walk_to` ``end``, then forget the positions before ``start`` (played)."""
+        self.walk_to(end, cycle_at)
+        hop = self.framing.hop
+        for v in self._walking:
             v.walk.forget(-((v.start - start) // hop))  # frames before this block are played
         self._walking = [v for v in self._walking if v.walk.frames is None]
