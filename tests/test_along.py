@@ -63,20 +63,21 @@ def test_every_voice_reads_the_whole_signal_over_its_own_length(session):
     assert [v.value_at("alpha", clock.cycle_at(v.start)) for v in voices] == [0, 0.5]
 
 
-def test_an_envelope_along_the_voice_shapes_its_level(session):
-    session.eval('tempo 0.5\nt1 $ "drone" # legato 1 # gain (along $ smooth "0 1 0")')
+def shaped_by(session, gain):
+    """The level of a held drone shaped by ``# gain GAIN`` over the span [a, b) of its voice,
+    as a share of the same drone unshaped (one 2 s cycle, the voice lasting all of it)."""
+    session.eval(f'tempo 0.5\nt1 $ "drone" # legato 1 # gain ({gain})')
     shaped = session.render_dry(1, seed=1).mean(axis=0)
     session.eval('t1 $ "drone" # legato 1')
     plain = session.render_dry(1, seed=1).mean(axis=0)
     n = len(plain)
+    return lambda a, b: rms(shaped[int(a * n): int(b * n)]) / rms(plain[int(a * n): int(b * n)])
 
-    def level(audio, a, b):
-        return rms(audio[int(a * n): int(b * n)])
 
+def test_an_envelope_along_the_voice_shapes_its_level(session):
+    ratio = shaped_by(session, 'along $ smooth "0 1 0"')
     # keyframes 0 at the start, 1 half way, 0 at the end (the last lands on the voice's end)
-    assert level(shaped, 0.0, 0.05) < 0.2 * level(plain, 0.0, 0.05)
-    assert level(shaped, 0.47, 0.53) > 0.85 * level(plain, 0.47, 0.53)
-    assert level(shaped, 0.95, 1.0) < 0.15 * level(plain, 0.95, 1.0)
+    assert ratio(0.0, 0.05) < 0.2 and ratio(0.47, 0.53) > 0.85 and ratio(0.95, 1.0) < 0.15
 
 
 END = 1 - 1e-9  # the voice's last instant (its end is the next one's start)
@@ -101,15 +102,7 @@ def test_keyframes_along_a_voice_are_an_envelope_whose_last_lands_on_its_end():
 
 
 def test_a_decay_along_the_voice_falls_to_silence_at_its_end(session):
-    session.eval('tempo 0.5\nt1 $ "drone" # legato 1 # gain (along $ smooth "1 0")')
-    shaped = session.render_dry(1, seed=1).mean(axis=0)
-    session.eval('t1 $ "drone" # legato 1')
-    plain = session.render_dry(1, seed=1).mean(axis=0)
-    n = len(plain)
-
-    def ratio(a, b):
-        return rms(shaped[int(a * n): int(b * n)]) / rms(plain[int(a * n): int(b * n)])
-
+    ratio = shaped_by(session, 'along $ smooth "1 0"')
     # gain 1 - t along the voice: about 0.97 over its first twentieth, 0.5 in the middle, 0.05
     # in the last tenth (it swelled back to 1 when the last keyframe glided to the first)
     assert ratio(0, 0.05) > 0.9 and 0.4 < ratio(0.45, 0.55) < 0.6 and ratio(0.9, 1) < 0.1
