@@ -88,6 +88,9 @@ STATEMENT_DOCS: dict[str, tuple[str, str, str]] = {
 }
 
 
+SAME_AS = "   -- same as "  # between an example and what it equals, as :help shows them
+
+
 @dataclass(frozen=True)
 class Word:
     """One word of the language and what ``:help`` says about it."""
@@ -102,6 +105,15 @@ class Word:
     def summary(self) -> str:
         """The first line of the documentation."""
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    @property
+    def usage(self) -> str:
+        """The example's expression alone, without what it equals ("" without an example).
+
+        >>> Vocabulary.of_language().words["fast"].usage
+        'fast 2 $ "a b"'
+        """
+        return self.example.split(SAME_AS)[0]
 
 
 class Vocabulary:
@@ -149,7 +161,7 @@ def _example(spec: object) -> str:
     if not examples:
         return ""
     left, right = examples[0]
-    return left if left == right else f"{left}   -- same as {right}"
+    return left if left == right else f"{left}{SAME_AS}{right}"
 
 
 @cache

@@ -36,8 +36,8 @@ def bare_word(text: str, vocabulary: Vocabulary) -> str | None:
     if kind in ("function", "signal", "control"):
         # a function's own tested example: where it goes differs (fast before a pattern,
         # along inside a control), and a template written here said "t1 $ along ... $ ..."
-        example = vocabulary.words[word].example.split("   -- ")[0]
-        use = {"function": example or f'{word} ... $ "bell"', "signal": f'"bell" # pan {word}',
+        use = {"function": vocabulary.words[word].usage or f'{word} ... $ "bell"',
+               "signal": f'"bell" # pan {word}',
                "control": f'"bell" # {word} 0.5'}[kind]
         return f"{word} is a {kind}, not a statement: e.g. t1 $ {use} (:help {word})"
     return None
