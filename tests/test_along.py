@@ -109,7 +109,7 @@ def test_a_decay_along_the_voice_falls_to_silence_at_its_end(session):
 
 
 def along_a_walk(session, line, cycles=12):
-    """(seconds into the voice, its alpha) block by block over the first voice of ``line``,
+    """(samples into the voice, its alpha) block by block over the first voice of ``line``,
     played live from cycle 0, to its end."""
     session.eval(line)
     sched = session.live_scheduler = session.scheduler()
@@ -132,7 +132,7 @@ def test_along_a_moving_stretch_runs_from_onset_to_end_without_a_jump(session):
                                         ' # stretch (range 2 4 $ slow 2 sine)')
     alphas = [a for _, a in seen]
     assert alphas == sorted(alphas) and alphas[-1] > 0.97
-    assert max(np.diff(alphas)) < 0.05  # ~70 blocks over the voice: no step larger than a few
+    assert max(np.diff(alphas)) < 0.05  # ~350 blocks over the voice: no step of many
     middle = next(a for t, a in seen if t >= voice.length / 2)
     assert 0.3 < middle < 0.7
 
