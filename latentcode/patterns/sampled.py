@@ -72,6 +72,12 @@ class Sampled(float):
 _LAST = 1.0 - 1e-9
 
 
+def _both_sides(op: Callable[[Any, Any], Any]) -> tuple[Callable, Callable]:
+    """``op`` as an :class:`Along`'s method and as its reflected one (``a - 1``, ``1 - a``)."""
+    return (lambda self, o: Along.combined(op, self, o),
+            lambda self, o: Along.combined(op, o, self))
+
+
 class Along(Sampled):
     """A number from a signal read in a voice's own time, 0 at its onset and 1 at its end (what
     ``along`` gives): ``fn`` maps that time to the value.
@@ -113,29 +119,10 @@ class Along(Sampled):
         return Along(lambda r: op(fa(r), fb(r)))
 
     # plain Python arithmetic (``low + span * v`` in ``range``) keeps the voice's time too
-    def __add__(self, o: Any) -> Along:
-        return Along.combined(operator.add, self, o)
-
-    def __radd__(self, o: Any) -> Along:
-        return Along.combined(operator.add, o, self)
-
-    def __sub__(self, o: Any) -> Along:
-        return Along.combined(operator.sub, self, o)
-
-    def __rsub__(self, o: Any) -> Along:
-        return Along.combined(operator.sub, o, self)
-
-    def __mul__(self, o: Any) -> Along:
-        return Along.combined(operator.mul, self, o)
-
-    def __rmul__(self, o: Any) -> Along:
-        return Along.combined(operator.mul, o, self)
-
-    def __truediv__(self, o: Any) -> Along:
-        return Along.combined(operator.truediv, self, o)
-
-    def __rtruediv__(self, o: Any) -> Along:
-        return Along.combined(operator.truediv, o, self)
+    __add__, __radd__ = _both_sides(operator.add)
+    __sub__, __rsub__ = _both_sides(operator.sub)
+    __mul__, __rmul__ = _both_sides(operator.mul)
+    __truediv__, __rtruediv__ = _both_sides(operator.truediv)
 
     def __neg__(self) -> Along:
         return Along(lambda r, f=self.fn: -f(r))
