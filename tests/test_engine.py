@@ -111,10 +111,9 @@ def test_live_controls_apply_when_heard(jackd: str, tmp_path: Path) -> None:
     data, sr = sf.read(wav, dtype="float32")
     assert sr == SR and len(data) > 2 * SR
     assert np.isfinite(data).all() and np.abs(data).max() <= 1.0
-    from latentcode.audio.graph import CONVOLVE_LAG
     from latentcode.audio.limiter import Limiter
 
-    delay = 256 + Limiter(SR).delay + CONVOLVE_LAG  # the limiter: a period late, its look-ahead
+    delay = Limiter(SR).latency  # the limiter's look-ahead (and Convolve's sample)
     mono = data.sum(axis=1)
     found = onsets(mono, threshold=0.1, gap=1000)
     assert found.tolist() == [k * 4410 + delay for k in range(10)], found.tolist()

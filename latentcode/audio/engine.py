@@ -40,12 +40,8 @@ from typing import Any
 from latentcode.audio import offline
 from latentcode.audio.backends import BACKENDS, check_input, check_jack, check_portaudio
 from latentcode.audio.capture import Capture
-from latentcode.audio.graph import (
-    DELAY_FEEDBACK,
-    DELAY_MAX,
-    LIMIT_LOOKAHEAD_MS,
-    output_names,
-)
+from latentcode.audio.graph import DELAY_FEEDBACK, DELAY_MAX, output_names
+from latentcode.audio.limiter import Limiter
 from latentcode.audio.messages import Reporter
 from latentcode.audio.player import Player
 from latentcode.audio.priority import PRODUCER_NICE, raise_priority
@@ -211,10 +207,8 @@ class Engine:
         """Seconds from a block being produced to being heard, about: the queue (the
         lookahead, and the blocks filled at once: :meth:`Stream.usual_steps`), the limiter, JACK."""
         hardware = 2 * self._bs if self.backend == "jack" else self._bs
-        limiter = self._bs  # it limits the bus a buffer late (then its look-ahead)
         filled = self.block * self._stream.usual_steps()
-        return ((self.lookahead + filled + hardware + limiter) / self._sr
-                + LIMIT_LOOKAHEAD_MS / 1000)
+        return (self.lookahead + filled + hardware + self.limiter_delay) / self._sr
 
     @property
     def soonest_change(self) -> int:
@@ -224,8 +218,10 @@ class Engine:
 
     @property
     def limiter_delay(self) -> int:
-        """Samples by which the limiter delays what is heard (a buffer before it boots)."""
-        return self._player.limiter_delay if self._player is not None else self._bs
+        """Samples by which the limiter delays what is heard (its look-ahead: 3.3 ms)."""
+        if self._player is not None and self._player.limiter_delay:
+            return self._player.limiter_delay
+        return Limiter(self._sr).latency  # before the audio process says
 
     @property
     def lookahead_floor(self) -> int:

@@ -8,10 +8,10 @@
                                                   └─ × delay ─► Delay (the track's own:    ┤
                                                           delaytime, delayfeedback)        │
       master: Σ × master fade = bus ◄──────────────────────────────────────────────────────┘
-        bus ─► SDelay, Convolve × 3 (4 phases) ─► Abs ─► Max ─► TableFill ─► peak table
-                      (next callback: Limiter.gains ─► gain table)
-        bus ─► SDelay(buffer + look-ahead) × TableScan(gain table) ─► Clip ±ceiling ─► .out()
-                                                                              └─► recorder
+        bus ─► SDelay, Convolve × 3 (4 phases) ─► Abs ─► Max ─► held (Max, SDelay) ─► need
+            ─► Follower2 (release) ─► averaged (SDelay sums) = gain
+        bus ─► SDelay(look-ahead) × gain ─► Clip ±ceiling ─► .out()
+                                                   └─► recorder
       stems (when asked for): per track (filtered track + its delay line) × master fade, and
         the reverb × master fade, each delayed as the bus is ─► .out(2, 3, ...), not limited
 
@@ -21,11 +21,9 @@ the same bits, and the slots a piece does not use cost the graph nothing.
 
 Every control is a ``SigTo`` per track (a 20 ms glide), so a control that changes every block
 (a continuous pattern sampled by the scheduler) moves smoothly. The true-peak limiter
-(:mod:`latentcode.audio.limiter`) is split: pyo's C objects estimate the true peaks, delay the
-audio and apply the gain; the server callback, which pyo calls before it computes the graph,
-turns the peaks of the previous buffer into gains (keeping the GIL: docs/audio-engine.md). So
-the output is one buffer plus the look-ahead late (:attr:`Graph.limiter_delay`; the offline
-render cuts it).
+(:mod:`latentcode.audio.limiter`) is pyo's C objects only, so it makes a sample's gain in the
+buffer that computes the sample: the output is the look-ahead late (:attr:`Graph.limiter_delay`,
+3.3 ms; the offline render cuts it), and the server callback has no part in it.
 
 A :class:`Graph` boots a pyo server (a sound card, JACK, or the manual clock that offline
 renders and the "none" backend drive) and builds the :class:`Mixer` on it; :meth:`Graph.close`
@@ -34,7 +32,7 @@ takes both down in the only order pyo survives (docs/audio-engine.md).
 >>> with Graph("offline", tracks=1, sr=44100, buffersize=256) as graph:  # doctest: +SKIP
 ...     graph.mixer.set(0, "lpf", 1000.0)   # track 0 glides to a 1 kHz low-pass
 ...     graph.buffersize, graph.limiter_delay, len(graph.mixer.views)
-(256, 400, 2)
+(256, 144, 2)
 >>> PYO_AUDIO["none"]   # no device: the manual server, paced in real time by the engine
 'manual'
 """
@@ -42,13 +40,14 @@ takes both down in the only order pyo survives (docs/audio-engine.md).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from latentcode.audio.backends import load_pyo
 from latentcode.audio.controls import TrackControls
-from latentcode.audio.limiter import LOOKAHEAD, Limiter
+from latentcode.audio.limiter import Limiter
 from latentcode.controls import CONTROLS
 from latentcode.errors import LatentcodeError
 
@@ -59,8 +58,6 @@ REVERB_SIZE, REVERB_DAMP = 0.85, 0.55
 DELAY_TIME = float(CONTROLS["delaytime"].default)
 DELAY_FEEDBACK = float(CONTROLS["delayfeedback"].default)
 DELAY_MAX = float(CONTROLS["delaytime"].high)
-LIMIT_LOOKAHEAD_MS = 1000 * LOOKAHEAD  # about: Graph.limiter_delay is the exact delay
-CONVOLVE_LAG = 1  # pyo's Convolve answers a sample late (measured with an impulse)
 # pyo's audio setting for each backend: "none" and "offline" both run the manual server, driven
 # by the engine's pacer thread and by the render loop.
 PYO_AUDIO = {"jack": "jack", "portaudio": "portaudio", "none": "manual", "offline": "manual"}
@@ -78,6 +75,7 @@ class Mixer:
                  stems: bool = False, channels: int = 2, inputs: int = 0) -> None:
         self._objects: list[Any] = []
         self._jumped: list[Any] = []
+        self._after: list[Callable[[], None]] = []  # what settle() calls once, a buffer on
         # the latest value set of each (track, control), NaN where none was, when the audio
         # process gives it one in shared memory: an audio process started again after one died
         # takes up the track effects where they stood (restore), not at their defaults
@@ -94,16 +92,8 @@ class Mixer:
         self.channels = channels  # of the master: 2, or a ring of speakers
         self.table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels * tracks))
         self.views = [np.asarray(self.table.getBuffer(ch)) for ch in range(channels * tracks)]
-        # the limiter's tables: the bus's true peak per channel (written by the graph), the
-        # gain (written by the callback from those peaks, one buffer later)
-        self.peak_table: Any = keep(pyo.DataTable(size=buffersize, chnls=channels))
-        self.gain_table: Any = keep(pyo.DataTable(size=buffersize, init=[1.0] * buffersize))
-        self.peak_views = [np.asarray(self.peak_table.getBuffer(ch)) for ch in range(channels)]
-        self.gain_view = np.asarray(self.gain_table.getBuffer(0))
-        self._peak = np.zeros(buffersize, np.float32)
-        self.limiter = Limiter(sr)
-        # the audio waits for its gain: a buffer, the look-ahead, and Convolve's own sample
-        self.latency = buffersize + self.limiter.delay + CONVOLVE_LAG
+        self.limiter = Limiter(sr, channels=channels)
+        self.latency = self.limiter.latency  # the look-ahead, and Convolve's own sample
         scan = keep(pyo.TableScan(self.table))
         self.sigs = {
             key: [keep(pyo.SigTo(value, time=CONTROL_GLIDE, init=value)) for _ in range(tracks)]
@@ -148,23 +138,7 @@ class Mixer:
         self._watched = [(i // channels, view) for i, view in enumerate(self.views)]
         self.master: Any = keep(pyo.SigTo(1.0, time=0.01, init=1.0))
         bus = keep(pyo.Mix([dry, self.reverb, echoes], voices=channels, mul=self.master))
-        # true peak: the four phases of the 4x interpolator, their largest magnitude per channel.
-        # The first phase is the sample itself, a plain delay: an SDelay, not a Convolve of 24
-        # taps (a Convolve costs about a tenth of the whole graph; the other taps are 1e-17)
-        on_time = self.limiter.centre + CONVOLVE_LAG
-        phases = [keep(pyo.Abs(keep(pyo.SDelay(bus, delay=(on_time + 0.5) / sr,
-                                               maxdelay=(on_time + buffersize) / sr))))]
-        for taps in self.limiter.phase_taps()[1:]:
-            table = keep(pyo.DataTable(size=len(taps), init=taps))
-            phases.append(keep(pyo.Abs(keep(pyo.Convolve(bus, table, size=len(taps))))))
-        peak = keep(pyo.Max(keep(pyo.Max(phases[0], comp=phases[1])),
-                            comp=keep(pyo.Max(phases[2], comp=phases[3]))))
-        keep(pyo.TableFill(peak, self.peak_table))
-        gain = keep(pyo.TableScan(self.gain_table))
-        delayed = keep(pyo.SDelay(bus, delay=(self.latency + 0.5) / sr,
-                                  maxdelay=(self.latency + buffersize) / sr, mul=gain))
-        ceiling = self.limiter.ceiling
-        keep(pyo.Clip(delayed, min=-ceiling, max=ceiling)).out()
+        self.limiter.build(pyo, bus, keep).out()
         if stems:
             self._stems(pyo, tracks, track_out, sr)
 
@@ -208,7 +182,7 @@ class Mixer:
     @property
     def jumped(self) -> bool:
         """Whether a control jumped in the last buffer (and :meth:`settle` is due)."""
-        return bool(self._jumped)
+        return bool(self._jumped or self._after)
 
     def set(self, track: int, key: str, value: float, glide: bool = True) -> None:
         """Glide the control ``key`` of ``track`` to ``value`` (or jump, at a source's start)."""
@@ -236,6 +210,8 @@ class Mixer:
         """Give controls that jumped in the last buffer their glide back."""
         while self._jumped:
             self._jumped.pop().time = CONTROL_GLIDE
+        while self._after:  # (the limiter's release, cut short by clear_tails)
+            self._after.pop()()
 
     def fade(self, to: float, seconds: float) -> None:
         """Ramp the master to ``to`` (0 or 1) over ``seconds``."""
@@ -248,39 +224,22 @@ class Mixer:
             self.set(track, "delaytime", seconds)
             self.set(track, "delayfeedback", feedback)
 
-    def limit(self) -> None:
-        """The audio thread, once per buffer: the gains for the bus's last buffer, from its
-        true peaks, into the gain table (no gain reduction on any error, which is raised).
-        Keeps the GIL: no numpy operation here is longer than GIL_SAFE."""
-        try:
-            first, *others = self.peak_views
-            peak, step = self._peak, self.limiter.chunk
-            for i in range(0, len(peak), step):
-                np.maximum(first[i : i + step], others[0][i : i + step], out=peak[i : i + step])
-                for other in others[1:]:  # a ring of speakers: the loudest of them all
-                    np.maximum(peak[i : i + step], other[i : i + step], out=peak[i : i + step])
-            self.limiter.gains(peak, self.gain_view)
-        except BaseException:
-            self.gain_view.fill(1.0)  # the final clip still holds the ceiling
-            raise
-
     def clear_tails(self) -> None:
         """Empty the reverb and delay lines and the limiter (after panic)."""
         self.reverb.reset()
         self.delay.reset()
-        self.limiter.reset()
+        self._after.append(self.limiter.clear())
 
     def close(self) -> None:
         """Release views, then readers and effects newest first, then the tables."""
         self.input_views.clear()
         self.views.clear()
         self._watched.clear()
-        self.peak_views.clear()
-        self.gain_view = None
         self.sigs.clear()
         self._jumped.clear()
+        self._after.clear()
+        self.limiter.forget()
         self.reverb = self.delay = self.master = self.table = None
-        self.peak_table = self.gain_table = None
         while self._objects:
             self._objects.pop()
 

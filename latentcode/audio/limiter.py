@@ -1,4 +1,4 @@
-"""A true-peak look-ahead limiter for the master bus.
+"""A true-peak look-ahead limiter for the master bus, built of pyo's own objects.
 
 pyo has no true-peak limiter (its ``Compress`` with a look-ahead let peaks through, and the
 ``Clip`` after it did the limiting: hundreds of samples at full scale in a plain piece). This one:
@@ -6,23 +6,26 @@ pyo has no true-peak limiter (its ``Compress`` with a look-ahead let peaks throu
 1. **True peak**, not sample peak: every sample and three points between it and the next are
    estimated with a 4x polyphase interpolating FIR (windowed sinc, :func:`interpolator`), so a
    peak between samples, which a D/A converter or a later resampling or lossy encode will
-   reconstruct, is seen too. Stereo-linked: one gain for both channels, from the louder.
-2. **Look-ahead**: the audio is delayed by :attr:`Limiter.delay` samples. The gain each estimate
-   needs (ceiling / its true peak, at most 1) is held for the look-ahead window (a running
-   minimum), released exponentially (``release`` seconds) and smoothed by a moving average as
-   long as the window, so the gain ramps down over the look-ahead and is already low enough when
-   the peak comes out; no step, so no click.
+   reconstruct, is seen too. Stereo-linked: one gain for every channel, from the loudest.
+2. **Look-ahead**: the audio is delayed by the look-ahead window. The reduction each estimate
+   needs (``1 - ceiling / its true peak``, at least 0) is held over the window (a running
+   maximum), released towards what the signal needs now at an exponential rate (``release``
+   seconds) and at once if it needs more, and smoothed by a moving average as long as the
+   window, so the gain ramps down over the look-ahead and is already low enough when the peak
+   comes out; no step, so no click.
 3. A final clip at the ceiling, which the gain leaves nothing to do but catch rounding.
 
-In the engine the work is split (see :mod:`latentcode.audio.graph`): pyo's C objects compute the
-interpolated peaks (``Convolve`` with :meth:`Limiter.phase_taps`, a plain delay for the first),
-delay the audio and apply the gain; the server callback runs only :meth:`Limiter.gains`. That
-split is for the GIL: numpy lets it go in every BLAS call and in any operation over more than
-500 elements, and each time the decoder thread can take it and keep the audio thread waiting up
-to a switch interval (measured: a callback doing the whole limiter in numpy took 0.4 ms
-typically and 5 ms at the 99th percentile while a session played, against 0.1 and 0.2 ms
-without it). :meth:`gains` works in chunks small enough to keep the GIL and allocates nothing.
-:meth:`Limiter.process` is the same limiter all in numpy, for offline use and tests.
+:meth:`Limiter.build` makes it of pyo's C objects, each working a whole buffer: the running
+maximum and the moving average as trees of delays (``SDelay``) and ``Max``es or sums, the
+release a ``Follower2`` (instant attack, exponential fall). So the gain of a sample is made in
+the very buffer that sample is computed in, and the output is the look-ahead late and no more
+(:attr:`Limiter.latency`: 144 samples at 44.1 kHz, 3.3 ms). An earlier limiter turned peaks into
+gains in numpy in the server callback, which pyo calls *before* it computes a buffer, so it read
+the peaks a buffer late and the audio had to wait a buffer more (400 samples, 9.1 ms). Nothing
+of this one runs in Python, so it cannot hold up the audio thread or let the GIL go in it.
+
+:meth:`Limiter.process` is the same limiter in numpy: the reference the engine's graph is held to
+(the tests compare them sample for sample), and a limiter for audio outside the engine.
 
 >>> sr = 44100
 >>> lim = Limiter(sr, ceiling_db=-1.0)
@@ -31,14 +34,15 @@ without it). :meth:`gains` works in chunks small enough to keep the GIL and allo
 >>> out = np.empty_like(loud)
 >>> for i in range(0, sr, 256):
 ...     lim.process(loud[:, i : i + 256], out[:, i : i + 256])
->>> bool(np.abs(out).max() <= 10 ** (-1 / 20))
-True
+>>> bool(np.abs(out).max() <= 10 ** (-1 / 20)), lim.delay, lim.latency
+(True, 143, 144)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,11 +54,12 @@ CEILING_DB = -1.0  # dBTP: nothing clips, also after a conversion to 16 bits or 
 # of the product by up to ~0.03 dB over what the gain was computed for (measured).
 MARGIN_DB = 0.05
 LOOKAHEAD = 0.003  # s: the attack ramp; shorter distorts more (the gain moves faster)
-RELEASE = 0.1  # s: time constant of the recovery; shorter pumps and distorts, longer ducks
-# numpy releases the GIL in an operation over more than this many elements (its
-# NPY_BEGIN_THREADS_THRESHOLDED): gains() keeps every array it touches at most this long.
-GIL_SAFE = 500
-_EXACT_ONE = 2.0**-54  # the largest u for which 1.0 - u is 1.0 in float64 (a tie, to even)
+# s: time constant of the recovery towards what the signal needs; shorter pumps and distorts,
+# longer ducks. 70 ms ducks the 4-track benchmark piece as much on average (-1.31 dB) as the
+# limiter before this one did with 100 ms towards no reduction, with as much gain modulation
+# at 20-200 Hz (where it is heard as roughness)
+RELEASE = 0.07
+CONVOLVE_LAG = 1  # pyo's Convolve answers a sample late (measured with an impulse)
 
 
 def interpolator(taps: int = TAPS_PER_PHASE, factor: int = OVERSAMPLE,
@@ -82,116 +87,122 @@ class Limiter:
     """A stereo-linked true-peak limiter: ``lookahead`` seconds of attack, ``release`` seconds
     of recovery, output at most ``ceiling_db`` dBTP.
 
-    :meth:`gains` turns true-peak estimates into gains (the part that runs in the audio
-    callback); :meth:`process` is the whole limiter in numpy. :attr:`delay` is the delay of
-    :meth:`process` in samples (the look-ahead plus the interpolator's centre);
-    :attr:`reduction` the smallest gain of the last block (1 when the limiter did nothing).
+    :meth:`build` makes it in a pyo graph; :meth:`process` is the same limiter in numpy.
+    :attr:`delay` is :meth:`process`'s delay in samples (the look-ahead plus the interpolator's
+    centre), :attr:`latency` the graph's (a sample more: pyo's ``Convolve`` answers late).
     """
 
     def __init__(self, sr: float, *, channels: int = 2, ceiling_db: float = CEILING_DB,
                  lookahead: float = LOOKAHEAD, release: float = RELEASE) -> None:
+        self.sr = float(sr)
         self.channels = channels
         self.ceiling = float(10 ** (ceiling_db / 20))
-        # a numpy float64, not a Python float: the estimates (float32) are compared with it in
-        # float64, so an estimate under it needs a gain of exactly 1.0 (see _chunk_gains)
-        self._target = np.float64(10 ** ((ceiling_db - MARGIN_DB) / 20))
-        d = self.window = max(1, min(round(lookahead * sr), GIL_SAFE // 2))  # hold, average
+        self.target = float(10 ** ((ceiling_db - MARGIN_DB) / 20))
+        d = self.window = max(1, round(lookahead * sr))  # the hold and the average
         self.centre = TAPS_PER_PHASE // 2  # where the interpolator's estimate sits
         self.delay = self.centre + d - 1
+        self.latency = self.delay + CONVOLVE_LAG
+        # Follower2 falls by exp(-2 pi / (sr * falltime)) a sample: this falltime is a decay
+        # of exp(-1 / (release * sr)), a time constant of ``release``
+        self.falltime = 2 * math.pi * release
         self.decay = math.exp(-1.0 / (release * sr))
-        self.reduction = 1.0
-        # the gain computer: every array at most GIL_SAFE long
-        m = self.chunk = min(256, GIL_SAFE - d - 1)
-        self._need = np.ones(d + m, np.float64)  # needed gain: d of history, then the chunk
-        self._env = np.ones(d - 1 + m, np.float64)  # released gain: d-1 of history, the chunk
-        self._runmin = np.empty((2, d + m), np.float64)
-        self._sum = np.empty(d + m, np.float64)
-        self._held = np.empty(m, np.float64)
-        self._u = np.empty(m, np.float64)
-        k = np.arange(m, dtype=np.float64)
-        self._down = self.decay**k  # a^k
-        self._up = self.decay**-k  # a^-k (small: the chunk is short and a is near 1)
-        self._u_prev = 0.0  # 1 - the released gain of the last estimate
-        # while nothing is or was lately above the target, every gain is this (d·(1/d) may
-        # round below 1): a chunk of such estimates is not computed (see _chunk_gains)
-        self._unity = np.float32(float(d) * (1.0 / d))
-        self._settled = True  # the histories hold nothing but unity gains
-        # process(): made for the first block's size
+        self._fast: list[Any] = []  # build(): the delay lines clear() empties
+        self._follower: Any = None  # build(): the release
+        # process(): its history, made at the first block
         self._fir = np.ascontiguousarray(interpolator().T, np.float32)  # (4, taps)
         self._n = 0
+        self.reset()
 
     def phase_taps(self) -> list[list[float]]:
         """The interpolator as four FIR impulse responses, newest sample first (the order of a
         convolution: pyo's ``Convolve``); the first is a plain delay by :attr:`centre`."""
         return [[float(v) for v in column[::-1]] for column in interpolator().T]
 
+    # -- in a pyo graph ------------------------------------------------------------------------
+
+    def build(self, pyo: Any, bus: Any, keep: Callable[[Any], Any]) -> Any:
+        """Limit ``bus`` (a pyo object of :attr:`channels` streams) with pyo's objects, each
+        passed to ``keep`` (the graph holds them, newest last); returns the limited output,
+        :attr:`latency` samples later than the bus. Per 256-sample buffer the objects cost
+        about what the callback's numpy gains did (docs/audio-engine.md)."""
+        sr = self.sr
+
+        def later(signal: Any, samples: int, **kw: Any) -> Any:
+            # SDelay counts whole samples (it truncates): half a sample more cannot fall short
+            line = keep(pyo.SDelay(signal, delay=(samples + 0.5) / sr,
+                                   maxdelay=(samples + 8) / sr, **kw))
+            self._fast.append(line)
+            return line
+
+        # the four phases' magnitudes; the first is the sample itself, a plain delay, not a
+        # Convolve of 24 taps (a Convolve costs about a tenth of the whole graph; its other
+        # taps are 1e-17)
+        phases = [keep(pyo.Abs(later(bus, self.centre + CONVOLVE_LAG)))]
+        for taps in self.phase_taps()[1:]:
+            table = keep(pyo.DataTable(size=len(taps), init=taps))
+            phases.append(keep(pyo.Abs(keep(pyo.Convolve(bus, table, size=len(taps))))))
+        each = keep(pyo.Max(keep(pyo.Max(phases[0], comp=phases[1])),
+                            comp=keep(pyo.Max(phases[2], comp=phases[3]))))
+        peak = keep(pyo.Max(each[0], comp=self.target))  # under the target: no reduction
+        for channel in range(1, self.channels):
+            peak = keep(pyo.Max(peak, comp=each[channel]))
+        # held: the largest over the window and the sample (d + 1), by doubling spans
+        width, span, held = self.window + 1, 1, peak
+        while 2 * span <= width:
+            held = keep(pyo.Max(held, comp=later(held, span)))
+            span *= 2
+        if width > span:
+            held = keep(pyo.Max(held, comp=later(held, width - span)))
+        need = keep(pyo.Sig(keep(pyo.Pow(held, -1.0)), mul=-self.target, add=1.0))
+        self._follower = keep(pyo.Follower2(need, risetime=0, falltime=self.falltime))
+        # the average over the window: sums over 1, 2, 4... samples, then those the window's
+        # binary digits name, end to end
+        sums, span = {1: self._follower}, 1
+        while 2 * span <= self.window:
+            sums[2 * span] = later(sums[span], span, add=sums[span])
+            span *= 2
+        total, covered = sums[span], span
+        for size in sorted(sums, reverse=True):
+            if covered + size <= self.window:
+                total = later(sums[size], covered, add=total)
+                covered += size
+        gain = keep(pyo.Sig(total, mul=-1.0 / self.window, add=1.0))
+        delayed = keep(pyo.SDelay(bus, delay=(self.latency + 0.5) / sr,
+                                  maxdelay=(self.latency + 8) / sr, mul=gain))
+        return keep(pyo.Clip(delayed, min=-self.ceiling, max=self.ceiling))
+
+    def clear(self) -> Callable[[], None]:
+        """Forget the built graph's past (after panic, the bus silent): its delay lines empty,
+        its release at once for the next buffer. Returns what gives the release its time back,
+        to be called before the buffer after (pyo takes a setting at the buffer it computes
+        next). Cheap: the audio thread calls it."""
+        for line in self._fast:
+            line.reset()
+        self._follower.falltime = 0.0
+        return self._release_as_built
+
+    def _release_as_built(self) -> None:
+        self._follower.falltime = self.falltime
+
+    def forget(self) -> None:
+        """Drop the built graph's objects (the graph closes them: none may outlive it)."""
+        self._fast.clear()
+        self._follower = None
+
+    # -- the same limiter in numpy -------------------------------------------------------------
+
     def reset(self) -> None:
-        """Forget the past: no gain reduction, silence in :meth:`process`'s delay line.
-        Allocates nothing, so the audio thread may call it (after panic)."""
-        self.reduction = 1.0
-        self._need.fill(1.0)
-        self._env.fill(1.0)
-        self._u_prev = 0.0
-        self._settled = True
+        """Forget :meth:`process`'s past: no reduction, silence in its delay line."""
+        self._held = np.full(self.window, self.target)  # the last d estimates (at least target)
+        self._sums = np.zeros(self.window - 1)  # the last d - 1 released reductions
+        self._u = 0.0  # the follower
         if self._n:
             self._sig.fill(0.0)
 
-    # -- the gain computer (the audio thread) --------------------------------------------------
-
-    def gains(self, peak: np.ndarray, out: np.ndarray) -> None:
-        """The gains for a block of true-peak estimates ``peak`` (one per sample, both channels
-        already taken together), into ``out`` (float32, same length). The gain ``out[k]`` is
-        for the sample that ``peak[k - window + 1]`` estimates: the audio must be
-        ``window - 1`` samples later than the estimates. Keeps the GIL; allocates nothing."""
-        n, chunk = len(peak), self.chunk
-        lowest = 1.0
-        for i in range(0, n, chunk):
-            lowest = min(lowest, self._chunk_gains(peak[i : i + chunk], out[i : i + chunk]))
-        self.reduction = lowest
-
-    def _chunk_gains(self, peak: np.ndarray, out: np.ndarray) -> float:
-        d, m = self.window, len(peak)
-        # Most chunks of most pieces need nothing: every estimate under the target, none in the
-        # histories, and the release's remainder too small to move 1 - u off 1.0 (2^-54). The
-        # arithmetic below then gives unity gains to the bit; skipping it saved most of the
-        # limiter's time, a sixth of a split render's main process.
-        released = self.decay * self._u_prev
-        if self._settled and released <= _EXACT_ONE and float(peak.max()) <= self._target:
-            out.fill(self._unity)
-            self._u_prev = released * float(self._down[m - 1])
-            return float(self._unity)
-        need, env, total = self._need[: d + m], self._env[: d - 1 + m], self._sum[: d + m]
-        held, u = self._held[:m], self._u[:m]
-        # 1. the gain each estimate needs, held over the window (running minimum)
-        np.maximum(peak, self._target, out=need[d:])
-        np.divide(self._target, need[d:], out=need[d:])
-        _running_min(need, d + 1, self._runmin[:, : d + m], held)
-        # 2. release: u = 1 - gain jumps up at once and decays by a per sample,
-        #    u[k] = max(1 - held[k], a * u[k-1]) = a^k * cummax((1 - held) * a^-k, a * u_prev)
-        np.subtract(1.0, held, out=u)
-        u *= self._up[:m]
-        u[0] = max(u[0], self.decay * self._u_prev)
-        np.maximum.accumulate(u, out=u)
-        u *= self._down[:m]
-        self._u_prev = float(u[-1])
-        np.subtract(1.0, u, out=env[d - 1 :])
-        # 3. moving average over the window: the gain ramps down across the look-ahead
-        total[0] = 0.0
-        np.cumsum(env, out=total[1:])
-        np.subtract(total[d:], total[:m], out=held)
-        np.multiply(held, 1.0 / d, out=out, casting="same_kind")
-        # the histories for the next chunk (1-D: numpy copies overlapping slices in place)
-        need[:d] = need[m:]
-        env[: d - 1] = env[m:]
-        self._settled = bool((need[:d] == 1.0).all() and (env[: d - 1] == 1.0).all())
-        return float(out.min())
-
-    # -- the whole limiter in numpy (offline, tests) --------------------------------------------
-
     def process(self, x: Sequence[np.ndarray], out: Sequence[np.ndarray]) -> None:
         """Limit the block ``x`` into ``out``, :attr:`delay` samples later: each a (channels, n)
-        array or a sequence of ``channels`` arrays of n samples; ``out`` may be ``x``. Not for
-        the audio thread (its interpolator is one BLAS call, which lets the GIL go)."""
+        array or a sequence of ``channels`` arrays of n samples; ``out`` may be ``x``. A loop
+        in Python for the release (about 0.4 s a second of audio): not for live use."""
         n = len(x[0])
         if n != self._n:
             self._allocate(n)
@@ -200,11 +211,21 @@ class Limiter:
         np.copyto(self._frames, self._windows)  # contiguous: the product is one BLAS call
         est = np.matmul(self._fir, self._columns, out=self._est)  # (phase, channel * n)
         np.abs(est, out=est)
-        np.max(self._phases, axis=0, out=self._peak)
-        self.gains(self._peak, self._gain)
-        result = self._result
-        np.multiply(self._delayed, self._gain, out=result)
-        np.clip(result, -self.ceiling, self.ceiling, out=result)
+        peak = np.maximum(self._phases.max(axis=0), self.target)  # (n,): every channel's
+        d = self.window
+        history = np.concatenate([self._held, peak])
+        held = np.lib.stride_tricks.sliding_window_view(history, d + 1).max(axis=1)
+        self._held = history[-d:]
+        need = 1.0 - self.target / held
+        released, u, decay = np.empty(n), self._u, self.decay
+        for k, v in enumerate(need.tolist()):  # Follower2: up at once, down towards the need
+            u = v if v > u else v + decay * (u - v)
+            released[k] = u
+        self._u = u
+        sums = np.concatenate([[0.0], self._sums, released]).cumsum()
+        self._sums = np.concatenate([self._sums, released])[-(d - 1):] if d > 1 else self._sums
+        gain = 1.0 - (sums[d:] - sums[:-d]) / d
+        result = np.clip(self._delayed * gain.astype(np.float32), -self.ceiling, self.ceiling)
         for channel, samples in zip(out, result, strict=True):
             channel[...] = samples
         keep = self._hist
@@ -220,9 +241,6 @@ class Limiter:
             self._sig[:, :h] = old[:, :h]
         self._frames = np.empty((self.channels, n, taps), np.float32)
         self._est = np.empty((OVERSAMPLE, self.channels * n), np.float32)
-        self._peak = np.empty(n, np.float32)
-        self._gain = np.empty(n, np.float32)
-        self._result = np.empty((self.channels, n), np.float32)
         # views made once: making them costs more than the arithmetic on a block
         self._windows = np.lib.stride_tricks.sliding_window_view(
             self._sig[:, h - taps + 1 :], taps, axis=1)  # (ch, n, taps), newest sample last
@@ -231,23 +249,3 @@ class Limiter:
         lag = h - self.delay
         self._input, self._delayed = self._sig[:, h:], self._sig[:, lag : lag + n]
         self._n = n
-
-
-def _running_min(a: np.ndarray, width: int, scratch: np.ndarray, out: np.ndarray) -> None:
-    """``out[i] = a[i : i + width].min()`` by doubling spans: log2(width) vector operations,
-    between the two rows of ``scratch`` (2, len(a)) so that no operation overlaps itself (numpy
-    would copy).
-
-    >>> a = np.array([5., 3, 4, 1, 2, 6]); out = np.empty(3)
-    >>> _running_min(a, 4, np.empty((2, 6)), out); out.tolist()
-    [1.0, 1.0, 1.0]
-    """
-    size = len(a)
-    src, span, row = a, 1, 0
-    while 2 * span <= width:  # the result holds the min of a[i : i + 2 * span]
-        top = size - 2 * span + 1
-        dst = scratch[row, :top]
-        np.minimum(src[:top], src[span : span + top], out=dst)
-        src, span, row = dst, 2 * span, 1 - row
-    n = len(out)
-    np.minimum(src[:n], src[width - span : width - span + n], out=out)

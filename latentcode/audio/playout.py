@@ -1,8 +1,8 @@
 """The audio side of a stream: what pyo's server callback does with each buffer.
 
 The callback copies one buffer from the :class:`~latentcode.audio.ring.AudioRing` into the
-graph's table, applies controls when their first sample is heard, counts gaps, runs panic and
-the master limiter, and hands the input to the capture. Live it runs in the audio process
+graph's table, applies controls when their first sample is heard, counts gaps, runs panic, and
+hands the input to the capture. Live it runs in the audio process
 (:mod:`latentcode.audio.player`), offline in the render loop's own process; the producer side
 (:class:`~latentcode.audio.stream.Stream`) reaches it only through the ring and the
 :class:`Board`, so the two may be two processes.
@@ -106,9 +106,9 @@ class Playout:
         return errors
 
     def on_buffer(self) -> None:
-        """pyo's server callback: copy one buffer from the ring into the table, and limit the
-        master bus of the last buffer into the output. Never raises: pyo would print a
-        traceback every buffer. A failing part plays silence; the other goes on."""
+        """pyo's server callback: copy one buffer from the ring into the table (the limiter is
+        the graph's own: nothing of it here). Never raises: pyo would print a traceback every
+        buffer. A failing part plays silence; the capture goes on."""
         self.stamp.write(self.ring.read_pos, time.monotonic_ns())
         try:
             self._play_buffer()
@@ -118,10 +118,6 @@ class Playout:
             if mixer is not None:
                 for view in mixer.views:
                     view.fill(0.0)
-        try:
-            self._mixer.limit()  # silent output on error
-        except BaseException as exc:  # noqa: B036
-            self._audio_error(exc)
         capture = self.capture
         if capture is not None and self._mixer.input_views:
             try:  # the input of the buffer before: a copy, nothing more (see .capture)

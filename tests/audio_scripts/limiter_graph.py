@@ -1,0 +1,62 @@
+"""Run the engine's graph, limiter and all, on seeded noise with loud bursts; save what it made.
+
+Usage: limiter_graph.py OUT.npz — one track through the offline graph with stems, buffer by
+buffer: quiet noise, bursts of it at +12 dB over full scale, a lone click. Saves the output:
+the limited master (columns 0-1) and the stems (the track, the reverb), which are the bus
+before the limiter, delayed as the master is. Run by tests/test_limiter.py, which holds the
+master to the numpy limiter applied to the stems' sum.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+import numpy as np
+
+from latentcode.audio.graph import Graph
+
+SR, BUFFERS = 44100, 500
+CLEARED = 400  # the buffer the limiter is cleared at
+
+
+def signal(n: int) -> np.ndarray:
+    """(2, n): noise at -20 dBFS, a burst of 4x full scale, a click of 3, a burst of 1.5."""
+    rng = np.random.default_rng(7)
+    x = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
+    x[:, 30_000:36_000] *= 40.0
+    x[0, 60_000] = 3.0
+    x[:, 80_000:100_000] *= 15.0
+    x[:, 98_000:100_000] *= 4.0  # the loudest at the end: the release still far from done
+    x[:, 100_000 : CLEARED * 256] = 0.0  # silence, as panic leaves the bus
+    x[1] *= 0.7  # stereo-linked: the louder channel sets the gain of both
+    return x
+
+
+def main() -> None:
+    with Graph("offline", tracks=1, sr=SR, buffersize=256, stems=True) as graph:
+        mixer, server, bs = graph.mixer, graph.server, graph.buffersize
+        x = signal(BUFFERS * bs)
+        server.start()
+        address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
+        output = np.ctypeslib.as_array(address, shape=(bs, graph.channels))
+        outs = []
+        for step in range(BUFFERS):
+            for i in range(len(mixer.views)):  # (a loop variable would keep a view alive)
+                mixer.views[i][:] = x[i, step * bs : (step + 1) * bs]
+            mixer.wake_sounding()  # as the server callback does once a buffer is in
+            if mixer.jumped:
+                mixer.settle()
+            if step == CLEARED:
+                mixer.clear_tails()
+            server.process()
+            outs.append(output.copy())
+        latency = mixer.latency
+        # nothing of pyo's may outlive the graph's close (a segfault at exit): not the view
+        # into the server's buffer, nor a name for the server or the mixer
+        del output, mixer, server
+    np.savez(sys.argv[1], out=np.concatenate(outs), latency=latency, cleared=CLEARED * 256)
+
+
+if __name__ == "__main__":
+    main()
