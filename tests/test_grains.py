@@ -52,3 +52,24 @@ def test_reconstruct_matches_slice_adds_in_their_order(seed, count, on_grid, bac
 
 def test_nothing_decoded_yet_is_silence():
     assert not reconstruct({}, 10, 50, 128).any()
+
+
+def test_a_compiled_module_run_as_a_file_keeps_nothing_under_its_own_name(tmp_path) -> None:
+    """``python -m doctest grain_search.py`` imports the file as ``grain_search``; code numba
+    kept on disk under that name broke the package's next import until removed by hand. Run
+    so, the compiled modules keep nothing: their doctests pass and ``__pycache__`` holds no
+    compiled entry."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import latentcode.playback as playback
+
+    for name in ("grain_search.py", "overlap_add.py"):
+        shutil.copy(Path(playback.__file__).parent / name, tmp_path / name)
+        done = subprocess.run([sys.executable, "-m", "doctest", name], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    kept = [p.name for p in tmp_path.glob("__pycache__/*.nb*")]
+    assert kept == []

@@ -26,9 +26,13 @@ import numpy as np
 # Offsets the fine search scores side by side: a fixed count the compiler turns into two
 # vector registers, where the 2·coarse + 1 it needs (9) stayed a scalar loop, 2-4x slower
 LANES = 16
+# numba keeps the compiled code only for the package's own import. Run as a file of its own
+# (``python -m doctest`` on it), the module is named ``grain_search``, and an entry kept under
+# that name broke the package's next import ("No module named 'grain_search'") until removed.
+KEEP_COMPILED = __name__.startswith("latentcode.")
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: int) -> int:
     """The offset in [0, room] (``room = len(pull) - 1``) where ``head`` (``room`` + the
     tail's length samples) best matches ``tail`` by normalised cross-correlation, less
@@ -43,7 +47,7 @@ def best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: in
                         _workspace(len(head), len(tail), len(pull) - 1, coarse))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def _workspace(length: int, compare: int, room: int, coarse: int) -> tuple:
     """The search's working arrays for a head of ``length`` samples and a tail of ``compare``:
     made once for all the grains of a walk, not seven small arrays a grain."""
@@ -53,7 +57,7 @@ def _workspace(length: int, compare: int, room: int, coarse: int) -> tuple:
             np.empty(LANES, np.float32), np.empty(LANES, np.float32))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: int,
                  work: tuple) -> int:
     """:func:`best_offset` in the working arrays of :func:`_workspace`."""
@@ -116,7 +120,7 @@ def _best_offset(head: np.ndarray, tail: np.ndarray, pull: np.ndarray, coarse: i
     return offset
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def _fine(head: np.ndarray, tail: np.ndarray, first: int, window: np.ndarray,
           fine: np.ndarray, power: np.ndarray) -> float:
     """Into ``fine`` and ``power``: for each of the LANES offsets from ``first``, the products
@@ -166,7 +170,7 @@ def _fine(head: np.ndarray, tail: np.ndarray, first: int, window: np.ndarray,
     return tail_power
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def walk(buffer: np.ndarray, bases: np.ndarray, tail: np.ndarray, known: bool,
          pull: np.ndarray, coarse: int, hop: int, skip: int, out: np.ndarray) -> bool:
     """Read a voice's grains from ``buffer`` (its reconstruction), one per row of ``out``:

@@ -22,8 +22,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# compiled code kept on disk for the package's own import only (see grain_search.KEEP_COMPILED)
+KEEP_COMPILED = __name__.startswith("latentcode.")
 
-@numba.njit(cache=True, nogil=True)
+
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
 def add_rows(dest: np.ndarray, src: np.ndarray, rows: np.ndarray, tracks: np.ndarray,
              at: np.ndarray) -> None:
     """``dest[tracks[i], :, at[i] : at[i] + seg] += src[rows[i]]`` for each i in order
