@@ -80,7 +80,8 @@ class Control:
             value = float(raw)
         except (TypeError, ValueError):
             raise LatentcodeError(f"control {self.name} needs a number, got {raw!r}",
-                                  culprit=raw if isinstance(raw, str) else None) from None
+                                  culprit=raw if isinstance(raw, str) else None,
+                                  after=self.name) from None
         if not math.isfinite(value):
             raise LatentcodeError(f"control {self.name} needs a finite number, got {raw!r}")
         return self.clamp(value)

@@ -13,19 +13,25 @@ class LatentcodeError(Exception):
 
     ``culprit`` is the text the user wrote that caused it (a sound name, a control), when the
     error is found below the language: the session finds it in the statement, so the caret can
-    point at it rather than at the statement's start.
+    point at it rather than at the statement's start. ``after`` is a word written before it
+    that the error knows (the control or function it was given to), so that a culprit which
+    also appears earlier, as a sound, is found where it was given: in
+    ``"drone" # gain "drone"`` the second ``drone``.
 
     >>> e = LatentcodeError("unknown sound 'nosuch'", culprit="nosuch")
-    >>> str(e), e.culprit
-    ("unknown sound 'nosuch'", 'nosuch')
+    >>> str(e), e.culprit, e.after
+    ("unknown sound 'nosuch'", 'nosuch', None)
     """
 
     culprit: str | None = None
+    after: str | None = None
 
-    def __init__(self, *args: object, culprit: str | None = None) -> None:
+    def __init__(self, *args: object, culprit: str | None = None,
+                 after: str | None = None) -> None:
         super().__init__(*args)
         if culprit is not None:
             self.culprit = culprit
+            self.after = after
 
 
 class LanguageError(LatentcodeError):
@@ -56,8 +62,9 @@ class LanguageError(LatentcodeError):
         source_line: str | None = None,
         expected: list[str] | None = None,
         culprit: str | None = None,
+        after: str | None = None,
     ) -> None:
-        super().__init__(message, culprit=culprit)
+        super().__init__(message, culprit=culprit, after=after)
         self.message = message
         self.line = line
         self.column = column

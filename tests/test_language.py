@@ -267,7 +267,7 @@ def test_wrong_argument_type_names_function_and_argument():
     assert "every" in err.message and "'f'" in err.message
     err = error('t1 $ every "a" rev $ "b"')
     assert err.message == "every: argument 'n' needs a number, got 'a'"
-    assert err.column == 6
+    assert err.column == 13  # under the word given as the number, not the function
     err = error('t1 $ fast rev "a"')
     assert "fast" in err.message and "'factor'" in err.message
 

@@ -95,6 +95,17 @@ def test_a_word_where_a_number_belongs_points_at_the_word(session, code, word):
     assert caret_under(e).startswith(word), (code, e.column)
 
 
+@pytest.mark.parametrize("code, column", [  # the word also names a sound earlier in the line
+    ('t1 $ "drone" # gain "<1 drone>"', 25),
+    ('t1 $ "bell*2" # stretch "bell"', 26),
+    ('t1 $ fast "<1 bell>" $ "bell"', 15),
+])
+def test_the_caret_goes_under_the_word_given_to_the_control_not_the_sound(session, code, column):
+    e = error_of(session, code)
+    assert "number" in e.message
+    assert e.column == column, (code, e.column, caret_under(e))
+
+
 def test_the_caret_finds_its_line_in_a_statement_of_several_lines(session):
     e = error_of(session, 'tempo 1\nt1 $ "bell pad"\n  # gain 0.5\n  # mix "pad nosuch:3"')
     assert e.line == 4 and e.source_line == '  # mix "pad nosuch:3"'

@@ -17,6 +17,7 @@ from typing import Any
 from latentcode.controls import RENAMED
 from latentcode.errors import LanguageError
 from latentcode.language.mininotation import mini
+from latentcode.language.positions import find_token
 from latentcode.language.statements import (
     App,
     BinOp,
@@ -136,8 +137,23 @@ def _value(node: Node, env: Mapping[str, Any]) -> Any:
         return _eval(node, env)
     except LanguageError as exc:
         if exc.line is None and node.line:
-            exc.line, exc.column, exc.source_line = node.line, node.column, node.source
+            exc.line, exc.column, exc.source_line = node.line, _column(node, exc), node.source
         raise
+
+
+def _column(node: Node, exc: LanguageError) -> int:
+    """Where an error met in ``node`` points: at its culprit (the word that caused it) where
+    the line shows it from the node on, after the control or function it was given to when
+    the error names one (``after``), else at the node."""
+    culprit, line = exc.culprit, node.source
+    if not culprit or not line:
+        return node.column
+    start = node.column - 1
+    given = find_token(line, exc.after, start) if exc.after else None
+    if given is not None:
+        start = given + len(exc.after)
+    found = find_token(line, culprit, start)
+    return found + 1 if found is not None else node.column
 
 
 def _eval(node: Node, env: Mapping[str, Any]) -> Any:
@@ -159,7 +175,8 @@ def _eval(node: Node, env: Mapping[str, Any]) -> Any:
             return _operate(node, node.op, left, right)
         except LanguageError as exc:
             if exc.line is None and node.op == "$":  # blame the function, not the '$'
-                exc.line, exc.column, exc.source_line = (node.left.line, node.left.column,
+                exc.line, exc.column, exc.source_line = (node.left.line,
+                                                         _column(node.left, exc),
                                                          node.left.source)
             raise
     if isinstance(node, Section):

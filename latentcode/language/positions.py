@@ -21,9 +21,9 @@ from typing import Any
 _WORD = r"A-Za-z0-9_'"
 
 
-def find_token(text: str, culprit: str) -> int | None:
-    """The offset of the first whole-word occurrence of ``culprit`` in ``text``, or None; a
-    sound ``group:index`` not written as such is looked for as its ``group``.
+def find_token(text: str, culprit: str, start: int = 0) -> int | None:
+    """The offset of the first whole-word occurrence of ``culprit`` in ``text`` from ``start``
+    on, or None; a sound ``group:index`` not written as such is looked for as its ``group``.
 
     >>> find_token('"bell_00 bell nosuch:3"', "nosuch:3"), find_token('"bells"', "bell")
     (14, None)
@@ -31,18 +31,34 @@ def find_token(text: str, culprit: str) -> int | None:
     for candidate in dict.fromkeys((culprit, culprit.partition(":")[0])):
         if not candidate.strip():
             continue
-        found = re.search(rf"(?<![{_WORD}]){re.escape(candidate)}(?![{_WORD}])", text)
+        pattern = re.compile(rf"(?<![{_WORD}]){re.escape(candidate)}(?![{_WORD}])")
+        found = pattern.search(text, start)
         if found is not None:
             return found.start()
     return None
 
 
-def blame(text: str, statement: Any, culprit: str | None = None) -> tuple[int, int, str | None]:
+def blame(text: str, statement: Any, culprit: str | None = None,
+          after: str | None = None) -> tuple[int, int, str | None]:
     """(line, column, source line) of ``culprit`` inside ``statement`` (which ``text`` holds),
-    both 1-based, or of the statement's start when there is no culprit or it is not found."""
+    both 1-based, or of the statement's start when there is no culprit or it is not found.
+    With ``after`` (the control or function it was given to), the first ``culprit`` after
+    that word, where there is one.
+
+    >>> from latentcode.language.statements import parse
+    >>> text = 't1 $ "drone" # gain "<1 drone>"'
+    >>> blame(text, parse(text)[0], "drone")[1], blame(text, parse(text)[0], "drone", "gain")[1]
+    (7, 25)
+    """
     lines = text.split("\n")
     line, column = statement.line or 1, statement.column or 1
-    offset = find_token(statement.text, culprit) if culprit and statement.text else None
+    offset = None
+    if culprit and statement.text:
+        given = find_token(statement.text, after) if after else None
+        if given is not None:
+            offset = find_token(statement.text, culprit, given + len(after))
+        if offset is None:
+            offset = find_token(statement.text, culprit)
     if offset is not None:
         before = statement.text[:offset]
         breaks = before.count("\n")

@@ -41,7 +41,7 @@ def argument(value: Any, kind: str, function: str, name: str) -> Any:
     except (PatternError, TypeError, ValueError, OverflowError):
         raise PatternError(
             f"{function}: argument '{name}' needs a number, got {value!r}",
-            culprit=value if isinstance(value, str) else None) from None
+            culprit=value if isinstance(value, str) else None, after=function) from None
 
 
 def join_arguments(impl: Callable[..., Pattern], args: Sequence[Any], joined: Sequence[int],

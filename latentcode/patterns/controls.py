@@ -32,12 +32,13 @@ def _number_control(name: str) -> Any:
                 return {name: float(v)}
             except ValueError:
                 raise PatternError(f"{name} needs a number, got the word {v!r}: e.g. "
-                                   f"# {name} 2, or # {name} \"1 2\"", culprit=v) from None
+                                   f"# {name} 2, or # {name} \"1 2\"",
+                                   culprit=v, after=name) from None
         try:
             return {name: to_number(v)}
         except PatternError:
             raise PatternError(f"{name} needs a number, got {v!r}: e.g. # {name} 2",
-                               culprit=v if isinstance(v, str) else None) from None
+                               culprit=v if isinstance(v, str) else None, after=name) from None
 
     return value
 

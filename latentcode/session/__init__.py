@@ -189,7 +189,8 @@ class Session(LivePlay, Inputs):
             # the statement (an unknown sound, a control), else at the statement's start
             from latentcode.language.positions import blame
 
-            line, column, source = blame(text, st, getattr(e, "culprit", None))
+            line, column, source = blame(text, st, getattr(e, "culprit", None),
+                                         getattr(e, "after", None))
             if isinstance(e, LanguageError):
                 if e.line is None:
                     e.line, e.column, e.source_line = line, column, source
