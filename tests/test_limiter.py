@@ -182,6 +182,29 @@ def test_the_engines_graph_limits_as_the_numpy_limiter_does(tmp_path: Path) -> N
                   - bus[:, still]).max() > 0.05
 
 
+def test_a_ring_of_speakers_is_limited_by_its_loudest(tmp_path: Path) -> None:
+    """Four speakers, one of them 30x too loud: it comes out under the ceiling and the other
+    three are brought down by the same gain (the limiter is linked across every channel)."""
+    saved = tmp_path / "ring.npz"
+    done = subprocess.run([sys.executable,
+                           str(ROOT / "tests" / "audio_scripts" / "limiter_graph.py"),
+                           str(saved), "ring"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = np.load(saved)
+    out, x, latency = data["out"], data["x"], int(data["latency"])
+    assert out.shape[1] == 4 and np.abs(out).max() <= CEILING
+    assert np.abs(out[:, 2]).max() > 0.9 * CEILING  # the loud one, held at the ceiling
+
+    def gain(span: slice, channel: int) -> float:  # (the track's filters shape the noise:
+        heard = out[span.start + latency : span.stop + latency, channel]  # levels, not samples)
+        return float(rms(heard) / rms(x[span, channel]))
+
+    for channel in (0, 1, 3):
+        before = gain(slice(5_000, 15_000), channel)  # the filters' own, about -0.5 dB
+        assert 0.9 < before <= 1.0, channel
+        assert gain(slice(25_000, 38_000), channel) < 0.1 * before, channel  # ducked with it
+
+
 def test_loudness_gates_silence_and_weighs_channels() -> None:
     tone = sine(997, 3.0, 1.0)
     mono = loudness(tone, SR)

@@ -17,7 +17,7 @@ from typing import Any
 from latentcode.controls import RENAMED
 from latentcode.errors import LanguageError
 from latentcode.language.mininotation import mini
-from latentcode.language.positions import find_token
+from latentcode.language.positions import find_culprit
 from latentcode.language.statements import (
     App,
     BinOp,
@@ -145,14 +145,9 @@ def _column(node: Node, exc: LanguageError) -> int:
     """Where an error met in ``node`` points: at its culprit (the word that caused it) where
     the line shows it from the node on, after the control or function it was given to when
     the error names one (``after``), else at the node."""
-    culprit, line = exc.culprit, node.source
-    if not culprit or not line:
+    if not exc.culprit or not node.source:
         return node.column
-    start = node.column - 1
-    given = find_token(line, exc.after, start) if exc.after else None
-    if given is not None:
-        start = given + len(exc.after)
-    found = find_token(line, culprit, start)
+    found = find_culprit(node.source, exc.culprit, exc.after, node.column - 1)
     return found + 1 if found is not None else node.column
 
 

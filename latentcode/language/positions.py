@@ -38,6 +38,21 @@ def find_token(text: str, culprit: str, start: int = 0) -> int | None:
     return None
 
 
+def find_culprit(text: str, culprit: str, after: str | None = None, start: int = 0) -> int | None:
+    """:func:`find_token` from ``start`` on, but after the word ``after`` (the control or
+    function the culprit was given to) where the culprit is written after it.
+
+    >>> find_culprit('"drone" # gain "drone"', "drone", "gain"), find_culprit('"x"', "x", "gain")
+    (16, 1)
+    """
+    given = find_token(text, after, start) if after else None
+    if given is not None:
+        found = find_token(text, culprit, given + len(after))
+        if found is not None:
+            return found
+    return find_token(text, culprit, start)
+
+
 def blame(text: str, statement: Any, culprit: str | None = None,
           after: str | None = None) -> tuple[int, int, str | None]:
     """(line, column, source line) of ``culprit`` inside ``statement`` (which ``text`` holds),
@@ -52,13 +67,7 @@ def blame(text: str, statement: Any, culprit: str | None = None,
     """
     lines = text.split("\n")
     line, column = statement.line or 1, statement.column or 1
-    offset = None
-    if culprit and statement.text:
-        given = find_token(statement.text, after) if after else None
-        if given is not None:
-            offset = find_token(statement.text, culprit, given + len(after))
-        if offset is None:
-            offset = find_token(statement.text, culprit)
+    offset = find_culprit(statement.text, culprit, after) if culprit and statement.text else None
     if offset is not None:
         before = statement.text[:offset]
         breaks = before.count("\n")

@@ -1,10 +1,15 @@
 """Run the engine's graph, limiter and all, on seeded noise with loud bursts; save what it made.
 
-Usage: limiter_graph.py OUT.npz — one track through the offline graph with stems, buffer by
-buffer: quiet noise, bursts of it at +12 dB over full scale, a lone click. Saves the output:
-the limited master (columns 0-1) and the stems (the track, the reverb), which are the bus
-before the limiter, delayed as the master is. Run by tests/test_limiter.py, which holds the
-master to the numpy limiter applied to the stems' sum.
+Usage: limiter_graph.py OUT.npz [ring]
+
+One track through the offline graph with stems, buffer by buffer: quiet noise, bursts of it at
++12 dB over full scale, a lone click, then (as after panic) silence, the limiter cleared
+(``Mixer.clear_tails``) and quiet noise again. Saves the output: the limited master (columns
+0-1) and the stems (the track, the reverb), which are the bus before the limiter, delayed as
+the master is, and the sample the limiter was cleared at. Run by tests/test_limiter.py, which
+holds the master to the numpy limiter applied to the stems' sum, and to the bus itself once
+cleared. With ``ring``: a ring of four speakers (no stems), a burst of 30x on the third only,
+quiet noise on the others; saves the input and the output.
 """
 
 from __future__ import annotations
@@ -33,7 +38,31 @@ def signal(n: int) -> np.ndarray:
     return x
 
 
+def ring(path: str) -> None:
+    """Four speakers, one of them loud: the output and the input, (n, 4) each."""
+    x = (0.1 * np.random.default_rng(3).standard_normal((4, 300 * 256))).astype(np.float32)
+    x[2, 20_000:40_000] *= 30.0
+    with Graph("offline", tracks=1, sr=SR, buffersize=256, channels=4) as graph:
+        mixer, server, bs = graph.mixer, graph.server, graph.buffersize
+        server.start()
+        address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
+        output = np.ctypeslib.as_array(address, shape=(bs, graph.channels))
+        outs = []
+        for step in range(x.shape[1] // bs):
+            for i in range(len(mixer.views)):
+                mixer.views[i][:] = x[i, step * bs : (step + 1) * bs]
+            mixer.wake_sounding()
+            server.process()
+            outs.append(output.copy())
+        latency = mixer.latency
+        del output, mixer, server
+    np.savez(path, out=np.concatenate(outs), x=x.T, latency=latency)
+
+
 def main() -> None:
+    if sys.argv[2:] == ["ring"]:
+        ring(sys.argv[1])
+        return
     with Graph("offline", tracks=1, sr=SR, buffersize=256, stems=True) as graph:
         mixer, server, bs = graph.mixer, graph.server, graph.buffersize
         x = signal(BUFFERS * bs)
