@@ -185,8 +185,7 @@ class Session(LivePlay, Inputs):
         except InternalError:
             raise
         except (LatentcodeError, *USER_CAUSED) as e:
-            # errors found below the language (voices, numbers) point at what caused them in
-            # the statement (an unknown sound, a control), else at the statement's start
+            # errors found below the language point at their culprit, else the statement's start
             from latentcode.language.positions import blame
 
             line, column, source = blame(text, st, getattr(e, "culprit", None),
