@@ -114,6 +114,21 @@ def test_the_release_goes_towards_what_the_signal_still_needs() -> None:
     assert np.abs(out).max() <= CEILING
 
 
+def test_the_gain_ramps_down_across_the_look_ahead_before_a_peak() -> None:
+    """One sample of 4 in a steady 0.1: the gain comes down over the window before it, step by
+    step and never up (no click), is low enough at the peak, and recovers after it."""
+    x = np.full((2, 4096), 0.1, np.float32)
+    x[:, 2000] = 4.0
+    out, lim = limit(x)
+    gain = out[0, lim.delay :] / x[0, : -lim.delay]
+    d = lim.window
+    ramp = gain[2000 - d - 2 : 2001]
+    assert np.all(np.diff(ramp) <= 0) and ramp[0] == 1.0  # untouched before the window
+    assert gain[2000] * 4.0 <= CEILING
+    assert gain[1990] < 0.9 < gain[2000 - d - 20]  # the ramp spans the window
+    assert gain[-1] > 2 * gain[2000]  # released
+
+
 def test_process_takes_pyo_table_channels() -> None:
     """The same limiter all in numpy takes two separate channel buffers, as pyo's tables are."""
     lim = Limiter(SR)
