@@ -201,8 +201,9 @@ class Limiter:
 
     def process(self, x: Sequence[np.ndarray], out: Sequence[np.ndarray]) -> None:
         """Limit the block ``x`` into ``out``, :attr:`delay` samples later: each a (channels, n)
-        array or a sequence of ``channels`` arrays of n samples; ``out`` may be ``x``. A loop
-        in Python for the release (about 0.4 s a second of audio): not for live use."""
+        array or a sequence of ``channels`` arrays of n samples; ``out`` may be ``x``. The release
+        is a loop in Python (25 ms a second of stereo audio on the AVX2-only EPYC): not for the
+        audio thread."""
         n = len(x[0])
         if n != self._n:
             self._allocate(n)
