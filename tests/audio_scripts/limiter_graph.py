@@ -38,45 +38,22 @@ def signal(n: int) -> np.ndarray:
     return x
 
 
-def ring(path: str) -> None:
-    """Four speakers, one of them loud: the output and the input, (n, 4) each."""
-    x = (0.1 * np.random.default_rng(3).standard_normal((4, 300 * 256))).astype(np.float32)
-    x[2, 20_000:40_000] *= 30.0
-    with Graph("offline", tracks=1, sr=SR, buffersize=256, channels=4) as graph:
+def play(x: np.ndarray, clear_at: int | None = None, **graph_options: object) -> tuple:
+    """``x`` (channels, n) through one track of the offline graph, buffer by buffer, the
+    limiter cleared at buffer ``clear_at``: (the output (n, outputs), the limiter's latency)."""
+    with Graph("offline", tracks=1, sr=SR, buffersize=256, **graph_options) as graph:
         mixer, server, bs = graph.mixer, graph.server, graph.buffersize
         server.start()
         address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
         output = np.ctypeslib.as_array(address, shape=(bs, graph.channels))
         outs = []
         for step in range(x.shape[1] // bs):
-            for i in range(len(mixer.views)):
-                mixer.views[i][:] = x[i, step * bs : (step + 1) * bs]
-            mixer.wake_sounding()
-            server.process()
-            outs.append(output.copy())
-        latency = mixer.latency
-        del output, mixer, server
-    np.savez(path, out=np.concatenate(outs), x=x.T, latency=latency)
-
-
-def main() -> None:
-    if sys.argv[2:] == ["ring"]:
-        ring(sys.argv[1])
-        return
-    with Graph("offline", tracks=1, sr=SR, buffersize=256, stems=True) as graph:
-        mixer, server, bs = graph.mixer, graph.server, graph.buffersize
-        x = signal(BUFFERS * bs)
-        server.start()
-        address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
-        output = np.ctypeslib.as_array(address, shape=(bs, graph.channels))
-        outs = []
-        for step in range(BUFFERS):
             for i in range(len(mixer.views)):  # (a loop variable would keep a view alive)
                 mixer.views[i][:] = x[i, step * bs : (step + 1) * bs]
             mixer.wake_sounding()  # as the server callback does once a buffer is in
             if mixer.jumped:
                 mixer.settle()
-            if step == CLEARED:
+            if step == clear_at:
                 mixer.clear_tails()
             server.process()
             outs.append(output.copy())
@@ -84,7 +61,18 @@ def main() -> None:
         # nothing of pyo's may outlive the graph's close (a segfault at exit): not the view
         # into the server's buffer, nor a name for the server or the mixer
         del output, mixer, server
-    np.savez(sys.argv[1], out=np.concatenate(outs), latency=latency, cleared=CLEARED * 256)
+    return np.concatenate(outs), latency
+
+
+def main() -> None:
+    if sys.argv[2:] == ["ring"]:  # four speakers, one of them loud
+        x = (0.1 * np.random.default_rng(3).standard_normal((4, 300 * 256))).astype(np.float32)
+        x[2, 20_000:40_000] *= 30.0
+        out, latency = play(x, channels=4)
+        np.savez(sys.argv[1], out=out, x=x.T, latency=latency)
+        return
+    out, latency = play(signal(BUFFERS * 256), clear_at=CLEARED, stems=True)
+    np.savez(sys.argv[1], out=out, latency=latency, cleared=CLEARED * 256)
 
 
 if __name__ == "__main__":
