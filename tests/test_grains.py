@@ -64,10 +64,12 @@ def test_a_compiled_module_run_as_a_file_keeps_nothing_under_its_own_name(tmp_pa
     import sys
     from pathlib import Path
 
-    import latentcode.playback as playback
+    import latentcode
 
-    for name in ("grain_search.py", "overlap_add.py"):
-        shutil.copy(Path(playback.__file__).parent / name, tmp_path / name)
+    package = Path(latentcode.__file__).parent
+    for path in ("playback/grain_search.py", "playback/overlap_add.py", "model/int8x3.py"):
+        name = Path(path).name
+        shutil.copy(package / path, tmp_path / name)
         done = subprocess.run([sys.executable, "-m", "doctest", name], cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -309,3 +309,17 @@ def test_a_live_session_paces_its_banks_work_by_its_producers_load(tiny_model, b
     finally:
         session.stop()
     assert bank._worker.pressure is None and bank._worker.helper.pressure() == 0.0
+
+
+def test_a_live_session_makes_its_decoder_before_the_audio_starts(tiny_model, bank):
+    # made by the producer's first decode, the decoder (and the first compiled code the
+    # process loads) held it 0.28 s while the first sound played: underruns
+    from latentcode.session import Session
+
+    session = Session(tiny_model, bank, tracks=1)
+    assert tiny_model._decode is None
+    session.start("none")  # nothing plays: the producer decodes nothing
+    try:
+        assert tiny_model._decode is not None
+    finally:
+        session.stop()

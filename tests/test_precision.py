@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from latentcode.errors import LatentcodeError
 from latentcode.model import precision, quality
@@ -45,6 +46,33 @@ def test_int8x3_is_fp32_to_the_ear_and_bf16_is_close():
     assert quality.band_change_db(ref, exact, percentile=100) < 0.05
     assert 40 < quality.snr_db(ref, fast) < 60
     assert quality.band_change_db(ref, fast) < 1.5
+
+
+def test_int8x3_splits_each_value_into_15_bits_and_sums_its_products_exactly():
+    from latentcode.model import int8x3
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((40, 300)) * rng.uniform(0.01, 100, (40, 1))).astype(np.float32)
+    scale = np.empty(40, np.float32)
+    int8x3.largest(x, scale)
+    np.testing.assert_allclose(scale, np.abs(x).max(1) / 127, rtol=1e-6)
+    both = np.empty((40, 600), np.int8)
+    int8x3.split(x, scale, both)
+    high, low = both[:, 300:].astype(np.float64), both[:, :300].astype(np.float64)
+    assert np.abs(high).max() == 127
+    # high + low/256 is x/scale within half a step of the low part (15 bits of the row's
+    # range), or a whole step where the low part is held at ±127 (x/scale near a half)
+    err = np.abs(high + low / 256 - x / scale[:, None])
+    assert err.max() <= 1 / 256 * 1.001 and np.mean(err <= 0.5 / 256 * 1.001) > 0.99
+    # the products and the scaling back: against float64 of the same split values
+    w = rng.standard_normal((64, 300)).astype(np.float32)
+    bias = rng.standard_normal(64).astype(np.float32)
+    layer = int8x3.weights(torch.from_numpy(w))
+    y, top = np.empty((40, 64), np.float32), np.empty(40, np.float32)
+    int8x3.product(x, scale, layer, bias, y, True, top, precision.Scratch(), "t")
+    exact = np.maximum(x.astype(np.float64) @ w.T.astype(np.float64) + bias, 0)
+    assert np.abs(y - exact).max() < 1e-4 * np.abs(exact).max()
+    np.testing.assert_allclose(top, np.maximum(y.max(1), 1e-30) / 127, rtol=1e-6)
 
 
 def test_the_choice_by_name_environment_and_default(monkeypatch):

@@ -4,10 +4,10 @@ A decode is ``tanh(fc4(relu(fc3(z))))``; ``fc4`` (2048 → 1024) is four fifths 
 Three ways to do it, chosen once per process (``--precision``, or the environment variable
 ``LATENTCODE_PRECISION`` that the flag sets, so forks and helpers follow):
 
-- ``int8x3`` (the default on a CPU with VNNI, see :func:`default`): both layers with their
-  weights (per output column) and each row of their input split into two int8 parts, a 15-bit
-  value each, and three int8 products summed exactly in int32; the output's tanh by numpy
-  (torch's took ten times as long). Against fp32 the audio is 67-76 dB SNR, and the
+- ``int8x3`` (the default on a CPU with VNNI, see :func:`default`; made in
+  :mod:`latentcode.model.int8x3`): both layers with their weights (per output column) and each
+  row of their input split into two int8 parts, a 15-bit value each, and three int8 products
+  summed exactly in int32. Against fp32 the audio is 67-76 dB SNR, and the
   third-octave bands of the default sounds move by hundredths of a dB (99th percentile
   0.02-0.03 dB); it decodes 2.4x as many frames a second on one thread of a VNNI machine
   (``benchmarks/precision.py``). Integer sums are exact: both products give a row the same bits
@@ -49,8 +49,12 @@ if TYPE_CHECKING:  # torch is imported where a decoder is made: the CLI reads th
 
 PRECISIONS = ("int8x3", "fp32", "bf16")
 ENV = "LATENTCODE_PRECISION"
-# the low part of a split value is its remainder after the high part, times this
-_LOW = 256
+# Rows per group of a decode's products, by precision (zero rows fill the last group): a
+# multiple of the kernels' row blocks, so that a row gets the same bits in any batch. 16 does
+# in fp32 (and int8x3's integer sums are exact anyway). In bf16, on a Xeon with AMX, batches of
+# 16 and 32 rows took another kernel, whose sums, rounded to bf16, differed from a larger
+# batch's in one value in a few thousand; from 48 rows on they agreed.
+ALIGN = {"int8x3": 16, "fp32": 16, "bf16": 64}
 
 
 def default(flags: str | None = None) -> str:
@@ -130,7 +134,12 @@ def make(precision: str, net: VAE) -> Decode:
     """A function ``(z, y, scratch)`` that writes the frames of latents ``z`` into ``y``, in
     ``precision``, for a network whose weights no longer change (they are read here once).
     Call it under ``torch.inference_mode()``."""
-    return {"fp32": _fp32, "int8x3": _int8x3, "bf16": _bf16}[chosen(precision)](net)
+    name = chosen(precision)
+    if name == "int8x3":  # its compiled steps are loaded only by the processes that decode so
+        from latentcode.model import int8x3
+
+        return int8x3.make(net)
+    return {"fp32": _fp32, "bf16": _bf16}[name](net)
 
 
 def _fp32(net: VAE) -> Decode:
@@ -142,77 +151,6 @@ def _fp32(net: VAE) -> Decode:
         h.relu_()
         torch.addmm(net.fc4.bias, h, net.fc4.weight.t(), out=y)
         y.tanh_()
-
-    return decode
-
-
-def _split(x: torch.Tensor, scale: torch.Tensor, high: torch.Tensor, low: torch.Tensor,
-           scaled: torch.Tensor, top: torch.Tensor) -> None:
-    """x / scale (within ±127) as high + low/256, both int8: written into ``high``, ``low``;
-    ``scaled`` and ``top`` are float32 arrays of x's shape to work in."""
-    import torch
-
-    torch.div(x, scale, out=scaled)
-    torch.round(scaled, out=top)
-    high.copy_(top)
-    low.copy_(scaled.sub_(top).mul_(_LOW).round_().clamp_(-127, 127))
-
-
-def _int8_weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A layer's weights (out, in) for :func:`_int8_product`: the high parts (in, out), the
-    high parts over the low ones (2·in, out), both int8, and each output column's scale / 256."""
-    import torch
-
-    w = weight.t().contiguous()  # (in, out)
-    col = (w.abs().amax(0) / 127).clamp_min(1e-30)
-    high = torch.empty(w.shape, dtype=torch.int8)
-    low = torch.empty(w.shape, dtype=torch.int8)
-    _split(w, col, high, low, torch.empty_like(w), torch.empty_like(w))
-    # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
-    return high, torch.cat([high, low]).contiguous(), col / _LOW
-
-
-def _int8_product(x: torch.Tensor, row: torch.Tensor, weights: tuple, bias: torch.Tensor,
-                  y: torch.Tensor, scratch: Scratch, name: str) -> None:
-    """``y = x @ w + bias`` in three exact int8 products: ``x`` split by ``row``, each row's
-    scale (its largest magnitude / 127), the weights made by :func:`_int8_weights`."""
-    import torch
-
-    high, cross, col = weights
-    n, k = x.shape
-    both = scratch.get(name + "both", n, 2 * k, torch.int8)  # [x_low, x_high]
-    _split(x, row, both[:, k:], both[:, :k], scratch.get(name + "scaled", n, k, torch.float32),
-           scratch.get(name + "top", n, k, torch.float32))
-    main = scratch.get(name + "main", n, y.shape[1], torch.int32)
-    rest = scratch.get(name + "rest", n, y.shape[1], torch.int32)
-    torch._int_mm(both[:, k:], high, out=main)
-    torch._int_mm(both, cross, out=rest)
-    # (main·256 + rest) overflows int32 for large rows: summed in fp32 instead (rounding at
-    # 2^-24 of the value, 140 dB down, and per element, so still the same in any batch)
-    y.copy_(main)
-    torch.add(rest, y, alpha=_LOW, out=y)
-    torch.addcmul(bias, y.mul_(row), col, out=y)
-
-
-def _int8x3(net: VAE) -> Decode:
-    import torch
-
-    first, second = _int8_weights(net.fc3.weight), _int8_weights(net.fc4.weight)
-    units = net.n_units
-
-    def decode(z: torch.Tensor, y: torch.Tensor, scratch: Scratch) -> None:
-        n = z.shape[0]
-        row = scratch.get("zrow", n, 1, torch.float32)
-        torch.amax(torch.abs(z, out=scratch.get("zabs", n, z.shape[1], torch.float32)), 1,
-                   keepdim=True, out=row)
-        row.clamp_min_(1e-30).div_(127)
-        h = scratch.get("h", n, units, torch.float32)
-        _int8_product(z, row, first, net.fc3.bias, h, scratch, "fc3")
-        h.relu_()
-        # after the ReLU every value is ≥ 0: its row's largest is its scale
-        row = h.amax(1, keepdim=True).clamp_min_(1e-30).div_(127)
-        _int8_product(h, row, second, net.fc4.bias, y, scratch, "fc4")
-        _tanh(y)
 
     return decode
 

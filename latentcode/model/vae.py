@@ -30,9 +30,10 @@ from latentcode.model.net import VAE
 from latentcode.model.threads import follow_threads
 
 CHECKPOINT_FORMAT = "latentcode-vae-1"
-# Rows per group of a decode's matrix products: a multiple of the BLAS kernels' row blocks
-# (measured: 16 and its multiples give every row the same bits in any batch on this CPU).
-BATCH_ALIGN = 16
+# Rows per group of a decode's matrix products in fp32: a multiple of the BLAS kernels' row
+# blocks (measured: 16 and its multiples give every row the same bits in any batch). Each
+# precision has its own (precision.ALIGN).
+BATCH_ALIGN = _precision.ALIGN["fp32"]
 # A decode goes through its batch this many rows at a time (whole groups of BATCH_ALIGN, so a
 # row's bits do not change): the working arrays (15 MB in int8x3) are made once at this size
 # and never grow while playing, and a chunk's arrays stay nearer the core's caches. 256 rows
@@ -237,7 +238,8 @@ class LatentModel:
         and ``out`` is returned, so a real-time caller allocates nothing per call.
 
         Each row's frame is the same bits whatever else is in the batch: the matrix products
-        run on whole groups of :data:`BATCH_ALIGN` rows (zero rows fill the last group), and
+        run on whole groups of rows (:data:`BATCH_ALIGN` in fp32, and ``precision.ALIGN`` for
+        each precision; zero rows fill the last group), and
         the integer products of ``int8x3`` are exact. BLAS
         takes another path for a small or ragged batch, and its sums round differently there;
         with whole groups, a voice sounds the same whether it is decoded alone, beside others,
@@ -260,9 +262,9 @@ class LatentModel:
         return out
 
     def _decode_chunk(self, t: torch.Tensor, y: torch.Tensor) -> None:
-        """At most :data:`DECODE_ROWS` rows, zero rows filling the last group of 16."""
-        n, scratch = t.shape[0], self._scratch
-        whole = -(-n // BATCH_ALIGN) * BATCH_ALIGN
+        """At most :data:`DECODE_ROWS` rows, zero rows filling the last group."""
+        n, scratch, align = t.shape[0], self._scratch, _precision.ALIGN[self.precision]
+        whole = -(-n // align) * align
         if whole == n:
             self._decode(t, y, scratch)
             return

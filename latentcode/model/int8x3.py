@@ -1,0 +1,157 @@
+"""The ``int8x3`` decoder: each layer as three exact int8 products, the steps around them compiled.
+
+Every weight (scaled per output column) and every value of a row of a layer's input (scaled
+per row by its largest magnitude) is split into a high int8 part and a low one, the remainder
+times 256: 15 bits each. Three int8 products (high·high, and the two cross terms in one
+product with the inner dimension doubled) are summed exactly in int32 by ``torch._int_mm``,
+then scaled in fp32. The low·low term, 2^-16 of the rest, is left out. Integer sums are exact,
+and every other step works on one row at a time, so a row gets the same bits in any batch.
+
+The splitting and the scaling back are two compiled loops (:func:`split`, :func:`combine`)
+rather than a dozen torch calls, each a pass over a whole array. Where the int8 products are
+fast (AMX, on a Xeon: 3.3 ms of products for 256 frames) those calls had taken another 2 ms:
+one thread decoded 42,900 frames a second, and now 55,200 (``benchmarks/precision.py``). On
+two threads, where torch shared those passes between them, both decode 256 frames in 3.1 ms.
+
+>>> import numpy as np
+>>> x = np.array([[3.0, -0.625]], np.float32); both = np.zeros((1, 4), np.int8)
+>>> split(x, np.array([1.0], np.float32), both)
+>>> both[0, 2:], both[0, :2]  # the high parts, then the low: -0.625 = -1 + 96 / 256
+(array([ 3, -1], dtype=int8), array([ 0, 96], dtype=int8))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numba
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from latentcode.model.net import VAE
+
+# (precision.py, which chooses this decoder, is not imported: its Scratch is the ``scratch``)
+
+# the low part of a split value is its remainder after the high part, times this
+LOW = np.float32(256.0)
+# compiled code kept on disk for the package's own import only (see grain_search.KEEP_COMPILED)
+KEEP_COMPILED = __name__.startswith("latentcode.")
+
+
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
+def split(x: np.ndarray, scale: np.ndarray, both: np.ndarray) -> None:
+    """Each row ``x[i]`` over ``scale[i]`` (within ±127) as ``high + low / 256``, both int8:
+    the high parts into ``both[i, k:]``, the low into ``both[i, :k]`` (``k`` = x's columns),
+    the layout the cross-term product takes. Rounded half to even, as numpy and torch round."""
+    n, k = x.shape
+    scaled = np.empty(k, np.float32)
+    for i in range(n):
+        s = scale[i]
+        row = x[i]
+        for j in range(k):  # the division alone: the loop below then runs on packed values
+            scaled[j] = row[j] / s
+        high = both[i, k:]
+        low = both[i, :k]
+        for j in range(k):
+            v = scaled[j]
+            top = np.rint(v)
+            rest = np.rint((v - top) * LOW)
+            high[j] = np.int8(np.int32(top))
+            low[j] = np.int8(np.int32(min(max(rest, np.float32(-127.0)), np.float32(127.0))))
+
+
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
+def largest(x: np.ndarray, scale: np.ndarray) -> None:
+    """``scale[i]`` = row i's largest magnitude / 127 (at least 1e-30 / 127): its split's scale."""
+    n, k = x.shape
+    for i in range(n):
+        top = np.float32(1e-30)
+        for j in range(k):
+            top = max(top, abs(x[i, j]))
+        scale[i] = top / np.float32(127.0)
+
+
+@numba.njit(cache=KEEP_COMPILED, nogil=True)
+def combine(main: np.ndarray, rest: np.ndarray, row: np.ndarray, col: np.ndarray,
+            bias: np.ndarray, y: np.ndarray, relu: bool, scale: np.ndarray) -> None:
+    """``y = (main·256 + rest)·row·col + bias``, from the products' int32 sums, in fp32 (their
+    sum overflows int32 for large rows; fp32 rounds at 2^-24 of the value, 140 dB down). With
+    ``relu`` the ReLU too, and ``scale`` gets each row's split scale for the next layer (after
+    the ReLU every value is ≥ 0: its row's largest is its scale)."""
+    n, m = y.shape
+    for i in range(n):
+        r = row[i]
+        out = y[i]
+        high = main[i]
+        low = rest[i]
+        top = np.float32(1e-30)
+        for j in range(m):
+            v = (np.float32(low[j]) + LOW * np.float32(high[j])) * r
+            v = bias[j] + v * col[j]
+            if relu:
+                v = max(v, np.float32(0.0))
+                top = max(top, v)
+            out[j] = v
+        scale[i] = top / np.float32(127.0)
+
+
+def weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """A layer's weights (out, in) for :func:`product`: the high parts (in, out), the high
+    parts over the low ones (2·in, out), both int8, and each output column's scale / 256."""
+    import torch
+
+    w = weight.detach().float().contiguous().numpy()  # a row per output column
+    col = np.empty(len(w), np.float32)
+    largest(w, col)
+    both = np.empty((len(w), 2 * w.shape[1]), np.int8)
+    split(w, col, both)
+    k = w.shape[1]
+    high = torch.from_numpy(both[:, k:].T.copy())
+    # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
+    cross = torch.from_numpy(np.concatenate([both[:, k:].T, both[:, :k].T]).copy())
+    return high, cross, col / LOW
+
+
+def product(x: np.ndarray, row: np.ndarray, layer: tuple, bias: np.ndarray, y: np.ndarray,
+            relu: bool, scale: np.ndarray, scratch: Any, name: str) -> None:
+    """``y = x @ w + bias`` (then the ReLU, with ``relu``) in three exact int8 products: ``x``
+    split by ``row``, each row's scale; the layer's weights made by :func:`weights`."""
+    import torch
+
+    high, cross, col = layer
+    n, k = x.shape
+    both = scratch.get(name + "both", n, 2 * k, torch.int8)  # [x_low, x_high]
+    split(x, row, both.numpy())
+    main = scratch.get(name + "main", n, y.shape[1], torch.int32)
+    rest = scratch.get(name + "rest", n, y.shape[1], torch.int32)
+    torch._int_mm(both[:, k:], high, out=main)
+    torch._int_mm(both, cross, out=rest)
+    combine(main.numpy(), rest.numpy(), row, col, bias, y, relu, scale)
+
+
+def make(net: VAE) -> Callable[[Any, Any, Any], None]:
+    """The int8x3 decode ``(z, y, scratch)`` of ``net``'s fixed weights (see
+    :func:`latentcode.model.precision.make`)."""
+    import torch
+
+    first, second = weights(net.fc3.weight), weights(net.fc4.weight)
+    b3, b4 = (b.detach().float().numpy().copy() for b in (net.fc3.bias, net.fc4.bias))
+    units = net.n_units
+
+    def decode(z: torch.Tensor, y: torch.Tensor, scratch: Any) -> None:
+        n = z.shape[0]
+        x = z.numpy()
+        row = scratch.get("zrow", n, 1, torch.float32).numpy()[:, 0]
+        largest(x, row)
+        h = scratch.get("h", n, units, torch.float32).numpy()
+        hrow = scratch.get("hrow", n, 1, torch.float32).numpy()[:, 0]
+        product(x, row, first, b3, h, True, hrow, scratch, "fc3")
+        out = y.numpy()
+        product(h, hrow, second, b4, out, False, row, scratch, "fc4")
+        # numpy's tanh: torch's took 0.51 ms for 256 frames of 1024 here, numpy's 0.05
+        np.tanh(out, out=out)
+
+    return decode
