@@ -311,8 +311,8 @@ class Graph:
 
     @property
     def limiter_delay(self) -> int:
-        """Samples by which the limiter delays the output: the buffer it reads late and its
-        look-ahead (399 at 256 samples and 44.1 kHz: 9.0 ms)."""
+        """Samples by which the limiter delays the output: its look-ahead and the interpolator's
+        own sample (144 at 44.1 kHz, 3.3 ms, whatever the buffer)."""
         return self.mixer.latency if self.mixer is not None else self.buffersize
 
     def close(self) -> None:

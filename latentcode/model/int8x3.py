@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from latentcode.model.net import VAE
 
-# (precision.py, which chooses this decoder, is not imported: its Scratch is the ``scratch``)
+# (precision.py imports this module, so its Scratch, the ``scratch`` below, is not imported)
 
 # the low part of a split value is its remainder after the high part, times this
 LOW = np.float32(256.0)
@@ -80,7 +80,7 @@ def combine(main: np.ndarray, rest: np.ndarray, row: np.ndarray, col: np.ndarray
     """``y = (main·256 + rest)·row·col + bias``, from the products' int32 sums, in fp32 (their
     sum overflows int32 for large rows; fp32 rounds at 2^-24 of the value, 140 dB down). With
     ``relu`` the ReLU too, and ``scale`` gets each row's split scale for the next layer (after
-    the ReLU every value is ≥ 0: its row's largest is its scale)."""
+    the ReLU every value is ≥ 0: its row's largest is its scale); without, it is left alone."""
     n, m = y.shape
     for i in range(n):
         r = row[i]
@@ -95,7 +95,8 @@ def combine(main: np.ndarray, rest: np.ndarray, row: np.ndarray, col: np.ndarray
                 v = max(v, np.float32(0.0))
                 top = max(top, v)
             out[j] = v
-        scale[i] = top / np.float32(127.0)
+        if relu:
+            scale[i] = top / np.float32(127.0)
 
 
 def weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
