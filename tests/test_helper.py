@@ -312,8 +312,8 @@ def test_a_live_session_paces_its_banks_work_by_its_producers_load(tiny_model, b
 
 
 def test_a_live_session_makes_its_decoder_before_the_audio_starts(tiny_model, bank):
-    # made by the producer's first decode, the decoder (and the first compiled code the
-    # process loads) held it 0.28 s while the first sound played: underruns
+    # made by the producer's first decode, the decoder (int8x3's compiled steps loaded, the
+    # weights split) held it 0.1 s while the first sound played: underruns
     from latentcode.session import Session
 
     session = Session(tiny_model, bank, tracks=1)

@@ -48,9 +48,9 @@ class LivePlay:
         set_live_threads()  # the producer decodes on the spare cores (model.spare_cores)
         # the frame cache's memory, taken now: the producer never allocates it while playing
         self.frames.reserve(self.model.latent_dim, self.model.segment)
-        # the decoder made, and the compiled code loaded, before the audio starts: the
-        # producer's first decode did it, 0.28 s (the first compiled function a process loads
-        # starts numba's machinery, 0.12 s), and a first sound played then had underruns
+        # the decoder made, and its compiled steps loaded, before the audio starts: the
+        # producer's first decode did it, 0.09-0.12 s in int8x3 (0.03-0.04 s when int8x3 was
+        # torch calls), and a first sound played then had underruns
         self.model.warm()
         engine = Engine(backend, tracks=self.slots, sr=self.model.sample_rate,
                         on_message=self.report, channels=self.channels, **engine_options)
