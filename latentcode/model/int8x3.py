@@ -7,11 +7,12 @@ product with the inner dimension doubled) are summed exactly in int32 by ``torch
 then scaled in fp32. The low·low term, 2^-16 of the rest, is left out. Integer sums are exact,
 and every other step works on one row at a time, so a row gets the same bits in any batch.
 
-The splitting and the scaling back are two compiled loops (:func:`split`, :func:`combine`)
-rather than a dozen torch calls, each a pass over a whole array. Where the int8 products are
-fast (AMX, on a Xeon: 3.3 ms of products for 256 frames) those calls had taken another 2 ms:
-one thread decoded 42,900 frames a second, and now 55,200 (``benchmarks/precision.py``). On
-two threads, where torch shared those passes between them, both decode 256 frames in 3.1 ms.
+The rows' scales, the splitting and the scaling back are compiled loops (:func:`largest`,
+:func:`split`, :func:`combine`) rather than a dozen torch calls, each a pass over a whole
+array. Where the int8 products are fast (AMX, on a Xeon: 3.3 ms of products for 256 frames)
+those calls had taken another 2 ms: one thread decoded 42,900 frames a second, and now
+55,200 (``benchmarks/precision.py``). On two threads, where torch shared those passes between
+them, both decode 256 frames in 3.1 ms.
 
 >>> import numpy as np
 >>> x = np.array([[3.0, -0.625]], np.float32); both = np.zeros((1, 4), np.int8)
