@@ -313,7 +313,7 @@ class Graph:
     def limiter_delay(self) -> int:
         """Samples by which the limiter delays the output: its look-ahead and the interpolator's
         own sample (144 at 44.1 kHz, 3.3 ms, whatever the buffer)."""
-        return self.mixer.latency if self.mixer is not None else self.buffersize
+        return self.mixer.latency if self.mixer is not None else Limiter(self.sr).latency
 
     def close(self) -> None:
         """Stop the server, drop views, objects, tables (in that order), shut the server down.
