@@ -13,6 +13,9 @@
 Every voice samples its own noise (the default ``noise 1``, seeded by its onset), so no two
 voices walk the same latent path and no cache can serve them. ``--load N`` keeps N other
 processes busy, one core each, during every trial: a performer's machine is never idle.
+``--realtime`` runs jackd with real-time scheduling, as the README asks of a performance:
+without it, a busy core delays the JACK server's own clock (the dummy driver's timer), and
+the audio side then takes its buffers late and in bursts, which every figure measures too.
 ``--threads N`` decodes on N threads instead of the engine's choice (every core others leave
 free, looked at each second: latentcode.model.spare_cores); the column ``fewer`` says how
 many seconds of a trial it decoded on fewer threads than cores.
@@ -20,7 +23,7 @@ many seconds of a trial it decoded on fewer threads than cores.
 Each trial runs in its own process (pyo can take a process down). Needs Debian's jackd2.
 
     python benchmarks/realtime.py [--seconds 30] [--max-voices 512] [--load 1] [--repeats 2]
-                                  [--period 128]
+                                  [--period 128] [--realtime]
 """
 
 from __future__ import annotations
@@ -243,6 +246,9 @@ def main() -> None:
     ap.add_argument("--refine", type=int, default=2,
                     help="trials that halve the gap between the last good count and the first "
                          "that had underruns (2)")
+    ap.add_argument("--realtime", action="store_true",
+                    help="jackd with real-time scheduling (-R -P 70, as the README asks of a "
+                         "performance), where the system allows it")
     ap.add_argument("--load", type=int, default=0,
                     help="other processes kept busy (one core each) during the trials")
     ap.add_argument("--threads", type=int, default=0,
@@ -269,6 +275,11 @@ def main() -> None:
             p.kill()
 
 
+def jack_mode(args: argparse.Namespace) -> str:
+    """How the trials' jackd is scheduled, for the header."""
+    return ", real-time" if args.realtime else ", not real-time"
+
+
 def measure_all(args: argparse.Namespace) -> None:
     if args.sweep:
         sweep(args)
@@ -276,10 +287,11 @@ def measure_all(args: argparse.Namespace) -> None:
 
     from jackd import running_jackd
 
-    with running_jackd(period=args.period) as server:
+    with running_jackd(period=args.period, realtime=args.realtime) as server:
         from latentcode.model.precision import chosen
 
-        print(f"jackd dummy, 44.1 kHz, period {args.period}; {args.seconds:.0f} s a trial; "
+        print(f"jackd dummy{jack_mode(args)}, 44.1 kHz, period {args.period}; "
+              f"{args.seconds:.0f} s a trial; "
               f"{args.load} other busy process(es); decoder precision {chosen(None)}, on "
               f"{f'{args.threads} thread(s)' if args.threads else 'the spare cores'}")
         print(f"{'framing':8} {'stretch':>7} {'voices':>7} {'underruns':>9} {'load':>6} "
@@ -348,8 +360,8 @@ def sweep(args: argparse.Namespace) -> None:
     """Underruns and the latency of an immediate change for each block and lookahead."""
     from jackd import running_jackd
 
-    with running_jackd(period=args.period) as server:
-        print(f"jackd dummy, period {args.period}; {args.sweep_voices} voices, "
+    with running_jackd(period=args.period, realtime=args.realtime) as server:
+        print(f"jackd dummy{jack_mode(args)}, period {args.period}; {args.sweep_voices} voices, "
               f"{args.seconds:.0f} s; {args.load} other busy process(es)")
         print(f"{'block':>6} {'lookahead':>9} {'underruns':>9} {'load':>5} {'peak':>5} "
               f"{'now -> heard':>12} {'change':>9} {'of it eval':>10} {'engine':>9} {'late':>5} "
