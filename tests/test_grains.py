@@ -67,7 +67,8 @@ def test_a_compiled_module_run_as_a_file_keeps_nothing_under_its_own_name(tmp_pa
     import latentcode
 
     package = Path(latentcode.__file__).parent
-    for path in ("playback/grain_search.py", "playback/overlap_add.py", "model/int8x3.py"):
+    for path in ("playback/grain_search.py", "playback/overlap_add.py", "playback/posterior.py",
+                 "model/int8x3.py"):
         name = Path(path).name
         shutil.copy(package / path, tmp_path / name)
         done = subprocess.run([sys.executable, "-m", "doctest", name], cwd=tmp_path,

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentcode.playback.overlap_add import add_rows
+from latentcode.playback.overlap_add import add_frames, add_rows
 
 
 @settings(max_examples=60, deadline=None)
@@ -36,3 +36,25 @@ def test_frames_added_in_another_order_can_round_differently():
     add_rows(forward, src, np.array([0, 1, 2]), zeros, zeros)
     add_rows(backward, src, np.array([0, 2, 1]), zeros, zeros)
     assert forward[0, 0, 0] == 0.0 and backward[0, 0, 0] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.sampled_from([4, 16, 64]),
+       st.sampled_from([1, 2, 4]), st.booleans())
+def test_add_frames_gives_the_bits_of_the_product_then_the_adds(seed, count, seg, channels,
+                                                                 ramped):
+    # mono frames at their gains: what frames[:, None, :] * gains, added by add_rows, gave
+    rng = np.random.default_rng(seed)
+    frames = (rng.standard_normal((count + 3, seg))
+              * 10.0 ** rng.integers(-6, 6, (count + 3, 1))).astype(np.float32)
+    shape = (count + 3, channels, seg) if ramped else (count + 3, channels)
+    gains = rng.uniform(-2, 2, shape).astype(np.float32)
+    dest = rng.standard_normal((3, channels, 4 * seg)).astype(np.float32)
+    rows = rng.integers(0, len(frames), count)
+    tracks = rng.integers(0, 3, count)
+    at = rng.integers(0, 3 * seg + 1, count)
+    expected = dest.copy()
+    add_rows(expected, frames[:, None, :] * (gains if ramped else gains[:, :, None]), rows,
+             tracks, at)
+    add_frames(dest, frames, gains, rows, tracks, at)
+    assert dest.tobytes() == expected.tobytes()

@@ -16,6 +16,7 @@ import numpy as np
 
 from latentcode.model.bank import Sound
 from latentcode.playback.batch import Batch
+from latentcode.playback.posterior import read_into, sample
 
 PerFrame = Callable[[Batch, str], np.ndarray]  # a control's value at every row of a batch
 
@@ -53,8 +54,9 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
     latent = plan[0][0].a.mu.shape[1]
     mu = np.empty((len(pos), latent), dtype=np.float32)
     logvar = np.empty_like(mu)
-    for sound, rows in batch.groups(lambda v: v.a):
-        mu[rows], logvar[rows] = sound.lerp(pos[rows])
+    pos = np.ascontiguousarray(pos, dtype=np.float64)
+    for sound, rows in batch.groups(lambda v: v.a):  # (Sound.lerp's bits, in one pass)
+        read_into(sound.mu, sound.logvar, pos, rows, mu, logvar)
     alpha = alpha.astype(np.float32)
     for sound, rows in batch.groups(lambda v: v.b):
         mu_b, logvar_b = sound.lerp(mixed_positions(batch, sound, rows, pos))
@@ -71,11 +73,11 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
         logvar[rows] = np.minimum((1 - w) * logvar_c + w * logvar[rows], ceiling)
         mu[rows] = (1 - w) * mu_c + w * mu[rows]
     eps = np.zeros_like(mu)
-    for i, (v, js) in enumerate(plan):
+    for i, (v, _) in enumerate(plan):
         # each voice draws its own noise: other tracks never change it
         if v.noise or "noise" in v.moving:
-            eps[batch.rows(i)] = v.rng.standard_normal((len(js), latent), dtype=np.float32)
-    z = mu + per_frame(batch, "noise")[:, None] * eps * np.exp(0.5 * logvar)
+            v.rng.standard_normal(out=eps[batch.rows(i)], dtype=np.float32)
+    z = sample(mu, logvar, np.ascontiguousarray(per_frame(batch, "noise"), np.float64), eps)
     jitter, zscale, bias = (per_frame(batch, name) if batch.moving else None
                            for name in ("jitter", "zscale", "bias"))
     for i, (v, js) in enumerate(plan):

@@ -37,7 +37,7 @@ import numpy as np
 from latentcode.model.match import PAD, apply, fft_size
 from latentcode.playback.batch import Batch
 from latentcode.playback.latents import mixed_positions
-from latentcode.playback.overlap_add import add_rows
+from latentcode.playback.overlap_add import add_frames
 
 GROUP_FROM = 6  # middle frames of one sound in a block from which they are filtered together
 # samples of a render's groups kept (see Groups): more than any queue a rewind makes again
@@ -261,10 +261,11 @@ def on_grid(match: np.ndarray, samples: int) -> np.ndarray:
     return _GRIDS[key][1]
 
 
-def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[int], p: Plan,
-        lane: Callable[[int], np.ndarray], step: int, start: int = 0,
-        noted: Groups | None = None, replay: Groups | None = None) -> None:
-    """Add each frame of ``stereo`` (frames, channels, samples) into its lane's buffer
+def mix(frames: np.ndarray, gains: np.ndarray, lanes: list[int], tracks: list[int],
+        offsets: list[int], p: Plan, lane: Callable[[int], np.ndarray], step: int,
+        start: int = 0, noted: Groups | None = None, replay: Groups | None = None) -> None:
+    """Add each of the mono ``frames`` (frames, samples), at its ``gains`` on each channel
+    (:func:`~latentcode.playback.overlap_add.add_frames`), into its lane's buffer
     (``lane(k)``: tracks, channels, samples) at its track and offset, the frames that ``p``
     groups by way of one buffer per lane and sound, filtered once (:func:`on_grid`).
 
@@ -287,16 +288,16 @@ def mix(stereo: np.ndarray, lanes: list[int], tracks: list[int], offsets: list[i
                 if len(rows)]
     # first every group of every step, mixed apart (from the frames alone) and filtered at once
     bases = [int(steps[rows[0]]) * step for rows in per_step]
-    made = [_groups(stereo, rows, base, lanes_, tracks_, offsets_, groups, p, lane, step,
+    made = [_groups(frames, gains, rows, base, lanes_, tracks_, offsets_, groups, p, lane, step,
                     start, replay) for rows, base in zip(per_step, bases, strict=True)]
     _filter([g for step_groups in made for g in step_groups])
     # then the adds into the lanes, in the order one step at a time makes them
     for rows, base, step_groups in zip(per_step, bases, made, strict=True):
         alone = rows[groups[rows] < 0]
-        # the adds into one buffer keep the frames' order (add_rows: numpy's bits)
+        # the adds into one buffer keep the frames' order (add_frames: numpy's bits)
         for k in dict.fromkeys(lanes_[alone].tolist()):
             mine = alone[lanes_[alone] == k]
-            add_rows(lane(k), stereo, mine, tracks_[mine], offsets_[mine])
+            add_frames(lane(k), frames, gains, mine, tracks_[mine], offsets_[mine])
         for g in step_groups:
             # only where its frames are: the FFT's rounding and the filter's ringing beyond
             # the frames are never heard before a voice's onset or after its end
@@ -322,14 +323,15 @@ class _Group:
     heard: np.ndarray | None = None
 
 
-def _groups(stereo: np.ndarray, rows: np.ndarray, base: int, lanes_: np.ndarray,
-            tracks_: np.ndarray, offsets_: np.ndarray, groups: np.ndarray, p: Plan,
+def _groups(frames: np.ndarray, gains: np.ndarray, rows: np.ndarray, base: int,
+            lanes_: np.ndarray, tracks_: np.ndarray, offsets_: np.ndarray, groups: np.ndarray,
+            p: Plan,
             lane: Callable[[int], np.ndarray], step: int, start: int,
             replay: Groups | None) -> list[_Group]:
     """The groups of one step's ``rows`` (the step begins at sample ``base`` of the call), in
     the order their first frames come (as they are added into a lane), each mixed from its
     frames."""
-    seg = stereo.shape[-1]
+    seg = frames.shape[-1]
     grouped = rows[groups[rows] >= 0]
     made = []
     pairs = zip(lanes_[grouped].tolist(), groups[grouped].tolist(), strict=True)
@@ -337,7 +339,7 @@ def _groups(stereo: np.ndarray, rows: np.ndarray, base: int, lanes_: np.ndarray,
         mine = grouped[(lanes_[grouped] == k) & (groups[grouped] == g)]
         at, on = offsets_[mine] - base, tracks_[mine]
         mixed = np.zeros((*lane(k).shape[:2], step + seg), np.float32)
-        add_rows(mixed, stereo, mine, on, at)
+        add_frames(mixed, frames, gains, mine, on, at)
         ts = sorted(set(on.tolist()))
         # per track: [first, end) of its frames
         spans = {t: [int(at[on == t].min()), int(at[on == t].max()) + seg] for t in ts}

@@ -29,7 +29,7 @@ from latentcode.model.bank import NotReady
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.patterns.time import Fraction
 from latentcode.patterns.transitions import once_from
-from latentcode.playback import grain_search, loudness, overlap_add
+from latentcode.playback import grain_search, loudness, overlap_add, posterior
 from latentcode.playback.breaker import Breaker, OverBudget
 from latentcode.playback.clock import Clock, as_fraction
 from latentcode.playback.effects import TrackEffects
@@ -202,6 +202,7 @@ class Scheduler:
         the grains' search and the overlap-add compiled before a voice needs them."""
         grain_search.ready()
         overlap_add.ready()
+        posterior.ready()
         if self.breaker is None:
             self.breaker = Breaker(report=self.report)
 

@@ -200,10 +200,9 @@ class Voices:
                                         start + steps * (step or n), mixes, ends, morph)
             # per frame: (frames, channels), or (.., seg)
             gains = frame_gains(batch, cycle_at, hop, seg, self.channels)
-            stereo = frames[:, None, :] * (gains if gains.ndim == 3 else gains[:, :, None])
             tracks = batch.column("track")[batch.which].tolist()
             lanes_of = batch.column("lane")[batch.which].tolist()
-            matched.mix(stereo, lanes_of, tracks, offsets.tolist(), match, lane, step or n,
+            matched.mix(frames, gains, lanes_of, tracks, offsets.tolist(), match, lane, step or n,
                         start, self.groups, self.replay)
             self.groups.forget(start + n)
         # only frames that started in this block reach past it
