@@ -199,7 +199,8 @@ class Scheduler:
 
     def start_live(self) -> None:
         """Live play begins: give every track a time budget (see :mod:`.breaker`), and have
-        the grains' search and the overlap-add compiled before a voice needs them."""
+        the grains' search, the overlap-add and the latents' passes compiled before a voice
+        needs them."""
         grain_search.ready()
         overlap_add.ready()
         posterior.ready()
