@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from latentcode.audio.denormals import Around
 from latentcode.audio.graph import Graph
 from latentcode.audio.source import Source
 from latentcode.audio.stream import Stream
@@ -125,6 +126,9 @@ def _render_into(stream: Stream, graph: Graph, wavs: list[Any], frames: int,
     output from the first sample of the source on, in chunks: the master's channels to
     ``wavs[0]``, each following pair (stems) to the next file (None: not written)."""
     server, bs = graph.server, graph.buffersize
+    # the graph's tails decay into numbers too small to be normal, tens of times slower to
+    # compute: flushed to zero while it computes, and only then (see latentcode.audio.denormals)
+    around = Around()
     skip = OFFLINE_PREROLL * bs + graph.limiter_delay
     server.start()
     address = ctypes.cast(int(server.getOutputAddr(), 16), ctypes.POINTER(ctypes.c_float))
@@ -139,7 +143,11 @@ def _render_into(stream: Stream, graph: Graph, wavs: list[Any], frames: int,
         stream.preroll = step < OFFLINE_PREROLL
         while not stream.preroll and stream.ring.available() < bs:
             stream.produce()
-        server.process()
+        around.on()
+        try:
+            server.process()
+        finally:
+            around.off()
         lo, hi = max(done, 0), min(done + bs, frames)
         if hi > lo:
             chunk[filled : filled + hi - lo] = output[lo - done : hi - done]

@@ -45,6 +45,7 @@ import numpy as np
 from latentcode.audio.backends import check_jack
 from latentcode.audio.capture import Capture, capacity_for
 from latentcode.audio.controls import TrackControls
+from latentcode.audio.denormals import flush
 from latentcode.audio.messages import Reporter
 from latentcode.audio.playout import FIELDS, GAPS_KEPT, Board, Playout
 from latentcode.audio.priority import AUDIO_NICE, raise_priority
@@ -461,14 +462,14 @@ def main(argv: list[str]) -> int:
     config = json.loads(argv[1])
     commands = Connection(config["commands_fd"])
     raise_priority(AUDIO_NICE)  # before any thread starts: they inherit it
+    flush()  # so does the JACK thread that computes the graph (audio.denormals)
     try:
         audio = _Audio(config)
     except Exception as exc:  # its reason goes to the performer, in one line
         commands.send(("error", str(exc) if isinstance(exc, LatentcodeError)
                        else f"the audio process could not boot: {type(exc).__name__}: {exc}"))
         return 1
-    graph = audio.graph
-    commands.send(("ready", (graph.sr, graph.buffersize, graph.limiter_delay)))
+    commands.send(("ready", (audio.graph.sr, audio.graph.buffersize, audio.graph.limiter_delay)))
     sys.setswitchinterval(0.001)  # the command thread never keeps the callback waiting long
     gc.collect()
     gc.freeze()
