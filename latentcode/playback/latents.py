@@ -80,6 +80,8 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
     z = sample(mu, logvar, np.ascontiguousarray(per_frame(batch, "noise"), np.float64), eps)
     jitter, zscale, bias = (per_frame(batch, name) if batch.moving else None
                            for name in ("jitter", "zscale", "bias"))
+    if batch.moving:  # float32, as a constant's arithmetic with the float32 latents is
+        zscale, bias = zscale.astype(np.float32), bias.astype(np.float32)
     for i, (v, js) in enumerate(plan):
         rows = batch.rows(i)
         if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
