@@ -3,15 +3,16 @@
 When a track goes quiet, its filters, delay line and the reverb decay towards zero, and after a
 second or so their states fall below the smallest normal float (1.2e-38). The CPU then works
 on every such number in microcode, tens of times slower. Measured on the 2-core Xeon with pyo's
-graph of 8 tracks, 4 of them fed noise, room and delay on: 263-289 us to compute 1,024 samples
-while they sound, 2.3 ms the moment they fall silent, 9.5 ms a minute later: 22% of a core
-live, and 7.3 of the 14.2 s that rendering ``coding_the_latent.lc`` took on one process.
+graph of 8 tracks, 4 of them fed noise, room and delay on: 261-283 us to compute 1,024 samples
+while they sound, 2.0-2.2 ms the moment they fall silent, 9.0-9.3 ms a minute later. Live, the
+audio process then took a third of a core, and pyo 7.3 of the 14.2 s that rendering
+``coding_the_latent.lc`` took on one process (``benchmarks/tails.py``).
 
 The CPU can instead treat such numbers as zero, read or written (x86's FTZ and DAZ bits of
 MXCSR; ARM's FZ bit of FPCR). That is a setting of the thread: :func:`flush` turns it on for
 the calling thread, and threads it starts later inherit it. The audio process turns it on
 before it boots its server (the JACK thread that computes the graph is started from it); an
-offline render turns it on only while the graph computes a buffer (:func:`flushing`), so that
+offline render turns it on only while the graph computes a buffer (:class:`Around`), so that
 the decoder and the voices, which run on the same thread, keep their arithmetic, and a render
 split across processes stays the same bits. What it changes in the sound is below 1e-38 of
 full scale: nothing anyone hears.

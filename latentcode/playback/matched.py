@@ -325,8 +325,7 @@ class _Group:
 
 def _groups(frames: np.ndarray, gains: np.ndarray, rows: np.ndarray, base: int,
             lanes_: np.ndarray, tracks_: np.ndarray, offsets_: np.ndarray, groups: np.ndarray,
-            p: Plan,
-            lane: Callable[[int], np.ndarray], step: int, start: int,
+            p: Plan, lane: Callable[[int], np.ndarray], step: int, start: int,
             replay: Groups | None) -> list[_Group]:
     """The groups of one step's ``rows`` (the step begins at sample ``base`` of the call), in
     the order their first frames come (as they are added into a lane), each mixed from its

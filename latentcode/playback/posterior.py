@@ -2,7 +2,7 @@
 
 Every frame a block decodes gets its sound's mean and log-variance at a fractional position
 (:meth:`~latentcode.model.sound.Sound.lerp`) and, where it has ``noise``, a draw from that
-posterior. With 128 voices at hop 256 a block of two calls has 16,000 rows of 256 values; in
+posterior. With 128 voices at hop 256 a call of two blocks has 16,000 rows of 256 values; in
 numpy the read (four gathers, six products and sums, each a pass over 16 MB) took 37 ms a call
 and the sampling (three more passes, in float64 since ``noise`` is) 29 ms: a sixth of a busy
 producer's time, as much as a third of the decode. Here each is one pass, compiled by numba
