@@ -68,7 +68,9 @@ def add_panned(dest: np.ndarray, frames: np.ndarray, gains: np.ndarray, rows: np
 def add_ramped(dest: np.ndarray, frames: np.ndarray, gains: np.ndarray, rows: np.ndarray,
                tracks: np.ndarray, at: np.ndarray) -> None:
     """:func:`add_panned` with a gain for every sample of a frame (``gains``: frames,
-    channels, seg), where a moving gain or pan ramps across frames that do not overlap."""
+    channels, seg), where a moving gain or pan ramps across frames that do not overlap. (A
+    loop of its own: the far more common constant gain, passed to this one as a broadcast
+    view, would be read from memory for every sample instead of held in a register.)"""
     seg = frames.shape[1]
     for i in range(len(rows)):
         r, t, a = rows[i], tracks[i], at[i]
