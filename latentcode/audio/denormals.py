@@ -67,18 +67,20 @@ def _bits(env: ctypes.Array) -> int:
     return int.from_bytes(bytes(env[at : at + 4]), "little")
 
 
-def flush(on: bool = True) -> bool | None:
-    """Turn flushing to zero on (or off) for the calling thread; returns whether it was on
-    before, or None where it cannot be set (:func:`supported`), which changes nothing."""
-    if not supported():
-        return None
-    env = _env()
-    bits, (_, at, mask) = _bits(env), _LAYOUT
-    new = bits | mask if on else bits & ~mask
-    if new != bits:
-        env[at : at + 4] = list(new.to_bytes(4, "little"))
-        _LIBM.fesetenv(env)
-    return bits & mask == mask
+def _flushing(env: ctypes.Array) -> ctypes.Array:
+    """A copy of the environment ``env`` with flushing on."""
+    on = (ctypes.c_uint8 * len(env)).from_buffer_copy(env)
+    _, at, mask = _LAYOUT
+    on[at : at + 4] = list((_bits(env) | mask).to_bytes(4, "little"))
+    return on
+
+
+def flush() -> bool:
+    """Turn flushing to zero on for the calling thread (and the threads it starts from now
+    on); False where it cannot be set (:func:`supported`), which changes nothing."""
+    if supported():
+        _LIBM.fesetenv(_flushing(_env()))
+    return supported()
 
 
 def flushed() -> bool:
@@ -88,7 +90,8 @@ def flushed() -> bool:
 
 class Around:
     """Flushing turned on and off again quickly, around each buffer that an offline render's
-    graph computes (two C calls, with the environments made once), as :func:`flushing` does.
+    graph computes (one C call each way, with both environments made once): off means as the
+    thread was when this was made.
 
     >>> around = Around()
     >>> around.on(); now = flushed(); around.off()
@@ -97,13 +100,8 @@ class Around:
     """
 
     def __init__(self) -> None:
-        self._off = self._on = None
-        if supported():
-            self._off = _env()
-            self._on = _env()
-            _, at, mask = _LAYOUT
-            bits = _bits(self._on) | mask
-            self._on[at : at + 4] = list(bits.to_bytes(4, "little"))
+        self._off = _env() if supported() else None
+        self._on = _flushing(self._off) if self._off is not None else None
 
     def on(self) -> None:
         if self._on is not None:
@@ -117,9 +115,9 @@ class Around:
 @contextmanager
 def flushing() -> Iterator[None]:
     """Flush to zero within the block, on this thread; as it was before, after."""
-    before = flush(True)
+    around = Around()
+    around.on()
     try:
         yield
     finally:
-        if before is False:
-            flush(False)
+        around.off()
