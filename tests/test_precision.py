@@ -75,6 +75,32 @@ def test_int8x3_splits_each_value_into_15_bits_and_sums_its_products_exactly():
     np.testing.assert_allclose(top, np.maximum(y.max(1), 1e-30) / 127, rtol=1e-6)
 
 
+def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch):
+    """oneDNN's prepacked products (where torch has them) give torch._int_mm's bits, in a
+    whole decode too; a prepacked way that would not is never chosen."""
+    from latentcode.model import int8_products as products
+
+    rng = np.random.default_rng(7)
+    high, low = (rng.integers(-127, 128, (96, 300), dtype=np.int8) for _ in range(2))
+    both = torch.from_numpy(rng.integers(-127, 128, (37, 600), dtype=np.int8))
+    both[:4] = 127  # sums past fp32's 24 bits
+    made, got, want = products.make(high, low), torch.empty(37, 96), torch.empty(37, 96)
+    if hasattr(torch.ops.onednn, "qlinear_pointwise"):
+        assert isinstance(made, products.Packed)
+    made(both, got)
+    products.Plain(high, low)(both, want)
+    np.testing.assert_array_equal(got.numpy().view(np.int32), want.numpy().view(np.int32))
+    z = rng.standard_normal((40, load_model().latent_dim)).astype(np.float32)
+    with one_thread():
+        default = load_model(precision="int8x3").decode(z)
+        monkeypatch.setattr(products, "make", products.Plain)
+        plain = load_model(precision="int8x3").decode(z)
+    np.testing.assert_array_equal(default, plain)
+    monkeypatch.undo()
+    monkeypatch.setattr(products.Packed, "__call__", lambda self, both, total: total.fill_(1))
+    assert isinstance(products.make(high, low), products.Plain)
+
+
 def test_the_choice_by_name_environment_and_default(monkeypatch):
     monkeypatch.delenv(precision.ENV, raising=False)
     assert precision.chosen(None) == precision.default()

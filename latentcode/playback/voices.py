@@ -294,6 +294,10 @@ class Voices:
                    else np.zeros((0, self.segment), np.float32))
         measured = len(z[-1]) if unknown else 0
         loudness.store(unknown, decoded[len(decoded) - measured :], self.framing.window)
+        if not stretched and isinstance(self.decode, FrameCache):
+            # every row decoded, in the batch's order, into an array of the cache's making
+            # (never its own slots): shaped where it lies, not copied (a pass over every row)
+            return decoded[: len(pos)]
         audio = np.empty((len(pos), self.segment), dtype=np.float32)
         audio[rows] = decoded[: len(rows)]
         if stretched:
