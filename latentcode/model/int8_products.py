@@ -5,16 +5,18 @@ twice: the high parts by the high parts (``high``), and both cross terms in one 
 inner dimension doubled (``cross``). Their int32 sums are exact; the layer needs
 ``float32(cross) + 256·float32(high)``, rounded once. Two ways to that, with the same bits:
 
-- **prepacked**, oneDNN's ``qlinear`` kernels, where torch has them: the weights are reordered
-  for the CPU's int8 units once, when the decoder is made, and each product adds its fp32
-  result into the sum itself (oneDNN's "sum" post-op): the high product scaled by 256 (exact)
-  onto zeros, then the cross product onto that. ``torch._int_mm`` reorders the weights on every
+- **prepacked**, oneDNN's ``qlinear`` kernels, on a CPU with AMX (:func:`packs_well`) where
+  torch has them: the weights are reordered for the CPU's int8 units once, when the decoder
+  is made, and each product adds its fp32 result into the sum itself (oneDNN's "sum"
+  post-op): the high product scaled by 256 (exact) onto zeros, then the cross product onto
+  that. ``torch._int_mm`` reorders the weights on every
   call: on a Xeon with AMX its four products of a decode took 4.1 ms for 256 rows and 1.4 ms
   for 64, against 2.4 and 0.75 prepacked (one thread each);
 - **plain**: ``torch._int_mm`` into int32, then the sum in numpy.
 
 A layer takes the prepacked way only once a check, when it is made, finds the very bits of the
-plain way, on rows whose sums reach past fp32's 24 bits of mantissa (:func:`make`).
+plain way, on rows whose sums reach past fp32's 24 bits of mantissa (:func:`make`). Held to
+AVX-512 without VNNI, oneDNN's kernels failed that check (their 16-bit pair sums saturate).
 
 >>> import numpy as np, torch
 >>> w = np.array([[1, 2], [3, -4]], np.int8)                 # (out, in): high and low alike
@@ -28,6 +30,7 @@ plain way, on rows whose sums reach past fp32's 24 bits of mantissa (:func:`make
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -49,16 +52,36 @@ class Products(Protocol):
     def __call__(self, both: torch.Tensor, total: torch.Tensor) -> None: ...
 
 
-def make(high: np.ndarray, low: np.ndarray) -> Products:
+def make(high: np.ndarray, low: np.ndarray, flags: str | None = None) -> Products:
     """The products of weights whose high and low int8 parts are ``high`` and ``low``, each
-    (out, in): prepacked where torch has oneDNN's kernels and they give the plain bits, plain
+    (out, in): prepacked where the CPU has AMX (``amx_int8`` among ``flags``, by default those
+    of ``/proc/cpuinfo``), torch has oneDNN's kernels and they give the plain bits; plain
     elsewhere."""
     plain = Plain(high, low)
+    if not packs_well(flags):
+        return plain
     try:
         packed = Packed(high, low)
     except (AttributeError, RuntimeError):  # (a torch without oneDNN's quantised kernels)
         return plain
     return packed if _same(packed, plain, *high.shape) else plain
+
+
+def packs_well(flags: str | None = None) -> bool:
+    """Whether oneDNN's prepacked int8 kernels are fast here: on a CPU with AMX, measured so
+    (see the module's note), and not held to an older instruction set by ``ONEDNN_MAX_CPU_ISA``.
+    Elsewhere they were not: held to AVX-512 VNNI on the AMX Xeon, 64 rows of the second layer
+    took 11 s, with the right bits, so the check of :func:`make` could not tell.
+
+    >>> packs_well("avx2 avx512_vnni amx_tile amx_int8"), packs_well("avx2 avx512_vnni")
+    (True, False)
+    """
+    if flags is None:
+        from latentcode.model.precision import cpu_flags
+
+        flags = cpu_flags()
+    held = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    return "amx_int8" in flags.split() and (held == "ALL" or "AMX" in held)
 
 
 class Plain:

@@ -67,11 +67,11 @@ def default(flags: str | None = None) -> str:
     ('fp32', 'int8x3')
     """
     if flags is None:
-        flags = _cpu_flags()
+        flags = cpu_flags()
     return "int8x3" if {"avx512_vnni", "avx_vnni"} & set(flags.split()) else "fp32"
 
 
-def _cpu_flags() -> str:
+def cpu_flags() -> str:
     """The first processor's flags in ``/proc/cpuinfo`` ('' where there is none)."""
     try:
         with open("/proc/cpuinfo") as f:
