@@ -16,7 +16,8 @@ inner dimension doubled (``cross``). Their int32 sums are exact; the layer needs
 
 A layer takes the prepacked way only once a check, when it is made, finds the very bits of the
 plain way, on rows whose sums reach past fp32's 24 bits of mantissa (:func:`make`). Held to
-AVX-512 without VNNI, oneDNN's kernels failed that check (their 16-bit pair sums saturate).
+AVX-512 without VNNI (``ONEDNN_MAX_CPU_ISA``), oneDNN's kernels failed it, sums off by up to
+2·10^7.
 
 >>> import numpy as np, torch
 >>> w = np.array([[1, 2], [3, -4]], np.int8)                 # (out, in): high and low alike
