@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from latentcode.model import cpu
+
 if TYPE_CHECKING:
     import torch
 
@@ -78,9 +80,7 @@ def packs_well(flags: str | None = None) -> bool:
     (True, False)
     """
     if flags is None:
-        from latentcode.model.precision import cpu_flags
-
-        flags = cpu_flags()
+        flags = cpu.flags()
     held = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
     return "amx_int8" in flags.split() and (held == "ALL" or "AMX" in held)
 

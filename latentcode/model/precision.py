@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from latentcode.errors import LatentcodeError
+from latentcode.model.cpu import flags as cpu_flags
 
 if TYPE_CHECKING:  # torch is imported where a decoder is made: the CLI reads the names fast
     import torch
@@ -69,18 +70,6 @@ def default(flags: str | None = None) -> str:
     if flags is None:
         flags = cpu_flags()
     return "int8x3" if {"avx512_vnni", "avx_vnni"} & set(flags.split()) else "fp32"
-
-
-def cpu_flags() -> str:
-    """The first processor's flags in ``/proc/cpuinfo`` ('' where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return line.partition(":")[2]
-    except OSError:
-        pass
-    return ""
 
 
 def chosen(name: str | None) -> str:
