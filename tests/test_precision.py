@@ -103,6 +103,40 @@ def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch)
     assert isinstance(products.make(high, low, flags="amx_int8"), products.Plain)
 
 
+def test_int8x3_plain_products_in_two_threads_at_once_each_get_their_own_sums():
+    """The live producer and a dry render may decode at once: torch._int_mm's int32 sums are
+    kept per thread, so neither reads the other's."""
+    import threading
+
+    from latentcode.model import int8_products as products
+
+    rng = np.random.default_rng(8)
+    plain = products.Plain(*(rng.integers(-127, 128, (512, 256), dtype=np.int8)
+                             for _ in range(2)))
+    inputs = [torch.from_numpy(rng.integers(-127, 128, (64, 512), dtype=np.int8))
+              for _ in range(2)]
+    wanted = []
+    for x in inputs:
+        wanted.append(torch.empty(64, 512))
+        plain(x, wanted[-1])
+    wrong = []
+
+    def decode(x: torch.Tensor, want: torch.Tensor) -> None:
+        got = torch.empty(64, 512)
+        for _ in range(200):
+            plain(x, got)
+            if not torch.equal(got, want):
+                wrong.append(1)
+
+    threads = [threading.Thread(target=decode, args=(x, want))
+               for x, want in zip(inputs, wanted, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
+
+
 def test_the_choice_by_name_environment_and_default(monkeypatch):
     monkeypatch.delenv(precision.ENV, raising=False)
     assert precision.chosen(None) == precision.default()

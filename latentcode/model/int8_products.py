@@ -9,9 +9,9 @@ inner dimension doubled (``cross``). Their int32 sums are exact; the layer needs
   torch has them: the weights are reordered for the CPU's int8 units once, when the decoder
   is made, and each product adds its fp32 result into the sum itself (oneDNN's "sum"
   post-op): the high product scaled by 256 (exact) onto zeros, then the cross product onto
-  that. ``torch._int_mm`` reorders the weights on every
-  call: on a Xeon with AMX its four products of a decode took 4.1 ms for 256 rows and 1.4 ms
-  for 64, against 2.4 and 0.75 prepacked (one thread each);
+  that. ``torch._int_mm`` reorders the weights on every call: on a Xeon with AMX its four
+  products of a decode took 4.1 ms for 256 rows and 1.4 ms for 64, against 2.4 and 0.75
+  prepacked (one thread each);
 - **plain**: ``torch._int_mm`` into int32, then the sum in numpy.
 
 A layer takes the prepacked way only once a check, when it is made, finds the very bits of the
@@ -32,6 +32,7 @@ AVX-512 without VNNI (``ONEDNN_MAX_CPU_ISA``), oneDNN's kernels failed it, sums 
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -94,17 +95,19 @@ class Plain:
         self.high = torch.from_numpy(np.ascontiguousarray(high.T))  # (in, out)
         # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
         self.cross = torch.from_numpy(np.concatenate([high.T, low.T]))
-        self.main = self.rest = None
+        # the int32 sums, a pair per thread (the live producer and a dry render may decode at
+        # once), made at the decoder's chunk so that a decode allocates nothing after its first
+        self.sums = threading.local()
 
     def __call__(self, both: torch.Tensor, total: torch.Tensor) -> None:
         import torch
 
         n, k = both.shape[0], both.shape[1] // 2
-        out = total.shape[1]
-        if self.main is None or self.main.shape[0] < n:  # (grown once: the decoder's chunk)
-            self.main = torch.empty((max(n, PACKED_ROWS), out), dtype=torch.int32)
-            self.rest = torch.empty_like(self.main)
-        main, rest = self.main[:n], self.rest[:n]
+        kept = getattr(self.sums, "pair", None)
+        if kept is None or kept[0].shape[0] < n:
+            kept = self.sums.pair = tuple(torch.empty((max(n, PACKED_ROWS), total.shape[1]),
+                                                      dtype=torch.int32) for _ in range(2))
+        main, rest = kept[0][:n], kept[1][:n]
         torch._int_mm(both[:, k:], self.high, out=main)
         torch._int_mm(both, self.cross, out=rest)
         t = total.numpy()

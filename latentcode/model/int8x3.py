@@ -4,8 +4,8 @@ Every weight (scaled per output column) and every value of a row of a layer's in
 per row by its largest magnitude) is split into a high int8 part and a low one, the remainder
 times 256: 15 bits each. Three int8 products (high·high, and the two cross terms in one
 product with the inner dimension doubled) are summed exactly in int32, then scaled in fp32
-(:mod:`latentcode.model.int8_products` makes them: oneDNN's prepacked kernels where torch has
-them, ``torch._int_mm`` elsewhere). The low·low term, 2^-16 of the rest, is left out. Integer
+(:mod:`latentcode.model.int8_products` makes them: oneDNN's prepacked kernels on a CPU with
+AMX, ``torch._int_mm`` elsewhere). The low·low term, 2^-16 of the rest, is left out. Integer
 sums are exact, and every other step works on one row at a time, so a row gets the same bits
 in any batch.
 
