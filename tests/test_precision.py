@@ -89,8 +89,8 @@ def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch)
         assert isinstance(made, products.Packed)
     # without AMX they are not used: elsewhere they could take seconds, with the right bits
     assert isinstance(products.make(high, low, flags="avx2 avx512_vnni"), products.Plain)
-    made(both, got)
-    products.Plain(high, low)(both, want)
+    made(both, got, precision.Scratch(), "t")
+    products.Plain(high, low)(both, want, precision.Scratch(), "t")
     np.testing.assert_array_equal(got.numpy().view(np.int32), want.numpy().view(np.int32))
     z = rng.standard_normal((40, load_model().latent_dim)).astype(np.float32)
     with one_thread():
@@ -99,13 +99,14 @@ def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch)
         plain = load_model(precision="int8x3").decode(z)
     np.testing.assert_array_equal(default, plain)
     monkeypatch.undo()
-    monkeypatch.setattr(products.Packed, "__call__", lambda self, both, total: total.fill_(1))
+    monkeypatch.setattr(products.Packed, "__call__",
+                        lambda self, both, total, scratch, name: total.fill_(1))
     assert isinstance(products.make(high, low, flags="amx_int8"), products.Plain)
 
 
 def test_int8x3_plain_products_in_two_threads_at_once_each_get_their_own_sums():
     """The live producer and a dry render may decode at once: torch._int_mm's int32 sums are
-    kept per thread, so neither reads the other's."""
+    kept in the decoder's scratch, a thread's own, so neither reads the other's."""
     import threading
 
     from latentcode.model import int8_products as products
@@ -115,16 +116,16 @@ def test_int8x3_plain_products_in_two_threads_at_once_each_get_their_own_sums():
                              for _ in range(2)))
     inputs = [torch.from_numpy(rng.integers(-127, 128, (64, 512), dtype=np.int8))
               for _ in range(2)]
-    wanted = []
+    scratch, wanted = precision.Scratch(), []  # shared, as the decoder's is
     for x in inputs:
         wanted.append(torch.empty(64, 512))
-        plain(x, wanted[-1])
+        plain(x, wanted[-1], scratch, "t")
     wrong = []
 
     def decode(x: torch.Tensor, want: torch.Tensor) -> None:
         got = torch.empty(64, 512)
         for _ in range(200):
-            plain(x, got)
+            plain(x, got, scratch, "t")
             if not torch.equal(got, want):
                 wrong.append(1)
 

@@ -22,18 +22,17 @@ AVX-512 without VNNI (``ONEDNN_MAX_CPU_ISA``), oneDNN's kernels failed it, sums 
 >>> import numpy as np, torch
 >>> w = np.array([[1, 2], [3, -4]], np.int8)                 # (out, in): high and low alike
 >>> both = torch.tensor([[1, 0, 2, 1]], dtype=torch.int8)    # [x_low, x_high]
->>> total = torch.empty(1, 2)
->>> make(w, w)(both, total); total.tolist()    # 256·(x_high·w) + (x_low·w + x_high·w)
+>>> total, scratch = torch.empty(1, 2), _Arrays()
+>>> make(w, w)(both, total, scratch, "fc"); total.tolist()  # 256·(x_high·w) + cross terms
 [[1029.0, 517.0]]
->>> Plain(w, w)(both, total); total.tolist()   # torch._int_mm's way: the same
+>>> Plain(w, w)(both, total, scratch, "fc"); total.tolist()  # torch._int_mm's way: the same
 [[1029.0, 517.0]]
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -50,10 +49,13 @@ PACKED_ROWS = 256
 
 
 class Products(Protocol):
-    """``(both, total)``: ``both`` the rows' parts [x_low, x_high] (n, 2·in) int8; ``total``
-    (n, out) float32 gets ``float(cross) + 256·float(high)``."""
+    """``(both, total, scratch, name)``: ``both`` the rows' parts [x_low, x_high] (n, 2·in)
+    int8; ``total`` (n, out) float32 gets ``float(cross) + 256·float(high)``; any working
+    arrays come from the decoder's ``scratch`` (:class:`latentcode.model.precision.Scratch`,
+    a thread's own), under names starting with the layer's ``name``."""
 
-    def __call__(self, both: torch.Tensor, total: torch.Tensor) -> None: ...
+    def __call__(self, both: torch.Tensor, total: torch.Tensor, scratch: Any,
+                 name: str) -> None: ...
 
 
 def make(high: np.ndarray, low: np.ndarray, flags: str | None = None) -> Products:
@@ -95,19 +97,16 @@ class Plain:
         self.high = torch.from_numpy(np.ascontiguousarray(high.T))  # (in, out)
         # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product
         self.cross = torch.from_numpy(np.concatenate([high.T, low.T]))
-        # the int32 sums, a pair per thread (the live producer and a dry render may decode at
-        # once), made at the decoder's chunk so that a decode allocates nothing after its first
-        self.sums = threading.local()
 
-    def __call__(self, both: torch.Tensor, total: torch.Tensor) -> None:
+    def __call__(self, both: torch.Tensor, total: torch.Tensor, scratch: Any,
+                 name: str) -> None:
         import torch
 
         n, k = both.shape[0], both.shape[1] // 2
-        kept = getattr(self.sums, "pair", None)
-        if kept is None or kept[0].shape[0] < n:
-            kept = self.sums.pair = tuple(torch.empty((max(n, PACKED_ROWS), total.shape[1]),
-                                                      dtype=torch.int32) for _ in range(2))
-        main, rest = kept[0][:n], kept[1][:n]
+        # the int32 sums in the calling thread's scratch: the live producer and a dry render
+        # may decode at once
+        main = scratch.get(name + "main", n, total.shape[1], torch.int32)
+        rest = scratch.get(name + "rest", n, total.shape[1], torch.int32)
         torch._int_mm(both[:, k:], self.high, out=main)
         torch._int_mm(both, self.cross, out=rest)
         t = total.numpy()
@@ -131,7 +130,8 @@ class Packed:
         self.ones = torch.ones(out)
         self.zeros = torch.zeros(out, dtype=torch.int32)
 
-    def __call__(self, both: torch.Tensor, total: torch.Tensor) -> None:
+    def __call__(self, both: torch.Tensor, total: torch.Tensor, scratch: Any,
+                 name: str) -> None:
         import torch
 
         k = both.shape[1] // 2
@@ -157,9 +157,18 @@ def _same(packed: Products, plain: Products, out: int, k: int) -> bool:
     x = torch.from_numpy(both)
     a, b = torch.empty(48, out), torch.empty(48, out)
     try:
-        packed(x, a)
+        packed(x, a, None, "")
     except RuntimeError:
         return False
-    plain(x, b)
+    plain(x, b, _Arrays(), "")
     return bool(np.array_equal(a.numpy().view(np.int32), b.numpy().view(np.int32)))
 
+
+class _Arrays:
+    """Working arrays made anew on every ask: :class:`~latentcode.model.precision.Scratch`'s
+    interface for the one-off products here (that module imports this one's)."""
+
+    def get(self, name: str, rows: int, cols: int, dtype: Any) -> torch.Tensor:
+        import torch
+
+        return torch.empty((rows, cols), dtype=dtype)

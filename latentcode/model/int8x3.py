@@ -134,7 +134,7 @@ def product(x: np.ndarray, row: np.ndarray, layer: tuple, bias: np.ndarray, y: n
     both = scratch.get(name + "both", n, 2 * k, torch.int8)  # [x_low, x_high]
     split(x, row, both.numpy())
     total = scratch.get(name + "total", n, y.shape[1], torch.float32)
-    multiply(both, total)
+    multiply(both, total, scratch, name)
     combine(total.numpy(), row, col, bias, y, relu, scale)
 
 
