@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentcode.playback.grains import FRAME_GRID, reconstruct
+from latentcode.playback.grains import FRAME_GRID, SEARCH, grid_frames, needed, reconstruct
 
 
 def slice_adds(source: dict[int, np.ndarray], lo: int, hi: int, hop: int) -> np.ndarray:
@@ -76,3 +76,24 @@ def test_a_compiled_module_run_as_a_file_keeps_nothing_under_its_own_name(tmp_pa
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     kept = [p.name for p in tmp_path.glob("__pycache__/*.nb*")]
     assert kept == []
+
+
+def grains_one_by_one(starts: np.ndarray, hop: int, segment: int, last: int) -> list[int]:
+    """The grid frames each grain reaches (within ``±SEARCH`` of its start), gathered."""
+    frames: set[int] = set()
+    for s in starts.tolist():
+        frames.update(grid_frames(s - SEARCH, s + SEARCH + segment, hop, segment, last))
+    return sorted(frames)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 200), st.sampled_from([8, 300, 2944, 20_000]),
+       st.sampled_from([(128, 1024), (100, 1000)]))
+def test_needed_frames_are_those_the_grains_reach(seed, count, spread, sizes):
+    """A block's grains spread over more than two reaches (a render's long block, a fast
+    voice) need exactly the frames each grain reaches, and none between."""
+    hop, segment = sizes
+    rng = np.random.default_rng(seed)
+    starts = np.sort(rng.integers(-2000, 200_000, count) // spread * spread).astype(np.int64)
+    last = int(rng.integers(1, 2500))
+    assert needed(starts, hop, segment, last) == grains_one_by_one(starts, hop, segment, last)
