@@ -76,7 +76,7 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
     for i, (v, _) in enumerate(plan):
         # each voice draws its own noise: other tracks never change it
         if v.noise or "noise" in v.moving:
-            v.rng.standard_normal(out=eps[batch.rows(i)], dtype=np.float32)
+            v.rng.fill(eps[batch.rows(i)])
     z = sample(mu, logvar, np.ascontiguousarray(per_frame(batch, "noise"), np.float64), eps)
     jitter, zscale, bias = (per_frame(batch, name) if batch.moving else None
                            for name in ("jitter", "zscale", "bias"))
@@ -86,16 +86,15 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
         rows = batch.rows(i)
         if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
             if v.jitter or "jitter" in v.moving:
-                z[rows] += jitter[rows, None].astype(np.float32) * v.jitter_rng.standard_normal(
-                    (len(js), latent), dtype=np.float32)
+                z[rows] += jitter[rows, None].astype(np.float32) * v.jitter_rng.draw(len(js),
+                                                                                   latent)
             if v.zscale != 1.0 or v.bias != 0.0 or {"zscale", "bias"} & set(v.moving):
                 part = z[rows]
                 part[:, v.dims] = part[:, v.dims] * zscale[rows, None] + bias[rows, None]
                 z[rows] = part
             continue
         if v.jitter:
-            z[rows] += v.jitter * v.jitter_rng.standard_normal((len(js), latent),
-                                                               dtype=np.float32)
+            z[rows] += v.jitter * v.jitter_rng.draw(len(js), latent)
         if v.zscale != 1.0 or v.bias != 0.0:
             part = z[rows]
             part[:, v.dims] = part[:, v.dims] * v.zscale + v.bias

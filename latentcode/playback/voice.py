@@ -30,6 +30,7 @@ from latentcode.playback.moving import (
     sample,
     stretch_magnitude,
 )
+from latentcode.playback.normals import Normals
 
 FADE_IN = 64  # samples; enough to hide a step at the onset, short enough to keep attacks
 FADE_OUT = 256
@@ -62,10 +63,10 @@ class Voice:
     dims: Any  # slice or index array of latent dimensions that zscale/bias act on
     gains: tuple[float, float]  # (left, right) at the onset
     controls: dict = field(default_factory=dict)
-    rng: np.random.Generator | None = None  # the voice's own noise: tracks never share draws
+    rng: Normals | None = None  # the voice's own noise: tracks never share draws
     # its jitter's own stream (drawn from ``rng``, noise and jitter were interleaved batch by
     # batch, and a voice with both sounded different decoded a block or four at a time)
-    jitter_rng: np.random.Generator | None = None
+    jitter_rng: Normals | None = None
     stretch: Any = 1.0
     gain: Any = 1.0
     pan: Any = 0.5
@@ -110,11 +111,11 @@ class Voice:
 
         >>> v = Voice(0, 0, None, None, 0.0, 1.0, 1, 1024, 0.5, 1.0, 0.0, 1.0, 0.0, None,
         ...           (0.7, 0.7))
-        >>> v.seed(1, 0); v.rng.random() == v.jitter_rng.random()
+        >>> v.seed(1, 0); bool((v.rng.draw(1, 4) == v.jitter_rng.draw(1, 4)).any())
         False
         """
-        self.rng = np.random.default_rng([seed, self.track, start])
-        self.jitter_rng = np.random.default_rng([seed, self.track, start, 1])
+        self.rng = Normals([seed, self.track, start])
+        self.jitter_rng = Normals([seed, self.track, start, 1])
 
     def value_at(self, name: str, cycle: Any) -> float:
         """The value this voice gives control ``name`` (one of ``MOVING``) at ``cycle``: a
