@@ -148,6 +148,29 @@ def test_noise_scales_the_sampling_noise_and_a_seed_repeats_it():
         BANK["zero"] = const_sound("zero", 0.0)
 
 
+def test_noise_and_jitter_draw_the_same_in_one_call_of_many_steps_as_step_by_step():
+    """A render decodes 32 blocks a call, live one: a voice's noise and jitter (each its own
+    stream, latents 4 wide here) are the same numbers either way, so the audio is the same."""
+    BANK["zero"] = const_sound("zero", 0.0, logvar=0.0)  # unit variance: the noise shows
+    try:
+        outs = []
+        for step in (1000, None):
+            vs = voices(seed=3)
+            for k in range(3):
+                vs.add(voice({"sound": "zero", "noise": 1.0, "jitter": 0.5 * k, "pan": 0},
+                             start=700 * k))
+            if step is None:
+                outs.append(render(vs, 6000))  # block by block
+            else:
+                out = np.zeros((1, 2, 6000), dtype=np.float32)
+                vs.render(out, 0, lambda s: Fraction(s, 44100), step=step)
+                outs.append(out)
+        assert np.std(outs[0][0, 0, 2000:5000]) > 0.1
+        assert outs[0].tobytes() == outs[1].tobytes()
+    finally:
+        BANK["zero"] = const_sound("zero", 0.0)
+
+
 def test_scale_bias_and_dim_act_on_the_chosen_dimensions():
     vs = voices()
     vs.add(voice({"sound": "one", "noise": 0, "pan": 0, "zscale": 2, "bias": 0.5, "dim": 0}))
