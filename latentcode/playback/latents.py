@@ -86,8 +86,8 @@ def latents(batch: Batch, pos: np.ndarray, alpha: np.ndarray, morph: np.ndarray 
         rows = batch.rows(i)
         if v.moving:  # per frame (float32 jitter: the same arithmetic as a constant's)
             if v.jitter or "jitter" in v.moving:
-                z[rows] += jitter[rows, None].astype(np.float32) * v.jitter_rng.draw(len(js),
-                                                                                   latent)
+                draws = v.jitter_rng.draw(len(js), latent)
+                z[rows] += jitter[rows, None].astype(np.float32) * draws
             if v.zscale != 1.0 or v.bias != 0.0 or {"zscale", "bias"} & set(v.moving):
                 part = z[rows]
                 part[:, v.dims] = part[:, v.dims] * zscale[rows, None] + bias[rows, None]

@@ -35,7 +35,7 @@ class Normals:
     (numbers, as numpy's ``SeedSequence`` takes them: different entropy, another stream)."""
 
     def __init__(self, entropy: Sequence[int]) -> None:
-        import torch  # (here: a session's first import stays free of it until voices play)
+        import torch  # (where it is used, as elsewhere in playback)
 
         seed = int(np.random.SeedSequence(list(entropy)).generate_state(1, np.uint64)[0])
         self._torch = torch.Generator().manual_seed(seed)
