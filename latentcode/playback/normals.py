@@ -43,8 +43,7 @@ class Normals:
     def fill(self, out: np.ndarray) -> None:
         """Fill ``out`` (rows, width), float32, with the stream's next rows."""
         rows, width = out.shape
-        wide = -(-width // RUN) * RUN
-        if wide == width and out.flags.c_contiguous:
+        if _drawn(width) == width and out.flags.c_contiguous:
             import torch
 
             torch.from_numpy(out).normal_(generator=self._torch)
@@ -55,8 +54,16 @@ class Normals:
         """The stream's next ``rows`` rows of ``width`` numbers, a new float32 array."""
         import torch
 
-        wide = -(-width // RUN) * RUN
-        padded = torch.empty((rows, wide), dtype=torch.float32)
+        padded = torch.empty((rows, _drawn(width)), dtype=torch.float32)
         if rows:
             padded.normal_(generator=self._torch)
         return padded.numpy()[:, :width]
+
+
+def _drawn(width: int) -> int:
+    """The numbers drawn for a row ``width`` wide: rounded up to a whole run.
+
+    >>> _drawn(256), _drawn(5)
+    (256, 16)
+    """
+    return -(-width // RUN) * RUN
