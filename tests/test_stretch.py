@@ -286,6 +286,57 @@ def test_the_grains_of_a_voice_are_the_same_read_in_one_call_or_in_several():
     assert not np.array_equal(whole, in_place)
 
 
+def test_the_grains_of_many_voices_in_one_call_are_each_voices_own():
+    """:func:`grain_search.read_voices` (a block's stretched voices in one call) gives each
+    voice the grains and the tail of its own reconstruction and walk, called apart: voices
+    with and without a tail, with segments in any order, one with none at all."""
+    from latentcode.playback import grain_search, grains
+
+    rng = np.random.default_rng(5)
+    hop, segment, pull = 128, 1024, grains._pull(2 * grains.SEARCH)
+    window = np.hanning(segment).astype(np.float32)
+    voices = []
+    for frames, rows, known in (([0, 2, 4, 6, 8, 10, 12, 14], 4, False),
+                                ([30, 26, 28, 32, 34, 24, 22, 20, 36], 4, True),
+                                ([], 2, True), ([40, 44, 42], 1, False)):
+        source = {k: (np.sin(np.arange(segment) * rng.uniform(0.01, 0.2)) * window
+                      + 0.1 * rng.standard_normal(segment)).astype(np.float32) for k in frames}
+        centre = (min(frames) + 5) * hop if frames else 0
+        starts = np.sort(rng.integers(centre - 200, centre + 200, rows)).astype(np.int64)
+        tail = rng.standard_normal(grains.COMPARE).astype(np.float32) if known else None
+        voices.append((source, starts, tail))
+    # apart: a voice at a time
+    alone, tails = [], []
+    for source, starts, tail in voices:
+        lo, hi = grains.span(starts, segment)
+        t = np.zeros(grains.COMPARE, np.float32) if tail is None else tail.copy()
+        out = np.empty((len(starts), segment), np.float32)
+        grain_search.walk(grains.reconstruct(source, lo, hi, hop), starts - (lo + grains.SEARCH),
+                          t, tail is not None, pull, grains.COARSE, 256, 0, out)
+        alone.append(out)
+        tails.append(t)
+    # together
+    orders = [grains._order(source, hop) for source, _, _ in voices]
+    parts = np.stack([source[k] for (source, _, _), ks in zip(voices, orders, strict=True)
+                      for k in ks])
+    at = np.array([k * hop for ks in orders for k in ks], np.int64)
+    part_from = np.cumsum([0] + [len(ks) for ks in orders])
+    starts = np.concatenate([s for _, s, _ in voices])
+    first = np.cumsum([0] + [len(s) for _, s, _ in voices])
+    lo = np.array([grains.span(s, segment)[0] for _, s, _ in voices])
+    hi = np.array([grains.span(s, segment)[1] for _, s, _ in voices])
+    together = np.stack([np.zeros(grains.COMPARE, np.float32) if t is None else t
+                         for _, _, t in voices])
+    known = np.array([t is not None for _, _, t in voices])
+    out = np.empty((len(starts), segment), np.float32)
+    grain_search.read_voices(parts, at, part_from, lo, hi,
+                             starts - np.repeat(lo + grains.SEARCH, np.diff(first)), first,
+                             together, known, pull, grains.COARSE, 256, 0, out)
+    assert np.array_equal(out, np.concatenate(alone))
+    assert np.array_equal(together, np.stack(tails))
+    assert not np.array_equal(alone[0], alone[1][:4])  # (voices that differ)
+
+
 def test_a_morph_from_a_third_sound_goes_from_it_to_the_voices_own_mix():
     """``morphfrom`` and ``morph``: 0 sounds as the third sound, 1 exactly as the voice
     without it, between them its latent moves in a straight line, with a ``mix`` or

@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from latentcode.playback import grain_search
-from latentcode.playback.overlap_add import add_rows
 
 FRAME_GRID = 2  # latent frames between the decoded segments of a stretched voice: stretch 1's grid
 SEARCH = 640  # samples a grain may move from its ideal place, either way
@@ -75,7 +75,7 @@ def rows_of(batch: object, voices: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.arange(s.start, s.stop) for s in spans] or [np.zeros(0, np.intp)])
 
 
-def ideal_starts(pos: np.ndarray, source_hop: int) -> np.ndarray:
+def ideal_starts(pos: np.ndarray, source_hop: int | np.ndarray) -> np.ndarray:
     """Where in its sound (samples) each frame at latent position ``pos`` would start: where
     the segment decoded from that frame starts.
 
@@ -83,6 +83,43 @@ def ideal_starts(pos: np.ndarray, source_hop: int) -> np.ndarray:
     [0, 32, 320]
     """
     return np.rint(np.asarray(pos) * source_hop).astype(np.int64)
+
+
+class Reach(NamedTuple):
+    """Where a block's stretched voices read their sounds: their batch ``rows`` (voice after
+    voice), each row's ideal ``starts`` (:func:`ideal_starts`), voice ``v``'s being
+    ``starts[first[v] : first[v + 1]]``, and each voice's samples [``lo[v]``, ``hi[v]``)
+    (:func:`span`). Reckoned once a block for both :func:`wanted` and :func:`read`."""
+
+    rows: np.ndarray
+    starts: np.ndarray
+    first: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def reach(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int) -> Reach:
+    """The :class:`Reach` of the stretched ``voices`` of a block, whose rows are at latent
+    positions ``pos``.
+
+    >>> class S: hop = 128
+    >>> class V: a = S()
+    >>> class B: plan = [(V(), range(2)), (V(), range(1))]; rows = lambda self, i: [
+    ...     slice(0, 2), slice(2, 3)][i]
+    >>> r = reach(B(), [0, 1], np.array([0.0, 0.5, 4.0]), 1024)
+    >>> r.starts.tolist(), r.first.tolist(), (r.lo + SEARCH).tolist(), r.hi.tolist()
+    ([0, 64, 512], [0, 2, 3], [0, 512], [1728, 2176])
+    """
+    plan = [batch.plan[i] for i in voices]
+    first = np.zeros(len(plan) + 1, np.int64)
+    np.cumsum([len(js) for _, js in plan], out=first[1:])
+    rows = rows_of(batch, voices)
+    starts = ideal_starts(pos[rows], np.repeat([v.a.hop for v, _ in plan], np.diff(first)))
+    if not plan:
+        return Reach(rows, starts, first, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    lo = np.minimum.reduceat(starts, first[:-1]) - SEARCH  # (every voice has a row)
+    hi = np.maximum.reduceat(starts, first[:-1]) + SEARCH + segment
+    return Reach(rows, starts, first, lo, hi)
 
 
 def span(starts: np.ndarray, segment: int) -> tuple[int, int]:
@@ -105,7 +142,8 @@ def grid_frames(lo: int, hi: int, source_hop: int, segment: int, last: int) -> r
     return range(first, max(first, stop), FRAME_GRID)
 
 
-def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list[int]:
+def needed(starts: np.ndarray, source_hop: int, segment: int, last: int,
+           bounds: tuple[int, int] | None = None) -> list[int]:
     """The grid frames that grains starting near ``starts`` (within ``±SEARCH``) read, in
     order: one run for a slow voice, separate runs for a fast one (``stretch 0.1`` leaps
     thousands of samples a frame: what lies between is never heard, so never decoded).
@@ -115,7 +153,7 @@ def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list
     >>> len(needed(np.array([0, 100_000]), 128, 1024, 1000))
     20
     """
-    lo, hi = span(starts, segment)
+    lo, hi = span(starts, segment) if bounds is None else bounds  # (bounds: the span known)
     reach = 2 * SEARCH + segment  # the samples one grain may read
     if hi - lo <= 2 * reach:  # the usual case, a live block: the grains' reaches overlap
         return list(grid_frames(lo, hi, source_hop, segment, last))
@@ -129,16 +167,15 @@ def needed(starts: np.ndarray, source_hop: int, segment: int, last: int) -> list
     return sorted(frames)
 
 
-def wanted(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int
-           ) -> list[list[int]]:
-    """Per stretched voice, the grid frames its rows in this block read that it has not decoded
-    yet (``voice.source`` holds those it has), in the order it meets them. Each voice forgets
-    the segments this block does not read."""
+def wanted(batch: object, voices: Sequence[int], r: Reach, segment: int) -> list[list[int]]:
+    """Per stretched voice, the grid frames its rows in this block read (``r``: where they
+    do) that it has not decoded yet (``voice.source`` holds those it has), in the order it
+    meets them. Each voice forgets the segments this block does not read."""
     out = []
-    for i in voices:
+    for n, (i, lo, hi) in enumerate(zip(voices, r.lo.tolist(), r.hi.tolist(), strict=True)):
         v = batch.plan[i][0]
-        starts = ideal_starts(pos[batch.rows(i)], v.a.hop)
-        frames = needed(starts, v.a.hop, segment, v.a.frames - 1)
+        frames = needed(r.starts[r.first[n] : r.first[n + 1]], v.a.hop, segment,
+                        v.a.frames - 1, (lo, hi))
         keep = set(frames)
         v.source = {k: x for k, x in v.source.items() if k in keep}
         order = frames if v.step >= 0 else reversed(frames)
@@ -185,63 +222,66 @@ def reconstruct(source: dict[int, np.ndarray], lo: int, hi: int, source_hop: int
     >>> reconstruct({0: w, 2: w, 4: w}, 0, 8, 1).tolist()    # frames on the grid
     [0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
     """
-    if not source:
-        return np.zeros(hi - lo, dtype=np.float32)
+    out = np.empty(hi - lo, dtype=np.float32)
+    frames = _order(source, source_hop)
+    if not frames:
+        out[:] = 0.0
+        return out
+    parts = np.stack([source[k] for k in frames])
+    grain_search.overlap(parts, np.array(frames, np.int64) * source_hop, lo, out)
+    return out
+
+
+def _order(source: dict[int, np.ndarray], source_hop: int) -> list[int]:
+    """The order in which a sample takes the segments of ``source`` that reach it. The usual
+    case, frames one grid step apart: latest first, the order in which earlier versions'
+    chunk-wise adds summed them (renders keep their bits); any other set in the order the
+    voice kept them.
+
+    >>> w = np.zeros(4, np.float32)
+    >>> _order({2: w, 0: w, 4: w}, 2), _order({4: w, 0: w}, 2)
+    ([4, 2, 0], [4, 0])
+    """
     frames = list(source)
-    length = len(source[frames[0]])
+    if not frames:
+        return frames
     ordered = sorted(frames)
     grid = ordered == list(range(ordered[0], ordered[-1] + 1, FRAME_GRID))
-    if grid and length % (FRAME_GRID * source_hop) == 0:
-        # the usual case, frames one grid step apart: each sample takes its segments latest
-        # first, the order in which earlier versions' chunk-wise adds summed them (renders
-        # keep their bits); any other set in the order the voice kept them
-        frames = ordered[::-1]
-    # One compiled call adds them all (numpy's adds, a few microseconds of Python around
-    # each, were 7.5% of a live call of the soak's piece), into a buffer that holds every
-    # segment whole, cut to [lo, hi) after: the same sums as adding them clipped.
-    a = min(lo, ordered[0] * source_hop)
-    b = max(hi, ordered[-1] * source_hop + length)
-    buffer = np.zeros((1, 1, b - a), dtype=np.float32)
-    parts = np.concatenate([source[k] for k in frames]).reshape(len(frames), 1, length)
-    rows, lanes = _rows(len(frames))
-    add_rows(buffer, parts, rows, lanes, np.array(frames, dtype=np.int64) * source_hop - a)
-    return buffer[0, 0, lo - a : hi - a]
+    if grid and len(source[frames[0]]) % (FRAME_GRID * source_hop) == 0:
+        return ordered[::-1]
+    return frames
 
 
-@functools.lru_cache(maxsize=64)
-def _rows(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows 0..count-1 of :func:`reconstruct`'s segments, all added into one buffer (0),
-    made once per count: two small arrays a call cost more than the adds.
-
-    >>> [a.tolist() for a in _rows(3)]
-    [[0, 1, 2], [0, 0, 0]]
-    """
-    return np.arange(count), np.zeros(count, np.int64)
-
-
-def read(batch: object, voices: Sequence[int], pos: np.ndarray, segment: int, hop: int
+def read(batch: object, voices: Sequence[int], r: Reach, segment: int, hop: int
          ) -> tuple[np.ndarray, np.ndarray]:
     """The grains (unwindowed, one segment long) of the stretched ``voices`` of a block: (their
-    rows, the grains), each read from its voice's reconstruction where it best continues the
-    previous one. Each voice keeps that continuation in ``voice.tail`` from block to block."""
+    rows, the grains), each read from its voice's reconstruction (``r``: where its rows read
+    it) where it best continues the previous one. Each voice keeps that continuation in
+    ``voice.tail`` from block to block. All the voices in one compiled call
+    (:func:`.grain_search.read_voices`), not a few numpy calls a voice."""
     overlap = segment - hop  # how much of a grain the next one overlaps
     compare = min(COMPARE, overlap)
     skip = (overlap - compare) // 2  # compare the middle of the overlap, where both weigh most
-    plan = batch.plan
-    starts = [ideal_starts(pos[batch.rows(i)], plan[i][0].a.hop) for i in voices]
-    out = np.empty((sum(len(s) for s in starts), segment), dtype=np.float32)
-    pull = _pull(2 * SEARCH)
-    at = 0
-    for i, s in zip(voices, starts, strict=True):
-        v = plan[i][0]
-        lo, hi = span(s, segment)
-        # a copy the search updates in place: a voice's tail array is never shared
-        tail = np.zeros(compare, np.float32) if v.tail is None else v.tail.copy()
-        grain_search.walk(reconstruct(v.source, lo, hi, v.a.hop), s - (lo + SEARCH), tail,
-                          v.tail is not None, pull, COARSE, hop, skip, out[at : at + len(s)])
+    mine = [batch.plan[i][0] for i in voices]
+    orders = [_order(v.source, v.a.hop) for v in mine]
+    parts = [v.source[k] for v, ks in zip(mine, orders, strict=True) for k in ks]
+    at = np.array([k * v.a.hop for v, ks in zip(mine, orders, strict=True) for k in ks],
+                  np.int64)
+    part_from = np.zeros(len(voices) + 1, np.int64)
+    np.cumsum([len(ks) for ks in orders], out=part_from[1:])
+    # copies the search updates in place: a voice's tail array is never shared
+    tails = np.zeros((len(voices), compare), np.float32)
+    known = np.array([v.tail is not None for v in mine], bool)
+    for k in np.flatnonzero(known).tolist():
+        tails[k] = mine[k].tail
+    out = np.empty((len(r.starts), segment), dtype=np.float32)
+    bases = r.starts - np.repeat(r.lo + SEARCH, np.diff(r.first))  # from each span's start
+    grain_search.read_voices(np.stack(parts) if parts else np.zeros((0, segment), np.float32),
+                             at, part_from, r.lo, r.hi, bases, r.first, tails, known,
+                             _pull(2 * SEARCH), COARSE, hop, skip, out)
+    for v, tail in zip(mine, tails, strict=True):
         v.tail = tail
-        at += len(s)
-    return rows_of(batch, voices), out
+    return r.rows, out
 
 
 @functools.lru_cache(maxsize=4)

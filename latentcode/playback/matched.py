@@ -199,8 +199,7 @@ def _rows(sound, pos: np.ndarray | None, n: int) -> np.ndarray | None:
         return None
     if pos is None or sound.quiet is None:
         return np.broadcast_to(sound.match, (n, len(sound.match)))
-    steps = sound.step_at(pos)
-    return np.stack([sound.gains(step) for step in range(int(steps.max()) + 1)])[steps]
+    return sound.gain_table[sound.step_at(pos)]
 
 
 def _blend(v, alpha: np.ndarray, ga: np.ndarray | None, gb: np.ndarray | None

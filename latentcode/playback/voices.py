@@ -275,7 +275,8 @@ class Voices:
         rows = grains.rows_of(batch, others)
         parts = [(batch.subset(others), pos[rows], alpha[rows],
                   None if morph is None else morph[rows])]
-        wanted = grains.wanted(batch, stretched, pos, self.segment)
+        reach = grains.reach(batch, stretched, pos, self.segment)
+        wanted = grains.wanted(batch, stretched, reach, self.segment)
         new = [(i, ks) for i, ks in zip(stretched, wanted, strict=True) if ks]
         # each new segment is decoded ahead, with the controls of the frame that will play it
         source = Batch([(batch.plan[i][0], grains.playing_frames(batch, i, pos, ks))
@@ -304,7 +305,7 @@ class Voices:
             grains.keep([batch.plan[i][0] for i, _ in new], [ks for _, ks in new],
                         decoded[len(rows) : len(decoded) - measured], self.framing.window,
                         self.framing.first)
-            aligned, read = grains.read(batch, stretched, pos, self.segment, self.framing.hop)
+            aligned, read = grains.read(batch, stretched, reach, self.segment, self.framing.hop)
             audio[aligned] = read
         return audio
 
