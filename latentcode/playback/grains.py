@@ -269,7 +269,8 @@ def read(batch: object, voices: Sequence[int], r: Reach, segment: int, hop: int
                   np.int64)
     part_from = np.zeros(len(voices) + 1, np.int64)
     np.cumsum([len(ks) for ks in orders], out=part_from[1:])
-    # copies the search updates in place: a voice's tail array is never shared
+    # the tails copied into rows that the search updates in place: what a voice kept from
+    # the block before is never written
     tails = np.zeros((len(voices), compare), np.float32)
     known = np.array([v.tail is not None for v in mine], bool)
     for k in np.flatnonzero(known).tolist():
