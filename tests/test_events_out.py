@@ -289,8 +289,12 @@ def test_live_time_tags_keep_the_spacing_and_match_the_onsets_heard(live):
     found = heard_onsets(live["audio"][1], threshold=1e-3, gap=4000)
     assert len(found) >= 16, len(found)
     heard = capture_time(live, found)
-    matched = [heard[np.argmin(np.abs(heard - t))] - t for t in tags
-               if heard[0] - 0.1 < t < heard[-1] + 0.1 and clear_of_stalls(live, t, t)]
+    nearest = [(t, heard[np.argmin(np.abs(heard - t))]) for t in tags
+               if heard[0] - 0.1 < t < heard[-1] + 0.1]
+    # clear of stalls up to the later of the tag and the onset: a stall in the onset's own
+    # cycle stamps that cycle late, and so the onset after its tag (one onset 27.8 ms late, a
+    # stall the window up to the tag alone did not see, on a busy CI host)
+    matched = [h - t for t, h in nearest if clear_of_stalls(live, t, max(t, h))]
     assert len(matched) >= JUDGED, (len(matched), stalls(live))
     print("onset heard - time tag (ms):", np.round(np.array(matched) * 1000, 2))
     assert np.all(np.abs(matched) < PERIOD / SR), np.round(np.array(matched) * 1000, 2)
