@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from latentcode.audio.engine import Engine
-from latentcode.audio.stream import CALL_MARGIN, LIVE_STEPS
+from latentcode.audio.stream import BATCH_LOAD, CALL_MARGIN, LIVE_STEPS
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.session import Session
 
@@ -102,8 +102,21 @@ def test_a_busy_producer_fills_two_blocks_a_call_an_idle_one_one():
         stream.produce(steps=1)
         stream.ring.read_pos = stream.ring.write_pos
     queue(stream, 4096 - 256)
-    assert stream.stats().producer_load_recent < 0.4
+    assert stream.stats().producer_load_recent < BATCH_LOAD[0]
     assert stream.usual_steps() == 1 and stream.catch_up() == 1
+
+
+def test_a_lightly_loaded_producer_fills_two_blocks_and_a_change_waits_no_longer():
+    # a call of two blocks at a fifth of real time takes 0.4 of a block's time: the wait
+    # given for a call of one block covers it
+    light = loaded(stream_with(Ramp(), busy=False), 0.2)
+    queue(light, 4096 - 256)
+    assert light.usual_steps() == 2 and light.catch_up() == 2
+    assert light.call_margin == CALL_MARGIN
+    # at 0.35 a call of two takes 0.7 of a block's time: a change waits for both blocks
+    heavier = loaded(stream_with(Ramp(), busy=False), 0.35)
+    queue(heavier, 4096 - 256)
+    assert heavier.usual_steps() == 2 and heavier.call_margin == 2 * CALL_MARGIN
 
 
 def test_more_blocks_when_behind_but_no_more_than_are_made_while_the_ring_plays():
