@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentcode.audio.call_size import BATCH_LOAD, CALL_MARGIN, LIVE_STEPS
 from latentcode.audio.engine import Engine
-from latentcode.audio.stream import BATCH_LOAD, CALL_MARGIN, LIVE_STEPS
 from latentcode.patterns.controllers import CONTROLLERS
 from latentcode.session import Session
 

@@ -19,6 +19,9 @@ Each size's load is the median of its latest calls (:data:`RECENT`), so that one
 2
 >>> choose(2, 1024, 1024, costs)  # neither fits: the blocks that cost least
 2
+
+How many blocks a call fills while the producer keeps up, and what a change waits for the call
+under way, follow its recent load (:class:`Batching`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,16 @@ from collections import deque
 from statistics import median
 
 RECENT = 5  # calls of each size whose loads are kept: one stalled call moves no median
+LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
+# producer load: two blocks a call stop below, start above. A call of two costs about four
+# fifths of two calls of one (the 4-track benchmark piece, a core busy: a load of 0.13-0.15
+# against 0.17-0.19), and while it takes under half a block's time a change waits no longer
+# for it than for one (LONG_CALL)
+BATCH_LOAD = (0.1, 0.15)
+CALL_MARGIN = 512  # samples a change waits for a call of up to half a block's time
+# a usual call's length, in blocks' time (its blocks times the load): a change waits
+# CALL_MARGIN for each of its blocks from above the second figure until below the first
+LONG_CALL = (0.4, 0.5)
 # the least load a call is reckoned with: a load that was low a moment ago lets a call take
 # at most twice the blocks the queue holds
 LEAST_LOAD = 0.5
@@ -66,3 +79,31 @@ def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float
         return max(fits)
     seen = [n for n in sizes if costs.seen(n)]
     return min(seen, key=lambda n: (costs.load(n), n)) if seen else 1
+
+
+class Batching:
+    """Whether the live producer fills :data:`LIVE_STEPS` blocks a call (:data:`BATCH_LOAD`),
+    and whether such a call takes long (:data:`LONG_CALL`), from its recent load. Each switches
+    on above its higher figure and off below its lower, so that a load near either does not
+    make it flap (nor a note's wait with it).
+
+    >>> b = Batching()
+    >>> b.note(0.2); b.batching, b.margin(2)  # two blocks take 0.4 of a block's time
+    (True, 512)
+    >>> b.note(0.3); b.margin(2)  # they take 0.6: a change waits for both
+    1024
+    """
+
+    def __init__(self) -> None:
+        self.batching = self.long_calls = False
+
+    def note(self, load: float) -> None:
+        """The producer's recent load (seconds taken per second of audio made) is ``load``."""
+        self.batching = load > BATCH_LOAD[0 if self.batching else 1]
+        length = LIVE_STEPS[0] * load  # a usual call's, in blocks' time
+        self.long_calls = length > LONG_CALL[0 if self.long_calls else 1]
+
+    def margin(self, steps: int) -> int:
+        """Samples a change waits for a call of ``steps`` blocks under way: :data:`CALL_MARGIN`
+        for one, or while calls are short; that for each block while they take long."""
+        return CALL_MARGIN * steps if steps > 1 and self.long_calls else CALL_MARGIN

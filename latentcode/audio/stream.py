@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from latentcode.audio import call_size
+from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
@@ -40,16 +41,6 @@ from latentcode.audio.source import Source, sanitize
 from latentcode.errors import LatentcodeError
 
 UNDERRUN_REPORT_EVERY = 5.0  # s: a slow source is news once, not a message per buffer
-CALL_MARGIN = 512  # samples a change waits for a call of up to half a block's time (call_margin)
-LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
-# producer load: two blocks a call stop below, start above. A call of two costs about four
-# fifths of two calls of one (the 4-track benchmark piece, a core busy: a load of 0.13-0.15
-# against 0.17-0.19), and while it takes under half a block's time a change waits no longer
-# for it than for one (LONG_CALL)
-BATCH_LOAD = (0.1, 0.15)
-# a usual call's length, in blocks' time (its blocks times the load): a change waits
-# CALL_MARGIN for each of its blocks from above the second figure until below the first
-LONG_CALL = (0.4, 0.5)
 
 
 @dataclass(frozen=True)
@@ -123,8 +114,7 @@ class Stream:
         # counters
         self._blocks = self._fill_errors = 0
         self._fill_time = self._load_recent = self._load_peak = 0.0
-        self._batching = False  # two blocks a call while the producer is busy (usual_steps)
-        self._long_calls = False  # a usual call takes over half a block's time (call_margin)
+        self._batching = call_size.Batching()  # blocks a call by the load (usual_steps)
         self._costs = call_size.CallCosts()  # the load of each size of call lately (catch_up)
         self._worst = [0.0, 0.0]  # s: the slowest fill of the last window, of this one
         self._underruns_told = (0, -math.inf)  # (count already reported, when)
@@ -255,19 +245,11 @@ class Stream:
 
     @property
     def call_margin(self) -> int:
-        """Samples a change waits for the producer's call under way: :data:`CALL_MARGIN`, which
-        covers a call of up to half a block's time, or that for each block it fills a call
-        (:meth:`usual_steps`) while such calls take longer (:data:`LONG_CALL`: two blocks at
-        over a quarter of real time). It moves only with the producer's load, by steps with a
-        margin between (as the batching does), and never while a pad is played (the scheduler
-        keeps to one block then), so every note waits the same.
-
-        >>> s = Stream(1, 1024, 44100, 8192, 4096, Reporter())
-        >>> s.call_margin
-        512
-        """
-        steps = self.usual_steps()
-        return CALL_MARGIN * steps if steps > 1 and self._long_calls else CALL_MARGIN
+        """Samples a change waits for the producer's call under way: for a usual call
+        (:meth:`usual_steps`) by its length (:class:`.call_size.Batching`). It moves only with
+        the producer's load, and never while a pad is played (the scheduler keeps to one block
+        then), so every note waits the same."""
+        return self._batching.margin(self.usual_steps())
 
     @property
     def worst_fill(self) -> float:
@@ -351,12 +333,11 @@ class Stream:
         return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
-        """Blocks the live producer fills in a call while it keeps up: one while it takes
-        less than ``BATCH_LOAD`` of real time lately (nearly idle), else two with ``fill_steps``
-        (a quarter to a third of its time back, at a block more of queue: docs/audio-engine.md),
-        or the source's ``live_steps`` (the scheduler says 1 while the live input or a pad
-        plays)."""
-        if not (self._batching and hasattr(self._source, "fill_steps")):
+        """Blocks the live producer fills in a call while it keeps up: one while it is nearly
+        idle (:class:`.call_size.Batching`), else two with ``fill_steps`` (a quarter to a third
+        of its time back, at a block more of queue: docs/audio-engine.md), or the source's
+        ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
+        if not (self._batching.batching and hasattr(self._source, "fill_steps")):
             return 1
         return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
 
@@ -397,9 +378,7 @@ class Stream:
         weight = min(1.0, n / self.sr)  # ~1 s memory
         self._load_recent += weight * (load - self._load_recent)
         self._costs.note(steps, load)
-        self._batching = self._load_recent > BATCH_LOAD[0 if self._batching else 1]
-        length = LIVE_STEPS[0] * self._load_recent  # a two-block call's, in blocks' time
-        self._long_calls = length > LONG_CALL[0 if self._long_calls else 1]
+        self._batching.note(self._load_recent)
         sanitize(out)
         for i, step_controls in enumerate(controls):
             changes = self._parse_controls(step_controls) if step_controls else None
