@@ -106,17 +106,23 @@ def test_a_busy_producer_fills_two_blocks_a_call_an_idle_one_one():
     assert stream.usual_steps() == 1 and stream.catch_up() == 1
 
 
-def test_a_lightly_loaded_producer_fills_two_blocks_and_a_change_waits_no_longer():
+def test_two_blocks_a_call_while_a_change_waits_no_longer_for_them_or_once_busy():
     # a call of two blocks at a fifth of real time takes 0.4 of a block's time: the wait
     # given for a call of one block covers it
     light = loaded(stream_with(Ramp(), busy=False), 0.2)
     queue(light, 4096 - 256)
     assert light.usual_steps() == 2 and light.catch_up() == 2
     assert light.call_margin == CALL_MARGIN
-    # at 0.35 a call of two takes 0.7 of a block's time: a change waits for both blocks
-    heavier = loaded(stream_with(Ramp(), busy=False), 0.35)
-    queue(heavier, 4096 - 256)
-    assert heavier.usual_steps() == 2 and heavier.call_margin == 2 * CALL_MARGIN
+    # at 0.35 a call of two would take 0.7 of a block's time: one block a call, and a change
+    # waits for one
+    middle = loaded(light, 0.35)
+    queue(middle, 4096 - 256)
+    assert middle.usual_steps() == 1 and middle.catch_up() == 1
+    assert middle.call_margin == CALL_MARGIN
+    # busy (0.6): two blocks a call, and a change waits for both
+    busy = stream_with(Ramp())
+    queue(busy, 4096 - 256)
+    assert busy.usual_steps() == 2 and busy.call_margin == 2 * CALL_MARGIN
 
 
 def test_more_blocks_when_behind_but_no_more_than_are_made_while_the_ring_plays():

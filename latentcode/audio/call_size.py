@@ -31,11 +31,15 @@ from statistics import median
 
 RECENT = 5  # calls of each size whose loads are kept: one stalled call moves no median
 LIVE_STEPS = (2, 4)  # blocks a live producer fills at once: usually, and at most (catch_up)
-# producer load: two blocks a call stop below, start above. A call of two costs about four
-# fifths of two calls of one (the 4-track benchmark piece, a core busy: a load of 0.13-0.15
-# against 0.17-0.19), and while it takes under half a block's time a change waits no longer
-# for it than for one (LONG_CALL)
+# producer load: two blocks a call stop below, start above, while a call of two is short
+# (LONG_CALL). A call of two costs about four fifths of two calls of one (the 4-track benchmark
+# piece, a core busy: a load of 0.13-0.15 against 0.17-0.19), and while it takes under half a
+# block's time a change waits no longer for it than for one
 BATCH_LOAD = (0.1, 0.15)
+# producer load: two blocks a call however long, stop below, start above; between this and a
+# long call of two, single blocks keep a change's wait at CALL_MARGIN (at a load of 0.4 two
+# blocks a call would save a quarter to a third of it, and cost a change 12 ms)
+BUSY_LOAD = (0.4, 0.5)
 CALL_MARGIN = 512  # samples a change waits for a call of up to half a block's time
 # a usual call's length, in blocks' time (its blocks times the load): a change waits
 # CALL_MARGIN for each of its blocks from above the second figure until below the first
@@ -82,26 +86,31 @@ def choose(most: int, queued: int, block: int, costs: CallCosts, fallback: float
 
 
 class Batching:
-    """Whether the live producer fills :data:`LIVE_STEPS` blocks a call (:data:`BATCH_LOAD`),
-    and whether such a call takes long (:data:`LONG_CALL`), from its recent load. Each switches
-    on above its higher figure and off below its lower, so that a load near either does not
-    make it flap (nor a note's wait with it).
+    """Whether the live producer fills :data:`LIVE_STEPS` blocks a call, and whether such a
+    call takes long, from its recent load: two blocks while they cost a change no wait
+    (:data:`BATCH_LOAD`, calls short of :data:`LONG_CALL`), or once the producer is busy
+    (:data:`BUSY_LOAD`). Each switches on above its higher figure and off below its lower, so
+    that a load near one does not make it flap (nor a note's wait with it).
 
     >>> b = Batching()
     >>> b.note(0.2); b.batching, b.margin(2)  # two blocks take 0.4 of a block's time
     (True, 512)
-    >>> b.note(0.3); b.margin(2)  # they take 0.6: a change waits for both
-    1024
+    >>> b.note(0.3); b.batching  # two would take 0.6: one at a time, a change waits less
+    False
+    >>> b.note(0.6); b.batching, b.margin(2)  # busy: two, and a change waits for both
+    (True, 1024)
     """
 
     def __init__(self) -> None:
-        self.batching = self.long_calls = False
+        self.batching = self.busy = self.long_calls = False
 
     def note(self, load: float) -> None:
         """The producer's recent load (seconds taken per second of audio made) is ``load``."""
-        self.batching = load > BATCH_LOAD[0 if self.batching else 1]
+        self.busy = load > BUSY_LOAD[0 if self.busy else 1]
         length = LIVE_STEPS[0] * load  # a usual call's, in blocks' time
         self.long_calls = length > LONG_CALL[0 if self.long_calls else 1]
+        light = load > BATCH_LOAD[0 if self.batching else 1]
+        self.batching = self.busy or (light and not self.long_calls)
 
     def margin(self, steps: int) -> int:
         """Samples a change waits for a call of ``steps`` blocks under way: :data:`CALL_MARGIN`

@@ -333,9 +333,9 @@ class Stream:
         return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
-        """Blocks the live producer fills in a call while it keeps up: one while it is nearly
-        idle (:class:`.call_size.Batching`), else two with ``fill_steps`` (a quarter to a third
-        of its time back, at a block more of queue: docs/audio-engine.md), or the source's
+        """Blocks the live producer fills in a call while it keeps up: two with ``fill_steps``
+        while it is busy or a call of two is short (:class:`.call_size.Batching`: a quarter to
+        a third of its time back, at a block more of queue), else one; or the source's
         ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
         if not (self._batching.batching and hasattr(self._source, "fill_steps")):
             return 1
