@@ -104,6 +104,27 @@ def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch)
     assert isinstance(products.make(high, low, flags="amx_int8"), products.Plain)
 
 
+def test_int8x3_plain_weights_lie_row_major_and_give_the_bits_of_any_layout():
+    """torch._int_mm multiplies a column-major weight matrix on a slower path (a live block's
+    16 rows of the second layer 2-3.5x as long on Zen 4): both of Plain's weight matrices
+    are kept row-major, and the integer sums are the same bits as the column-major product."""
+    from latentcode.model import int8_products as products
+
+    rng = np.random.default_rng(9)
+    high, low = (rng.integers(-127, 128, (96, 300), dtype=np.int8) for _ in range(2))
+    plain = products.Plain(high, low)
+    for w in (plain.high, plain.cross):
+        assert w.is_contiguous()
+    both = torch.from_numpy(rng.integers(-127, 128, (20, 600), dtype=np.int8))
+    column_major = torch.from_numpy(np.concatenate([high.T, low.T]))
+    assert not column_major.is_contiguous()  # the layout the products must not take
+    got = torch.empty(20, 96)
+    plain(both, got, precision.Scratch(), "t")
+    want = (torch._int_mm(both, column_major).float()
+            + 256 * torch._int_mm(both[:, 300:], torch.from_numpy(high.T.copy())).float())
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 def test_int8x3_plain_products_in_two_threads_at_once_each_get_their_own_sums():
     """The live producer and a dry render may decode at once: torch._int_mm's int32 sums are
     kept in the decoder's scratch, a thread's own, so neither reads the other's."""
