@@ -224,9 +224,10 @@ class Timeline:
 
     def sleeps(self, most: int = 8, over: float = 0.02) -> list[str]:
         """The first ``most`` calls that slept over ``over`` s (neither running nor waiting
-        for a CPU), each with the other threads that waited in it and the last event before.
-        A sleep need not end in an underrun (the queue may cover it), so these are shown
-        whether one followed or not."""
+        for a CPU), each with the other threads that waited in it and the last event before,
+        then the stack samples (``stacks``) that found the producer not running in it: where
+        it slept, and what ran meanwhile. A sleep need not end in an underrun (the queue may
+        cover it), so these are shown whether one followed or not."""
         rows = self.calls[: self.count]
         slept = rows[:, 1] - rows[:, 2] - rows[:, 3]
         lines = []
@@ -239,6 +240,8 @@ class Timeline:
                          f"CPUs stolen {r[9] * 1e3:.0f}): "
                          f"{self.waiters.get(int(i), 'no other thread waited over 10 ms')}; "
                          f"after {before[-1] if before else 'nothing'}")
+            lines += [f"    {into * 1e3:5.1f} ms in: {text}" for k, into, text in self.stacks
+                      if k == i and "  [R" not in text]
         return lines
 
     def call_of(self, sample: int) -> int:
