@@ -106,7 +106,7 @@ def test_int8x3_products_prepacked_give_int_mm_bits_or_are_not_used(monkeypatch)
 
 def test_int8x3_plain_weights_lie_row_major_and_give_the_bits_of_any_layout():
     """torch._int_mm multiplies a column-major weight matrix on a slower path (a live block's
-    16 rows of the second layer 2-3.5x as long on Zen 4): both of Plain's weight matrices
+    16 rows of the second layer up to 3.5x as long on Zen 4): both of Plain's weight matrices
     are kept row-major, and the integer sums are the same bits as the column-major product."""
     from latentcode.model import int8_products as products
 

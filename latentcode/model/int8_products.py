@@ -97,7 +97,7 @@ class Plain:
         self.high = torch.from_numpy(np.ascontiguousarray(high.T))  # (in, out)
         # [x_low, x_high] @ [w_high; w_low]: the two cross terms in one product. Row-major
         # like ``high``: concatenating the transposed views gives a column-major array, which
-        # torch._int_mm multiplied 2-3.5 times slower for a live block's 16 rows (Zen 4)
+        # torch._int_mm multiplied up to 3.5 times as slowly for a live block's 16 rows (Zen 4)
         self.cross = torch.from_numpy(np.ascontiguousarray(np.concatenate([high.T, low.T])))
 
     def __call__(self, both: torch.Tensor, total: torch.Tensor, scratch: Any,
