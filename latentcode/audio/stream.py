@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from latentcode.audio import call_size
-from latentcode.audio.call_size import LIVE_STEPS
 from latentcode.audio.controls import TrackControls
 from latentcode.audio.graph import Graph
 from latentcode.audio.messages import Reporter
@@ -329,7 +328,8 @@ class Stream:
             return 1
         queued = self.ring.available()
         behind = (self.queue_target() - queued) // self.block  # (held: to the floor only)
-        most = min(max(self.usual_steps(), behind), LIVE_STEPS[1], self.ring.free() // self.block)
+        most = min(max(self.usual_steps(), behind), call_size.LIVE_STEPS[1],
+                   self.ring.free() // self.block)
         return call_size.choose(most, queued, self.block, self._costs, self._load_recent)
 
     def usual_steps(self) -> int:
@@ -339,7 +339,7 @@ class Stream:
         ``live_steps`` (the scheduler says 1 while the live input or a pad plays)."""
         if not (self._batching.batching and hasattr(self._source, "fill_steps")):
             return 1
-        return getattr(self._source, "live_steps", None) or LIVE_STEPS[0]
+        return getattr(self._source, "live_steps", None) or call_size.LIVE_STEPS[0]
 
     def produce(self, generation: int | None = None, steps: int | None = None) -> None:
         """Ask the source for one block (or ``steps`` blocks, :attr:`steps` by default) and
